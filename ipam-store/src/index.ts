@@ -1,0 +1,20 @@
+export { IpamError, isIpamError } from './ipam-error';
+export type { IpamErrorKind } from './ipam-error';
+export type { IpFamily } from './ip-address';
+export { parseRangeSets, rangeSetId, describeRangeSet } from './ip-range';
+export type { IpRange, RangeSet } from './ip-range';
+export type {
+  Attachment,
+  AttachmentFilter,
+  AttachmentKey,
+  AttachmentState,
+  AttachmentWithLeases,
+  IpamStore,
+  Lease,
+  NewAttachment,
+  RangeSetUsage,
+  ReserveOptions,
+} from './ipam-store';
+export { SqliteIpamStore, openIpamStore } from './sqlite-ipam-store';
+export type { OpenOptions } from './sqlite-ipam-store';
+export { SCHEMA_VERSION } from './schema';

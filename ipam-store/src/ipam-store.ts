@@ -1,0 +1,99 @@
+/**
+ * The IpamStore interface and its record types.
+ */
+import { IpFamily } from './ip-address';
+import { RangeSet } from './ip-range';
+
+/** Identifies one attachment (one interface of one container on one network). */
+export interface AttachmentKey {
+  readonly network: string;
+  readonly containerId: string;
+  readonly ifname: string;
+}
+
+export type AttachmentState = 'pending' | 'ready';
+
+/** What reserve() needs to record a new attachment. */
+export interface NewAttachment extends AttachmentKey {
+  readonly netns: string;
+  readonly hostIfname: string;
+  readonly podNamespace?: string;
+  readonly podName?: string;
+  readonly podUid?: string;
+  readonly infraContainerId?: string;
+  /** Milliseconds since the epoch; defaults to Date.now(). */
+  readonly createdAt?: number;
+}
+
+export interface Attachment extends AttachmentKey {
+  readonly netns: string;
+  readonly hostIfname: string;
+  readonly state: AttachmentState;
+  /** CNI result JSON, set by markReady(). */
+  readonly result?: string;
+  readonly podNamespace?: string;
+  readonly podName?: string;
+  readonly podUid?: string;
+  readonly infraContainerId?: string;
+  readonly createdAt: number;
+}
+
+export interface Lease extends AttachmentKey {
+  /** Canonical text: "10.22.1.7" or "fd00::5". */
+  readonly address: string;
+  readonly family: IpFamily;
+  /** Prefix length of the subnet the address came from. */
+  readonly prefixLength: number;
+  /** Gateway of the range the address came from, if it has one. */
+  readonly gateway?: string;
+  /** Index of the range set (position in the configuration) the address came from. */
+  readonly setIndex: number;
+}
+
+export interface AttachmentWithLeases {
+  readonly attachment: Attachment;
+  /** Ordered by setIndex. */
+  readonly leases: Lease[];
+}
+
+export interface ReserveOptions {
+  /** Plain IP addresses to hand out instead of allocating; at most one per range set. */
+  readonly requested?: readonly string[];
+}
+
+export interface AttachmentFilter {
+  readonly network?: string;
+  readonly state?: AttachmentState;
+}
+
+export interface RangeSetUsage {
+  /** The set's canonical identity (RangeSet.id). */
+  readonly set: string;
+  /** Leases of the network inside the set's ranges. */
+  readonly used: number;
+  /**
+   * Allocatable addresses of the set, capped at Number.MAX_SAFE_INTEGER
+   * (an IPv6 /64 has 2^64). RangeSet.size has the exact BigInt.
+   */
+  readonly size: number;
+}
+
+export interface IpamStore {
+  /**
+   * In one transaction: record the attachment as `pending` and lease one
+   * address from each range set (a requested address fills its set's slot,
+   * the others are allocated round-robin). Leases are returned in set order.
+   * Throws IpamError 'exists', 'requested-not-in-range', 'requested-in-use',
+   * 'exhausted' or 'invalid-argument'; on any error nothing is written.
+   */
+  reserve(att: NewAttachment, sets: readonly RangeSet[], opts?: ReserveOptions): Lease[];
+  /** pending -> ready, storing the CNI result JSON. Throws IpamError 'not-found'. */
+  markReady(key: AttachmentKey, resultJson: string): void;
+  /** Delete the attachment and its leases in one transaction; undefined if absent. */
+  remove(key: AttachmentKey): AttachmentWithLeases | undefined;
+  get(key: AttachmentKey): AttachmentWithLeases | undefined;
+  listAttachments(filter?: AttachmentFilter): Attachment[];
+  listLeases(network?: string): Lease[];
+  usage(network: string, sets: readonly RangeSet[]): RangeSetUsage[];
+  close(): void;
+}

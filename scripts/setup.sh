@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what podwire needs when it is missing (Debian packages, npm packages), then builds
+# everything (the C shim, the setns addon, the generated proto types, the TypeScript).
+# Idempotent: run by both `npm run demo` and `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the shim's build (nghttp2, protobuf-c and its compiler, a C toolchain),
+# the tests' and the demo's tools (iproute2, ping, file).
+packages=(build-essential libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler iproute2 iputils-ping file python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run as root (podwire's tests and demo create network namespaces)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages: `npm ci` when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash scripts/build.sh

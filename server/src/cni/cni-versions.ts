@@ -1,0 +1,30 @@
+import { CniCode, CniError } from './cni-error';
+
+/** Every CNI spec version podwire answers in, oldest first (VERSION lists them all). */
+export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+export type CniVersion = (typeof SUPPORTED_CNI_VERSIONS)[number];
+export const LATEST_CNI_VERSION: CniVersion = '1.1.0';
+
+export function isSupportedVersion(v: string): v is CniVersion {
+  return (SUPPORTED_CNI_VERSIONS as readonly string[]).includes(v);
+}
+
+export function requireSupportedVersion(v: string): CniVersion {
+  if (isSupportedVersion(v)) return v;
+  throw new CniError(
+    CniCode.IncompatibleVersion,
+    `incompatible CNI version ${JSON.stringify(v)}`,
+    `podwire supports cniVersion ${SUPPORTED_CNI_VERSIONS.join(', ')}`,
+  );
+}
+
+/** Numeric comparison of dotted versions ("0.4.0" < "1.0.0"). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

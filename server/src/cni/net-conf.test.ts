@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CniError } from './cni-error';
+import { DEFAULT_MTU, parseNetConf, requireRanges } from './net-conf';
+
+const base = { cniVersion: '1.0.0', name: 'net', type: 'podwire', ipam: { ranges: [[{ subnet: '10.1.0.0/24' }]] } };
+const parse = (v: unknown) => parseNetConf(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+const code = (v: unknown) => {
+  try {
+    parse(v);
+  } catch (err) {
+    if (err instanceof CniError) return err.code;
+    throw err;
+  }
+  return 0;
+};
+
+test('a valid config', () => {
+  const c = parse({ ...base, dns: { nameservers: ['1.1.1.1'], search: ['a'] }, mtu: 1400 });
+  assert.equal(c.cniVersion, '1.0.0');
+  assert.equal(c.name, 'net');
+  assert.equal(c.mtu, 1400);
+  assert.deepEqual(c.dns, { nameservers: ['1.1.1.1'], search: ['a'] });
+  assert.equal(c.rangeSets.length, 1);
+  assert.equal(parse(base).mtu, DEFAULT_MTU);
+  assert.equal(parse(base).dns, undefined);
+});
+
+test('decode failures are code 6', () => {
+  assert.equal(code(''), 6);
+  assert.equal(code('{'), 6);
+  assert.equal(code('[]'), 6);
+  assert.equal(code('"x"'), 6);
+});
+
+test('version problems are code 1; a missing version is code 7', () => {
+  assert.equal(code({ ...base, cniVersion: '0.2.0' }), 1);
+  assert.equal(code({ ...base, cniVersion: '2.0.0' }), 1);
+  assert.equal(code({ ...base, cniVersion: undefined }), 7);
+});
+
+test('invalid fields are code 7, unsupported ipam type is code 2', () => {
+  assert.equal(code({ ...base, name: 'bad name' }), 7);
+  assert.equal(code({ ...base, type: undefined }), 7);
+  assert.equal(code({ ...base, mtu: 10 }), 7);
+  assert.equal(code({ ...base, mtu: '1500' }), 7);
+  assert.equal(code({ ...base, dns: 'x' }), 7);
+  assert.equal(code({ ...base, dns: { nameservers: [1] } }), 7);
+  assert.equal(code({ ...base, ipam: { ranges: [[{ subnet: '10.1.0.0/33' }]] } }), 7);
+  assert.equal(code({ ...base, ipam: { type: 'dhcp', ranges: [[{ subnet: '10.1.0.0/24' }]] } }), 2);
+  assert.equal(code({ ...base, ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.0.0/24' }]] } }), 0);
+});
+
+test('ADD needs ranges', () => {
+  assert.throws(() => requireRanges(parse({ ...base, ipam: undefined })), (e: unknown) => e instanceof CniError && e.code === 7);
+});

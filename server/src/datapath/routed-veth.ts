@@ -1,0 +1,231 @@
+import { FlagsNew, RtNetlinkSocket, ifla, rt } from 'netlink';
+import { CniCode, CniError } from '../cni/cni-error';
+import { Datapath, PodAddress, PodNetworkSpec, POD_GATEWAY_V4, WiredPod } from './datapath';
+import { HostProgrammer } from './host-programmer';
+import { AF_INET, RT_TABLE_MAIN, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
+import { isGone, isNetlinkErrno } from './netlink-errors';
+import { NL_OPTS } from './netlink-timeout';
+import { NetnsOpener, PodNetns } from './netns';
+
+const CREATE_EXCL = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.EXCL };
+const CREATE_REPLACE = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.REPLACE };
+
+interface LinkFacts {
+  index: number;
+  mac: string;
+  up: boolean;
+}
+
+async function findLink(sock: RtNetlinkSocket, ifname: string): Promise<LinkFacts | undefined> {
+  try {
+    const [msg] = await sock.getLink({}, { ifname }, NL_OPTS);
+    if (!msg?.data.index) return undefined;
+    return { index: msg.data.index, mac: macToString(msg.attrs.address), up: Boolean(msg.data.flags?.up) };
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+async function setLinkUp(sock: RtNetlinkSocket, index: number): Promise<void> {
+  if (index <= 0) throw new Error(`refusing to change link index ${index}`);
+  await sock.setLink({ index, flags: { up: true }, change: { up: true } }, {}, NL_OPTS);
+}
+
+/** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
+async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
+  const failures: string[] = [];
+  for (const step of undo.reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return failures;
+}
+
+/**
+ * The routed veth datapath (as Calico, Cilium and the reference ptp plugin do it): the pod end
+ * is created directly inside the pod netns under CNI_IFNAME and gets IP/32, a static
+ * neighbour entry and an on-link /32 route for the link-local gateway 169.254.1.1 (the host
+ * end's MAC), and a default route via it. The host end stays in the host netns, up, with a
+ * /32 route to the pod. No bridge, no ARP for the gateway, no L2 domain shared between pods.
+ */
+export class RoutedVethDatapath implements Datapath {
+  constructor(
+    private readonly host: RtNetlinkSocket,
+    private readonly programmer: HostProgrammer,
+    private readonly netns: NetnsOpener,
+  ) {}
+
+  async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
+    const v6 = spec.addresses.find((a) => a.family === 6);
+    if (v6) throw new CniError(CniCode.InvalidNetworkConfig, 'IPv6 is not supported yet', `address ${v6.address}`);
+    const ns = this.netns.openPod(spec.netnsPath);
+    const pod = this.netns.rtnetlinkIn(ns);
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      return await this.wire(spec, ns, pod, undo);
+    } catch (err) {
+      const failures = await rollBack(undo);
+      const base =
+        err instanceof CniError
+          ? err
+          : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', err instanceof Error ? err.message : String(err));
+      if (failures.length === 0) throw base;
+      throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
+    } finally {
+      pod.socket.close();
+      this.netns.close(ns);
+    }
+  }
+
+  private async wire(
+    spec: PodNetworkSpec,
+    ns: PodNetns,
+    pod: RtNetlinkSocket,
+    undo: Array<() => Promise<void>>,
+  ): Promise<WiredPod> {
+    if (await findLink(pod, spec.podIfname)) {
+      throw new CniError(
+        CniCode.InterfaceExists,
+        `interface ${spec.podIfname} already exists in ${spec.netnsPath}`,
+        'CNI ADD must not reuse an existing interface; DEL the attachment first',
+      );
+    }
+    // A host end with our derived name but no attachment is debris of a crashed ADD of
+    // this same key: remove it rather than fail forever.
+    const stale = await findLink(this.host, spec.hostIfname);
+    if (stale) await this.programmer.deleteLink(stale.index);
+
+    const peer = Buffer.concat([
+      rt.formatLink({}),
+      encodeStream(ifla.formatLinkAttrs({ ifname: spec.podIfname, netNsFd: ns.fd, mtu: spec.mtu })),
+    ]);
+    const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
+    try {
+      await this.host.newLink({}, { ifname: spec.hostIfname, mtu: spec.mtu, linkinfo }, CREATE_EXCL);
+    } catch (err) {
+      if (isNetlinkErrno(err, 'EEXIST')) {
+        throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, String(err));
+      }
+      throw err;
+    }
+    const hostLink = await findLink(this.host, spec.hostIfname);
+    if (!hostLink) throw new Error(`host veth ${spec.hostIfname} vanished right after creation`);
+    undo.push(() => this.programmer.deleteLink(hostLink.index));
+
+    const podLink = await findLink(pod, spec.podIfname);
+    if (!podLink) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
+
+    for (const addr of spec.addresses) {
+      await pod.newAddress(
+        { family: AF_INET, prefixlen: 32, index: podLink.index },
+        { local: addressBytes(addr.address), address: addressBytes(addr.address) },
+        CREATE_EXCL,
+      );
+    }
+    await setLinkUp(pod, podLink.index);
+    await setLinkUp(this.host, hostLink.index);
+
+    const gw = addressBytes(POD_GATEWAY_V4);
+    await pod.newNeighbor(
+      { family: AF_INET, ifindex: podLink.index, state: { permanent: true } },
+      { dst: gw, lladdr: Buffer.from(hostLink.mac.split(':').map((h) => parseInt(h, 16))) },
+      CREATE_REPLACE,
+    );
+    await pod.newRoute(
+      { family: AF_INET, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
+      { dst: gw, oif: podLink.index },
+      CREATE_EXCL,
+    );
+    await pod.newRoute(
+      { family: AF_INET, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+      { gateway: gw, oif: podLink.index },
+      CREATE_EXCL,
+    );
+
+    for (const addr of spec.addresses) {
+      undo.push(() => this.programmer.delPodRoute(addr, hostLink.index));
+      await this.programmer.addPodRoute(addr, hostLink.index);
+    }
+    if (!this.netns.stillNamedBy(ns, spec.netnsPath)) {
+      throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
+    }
+    return {
+      hostIfname: spec.hostIfname,
+      hostIndex: hostLink.index,
+      hostMac: hostLink.mac,
+      podIfname: spec.podIfname,
+      podIndex: podLink.index,
+      podMac: podLink.mac,
+    };
+  }
+
+  async tearDown(hostIfname: string, addresses: PodAddress[]): Promise<void> {
+    const link = await findLink(this.host, hostIfname);
+    for (const addr of addresses) await this.programmer.delPodRoute(addr, link?.index);
+    // Deleting the host end destroys the pair: the pod end goes with it, and with that every
+    // address, neighbour and route podwire put in the pod.
+    if (link) await this.programmer.deleteLink(link.index);
+  }
+
+  async check(spec: PodNetworkSpec): Promise<void> {
+    const problems: string[] = [];
+    const hostLink = await findLink(this.host, spec.hostIfname);
+    if (!hostLink) problems.push(`host veth ${spec.hostIfname} is missing`);
+    else if (!hostLink.up) problems.push(`host veth ${spec.hostIfname} is down`);
+
+    if (hostLink) {
+      const routes = await this.host.getRoutes({ family: AF_INET }, {}, NL_OPTS);
+      for (const addr of spec.addresses) {
+        const found = routes.some(
+          (r) => r.data.dstLen === 32 && r.attrs.oif === hostLink.index && r.attrs.dst && bytesToAddress(r.attrs.dst) === addr.address,
+        );
+        if (!found) problems.push(`host route ${addr.address}/32 dev ${spec.hostIfname} is missing`);
+      }
+    }
+
+    const ns = this.netns.openPod(spec.netnsPath);
+    const pod = this.netns.rtnetlinkIn(ns);
+    try {
+      const podLink = await findLink(pod, spec.podIfname);
+      if (!podLink) problems.push(`interface ${spec.podIfname} is missing in ${spec.netnsPath}`);
+      else {
+        if (!podLink.up) problems.push(`interface ${spec.podIfname} is down`);
+        const addrs = await pod.getAddresses({ family: AF_INET }, {}, NL_OPTS);
+        for (const addr of spec.addresses) {
+          const found = addrs.some(
+            (a) => a.data.index === podLink.index && a.data.prefixlen === 32 && a.attrs.local && bytesToAddress(a.attrs.local) === addr.address,
+          );
+          if (!found) problems.push(`address ${addr.address}/32 is missing on ${spec.podIfname}`);
+        }
+        const routes = await pod.getRoutes({ family: AF_INET }, {}, NL_OPTS);
+        const hasDefault = routes.some(
+          (r) =>
+            r.data.dstLen === 0 &&
+            r.data.table === RT_TABLE_MAIN &&
+            r.attrs.oif === podLink.index &&
+            r.attrs.gateway !== undefined &&
+            bytesToAddress(r.attrs.gateway) === POD_GATEWAY_V4,
+        );
+        if (!hasDefault) problems.push(`default route via ${POD_GATEWAY_V4} dev ${spec.podIfname} is missing`);
+        const hasGwRoute = routes.some(
+          (r) => r.data.dstLen === 32 && r.attrs.oif === podLink.index && r.attrs.dst && bytesToAddress(r.attrs.dst) === POD_GATEWAY_V4,
+        );
+        if (!hasGwRoute) problems.push(`on-link route to ${POD_GATEWAY_V4} dev ${spec.podIfname} is missing`);
+      }
+    } finally {
+      pod.socket.close();
+      this.netns.close(ns);
+    }
+    if (problems.length > 0) {
+      throw new CniError(CniCode.CheckFailed, `pod network of ${spec.podIfname} is not as ADD left it`, problems.join('; '));
+    }
+  }
+
+  close(): void {
+    this.host.socket.close();
+  }
+}

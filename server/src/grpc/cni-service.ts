@@ -1,0 +1,78 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { CniHandlers } from '../generated/podwire/v1/Cni';
+import type { CniReply } from '../generated/podwire/v1/CniReply';
+import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
+import { CniCode, CniError } from '../cni/cni-error';
+import { CniVerb, validateInvocation } from '../cni/cni-invocation';
+import { LATEST_CNI_VERSION } from '../cni/cni-versions';
+import { parseNetConf } from '../cni/net-conf';
+import { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
+import { handleAdd } from '../handlers/add';
+import { handleCheck } from '../handlers/check';
+import { handleDel } from '../handlers/del';
+import { handleGc } from '../handlers/gc';
+import { handleGet } from '../handlers/get';
+import { handleStatus } from '../handlers/status';
+
+/** The cniVersion to put in an error reply: the config's, when it has a readable one. */
+function replyVersion(config: Buffer): string {
+  try {
+    const doc = JSON.parse(config.toString('utf8')) as unknown;
+    const v = typeof doc === 'object' && doc !== null ? (doc as { cniVersion?: unknown }).cniVersion : undefined;
+    return typeof v === 'string' && v !== '' ? v : LATEST_CNI_VERSION;
+  } catch {
+    return LATEST_CNI_VERSION;
+  }
+}
+
+/** Runs one CNI call: validation, the verb handler, and the CNI error mapping. */
+export async function runCniCall(deps: HandlerDeps, verb: CniVerb, handler: VerbHandler, req: CniRequest__Output): Promise<CniReply> {
+  const cniVersion = replyVersion(req.config);
+  try {
+    const inv = validateInvocation(verb, req);
+    const conf = parseNetConf(req.config);
+    const output = await handler(deps, inv, conf);
+    return { result: Buffer.from(output, 'utf8'), cniVersion: conf.cniVersion };
+  } catch (err) {
+    const e =
+      err instanceof CniError
+        ? err
+        : new CniError(CniCode.Internal, 'internal podwired error', err instanceof Error ? (err.stack ?? err.message) : String(err));
+    return { error: { code: e.code, msg: e.message, details: e.details }, cniVersion };
+  }
+}
+
+/** The podwire.v1.Cni service: one pino line per call (verb, container, ifname, duration, outcome). */
+export function createCniService(deps: HandlerDeps, log: Logger): CniHandlers {
+  const unary =
+    (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniRequest__Output, CniReply> =>
+    (call, callback) => {
+      const started = process.hrtime.bigint();
+      const req = call.request;
+      runCniCall(deps, verb, handler, req).then(
+        (reply) => {
+          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+          const fields = { verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, durationMs };
+          if (reply.error) {
+            log.warn({ ...fields, outcome: 'error', code: reply.error.code, err: reply.error.msg, details: reply.error.details }, `CNI ${verb} failed`);
+          } else {
+            log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
+          }
+          callback(null, reply);
+        },
+        (err: unknown) => {
+          log.error({ verb, err }, 'CNI call crashed');
+          callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+        },
+      );
+    };
+  return {
+    Add: unary('ADD', handleAdd),
+    Del: unary('DEL', handleDel),
+    Check: unary('CHECK', handleCheck),
+    Status: unary('STATUS', handleStatus),
+    Gc: unary('GC', handleGc),
+    Get: unary('GET', handleGet),
+  };
+}

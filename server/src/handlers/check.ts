@@ -1,0 +1,64 @@
+import { CniCode, CniError } from '../cni/cni-error';
+import { compareVersions } from '../cni/cni-versions';
+import { podAddresses } from './add';
+import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+
+/** Addresses a chained runtime's prevResult claims for the pod interface. */
+function prevResultAddresses(prev: unknown): string[] | undefined {
+  if (typeof prev !== 'object' || prev === null) return undefined;
+  const ips = (prev as { ips?: unknown }).ips;
+  if (!Array.isArray(ips)) return undefined;
+  return ips
+    .map((ip) => (typeof ip === 'object' && ip !== null ? (ip as { address?: unknown }).address : undefined))
+    .filter((a): a is string => typeof a === 'string')
+    .map((a) => a.split('/')[0] ?? a);
+}
+
+/**
+ * CHECK: the attachment must be known and ready, the prevResult (when given) must name the
+ * leased addresses, and the kernel state must be as ADD left it.
+ */
+export const handleCheck: VerbHandler = async (deps, inv, conf) => {
+  if (compareVersions(conf.cniVersion, '0.4.0') < 0) {
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `CHECK is not supported for cniVersion ${conf.cniVersion}`,
+      'CHECK was introduced in CNI 0.4.0',
+    );
+  }
+  const key = attachmentKey(conf, inv);
+  return deps.locks.run(lockName(key), async () => {
+    const record = deps.store.get(key);
+    if (!record) {
+      throw new CniError(
+        CniCode.UnknownContainer,
+        `no attachment for container ${key.containerId} interface ${key.ifname} on network ${key.network}`,
+        'podwire holds no lease for it: was ADD run?',
+      );
+    }
+    if (record.attachment.state !== 'ready') {
+      throw new CniError(CniCode.CheckFailed, 'the attachment is not ready', 'its ADD did not complete');
+    }
+    const leased = podAddresses(record.leases);
+    const claimed = prevResultAddresses(conf.raw.prevResult);
+    if (claimed) {
+      const missing = leased.filter((a) => !claimed.includes(a.address)).map((a) => a.address);
+      const foreign = claimed.filter((a) => !leased.some((l) => l.address === a));
+      if (missing.length > 0 || foreign.length > 0) {
+        throw new CniError(
+          CniCode.CheckFailed,
+          'prevResult does not match the leased addresses',
+          `leased: ${leased.map((a) => a.address).join(', ')}; prevResult: ${claimed.join(', ')}`,
+        );
+      }
+    }
+    await deps.datapath.check({
+      netnsPath: inv.netns,
+      podIfname: inv.ifname,
+      hostIfname: record.attachment.hostIfname,
+      mtu: conf.mtu,
+      addresses: leased,
+    });
+    return '';
+  });
+};

@@ -1,0 +1,24 @@
+import { hostVethName } from '../datapath/host-veth-name';
+import { podAddresses } from './add';
+import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { storeErrorToCni } from './store-errors';
+
+/**
+ * DEL: best effort and idempotent, as the spec demands. Removes the host end of the veth (the
+ * pod end goes with it), the host routes and the lease; succeeds when any of them, the netns,
+ * or the whole attachment is already gone, and when CNI_NETNS is empty.
+ */
+export const handleDel: VerbHandler = async (deps, inv, conf) => {
+  const key = attachmentKey(conf, inv);
+  return deps.locks.run(lockName(key), async () => {
+    const record = deps.store.get(key);
+    const hostIfname = record?.attachment.hostIfname ?? hostVethName(key.network, key.containerId, key.ifname);
+    await deps.datapath.tearDown(hostIfname, record ? podAddresses(record.leases) : []);
+    try {
+      deps.store.remove(key);
+    } catch (err) {
+      throw storeErrorToCni(err);
+    }
+    return '';
+  });
+};

@@ -1,0 +1,18 @@
+import { CniCode, CniError } from '../cni/cni-error';
+import { CniResult, resultForVersion } from '../cni/cni-result';
+import { VerbHandler, attachmentKey } from './handler-deps';
+
+/** GET (not a spec verb): the stored ADD result, in the caller's cniVersion. */
+export const handleGet: VerbHandler = async (deps, inv, conf) => {
+  const key = attachmentKey(conf, inv);
+  const record = deps.store.get(key);
+  if (!record || record.attachment.state !== 'ready' || !record.attachment.result) {
+    throw new CniError(
+      CniCode.UnknownContainer,
+      `no attachment for container ${key.containerId} interface ${key.ifname} on network ${key.network}`,
+      record ? 'its ADD has not completed' : 'podwire holds no result for it',
+    );
+  }
+  const stored = JSON.parse(record.attachment.result) as CniResult;
+  return JSON.stringify(resultForVersion(stored, conf.cniVersion));
+};

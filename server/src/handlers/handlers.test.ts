@@ -1,0 +1,128 @@
+/**
+ * The verb handlers against a real SQLite lease store and a scripted datapath (the real
+ * datapath is covered end to end in test/e2e): what each verb leaves in the store when the
+ * datapath succeeds or fails.
+ */
+import { after, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { IpamStore, openIpamStore } from '@podwire/ipam-store';
+import { CniError } from '../cni/cni-error';
+import { CniInvocation } from '../cni/cni-invocation';
+import { parseNetConf } from '../cni/net-conf';
+import { Datapath, PodAddress, PodNetworkSpec, WiredPod } from '../datapath/datapath';
+import { KeyedMutex } from '../keyed-mutex';
+import { handleAdd } from './add';
+import { handleCheck } from './check';
+import { handleDel } from './del';
+import { handleGc } from './gc';
+import { handleGet } from './get';
+import { handleStatus } from './status';
+import { HandlerDeps } from './handler-deps';
+
+class ScriptedDatapath implements Datapath {
+  failSetUp: Error | undefined;
+  readonly wired = new Map<string, PodAddress[]>();
+  readonly tornDown: string[] = [];
+
+  async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
+    if (this.failSetUp) throw this.failSetUp;
+    this.wired.set(spec.hostIfname, spec.addresses);
+    return { hostIfname: spec.hostIfname, hostIndex: 7, hostMac: '02:00:00:00:00:07', podIfname: spec.podIfname, podIndex: 2, podMac: '02:00:00:00:00:02' };
+  }
+  async tearDown(hostIfname: string): Promise<void> {
+    this.tornDown.push(hostIfname);
+    this.wired.delete(hostIfname);
+  }
+  async check(spec: PodNetworkSpec): Promise<void> {
+    if (!this.wired.has(spec.hostIfname)) throw new CniError(104, 'not wired');
+  }
+  close(): void {}
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-handlers-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let store: IpamStore;
+let datapath: ScriptedDatapath;
+let deps: HandlerDeps;
+let n = 0;
+beforeEach(() => {
+  store = openIpamStore(path.join(dir, `s${n++}.db`));
+  datapath = new ScriptedDatapath();
+  deps = { store, datapath, locks: new KeyedMutex() };
+});
+
+const conf = (extra: Record<string, unknown> = {}) =>
+  parseNetConf(Buffer.from(JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'podwire', ipam: { ranges: [[{ subnet: '10.9.0.0/30' }]] }, ...extra })));
+const inv = (containerId: string, verb: CniInvocation['verb'] = 'ADD'): CniInvocation => ({
+  verb,
+  containerId,
+  netns: '/var/run/netns/x',
+  ifname: 'eth0',
+  args: '',
+  path: '',
+});
+const rejectsWith = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: unknown) => e instanceof CniError && e.code === code);
+
+test('ADD stores a ready attachment with its result; GET returns it in the caller version', async () => {
+  const out = JSON.parse(await handleAdd(deps, inv('a'), conf())) as { ips: Array<{ address: string }>; interfaces: Array<{ mtu?: number }> };
+  assert.equal(out.ips[0]?.address, '10.9.0.1/32');
+  assert.equal(out.interfaces[1]?.mtu, 1500);
+  const rec = store.get({ network: 'n', containerId: 'a', ifname: 'eth0' });
+  assert.equal(rec?.attachment.state, 'ready');
+  const got = JSON.parse(await handleGet(deps, inv('a', 'GET'), conf({ cniVersion: '0.4.0' }))) as { cniVersion: string; ips: Array<{ version: string }> };
+  assert.equal(got.cniVersion, '0.4.0');
+  assert.equal(got.ips[0]?.version, '4');
+});
+
+test('a datapath failure releases the lease and leaves no attachment', async () => {
+  datapath.failSetUp = new Error('netlink said no');
+  await rejectsWith(handleAdd(deps, inv('a'), conf()), 103);
+  assert.deepEqual(store.listAttachments(), []);
+  assert.deepEqual(store.listLeases(), []);
+});
+
+test('a second ADD of the same key is refused (101) and changes nothing', async () => {
+  await handleAdd(deps, inv('a'), conf());
+  await rejectsWith(handleAdd(deps, inv('a'), conf()), 101);
+  assert.equal(store.listLeases().length, 1);
+  assert.equal(datapath.wired.size, 1);
+});
+
+test('pool exhaustion is 100, STATUS says 50, and both recover after a DEL', async () => {
+  await handleAdd(deps, inv('a'), conf());
+  await handleAdd(deps, inv('b'), conf());
+  await rejectsWith(handleAdd(deps, inv('c'), conf()), 100);
+  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), conf()), 50);
+  await handleDel(deps, inv('a', 'DEL'), conf());
+  assert.equal(await handleStatus(deps, inv('', 'STATUS'), conf()), '');
+  await handleAdd(deps, inv('c'), conf());
+});
+
+test('DEL is idempotent and tears down the derived host veth even with no record', async () => {
+  await handleAdd(deps, inv('a'), conf());
+  assert.equal(await handleDel(deps, inv('a', 'DEL'), conf()), '');
+  assert.equal(await handleDel(deps, inv('a', 'DEL'), conf()), '');
+  assert.equal(datapath.tornDown.length, 2);
+  assert.deepEqual(store.listLeases(), []);
+});
+
+test('CHECK: unknown container is 3, below 0.4.0 is 1, a prevResult with other addresses is 104', async () => {
+  await rejectsWith(handleCheck(deps, inv('zz', 'CHECK'), conf()), 3);
+  await handleAdd(deps, inv('a'), conf());
+  await rejectsWith(handleCheck(deps, inv('a', 'CHECK'), conf({ cniVersion: '0.3.1' })), 1);
+  assert.equal(await handleCheck(deps, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.1/32' }] } })), '');
+  await rejectsWith(handleCheck(deps, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.2/32' }] } })), 104);
+});
+
+test('GC removes exactly the attachments not listed as valid', async () => {
+  await handleAdd(deps, inv('keep'), conf());
+  await handleAdd(deps, inv('drop'), conf());
+  await handleGc(deps, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] }));
+  assert.deepEqual(store.listAttachments().map((a) => a.containerId), ['keep']);
+  assert.equal(store.listLeases().length, 1);
+  await rejectsWith(handleGc(deps, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': 'x' })), 7);
+});

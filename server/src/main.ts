@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * podwired: the resident per-node podwire server. The `podwire` shim forwards every CNI call
+ * here over gRPC on a unix socket; this process keeps the lease store open and a warm host
+ * netlink socket, and wires pods through the routed veth datapath.
+ */
+import * as path from 'node:path';
+import { createRtNetlink } from 'netlink';
+import pino from 'pino';
+import { openIpamStore } from '@podwire/ipam-store';
+import { USAGE, parseCliArgs, ServerOptions } from './cli-args';
+import { RoutedVethDatapath } from './datapath/routed-veth';
+import { DirectHostProgrammer } from './datapath/host-programmer';
+import { NetnsOpener } from './datapath/netns';
+import { enableIpv4Forwarding } from './datapath/ip-forwarding';
+import { createCniService } from './grpc/cni-service';
+import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
+import { KeyedMutex } from './keyed-mutex';
+
+async function serve(opts: ServerOptions): Promise<void> {
+  const log = pino({ level: opts.logLevel, base: { service: 'podwired', pid: process.pid } });
+  if (enableIpv4Forwarding()) log.info('enabled net.ipv4.ip_forward');
+  const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
+  const host = createRtNetlink();
+  const datapath = new RoutedVethDatapath(host, new DirectHostProgrammer(host), new NetnsOpener());
+  const deps = { store, datapath, locks: new KeyedMutex() };
+  const server = await startGrpcServer(opts.socket, createCniService(deps, log));
+  log.info({ socket: opts.socket, stateDir: opts.stateDir }, 'podwired serving');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'podwired stopping');
+    void stopGrpcServer(server, 10_000).then(() => {
+      datapath.close();
+      store.close();
+      log.info('podwired stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+// `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.
+process.title = 'podwired';
+
+let opts: ServerOptions;
+try {
+  opts = parseCliArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`podwired: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  process.exit(2);
+}
+serve(opts).catch((err: unknown) => {
+  process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,162 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { E2eHarness } from '../lib/e2e-harness';
+import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
+import { runCommand } from '../lib/run-command';
+import { netConf } from '../lib/shim';
+import { readStore } from '../lib/store-rows';
+
+const NET = 'e2e-roundtrip';
+const CONF = netConf(NET, '10.231.0.0/24', { dns: { nameservers: ['10.231.0.53'], search: ['svc.local'] } });
+let h: E2eHarness;
+
+before(async () => {
+  h = await E2eHarness.start('rt');
+});
+after(async () => {
+  await h.cleanup();
+});
+
+interface Result {
+  cniVersion: string;
+  interfaces: Array<{ name: string; mac: string; sandbox?: string; mtu?: number }>;
+  ips: Array<{ address: string; gateway: string; interface: number }>;
+  routes: Array<{ dst: string; gw: string }>;
+  dns: { nameservers: string[]; search: string[] };
+}
+
+test('ADD wires a pod, CHECK passes, DEL removes everything, DEL again succeeds', async () => {
+  const ns = await h.netns.create('a');
+  const call = { containerId: 'ctr-a', netns: ns.path, ifname: 'eth0', config: CONF, args: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-a' };
+
+  const add = await h.shim({ command: 'ADD', ...call });
+  assert.equal(add.exitCode, 0, add.stdout + add.stderr);
+  const result = add.json as unknown as Result;
+
+  // Result: CNI 1.0.0 shape, field by field.
+  assert.equal(result.cniVersion, '1.0.0');
+  assert.equal(result.interfaces.length, 2);
+  const [hostIf, podIf] = result.interfaces;
+  assert.ok(hostIf && podIf);
+  assert.match(hostIf.name, /^pw[0-9a-f]{12}$/);
+  assert.equal(hostIf.sandbox, undefined);
+  assert.equal(podIf.name, 'eth0');
+  assert.equal(podIf.sandbox, ns.path);
+  assert.equal(podIf.mtu, undefined, '1.0.0 results carry no interface mtu');
+  for (const i of result.interfaces) assert.match(i.mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  assert.equal(result.ips.length, 1);
+  const ip = result.ips[0];
+  assert.ok(ip);
+  assert.match(ip.address, /^10\.231\.0\.\d+\/32$/);
+  assert.equal(ip.gateway, '169.254.1.1');
+  assert.equal(ip.interface, 1);
+  assert.deepEqual(result.routes, [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }]);
+  assert.deepEqual(result.dns, { nameservers: ['10.231.0.53'], search: ['svc.local'] });
+  const podIp = ip.address.split('/')[0] ?? '';
+
+  // Kernel state, read with iproute2 (not through podwire).
+  const [podLink] = await ipJson<IpLink>(['link', 'show', 'eth0'], ns.name);
+  assert.ok(podLink);
+  assert.equal(podLink.address, podIf.mac);
+  assert.ok(podLink.flags?.includes('UP'));
+  const [addrs] = await ipJson<IpAddrInfo>(['addr', 'show', 'eth0'], ns.name);
+  assert.deepEqual(
+    addrs?.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+    [`${podIp}/32`],
+  );
+  const podRoutes = await ipJson<IpRoute>(['route', 'show'], ns.name);
+  assert.ok(podRoutes.some((r) => r.dst === 'default' && r.gateway === '169.254.1.1' && r.dev === 'eth0'), JSON.stringify(podRoutes));
+  assert.ok(podRoutes.some((r) => r.dst === '169.254.1.1' && r.dev === 'eth0' && r.scope === 'link'), JSON.stringify(podRoutes));
+  const neigh = await ipJson<{ dst: string; lladdr: string; state: string[] }>(['neigh', 'show', 'dev', 'eth0'], ns.name);
+  assert.ok(neigh.some((n) => n.dst === '169.254.1.1' && n.lladdr === hostIf.mac && n.state.includes('PERMANENT')), JSON.stringify(neigh));
+  const [hostLink] = await ipJson<IpLink>(['link', 'show', hostIf.name]);
+  assert.ok(hostLink?.flags?.includes('UP'));
+  assert.equal(hostLink.address, hostIf.mac);
+  const hostRoutes = await ipJson<IpRoute>(['route', 'show', `${podIp}/32`]);
+  assert.deepEqual(
+    hostRoutes.map((r) => [r.dst, r.dev, r.scope]),
+    [[podIp, hostIf.name, 'link']],
+  );
+
+  // Store rows.
+  const rows = readStore(h.server.dbPath);
+  const att = rows.attachments.find((a) => a.container_id === 'ctr-a');
+  assert.ok(att);
+  assert.equal(att.state, 'ready');
+  assert.equal(att.host_ifname, hostIf.name);
+  assert.equal(att.pod_namespace, 'default');
+  assert.equal(att.pod_name, 'pod-a');
+  assert.deepEqual(
+    rows.leases.filter((l) => l.container_id === 'ctr-a').map((l) => l.address),
+    [podIp],
+  );
+
+  const check = await h.shim({ command: 'CHECK', ...call, config: { ...CONF, prevResult: result } });
+  assert.equal(check.exitCode, 0, check.stdout);
+  assert.equal(check.stdout, '', 'CHECK prints nothing on success');
+
+  // CHECK notices a broken pod: remove the default route behind podwire's back.
+  await runCommand('ip', ['-n', ns.name, 'route', 'del', 'default']);
+  const broken = await h.shim({ command: 'CHECK', ...call, config: { ...CONF, prevResult: result } });
+  assert.equal(broken.exitCode, 1);
+  assert.equal(broken.json?.code, 104);
+  assert.match(String(broken.json?.details), /default route/);
+
+  const del = await h.shim({ command: 'DEL', ...call });
+  assert.equal(del.exitCode, 0, del.stdout);
+  assert.equal(del.stdout, '');
+  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name), []);
+  assert.equal((await runCommand('ip', ['link', 'show', hostIf.name])).code, 1, 'host veth is gone');
+  assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${podIp}/32`]), []);
+  const after = readStore(h.server.dbPath);
+  assert.equal(after.attachments.filter((a) => a.container_id === 'ctr-a').length, 0);
+  assert.equal(after.leases.filter((l) => l.container_id === 'ctr-a').length, 0);
+
+  const again = await h.shim({ command: 'DEL', ...call });
+  assert.equal(again.exitCode, 0, again.stdout);
+});
+
+test('pods on the node reach each other and the host reaches every pod', async () => {
+  const pods: Array<{ ns: string; ip: string; hostIf: string }> = [];
+  for (const name of ['p1', 'p2']) {
+    const ns = await h.netns.create(name);
+    const add = await h.shim({ command: 'ADD', containerId: `ctr-${name}`, netns: ns.path, ifname: 'eth0', config: CONF });
+    assert.equal(add.exitCode, 0, add.stdout);
+    const r = add.json as unknown as Result;
+    pods.push({ ns: ns.name, ip: (r.ips[0]?.address ?? '').split('/')[0] ?? '', hostIf: r.interfaces[0]?.name ?? '' });
+  }
+  // Network safety: only ping once the host routes to both pods provably point at their veths,
+  // so no test packet can follow the host's default route off this machine.
+  for (const p of pods) {
+    const routes = await ipJson<IpRoute>(['route', 'show', `${p.ip}/32`]);
+    assert.deepEqual(routes.map((r) => r.dev), [p.hostIf]);
+  }
+  const [p1, p2] = pods;
+  assert.ok(p1 && p2);
+  const ping = (args: string[]) => runCommand('ip', args, { timeoutMs: 20_000 });
+  const podToPod = await ping(['netns', 'exec', p1.ns, 'ping', '-c', '2', '-W', '2', '-i', '0.2', p2.ip]);
+  assert.equal(podToPod.code, 0, podToPod.stdout + podToPod.stderr);
+  const podToPodBack = await ping(['netns', 'exec', p2.ns, 'ping', '-c', '2', '-W', '2', '-i', '0.2', p1.ip]);
+  assert.equal(podToPodBack.code, 0, podToPodBack.stdout + podToPodBack.stderr);
+  for (const p of pods) {
+    const hostToPod = await runCommand('ping', ['-c', '2', '-W', '2', '-i', '0.2', '-I', p.hostIf, p.ip], { timeoutMs: 20_000 });
+    assert.equal(hostToPod.code, 0, hostToPod.stdout + hostToPod.stderr);
+  }
+  for (const name of ['p1', 'p2']) {
+    const del = await h.shim({ command: 'DEL', containerId: `ctr-${name}`, netns: `/var/run/netns/${h.netns.prefix}-${name}`, ifname: 'eth0', config: CONF });
+    assert.equal(del.exitCode, 0, del.stdout);
+  }
+});
+
+test('one log line per CNI call, with verb, container, ifname, duration and outcome', async () => {
+  const lines = h.server.logRecords().filter((r) => typeof r.verb === 'string');
+  const add = lines.find((r) => r.verb === 'ADD' && r.containerId === 'ctr-a');
+  assert.ok(add, 'ADD of ctr-a was logged');
+  assert.equal(add.ifname, 'eth0');
+  assert.equal(add.outcome, 'ok');
+  assert.equal(typeof add.durationMs, 'number');
+  const failed = lines.find((r) => r.verb === 'CHECK' && r.outcome === 'error');
+  assert.ok(failed);
+  assert.equal(failed.code, 104);
+  assert.equal(lines.filter((r) => r.verb === 'ADD' && r.containerId === 'ctr-a').length, 1);
+});

@@ -1,0 +1,122 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { E2eHarness } from '../lib/e2e-harness';
+import { IpLink, IpRoute, hostLinks, ipJson } from '../lib/netns';
+import { mustRun, runCommand } from '../lib/run-command';
+import { netConf } from '../lib/shim';
+import { readStore } from '../lib/store-rows';
+
+const NET = 'e2e-del';
+const CONF = netConf(NET, '10.232.0.0/24');
+let h: E2eHarness;
+
+before(async () => {
+  h = await E2eHarness.start('del');
+});
+after(async () => {
+  await h.cleanup();
+});
+
+function rowsOf(containerId: string) {
+  const rows = readStore(h.server.dbPath);
+  return {
+    attachments: rows.attachments.filter((a) => a.container_id === containerId),
+    leases: rows.leases.filter((l) => l.container_id === containerId),
+  };
+}
+
+test('DEL succeeds after the pod netns is already gone, and releases the lease', async () => {
+  const ns = await h.netns.create('gone');
+  const call = { containerId: 'ctr-gone', netns: ns.path, ifname: 'eth0', config: CONF };
+  const add = await h.shim({ command: 'ADD', ...call });
+  assert.equal(add.exitCode, 0, add.stdout);
+  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  await h.netns.remove(ns.name);
+  const del = await h.shim({ command: 'DEL', ...call });
+  assert.equal(del.exitCode, 0, del.stdout);
+  assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1);
+  assert.deepEqual(rowsOf('ctr-gone'), { attachments: [], leases: [] });
+});
+
+test('DEL with an empty CNI_NETNS succeeds and cleans up host side and lease', async () => {
+  const ns = await h.netns.create('empty');
+  const add = await h.shim({ command: 'ADD', containerId: 'ctr-empty', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(add.exitCode, 0, add.stdout);
+  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const del = await h.shim({ command: 'DEL', containerId: 'ctr-empty', netns: '', ifname: 'eth0', config: CONF });
+  assert.equal(del.exitCode, 0, del.stdout);
+  assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1);
+  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name), []);
+  assert.deepEqual(rowsOf('ctr-empty'), { attachments: [], leases: [] });
+});
+
+test('DEL of a container podwire never saw succeeds', async () => {
+  const del = await h.shim({ command: 'DEL', containerId: 'never-added', netns: '/var/run/netns/nope', ifname: 'eth0', config: CONF });
+  assert.equal(del.exitCode, 0, del.stdout);
+});
+
+test('a datapath failure midway rolls back links, routes and the lease', async () => {
+  const ns = await h.netns.create('fail');
+  // (The kernel here has no dummy driver: a veth pair inside the pod stands in.)
+  // Make the pod's on-link gateway route fail with EEXIST after the veth pair, the address
+  // and the neighbour entry were already created.
+  await mustRun('ip', ['-n', ns.name, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
+  await mustRun('ip', ['-n', ns.name, 'link', 'set', 'd0', 'up']);
+  await mustRun('ip', ['-n', ns.name, 'route', 'add', '169.254.1.1/32', 'dev', 'd0']);
+  const before = (await hostLinks()).map((l) => l.ifname);
+
+  const add = await h.shim({ command: 'ADD', containerId: 'ctr-fail', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(add.exitCode, 1, add.stdout);
+  assert.equal(add.json?.code, 103);
+  assert.match(String(add.json?.details), /EEXIST/);
+
+  assert.deepEqual(rowsOf('ctr-fail'), { attachments: [], leases: [] });
+  assert.deepEqual((await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name)).map((l) => l.ifname).sort(), ['d0', 'd1'], 'no pod veth left');
+  const hostAfter = (await hostLinks()).map((l) => l.ifname).filter((n) => !before.includes(n));
+  assert.deepEqual(hostAfter, [], 'no host veth left');
+  const routes = await ipJson<IpRoute>(['route', 'show', 'proto', '199']);
+  assert.ok(!routes.some((r) => r.dst.startsWith('10.232.')), JSON.stringify(routes));
+
+  // The same pod succeeds once the obstacle is gone, and gets an address.
+  await mustRun('ip', ['-n', ns.name, 'link', 'del', 'd0']);
+  const retry = await h.shim({ command: 'ADD', containerId: 'ctr-fail', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(retry.exitCode, 0, retry.stdout);
+  const del = await h.shim({ command: 'DEL', containerId: 'ctr-fail', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(del.exitCode, 0);
+});
+
+test('ADD fails when the interface already exists in the pod, leaving nothing behind', async () => {
+  const ns = await h.netns.create('exists');
+  await mustRun('ip', ['-n', ns.name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'e1']);
+  const add = await h.shim({ command: 'ADD', containerId: 'ctr-exists', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(add.exitCode, 1);
+  assert.equal(add.json?.code, 102);
+  assert.deepEqual(rowsOf('ctr-exists'), { attachments: [], leases: [] });
+});
+
+test('bad input gets one CNI error JSON and exit 1, and the server keeps serving', async () => {
+  const ns = await h.netns.create('bad');
+  const cases: Array<{ what: string; call: Parameters<E2eHarness['shim']>[0]; code: number; msg: RegExp }> = [
+    { what: 'missing env', call: { command: 'ADD', config: CONF }, code: 4, msg: /CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME/ },
+    { what: 'bad JSON', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: '{"cniVersion":' }, code: 6, msg: /JSON/ },
+    { what: 'empty stdin', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: '' }, code: 6, msg: /empty/ },
+    { what: 'unknown version', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: { ...CONF, cniVersion: '9.9.9' } }, code: 1, msg: /9\.9\.9/ },
+    { what: 'bad subnet', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: netConf(NET, '10.300.0.0/24') }, code: 7, msg: /ranges/ },
+    { what: 'bad container id', call: { command: 'ADD', containerId: '-x;rm', netns: ns.path, ifname: 'eth0', config: CONF }, code: 4, msg: /CONTAINERID/ },
+    { what: 'bad ifname', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'a/b', config: CONF }, code: 4, msg: /IFNAME/ },
+    { what: 'netns is a regular file', call: { command: 'ADD', containerId: 'c', netns: '/etc/hostname', ifname: 'eth0', config: CONF }, code: 4, msg: /not a network namespace/ },
+    { what: 'netns missing', call: { command: 'ADD', containerId: 'c', netns: '/var/run/netns/none-such', ifname: 'eth0', config: CONF }, code: 4, msg: /cannot be opened/ },
+    { what: 'host netns', call: { command: 'ADD', containerId: 'c', netns: '/proc/self/ns/net', ifname: 'eth0', config: CONF }, code: 4, msg: /host's own/ },
+  ];
+  for (const c of cases) {
+    const r = await h.shim(c.call);
+    assert.equal(r.exitCode, 1, `${c.what}: ${r.stdout}`);
+    assert.ok(r.json, `${c.what}: stdout is one JSON document: ${r.stdout}`);
+    assert.equal(r.json.code, c.code, `${c.what}: ${r.stdout}`);
+    assert.match(String(r.json.msg), c.msg, `${c.what}: ${r.stdout}`);
+    assert.equal(typeof r.json.cniVersion, 'string');
+  }
+  assert.deepEqual(rowsOf('c'), { attachments: [], leases: [] });
+  const ok = await h.shim({ command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(ok.exitCode, 0, ok.stdout);
+});

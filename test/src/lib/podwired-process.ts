@@ -1,0 +1,98 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { SERVER_MAIN } from './paths';
+
+/** A real `node server/dist/main.js` process on a private socket and state dir. */
+export class PodwiredProcess {
+  private child: ChildProcess | undefined;
+  /** Everything the server logged (pino JSON lines on stdout, anything else on stderr). */
+  readonly logs: string[] = [];
+
+  constructor(
+    readonly socket: string,
+    readonly stateDir: string,
+  ) {}
+
+  static inTempDir(root: string): PodwiredProcess {
+    return new PodwiredProcess(path.join(root, 'run', 'podwire.sock'), path.join(root, 'state'));
+  }
+
+  get dbPath(): string {
+    return path.join(this.stateDir, 'ipam.db');
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the server and resolves once it accepts connections on its socket. */
+  async start(timeoutMs = 15_000): Promise<void> {
+    if (this.child) throw new Error('podwired already started');
+    const child = spawn(process.execPath, [SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`podwired exited with ${code} before serving:\n${this.logs.join('\n')}`))),
+    );
+    exited.catch(() => undefined);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await Promise.race([this.answers(), exited])) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.kill();
+    throw new Error(`podwired did not serve on ${this.socket} within ${timeoutMs} ms:\n${this.logs.join('\n')}`);
+  }
+
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!fs.existsSync(this.socket)) return resolve(false);
+      const c = net.connect(this.socket);
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+  }
+
+  /** SIGTERM, waits for exit; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    return this.signalAndWait('SIGTERM');
+  }
+
+  /** SIGKILL, waits for exit. */
+  async kill(): Promise<number | null> {
+    return this.signalAndWait('SIGKILL');
+  }
+
+  private async signalAndWait(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child) return null;
+    this.child = undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await done;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** Parsed pino lines. */
+  logRecords(): Array<Record<string, unknown>> {
+    return this.logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
