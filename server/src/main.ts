@@ -12,14 +12,14 @@ import { USAGE, parseCliArgs, ServerOptions } from './cli-args';
 import { RoutedVethDatapath } from './datapath/routed-veth';
 import { DirectHostProgrammer } from './datapath/host-programmer';
 import { NetnsOpener } from './datapath/netns';
-import { enableIpv4Forwarding } from './datapath/ip-forwarding';
+import { enableForwarding } from './datapath/ip-forwarding';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
 
 async function serve(opts: ServerOptions): Promise<void> {
   const log = pino({ level: opts.logLevel, base: { service: 'podwired', pid: process.pid } });
-  if (enableIpv4Forwarding()) log.info('enabled net.ipv4.ip_forward');
+  if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
   const datapath = new RoutedVethDatapath(host, new DirectHostProgrammer(host), new NetnsOpener());

@@ -39,5 +39,15 @@ export interface Datapath {
   close(): void;
 }
 
-/** The link-local gateway every pod routes through; the host end of its veth answers for it. */
-export const POD_GATEWAY_V4 = '169.254.1.1';
+/**
+ * The link-local gateways every pod routes through, per family. The pod holds a permanent
+ * neighbour entry mapping them to the MAC of the host end of its veth, so the host end
+ * receives everything the pod sends to them without ARP or NDP.
+ */
+export const POD_GATEWAY = { 4: '169.254.1.1', 6: 'fe80::1' } as const;
+
+/** Prefix length of a pod address: the pod owns exactly its one address per family. */
+export const POD_PREFIX = { 4: 32, 6: 128 } as const;
+
+/** The default route's destination per family, as CNI results spell it. */
+export const DEFAULT_DST = { 4: '0.0.0.0/0', 6: '::/0' } as const;

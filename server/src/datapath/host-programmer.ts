@@ -25,7 +25,8 @@ function podRoute(addr: PodAddress) {
     dstLen: addr.family === 6 ? 128 : 32,
     table: RT_TABLE_MAIN,
     protocol: RTPROT_PODWIRE,
-    scope: 'LINK' as const,
+    // IPv6 routes have no scope; IPv4 host routes to a device are link-scoped.
+    scope: addr.family === 6 ? ('UNIVERSE' as const) : ('LINK' as const),
     type: 'UNICAST' as const,
   };
 }

@@ -1,8 +1,9 @@
 import { FlagsNew, RtNetlinkSocket, ifla, rt } from 'netlink';
 import { CniCode, CniError } from '../cni/cni-error';
-import { Datapath, PodAddress, PodNetworkSpec, POD_GATEWAY_V4, WiredPod } from './datapath';
+import { Datapath, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
+import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { AF_INET, RT_TABLE_MAIN, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
 import { isGone, isNetlinkErrno } from './netlink-errors';
 import { NL_OPTS } from './netlink-timeout';
 import { NetnsOpener, PodNetns } from './netns';
@@ -32,6 +33,14 @@ async function setLinkUp(sock: RtNetlinkSocket, index: number): Promise<void> {
   await sock.setLink({ index, flags: { up: true }, change: { up: true } }, {}, NL_OPTS);
 }
 
+function familyCode(addr: PodAddress): number {
+  return addr.family === 6 ? AF_INET6 : AF_INET;
+}
+
+function familiesOf(addresses: PodAddress[]): Array<4 | 6> {
+  return [...new Set(addresses.map((a) => a.family))].sort();
+}
+
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
 async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
   const failures: string[] = [];
@@ -53,6 +62,8 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
  * /32 route to the pod. No bridge, no ARP for the gateway, no L2 domain shared between pods.
  */
 export class RoutedVethDatapath implements Datapath {
+  private ipv6Forwarding = false;
+
   constructor(
     private readonly host: RtNetlinkSocket,
     private readonly programmer: HostProgrammer,
@@ -60,8 +71,10 @@ export class RoutedVethDatapath implements Datapath {
   ) {}
 
   async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
-    const v6 = spec.addresses.find((a) => a.family === 6);
-    if (v6) throw new CniError(CniCode.InvalidNetworkConfig, 'IPv6 is not supported yet', `address ${v6.address}`);
+    if (!this.ipv6Forwarding && spec.addresses.some((a) => a.family === 6)) {
+      enableForwarding(6);
+      this.ipv6Forwarding = true;
+    }
     const ns = this.netns.openPod(spec.netnsPath);
     const pod = this.netns.rtnetlinkIn(ns);
     const undo: Array<() => Promise<void>> = [];
@@ -120,31 +133,36 @@ export class RoutedVethDatapath implements Datapath {
     if (!podLink) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
     for (const addr of spec.addresses) {
+      const bytes = addressBytes(addr.address);
       await pod.newAddress(
-        { family: AF_INET, prefixlen: 32, index: podLink.index },
-        { local: addressBytes(addr.address), address: addressBytes(addr.address) },
+        // IPv6: no duplicate address detection, so the address is usable at once.
+        { family: familyCode(addr), prefixlen: POD_PREFIX[addr.family], index: podLink.index, flags: addr.family === 6 ? { nodad: true } : {} },
+        addr.family === 6 ? { address: bytes } : { local: bytes, address: bytes },
         CREATE_EXCL,
       );
     }
     await setLinkUp(pod, podLink.index);
     await setLinkUp(this.host, hostLink.index);
 
-    const gw = addressBytes(POD_GATEWAY_V4);
-    await pod.newNeighbor(
-      { family: AF_INET, ifindex: podLink.index, state: { permanent: true } },
-      { dst: gw, lladdr: Buffer.from(hostLink.mac.split(':').map((h) => parseInt(h, 16))) },
-      CREATE_REPLACE,
-    );
-    await pod.newRoute(
-      { family: AF_INET, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
-      { dst: gw, oif: podLink.index },
-      CREATE_EXCL,
-    );
-    await pod.newRoute(
-      { family: AF_INET, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
-      { gateway: gw, oif: podLink.index },
-      CREATE_EXCL,
-    );
+    const hostMac = Buffer.from(hostLink.mac.split(':').map((h) => parseInt(h, 16)));
+    for (const family of familiesOf(spec.addresses)) {
+      const gw = addressBytes(POD_GATEWAY[family]);
+      const af = family === 6 ? AF_INET6 : AF_INET;
+      await pod.newNeighbor({ family: af, ifindex: podLink.index, state: { permanent: true } }, { dst: gw, lladdr: hostMac }, CREATE_REPLACE);
+      if (family === 4) {
+        // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
+        await pod.newRoute(
+          { family: af, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
+          { dst: gw, oif: podLink.index },
+          CREATE_EXCL,
+        );
+      }
+      await pod.newRoute(
+        { family: af, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+        { gateway: gw, oif: podLink.index },
+        CREATE_EXCL,
+      );
+    }
 
     for (const addr of spec.addresses) {
       undo.push(() => this.programmer.delPodRoute(addr, hostLink.index));
@@ -178,12 +196,18 @@ export class RoutedVethDatapath implements Datapath {
     else if (!hostLink.up) problems.push(`host veth ${spec.hostIfname} is down`);
 
     if (hostLink) {
-      const routes = await this.host.getRoutes({ family: AF_INET }, {}, NL_OPTS);
-      for (const addr of spec.addresses) {
-        const found = routes.some(
-          (r) => r.data.dstLen === 32 && r.attrs.oif === hostLink.index && r.attrs.dst && bytesToAddress(r.attrs.dst) === addr.address,
-        );
-        if (!found) problems.push(`host route ${addr.address}/32 dev ${spec.hostIfname} is missing`);
+      for (const family of familiesOf(spec.addresses)) {
+        const routes = await this.host.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+        for (const addr of spec.addresses.filter((a) => a.family === family)) {
+          const found = routes.some(
+            (r) =>
+              r.data.dstLen === POD_PREFIX[family] &&
+              r.attrs.oif === hostLink.index &&
+              r.attrs.dst !== undefined &&
+              bytesToAddress(r.attrs.dst) === addr.address,
+          );
+          if (!found) problems.push(`host route ${addr.address}/${POD_PREFIX[family]} dev ${spec.hostIfname} is missing`);
+        }
       }
     }
 
@@ -194,27 +218,9 @@ export class RoutedVethDatapath implements Datapath {
       if (!podLink) problems.push(`interface ${spec.podIfname} is missing in ${spec.netnsPath}`);
       else {
         if (!podLink.up) problems.push(`interface ${spec.podIfname} is down`);
-        const addrs = await pod.getAddresses({ family: AF_INET }, {}, NL_OPTS);
-        for (const addr of spec.addresses) {
-          const found = addrs.some(
-            (a) => a.data.index === podLink.index && a.data.prefixlen === 32 && a.attrs.local && bytesToAddress(a.attrs.local) === addr.address,
-          );
-          if (!found) problems.push(`address ${addr.address}/32 is missing on ${spec.podIfname}`);
+        for (const family of familiesOf(spec.addresses)) {
+          problems.push(...(await this.checkPodFamily(pod, podLink.index, spec, family)));
         }
-        const routes = await pod.getRoutes({ family: AF_INET }, {}, NL_OPTS);
-        const hasDefault = routes.some(
-          (r) =>
-            r.data.dstLen === 0 &&
-            r.data.table === RT_TABLE_MAIN &&
-            r.attrs.oif === podLink.index &&
-            r.attrs.gateway !== undefined &&
-            bytesToAddress(r.attrs.gateway) === POD_GATEWAY_V4,
-        );
-        if (!hasDefault) problems.push(`default route via ${POD_GATEWAY_V4} dev ${spec.podIfname} is missing`);
-        const hasGwRoute = routes.some(
-          (r) => r.data.dstLen === 32 && r.attrs.oif === podLink.index && r.attrs.dst && bytesToAddress(r.attrs.dst) === POD_GATEWAY_V4,
-        );
-        if (!hasGwRoute) problems.push(`on-link route to ${POD_GATEWAY_V4} dev ${spec.podIfname} is missing`);
       }
     } finally {
       pod.socket.close();
@@ -223,6 +229,37 @@ export class RoutedVethDatapath implements Datapath {
     if (problems.length > 0) {
       throw new CniError(CniCode.CheckFailed, `pod network of ${spec.podIfname} is not as ADD left it`, problems.join('; '));
     }
+  }
+
+  private async checkPodFamily(pod: RtNetlinkSocket, podIndex: number, spec: PodNetworkSpec, family: 4 | 6): Promise<string[]> {
+    const problems: string[] = [];
+    const af = family === 6 ? AF_INET6 : AF_INET;
+    const gw = POD_GATEWAY[family];
+    const addrs = await pod.getAddresses({ family: af }, {}, NL_OPTS);
+    for (const addr of spec.addresses.filter((a) => a.family === family)) {
+      const found = addrs.some((a) => {
+        const bytes = a.attrs.local ?? a.attrs.address;
+        return a.data.index === podIndex && a.data.prefixlen === POD_PREFIX[family] && bytes !== undefined && bytesToAddress(bytes) === addr.address;
+      });
+      if (!found) problems.push(`address ${addr.address}/${POD_PREFIX[family]} is missing on ${spec.podIfname}`);
+    }
+    const routes = await pod.getRoutes({ family: af }, {}, NL_OPTS);
+    const hasDefault = routes.some(
+      (r) =>
+        r.data.dstLen === 0 &&
+        r.data.table === RT_TABLE_MAIN &&
+        r.attrs.oif === podIndex &&
+        r.attrs.gateway !== undefined &&
+        bytesToAddress(r.attrs.gateway) === gw,
+    );
+    if (!hasDefault) problems.push(`default route via ${gw} dev ${spec.podIfname} is missing`);
+    if (family === 4) {
+      const hasGwRoute = routes.some(
+        (r) => r.data.dstLen === 32 && r.attrs.oif === podIndex && r.attrs.dst !== undefined && bytesToAddress(r.attrs.dst) === gw,
+      );
+      if (!hasGwRoute) problems.push(`on-link route to ${gw} dev ${spec.podIfname} is missing`);
+    }
+    return problems;
   }
 
   close(): void {

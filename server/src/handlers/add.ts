@@ -4,7 +4,7 @@ import { CniCode, toCniError } from '../cni/cni-error';
 import { CniResult, resultForVersion } from '../cni/cni-result';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
 import { NetConf, requireRanges } from '../cni/net-conf';
-import { PodAddress, POD_GATEWAY_V4, WiredPod } from '../datapath/datapath';
+import { DEFAULT_DST, PodAddress, POD_GATEWAY, POD_PREFIX, WiredPod } from '../datapath/datapath';
 import { hostVethName } from '../datapath/host-veth-name';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { storeErrorToCni } from './store-errors';
@@ -21,8 +21,8 @@ function buildResult(conf: NetConf, netnsPath: string, wired: WiredPod, leases: 
       { name: wired.hostIfname, mac: wired.hostMac, mtu: conf.mtu },
       { name: wired.podIfname, mac: wired.podMac, mtu: conf.mtu, sandbox: netnsPath },
     ],
-    ips: leases.map((l) => ({ address: `${l.address}/32`, gateway: POD_GATEWAY_V4, interface: 1 })),
-    routes: [{ dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 }],
+    ips: leases.map((l) => ({ address: `${l.address}/${POD_PREFIX[l.family]}`, gateway: POD_GATEWAY[l.family], interface: 1 })),
+    routes: [...new Set(leases.map((l) => l.family))].sort().map((f) => ({ dst: DEFAULT_DST[f], gw: POD_GATEWAY[f] })),
   };
   if (conf.dns) result.dns = conf.dns;
   return result;
