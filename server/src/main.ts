@@ -4,6 +4,8 @@
  * here over gRPC on a unix socket; this process keeps the lease store open and a warm host
  * netlink socket, and wires pods through the routed veth datapath.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRtNetlink } from 'netlink';
 import pino from 'pino';
@@ -16,16 +18,29 @@ import { enableForwarding } from './datapath/ip-forwarding';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
+import { Readiness } from './readiness';
+import { reconcile } from './reconcile';
+
+/** Identifies this server's host veths (by state dir), so reconcile never touches another's. */
+function ownerTag(stateDir: string): string {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  return createHash('sha256').update(fs.realpathSync(stateDir)).digest('hex').slice(0, 12);
+}
 
 async function serve(opts: ServerOptions): Promise<void> {
   const log = pino({ level: opts.logLevel, base: { service: 'podwired', pid: process.pid } });
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
-  const datapath = new RoutedVethDatapath(host, new DirectHostProgrammer(host), new NetnsOpener());
+  const owner = ownerTag(opts.stateDir);
+  const datapath = new RoutedVethDatapath(host, new DirectHostProgrammer(host), new NetnsOpener(), owner);
   const deps = { store, datapath, locks: new KeyedMutex() };
-  const server = await startGrpcServer(opts.socket, createCniService(deps, log));
-  log.info({ socket: opts.socket, stateDir: opts.stateDir }, 'podwired serving');
+  const readiness = new Readiness();
+  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness));
+  log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
+  const report = await reconcile(store, datapath, log);
+  readiness.markReady();
+  log.info({ ...report }, 'podwired serving');
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -36,7 +36,16 @@ export interface Datapath {
   tearDown(hostIfname: string, addresses: PodAddress[]): Promise<void>;
   /** Verifies the pod is wired as setUp left it; throws CniError(CheckFailed) naming what is wrong. */
   check(spec: PodNetworkSpec): Promise<void>;
+  /** Host ends this server created (marked with its owner tag), for reconcile. */
+  listOwnedHostLinks(): Promise<OwnedHostLink[]>;
+  /** Removes podwire's host routes on `hostIfname` whose pod address is not in `keep`; returns them. */
+  pruneHostRoutes(hostIfname: string, keep: PodAddress[]): Promise<string[]>;
   close(): void;
+}
+
+export interface OwnedHostLink {
+  name: string;
+  index: number;
 }
 
 /**

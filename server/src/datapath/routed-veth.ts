@@ -1,9 +1,9 @@
 import { FlagsNew, RtNetlinkSocket, ifla, rt } from 'netlink';
 import { CniCode, CniError } from '../cni/cni-error';
-import { Datapath, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
+import { Datapath, OwnedHostLink, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
 import { isGone, isNetlinkErrno } from './netlink-errors';
 import { NL_OPTS } from './netlink-timeout';
 import { NetnsOpener, PodNetns } from './netns';
@@ -63,12 +63,20 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
  */
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
+  private readonly alias: string;
 
+  /**
+   * `ownerTag` marks every host end this server creates (in its interface alias, visible in
+   * `ip link`), so reconcile removes only its own debris, never another server's links.
+   */
   constructor(
     private readonly host: RtNetlinkSocket,
     private readonly programmer: HostProgrammer,
     private readonly netns: NetnsOpener,
-  ) {}
+    ownerTag: string,
+  ) {
+    this.alias = `podwire:${ownerTag}`;
+  }
 
   async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
     if (!this.ipv6Forwarding && spec.addresses.some((a) => a.family === 6)) {
@@ -118,7 +126,7 @@ export class RoutedVethDatapath implements Datapath {
     ]);
     const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
     try {
-      await this.host.newLink({}, { ifname: spec.hostIfname, mtu: spec.mtu, linkinfo }, CREATE_EXCL);
+      await this.host.newLink({}, { ifname: spec.hostIfname, mtu: spec.mtu, linkinfo, ifalias: this.alias }, CREATE_EXCL);
     } catch (err) {
       if (isNetlinkErrno(err, 'EEXIST')) {
         throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, String(err));
@@ -260,6 +268,31 @@ export class RoutedVethDatapath implements Datapath {
       if (!hasGwRoute) problems.push(`on-link route to ${gw} dev ${spec.podIfname} is missing`);
     }
     return problems;
+  }
+
+  async listOwnedHostLinks(): Promise<OwnedHostLink[]> {
+    const links = await this.host.getLinks({}, {}, NL_OPTS);
+    return links
+      .filter((l) => l.attrs.ifalias === this.alias && l.attrs.ifname !== undefined && l.data.index)
+      .map((l) => ({ name: l.attrs.ifname ?? '', index: l.data.index ?? 0 }));
+  }
+
+  async pruneHostRoutes(hostIfname: string, keep: PodAddress[]): Promise<string[]> {
+    const link = await findLink(this.host, hostIfname);
+    if (!link) return [];
+    const pruned: string[] = [];
+    for (const family of [4, 6] as const) {
+      const routes = await this.host.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+      for (const r of routes) {
+        // npm netlink reports protocols it has no name for (such as ours) as plain numbers.
+        if ((r.data.protocol as unknown) !== RTPROT_PODWIRE || r.attrs.oif !== link.index || !r.attrs.dst) continue;
+        const address = bytesToAddress(r.attrs.dst);
+        if (keep.some((k) => k.address === address)) continue;
+        await this.programmer.delPodRoute({ address, family }, link.index);
+        pruned.push(`${address}/${r.data.dstLen ?? POD_PREFIX[family]}`);
+      }
+    }
+    return pruned;
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import { handleDel } from '../handlers/del';
 import { handleGc } from '../handlers/gc';
 import { handleGet } from '../handlers/get';
 import { handleStatus } from '../handlers/status';
+import { Readiness } from '../readiness';
 
 /** The cniVersion to put in an error reply: the config's, when it has a readable one. */
 function replyVersion(config: Buffer): string {
@@ -27,11 +28,23 @@ function replyVersion(config: Buffer): string {
 }
 
 /** Runs one CNI call: validation, the verb handler, and the CNI error mapping. */
-export async function runCniCall(deps: HandlerDeps, verb: CniVerb, handler: VerbHandler, req: CniRequest__Output): Promise<CniReply> {
+export async function runCniCall(
+  deps: HandlerDeps,
+  readiness: Readiness,
+  verb: CniVerb,
+  handler: VerbHandler,
+  req: CniRequest__Output,
+): Promise<CniReply> {
   const cniVersion = replyVersion(req.config);
   try {
     const inv = validateInvocation(verb, req);
     const conf = parseNetConf(req.config);
+    if (!readiness.done) {
+      if (verb === 'STATUS') {
+        throw new CniError(CniCode.NotReadyForAdd, 'podwired is reconciling its state after a start', 'ADD is served once it has finished');
+      }
+      await readiness.reached;
+    }
     const output = await handler(deps, inv, conf);
     return { result: Buffer.from(output, 'utf8'), cniVersion: conf.cniVersion };
   } catch (err) {
@@ -44,13 +57,13 @@ export async function runCniCall(deps: HandlerDeps, verb: CniVerb, handler: Verb
 }
 
 /** The podwire.v1.Cni service: one pino line per call (verb, container, ifname, duration, outcome). */
-export function createCniService(deps: HandlerDeps, log: Logger): CniHandlers {
+export function createCniService(deps: HandlerDeps, log: Logger, readiness: Readiness = Readiness.alreadyReady()): CniHandlers {
   const unary =
     (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniRequest__Output, CniReply> =>
     (call, callback) => {
       const started = process.hrtime.bigint();
       const req = call.request;
-      runCniCall(deps, verb, handler, req).then(
+      runCniCall(deps, readiness, verb, handler, req).then(
         (reply) => {
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
           const fields = { verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, durationMs };

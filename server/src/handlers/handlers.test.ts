@@ -39,6 +39,12 @@ class ScriptedDatapath implements Datapath {
   async check(spec: PodNetworkSpec): Promise<void> {
     if (!this.wired.has(spec.hostIfname)) throw new CniError(104, 'not wired');
   }
+  async listOwnedHostLinks() {
+    return [...this.wired.keys()].map((name, i) => ({ name, index: i + 10 }));
+  }
+  async pruneHostRoutes(): Promise<string[]> {
+    return [];
+  }
   close(): void {}
 }
 

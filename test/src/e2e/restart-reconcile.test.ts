@@ -1,0 +1,95 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { E2eHarness } from '../lib/e2e-harness';
+import { IpRoute, ipJson } from '../lib/netns';
+import { mustRun, runCommand } from '../lib/run-command';
+import { netConf } from '../lib/shim';
+import { readStore } from '../lib/store-rows';
+
+const NET = 'e2e-reconcile';
+const CONF = netConf(NET, '10.236.0.0/24');
+const FOREIGN = 'pwf0f0f0f0f0f0';
+let h: E2eHarness;
+
+before(async () => {
+  h = await E2eHarness.start('recon');
+});
+after(async () => {
+  await runCommand('ip', ['link', 'del', FOREIGN]);
+  await h.cleanup();
+});
+
+const linkExists = async (name: string) => (await runCommand('ip', ['link', 'show', name])).code === 0;
+
+function ownerOf(): string {
+  const line = h.server.logRecords().find((r) => typeof r.owner === 'string');
+  assert.ok(line, 'podwired logs its owner tag');
+  return String(line.owner);
+}
+
+test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and verifies ready pods', async () => {
+  const keepNs = await h.netns.create('keep');
+  const keep = await h.shim({ command: 'ADD', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
+  assert.equal(keep.exitCode, 0, keep.stdout);
+  const keepHost = (keep.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const keepIp = ((keep.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '';
+  const owner = ownerOf();
+
+  assert.equal(await h.server.kill(), null, 'SIGKILL: no graceful shutdown');
+
+  // Debris a crash can leave: an ADD that reserved its lease and created its veth but never
+  // completed (the store row stays `pending`) ...
+  const pendNs = await h.netns.create('pend');
+  const store = openIpamStore(h.server.dbPath);
+  const pendHost = 'pw0000000000aa';
+  const [lease] = store.reserve(
+    { network: NET, containerId: 'ctr-pend', ifname: 'eth0', netns: pendNs.path, hostIfname: pendHost },
+    parseRangeSets([[{ subnet: '10.236.0.0/24' }]]),
+  );
+  store.close();
+  assert.ok(lease);
+  await mustRun('ip', ['link', 'add', pendHost, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pendNs.name]);
+  await mustRun('ip', ['link', 'set', pendHost, 'alias', `podwire:${owner}`, 'up']);
+  await mustRun('ip', ['route', 'add', `${lease.address}/32`, 'dev', pendHost, 'proto', '199']);
+  // ... a host veth of this server that no attachment accounts for ...
+  await mustRun('ip', ['link', 'add', 'pw0000000000bb', 'type', 'veth', 'peer', 'name', 'pw0000000000bc']);
+  await mustRun('ip', ['link', 'set', 'pw0000000000bb', 'alias', `podwire:${owner}`]);
+  // ... and a podwire route to an address no attachment holds, on a live pod's veth.
+  await mustRun('ip', ['route', 'add', '10.236.0.250/32', 'dev', keepHost, 'proto', '199']);
+  // Another server's veth (a different owner tag) must survive.
+  await mustRun('ip', ['link', 'add', FOREIGN, 'type', 'veth', 'peer', 'name', 'pwf0f0f0f0f0f1']);
+  await mustRun('ip', ['link', 'set', FOREIGN, 'alias', 'podwire:someoneelse0']);
+
+  await h.server.start();
+  // As a runtime does: STATUS until ready. While podwired reconciles, STATUS is code 50.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await h.shim({ command: 'STATUS', config: { ...CONF, cniVersion: '1.1.0' } });
+    if (status.exitCode === 0) break;
+    assert.equal(status.json?.code, 50, status.stdout);
+    assert.ok(Date.now() < deadline, 'podwired became ready');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const served = h.server.logRecords().filter((r) => r.msg === 'podwired serving').at(-1);
+  assert.ok(served);
+  assert.deepEqual(
+    { rolledBack: served.rolledBack, orphanLinks: served.orphanLinks, orphanRoutes: served.orphanRoutes, verified: served.verified, degraded: served.degraded },
+    { rolledBack: 1, orphanLinks: 1, orphanRoutes: 1, verified: 1, degraded: 0 },
+  );
+
+  assert.equal(await linkExists(pendHost), false, 'the pending ADD veth is gone');
+  assert.deepEqual(await ipJson(['link', 'show'], pendNs.name).then((l) => l.length), 1, 'only lo is left in its netns');
+  assert.equal(await linkExists('pw0000000000bb'), false, 'the orphan veth is gone');
+  assert.equal(await linkExists(FOREIGN), true, "another server's veth is untouched");
+  const rows = readStore(h.server.dbPath);
+  assert.deepEqual(rows.attachments.map((a) => [a.container_id, a.state]), [['ctr-keep', 'ready']]);
+  assert.deepEqual(rows.leases.map((l) => l.address), [keepIp]);
+  const routes = (await ipJson<IpRoute>(['route', 'show', 'proto', '199'])).filter((r) => r.dst.startsWith('10.236.'));
+  assert.deepEqual(routes.map((r) => [r.dst, r.dev]), [[keepIp, keepHost]]);
+
+  const check = await h.shim({ command: 'CHECK', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
+  assert.equal(check.exitCode, 0, check.stdout);
+  const del = await h.shim({ command: 'DEL', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
+  assert.equal(del.exitCode, 0, del.stdout);
+});
