@@ -2,6 +2,7 @@ import { IpamError, RangeSet, parseRangeSets } from '@podwire/ipam-store';
 import { CniCode, CniError } from './cni-error';
 import { CniVersion, requireSupportedVersion } from './cni-versions';
 import { validateNetworkName } from './cni-invocation';
+import { RuntimeConfig, parseRuntimeConfig } from './runtime-config';
 
 export interface DnsConfig {
   nameservers?: string[];
@@ -19,6 +20,7 @@ export interface NetConf {
   rangeSets: RangeSet[];
   mtu: number;
   dns?: DnsConfig;
+  runtimeConfig: RuntimeConfig;
   /** The whole parsed document, for verb-specific keys (runtimeConfig, prevResult, cni.dev/...). */
   raw: Record<string, unknown>;
 }
@@ -103,7 +105,15 @@ export function parseNetConf(bytes: Buffer): NetConf {
     }
     mtu = doc.mtu;
   }
-  const conf: NetConf = { cniVersion, name, type: doc.type, rangeSets: parseIpam(doc.ipam), mtu, raw: doc };
+  const conf: NetConf = {
+    cniVersion,
+    name,
+    type: doc.type,
+    rangeSets: parseIpam(doc.ipam),
+    mtu,
+    runtimeConfig: parseRuntimeConfig(doc.runtimeConfig),
+    raw: doc,
+  };
   const dns = parseDns(doc.dns);
   if (dns) conf.dns = dns;
   return conf;

@@ -15,6 +15,8 @@ export interface PodNetworkSpec {
   hostIfname: string;
   mtu: number;
   addresses: PodAddress[];
+  /** The pod end's MAC ("aa:bb:..."); the kernel picks one when absent. */
+  podMac?: string;
 }
 
 export interface WiredPod {

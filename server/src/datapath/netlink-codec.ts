@@ -30,6 +30,6 @@ export function macToString(mac: Buffer | undefined): string {
   return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-export function familyOf(address: string): 4 | 6 {
-  return ipaddr.parse(address).kind() === 'ipv6' ? 6 : 4;
+export function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
 }

@@ -3,7 +3,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { Datapath, OwnedHostLink, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes, bytesToAddress, encodeStream, macToString } from './netlink-codec';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes, bytesToAddress, encodeStream, macBytes, macToString } from './netlink-codec';
 import { isGone, isNetlinkErrno } from './netlink-errors';
 import { NL_OPTS } from './netlink-timeout';
 import { NetnsOpener, PodNetns } from './netns';
@@ -122,7 +122,14 @@ export class RoutedVethDatapath implements Datapath {
 
     const peer = Buffer.concat([
       rt.formatLink({}),
-      encodeStream(ifla.formatLinkAttrs({ ifname: spec.podIfname, netNsFd: ns.fd, mtu: spec.mtu })),
+      encodeStream(
+        ifla.formatLinkAttrs({
+          ifname: spec.podIfname,
+          netNsFd: ns.fd,
+          mtu: spec.mtu,
+          ...(spec.podMac ? { address: macBytes(spec.podMac) } : {}),
+        }),
+      ),
     ]);
     const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
     try {
@@ -152,7 +159,7 @@ export class RoutedVethDatapath implements Datapath {
     await setLinkUp(pod, podLink.index);
     await setLinkUp(this.host, hostLink.index);
 
-    const hostMac = Buffer.from(hostLink.mac.split(':').map((h) => parseInt(h, 16)));
+    const hostMac = macBytes(hostLink.mac);
     for (const family of familiesOf(spec.addresses)) {
       const gw = addressBytes(POD_GATEWAY[family]);
       const af = family === 6 ? AF_INET6 : AF_INET;

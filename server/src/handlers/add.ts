@@ -52,7 +52,7 @@ export const handleAdd: VerbHandler = async (deps, inv, conf) => {
           infraContainerId: args.infraContainerId,
         },
         ranges,
-        { requested: args.ips },
+        { requested: [...new Set([...args.ips, ...conf.runtimeConfig.ips])] },
       );
     } catch (err) {
       throw storeErrorToCni(err);
@@ -60,7 +60,14 @@ export const handleAdd: VerbHandler = async (deps, inv, conf) => {
     const addresses = podAddresses(leases);
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses });
+      wired = await deps.datapath.setUp({
+        netnsPath: inv.netns,
+        podIfname: inv.ifname,
+        hostIfname,
+        mtu: conf.mtu,
+        addresses,
+        podMac: conf.runtimeConfig.mac,
+      });
     } catch (err) {
       // setUp has already rolled back its own kernel work.
       deps.store.remove(key);

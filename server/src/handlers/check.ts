@@ -1,5 +1,5 @@
 import { CniCode, CniError } from '../cni/cni-error';
-import { compareVersions } from '../cni/cni-versions';
+import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
 
@@ -19,13 +19,7 @@ function prevResultAddresses(prev: unknown): string[] | undefined {
  * leased addresses, and the kernel state must be as ADD left it.
  */
 export const handleCheck: VerbHandler = async (deps, inv, conf) => {
-  if (compareVersions(conf.cniVersion, '0.4.0') < 0) {
-    throw new CniError(
-      CniCode.IncompatibleVersion,
-      `CHECK is not supported for cniVersion ${conf.cniVersion}`,
-      'CHECK was introduced in CNI 0.4.0',
-    );
-  }
+  requireVersionAtLeast(conf.cniVersion, '0.4.0', 'CHECK');
   const key = attachmentKey(conf, inv);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);

@@ -1,4 +1,5 @@
 import { CniCode, CniError } from '../cni/cni-error';
+import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
 import { VerbHandler, lockName } from './handler-deps';
 
@@ -30,6 +31,7 @@ function validAttachments(raw: unknown): ValidAttachment[] {
  * them all at the end.
  */
 export const handleGc: VerbHandler = async (deps, _inv, conf) => {
+  requireVersionAtLeast(conf.cniVersion, '1.1.0', 'GC');
   const valid = new Set(validAttachments(conf.raw['cni.dev/valid-attachments']).map((a) => `${a.containerID}\0${a.ifname}`));
   const failures: string[] = [];
   for (const att of deps.store.listAttachments({ network: conf.name })) {

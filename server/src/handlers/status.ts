@@ -1,4 +1,5 @@
 import { CniCode, CniError } from '../cni/cni-error';
+import { requireVersionAtLeast } from '../cni/cni-versions';
 import { VerbHandler } from './handler-deps';
 
 /**
@@ -6,6 +7,7 @@ import { VerbHandler } from './handler-deps';
  * because the store is unusable or a range set has no free address left.
  */
 export const handleStatus: VerbHandler = async (deps, _inv, conf) => {
+  requireVersionAtLeast(conf.cniVersion, '1.1.0', 'STATUS');
   let usage;
   try {
     usage = deps.store.usage(conf.name, conf.rangeSets);

@@ -160,3 +160,57 @@ test('one log line per CNI call, with verb, container, ifname, duration and outc
   assert.equal(failed.code, 104);
   assert.equal(lines.filter((r) => r.verb === 'ADD' && r.containerId === 'ctr-a').length, 1);
 });
+
+test('runtimeConfig ips and mac, and CNI_ARGS IP=, are honoured', async () => {
+  const ns = await h.netns.create('req');
+  const conf = { ...CONF, runtimeConfig: { ips: ['10.231.0.77/24'], mac: '0a:58:0a:e7:00:4d', portMappings: [] } };
+  const add = await h.shim({ command: 'ADD', containerId: 'ctr-req', netns: ns.path, ifname: 'eth0', config: conf });
+  assert.equal(add.exitCode, 0, add.stdout);
+  const r = add.json as unknown as Result;
+  assert.equal(r.ips[0]?.address, '10.231.0.77/32');
+  assert.equal(r.interfaces[1]?.mac, '0a:58:0a:e7:00:4d');
+  const [podLink] = await ipJson<IpLink>(['link', 'show', 'eth0'], ns.name);
+  assert.equal(podLink?.address, '0a:58:0a:e7:00:4d');
+
+  const ns2 = await h.netns.create('req2');
+  const taken = await h.shim({ command: 'ADD', containerId: 'ctr-req2', netns: ns2.path, ifname: 'eth0', config: CONF, args: 'IP=10.231.0.77' });
+  assert.equal(taken.exitCode, 1);
+  assert.equal(taken.json?.code, 105, taken.stdout);
+  const outside = await h.shim({ command: 'ADD', containerId: 'ctr-req2', netns: ns2.path, ifname: 'eth0', config: CONF, args: 'IP=10.99.0.1' });
+  assert.equal(outside.json?.code, 105, outside.stdout);
+  const viaArgs = await h.shim({ command: 'ADD', containerId: 'ctr-req2', netns: ns2.path, ifname: 'eth0', config: CONF, args: 'IgnoreUnknown=1;IP=10.231.0.78;K8S_POD_NAME=x;FOO=bar' });
+  assert.equal(viaArgs.exitCode, 0, viaArgs.stdout);
+  assert.equal((viaArgs.json as unknown as Result).ips[0]?.address, '10.231.0.78/32');
+
+  for (const [c, n] of [['ctr-req', ns.path], ['ctr-req2', ns2.path]] as const) {
+    const del = await h.shim({ command: 'DEL', containerId: c, netns: n, ifname: 'eth0', config: CONF });
+    assert.equal(del.exitCode, 0, del.stdout);
+  }
+});
+
+test('STATUS and GC need cniVersion 1.1.0; GC removes the attachments not listed', async () => {
+  const old = await h.shim({ command: 'STATUS', config: CONF });
+  assert.equal(old.json?.code, 1, old.stdout);
+  const conf11 = { ...CONF, cniVersion: '1.1.0' };
+  const ok = await h.shim({ command: 'STATUS', config: conf11 });
+  assert.equal(ok.exitCode, 0, ok.stdout);
+
+  const keep = await h.netns.create('gc-keep');
+  const drop = await h.netns.create('gc-drop');
+  for (const [c, n] of [['ctr-gc-keep', keep.path], ['ctr-gc-drop', drop.path]] as const) {
+    const add = await h.shim({ command: 'ADD', containerId: c, netns: n, ifname: 'eth0', config: conf11 });
+    assert.equal(add.exitCode, 0, add.stdout);
+  }
+  const dropHost = readStore(h.server.dbPath).attachments.find((a) => a.container_id === 'ctr-gc-drop')?.host_ifname ?? '';
+  const gc = await h.shim({
+    command: 'GC',
+    config: { ...conf11, 'cni.dev/valid-attachments': [{ containerID: 'ctr-gc-keep', ifname: 'eth0' }] },
+  });
+  assert.equal(gc.exitCode, 0, gc.stdout);
+  const rows = readStore(h.server.dbPath);
+  assert.deepEqual(rows.attachments.filter((a) => a.network === NET).map((a) => a.container_id), ['ctr-gc-keep']);
+  assert.equal((await runCommand('ip', ['link', 'show', dropHost])).code, 1, 'the dropped attachment veth is gone');
+  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], drop.name), []);
+  const del = await h.shim({ command: 'DEL', containerId: 'ctr-gc-keep', netns: keep.path, ifname: 'eth0', config: conf11 });
+  assert.equal(del.exitCode, 0, del.stdout);
+});
