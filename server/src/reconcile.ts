@@ -29,8 +29,7 @@ export async function reconcile(store: IpamStore, datapath: Datapath, log: Logge
   for (const att of store.listAttachments({ state: 'pending' })) {
     const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
     try {
-      const record = store.get(key);
-      await datapath.tearDown(att.hostIfname, record ? podAddresses(record.leases) : []);
+      await datapath.tearDown(att.hostIfname);
       store.remove(key);
       report.rolledBack++;
       log.warn({ ...key, hostIfname: att.hostIfname }, 'reconcile: rolled back an ADD that never completed');
@@ -44,7 +43,7 @@ export async function reconcile(store: IpamStore, datapath: Datapath, log: Logge
   for (const link of await datapath.listOwnedHostLinks()) {
     if (known.has(link.name)) continue;
     try {
-      await datapath.tearDown(link.name, []);
+      await datapath.tearDown(link.name);
       report.orphanLinks++;
       log.warn({ hostIfname: link.name }, 'reconcile: removed a host veth no attachment accounts for');
     } catch (err) {

@@ -32,10 +32,11 @@ export interface Datapath {
   /** Wires the pod; on any failure undoes everything it did, then throws a CniError. */
   setUp(spec: PodNetworkSpec): Promise<WiredPod>;
   /**
-   * Removes the host end (and with it the pod end) and the host routes. Idempotent:
-   * anything already gone is fine, and so is a pod netns that no longer exists.
+   * Removes the host end; the kernel takes the pod end and every route through either end
+   * with it. Idempotent: anything already gone is fine, and so is a pod netns that no longer
+   * exists.
    */
-  tearDown(hostIfname: string, addresses: PodAddress[]): Promise<void>;
+  tearDown(hostIfname: string): Promise<void>;
   /** Verifies the pod is wired as setUp left it; throws CniError(CheckFailed) naming what is wrong. */
   check(spec: PodNetworkSpec): Promise<void>;
   /** Host ends this server created (marked with its owner tag), for reconcile. */

@@ -10,6 +10,7 @@ import { NetnsOpener, PodNetns } from './netns';
 
 const CREATE_EXCL = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.EXCL };
 const CREATE_REPLACE = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.REPLACE };
+const RT_SCOPE_HOST = 254;
 
 interface LinkFacts {
   index: number;
@@ -58,8 +59,9 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
  * The routed veth datapath (as Calico, Cilium and the reference ptp plugin do it): the pod end
  * is created directly inside the pod netns under CNI_IFNAME and gets IP/32, a static
  * neighbour entry and an on-link /32 route for the link-local gateway 169.254.1.1 (the host
- * end's MAC), and a default route via it. The host end stays in the host netns, up, with a
- * /32 route to the pod. No bridge, no ARP for the gateway, no L2 domain shared between pods.
+ * end's MAC), and a default route via it (IPv6: /128, fe80::1). The host end stays in the
+ * host netns, up, holding the gateway address itself (so it also answers ARP/NDP for it), with
+ * a /32 (/128) route to the pod. No bridge, no L2 domain shared between pods.
  */
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
@@ -158,6 +160,19 @@ export class RoutedVethDatapath implements Datapath {
     }
     await setLinkUp(pod, podLink.index);
     await setLinkUp(this.host, hostLink.index);
+    for (const family of familiesOf(spec.addresses)) {
+      // The host end also owns the gateway address, so it answers ARP/NDP for it whenever the
+      // pod's static neighbour entry is flushed (a chained plugin changing the pod's MAC does
+      // that). IPv4: scope host, so the host never picks it as the source of its own traffic.
+      const gw = addressBytes(POD_GATEWAY[family]);
+      await this.host.newAddress(
+        family === 6
+          ? { family: AF_INET6, prefixlen: 64, index: hostLink.index, flags: { nodad: true } }
+          : { family: AF_INET, prefixlen: 32, index: hostLink.index, scope: RT_SCOPE_HOST },
+        family === 6 ? { address: gw } : { local: gw, address: gw },
+        CREATE_REPLACE,
+      );
+    }
 
     const hostMac = macBytes(hostLink.mac);
     for (const family of familiesOf(spec.addresses)) {
@@ -196,11 +211,10 @@ export class RoutedVethDatapath implements Datapath {
     };
   }
 
-  async tearDown(hostIfname: string, addresses: PodAddress[]): Promise<void> {
+  async tearDown(hostIfname: string): Promise<void> {
+    // Deleting the host end destroys the pair, and the kernel flushes every route through
+    // either end: the host /32 and /128 routes, and everything podwire put in the pod.
     const link = await findLink(this.host, hostIfname);
-    for (const addr of addresses) await this.programmer.delPodRoute(addr, link?.index);
-    // Deleting the host end destroys the pair: the pod end goes with it, and with that every
-    // address, neighbour and route podwire put in the pod.
     if (link) await this.programmer.deleteLink(link.index);
   }
 

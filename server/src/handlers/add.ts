@@ -77,7 +77,7 @@ export const handleAdd: VerbHandler = async (deps, inv, conf) => {
     try {
       deps.store.markReady(key, JSON.stringify(result));
     } catch (err) {
-      await deps.datapath.tearDown(hostIfname, addresses).catch(() => undefined);
+      await deps.datapath.tearDown(hostIfname).catch(() => undefined);
       deps.store.remove(key);
       throw storeErrorToCni(err);
     }

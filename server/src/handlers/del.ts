@@ -1,5 +1,4 @@
 import { hostVethName } from '../datapath/host-veth-name';
-import { podAddresses } from './add';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { storeErrorToCni } from './store-errors';
 
@@ -13,7 +12,7 @@ export const handleDel: VerbHandler = async (deps, inv, conf) => {
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
     const hostIfname = record?.attachment.hostIfname ?? hostVethName(key.network, key.containerId, key.ifname);
-    await deps.datapath.tearDown(hostIfname, record ? podAddresses(record.leases) : []);
+    await deps.datapath.tearDown(hostIfname);
     try {
       deps.store.remove(key);
     } catch (err) {

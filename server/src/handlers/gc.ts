@@ -1,6 +1,5 @@
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
-import { podAddresses } from './add';
 import { VerbHandler, lockName } from './handler-deps';
 
 interface ValidAttachment {
@@ -41,7 +40,7 @@ export const handleGc: VerbHandler = async (deps, _inv, conf) => {
       await deps.locks.run(lockName(key), async () => {
         const record = deps.store.get(key);
         if (!record) return;
-        await deps.datapath.tearDown(record.attachment.hostIfname, podAddresses(record.leases));
+        await deps.datapath.tearDown(record.attachment.hostIfname);
         deps.store.remove(key);
       });
     } catch (err) {

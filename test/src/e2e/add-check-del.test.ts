@@ -142,6 +142,13 @@ test('pods on the node reach each other and the host reaches every pod', async (
     const hostToPod = await runCommand('ping', ['-c', '2', '-W', '2', '-i', '0.2', '-I', p.hostIf, p.ip], { timeoutMs: 20_000 });
     assert.equal(hostToPod.code, 0, hostToPod.stdout + hostToPod.stderr);
   }
+  // A chained plugin (tuning) changing the pod's MAC flushes its neighbour table, static
+  // gateway entry included: the host end must then answer ARP for 169.254.1.1 itself.
+  await runCommand('ip', ['-n', p1.ns, 'link', 'set', 'eth0', 'address', '0a:58:00:00:00:01']);
+  const neigh = await ipJson<{ dst: string }>(['neigh', 'show', 'dev', 'eth0'], p1.ns);
+  assert.ok(!neigh.some((n) => n.dst === '169.254.1.1'), 'the static gateway entry was flushed');
+  const afterFlush = await ping(['netns', 'exec', p1.ns, 'ping', '-c', '1', '-w', '5', p2.ip]);
+  assert.equal(afterFlush.code, 0, afterFlush.stdout + afterFlush.stderr);
   for (const name of ['p1', 'p2']) {
     const del = await h.shim({ command: 'DEL', containerId: `ctr-${name}`, netns: `/var/run/netns/${h.netns.prefix}-${name}`, ifname: 'eth0', config: CONF });
     assert.equal(del.exitCode, 0, del.stdout);
