@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "setns",
-      "sources": ["setns.c"],
+      "target_name": "podwire_native",
+      "sources": ["addon.c", "setns.c", "peercred.c"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror"]
     }
   ]

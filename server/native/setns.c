@@ -1,14 +1,15 @@
-// podwire's setns addon: lets the single-threaded server enter a pod's network namespace
+// setns(fd): lets the single-threaded server enter a pod's network namespace
 // just long enough to open a netlink socket there (the socket stays bound to that netns),
-// then return to its own. Node has no setns(2); this is the whole of it.
+// then return to its own. Node has no setns(2).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <node_api.h>
+#include "podwire_native.h"
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
+napi_value podwire_throw_errno(napi_env env, const char *what, int err) {
   char msg[128];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   napi_value code, text, error;
@@ -23,7 +24,7 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
 }
 
 // setns(fd: number): void — enters the network namespace referred to by fd (CLONE_NEWNET).
-static napi_value js_setns(napi_env env, napi_callback_info info) {
+napi_value js_setns(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd = -1;
@@ -32,15 +33,6 @@ static napi_value js_setns(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "setns(fd): fd must be a non-negative integer");
     return NULL;
   }
-  if (setns(fd, CLONE_NEWNET) != 0) return throw_errno(env, "setns", errno);
+  if (setns(fd, CLONE_NEWNET) != 0) return podwire_throw_errno(env, "setns", errno);
   return NULL;
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "setns", NAPI_AUTO_LENGTH, js_setns, NULL, &fn);
-  napi_set_named_property(env, exports, "setns", fn);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -17,7 +17,7 @@ import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
 import { NetnsOpener } from './datapath/netns';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { createCniService } from './grpc/cni-service';
-import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
+import { startGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
@@ -37,7 +37,7 @@ async function serve(opts: ServerOptions): Promise<void> {
   const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(host, new DirectHostProgrammer(host)), new NetnsOpener(), owner);
   const deps = { store, datapath, locks: new KeyedMutex() };
   const readiness = new Readiness();
-  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness));
+  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness), log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
   readiness.markReady();
@@ -48,7 +48,7 @@ async function serve(opts: ServerOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'podwired stopping');
-    void stopGrpcServer(server, 10_000).then(() => {
+    void server.stop(10_000).then(() => {
       datapath.close();
       store.close();
       log.info('podwired stopped');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { createRtNetlink, RtNetlinkSocket } from 'netlink';
 import { CniCode, CniError } from '../cni/cni-error';
-import { setnsAddon } from './setns-addon';
+import { nativeAddon } from '../native-addon';
 
 /** statfs(2) f_type of nsfs, the filesystem behind /proc/PID/ns/* and bind-mounted netns files. */
 const NSFS_MAGIC = 0x6e736673;
@@ -97,12 +97,12 @@ export class NetnsOpener {
   }
 
   private enter<T>(fd: number, fn: () => T): T {
-    setnsAddon.setns(fd);
+    nativeAddon.setns(fd);
     try {
       return fn();
     } finally {
       try {
-        setnsAddon.setns(this.homeFd);
+        nativeAddon.setns(this.homeFd);
       } catch (err) {
         // The main thread is stuck in a pod's netns: every later host operation would hit
         // the wrong namespace. Nothing safe is left to do but die loudly and be restarted.

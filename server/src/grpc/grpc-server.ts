@@ -1,33 +1,82 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
+import { PeerCred, nativeAddon } from '../native-addon';
 import { loadCniProto } from './load-proto';
 import { prepareSocketDir, removeStaleSocket } from './unix-socket';
 
-/** Starts the gRPC server on the unix socket (mode 0600, in a 0700 directory). */
-export async function startGrpcServer(socketPath: string, cni: CniHandlers): Promise<grpc.Server> {
+export interface RunningGrpcServer {
+  /** Stops accepting, lets in-flight calls finish for up to `graceMs`, then cuts the rest. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Only root may call podwired: the CNI verbs configure the host's network. */
+export function isAuthorizedPeer(cred: PeerCred): boolean {
+  return cred.uid === 0;
+}
+
+function peerOf(sock: net.Socket): PeerCred | undefined {
+  // A unix socket's libuv handle exposes its fd; SO_PEERCRED on it names the caller.
+  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd === undefined || fd < 0) return undefined;
+  try {
+    return nativeAddon.peerCred(fd);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Serves gRPC on the unix socket (mode 0600, in a 0700 directory). podwired accepts the
+ * connections itself and checks each caller's credentials (SO_PEERCRED) before handing the
+ * connection to grpc-js: a caller that is not root is logged and disconnected, even if the
+ * socket's permissions were loosened by someone.
+ */
+export async function startGrpcServer(socketPath: string, cni: CniHandlers, log: Logger): Promise<RunningGrpcServer> {
   prepareSocketDir(socketPath);
   await removeStaleSocket(socketPath);
   const server = new grpc.Server({
+    // The shim accepts configurations up to 16 MiB.
     'grpc.max_receive_message_length': 32 * 1024 * 1024,
   });
   server.addService(loadCniProto().podwire.v1.Cni.service, cni);
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-  });
-  fs.chmodSync(socketPath, 0o600);
-  return server;
-}
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
 
-export function stopGrpcServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
+  const listener = net.createServer((sock) => {
+    const cred = peerOf(sock);
+    if (!cred || !isAuthorizedPeer(cred)) {
+      log.warn({ peer: cred ?? 'unknown' }, 'refused a connection: only root may call podwired');
+      sock.destroy();
+      return;
+    }
+    injector.injectConnection(sock);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(socketPath, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
+  fs.chmodSync(socketPath, 0o600);
+
+  return {
+    stop: (graceMs) =>
+      new Promise<void>((resolve) => {
+        listener.close();
+        const timer = setTimeout(() => {
+          injector.destroy();
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        injector.drain(graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          injector.destroy();
+          resolve();
+        });
+      }),
+  };
 }

@@ -1,0 +1,12 @@
+// podwire's small native addon: what Node cannot do by itself.
+#ifndef PODWIRE_NATIVE_H
+#define PODWIRE_NATIVE_H
+#include <node_api.h>
+
+// Throws an Error "<what>: <strerror>" carrying .errno; returns NULL for the caller to return.
+napi_value podwire_throw_errno(napi_env env, const char *what, int err);
+
+napi_value js_setns(napi_env env, napi_callback_info info);
+napi_value js_peer_cred(napi_env env, napi_callback_info info);
+
+#endif
