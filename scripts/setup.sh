@@ -23,6 +23,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# What the chaining and podman end-to-end tests drive: the reference CNI plugins, iptables,
+# podman + runc and a busybox rootfs (the podman test skips itself if podman cannot run).
+bash scripts/install-runtime-deps.sh
+
 # npm packages: `npm ci` when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"

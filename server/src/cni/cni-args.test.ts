@@ -22,7 +22,8 @@ test('unknown keys fail unless IgnoreUnknown is set', () => {
   assert.throws(() => parseCniArgs('IgnoreUnknown=0;FOO=1'), CniError);
 });
 
-test('a pair without "=" is an invalid environment (code 4)', () => {
+test('a pair without "=" or an IP that is not an address is an invalid environment (code 4)', () => {
+  assert.throws(() => parseCniArgs('IP=10.0.0.300'), (e: unknown) => e instanceof CniError && e.code === 4);
   assert.throws(() => parseCniArgs('K8S_POD_NAME'), (e: unknown) => e instanceof CniError && e.code === 4);
   assert.throws(() => parseCniArgs('=x'), (e: unknown) => e instanceof CniError && e.code === 4);
 });

@@ -1,3 +1,4 @@
+import * as ipaddr from 'ipaddr.js';
 import { CniCode, CniError } from './cni-error';
 
 /** The CNI_ARGS keys podwire understands (CONVENTIONS.md). */
@@ -39,7 +40,12 @@ export function parseCniArgs(raw: string): CniArgs {
     const field = KNOWN[key];
     if (field === undefined) unknown.push(key);
     else if (field === 'ignore') ignoreUnknown = ['1', 'true', 'True', 'TRUE', 't', 'T'].includes(value);
-    else if (field === 'ip') out.ips.push(...value.split(',').filter((v) => v !== ''));
+    else if (field === 'ip') {
+      for (const ip of value.split(',').filter((v) => v !== '')) {
+        if (!ipaddr.isValid(ip)) throw new CniError(CniCode.InvalidEnvironment, 'invalid CNI_ARGS', `IP=${JSON.stringify(ip)} is not an IP address`);
+        out.ips.push(ipaddr.parse(ip).toString());
+      }
+    }
     else out[field] = value;
   }
   if (unknown.length > 0 && !ignoreUnknown) {

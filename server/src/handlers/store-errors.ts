@@ -16,6 +16,7 @@ export function storeErrorToCni(err: unknown): CniError {
         );
       case 'requested-in-use':
       case 'requested-not-in-range':
+      case 'invalid-argument':
         return new CniError(CniCode.RequestedIpUnavailable, 'requested IP address is not available', err.message);
       case 'invalid-range':
         return new CniError(CniCode.InvalidNetworkConfig, 'invalid ipam ranges', err.message);
