@@ -226,6 +226,13 @@ export class RoutedVethDatapath implements Datapath {
 
     if (hostLink) {
       for (const family of familiesOf(spec.addresses)) {
+        const hostAddrs = await this.host.getAddresses({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+        const gw = POD_GATEWAY[family];
+        const holdsGateway = hostAddrs.some((a) => {
+          const bytes = a.attrs.local ?? a.attrs.address;
+          return a.data.index === hostLink.index && bytes !== undefined && bytesToAddress(bytes) === gw;
+        });
+        if (!holdsGateway) problems.push(`host veth ${spec.hostIfname} does not hold the gateway address ${gw}`);
         const routes = await this.host.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
         for (const addr of spec.addresses.filter((a) => a.family === family)) {
           const found = routes.some(

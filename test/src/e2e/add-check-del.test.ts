@@ -102,6 +102,12 @@ test('ADD wires a pod, CHECK passes, DEL removes everything, DEL again succeeds'
   assert.equal(broken.json?.code, 104);
   assert.match(String(broken.json?.details), /default route/);
 
+  // ... and a host end that lost the gateway address it answers ARP with.
+  await runCommand('ip', ['addr', 'del', '169.254.1.1/32', 'dev', hostIf.name]);
+  const noGw = await h.shim({ command: 'CHECK', ...call, config: { ...CONF, prevResult: result } });
+  assert.equal(noGw.json?.code, 104);
+  assert.match(String(noGw.json?.details), /gateway address 169\.254\.1\.1/);
+
   const del = await h.shim({ command: 'DEL', ...call });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.equal(del.stdout, '');
