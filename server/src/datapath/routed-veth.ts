@@ -1,5 +1,6 @@
-import { FlagsNew, RtNetlinkSocket, ifla, rt } from 'netlink';
+import { FlagsNew, RtNetlinkSocket, createRtNetlink, ifla, rt } from 'netlink';
 import { CniCode, CniError } from '../cni/cni-error';
+import { KeyedMutex } from '../keyed-mutex';
 import { Datapath, OwnedHostLink, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
@@ -66,6 +67,13 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
   private readonly alias: string;
+  /**
+   * Dumps (multi-part replies) go through a socket of their own, one at a time: npm netlink
+   * cannot tell the parts of a dump from a reply to another request that arrives in between,
+   * so a dump on the shared host socket could break concurrent calls.
+   */
+  private readonly dumper: RtNetlinkSocket = createRtNetlink();
+  private readonly dumps = new KeyedMutex();
 
   /**
    * `ownerTag` marks every host end this server creates (in its interface alias, visible in
@@ -226,14 +234,14 @@ export class RoutedVethDatapath implements Datapath {
 
     if (hostLink) {
       for (const family of familiesOf(spec.addresses)) {
-        const hostAddrs = await this.host.getAddresses({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+        const hostAddrs = await this.hostDump((dumper) => dumper.getAddresses({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
         const gw = POD_GATEWAY[family];
         const holdsGateway = hostAddrs.some((a) => {
           const bytes = a.attrs.local ?? a.attrs.address;
           return a.data.index === hostLink.index && bytes !== undefined && bytesToAddress(bytes) === gw;
         });
         if (!holdsGateway) problems.push(`host veth ${spec.hostIfname} does not hold the gateway address ${gw}`);
-        const routes = await this.host.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+        const routes = await this.hostDump((dumper) => dumper.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
         for (const addr of spec.addresses.filter((a) => a.family === family)) {
           const found = routes.some(
             (r) =>
@@ -298,8 +306,12 @@ export class RoutedVethDatapath implements Datapath {
     return problems;
   }
 
+  private hostDump<T>(dump: (dumper: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    return this.dumps.run('host', () => dump(this.dumper));
+  }
+
   async listOwnedHostLinks(): Promise<OwnedHostLink[]> {
-    const links = await this.host.getLinks({}, {}, NL_OPTS);
+    const links = await this.hostDump((dumper) => dumper.getLinks({}, {}, NL_OPTS));
     return links
       .filter((l) => l.attrs.ifalias === this.alias && l.attrs.ifname !== undefined && l.data.index)
       .map((l) => ({ name: l.attrs.ifname ?? '', index: l.data.index ?? 0 }));
@@ -310,7 +322,7 @@ export class RoutedVethDatapath implements Datapath {
     if (!link) return [];
     const pruned: string[] = [];
     for (const family of [4, 6] as const) {
-      const routes = await this.host.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS);
+      const routes = await this.hostDump((dumper) => dumper.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
       for (const r of routes) {
         // npm netlink reports protocols it has no name for (such as ours) as plain numbers.
         if ((r.data.protocol as unknown) !== RTPROT_PODWIRE || r.attrs.oif !== link.index || !r.attrs.dst) continue;
@@ -324,6 +336,7 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   close(): void {
+    this.dumper.socket.close();
     this.host.socket.close();
   }
 }
