@@ -93,3 +93,91 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
   assert.equal(del.exitCode, 0, del.stdout);
 });
+
+test('a server restart (upgrade) does not disturb running pods: a ping keeps flowing', async () => {
+  const a = await h.netns.create('up-a');
+  const b = await h.netns.create('up-b');
+  const addrs: string[] = [];
+  const hosts: string[] = [];
+  for (const [c, ns] of [['ctr-up-a', a], ['ctr-up-b', b]] as const) {
+    const add = await h.shim({ command: 'ADD', containerId: c, netns: ns.path, ifname: 'eth0', config: CONF });
+    assert.equal(add.exitCode, 0, add.stdout);
+    addrs.push(((add.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '');
+    hosts.push((add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '');
+  }
+  // Network safety: the target's host route must point at its own veth before any ping.
+  assert.deepEqual((await ipJson<IpRoute>(['route', 'show', `${addrs[1]}/32`])).map((r) => r.dev), [hosts[1]]);
+  const ping = runCommand('ip', ['netns', 'exec', a.name, 'ping', '-c', '40', '-i', '0.1', '-W', '1', addrs[1] ?? ''], { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await h.server.stop(), 0);
+  await h.server.start();
+  const out = await ping;
+  assert.equal(out.code, 0, out.stdout);
+  assert.match(out.stdout, /40 packets transmitted, 40 received, 0% packet loss/);
+  for (const [c, ns] of [['ctr-up-a', a], ['ctr-up-b', b]] as const) {
+    const del = await h.shim({ command: 'DEL', containerId: c, netns: ns.path, ifname: 'eth0', config: CONF });
+    assert.equal(del.exitCode, 0, del.stdout);
+  }
+});
+
+test('a restarted runtime resyncs: STATUS until ready, GET what it knows, GC the rest', async () => {
+  const conf = { ...CONF, cniVersion: '1.1.0' };
+  const pods = ['rs-1', 'rs-2', 'rs-3'];
+  const results = new Map<string, unknown>();
+  for (const p of pods) {
+    const ns = await h.netns.create(p);
+    const add = await h.shim({ command: 'ADD', containerId: p, netns: ns.path, ifname: 'eth0', config: conf });
+    assert.equal(add.exitCode, 0, add.stdout);
+    results.set(p, add.json);
+  }
+  const forgotten = readStore(h.server.dbPath).attachments.find((x) => x.container_id === 'rs-3')?.host_ifname ?? '';
+  // The runtime restarts and remembers only rs-1 and rs-2.
+  for (;;) {
+    const status = await h.shim({ command: 'STATUS', config: conf });
+    if (status.exitCode === 0) break;
+    assert.equal(status.json?.code, 50);
+  }
+  for (const p of ['rs-1', 'rs-2']) {
+    const get = await h.shim({ command: 'GET', containerId: p, netns: `/var/run/netns/${h.netns.prefix}-${p}`, ifname: 'eth0', config: conf });
+    assert.equal(get.exitCode, 0, get.stdout);
+    assert.deepEqual(get.json, results.get(p));
+  }
+  const gc = await h.shim({
+    command: 'GC',
+    config: { ...conf, 'cni.dev/valid-attachments': ['rs-1', 'rs-2'].map((containerID) => ({ containerID, ifname: 'eth0' })) },
+  });
+  assert.equal(gc.exitCode, 0, gc.stdout);
+  const rows = readStore(h.server.dbPath);
+  assert.deepEqual(rows.attachments.filter((x) => x.network === NET).map((x) => x.container_id).sort(), ['rs-1', 'rs-2']);
+  assert.equal(rows.leases.filter((l) => l.network === NET).length, 2);
+  assert.equal(await linkExists(forgotten), false, 'GC removed the forgotten pod’s veth');
+  for (const p of ['rs-1', 'rs-2']) {
+    const del = await h.shim({ command: 'DEL', containerId: p, netns: '', ifname: 'eth0', config: conf });
+    assert.equal(del.exitCode, 0, del.stdout);
+  }
+});
+
+test('pool exhaustion: the ADD that finds no address gets 100, STATUS says 50, both recover after a DEL', async () => {
+  const small = { ...CONF, cniVersion: '1.1.0', name: 'e2e-small', ipam: { ranges: [[{ subnet: '10.236.1.0/30' }]] } };
+  const a = await h.netns.create('ex-a');
+  const b = await h.netns.create('ex-b');
+  const c = await h.netns.create('ex-c');
+  for (const [id, ns] of [['ex-a', a], ['ex-b', b]] as const) {
+    const add = await h.shim({ command: 'ADD', containerId: id, netns: ns.path, ifname: 'eth0', config: small });
+    assert.equal(add.exitCode, 0, add.stdout);
+  }
+  const full = await h.shim({ command: 'ADD', containerId: 'ex-c', netns: c.path, ifname: 'eth0', config: small });
+  assert.equal(full.json?.code, 100, full.stdout);
+  assert.deepEqual(await ipJson(['link', 'show', 'type', 'veth'], c.name), [], 'nothing was wired for it');
+  const status = await h.shim({ command: 'STATUS', config: small });
+  assert.equal(status.json?.code, 50, status.stdout);
+  assert.match(String(status.json?.details), /2 of 2/);
+  const del = await h.shim({ command: 'DEL', containerId: 'ex-a', netns: a.path, ifname: 'eth0', config: small });
+  assert.equal(del.exitCode, 0);
+  assert.equal((await h.shim({ command: 'STATUS', config: small })).exitCode, 0);
+  const retry = await h.shim({ command: 'ADD', containerId: 'ex-c', netns: c.path, ifname: 'eth0', config: small });
+  assert.equal(retry.exitCode, 0, retry.stdout);
+  for (const [id, ns] of [['ex-b', b], ['ex-c', c]] as const) {
+    assert.equal((await h.shim({ command: 'DEL', containerId: id, netns: ns.path, ifname: 'eth0', config: small })).exitCode, 0);
+  }
+});
