@@ -14,6 +14,7 @@ import { USAGE, parseCliArgs, ServerOptions } from './cli-args';
 import { RoutedVethDatapath } from './datapath/routed-veth';
 import { DirectHostProgrammer } from './datapath/host-programmer';
 import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
+import { WorkerLinkDeleter } from './datapath/link-deleter';
 import { NetnsOpener } from './datapath/netns';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { createCniService } from './grpc/cni-service';
@@ -34,7 +35,7 @@ async function serve(opts: ServerOptions): Promise<void> {
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
   const owner = ownerTag(opts.stateDir);
-  const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(host, new DirectHostProgrammer(host)), new NetnsOpener(), owner);
+  const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter()), new NetnsOpener(), owner);
   const deps = { store, datapath, locks: new KeyedMutex() };
   const readiness = new Readiness();
   const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness), log);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { RtNetlinkSocket } from 'netlink';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import { DirectHostProgrammer } from './host-programmer';
+import { InThreadLinkDeleter } from './link-deleter';
 import { NetnsOpener, PodNetns } from './netns';
 
 const NS = `pwt-batch-${process.pid}`;
@@ -36,7 +37,7 @@ after(() => {
 });
 
 test('deletes that arrive while one is in flight are sent as one group delete', async () => {
-  const p = new BatchingHostProgrammer(sock, new DirectHostProgrammer(sock));
+  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
   const indexes = vethIndexes(40, 'bt');
   assert.equal(indexes.length, 40);
   await Promise.all(indexes.map((i) => p.deleteLink(i)));
@@ -49,7 +50,7 @@ test('deletes that arrive while one is in flight are sent as one group delete', 
 });
 
 test('a link already gone settles fine for its caller and does not fail the batch', async () => {
-  const p = new BatchingHostProgrammer(sock, new DirectHostProgrammer(sock));
+  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
   const indexes = vethIndexes(5, 'bg');
   const first = indexes[0] ?? 0;
   ip('link', 'del', `bg0`);
@@ -58,7 +59,7 @@ test('a link already gone settles fine for its caller and does not fail the batc
 });
 
 test('index 0 (which would mean every link) is refused', async () => {
-  const p = new BatchingHostProgrammer(sock, new DirectHostProgrammer(sock));
+  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
   await assert.rejects(p.deleteLink(0), /refusing/);
   await assert.rejects(p.deleteLink(-1), /refusing/);
 });

@@ -1,8 +1,6 @@
-import { RtNetlinkSocket } from 'netlink';
 import { PodAddress } from './datapath';
 import { HostProgrammer } from './host-programmer';
-import { isGone } from './netlink-errors';
-import { NL_OPTS } from './netlink-timeout';
+import { LinkDeleter } from './link-deleter';
 
 /**
  * Interface groups podwire uses for batched deletes: a high range no distribution or CNI
@@ -18,13 +16,12 @@ interface PendingDelete {
 }
 
 /**
- * Deletes host links in batches. The kernel waits an RCU grace period per RTM_DELLINK (about
- * 20 ms here), but deleting every link of one interface group in a single request pays it
- * once. So deletes that arrive while a batch is in flight wait for the next batch; a batch
- * of one is a plain delete; a larger batch moves its links into a fresh group and deletes the
- * group. Each caller's promise settles with its own link's outcome: a link that cannot be
- * moved fails only its caller, and if the group delete fails the links are deleted one by one.
- * Route changes are cheap and go straight to the wrapped programmer.
+ * Deletes host links in batches. The kernel waits an RCU grace period per RTM_DELLINK (20–35 ms
+ * here), but deleting every link of one interface group in a single request pays it once. So
+ * deletes that arrive while a batch is in flight wait for the next batch, which the
+ * LinkDeleter sends as one group delete (in podwired, from a worker thread, so the grace
+ * period never stalls the event loop). Each caller's promise settles with its own link's
+ * outcome. Route changes are cheap and go straight to the wrapped programmer.
  */
 export class BatchingHostProgrammer implements HostProgrammer {
   private queue: PendingDelete[] = [];
@@ -34,8 +31,8 @@ export class BatchingHostProgrammer implements HostProgrammer {
   readonly batchSizes: number[] = [];
 
   constructor(
-    private readonly host: RtNetlinkSocket,
     private readonly direct: HostProgrammer,
+    private readonly deleter: LinkDeleter,
   ) {}
 
   addPodRoute(addr: PodAddress, hostIndex: number): Promise<void> {
@@ -69,32 +66,16 @@ export class BatchingHostProgrammer implements HostProgrammer {
   }
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {
-    if (batch.length === 1) {
-      const [only] = batch;
-      if (only) await this.direct.deleteLink(only.index).then(only.resolve, only.reject);
-      return;
-    }
     const group = GROUP_BASE + (this.nextGroup++ % GROUP_SPAN);
-    const moved: PendingDelete[] = [];
-    await Promise.all(
-      batch.map(async (d) => {
-        try {
-          // Index validated > 0 in deleteLink: with index 0 this request would regroup every link.
-          await this.host.setLink({ index: d.index }, { group }, NL_OPTS);
-          moved.push(d);
-        } catch (err) {
-          if (isGone(err)) d.resolve();
-          else d.reject(err);
-        }
-      }),
-    );
-    if (moved.length === 0) return;
     try {
-      await this.host.delLink({ index: 0 }, { group }, NL_OPTS);
-      for (const d of moved) d.resolve();
-    } catch {
-      // Fall back to one delete per link, so each caller gets its own link's outcome.
-      await Promise.all(moved.map((d) => this.direct.deleteLink(d.index).then(d.resolve, d.reject)));
+      const outcomes = await this.deleter.deleteLinks(group, batch.map((d) => d.index));
+      batch.forEach((d, i) => {
+        const error = outcomes[i]?.error;
+        if (error === undefined) d.resolve();
+        else d.reject(new Error(error));
+      });
+    } catch (err) {
+      for (const d of batch) d.reject(err);
     }
   }
 }

@@ -1,0 +1,58 @@
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RtNetlinkSocket } from 'netlink';
+import { LinkDeleteOutcome, deleteLinksAsGroup } from './link-group-delete';
+import type { DeleteRequest } from './link-delete-worker';
+
+/** Deletes a batch of host links (see deleteLinksAsGroup), reporting each link's outcome. */
+export interface LinkDeleter {
+  deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** On the calling thread, with the given socket (tests use it inside a private netns). */
+export class InThreadLinkDeleter implements LinkDeleter {
+  constructor(private readonly sock: RtNetlinkSocket) {}
+
+  deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
+    return deleteLinksAsGroup(this.sock, group, indexes);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** In a worker thread with its own host netlink socket, off podwired's event loop. */
+export class WorkerLinkDeleter implements LinkDeleter {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (o: LinkDeleteOutcome[]) => void; reject: (e: Error) => void }>();
+
+  constructor() {
+    this.worker = new Worker(path.join(__dirname, 'link-delete-worker.js'));
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; outcomes: LinkDeleteOutcome[] }) => {
+      this.waiting.get(msg.id)?.resolve(msg.outcomes);
+      this.waiting.delete(msg.id);
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`link delete worker exited with ${code}`)));
+  }
+
+  deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.waiting.set(id, { resolve, reject });
+      const req: DeleteRequest = { id, group, indexes };
+      this.worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private failAll(err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}
