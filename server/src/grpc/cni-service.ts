@@ -63,10 +63,22 @@ export function createCniService(deps: HandlerDeps, log: Logger, readiness: Read
     (call, callback) => {
       const started = process.hrtime.bigint();
       const req = call.request;
+      // The shim's deadline passed or it went away: nobody will read the answer.
+      let abandoned = false;
+      call.on('cancelled', () => {
+        abandoned = true;
+      });
       runCniCall(deps, readiness, verb, handler, req).then(
-        (reply) => {
+        async (reply) => {
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
           const fields = { verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, durationMs };
+          if (abandoned && verb === 'ADD' && !reply.error) {
+            // The runtime saw this ADD fail; an attachment it does not know of must not stay.
+            const undo = await runCniCall(deps, readiness, 'DEL', handleDel, req);
+            log.warn({ ...fields, outcome: 'abandoned', rolledBack: !undo.error, rollbackError: undo.error?.msg }, 'CNI ADD finished after its caller gave up; rolled back');
+            callback({ code: grpc.status.CANCELLED, details: 'the caller gave up; the ADD was rolled back' });
+            return;
+          }
           if (reply.error) {
             log.warn({ ...fields, outcome: 'error', code: reply.error.code, err: reply.error.msg, details: reply.error.details }, `CNI ${verb} failed`);
           } else {

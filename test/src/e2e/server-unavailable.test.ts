@@ -1,7 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
+import { IpLink, ipJson } from '../lib/netns';
 import { netConf } from '../lib/shim';
+import { readStore } from '../lib/store-rows';
 
 const CONF = netConf('e2e-down', '10.234.0.0/24');
 let h: E2eHarness;
@@ -57,4 +59,45 @@ test('VERSION is answered by the shim with no server running', async () => {
   const r = await h.shim({ command: 'VERSION', config: { cniVersion: '1.0.0' } });
   assert.equal(r.exitCode, 0, r.stdout);
   assert.deepEqual(r.json?.supportedVersions, ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+});
+
+test('with the server down, CHECK and DEL get 11 too; the DEL succeeds when retried after the server is back', async () => {
+  await h.server.start();
+  const ns = await h.netns.create('c');
+  const call = { containerId: 'ctr-retry', netns: ns.path, ifname: 'eth0', config: CONF, env: { PODWIRE_RETRY_TIMEOUT_MS: '500' } };
+  assert.equal((await h.shim({ ...call, command: 'ADD' })).exitCode, 0);
+  await h.server.stop();
+  for (const command of ['CHECK', 'DEL']) {
+    const r = await h.shim({ ...call, command });
+    assert.equal(r.json?.code, 11, `${command}: ${r.stdout}`);
+  }
+  await h.server.start();
+  const del = await h.shim({ ...call, command: 'DEL' });
+  assert.equal(del.exitCode, 0, del.stdout);
+  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name), []);
+  assert.deepEqual(readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-retry'), []);
+});
+
+test('an ADD whose caller gave up (shim deadline) is rolled back by the server when it completes', async () => {
+  const ns = await h.netns.create('d');
+  const call = { containerId: 'ctr-late-add', netns: ns.path, ifname: 'eth0', config: CONF };
+  assert.equal((await h.shim({ ...call, command: 'ADD' })).exitCode, 0);
+  // The DEL holds the per-container lock while the kernel deletes the veth (tens of ms); the
+  // ADD queued behind it outlives its 10 ms deadline, then runs with nobody waiting.
+  const del = h.shim({ ...call, command: 'DEL' });
+  await new Promise((r) => setTimeout(r, 2));
+  const add = await h.shim({ ...call, command: 'ADD', env: { PODWIRE_CALL_TIMEOUT_MS: '10' } });
+  assert.equal((await del).exitCode, 0);
+  assert.equal(add.exitCode, 1, add.stdout);
+  assert.equal(add.json?.code, 11, add.stdout);
+  assert.match(String(add.json?.msg), /timed out/);
+  let settled = false;
+  for (let waited = 0; !settled && waited < 10_000; waited += 50) {
+    const rec = h.server.logRecords().find((l) => l.containerId === 'ctr-late-add' && l.verb === 'ADD' && l.outcome === 'abandoned');
+    const rows = readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-late-add');
+    settled = rec !== undefined && rows.length === 0;
+    if (!settled) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(settled, 'the late ADD ran after its deadline and was rolled back: no attachment is left');
+  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name), [], 'no veth is left in the pod');
 });
