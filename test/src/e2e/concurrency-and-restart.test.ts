@@ -79,3 +79,34 @@ test('a server restart keeps leases and results; allocation continues round-robi
     assert.equal(del.exitCode, 0, del.stdout);
   }
 });
+
+test('racing calls for one container end consistent: duplicate ADDs, and a DEL racing an ADD', async () => {
+  const ns = await h.netns.create('race');
+  const call = { containerId: 'ctr-race', netns: ns.path, ifname: 'eth0', config: CONF };
+  const state = async () => {
+    const rows = readStore(h.server.dbPath);
+    return {
+      attachments: rows.attachments.filter((a) => a.container_id === 'ctr-race').length,
+      leases: rows.leases.filter((l) => l.container_id === 'ctr-race').length,
+      podVeths: (await ipJson(['link', 'show', 'type', 'veth'], ns.name)).length,
+    };
+  };
+  for (let round = 0; round < 5; round++) {
+    const [a, b] = await Promise.all([h.shim({ command: 'ADD', ...call }), h.shim({ command: 'ADD', ...call })]);
+    assert.deepEqual([a.exitCode, b.exitCode].sort(), [0, 1], `exactly one duplicate ADD wins: ${a.stdout} ${b.stdout}`);
+    assert.equal((a.exitCode === 1 ? a : b).json?.code, 101);
+    assert.deepEqual(await state(), { attachments: 1, leases: 1, podVeths: 1 });
+
+    const [del, add] = await Promise.all([h.shim({ command: 'DEL', ...call }), h.shim({ command: 'ADD', ...call })]);
+    assert.equal(del.exitCode, 0, del.stdout);
+    // Serialised per container: the ADD ran either before the DEL (101: still attached) or after it (success).
+    const s = await state();
+    if (add.exitCode === 0) assert.deepEqual(s, { attachments: 1, leases: 1, podVeths: 1 });
+    else {
+      assert.equal(add.json?.code, 101, add.stdout);
+      assert.deepEqual(s, { attachments: 0, leases: 0, podVeths: 0 });
+    }
+    assert.equal((await h.shim({ command: 'DEL', ...call })).exitCode, 0);
+    assert.deepEqual(await state(), { attachments: 0, leases: 0, podVeths: 0 });
+  }
+});
