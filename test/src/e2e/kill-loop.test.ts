@@ -13,8 +13,8 @@ import { readStore } from '../lib/store-rows';
 const NET = 'e2e-kill';
 const SUBNET = '10.230.0.0/24';
 const CONF = netConf(NET, SUBNET, { cniVersion: '1.1.0' });
-const ROUNDS = Number(process.env.PODWIRE_KILL_ROUNDS ?? 4);
-const PODS = Number(process.env.PODWIRE_KILL_PODS ?? 50);
+const ROUNDS = Number(process.env.PODWIRE_KILL_ROUNDS ?? 3);
+const PODS = Number(process.env.PODWIRE_KILL_PODS ?? 200);
 const CONCURRENCY = 16;
 let h: E2eHarness;
 const netnsPaths: string[] = [];
@@ -42,7 +42,7 @@ async function pool<T>(items: number[], fn: (i: number) => Promise<T>): Promise<
   );
 }
 
-test(`${ROUNDS} rounds of ${PODS} concurrent ADD/DELs with podwired killed mid-flight converge to a consistent state`, async () => {
+test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, with podwired killed mid-flight, converge to a consistent state`, async () => {
   const up = new Set<number>();
   let kills = 0;
   let failedCalls = 0;
