@@ -15,7 +15,7 @@ const SUBNET = '10.230.0.0/24';
 const CONF = netConf(NET, SUBNET, { cniVersion: '1.1.0' });
 const ROUNDS = Number(process.env.PODWIRE_KILL_ROUNDS ?? 3);
 const PODS = Number(process.env.PODWIRE_KILL_PODS ?? 200);
-const CONCURRENCY = 16;
+const CONCURRENCY = Number(process.env.PODWIRE_KILL_CONCURRENCY ?? 200);
 let h: E2eHarness;
 const netnsPaths: string[] = [];
 
