@@ -1,6 +1,20 @@
-// Registers the addon's functions: setns (setns.c) and peerCred (peercred.c).
+// Registers the addon's functions, setns (setns.c) and peerCred (peercred.c), and holds
+// the argument helper they share.
+#include <stdio.h>
 #include <node_api.h>
 #include "podwire_native.h"
+
+bool podwire_fd_arg(napi_env env, napi_callback_info info, const char *usage, int32_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 &&
+      napi_get_value_int32(env, argv[0], fd) == napi_ok && *fd >= 0)
+    return true;
+  char msg[96];
+  snprintf(msg, sizeof msg, "%s: fd must be a non-negative integer", usage);
+  napi_throw_type_error(env, NULL, msg);
+  return false;
+}
 
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;

@@ -9,14 +9,8 @@
 #include "podwire_native.h"
 
 napi_value js_peer_cred(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "peerCred(fd): fd must be a non-negative integer");
-    return NULL;
-  }
+  if (!podwire_fd_arg(env, info, "peerCred(fd)", &fd)) return NULL;
   struct ucred cred;
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return podwire_throw_errno(env, "getsockopt(SO_PEERCRED)", errno);

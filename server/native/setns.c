@@ -25,14 +25,8 @@ napi_value podwire_throw_errno(napi_env env, const char *what, int err) {
 
 // setns(fd: number): void — enters the network namespace referred to by fd (CLONE_NEWNET).
 napi_value js_setns(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "setns(fd): fd must be a non-negative integer");
-    return NULL;
-  }
+  if (!podwire_fd_arg(env, info, "setns(fd)", &fd)) return NULL;
   if (setns(fd, CLONE_NEWNET) != 0) return podwire_throw_errno(env, "setns", errno);
   return NULL;
 }

@@ -1,5 +1,7 @@
 #include "grpc_frame.h"
 
+#include "hex.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,17 +58,6 @@ void grpc_timeout_format(uint32_t ms, char out[16])
         snprintf(out, 16, "%uS", (unsigned)(ms / 1000 + (ms % 1000 != 0)));
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *grpc_percent_decode(const char *s, size_t n)
 {
     char *out = malloc(n + 1);
@@ -75,8 +66,8 @@ char *grpc_percent_decode(const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && n - i >= 3 && (hi = hex_digit(s[i + 1])) >= 0 &&
-            (lo = hex_digit(s[i + 2])) >= 0) {
+        if (s[i] == '%' && n - i >= 3 && (hi = hex_digit_value((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hex_digit_value((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

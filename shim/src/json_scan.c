@@ -1,5 +1,7 @@
 #include "json_scan.h"
 
+#include "hex.h"
+
 #include "buf.h"
 
 #include <stdbool.h>
@@ -18,17 +20,6 @@ static void skip_ws(struct scanner *s)
         s->p++;
 }
 
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the 4 hex digits after "\u"; s->p points at the first digit. */
 static bool read_hex4(struct scanner *s, unsigned *out)
 {
@@ -36,7 +27,7 @@ static bool read_hex4(struct scanner *s, unsigned *out)
         return false;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(s->p[i]);
+        int h = hex_digit_value(s->p[i]);
         if (h < 0)
             return false;
         v = v << 4 | (unsigned)h;
