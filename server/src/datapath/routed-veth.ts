@@ -202,10 +202,8 @@ export class RoutedVethDatapath implements Datapath {
       );
     }
 
-    for (const addr of spec.addresses) {
-      undo.push(() => this.programmer.delPodRoute(addr, hostLink.index));
-      await this.programmer.addPodRoute(addr, hostLink.index);
-    }
+    // (No undo of their own: deleting the host end, the first undo step, flushes them.)
+    for (const addr of spec.addresses) await this.programmer.addPodRoute(addr, hostLink.index);
     if (!this.netns.stillNamedBy(ns, spec.netnsPath)) {
       throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
     }
