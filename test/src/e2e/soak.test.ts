@@ -51,6 +51,8 @@ test(`${CYCLES} ADD/DEL cycles at concurrency ${CONCURRENCY} leave fds, memory, 
       assert.equal(r.exitCode, 0, r.stdout);
     }
   }
+  // Connections close asynchronously on the server side: count fds once they have settled.
+  await new Promise((r) => setTimeout(r, 500));
   const before = { ...serverFacts(), ...(await kernelFacts()) };
   let done = 0;
   const started = Date.now();
@@ -71,7 +73,7 @@ test(`${CYCLES} ADD/DEL cycles at concurrency ${CONCURRENCY} leave fds, memory, 
   for (let waited = 0; serverFacts().fds > before.fds && waited < 3000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   const afterFacts = { ...serverFacts(), ...(await kernelFacts()) };
   console.log(`soak: ${done} cycles in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)} cycles/s); before ${JSON.stringify(before)}, after ${JSON.stringify(afterFacts)}`);
-  assert.equal(afterFacts.fds, before.fds, 'no file descriptor leaked');
+  assert.ok(afterFacts.fds <= before.fds, `no file descriptor leaked (${before.fds} -> ${afterFacts.fds})`);
   assert.deepEqual([afterFacts.leases, afterFacts.attachments, afterFacts.routes], [0, 0, 0]);
   assert.deepEqual([before.leases, before.attachments, before.routes], [0, 0, 0]);
   // RSS does not return to its start: a bare grpc-js server (no podwire code) grows by about
