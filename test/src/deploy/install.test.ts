@@ -50,3 +50,24 @@ test('an invalid conflist is refused and the installed one is left untouched', a
   assert.match(r.stderr, /not valid JSON/);
   assert.equal(fs.readFileSync(confTarget, 'utf8'), good);
 });
+
+test('the systemd installer writes the shim, the conflist and a unit that runs this tree', async () => {
+  const sysRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-systemd-'));
+  try {
+    const r = await runCommand('bash', [path.join(REPO_ROOT, 'deploy', 'systemd', 'install.sh'), '--root', sysRoot]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(path.join(sysRoot, 'opt/cni/bin/podwire')), fs.readFileSync(SHIM_BINARY));
+    const unit = fs.readFileSync(path.join(sysRoot, 'etc/systemd/system/podwired.service'), 'utf8');
+    assert.ok(!/@[A-Z_]+@/.test(unit), 'every placeholder is filled');
+    const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
+    assert.equal(exec, `${process.execPath} ${REPO_ROOT}/server/dist/main.js --socket /run/podwire/podwire.sock --state-dir /var/lib/podwire`);
+    assert.ok(fs.existsSync(`${REPO_ROOT}/server/dist/main.js`), 'ExecStart names a file that exists');
+    assert.match(unit, /^RuntimeDirectory=podwire$/m);
+    assert.match(unit, /^StateDirectory=podwire$/m);
+    assert.match(unit, /^Restart=always$/m);
+    assert.equal(fs.statSync(path.join(sysRoot, 'etc/systemd/system/podwired.service')).mode & 0o777, 0o644);
+    assert.deepEqual(fs.readdirSync(path.join(sysRoot, 'etc/systemd/system')).filter((f) => f.startsWith('.podwire-install')), []);
+  } finally {
+    fs.rmSync(sysRoot, { recursive: true, force: true });
+  }
+});
