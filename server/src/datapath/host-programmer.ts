@@ -3,6 +3,7 @@ import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes } from '
 import { NL_OPTS } from './netlink-timeout';
 import { isGone } from './netlink-errors';
 import { PodAddress } from './datapath';
+import { deleteLinksAsGroup } from './link-group-delete';
 
 /**
  * Changes to the host's routing and links on behalf of pods, through the server's one warm
@@ -54,11 +55,8 @@ export class DirectHostProgrammer implements HostProgrammer {
   }
 
   async deleteLink(index: number): Promise<void> {
-    if (!Number.isInteger(index) || index <= 0) throw new Error(`refusing to delete link index ${index}`);
-    try {
-      await this.host.delLink({ index }, {}, NL_OPTS);
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
+    // A batch of one: the same checks and "already gone is fine" as every batched delete.
+    const [outcome] = await deleteLinksAsGroup(this.host, 0, [index]);
+    if (outcome?.error !== undefined) throw new Error(outcome.error);
   }
 }
