@@ -175,6 +175,17 @@ static bool scan_literal(struct scanner *s, const char *word)
 
 static bool scan_value(struct scanner *s, int depth);
 
+/* The ':' between a member's key and its value, with the white space around it. */
+static bool scan_colon(struct scanner *s)
+{
+    skip_ws(s);
+    if (s->p >= s->end || *s->p != ':')
+        return false;
+    s->p++;
+    skip_ws(s);
+    return true;
+}
+
 /* Object or array body after the opening bracket; skips the contents. */
 static bool scan_container(struct scanner *s, int depth, bool is_object)
 {
@@ -187,13 +198,8 @@ static bool scan_container(struct scanner *s, int depth, bool is_object)
     }
     for (;;) {
         if (is_object) {
-            if (!scan_string(s, NULL))
+            if (!scan_string(s, NULL) || !scan_colon(s))
                 return false;
-            skip_ws(s);
-            if (s->p >= s->end || *s->p != ':')
-                return false;
-            s->p++;
-            skip_ws(s);
         }
         if (!scan_value(s, depth + 1))
             return false;
@@ -246,13 +252,8 @@ static bool scan_top_member(struct scanner *s, struct json_member *members, size
     struct json_member *m = ok ? find_member(members, n, &key) : NULL;
     s->oom |= key.failed;
     buf_free(&key);
-    if (!ok)
+    if (!ok || !scan_colon(s))
         return false;
-    skip_ws(s);
-    if (s->p >= s->end || *s->p != ':')
-        return false;
-    s->p++;
-    skip_ws(s);
     if (!m || s->p >= s->end || *s->p != '"') {
         if (m) { /* a later non-string value replaces an earlier string */
             free(m->value);
