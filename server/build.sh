@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 rm -rf src/generated
 ../node_modules/.bin/proto-loader-gen-types --longs=String --enums=String --defaults --oneofs \
-  --grpcLib=@grpc/grpc-js -I ../proto -O src/generated -- podwire/v1/cni.proto >/dev/null
+  --grpcLib=@grpc/grpc-js -I ../proto -O src/generated -- podwire/v1/cni.proto podwire/v1/debug.proto >/dev/null
 
 addon=native/build/Release/podwire_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" -name "*.[ch]")" ] || [ native/binding.gyp -nt "$addon" ]; then

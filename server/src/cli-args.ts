@@ -1,36 +1,48 @@
 import { parseArgs } from 'node:util';
 
-export interface ServerOptions {
-  socket: string;
-  stateDir: string;
-  logLevel: string;
+/** What the command line says; flags given here override the config file. */
+export interface CliOptions {
+  /** --config: a JSON server configuration file (see server-config.ts). */
+  configFile?: string;
+  socket?: string;
+  stateDir?: string;
+  logLevel?: string;
 }
 
 export const DEFAULT_SOCKET = '/run/podwire/podwire.sock';
 export const DEFAULT_STATE_DIR = '/var/lib/podwire';
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export const USAGE = `usage: podwired [--socket PATH] [--state-dir DIR] [--log-level LEVEL]
+export const USAGE = `usage: podwired [--config FILE] [--socket PATH] [--state-dir DIR] [--log-level LEVEL]
+  --config FILE      JSON server configuration (listeners, metrics, node pod CIDRs, peers)
   --socket PATH      unix socket to serve gRPC on (default ${DEFAULT_SOCKET})
   --state-dir DIR    where the lease store lives (default ${DEFAULT_STATE_DIR})
-  --log-level LEVEL  ${LEVELS.join('|')} (default info)`;
+  --log-level LEVEL  ${LOG_LEVELS.join('|')} (default info)
+Flags override the same settings in the config file.`;
 
 /** Parses podwired's command line; throws an Error with a readable message on bad input. */
-export function parseCliArgs(argv: string[]): ServerOptions {
+export function parseCliArgs(argv: string[]): CliOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      socket: { type: 'string', default: DEFAULT_SOCKET },
-      'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
-      'log-level': { type: 'string', default: 'info' },
+      config: { type: 'string' },
+      socket: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
   });
-  const logLevel = values['log-level'] ?? 'info';
-  if (!LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LEVELS.join(', ')}`);
-  const socket = values.socket ?? DEFAULT_SOCKET;
-  const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
-  if (socket === '' || stateDir === '') throw new Error('--socket and --state-dir must not be empty');
-  return { socket, stateDir, logLevel };
+  const opts: CliOptions = {};
+  for (const [flag, value] of Object.entries(values)) {
+    if (value === '') throw new Error(`--${flag} must not be empty`);
+  }
+  if (values.config !== undefined) opts.configFile = values.config;
+  if (values.socket !== undefined) opts.socket = values.socket;
+  if (values['state-dir'] !== undefined) opts.stateDir = values['state-dir'];
+  if (values['log-level'] !== undefined) {
+    if (!LOG_LEVELS.includes(values['log-level'])) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    opts.logLevel = values['log-level'];
+  }
+  return opts;
 }

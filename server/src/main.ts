@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { createRtNetlink } from 'netlink';
 import pino from 'pino';
 import { openIpamStore } from '@podwire/ipam-store';
-import { USAGE, parseCliArgs, ServerOptions } from './cli-args';
+import { USAGE, parseCliArgs } from './cli-args';
+import { ServerConfig, loadServerConfig } from './config/server-config';
 import { RoutedVethDatapath } from './datapath/routed-veth';
 import { DirectHostProgrammer } from './datapath/host-programmer';
 import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
@@ -29,7 +30,7 @@ function ownerTag(stateDir: string): string {
   return createHash('sha256').update(fs.realpathSync(stateDir)).digest('hex').slice(0, 12);
 }
 
-async function serve(opts: ServerOptions): Promise<void> {
+async function serve(opts: ServerConfig): Promise<void> {
   const log = pino({ level: opts.logLevel, base: { service: 'podwired', pid: process.pid } });
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
@@ -63,9 +64,10 @@ async function serve(opts: ServerOptions): Promise<void> {
 // `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.
 process.title = 'podwired';
 
-let opts: ServerOptions;
+let opts: ServerConfig;
 try {
-  opts = parseCliArgs(process.argv.slice(2));
+  const cli = parseCliArgs(process.argv.slice(2));
+  opts = loadServerConfig(cli, (file) => fs.readFileSync(file, 'utf8'));
 } catch (err) {
   process.stderr.write(`podwired: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
   process.exit(2);

@@ -1,0 +1,117 @@
+/**
+ * The cross-node part of the server configuration: this node's pod CIDRs and where the
+ * other nodes (peers) are learnt from.
+ */
+import * as os from 'node:os';
+import * as ipaddr from 'ipaddr.js';
+import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
+
+export interface NodeConfig {
+  /** This node's name (default: the host name); the Kubernetes Node object it reads. */
+  name: string;
+  /** At most one pod CIDR per family, canonical ("10.244.1.0/24"). Empty: taken from Kubernetes, or not set. */
+  podCIDRs: string[];
+}
+
+export interface StaticPeer {
+  name: string;
+  /** The address pod traffic for this peer is routed via. */
+  nodeIP: string;
+  podCIDRs: string[];
+}
+
+export type PeerSourceConfig =
+  | { source: 'none' }
+  | { source: 'static'; peers: StaticPeer[] }
+  /** kubeconfig absent: in-cluster (service account) credentials. */
+  | { source: 'kubernetes'; kubeconfig?: string };
+
+export interface ClusterConfig {
+  node: NodeConfig;
+  peers: PeerSourceConfig;
+}
+
+/** Canonical network text of a CIDR; the address must be the network address itself. */
+export function parseCidr(text: unknown, field: string): { cidr: string; family: 4 | 6 } {
+  if (typeof text !== 'string') throw new ConfigError(`"${field}" must be a CIDR string, got ${JSON.stringify(text)}`);
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(text);
+  } catch {
+    throw new ConfigError(`"${field}": ${JSON.stringify(text)} is not a CIDR`);
+  }
+  const [addr, bits] = parsed;
+  const family = addr.kind() === 'ipv4' ? 4 : 6;
+  const network = family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  if (network.toString() !== addr.toString()) {
+    throw new ConfigError(`"${field}": ${text} has host bits set (the network is ${network.toString()}/${bits})`);
+  }
+  return { cidr: `${network.toString()}/${bits}`, family };
+}
+
+/** At most one CIDR per family. */
+export function parsePodCidrs(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) throw new ConfigError(`"${field}" must be a list of CIDRs, got ${JSON.stringify(v)}`);
+  const seen = new Set<number>();
+  return v.map((item, i) => {
+    const { cidr, family } = parseCidr(item, `${field}[${i}]`);
+    if (seen.has(family)) throw new ConfigError(`"${field}" has more than one IPv${family} CIDR`);
+    seen.add(family);
+    return cidr;
+  });
+}
+
+function parseNode(v: unknown): NodeConfig {
+  if (v === undefined) return { name: os.hostname(), podCIDRs: [] };
+  if (!isObject(v)) throw new ConfigError(`"node" must be an object, got ${JSON.stringify(v)}`);
+  rejectUnknownKeys(v, ['name', 'podCIDRs'], '"node"');
+  return {
+    name: optionalString(v.name, 'node.name') ?? os.hostname(),
+    podCIDRs: v.podCIDRs === undefined ? [] : parsePodCidrs(v.podCIDRs, 'node.podCIDRs'),
+  };
+}
+
+function parseStaticPeer(v: unknown, i: number): StaticPeer {
+  const where = `peers.static[${i}]`;
+  if (!isObject(v)) throw new ConfigError(`"${where}" must be an object, got ${JSON.stringify(v)}`);
+  rejectUnknownKeys(v, ['name', 'nodeIP', 'podCIDRs'], `"${where}"`);
+  const nodeIP = requireString(v.nodeIP, `${where}.nodeIP`);
+  if (!ipaddr.isValid(nodeIP)) throw new ConfigError(`"${where}.nodeIP": ${JSON.stringify(nodeIP)} is not an IP address`);
+  return { name: requireString(v.name, `${where}.name`), nodeIP: ipaddr.parse(nodeIP).toString(), podCIDRs: parsePodCidrs(v.podCIDRs, `${where}.podCIDRs`) };
+}
+
+function parsePeers(v: unknown): PeerSourceConfig {
+  if (v === undefined) return { source: 'none' };
+  if (!isObject(v)) throw new ConfigError(`"peers" must be an object, got ${JSON.stringify(v)}`);
+  rejectUnknownKeys(v, ['source', 'static', 'kubeconfig'], '"peers"');
+  switch (v.source) {
+    case 'none':
+      return { source: 'none' };
+    case 'static': {
+      if (!Array.isArray(v.static)) throw new ConfigError('"peers.static" must be a list of peers when "peers.source" is "static"');
+      const peers = v.static.map(parseStaticPeer);
+      const names = new Set<string>();
+      for (const p of peers) {
+        if (names.has(p.name)) throw new ConfigError(`"peers.static" names peer ${JSON.stringify(p.name)} twice`);
+        names.add(p.name);
+      }
+      return { source: 'static', peers };
+    }
+    case 'kubernetes': {
+      const kubeconfig = optionalString(v.kubeconfig, 'peers.kubeconfig');
+      return kubeconfig === undefined ? { source: 'kubernetes' } : { source: 'kubernetes', kubeconfig };
+    }
+    default:
+      throw new ConfigError(`"peers.source" must be "none", "static" or "kubernetes", got ${JSON.stringify(v.source)}`);
+  }
+}
+
+export function parseClusterConfig(node: unknown, peers: unknown): ClusterConfig {
+  const cluster = { node: parseNode(node), peers: parsePeers(peers) };
+  if (cluster.peers.source === 'static') {
+    for (const p of cluster.peers.peers) {
+      if (p.name === cluster.node.name) throw new ConfigError(`"peers.static" lists this node (${JSON.stringify(p.name)}) as its own peer`);
+    }
+  }
+  return cluster;
+}

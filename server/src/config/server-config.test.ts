@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildServerConfig, describeServerConfig, loadServerConfig } from './server-config';
+import { ConfigError } from './config-errors';
+
+const noFile = (): string => {
+  throw new Error('ENOENT: no such file');
+};
+
+test('no file, no flags: defaults', () => {
+  const c = loadServerConfig({}, noFile);
+  assert.equal(c.socket, '/run/podwire/podwire.sock');
+  assert.equal(c.stateDir, '/var/lib/podwire');
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.tcp, undefined);
+  assert.equal(c.metrics, undefined);
+  assert.deepEqual(c.peers, { source: 'none' });
+  assert.deepEqual(c.node.podCIDRs, []);
+});
+
+test('flags override the file', () => {
+  const file = JSON.stringify({ socket: '/run/a.sock', stateDir: '/var/a', logLevel: 'warn' });
+  const c = loadServerConfig({ configFile: '/etc/p.json', socket: '/run/b.sock', logLevel: 'debug' }, () => file);
+  assert.equal(c.socket, '/run/b.sock');
+  assert.equal(c.stateDir, '/var/a');
+  assert.equal(c.logLevel, 'debug');
+  assert.equal(c.configFile, '/etc/p.json');
+});
+
+test('tcp needs all three TLS files; listen addresses are parsed', () => {
+  assert.throws(() => buildServerConfig({ tcp: { listen: '127.0.0.1:50051', certFile: '/c' } }, {}), /keyFile, clientCaFile.*mutual TLS/);
+  const c = buildServerConfig(
+    { tcp: { listen: '[::1]:0', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' }, metrics: { listen: '127.0.0.1:9609' } },
+    {},
+  );
+  assert.deepEqual(c.tcp?.listen, { host: '::1', port: 0, text: '[::1]:0' });
+  assert.equal(c.metrics?.listen.text, '127.0.0.1:9609');
+  assert.throws(() => buildServerConfig({ metrics: { listen: 'localhost:9609' } }, {}), /not an IP address/);
+  assert.throws(() => buildServerConfig({ metrics: { listen: '127.0.0.1:70000' } }, {}), /out of range/);
+  assert.throws(() => buildServerConfig({ metrics: { listen: '127.0.0.1' } }, {}), /ip:port/);
+});
+
+test('describeServerConfig shows paths, never key material', () => {
+  const c = buildServerConfig({ tcp: { listen: '127.0.0.1:1', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' } }, {});
+  assert.deepEqual((describeServerConfig(c).tcp as Record<string, unknown>).keyFile, '/k');
+});
+
+test('node and static peers', () => {
+  const c = buildServerConfig(
+    {
+      node: { name: 'a', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] },
+      peers: { source: 'static', static: [{ name: 'b', nodeIP: '192.168.50.2', podCIDRs: ['10.244.2.0/24'] }] },
+    },
+    {},
+  );
+  assert.deepEqual(c.node, { name: 'a', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] });
+  assert.deepEqual(c.peers, { source: 'static', peers: [{ name: 'b', nodeIP: '192.168.50.2', podCIDRs: ['10.244.2.0/24'] }] });
+  assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.1/24'] } }, {}), /host bits/);
+  assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] } }, {}), /more than one IPv4/);
+  assert.throws(() => buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', nodeIP: 'x', podCIDRs: [] }] } }, {}), /not an IP address/);
+  assert.throws(() => buildServerConfig({ node: { name: 'a' }, peers: { source: 'static', static: [{ name: 'a', nodeIP: '10.0.0.1', podCIDRs: [] }] } }, {}), /its own peer/);
+  assert.throws(() => buildServerConfig({ peers: { source: 'bgp' } }, {}), /"peers.source"/);
+});
+
+test('bad files and unknown keys name the file and the key', () => {
+  assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, noFile), (e: unknown) => e instanceof ConfigError && /cannot read \/etc\/p\.json/.test(e.message));
+  assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '{'), /\/etc\/p\.json is not valid JSON/);
+  assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '{"sokcet": "/x"}'), /\/etc\/p\.json: unknown key "sokcet"/);
+  assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '[]'), /must be a JSON object/);
+  assert.throws(() => buildServerConfig({ logLevel: 'loud' }, {}), /"logLevel" must be one of/);
+});
