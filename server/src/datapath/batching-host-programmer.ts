@@ -9,6 +9,9 @@ import { LinkDeleter } from './link-deleter';
 const GROUP_BASE = 0x50770000;
 const GROUP_SPAN = 0x10000;
 
+/** Told the size of every batch the programmer sends (metrics, tests). */
+export type BatchObserver = (kind: 'link-delete' | 'route', size: number) => void;
+
 interface PendingDelete {
   index: number;
   resolve: () => void;
@@ -27,12 +30,11 @@ export class BatchingHostProgrammer implements HostProgrammer {
   private queue: PendingDelete[] = [];
   private inFlight = false;
   private nextGroup = 0;
-  /** Sizes of the delete batches sent (for tests and metrics). */
-  readonly batchSizes: number[] = [];
 
   constructor(
     private readonly direct: HostProgrammer,
     private readonly deleter: LinkDeleter,
+    private readonly onBatch: BatchObserver = () => undefined,
   ) {}
 
   addPodRoute(addr: PodAddress, hostIndex: number): Promise<void> {
@@ -57,7 +59,7 @@ export class BatchingHostProgrammer implements HostProgrammer {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
-        this.batchSizes.push(batch.length);
+        this.onBatch('link-delete', batch.length);
         await this.deleteBatch(batch);
       }
     } finally {
