@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestNetnsSet } from './netns';
-import { PodwiredProcess } from './podwired-process';
+import { PodwiredOptions, PodwiredProcess } from './podwired-process';
 import { ShimCall, ShimOutcome, runShim } from './shim';
 
 /**
@@ -17,14 +17,15 @@ export class E2eHarness {
   private constructor(
     readonly root: string,
     prefix: string,
+    serverOptions: PodwiredOptions,
   ) {
     this.netns = new TestNetnsSet(prefix);
-    this.server = PodwiredProcess.inTempDir(root);
+    this.server = PodwiredProcess.inTempDir(root, serverOptions);
   }
 
-  static async start(prefix: string, opts: { startServer?: boolean } = {}): Promise<E2eHarness> {
+  static async start(prefix: string, opts: { startServer?: boolean; server?: PodwiredOptions } = {}): Promise<E2eHarness> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `podwire-${prefix}-`));
-    const h = new E2eHarness(root, `pwt-${prefix}-${process.pid}`);
+    const h = new E2eHarness(root, `pwt-${prefix}-${process.pid}`, opts.server ?? {});
     if (opts.startServer ?? true) await h.server.start();
     return h;
   }

@@ -4,6 +4,13 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { SERVER_MAIN } from './paths';
 
+export interface PodwiredOptions {
+  /** A server configuration (podwired --config): written to a JSON file beside the state dir at start(). */
+  config?: Record<string, unknown>;
+  /** Run the server inside this named network namespace (`ip netns exec`), e.g. a test "node". */
+  netns?: string;
+}
+
 /** A real `node server/dist/main.js` process on a private socket and state dir. */
 export class PodwiredProcess {
   private child: ChildProcess | undefined;
@@ -13,10 +20,27 @@ export class PodwiredProcess {
   constructor(
     readonly socket: string,
     readonly stateDir: string,
+    readonly options: PodwiredOptions = {},
   ) {}
 
-  static inTempDir(root: string): PodwiredProcess {
-    return new PodwiredProcess(path.join(root, 'run', 'podwire.sock'), path.join(root, 'state'));
+  static inTempDir(root: string, options: PodwiredOptions = {}): PodwiredProcess {
+    return new PodwiredProcess(path.join(root, 'run', 'podwire.sock'), path.join(root, 'state'), options);
+  }
+
+  /** Where start() writes options.config. */
+  get configFile(): string {
+    return `${this.stateDir}.podwired.json`;
+  }
+
+  private commandLine(): { file: string; args: string[] } {
+    const args = [SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'];
+    if (this.options.config) {
+      fs.writeFileSync(this.configFile, JSON.stringify(this.options.config, null, 2));
+      args.push('--config', this.configFile);
+    }
+    // `ip netns exec` execs node in place: the child's pid is the server's.
+    if (this.options.netns) return { file: 'ip', args: ['netns', 'exec', this.options.netns, process.execPath, ...args] };
+    return { file: process.execPath, args };
   }
 
   get dbPath(): string {
@@ -30,9 +54,8 @@ export class PodwiredProcess {
   /** Starts the server and resolves once it accepts connections on its socket. */
   async start(timeoutMs = 15_000): Promise<void> {
     if (this.child) throw new Error('podwired already started');
-    const child = spawn(process.execPath, [SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { file, args } = this.commandLine();
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
     child.stdout?.on('data', collect);
