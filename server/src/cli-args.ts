@@ -7,17 +7,20 @@ export interface CliOptions {
   socket?: string;
   stateDir?: string;
   logLevel?: string;
+  /** --node-name: this node's name (in Kubernetes, from the downward API). */
+  nodeName?: string;
 }
 
 export const DEFAULT_SOCKET = '/run/podwire/podwire.sock';
 export const DEFAULT_STATE_DIR = '/var/lib/podwire';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export const USAGE = `usage: podwired [--config FILE] [--socket PATH] [--state-dir DIR] [--log-level LEVEL]
+export const USAGE = `usage: podwired [--config FILE] [--socket PATH] [--state-dir DIR] [--log-level LEVEL] [--node-name NAME]
   --config FILE      JSON server configuration (listeners, metrics, node pod CIDRs, peers)
   --socket PATH      unix socket to serve gRPC on (default ${DEFAULT_SOCKET})
   --state-dir DIR    where the lease store lives (default ${DEFAULT_STATE_DIR})
   --log-level LEVEL  ${LOG_LEVELS.join('|')} (default info)
+  --node-name NAME   this node's name (default: the host name)
 Flags override the same settings in the config file.`;
 
 /** Parses podwired's command line; throws an Error with a readable message on bad input. */
@@ -29,6 +32,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
       socket: { type: 'string' },
       'state-dir': { type: 'string' },
       'log-level': { type: 'string' },
+      'node-name': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -40,6 +44,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
   if (values.config !== undefined) opts.configFile = values.config;
   if (values.socket !== undefined) opts.socket = values.socket;
   if (values['state-dir'] !== undefined) opts.stateDir = values['state-dir'];
+  if (values['node-name'] !== undefined) opts.nodeName = values['node-name'];
   if (values['log-level'] !== undefined) {
     if (!LOG_LEVELS.includes(values['log-level'])) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     opts.logLevel = values['log-level'];

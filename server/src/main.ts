@@ -21,6 +21,7 @@ import { enableForwarding } from './datapath/ip-forwarding';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
+import { NetworkRegistry } from './pools/network-registry';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
 
@@ -37,7 +38,7 @@ async function serve(opts: ServerConfig): Promise<void> {
   const host = createRtNetlink();
   const owner = ownerTag(opts.stateDir);
   const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter()), new NetnsOpener(), owner);
-  const deps = { store, datapath, locks: new KeyedMutex() };
+  const deps = { store, datapath, locks: new KeyedMutex(), networks: new NetworkRegistry() };
   const readiness = new Readiness();
   const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness), log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');

@@ -61,12 +61,12 @@ export function parsePodCidrs(v: unknown, field: string): string[] {
   });
 }
 
-function parseNode(v: unknown): NodeConfig {
-  if (v === undefined) return { name: os.hostname(), podCIDRs: [] };
+function parseNode(v: unknown, nameOverride: string | undefined): NodeConfig {
+  if (v === undefined) return { name: nameOverride ?? os.hostname(), podCIDRs: [] };
   if (!isObject(v)) throw new ConfigError(`"node" must be an object, got ${JSON.stringify(v)}`);
   rejectUnknownKeys(v, ['name', 'podCIDRs'], '"node"');
   return {
-    name: optionalString(v.name, 'node.name') ?? os.hostname(),
+    name: nameOverride ?? optionalString(v.name, 'node.name') ?? os.hostname(),
     podCIDRs: v.podCIDRs === undefined ? [] : parsePodCidrs(v.podCIDRs, 'node.podCIDRs'),
   };
 }
@@ -106,8 +106,9 @@ function parsePeers(v: unknown): PeerSourceConfig {
   }
 }
 
-export function parseClusterConfig(node: unknown, peers: unknown): ClusterConfig {
-  const cluster = { node: parseNode(node), peers: parsePeers(peers) };
+/** `nodeName` (the --node-name flag) overrides node.name. */
+export function parseClusterConfig(node: unknown, peers: unknown, nodeName?: string): ClusterConfig {
+  const cluster = { node: parseNode(node, nodeName), peers: parsePeers(peers) };
   if (cluster.peers.source === 'static') {
     for (const p of cluster.peers.peers) {
       if (p.name === cluster.node.name) throw new ConfigError(`"peers.static" lists this node (${JSON.stringify(p.name)}) as its own peer`);

@@ -25,6 +25,7 @@ test('flags override the file', () => {
   assert.equal(c.stateDir, '/var/a');
   assert.equal(c.logLevel, 'debug');
   assert.equal(c.configFile, '/etc/p.json');
+  assert.equal(buildServerConfig({ node: { name: 'from-file' } }, { nodeName: 'from-flag' }).node.name, 'from-flag');
 });
 
 test('tcp needs all three TLS files; listen addresses are parsed', () => {

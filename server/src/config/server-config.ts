@@ -78,7 +78,7 @@ export function buildServerConfig(doc: unknown, cli: CliOptions): ServerConfig {
     socket: cli.socket ?? optionalString(d.socket, 'socket') ?? DEFAULT_SOCKET,
     stateDir: cli.stateDir ?? optionalString(d.stateDir, 'stateDir') ?? DEFAULT_STATE_DIR,
     logLevel,
-    ...parseClusterConfig(d.node, d.peers),
+    ...parseClusterConfig(d.node, d.peers, cli.nodeName),
   };
   const tcp = parseTcp(d.tcp);
   if (tcp) config.tcp = tcp;

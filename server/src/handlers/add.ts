@@ -35,6 +35,7 @@ function buildResult(conf: NetConf, netnsPath: string, wired: WiredPod, leases: 
  */
 export const handleAdd: VerbHandler = async (deps, inv, conf) => {
   const ranges = requireRanges(conf);
+  deps.networks.record(conf.name, ranges);
   const args = parseCniArgs(inv.args);
   const key = attachmentKey(conf, inv);
   return deps.locks.run(lockName(key), async () => {

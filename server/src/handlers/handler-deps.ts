@@ -1,6 +1,7 @@
 import { IpamStore, AttachmentKey } from '@podwire/ipam-store';
 import { Datapath } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
+import { NetworkRegistry } from '../pools/network-registry';
 import { CniInvocation } from '../cni/cni-invocation';
 import { NetConf } from '../cni/net-conf';
 
@@ -10,6 +11,8 @@ export interface HandlerDeps {
   datapath: Datapath;
   /** Serialises calls per (network, container id, ifname). */
   locks: KeyedMutex;
+  /** The ranges of every network served since start (pool usage for Debug and metrics). */
+  networks: NetworkRegistry;
 }
 
 /** A verb handler: returns what the shim prints on stdout ('' for nothing), or throws CniError. */

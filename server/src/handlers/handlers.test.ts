@@ -14,6 +14,7 @@ import { CniInvocation } from '../cni/cni-invocation';
 import { parseNetConf } from '../cni/net-conf';
 import { Datapath, PodAddress, PodNetworkSpec, WiredPod } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
+import { NetworkRegistry } from '../pools/network-registry';
 import { handleAdd } from './add';
 import { handleCheck } from './check';
 import { handleDel } from './del';
@@ -58,7 +59,7 @@ let n = 0;
 beforeEach(() => {
   store = openIpamStore(path.join(dir, `s${n++}.db`));
   datapath = new ScriptedDatapath();
-  deps = { store, datapath, locks: new KeyedMutex() };
+  deps = { store, datapath, locks: new KeyedMutex(), networks: new NetworkRegistry() };
 });
 
 const conf = (extra: Record<string, unknown> = {}) =>

@@ -8,6 +8,7 @@ import { VerbHandler } from './handler-deps';
  */
 export const handleStatus: VerbHandler = async (deps, _inv, conf) => {
   requireVersionAtLeast(conf.cniVersion, '1.1.0', 'STATUS');
+  deps.networks.record(conf.name, conf.rangeSets);
   let usage;
   try {
     usage = deps.store.usage(conf.name, conf.rangeSets);
