@@ -1,0 +1,69 @@
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchObserver } from '../datapath/batching-host-programmer';
+import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import { BatchMetrics } from './batch-metrics';
+import { CniCallMetrics } from './cni-call-metrics';
+import { StoreGaugeSources, registerStoreGauges } from './store-gauges';
+
+export interface PodwireMetricsSources extends StoreGaugeSources {
+  /** Pod netns netlink sockets held open for reuse, read at scrape time. */
+  netnsSocketCacheSize: () => number;
+  /**
+   * prom-client's process and Node.js metrics (CPU, memory, fds, event loop lag, GC), under
+   * their standard unprefixed names (process_*, nodejs_*) so stock dashboards and alerts
+   * work; podwire's own metrics all start with podwire_. Default true.
+   */
+  processMetrics?: boolean;
+}
+
+/** The exposition of one scrape. */
+export interface MetricsExposition {
+  contentType: string;
+  body: string;
+}
+
+/**
+ * All of podwired's Prometheus metrics, in a registry of their own (never prom-client's
+ * global one): CNI calls (fed by the CniEventBus), host programmer batch sizes (fed by the
+ * BatchingHostProgrammer's observer) and gauges read at scrape time.
+ */
+export class PodwireMetrics {
+  readonly registry = new Registry();
+  private readonly calls: CniCallMetrics;
+  private readonly batches: BatchMetrics;
+
+  constructor(sources: PodwireMetricsSources) {
+    this.calls = new CniCallMetrics(this.registry);
+    this.batches = new BatchMetrics(this.registry);
+    registerStoreGauges(this.registry, sources);
+    new Gauge({
+      name: 'podwire_netns_socket_cache_size',
+      help: 'Netlink sockets into pod network namespaces that podwired holds open for reuse.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.netnsSocketCacheSize());
+      },
+    });
+    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** For the BatchingHostProgrammer's third constructor argument. */
+  get observeBatch(): BatchObserver {
+    return this.batches.observe;
+  }
+
+  observeCniCall(event: CniCallEvent): void {
+    this.calls.observe(event);
+  }
+
+  /** Counts every CNI call published on `bus`; the returned function stops it. */
+  subscribeTo(bus: CniEventBus): () => void {
+    return this.calls.subscribeTo(bus);
+  }
+
+  /** The Prometheus text exposition, gauges read now. */
+  async expose(): Promise<MetricsExposition> {
+    const body = await this.registry.metrics();
+    return { contentType: this.registry.contentType, body };
+  }
+}
