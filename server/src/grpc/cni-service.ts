@@ -15,6 +15,9 @@ import { handleGc } from '../handlers/gc';
 import { handleGet } from '../handlers/get';
 import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
+import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
+import { newRequestId, runInRequest } from '../logging/request-context';
+import { cniCallFacts } from './cni-call-facts';
 
 /** The cniVersion to put in an error reply: the config's, when it has a readable one. */
 function replyVersion(config: Buffer): string {
@@ -56,41 +59,75 @@ export async function runCniCall(
   }
 }
 
-/** The podwire.v1.Cni service: one pino line per call (verb, container, ifname, duration, outcome). */
-export function createCniService(deps: HandlerDeps, log: Logger, readiness: Readiness = Readiness.alreadyReady()): CniHandlers {
+/**
+ * The podwire.v1.Cni service. Each call gets a request id that every log line it causes
+ * carries (`reqId`, through the async context), one pino line when it completes (verb,
+ * container, ifname, duration, outcome), and one CniCallEvent on `events`.
+ */
+export function createCniService(
+  deps: HandlerDeps,
+  log: Logger,
+  readiness: Readiness = Readiness.alreadyReady(),
+  events: CniEventBus = new CniEventBus(),
+): CniHandlers {
+  const publish = (event: CniCallEvent): void => {
+    for (const err of events.publish(event)) log.warn({ err }, 'a CNI event listener failed');
+  };
   const unary =
     (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniRequest__Output, CniReply> =>
     (call, callback) => {
-      const started = process.hrtime.bigint();
-      const req = call.request;
-      // The shim's deadline passed or it went away: nobody will read the answer.
-      let abandoned = false;
-      call.on('cancelled', () => {
-        abandoned = true;
+      const reqId = newRequestId();
+      runInRequest({ reqId }, () => {
+        const started = process.hrtime.bigint();
+        const req = call.request;
+        const facts = cniCallFacts(req);
+        const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
+          publish({
+            requestId: reqId,
+            time: new Date(),
+            verb,
+            containerId: req.containerId,
+            ifname: req.ifname,
+            ...facts,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+            outcome,
+            errorCode,
+            errorMsg,
+          });
+        // The shim's deadline passed or it went away: nobody will read the answer.
+        let abandoned = false;
+        call.on('cancelled', () => {
+          abandoned = true;
+        });
+        runCniCall(deps, readiness, verb, handler, req).then(
+          async (reply) => {
+            const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+            const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };
+            if (abandoned && verb === 'ADD' && !reply.error) {
+              // The runtime saw this ADD fail; an attachment it does not know of must not stay.
+              const undo = await runCniCall(deps, readiness, 'DEL', handleDel, req);
+              log.warn({ ...fields, outcome: 'abandoned', rolledBack: !undo.error, rollbackError: undo.error?.msg }, 'CNI ADD finished after its caller gave up; rolled back');
+              completed('abandoned', undo.error?.code ?? 0, undo.error ? `rollback failed: ${undo.error.msg}` : 'the caller gave up; the ADD was rolled back');
+              callback({ code: grpc.status.CANCELLED, details: 'the caller gave up; the ADD was rolled back' });
+              return;
+            }
+            if (reply.error) {
+              log.warn({ ...fields, outcome: 'error', code: reply.error.code, err: reply.error.msg, details: reply.error.details }, `CNI ${verb} failed`);
+              completed('error', reply.error.code, reply.error.msg);
+            } else {
+              log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
+              completed('ok');
+            }
+            callback(null, reply);
+          },
+          (err: unknown) => {
+            log.error({ reqId, verb, err }, 'CNI call crashed');
+            const msg = err instanceof Error ? err.message : String(err);
+            completed('error', CniCode.Internal, msg);
+            callback({ code: grpc.status.INTERNAL, details: msg });
+          },
+        );
       });
-      runCniCall(deps, readiness, verb, handler, req).then(
-        async (reply) => {
-          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-          const fields = { verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, durationMs };
-          if (abandoned && verb === 'ADD' && !reply.error) {
-            // The runtime saw this ADD fail; an attachment it does not know of must not stay.
-            const undo = await runCniCall(deps, readiness, 'DEL', handleDel, req);
-            log.warn({ ...fields, outcome: 'abandoned', rolledBack: !undo.error, rollbackError: undo.error?.msg }, 'CNI ADD finished after its caller gave up; rolled back');
-            callback({ code: grpc.status.CANCELLED, details: 'the caller gave up; the ADD was rolled back' });
-            return;
-          }
-          if (reply.error) {
-            log.warn({ ...fields, outcome: 'error', code: reply.error.code, err: reply.error.msg, details: reply.error.details }, `CNI ${verb} failed`);
-          } else {
-            log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
-          }
-          callback(null, reply);
-        },
-        (err: unknown) => {
-          log.error({ verb, err }, 'CNI call crashed');
-          callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
-        },
-      );
     };
   return {
     Add: unary('ADD', handleAdd),

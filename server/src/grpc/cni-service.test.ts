@@ -1,0 +1,156 @@
+/**
+ * The Cni service's per-call bookkeeping: the request id on every log line a call causes
+ * (also lines logged deep in the datapath), and one event per completed call.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { openIpamStore } from '@podwire/ipam-store';
+import { Datapath, PodNetworkSpec, WiredPod } from '../datapath/datapath';
+import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import type { CniReply } from '../generated/podwire/v1/CniReply';
+import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
+import { KeyedMutex } from '../keyed-mutex';
+import { createServerLogger } from '../logging/server-logger';
+import { NetworkRegistry } from '../pools/network-registry';
+import { Readiness } from '../readiness';
+import { createCniService } from './cni-service';
+
+/** A datapath that logs from inside setUp, as the real one's deeper layers do. */
+class LoggingDatapath implements Datapath {
+  constructor(private readonly log: Logger) {}
+  async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
+    await new Promise((r) => setTimeout(r, 1));
+    this.log.debug({ hostIfname: spec.hostIfname }, 'datapath: wired');
+    return { hostIfname: spec.hostIfname, hostIndex: 7, hostMac: '02:00:00:00:00:07', podIfname: spec.podIfname, podIndex: 2, podMac: '02:00:00:00:00:02' };
+  }
+  async tearDown(hostIfname: string): Promise<void> {
+    this.log.debug({ hostIfname }, 'datapath: torn down');
+  }
+  async check(): Promise<void> {}
+  async listOwnedHostLinks() {
+    return [];
+  }
+  async pruneHostRoutes(): Promise<string[]> {
+    return [];
+  }
+  close(): void {}
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-cni-service-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function fixture(name: string, brokenListener = false) {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createServerLogger(
+    'debug',
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  const store = openIpamStore(path.join(dir, `${name}.db`));
+  const deps = { store, datapath: new LoggingDatapath(log), locks: new KeyedMutex(), networks: new NetworkRegistry() };
+  const events: CniCallEvent[] = [];
+  const bus = new CniEventBus();
+  if (brokenListener) {
+    bus.subscribe(() => {
+      throw new Error('listener bug');
+    });
+  }
+  bus.subscribe((e) => events.push(e));
+  const service = createCniService(deps, log, Readiness.alreadyReady(), bus);
+  return { lines, events, service, store };
+}
+
+type Call = grpc.ServerUnaryCall<CniRequest__Output, CniReply> & { emit(ev: string): boolean };
+
+function request(command: string, containerId: string, config: Record<string, unknown> | string): CniRequest__Output {
+  return {
+    command,
+    containerId,
+    netns: '/var/run/netns/unused',
+    ifname: 'eth0',
+    args: 'K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-1;IgnoreUnknown=1',
+    path: '/opt/cni/bin',
+    config: Buffer.from(typeof config === 'string' ? config : JSON.stringify(config)),
+  };
+}
+
+function invoke(handler: grpc.handleUnaryCall<CniRequest__Output, CniReply>, req: CniRequest__Output, cancel = false): Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }> {
+  const call = Object.assign(new EventEmitter(), { request: req }) as unknown as Call;
+  const done = new Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }>((resolve) =>
+    handler(call, (err, reply) => resolve({ err: err as grpc.ServerErrorResponse | null, reply: reply ?? undefined })),
+  );
+  // The caller goes away while the call runs.
+  if (cancel) call.emit('cancelled');
+  return done;
+}
+
+const conf = { cniVersion: '1.1.0', name: 'net-x', type: 'podwire', ipam: { ranges: [[{ subnet: '10.226.250.0/30' }]] } };
+
+test('ADD: one ok event, and every line of the call (also the datapath\'s) carries its reqId', async () => {
+  const f = fixture('ok');
+  const { err, reply } = await invoke(f.service.Add, request('ADD', 'c1', conf));
+  assert.equal(err, null);
+  assert.equal(reply?.error, undefined);
+  assert.equal(f.events.length, 1);
+  const e = f.events[0]!;
+  assert.match(e.requestId, /^[0-9a-f]{16}$/);
+  assert.deepEqual(
+    { verb: e.verb, containerId: e.containerId, ifname: e.ifname, network: e.network, podNamespace: e.podNamespace, podName: e.podName, outcome: e.outcome, errorCode: e.errorCode },
+    { verb: 'ADD', containerId: 'c1', ifname: 'eth0', network: 'net-x', podNamespace: 'ns1', podName: 'pod-1', outcome: 'ok', errorCode: 0 },
+  );
+  assert.ok(e.durationMs >= 0);
+  const deep = f.lines.find((l) => l.msg === 'datapath: wired');
+  const perCall = f.lines.find((l) => l.msg === 'CNI ADD');
+  assert.equal(deep?.reqId, e.requestId);
+  assert.equal(perCall?.reqId, e.requestId);
+  assert.equal(perCall?.outcome, 'ok');
+  f.store.close();
+});
+
+test('a failing call: an error event with the CNI code; two calls get different ids', async () => {
+  const f = fixture('error');
+  await invoke(f.service.Add, request('ADD', 'c1', '{"cniVersion":"1.1.0","name":"net-x","type":"other"}'));
+  await invoke(f.service.Del, request('DEL', 'c1', conf));
+  assert.deepEqual(f.events.map((e) => [e.verb, e.outcome]), [['ADD', 'error'], ['DEL', 'ok']]);
+  assert.ok((f.events[0]?.errorCode ?? 0) > 0);
+  assert.notEqual(f.events[0]?.errorMsg, '');
+  assert.notEqual(f.events[0]?.requestId, f.events[1]?.requestId);
+  const failed = f.lines.find((l) => l.msg === 'CNI ADD failed');
+  assert.equal(failed?.reqId, f.events[0]?.requestId);
+  f.store.close();
+});
+
+test('an ADD whose caller gave up: rolled back under the same reqId, an abandoned event', async () => {
+  const f = fixture('abandoned');
+  const { err } = await invoke(f.service.Add, request('ADD', 'c2', conf), true);
+  assert.equal(err?.code, grpc.status.CANCELLED);
+  assert.equal(f.events.length, 1);
+  assert.equal(f.events[0]?.outcome, 'abandoned');
+  const id = f.events[0]?.requestId;
+  assert.equal(f.lines.find((l) => l.msg === 'datapath: torn down')?.reqId, id);
+  assert.equal(f.lines.find((l) => typeof l.msg === 'string' && l.msg.includes('gave up'))?.reqId, id);
+  assert.deepEqual(f.store.listAttachments(), []);
+  f.store.close();
+});
+
+test('a listener that throws does not break the call or the other listeners; it is logged', async () => {
+  const f = fixture('throws', true);
+  const { err, reply } = await invoke(f.service.Add, request('ADD', 'c3', conf));
+  assert.equal(err, null);
+  assert.equal(reply?.error, undefined);
+  assert.equal(f.events.length, 1);
+  const warned = f.lines.find((l) => l.msg === 'a CNI event listener failed');
+  assert.equal(warned?.reqId, f.events[0]?.requestId);
+  f.store.close();
+});
