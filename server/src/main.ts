@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRtNetlink } from 'netlink';
-import pino from 'pino';
 import { openIpamStore } from '@podwire/ipam-store';
 import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
@@ -18,9 +17,11 @@ import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
 import { WorkerLinkDeleter } from './datapath/link-deleter';
 import { NetnsOpener } from './datapath/netns';
 import { enableForwarding } from './datapath/ip-forwarding';
+import { CniEventBus } from './events/cni-events';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
+import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry } from './pools/network-registry';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
@@ -32,7 +33,7 @@ function ownerTag(stateDir: string): string {
 }
 
 async function serve(opts: ServerConfig): Promise<void> {
-  const log = pino({ level: opts.logLevel, base: { service: 'podwired', pid: process.pid } });
+  const log = createServerLogger(opts.logLevel);
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
@@ -40,7 +41,9 @@ async function serve(opts: ServerConfig): Promise<void> {
   const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter()), new NetnsOpener(), owner);
   const deps = { store, datapath, locks: new KeyedMutex(), networks: new NetworkRegistry() };
   const readiness = new Readiness();
-  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness), log);
+  // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
+  const events = new CniEventBus();
+  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness, events), log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
   readiness.markReady();
