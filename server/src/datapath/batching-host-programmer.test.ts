@@ -66,3 +66,75 @@ test('index 0 (which would mean every link) is refused', async () => {
   await assert.rejects(p.deleteLink(0), /refusing/);
   await assert.rejects(p.deleteLink(-1), /refusing/);
 });
+
+interface IpRouteRow {
+  dst: string;
+  gateway?: string;
+  protocol?: string;
+}
+const peerRoutes = () => (JSON.parse(ip('-j', 'route', 'show', 'proto', '198')) as IpRouteRow[]).map((r) => `${r.dst} via ${r.gateway ?? '-'}`).sort();
+
+test('peer route changes: 300 replaces in one batch, each caller gets its own outcome, deletes only touch proto 198', async () => {
+  ip('link', 'add', 'pru0', 'type', 'veth', 'peer', 'name', 'pru0p');
+  ip('addr', 'add', '10.50.0.1/24', 'dev', 'pru0');
+  ip('link', 'set', 'pru0', 'up');
+  ip('link', 'set', 'pru0p', 'up');
+  try {
+    const batches: number[] = [];
+    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind, size) => {
+      if (kind === 'route') batches.push(size);
+    });
+    const routes = Array.from({ length: 300 }, (_, i) => ({ dst: `10.${60 + Math.floor(i / 256)}.${i % 256}.0/24`, gateway: `10.50.0.${2 + (i % 3)}` }));
+    // One route whose gateway is not on any connected network: the kernel refuses it alone.
+    const unreachable = { dst: '10.70.0.0/24', gateway: '10.99.0.9' };
+    const outcomes = await p.applyRouteChanges([...routes.map((route) => ({ op: 'replace' as const, route })), { op: 'replace', route: unreachable }]);
+    assert.equal(outcomes.filter((o) => o.error === undefined).length, 300);
+    assert.match(outcomes[300]?.error ?? '', /ENETUNREACH|EINVAL/);
+    assert.deepEqual(batches, [301], 'queued at once while idle: one batch');
+    const kernel = peerRoutes();
+    assert.equal(kernel.length, 300);
+    assert.ok(kernel.includes('10.60.5.0/24 via 10.50.0.4'));
+
+    // Replace changes the gateway in place; concurrent single changes coalesce and settle one by one.
+    batches.length = 0;
+    const single = await Promise.allSettled([
+      p.changeRoute({ op: 'replace', route: { dst: '10.60.5.0/24', gateway: '10.50.0.9' } }),
+      p.changeRoute({ op: 'replace', route: unreachable }),
+      ...routes.slice(10, 60).map((route) => p.changeRoute({ op: 'delete', route })),
+      p.changeRoute({ op: 'delete', route: { dst: '10.80.0.0/24', gateway: '10.50.0.2' } }),
+    ]);
+    assert.equal(single.filter((s) => s.status === 'rejected').length, 1, 'only the unreachable one fails');
+    assert.equal(single[1]?.status, 'rejected');
+    assert.equal(batches.reduce((a, b) => a + b, 0), 53);
+    assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
+    assert.ok(peerRoutes().includes('10.60.5.0/24 via 10.50.0.9'));
+    assert.equal(peerRoutes().length, 250);
+
+    // A route to the same destination that is not podwire's (proto static) survives a podwire delete.
+    ip('route', 'add', '10.81.0.0/24', 'via', '10.50.0.2', 'proto', 'static');
+    await p.changeRoute({ op: 'delete', route: { dst: '10.81.0.0/24', gateway: '10.50.0.2' } });
+    assert.equal((JSON.parse(ip('-j', 'route', 'show', '10.81.0.0/24')) as IpRouteRow[]).length, 1);
+
+    await p.applyRouteChanges(routes.map((route) => ({ op: 'delete' as const, route })));
+    assert.deepEqual(peerRoutes(), []);
+  } finally {
+    ip('link', 'del', 'pru0');
+  }
+});
+
+test('IPv6 peer routes: replace and delete', async () => {
+  ip('link', 'add', 'pru6', 'type', 'veth', 'peer', 'name', 'pru6p');
+  ip('addr', 'add', 'fd50::1/64', 'dev', 'pru6', 'nodad');
+  ip('link', 'set', 'pru6', 'up');
+  ip('link', 'set', 'pru6p', 'up');
+  try {
+    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    await p.changeRoute({ op: 'replace', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
+    const rows = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')) as IpRouteRow[];
+    assert.deepEqual(rows.map((r) => [r.dst, r.gateway]), [['fd60:0:0:2::/64', 'fd50::2']]);
+    await p.changeRoute({ op: 'delete', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
+    assert.deepEqual(JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')), []);
+  } finally {
+    ip('link', 'del', 'pru6');
+  }
+});

@@ -1,5 +1,6 @@
 import { PodAddress } from './datapath';
-import { HostProgrammer } from './host-programmer';
+import { HostProgrammer, RouteChangeOutcome } from './host-programmer';
+import { RouteChange } from './netlink-codec';
 import { LinkDeleter } from './link-deleter';
 
 /**
@@ -18,18 +19,29 @@ interface PendingDelete {
   reject: (err: unknown) => void;
 }
 
+interface PendingRouteChange {
+  change: RouteChange;
+  settle: (outcome: RouteChangeOutcome) => void;
+}
+
 /**
  * Deletes host links in batches. The kernel waits an RCU grace period per RTM_DELLINK (20–35 ms
  * here), but deleting every link of one interface group in a single request pays it once. So
  * deletes that arrive while a batch is in flight wait for the next batch, which the
  * LinkDeleter sends as one group delete (in podwired, from a worker thread, so the grace
  * period never stalls the event loop). Each caller's promise settles with its own link's
- * outcome. Route changes are cheap and go straight to the wrapped programmer.
+ * outcome. Pod routes are cheap and go straight to the wrapped programmer.
+ *
+ * Peer route changes are batched the same way: changes that arrive while a batch of them is
+ * in flight are coalesced and sent together as the next batch (the wrapped programmer sends
+ * a batch as multi-message netlink writes); each caller settles with its own change's outcome.
  */
 export class BatchingHostProgrammer implements HostProgrammer {
   private queue: PendingDelete[] = [];
   private inFlight = false;
   private nextGroup = 0;
+  private routeQueue: PendingRouteChange[] = [];
+  private routesInFlight = false;
 
   constructor(
     private readonly direct: HostProgrammer,
@@ -43,6 +55,45 @@ export class BatchingHostProgrammer implements HostProgrammer {
 
   delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void> {
     return this.direct.delPodRoute(addr, hostIndex);
+  }
+
+  /** One peer route change, coalesced with others that arrive while a batch is in flight; rejects with its own failure. */
+  changeRoute(change: RouteChange): Promise<void> {
+    return this.enqueueRoutes([change]).then(([outcome]) => {
+      if (outcome?.error !== undefined) throw new Error(outcome.error);
+    });
+  }
+
+  /** Queues all the changes at once (so an idle programmer sends them as one batch); one outcome each, in order. */
+  applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+    return this.enqueueRoutes(changes);
+  }
+
+  private enqueueRoutes(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+    const settled = Promise.all(changes.map((change) => new Promise<RouteChangeOutcome>((settle) => this.routeQueue.push({ change, settle }))));
+    if (!this.routesInFlight && changes.length > 0) void this.drainRoutes();
+    return settled;
+  }
+
+  private async drainRoutes(): Promise<void> {
+    this.routesInFlight = true;
+    try {
+      while (this.routeQueue.length > 0) {
+        const batch = this.routeQueue;
+        this.routeQueue = [];
+        this.onBatch('route', batch.length);
+        let outcomes: RouteChangeOutcome[];
+        try {
+          outcomes = await this.direct.applyRouteChanges(batch.map((p) => p.change));
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err);
+          outcomes = batch.map(() => ({ error }));
+        }
+        batch.forEach((p, i) => p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' }));
+      }
+    } finally {
+      this.routesInFlight = false;
+    }
   }
 
   deleteLink(index: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { FlagsNew, RtNetlinkSocket } from 'netlink';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes } from './netlink-codec';
+import { Flags, FlagsNew, NetlinkMessage, RtNetlinkSocket, checkError, formatMessage } from 'netlink';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, RouteChange, addressBytes, encodePeerRouteChange } from './netlink-codec';
 import { NL_OPTS } from './netlink-timeout';
 import { isGone } from './netlink-errors';
 import { PodAddress } from './datapath';
@@ -17,6 +17,88 @@ export interface HostProgrammer {
   delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void>;
   /** Deletes a link by index; fine when it is already gone. Index 0 is refused (it means "all"). */
   deleteLink(index: number): Promise<void>;
+  /**
+   * Peer route changes (replace = create or update `dst via gateway`; delete = remove, fine when
+   * already gone), all in one pass; one outcome per change, in order. A change that fails
+   * does not stop the others.
+   */
+  applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]>;
+}
+
+/** What became of one route change: `error` (the kernel's reason) when it failed. */
+export interface RouteChangeOutcome {
+  error?: string;
+}
+
+/**
+ * Route changes per sendmsg(2). The kernel acknowledges each message of a multi-message
+ * send separately; capping a send keeps those acknowledgements well inside the socket's
+ * receive buffer (an overflow would lose them).
+ */
+export const ROUTE_MESSAGES_PER_SEND = 64;
+
+/** The parts of npm netlink's socket a multi-message send needs (its reply matching is by sequence number). */
+interface SeqSocket {
+  socket: { send(msg: Uint8Array[], options: undefined, callback: (error?: Error) => void): void; address(): { port: number } };
+  generateSeq(): number;
+  makeRef(seq: number, callback: (err: Error | null, msg?: NetlinkMessage[]) => void): number;
+  dropRef(seq: number): void;
+}
+
+/**
+ * Sends the changes as consecutive netlink messages in one sendmsg(2) (the kernel processes
+ * them in order and acknowledges each), and settles with each message's own outcome.
+ */
+async function sendRouteChanges(host: RtNetlinkSocket, changes: readonly RouteChange[], timeoutMs: number): Promise<RouteChangeOutcome[]> {
+  const sock = host.socket as unknown as SeqSocket;
+  const port = sock.socket.address().port;
+  const frames: Uint8Array[] = [];
+  const waits: Array<Promise<RouteChangeOutcome>> = [];
+  const seqs: number[] = [];
+  for (const change of changes) {
+    const { type, payload } = encodePeerRouteChange(change);
+    const create = change.op === 'replace' ? FlagsNew.CREATE | FlagsNew.REPLACE : 0;
+    const seq = sock.generateSeq();
+    frames.push(...formatMessage({ type, flags: Flags.REQUEST | Flags.ACK | create, seq, port, data: payload }));
+    seqs.push(seq);
+    waits.push(
+      new Promise<RouteChangeOutcome>((resolve) => {
+        sock.makeRef(seq, (err, msg) => {
+          if (err) return resolve({ error: err.message });
+          try {
+            if (msg?.[0]) checkError(msg[0]);
+            resolve({});
+          } catch (e) {
+            // Deleting a route that is already gone is what the caller wanted.
+            if (change.op === 'delete' && isGone(e)) resolve({});
+            else resolve({ error: e instanceof Error ? e.message : String(e) });
+          }
+        });
+      }),
+    );
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let failSend: (err: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    failSend = reject;
+    timer = setTimeout(() => reject(new Error(`no kernel reply to ${changes.length} route changes within ${timeoutMs} ms`)), timeoutMs);
+  });
+  sock.socket.send(frames, undefined, (error) => error && failSend(error));
+  try {
+    return await Promise.race([Promise.all(waits), failed]);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return changes.map(() => ({ error }));
+  } finally {
+    clearTimeout(timer);
+    for (const seq of seqs) {
+      try {
+        sock.dropRef(seq);
+      } catch {
+        // already dropped
+      }
+    }
+  }
 }
 
 function podRoute(addr: PodAddress) {
@@ -52,6 +134,14 @@ export class DirectHostProgrammer implements HostProgrammer {
     } catch (err) {
       if (!isGone(err)) throw err;
     }
+  }
+
+  async applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+    const outcomes: RouteChangeOutcome[] = [];
+    for (let i = 0; i < changes.length; i += ROUTE_MESSAGES_PER_SEND) {
+      outcomes.push(...(await sendRouteChanges(this.host, changes.slice(i, i + ROUTE_MESSAGES_PER_SEND), NL_OPTS.timeout)));
+    }
+    return outcomes;
   }
 
   async deleteLink(index: number): Promise<void> {
