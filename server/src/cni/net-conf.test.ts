@@ -54,3 +54,11 @@ test('invalid fields are code 7, unsupported ipam type is code 2', () => {
 test('ADD needs ranges', () => {
   assert.throws(() => requireRanges(parse({ ...base, ipam: undefined })), (e: unknown) => e instanceof CniError && e.code === 7);
 });
+
+test('ipam without ranges (or no ipam) parses to no range sets: the node pod CIDRs are used; an empty list is still invalid', () => {
+  assert.deepEqual(parse({ ...base, ipam: { type: 'podwire' } }).rangeSets, []);
+  assert.deepEqual(parse({ ...base, ipam: {} }).rangeSets, []);
+  assert.deepEqual(parse({ ...base, ipam: undefined }).rangeSets, []);
+  assert.equal(code({ ...base, ipam: { ranges: [] } }), 7);
+  assert.equal(code({ ...base, ipam: { ranges: 'x' } }), 7);
+});

@@ -16,7 +16,7 @@ export interface NetConf {
   cniVersion: CniVersion;
   name: string;
   type: string;
-  /** One entry per range set: ADD takes one address from each. Empty when the config has no ipam. */
+  /** One entry per range set: ADD takes one address from each. Empty when the config has no ipam ranges (the node's pod CIDRs are used). */
   rangeSets: RangeSet[];
   mtu: number;
   dns?: DnsConfig;
@@ -68,6 +68,8 @@ function parseIpam(v: unknown): RangeSet[] {
       'podwire allocates addresses itself: leave "ipam.type" out, or set it to "podwire" or "host-local"',
     );
   }
+  // No ranges at all: podwired allocates from the node's pod CIDRs (handlers/network-ranges.ts).
+  if (v.ranges === undefined && v.subnet === undefined) return [];
   try {
     return parseRangeSets(v.ranges);
   } catch (err) {

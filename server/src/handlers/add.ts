@@ -3,10 +3,11 @@ import { parseCniArgs } from '../cni/cni-args';
 import { CniCode, toCniError } from '../cni/cni-error';
 import { CniResult, resultForVersion } from '../cni/cni-result';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
-import { NetConf, requireRanges } from '../cni/net-conf';
+import { NetConf } from '../cni/net-conf';
 import { DEFAULT_DST, PodAddress, POD_GATEWAY, POD_PREFIX, WiredPod } from '../datapath/datapath';
 import { hostVethName } from '../datapath/host-veth-name';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { resolveRanges } from './network-ranges';
 import { storeErrorToCni } from './store-errors';
 
 export function podAddresses(leases: Lease[]): PodAddress[] {
@@ -34,7 +35,7 @@ function buildResult(conf: NetConf, netnsPath: string, wired: WiredPod, leases: 
  * undoes the kernel work (the datapath rolls itself back) and releases the lease.
  */
 export const handleAdd: VerbHandler = async (deps, inv, conf) => {
-  const ranges = requireRanges(conf);
+  const ranges = resolveRanges(conf, deps.node);
   deps.networks.record(conf.name, ranges);
   const args = parseCniArgs(inv.args);
   const key = attachmentKey(conf, inv);

@@ -4,6 +4,7 @@ import { KeyedMutex } from '../keyed-mutex';
 import { NetworkRegistry } from '../pools/network-registry';
 import { CniInvocation } from '../cni/cni-invocation';
 import { NetConf } from '../cni/net-conf';
+import { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */
 export interface HandlerDeps {
@@ -13,6 +14,8 @@ export interface HandlerDeps {
   locks: KeyedMutex;
   /** The ranges of every network served since start (pool usage for Debug and metrics). */
   networks: NetworkRegistry;
+  /** This node's pod CIDRs: ranges for configurations without any, and the bounds for those with. Absent: none. */
+  node?: NodePodCidrSource;
 }
 
 /** A verb handler: returns what the shim prints on stdout ('' for nothing), or throws CniError. */

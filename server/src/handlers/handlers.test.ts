@@ -22,6 +22,7 @@ import { handleGc } from './gc';
 import { handleGet } from './get';
 import { handleStatus } from './status';
 import { HandlerDeps } from './handler-deps';
+import { NodePodCidrs } from '../peers/node-pod-cidrs';
 
 class ScriptedDatapath implements Datapath {
   failSetUp: Error | undefined;
@@ -132,4 +133,41 @@ test('GC removes exactly the attachments not listed as valid', async () => {
   assert.deepEqual(store.listAttachments().map((a) => a.containerId), ['keep']);
   assert.equal(store.listLeases().length, 1);
   await rejectsWith(handleGc(deps, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': 'x' })), 7);
+});
+
+const noRanges = (extra: Record<string, unknown> = {}) =>
+  parseNetConf(Buffer.from(JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'podwire', ipam: { type: 'podwire' }, ...extra })));
+
+test('without ranges, ADD allocates from the node pod CIDRs (one address per family, network and broadcast skipped)', async () => {
+  deps.node = new NodePodCidrs('node-a', ['fd00:9:1::/126', '10.9.1.0/30']);
+  const a = JSON.parse(await handleAdd(deps, inv('a'), noRanges())) as { ips: Array<{ address: string }> };
+  assert.deepEqual(a.ips.map((i) => i.address), ['10.9.1.1/32', 'fd00:9:1::1/128']);
+  const b = JSON.parse(await handleAdd(deps, inv('b'), noRanges())) as { ips: Array<{ address: string }> };
+  assert.deepEqual(b.ips.map((i) => i.address), ['10.9.1.2/32', 'fd00:9:1::2/128']);
+  await rejectsWith(handleAdd(deps, inv('c'), noRanges()), 100);
+  assert.deepEqual(deps.networks.usage(store).map((u) => [u.rangeSet, u.used, u.size]), [
+    ['10.9.1.1-10.9.1.2 (10.9.1.0/30)', 2, 2],
+    ['fd00:9:1::1-fd00:9:1::3 (fd00:9:1::/126)', 2, 3],
+  ]);
+  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), noRanges()), 50);
+});
+
+test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); without node CIDRs no ranges is code 7', async () => {
+  deps.node = new NodePodCidrs('node-a', ['10.9.0.0/24']);
+  assert.ok(await handleAdd(deps, inv('in'), conf()));
+  const outside = conf({ ipam: { ranges: [[{ subnet: '10.8.0.0/24' }]] } });
+  await assert.rejects(handleAdd(deps, inv('out'), outside), (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 7);
+    assert.match(e.message, /10\.8\.0\.1-10\.8\.0\.254 \(10\.8\.0\.0\/24\) is outside this node's pod CIDRs 10\.9\.0\.0\/24/);
+    return true;
+  });
+  // A range wider than the node's CIDR is outside too; so is a family the node has no CIDR for.
+  await rejectsWith(handleAdd(deps, inv('wide'), conf({ ipam: { ranges: [[{ subnet: '10.9.0.0/16' }]] } })), 7);
+  await rejectsWith(handleAdd(deps, inv('v6'), conf({ ipam: { ranges: [[{ subnet: 'fd00::/120' }]] } })), 7);
+  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), outside), 7);
+  assert.equal(store.listAttachments().length, 1, 'refused ADDs leased nothing');
+  deps.node = new NodePodCidrs('node-a', []);
+  await rejectsWith(handleAdd(deps, inv('none'), noRanges()), 7);
+  assert.equal(await handleStatus(deps, inv('', 'STATUS'), noRanges()), '');
 });
