@@ -21,6 +21,8 @@ import { CniEventBus } from './events/cni-events';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { KeyedMutex } from './keyed-mutex';
+import { startMetricsHttpServer } from './metrics/metrics-http-server';
+import { PodwireMetrics } from './metrics/podwire-metrics';
 import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry } from './pools/network-registry';
 import { Readiness } from './readiness';
@@ -38,11 +40,16 @@ async function serve(opts: ServerConfig): Promise<void> {
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
   const owner = ownerTag(opts.stateDir);
-  const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter()), new NetnsOpener(), owner);
-  const deps = { store, datapath, locks: new KeyedMutex(), networks: new NetworkRegistry() };
+  const networks = new NetworkRegistry();
+  // No netns socket cache exists yet: its gauge reads 0.
+  const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: () => 0 }) : undefined;
+  const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter(), metrics?.observeBatch), new NetnsOpener(), owner);
+  const deps = { store, datapath, locks: new KeyedMutex(), networks };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
+  metrics?.subscribeTo(events);
+  const metricsServer = opts.metrics && metrics ? await startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log) : undefined;
   const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness, events), log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
@@ -54,7 +61,8 @@ async function serve(opts: ServerConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'podwired stopping');
-    void server.stop(10_000).then(() => {
+    void server.stop(10_000).then(async () => {
+      await metricsServer?.close();
       datapath.close();
       store.close();
       log.info('podwired stopped');
