@@ -117,3 +117,22 @@ test('a port already in use is a start-up error naming the address', async () =>
     await first.close();
   }
 });
+
+test('an IPv6 listen address is logged in brackets', async () => {
+  const { log, records } = capturingLogger();
+  const server = await startMetricsHttpServer(parseListenAddress('[::1]:0', 'metrics.listen'), async () => ({ contentType: CONTENT_TYPE, body: 'x 1\n' }), log);
+  try {
+    assert.equal(server.host, '::1');
+    assert.equal(records.find((r) => r.metricsPort === server.port)?.metricsAddress, `[::1]:${server.port}`);
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '::1', port: server.port, path: '/metrics', agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      }).on('error', reject);
+    });
+    assert.equal(body, 'x 1\n');
+  } finally {
+    await server.close();
+  }
+});
