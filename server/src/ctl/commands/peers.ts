@@ -1,0 +1,29 @@
+import type { ListPeersReply__Output } from '../../generated/podwire/v1/ListPeersReply';
+import { CommandContext, printJson } from '../ctl-io';
+import { EXIT, ExitCode } from '../exit-codes';
+import { peersView } from '../json-views';
+import { dash, renderFields, renderTable } from '../text-table';
+
+export function formatPeers(r: ListPeersReply__Output): string {
+  let text = renderFields([
+    ['node', dash(r.nodeName)],
+    ['pod CIDRs', r.podCidrs.length ? r.podCidrs.join(', ') : '-'],
+    ['peer source', dash(r.source)],
+  ]);
+  text += '\n';
+  if (r.peers.length === 0) return `${text}no peers\n`;
+  const rows = r.peers.flatMap((p) => {
+    const base = [p.name, dash(p.nodeIp)];
+    if (p.routes.length === 0) return [[...base, p.podCidrs.length ? p.podCidrs.join(',') : '-', '-', 'no route']];
+    return p.routes.map((rt) => [...base, rt.destination, dash(rt.gateway), rt.programmed ? 'programmed' : `NOT PROGRAMMED${rt.error ? `: ${rt.error}` : ''}`]);
+  });
+  return text + renderTable(['PEER', 'NODE IP', 'POD CIDR', 'VIA', 'ROUTE'], rows);
+}
+
+/** peers: ListPeers. */
+export async function runPeers(ctx: CommandContext): Promise<ExitCode> {
+  const reply = await ctx.api.listPeers();
+  if (ctx.output === 'json') printJson(ctx.stdout, peersView(reply));
+  else ctx.stdout.write(formatPeers(reply));
+  return EXIT.OK;
+}

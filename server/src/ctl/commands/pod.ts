@@ -1,0 +1,65 @@
+import type { GetAttachmentReply__Output } from '../../generated/podwire/v1/GetAttachmentReply';
+import type { LinkState__Output } from '../../generated/podwire/v1/LinkState';
+import type { PodSelector } from '../ctl-args';
+import { CtlError } from '../ctl-error';
+import { CommandContext, printJson } from '../ctl-io';
+import { EXIT, ExitCode } from '../exit-codes';
+import { parseEmbeddedJson, podView } from '../json-views';
+import { dash, renderFields, renderTable } from '../text-table';
+import { podLabel } from './pods';
+
+function linkRow(where: string, l: LinkState__Output | null): string[] {
+  if (!l) return [where, '-', 'unknown', '-', '-', '-', '-', '-'];
+  if (!l.present) return [where, dash(l.name), 'MISSING', '-', '-', '-', '-', dash(l.detail)];
+  return [where, l.name, dash(l.operState), String(l.index), dash(l.mac), String(l.mtu), l.addresses.length ? l.addresses.join(',') : '-', dash(l.detail)];
+}
+
+export function formatPod(p: GetAttachmentReply__Output): string {
+  const a = p.attachment;
+  let text = a
+    ? renderFields([
+        ['pod', `${podLabel(a)}${a.podUid ? ` (uid ${a.podUid})` : ''}`],
+        ['container', a.containerId],
+        ['ifname', a.ifname],
+        ['network', a.network],
+        ['netns', dash(a.netns)],
+        ['state', a.state],
+        ['created', dash(a.createdAt)],
+        ['addresses', a.addresses.length ? a.addresses.join(', ') : '-'],
+      ])
+    : 'attachment: (none returned)\n';
+  text += '\n' + renderTable(['LINK', 'NAME', 'STATE', 'INDEX', 'MAC', 'MTU', 'ADDRESSES', 'DETAIL'], [linkRow('host', p.hostLink), linkRow('pod', p.podLink)]);
+  const routes = [...p.hostRoutes.map((r) => ['host', r] as const), ...p.podRoutes.map((r) => ['pod', r] as const)];
+  text += '\n' + (routes.length === 0
+    ? 'no routes\n'
+    : renderTable(['ROUTE IN', 'DESTINATION', 'GATEWAY', 'DEVICE', 'PROTOCOL'], routes.map(([w, r]) => [w, r.destination, dash(r.gateway), dash(r.device), dash(r.protocol)])));
+  text += '\n' + (p.problems.length === 0 ? 'problems: none\n' : `problems:\n${p.problems.map((x) => `  - ${x}\n`).join('')}`);
+  const result = parseEmbeddedJson(p.resultJson);
+  text += '\nstored result:\n' + (result === null ? '  (none)\n' : `${JSON.stringify(result, null, 2)}\n`);
+  return text;
+}
+
+export function describeSelector(s: PodSelector): string {
+  return 'containerId' in s ? `container ${s.containerId}` : `pod ${s.namespace}/${s.name}`;
+}
+
+/** pod ID|NS/NAME [--network N] [--ifname IF]: GetAttachment. Not found / ambiguous: exit 3. */
+export async function runPod(ctx: CommandContext, cmd: { selector: PodSelector; network?: string; ifname?: string }): Promise<ExitCode> {
+  const sel = cmd.selector;
+  let reply: GetAttachmentReply__Output;
+  try {
+    reply = await ctx.api.getAttachment({
+      ...('containerId' in sel ? { containerId: sel.containerId } : { podNamespace: sel.namespace, podName: sel.name }),
+      network: cmd.network ?? '',
+      ifname: cmd.ifname ?? '',
+    });
+  } catch (err) {
+    if (err instanceof CtlError && err.exitCode === EXIT.NOT_FOUND) {
+      throw new CtlError(`${describeSelector(sel)}: ${err.message}`, EXIT.NOT_FOUND);
+    }
+    throw err;
+  }
+  if (ctx.output === 'json') printJson(ctx.stdout, podView(reply));
+  else ctx.stdout.write(formatPod(reply));
+  return EXIT.OK;
+}

@@ -1,0 +1,49 @@
+import type { ServerInfoReply__Output } from '../../generated/podwire/v1/ServerInfoReply';
+import { CtlError } from '../ctl-error';
+import { CommandContext, printJson } from '../ctl-io';
+import { EXIT, ExitCode } from '../exit-codes';
+import { HealthView, poolView, statusView } from '../json-views';
+import { dash, formatUptime, renderFields, renderTable } from '../text-table';
+
+function component(c: ServerInfoReply__Output['store']): string {
+  if (!c) return 'unknown';
+  return `${c.ok ? 'ok' : 'FAILING'}${c.detail ? `  ${c.detail}` : ''}`;
+}
+
+export function formatStatus(info: ServerInfoReply__Output, health: HealthView): string {
+  const fields: Array<[string, string]> = [
+    ['server', `podwired ${dash(info.version)} (node ${dash(info.nodeVersion)})`],
+    ['node', dash(info.nodeName)],
+    ['pod CIDRs', info.podCidrs.length > 0 ? info.podCidrs.join(', ') : '-'],
+    ['started', `${dash(info.startedAt)} (up ${formatUptime(info.uptimeSeconds)})`],
+    ['ready', info.ready ? 'yes' : 'no (start-up reconcile running)'],
+    ['health', health.error ? `${health.status} (${health.error})` : health.status],
+    ['store', component(info.store)],
+    ['netlink', component(info.netlink)],
+    ['attachments', String(info.attachments)],
+  ];
+  let text = renderFields(fields);
+  const pools = info.pools.map(poolView);
+  text += '\n';
+  text += pools.length === 0
+    ? 'no address pools seen yet\n'
+    : renderTable(
+        ['NETWORK', 'RANGE SET', 'USED', 'FREE', 'SIZE'],
+        pools.map((p) => [p.network, p.rangeSet, String(p.used), String(p.free), String(p.size)]),
+      );
+  return text;
+}
+
+/** status: ServerInfo plus the health check. Exit 0 whenever the server answered ServerInfo. */
+export async function runStatus(ctx: CommandContext): Promise<ExitCode> {
+  const info = await ctx.api.serverInfo();
+  let health: HealthView;
+  try {
+    health = { status: await ctx.api.health('') };
+  } catch (err) {
+    health = { status: 'UNKNOWN', error: err instanceof CtlError ? err.message : String(err) };
+  }
+  if (ctx.output === 'json') printJson(ctx.stdout, statusView(info, health));
+  else ctx.stdout.write(formatStatus(info, health));
+  return EXIT.OK;
+}
