@@ -17,6 +17,8 @@ export interface StaticPeer {
   name: string;
   /** The address pod traffic for this peer is routed via. */
   nodeIP: string;
+  /** Present when the config gives "nodeIPs": the node's addresses, one per family (dual-stack), nodeIP being the first. */
+  nodeIPs?: string[];
   podCIDRs: string[];
 }
 
@@ -74,10 +76,24 @@ function parseNode(v: unknown, nameOverride: string | undefined): NodeConfig {
 function parseStaticPeer(v: unknown, i: number): StaticPeer {
   const where = `peers.static[${i}]`;
   if (!isObject(v)) throw new ConfigError(`"${where}" must be an object, got ${JSON.stringify(v)}`);
-  rejectUnknownKeys(v, ['name', 'nodeIP', 'podCIDRs'], `"${where}"`);
-  const nodeIP = requireString(v.nodeIP, `${where}.nodeIP`);
-  if (!ipaddr.isValid(nodeIP)) throw new ConfigError(`"${where}.nodeIP": ${JSON.stringify(nodeIP)} is not an IP address`);
-  return { name: requireString(v.name, `${where}.name`), nodeIP: ipaddr.parse(nodeIP).toString(), podCIDRs: parsePodCidrs(v.podCIDRs, `${where}.podCIDRs`) };
+  rejectUnknownKeys(v, ['name', 'nodeIP', 'nodeIPs', 'podCIDRs'], `"${where}"`);
+  const name = requireString(v.name, `${where}.name`);
+  const podCIDRs = parsePodCidrs(v.podCIDRs, `${where}.podCIDRs`);
+  if (v.nodeIPs === undefined) return { name, nodeIP: parseNodeIP(v.nodeIP, `${where}.nodeIP`), podCIDRs };
+  if (!Array.isArray(v.nodeIPs) || v.nodeIPs.length === 0) throw new ConfigError(`"${where}.nodeIPs" must be a non-empty list of IP addresses, got ${JSON.stringify(v.nodeIPs)}`);
+  const nodeIPs = v.nodeIPs.map((ip, j) => parseNodeIP(ip, `${where}.nodeIPs[${j}]`));
+  if (nodeIPs.some((ip, j) => nodeIPs.findIndex((o) => o.includes(':') === ip.includes(':')) !== j)) {
+    throw new ConfigError(`"${where}.nodeIPs" has more than one address of a family`);
+  }
+  const nodeIP = v.nodeIP === undefined ? (nodeIPs[0] ?? '') : parseNodeIP(v.nodeIP, `${where}.nodeIP`);
+  if (!nodeIPs.includes(nodeIP)) throw new ConfigError(`"${where}.nodeIP" ${nodeIP} is not one of "nodeIPs"`);
+  return { name, nodeIP, nodeIPs, podCIDRs };
+}
+
+function parseNodeIP(v: unknown, field: string): string {
+  const text = requireString(v, field);
+  if (!ipaddr.isValid(text)) throw new ConfigError(`"${field}": ${JSON.stringify(text)} is not an IP address`);
+  return ipaddr.parse(text).toString();
 }
 
 function parsePeers(v: unknown): PeerSourceConfig {

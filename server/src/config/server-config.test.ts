@@ -70,3 +70,14 @@ test('bad files and unknown keys name the file and the key', () => {
   assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '[]'), /must be a JSON object/);
   assert.throws(() => buildServerConfig({ logLevel: 'loud' }, {}), /"logLevel" must be one of/);
 });
+
+test('static peers may give one node address per family (nodeIPs)', () => {
+  const c = buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', nodeIPs: ['10.219.0.2', 'fd99:219:0:0::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }] } }, {});
+  assert.deepEqual(c.peers, { source: 'static', peers: [{ name: 'b', nodeIP: '10.219.0.2', nodeIPs: ['10.219.0.2', 'fd99:219::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }] });
+  const peer = (p: Record<string, unknown>) => buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', podCIDRs: [], ...p }] } }, {});
+  assert.throws(() => peer({ nodeIPs: ['10.0.0.1', '10.0.0.2'] }), /more than one address of a family/);
+  assert.throws(() => peer({ nodeIPs: [] }), /non-empty list/);
+  assert.throws(() => peer({ nodeIP: '10.0.0.3', nodeIPs: ['10.0.0.1'] }), /not one of "nodeIPs"/);
+  assert.throws(() => peer({ nodeIPs: ['nope'] }), /nodeIPs\[0\]".*not an IP address/);
+  assert.throws(() => peer({}), /nodeIP" must be a non-empty string/);
+});

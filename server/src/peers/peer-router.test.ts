@@ -1,0 +1,103 @@
+/** The router's reconcile logic against an in-memory kernel table (the real netlink path is in the cross-node e2e test). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { RouteChangeOutcome } from '../datapath/host-programmer';
+import { PeerRoute, RouteChange } from '../datapath/netlink-codec';
+import { NodePodCidrs } from './node-pod-cidrs';
+import { desiredPeerRoutes } from './peer';
+import { PeerRouteTable } from './peer-route-table';
+import { PeerRouter, RouteChanger } from './peer-router';
+import { peerRoutingStatus } from './peer-routing-status';
+
+class FakeKernel implements PeerRouteTable, RouteChanger {
+  routes: PeerRoute[] = [];
+  batches: number[] = [];
+  refuse = new Set<string>();
+  async list(): Promise<PeerRoute[]> {
+    return this.routes.map((r) => ({ ...r }));
+  }
+  async applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+    this.batches.push(changes.length);
+    return changes.map((c) => {
+      if (this.refuse.has(c.route.dst)) return { error: 'Request rejected: ENETUNREACH' };
+      if (c.op === 'delete') this.routes = this.routes.filter((r) => !(r.dst === c.route.dst && r.gateway === c.route.gateway));
+      else this.routes = [...this.routes.filter((r) => r.dst !== c.route.dst), { ...c.route }];
+      return {};
+    });
+  }
+  close(): void {}
+  show(): string[] {
+    return this.routes.map((r) => `${r.dst} via ${r.gateway}`).sort();
+  }
+}
+
+const log = pino({ level: 'silent' });
+const peer = (name: string, nodeIPs: string[], podCIDRs: string[]) => ({ name, nodeIPs, podCIDRs });
+
+test('peers appear, move and disappear; stale and missing kernel routes converge in one batch per pass', async () => {
+  const k = new FakeKernel();
+  // Left from an earlier run: a stale route, and one for a peer that is still there but moved.
+  k.routes = [{ dst: '10.220.9.0/24', gateway: '10.219.0.9' }, { dst: '10.220.2.0/24', gateway: '10.219.0.99' }];
+  const r = new PeerRouter(k, k, new NodePodCidrs('a', ['10.220.1.0/24']), log);
+  const first = await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24']), peer('c', ['10.219.0.3'], ['10.220.3.0/24'])] });
+  assert.deepEqual(first, { added: 1, updated: 1, removed: 1, failed: 0, unchanged: 0 });
+  assert.deepEqual(k.batches, [3]);
+  assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2', '10.220.3.0/24 via 10.219.0.3']);
+
+  assert.deepEqual(await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24'])] }), { added: 0, updated: 0, removed: 1, failed: 0, unchanged: 1 });
+  assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2']);
+
+  // Someone deletes the route behind podwired's back: a resync puts it back.
+  k.routes = [];
+  assert.equal((await r.resync()).added, 1);
+  assert.deepEqual(await r.resync(), { added: 0, updated: 0, removed: 0, failed: 0, unchanged: 1 });
+  assert.deepEqual(k.batches, [3, 1, 1], 'no batch when nothing changes');
+});
+
+test('a refused route fails alone and is reported; conflicts and missing families are errors, not routes', async () => {
+  const k = new FakeKernel();
+  k.refuse.add('10.220.3.0/24');
+  const node = new NodePodCidrs('a', ['10.220.1.0/24']);
+  const r = new PeerRouter(k, k, node, log);
+  const report = await r.update({
+    peers: [
+      peer('b', ['10.219.0.2'], ['10.220.2.0/24', 'fd99:220:2::/64']),
+      peer('c', ['10.219.0.3'], ['10.220.3.0/24']),
+      peer('d', ['10.219.0.4'], ['10.220.1.128/25']),
+      peer('e', ['10.219.0.5'], ['10.220.2.0/23']),
+    ],
+  });
+  assert.deepEqual(report, { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
+  assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2']);
+  const status = await peerRoutingStatus('static', node, r).listPeers();
+  assert.equal(status.source, 'static');
+  assert.deepEqual(status.podCidrs, ['10.220.1.0/24']);
+  const routes = Object.fromEntries((status.peers ?? []).flatMap((p) => (p.routes ?? []).map((x) => [x.destination, [x.programmed, x.error]])));
+  assert.deepEqual(routes['10.220.2.0/24'], [true, '']);
+  assert.match(String(routes['fd99:220:2::/64']?.[1]), /no IPv6 node address/);
+  assert.match(String(routes['10.220.3.0/24']?.[1]), /ENETUNREACH/);
+  assert.match(String(routes['10.220.1.128/25']?.[1]), /overlaps this node's pod CIDR 10\.220\.1\.0\/24/);
+  assert.match(String(routes['10.220.2.0/23']?.[1]), /overlaps 10\.220\.2\.0\/24 of peer b/);
+});
+
+test('passes requested while one is queued share it', async () => {
+  const k = new FakeKernel();
+  const r = new PeerRouter(k, k, new NodePodCidrs('a', []), log);
+  const snaps = [1, 2, 3, 4].map((n) => ({ peers: [peer(`p${n}`, [`10.219.0.${n}`], [`10.220.${n}.0/24`])] }));
+  const reports = await Promise.all(snaps.map((s) => r.update(s)));
+  assert.ok(k.batches.length <= 2, `coalesced: ${JSON.stringify(k.batches)}`);
+  assert.deepEqual(k.show(), ['10.220.4.0/24 via 10.219.0.4'], 'the last set wins');
+  assert.equal(reports.length, 4);
+});
+
+test('desiredPeerRoutes picks the node address of the CIDR family, in peer name order', () => {
+  assert.deepEqual(
+    desiredPeerRoutes([peer('z', ['fd99:219::26', '10.219.0.26'], ['fd99:220:26::/64', '10.220.26.0/24']), peer('a', ['10.219.0.1'], ['10.220.100.0/24'])], []).map((r) => [r.peer, r.dst, r.gateway]),
+    [
+      ['a', '10.220.100.0/24', '10.219.0.1'],
+      ['z', 'fd99:220:26::/64', 'fd99:219::26'],
+      ['z', '10.220.26.0/24', '10.219.0.26'],
+    ],
+  );
+});
