@@ -128,10 +128,11 @@ export class GrpcDebugClient implements DebugApi {
     let cancelled = false;
     const done = new Promise<void>((resolve, reject) => {
       call.on('data', onEvent);
-      call.on('end', () => resolve());
-      call.on('error', (err: unknown) => {
-        if (cancelled || (isGrpcFailure(err) && err.code === grpc.status.CANCELLED)) resolve();
-        else void this.failure(err, 'WatchEvents').then(reject);
+      // 'status' comes last, after 'end' or 'error', and says how the stream ended.
+      call.on('error', () => undefined);
+      call.on('status', (st: grpc.StatusObject) => {
+        if (st.code === grpc.status.OK || (cancelled && st.code === grpc.status.CANCELLED)) resolve();
+        else void this.failure({ code: st.code, details: st.details }, 'WatchEvents').then(reject);
       });
     });
     return {

@@ -51,6 +51,8 @@ export function ctlErrorFromGrpc(err: GrpcFailure, method: string, conn: Connect
       return new CtlError(err.details || `${method}: not found`, EXIT.NOT_FOUND);
     case GrpcStatus.FAILED_PRECONDITION:
       return new CtlError(err.details || `${method}: the selector matches more than one attachment`, EXIT.NOT_FOUND);
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new CtlError(`${method}: ${err.details}`, EXIT.USAGE);
     case GrpcStatus.UNIMPLEMENTED:
       return new CtlError(`${where} does not serve ${method} (is it an older podwired?)`, EXIT.FAILED);
     case GrpcStatus.UNAUTHENTICATED:

@@ -169,11 +169,11 @@ test('pod by namespace/name: links, routes, problems and the stored result', asy
 
 test('pod not found: exit 3 and a message naming what was looked for', async () => {
   const api = new FakeDebugApi();
-  api.attachmentReply = new CtlError('no attachment matches', EXIT.NOT_FOUND);
+  api.attachmentReply = new CtlError('no attachment for pod kube-system/dns', EXIT.NOT_FOUND);
   const r = await run(['pod', 'kube-system/dns'], api);
   assert.equal(r.code, EXIT.NOT_FOUND);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'podwirectl: pod kube-system/dns: no attachment matches\n');
+  assert.equal(r.stderr, 'podwirectl: no attachment for pod kube-system/dns\n');
 });
 
 test('leases: --network is passed on; table and JSON', async () => {

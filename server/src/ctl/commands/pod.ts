@@ -1,7 +1,6 @@
 import type { GetAttachmentReply__Output } from '../../generated/podwire/v1/GetAttachmentReply';
 import type { LinkState__Output } from '../../generated/podwire/v1/LinkState';
 import type { PodSelector } from '../ctl-args';
-import { CtlError } from '../ctl-error';
 import { CommandContext, printJson } from '../ctl-io';
 import { EXIT, ExitCode } from '../exit-codes';
 import { parseEmbeddedJson, podView } from '../json-views';
@@ -39,26 +38,16 @@ export function formatPod(p: GetAttachmentReply__Output): string {
   return text;
 }
 
-export function describeSelector(s: PodSelector): string {
-  return 'containerId' in s ? `container ${s.containerId}` : `pod ${s.namespace}/${s.name}`;
-}
-
 /** pod ID|NS/NAME [--network N] [--ifname IF]: GetAttachment. Not found / ambiguous: exit 3. */
 export async function runPod(ctx: CommandContext, cmd: { selector: PodSelector; network?: string; ifname?: string }): Promise<ExitCode> {
   const sel = cmd.selector;
-  let reply: GetAttachmentReply__Output;
-  try {
-    reply = await ctx.api.getAttachment({
-      ...('containerId' in sel ? { containerId: sel.containerId } : { podNamespace: sel.namespace, podName: sel.name }),
-      network: cmd.network ?? '',
-      ifname: cmd.ifname ?? '',
-    });
-  } catch (err) {
-    if (err instanceof CtlError && err.exitCode === EXIT.NOT_FOUND) {
-      throw new CtlError(`${describeSelector(sel)}: ${err.message}`, EXIT.NOT_FOUND);
-    }
-    throw err;
-  }
+  // NOT_FOUND and FAILED_PRECONDITION (ambiguous) arrive as CtlErrors with exit 3 and the
+  // server's message, which names the selector and, when ambiguous, the candidates.
+  const reply = await ctx.api.getAttachment({
+    ...('containerId' in sel ? { containerId: sel.containerId } : { podNamespace: sel.namespace, podName: sel.name }),
+    network: cmd.network ?? '',
+    ifname: cmd.ifname ?? '',
+  });
   if (ctx.output === 'json') printJson(ctx.stdout, podView(reply));
   else ctx.stdout.write(formatPod(reply));
   return EXIT.OK;
