@@ -18,8 +18,12 @@ import { WorkerLinkDeleter } from './datapath/link-deleter';
 import { NetnsOpener } from './datapath/netns';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
+import { createDebugService } from './debug/debug-service';
+import { podwiredDebugDeps } from './debug/debug-deps';
+import { PeerStatusSource, noPeerStatus } from './debug/peer-status';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
+import { ServingHealth } from './grpc/serving-health';
 import { KeyedMutex } from './keyed-mutex';
 import { startMetricsHttpServer } from './metrics/metrics-http-server';
 import { PodwireMetrics } from './metrics/podwire-metrics';
@@ -50,10 +54,15 @@ async function serve(opts: ServerConfig): Promise<void> {
   const events = new CniEventBus();
   metrics?.subscribeTo(events);
   const metricsServer = opts.metrics && metrics ? await startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log) : undefined;
-  const server = await startGrpcServer(opts.socket, createCniService(deps, log, readiness, events), log);
+  // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
+  const health = new ServingHealth();
+  const peers: PeerStatusSource = noPeerStatus(opts.node.name, opts.node.podCIDRs);
+  const debug = createDebugService(podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, log, host }));
+  const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
   readiness.markReady();
+  health.markServing();
   log.info({ ...report }, 'podwired serving');
 
   let stopping = false;
@@ -61,6 +70,7 @@ async function serve(opts: ServerConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'podwired stopping');
+    health.markShuttingDown();
     void server.stop(10_000).then(async () => {
       await metricsServer?.close();
       datapath.close();

@@ -1,0 +1,51 @@
+import type { RtNetlinkSocket } from 'netlink';
+import type { Logger } from 'pino';
+import type { IpamStore } from '@podwire/ipam-store';
+import type { ServerConfig } from '../config/server-config';
+import type { Datapath } from '../datapath/datapath';
+import type { CniEventBus } from '../events/cni-events';
+import type { ComponentHealth__Output as ComponentHealth } from '../generated/podwire/v1/ComponentHealth';
+import type { NetworkRegistry } from '../pools/network-registry';
+import type { Readiness } from '../readiness';
+import { NetnsOpener } from '../datapath/netns';
+import { probeNetlink } from './component-health';
+import { KernelInspector, NetlinkKernelInspector } from './kernel-inspector';
+import { serverPackageVersion } from './package-version';
+import type { PeerStatusSource } from './peer-status';
+
+/** How long ServerInfo waits for the host netlink socket before calling it unhealthy. */
+export const NETLINK_PROBE_TIMEOUT_MS = 2000;
+
+/** Everything the Debug service reads, injected so it can be tested without globals. */
+export interface DebugDeps {
+  store: IpamStore;
+  /** GetAttachment's `problems` are what its check() says about the stored spec. */
+  datapath: Datapath;
+  networks: NetworkRegistry;
+  readiness: Readiness;
+  config: ServerConfig;
+  events: CniEventBus;
+  peers: PeerStatusSource;
+  inspector: KernelInspector;
+  /** A trivial request on the host netlink socket, with a timeout. */
+  probeNetlink: () => Promise<ComponentHealth>;
+  log: Logger;
+  version: string;
+  startedAt: Date;
+  now: () => Date;
+}
+
+/** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
+export function podwiredDebugDeps(
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'log'> & { host: RtNetlinkSocket },
+): DebugDeps {
+  const { host, ...rest } = base;
+  return {
+    ...rest,
+    inspector: new NetlinkKernelInspector(new NetnsOpener()),
+    probeNetlink: () => probeNetlink(host, NETLINK_PROBE_TIMEOUT_MS),
+    version: serverPackageVersion(),
+    startedAt: new Date(),
+    now: () => new Date(),
+  };
+}
