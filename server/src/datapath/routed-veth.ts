@@ -8,10 +8,12 @@ import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes, bytesTo
 import { isGone, isNetlinkErrno } from './netlink-errors';
 import { NL_OPTS } from './netlink-timeout';
 import { NetnsOpener, PodNetns } from './netns';
+import { PodSocketCache } from './pod-socket-cache';
 
 const CREATE_EXCL = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.EXCL };
 const CREATE_REPLACE = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.REPLACE };
 const RT_SCOPE_HOST = 254;
+const SWEEP_INTERVAL_MS = 30_000;
 
 interface LinkFacts {
   index: number;
@@ -41,6 +43,13 @@ function familyCode(addr: PodAddress): number {
 
 function familiesOf(addresses: PodAddress[]): Array<4 | 6> {
   return [...new Set(addresses.map((a) => a.family))].sort();
+}
+
+/** Waits for every step; throws the first failure (in step order) once all have settled. */
+async function settleAll(steps: Array<Promise<unknown>>): Promise<void> {
+  const outcomes = await Promise.allSettled(steps);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
@@ -74,6 +83,9 @@ export class RoutedVethDatapath implements Datapath {
    */
   private readonly dumper: RtNetlinkSocket = createRtNetlink();
   private readonly dumps = new KeyedMutex();
+  /** Warm sockets inside pod netns (CHECK, a netns's second interface). */
+  private readonly pods: PodSocketCache;
+  private readonly sweeper: NodeJS.Timeout;
 
   /**
    * `ownerTag` marks every host end this server creates (in its interface alias, visible in
@@ -86,6 +98,15 @@ export class RoutedVethDatapath implements Datapath {
     ownerTag: string,
   ) {
     this.alias = `podwire:${ownerTag}`;
+    this.pods = new PodSocketCache(netns);
+    // Entries of netns the runtime removed without a DEL reaching us are closed here.
+    this.sweeper = setInterval(() => this.pods.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Open netlink sockets inside pod netns (the cache's size, for metrics). */
+  netnsSocketCacheSize(): number {
+    return this.pods.size;
   }
 
   async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
@@ -93,23 +114,20 @@ export class RoutedVethDatapath implements Datapath {
       enableForwarding(6);
       this.ipv6Forwarding = true;
     }
-    const ns = this.netns.openPod(spec.netnsPath);
-    const pod = this.netns.rtnetlinkIn(ns);
-    const undo: Array<() => Promise<void>> = [];
-    try {
-      return await this.wire(spec, ns, pod, undo);
-    } catch (err) {
-      const failures = await rollBack(undo);
-      const base =
-        err instanceof CniError
-          ? err
-          : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', err instanceof Error ? err.message : String(err));
-      if (failures.length === 0) throw base;
-      throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
-    } finally {
-      pod.socket.close();
-      this.netns.close(ns);
-    }
+    return this.pods.use(spec.netnsPath, spec.hostIfname, async ({ ns, sock: pod }) => {
+      const undo: Array<() => Promise<void>> = [];
+      try {
+        return await this.wire(spec, ns, pod, undo);
+      } catch (err) {
+        const failures = await rollBack(undo);
+        const base =
+          err instanceof CniError
+            ? err
+            : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', err instanceof Error ? err.message : String(err));
+        if (failures.length === 0) throw base;
+        throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
+      }
+    });
   }
 
   private async wire(
@@ -118,7 +136,8 @@ export class RoutedVethDatapath implements Datapath {
     pod: RtNetlinkSocket,
     undo: Array<() => Promise<void>>,
   ): Promise<WiredPod> {
-    if (await findLink(pod, spec.podIfname)) {
+    const [existing, stale] = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
+    if (existing) {
       throw new CniError(
         CniCode.InterfaceExists,
         `interface ${spec.podIfname} already exists in ${spec.netnsPath}`,
@@ -127,7 +146,6 @@ export class RoutedVethDatapath implements Datapath {
     }
     // A host end with our derived name but no attachment is debris of a crashed ADD of
     // this same key: remove it rather than fail forever.
-    const stale = await findLink(this.host, spec.hostIfname);
     if (stale) await this.programmer.deleteLink(stale.index);
 
     const peer = Buffer.concat([
@@ -150,60 +168,18 @@ export class RoutedVethDatapath implements Datapath {
       }
       throw err;
     }
-    const hostLink = await findLink(this.host, spec.hostIfname);
+    const [hostLink, podLink] = await Promise.all([findLink(this.host, spec.hostIfname), findLink(pod, spec.podIfname)]);
+    if (hostLink) undo.push(() => this.programmer.deleteLink(hostLink.index));
     if (!hostLink) throw new Error(`host veth ${spec.hostIfname} vanished right after creation`);
-    undo.push(() => this.programmer.deleteLink(hostLink.index));
-
-    const podLink = await findLink(pod, spec.podIfname);
     if (!podLink) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
-    for (const addr of spec.addresses) {
-      const bytes = addressBytes(addr.address);
-      await pod.newAddress(
-        // IPv6: no duplicate address detection, so the address is usable at once.
-        { family: familyCode(addr), prefixlen: POD_PREFIX[addr.family], index: podLink.index, flags: addr.family === 6 ? { nodad: true } : {} },
-        addr.family === 6 ? { address: bytes } : { local: bytes, address: bytes },
-        CREATE_EXCL,
-      );
-    }
-    await setLinkUp(pod, podLink.index);
-    await setLinkUp(this.host, hostLink.index);
-    for (const family of familiesOf(spec.addresses)) {
-      // The host end also owns the gateway address, so it answers ARP/NDP for it whenever the
-      // pod's static neighbour entry is flushed (a chained plugin changing the pod's MAC does
-      // that). IPv4: scope host, so the host never picks it as the source of its own traffic.
-      const gw = addressBytes(POD_GATEWAY[family]);
-      await this.host.newAddress(
-        family === 6
-          ? { family: AF_INET6, prefixlen: 64, index: hostLink.index, flags: { nodad: true } }
-          : { family: AF_INET, prefixlen: 32, index: hostLink.index, scope: RT_SCOPE_HOST },
-        family === 6 ? { address: gw } : { local: gw, address: gw },
-        CREATE_REPLACE,
-      );
-    }
+    // Both ends are programmed at once, each end's requests pipelined on its socket: the
+    // kernel handles one socket's requests in the order they were sent, so each end still
+    // sees its steps in order (link up before the routes through it), but nobody waits for a
+    // reply before sending the next request. Every request's error is collected; on any
+    // failure the caller's rollback deletes the host end, which takes everything with it.
+    await settleAll([...this.programPod(pod, podLink.index, hostLink.mac, spec), ...this.programHost(hostLink.index, spec)]);
 
-    const hostMac = macBytes(hostLink.mac);
-    for (const family of familiesOf(spec.addresses)) {
-      const gw = addressBytes(POD_GATEWAY[family]);
-      const af = family === 6 ? AF_INET6 : AF_INET;
-      await pod.newNeighbor({ family: af, ifindex: podLink.index, state: { permanent: true } }, { dst: gw, lladdr: hostMac }, CREATE_REPLACE);
-      if (family === 4) {
-        // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
-        await pod.newRoute(
-          { family: af, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
-          { dst: gw, oif: podLink.index },
-          CREATE_EXCL,
-        );
-      }
-      await pod.newRoute(
-        { family: af, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
-        { gateway: gw, oif: podLink.index },
-        CREATE_EXCL,
-      );
-    }
-
-    // (No undo of their own: deleting the host end, the first undo step, flushes them.)
-    for (const addr of spec.addresses) await this.programmer.addPodRoute(addr, hostLink.index);
     if (!this.netns.stillNamedBy(ns, spec.netnsPath)) {
       throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
     }
@@ -217,9 +193,74 @@ export class RoutedVethDatapath implements Datapath {
     };
   }
 
+  /** The pod end, in order: its addresses, up, then per family the gateway neighbour and routes. */
+  private programPod(pod: RtNetlinkSocket, podIndex: number, hostMacText: string, spec: PodNetworkSpec): Array<Promise<unknown>> {
+    const steps: Array<Promise<unknown>> = [];
+    for (const addr of spec.addresses) {
+      const bytes = addressBytes(addr.address);
+      steps.push(
+        pod.newAddress(
+          // IPv6: no duplicate address detection, so the address is usable at once.
+          { family: familyCode(addr), prefixlen: POD_PREFIX[addr.family], index: podIndex, flags: addr.family === 6 ? { nodad: true } : {} },
+          addr.family === 6 ? { address: bytes } : { local: bytes, address: bytes },
+          CREATE_EXCL,
+        ),
+      );
+    }
+    steps.push(setLinkUp(pod, podIndex));
+    const hostMac = macBytes(hostMacText);
+    for (const family of familiesOf(spec.addresses)) {
+      const gw = addressBytes(POD_GATEWAY[family]);
+      const af = family === 6 ? AF_INET6 : AF_INET;
+      steps.push(pod.newNeighbor({ family: af, ifindex: podIndex, state: { permanent: true } }, { dst: gw, lladdr: hostMac }, CREATE_REPLACE));
+      if (family === 4) {
+        // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
+        steps.push(
+          pod.newRoute(
+            { family: af, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
+            { dst: gw, oif: podIndex },
+            CREATE_EXCL,
+          ),
+        );
+      }
+      steps.push(
+        pod.newRoute(
+          { family: af, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+          { gateway: gw, oif: podIndex },
+          CREATE_EXCL,
+        ),
+      );
+    }
+    return steps;
+  }
+
+  /** The host end, in order: up, the gateway address per family, then the routes to the pod. */
+  private programHost(hostIndex: number, spec: PodNetworkSpec): Array<Promise<unknown>> {
+    const steps: Array<Promise<unknown>> = [setLinkUp(this.host, hostIndex)];
+    for (const family of familiesOf(spec.addresses)) {
+      // The host end also owns the gateway address, so it answers ARP/NDP for it whenever the
+      // pod's static neighbour entry is flushed (a chained plugin changing the pod's MAC does
+      // that). IPv4: scope host, so the host never picks it as the source of its own traffic.
+      const gw = addressBytes(POD_GATEWAY[family]);
+      steps.push(
+        this.host.newAddress(
+          family === 6
+            ? { family: AF_INET6, prefixlen: 64, index: hostIndex, flags: { nodad: true } }
+            : { family: AF_INET, prefixlen: 32, index: hostIndex, scope: RT_SCOPE_HOST },
+          family === 6 ? { address: gw } : { local: gw, address: gw },
+          CREATE_REPLACE,
+        ),
+      );
+    }
+    // (No undo of their own: deleting the host end, the first undo step, flushes them.)
+    for (const addr of spec.addresses) steps.push(this.programmer.addPodRoute(addr, hostIndex));
+    return steps;
+  }
+
   async tearDown(hostIfname: string): Promise<void> {
     // Deleting the host end destroys the pair, and the kernel flushes every route through
     // either end: the host /32 and /128 routes, and everything podwire put in the pod.
+    this.pods.release(hostIfname);
     const link = await findLink(this.host, hostIfname);
     if (link) await this.programmer.deleteLink(link.index);
   }
@@ -253,9 +294,7 @@ export class RoutedVethDatapath implements Datapath {
       }
     }
 
-    const ns = this.netns.openPod(spec.netnsPath);
-    const pod = this.netns.rtnetlinkIn(ns);
-    try {
+    await this.pods.use(spec.netnsPath, spec.hostIfname, async ({ sock: pod }) => {
       const podLink = await findLink(pod, spec.podIfname);
       if (!podLink) problems.push(`interface ${spec.podIfname} is missing in ${spec.netnsPath}`);
       else {
@@ -264,10 +303,7 @@ export class RoutedVethDatapath implements Datapath {
           problems.push(...(await this.checkPodFamily(pod, podLink.index, spec, family)));
         }
       }
-    } finally {
-      pod.socket.close();
-      this.netns.close(ns);
-    }
+    });
     if (problems.length > 0) {
       throw new CniError(CniCode.CheckFailed, `pod network of ${spec.podIfname} is not as ADD left it`, problems.join('; '));
     }
@@ -334,6 +370,8 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
+    this.pods.close();
     this.dumper.socket.close();
     this.host.socket.close();
   }

@@ -1,0 +1,151 @@
+import * as fs from 'node:fs';
+import { RtNetlinkSocket } from 'netlink';
+import { KeyedMutex } from '../keyed-mutex';
+import { NetnsOpener, PodNetns } from './netns';
+
+/** An open pod netns and a netlink socket living inside it. */
+export interface PodHandle {
+  readonly ns: PodNetns;
+  readonly sock: RtNetlinkSocket;
+}
+
+interface Entry extends PodHandle {
+  /** Device of the namespace file (nsfs): with the inode, what a path must stat to. */
+  readonly dev: number;
+  /** Host ends of the attachments wired in this netns: DEL of the last one closes the entry. */
+  readonly owners: Set<string>;
+  lastUsed: number;
+  users: number;
+  /** Close once the current user is done (DEL arrived while the entry was in use). */
+  closeWhenIdle: boolean;
+}
+
+export const DEFAULT_MAX_ENTRIES = 512;
+
+/**
+ * Warm netlink sockets inside pod network namespaces, keyed by the namespace's inode, so a
+ * CHECK (or a second interface's ADD) does not enter the pod netns and open a socket again.
+ *
+ * A cached entry holds an fd on the namespace, which keeps it alive: entries are closed when
+ * the last attachment wired in them is torn down (DEL, GC, reconcile), when their path no
+ * longer names them (sweep(), run periodically: the runtime deleted the netns), and the least
+ * recently used idle entries beyond `maxEntries`. Users of one netns run one at a time
+ * (npm netlink cannot interleave dumps on one socket).
+ */
+export class PodSocketCache {
+  private readonly entries = new Map<number, Entry>();
+  private readonly turns = new KeyedMutex();
+
+  constructor(
+    private readonly opener: NetnsOpener,
+    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+    private readonly statPath: (p: string) => { dev: number; ino: number } | undefined = (p) => {
+      try {
+        return fs.statSync(p);
+      } catch {
+        return undefined;
+      }
+    },
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Runs `fn` with the netns at `nsPath` and a socket inside it, on behalf of the attachment
+   * whose host end is `owner`. A cache hit costs one stat(2): the entry's open fd pins its
+   * namespace, so while it lives no other namespace can carry its inode. A miss opens and
+   * validates the path (NetnsOpener.openPod: nsfs, not the host netns). If `fn` fails, the
+   * entry is closed: a socket with a timed-out request in flight is not reused.
+   */
+  async use<T>(nsPath: string, owner: string, fn: (h: PodHandle) => Promise<T>): Promise<T> {
+    const hit = this.statPath(nsPath);
+    const cached = hit ? this.entries.get(hit.ino) : undefined;
+    if (cached && hit && cached.dev === hit.dev) return this.turns.run(String(cached.ns.inode), () => this.runWith(cached, owner, fn));
+
+    const ns = this.opener.openPod(nsPath);
+    const existing = this.entries.get(ns.inode);
+    if (existing) {
+      // Raced with another miss for the same netns: keep the first entry.
+      this.opener.close(ns);
+      return this.turns.run(String(ns.inode), () => this.runWith(existing, owner, fn));
+    }
+    let sock: RtNetlinkSocket;
+    let dev: number;
+    try {
+      dev = fs.fstatSync(ns.fd).dev;
+      sock = this.opener.rtnetlinkIn(ns);
+    } catch (err) {
+      this.opener.close(ns);
+      throw err;
+    }
+    const entry: Entry = { ns, sock, dev, owners: new Set(), lastUsed: Date.now(), users: 0, closeWhenIdle: false };
+    this.entries.set(ns.inode, entry);
+    this.evictBeyondLimit();
+    return this.turns.run(String(ns.inode), () => this.runWith(entry, owner, fn));
+  }
+
+  private async runWith<T>(entry: Entry, owner: string, fn: (h: PodHandle) => Promise<T>): Promise<T> {
+    if (this.entries.get(entry.ns.inode) !== entry) {
+      throw new Error(`the netns socket for ${entry.ns.path} was closed while the call waited for it`);
+    }
+    entry.users++;
+    entry.lastUsed = Date.now();
+    let failed = false;
+    try {
+      const out = await fn(entry);
+      entry.owners.add(owner);
+      return out;
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      entry.users--;
+      if (failed || entry.closeWhenIdle) this.closeEntry(entry);
+    }
+  }
+
+  /** The attachment whose host end is `owner` is gone: close netns entries nothing else uses. */
+  release(owner: string): void {
+    for (const entry of [...this.entries.values()]) {
+      if (!entry.owners.delete(owner) || entry.owners.size > 0) continue;
+      if (entry.users > 0) entry.closeWhenIdle = true;
+      else this.closeEntry(entry);
+    }
+  }
+
+  /** Closes idle entries whose path no longer names their namespace (the runtime removed it). */
+  sweep(): number {
+    let closed = 0;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.users > 0) continue;
+      const now = this.statPath(entry.ns.path);
+      if (now?.ino !== entry.ns.inode || now.dev !== entry.dev) {
+        this.closeEntry(entry);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  close(): void {
+    for (const entry of [...this.entries.values()]) this.closeEntry(entry);
+  }
+
+  private evictBeyondLimit(): void {
+    if (this.entries.size <= this.maxEntries) return;
+    const idle = [...this.entries.values()].filter((e) => e.users === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const entry of idle.slice(0, this.entries.size - this.maxEntries)) this.closeEntry(entry);
+  }
+
+  private closeEntry(entry: Entry): void {
+    if (this.entries.get(entry.ns.inode) !== entry) return;
+    this.entries.delete(entry.ns.inode);
+    try {
+      entry.sock.socket.close();
+    } finally {
+      this.opener.close(entry.ns);
+    }
+  }
+}
