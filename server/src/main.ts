@@ -20,7 +20,7 @@ import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
 import { createDebugService } from './debug/debug-service';
 import { podwiredDebugDeps } from './debug/debug-deps';
-import { PeerStatusSource, noPeerStatus } from './debug/peer-status';
+import { PeerStatusSource } from './debug/peer-status';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { ServingHealth } from './grpc/serving-health';
@@ -29,6 +29,9 @@ import { startMetricsHttpServer } from './metrics/metrics-http-server';
 import { PodwireMetrics } from './metrics/podwire-metrics';
 import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry } from './pools/network-registry';
+import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
+import { NetlinkPeerRouteTable } from './peers/peer-route-table';
+import { PeerRouting } from './peers/peer-routing';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
 
@@ -47,8 +50,13 @@ async function serve(opts: ServerConfig): Promise<void> {
   const networks = new NetworkRegistry();
   // No netns socket cache exists yet: its gauge reads 0.
   const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: () => 0 }) : undefined;
-  const datapath = new RoutedVethDatapath(host, new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter(), metrics?.observeBatch), new NetnsOpener(), owner);
-  const deps = { store, datapath, locks: new KeyedMutex(), networks };
+  const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter(), metrics?.observeBatch);
+  const datapath = new RoutedVethDatapath(host, programmer, new NetnsOpener(), owner);
+  // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
+  const peerRouting = await PeerRouting.create(opts, programmer, new NetlinkPeerRouteTable(), log, {
+    kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
+  });
+  const deps = { store, datapath, locks: new KeyedMutex(), networks, node: peerRouting.node };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
@@ -56,11 +64,12 @@ async function serve(opts: ServerConfig): Promise<void> {
   const metricsServer = opts.metrics && metrics ? await startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log) : undefined;
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
-  const peers: PeerStatusSource = noPeerStatus(opts.node.name, opts.node.podCIDRs);
+  const peers: PeerStatusSource = peerRouting.status;
   const debug = createDebugService(podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, log, host }));
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
+  if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
   readiness.markReady();
   health.markServing();
   log.info({ ...report }, 'podwired serving');
@@ -73,12 +82,22 @@ async function serve(opts: ServerConfig): Promise<void> {
     health.markShuttingDown();
     void server.stop(10_000).then(async () => {
       await metricsServer?.close();
+      peerRouting.close();
       datapath.close();
       store.close();
       log.info('podwired stopped');
       process.exit(0);
     });
   };
+  // SIGHUP re-reads --config: static peers are replaced live (their routes follow).
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
+      log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
