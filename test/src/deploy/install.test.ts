@@ -71,3 +71,81 @@ test('the systemd installer writes the shim, the conflist and a unit that runs t
     fs.rmSync(sysRoot, { recursive: true, force: true });
   }
 });
+
+/**
+ * A reader process that, until `stopFile` appears, reads each target over and over and sorts
+ * every read into: version A, version B, or bad (partial, empty, missing, anything else).
+ * Runs outside this process so it reads while the installer runs.
+ */
+const READER = `
+const fs = require('fs');
+const [stopFile, outFile, ...pairs] = process.argv.slice(1);
+const targets = [];
+for (let i = 0; i < pairs.length; i += 3) targets.push({ path: pairs[i], a: fs.readFileSync(pairs[i + 1]), b: fs.readFileSync(pairs[i + 2]), seenA: 0, seenB: 0, bad: [] });
+fs.writeFileSync(outFile + '.ready', '');
+while (!fs.existsSync(stopFile)) {
+  for (const t of targets) {
+    let got;
+    try { got = fs.readFileSync(t.path); } catch (e) { t.bad.push(e.code || String(e)); continue; }
+    if (got.equals(t.a)) t.seenA++;
+    else if (got.equals(t.b)) t.seenB++;
+    else t.bad.push('partial or unknown content of ' + got.length + ' bytes');
+  }
+}
+fs.writeFileSync(outFile, JSON.stringify(targets.map((t) => ({ path: t.path, seenA: t.seenA, seenB: t.seenB, bad: t.bad.slice(0, 5), badCount: t.bad.length }))));
+`;
+
+test('repeated upgrades in place: a concurrent reader only ever sees a complete old or new shim and conflist', async () => {
+  const upRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-upgrade-'));
+  const { spawn } = await import('node:child_process');
+  let reader: ReturnType<typeof spawn> | undefined;
+  try {
+    // Two versions of each file, large enough that a write is many syscalls, not one.
+    const padding = (c: string) => ' '.repeat(512 * 1024).replace(/ /g, c);
+    const confA = path.join(upRoot, 'a', '10-podwire.conflist');
+    const confB = path.join(upRoot, 'b', '10-podwire.conflist');
+    fs.mkdirSync(path.dirname(confA));
+    fs.mkdirSync(path.dirname(confB));
+    fs.writeFileSync(confA, JSON.stringify({ cniVersion: '1.0.0', name: 'podwire', plugins: [{ type: 'podwire', mtu: 1500 }], pad: padding('a') }));
+    fs.writeFileSync(confB, JSON.stringify({ cniVersion: '1.0.0', name: 'podwire', plugins: [{ type: 'podwire', mtu: 1400 }], pad: padding('b') }));
+    const shimA = SHIM_BINARY;
+    const shimB = path.join(upRoot, 'podwire-b');
+    fs.writeFileSync(shimB, Buffer.concat([fs.readFileSync(SHIM_BINARY), Buffer.from(padding('b'))]), { mode: 0o755 });
+    const hostRoot = path.join(upRoot, 'host');
+    const install = async (shim: string, conf: string) => {
+      const r = await runCommand('bash', [INSTALLER, '--root', hostRoot, '--shim', shim, '--conflist', conf]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await install(shimA, confA);
+
+    const bin = path.join(hostRoot, 'opt/cni/bin/podwire');
+    const conf = path.join(hostRoot, 'etc/cni/net.d/10-podwire.conflist');
+    const stopFile = path.join(upRoot, 'stop');
+    const outFile = path.join(upRoot, 'reads.json');
+    reader = spawn(process.execPath, ['-e', READER, stopFile, outFile, bin, shimA, shimB, conf, confA, confB], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const readerDone = new Promise<number | null>((resolve) => reader!.once('exit', (code) => resolve(code)));
+    while (!fs.existsSync(`${outFile}.ready`)) await new Promise((r) => setTimeout(r, 10));
+
+    // Upgrade and downgrade, over and over, while the reader reads.
+    const rounds = 12;
+    for (let i = 0; i < rounds; i++) await (i % 2 === 0 ? install(shimB, confB) : install(shimA, confA));
+    fs.writeFileSync(stopFile, '');
+    assert.equal(await readerDone, 0, 'the reader finished');
+    reader = undefined;
+
+    const reads = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Array<{ path: string; seenA: number; seenB: number; bad: string[]; badCount: number }>;
+    for (const r of reads) {
+      assert.equal(r.badCount, 0, `${r.path}: every read is a complete version (bad reads: ${r.bad.join('; ')})`);
+      assert.ok(r.seenA > 0 && r.seenB > 0, `${r.path}: the reader saw both versions (A ${r.seenA}, B ${r.seenB} reads), so it read during the upgrades`);
+    }
+    // The last install wins (round 0 installs B, then they alternate).
+    assert.deepEqual(fs.readFileSync(bin), fs.readFileSync(rounds % 2 === 1 ? shimB : shimA));
+    assert.equal(fs.statSync(bin).mode & 0o777, 0o755);
+    for (const dir of ['opt/cni/bin', 'etc/cni/net.d']) {
+      assert.deepEqual(fs.readdirSync(path.join(hostRoot, dir)).filter((f) => f.startsWith('.podwire-install')), [], 'no temporary file left');
+    }
+  } finally {
+    reader?.kill('SIGKILL');
+    fs.rmSync(upRoot, { recursive: true, force: true });
+  }
+});
