@@ -24,6 +24,8 @@ import { PeerStatusSource } from './debug/peer-status';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { ServingHealth } from './grpc/serving-health';
+import { startTcpDebugServer } from './grpc/tcp-listener';
+import { loadTcpTls } from './grpc/tls-credentials';
 import { KeyedMutex } from './keyed-mutex';
 import { startMetricsHttpServer } from './metrics/metrics-http-server';
 import { PodwireMetrics } from './metrics/podwire-metrics';
@@ -43,6 +45,8 @@ function ownerTag(stateDir: string): string {
 
 async function serve(opts: ServerConfig): Promise<void> {
   const log = createServerLogger(opts.logLevel);
+  // Checked before anything is opened: an unusable TLS file stops podwired at once, naming it.
+  const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
   const host = createRtNetlink();
@@ -65,8 +69,9 @@ async function serve(opts: ServerConfig): Promise<void> {
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
   const peers: PeerStatusSource = peerRouting.status;
-  const debug = createDebugService(podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, log, host }));
+  const debug = createDebugService(podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, log, host, stopping: health.stopping }));
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
+  const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
   const report = await reconcile(store, datapath, log);
   if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
@@ -80,7 +85,7 @@ async function serve(opts: ServerConfig): Promise<void> {
     stopping = true;
     log.info({ signal }, 'podwired stopping');
     health.markShuttingDown();
-    void server.stop(10_000).then(async () => {
+    void Promise.all([server.stop(10_000), tcpServer?.stop(10_000)]).then(async () => {
       await metricsServer?.close();
       peerRouting.close();
       datapath.close();

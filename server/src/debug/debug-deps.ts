@@ -30,6 +30,8 @@ export interface DebugDeps {
   /** A trivial request on the host netlink socket, with a timeout. */
   probeNetlink: () => Promise<ComponentHealth>;
   log: Logger;
+  /** Resolves when podwired starts shutting down: WatchEvents streams end then. */
+  stopping: Promise<void>;
   version: string;
   startedAt: Date;
   now: () => Date;
@@ -37,7 +39,7 @@ export interface DebugDeps {
 
 /** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'log'> & { host: RtNetlinkSocket },
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
 ): DebugDeps {
   const { host, ...rest } = base;
   return {

@@ -75,6 +75,6 @@ export function createDebugService(deps: DebugDeps): DebugHandlers {
 
     ListPeers: unary(deps, 'ListPeers', () => deps.peers.listPeers()),
 
-    WatchEvents: (call) => streamEvents(call, deps.events, deps.log),
+    WatchEvents: (call) => streamEvents(call, deps.events, deps.log, { stopping: deps.stopping }),
   };
 }

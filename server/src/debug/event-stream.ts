@@ -33,7 +33,13 @@ type EventCall = grpc.ServerWritableStream<WatchEventsRequest__Output, CniEvent>
  * waits for a client: a client too slow to take `maxBuffered` events is cut off with
  * RESOURCE_EXHAUSTED (and a logged warning) instead of buffering without bound.
  */
-export function streamEvents(call: EventCall, bus: CniEventBus, log: Logger, maxBuffered = MAX_BUFFERED_EVENTS): void {
+export function streamEvents(
+  call: EventCall,
+  bus: CniEventBus,
+  log: Logger,
+  opts: { stopping?: Promise<void>; maxBuffered?: number } = {},
+): void {
+  const maxBuffered = opts.maxBuffered ?? MAX_BUFFERED_EVENTS;
   const peer = call.getPeer();
   let unsubscribe: (() => void) | undefined;
   const stop = (): void => {
@@ -53,6 +59,12 @@ export function streamEvents(call: EventCall, bus: CniEventBus, log: Logger, max
     call.write(eventMessage(event));
   });
   for (const ev of ['cancelled', 'close', 'error', 'finish'] as const) call.once(ev, stop);
+  // Shutdown ends the stream (status OK) instead of holding the server's drain open.
+  void opts.stopping?.then(() => {
+    if (!unsubscribe) return;
+    stop();
+    call.end();
+  });
   log.debug({ peer }, 'WatchEvents stream opened');
   call.sendMetadata(new grpc.Metadata());
 }

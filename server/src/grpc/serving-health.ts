@@ -13,6 +13,11 @@ export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 export class ServingHealth {
   private status: ServingStatus = 'NOT_SERVING';
   private readonly listeners: Array<{ impl: HealthImplementation; names: string[] }> = [];
+  private announceStopping: () => void = () => undefined;
+  /** Resolves when shutdown starts (long-lived streams end themselves then). */
+  readonly stopping: Promise<void> = new Promise((resolve) => {
+    this.announceStopping = resolve;
+  });
 
   /** A health service for a listener that serves `services`. */
   forListener(services: readonly string[]): HealthImplementation {
@@ -32,6 +37,7 @@ export class ServingHealth {
 
   markShuttingDown(): void {
     this.set('NOT_SERVING');
+    this.announceStopping();
   }
 
   private set(status: ServingStatus): void {
