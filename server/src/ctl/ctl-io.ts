@@ -9,6 +9,10 @@ export interface Writer {
 export interface CommandContext {
   api: DebugApi;
   stdout: Writer;
+  /** Progress notes that are not the command's output (kept off stdout so -o json stays clean). */
+  stderr: Writer;
+  /** How messages name the server, e.g. "podwired at unix:/run/podwire/podwire.sock". */
+  server: string;
   output: OutputFormat;
   timeoutMs: number;
   /** Registers `handler` for SIGINT/SIGTERM; returns a function that unregisters it. */

@@ -27,7 +27,8 @@ export interface DebugApi {
   getAttachment(req: GetAttachmentRequest): Promise<GetAttachmentReply__Output>;
   listLeases(network: string): Promise<ListLeasesReply__Output>;
   listPeers(): Promise<ListPeersReply__Output>;
-  watchEvents(onEvent: (event: CniEvent__Output) => void): EventWatch;
+  /** `onSubscribed` runs once the server has subscribed the stream (its headers arrived): no later call is missed. */
+  watchEvents(onEvent: (event: CniEvent__Output) => void, onSubscribed?: () => void): EventWatch;
   health(service: string): Promise<HealthStatus>;
   close(): void;
 }

@@ -55,7 +55,7 @@ export class FakeDebugApi implements DebugApi {
     this.requests.push({ method: 'Health/Check', request: { service } });
     return answer(this.healthReply, 'Health/Check');
   }
-  watchEvents(onEvent: (e: CniEvent__Output) => void): EventWatch {
+  watchEvents(onEvent: (e: CniEvent__Output) => void, onSubscribed?: () => void): EventWatch {
     this.requests.push({ method: 'WatchEvents', request: {} });
     let finish!: (err?: Error) => void;
     const done = new Promise<void>((resolve, reject) => {
@@ -63,6 +63,7 @@ export class FakeDebugApi implements DebugApi {
     });
     queueMicrotask(() => {
       if (this.watchFailure) return finish(this.watchFailure);
+      onSubscribed?.();
       for (const e of this.events) onEvent(e);
       if (this.endAfterEvents) finish();
     });

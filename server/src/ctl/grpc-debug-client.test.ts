@@ -111,12 +111,17 @@ test('unix socket: unary calls, health per service, and the event stream', async
     assert.equal(await c.health('podwire.v1.Debug'), 'NOT_SERVING');
     assert.equal(await c.health('no.such.Service'), 'SERVICE_UNKNOWN');
     const seen: string[] = [];
-    const watch = c.watchEvents((e) => {
-      seen.push(e.requestId);
-      if (seen.length === 3) watch.cancel();
-    });
+    let subscribed = 0;
+    const watch = c.watchEvents(
+      (e) => {
+        seen.push(e.requestId);
+        if (seen.length === 3) watch.cancel();
+      },
+      () => subscribed++,
+    );
     await watch.done;
     assert.deepEqual(seen, ['r0', 'r1', 'r2']);
+    assert.equal(subscribed, 1, 'told once that the server subscribed the stream');
   });
 });
 

@@ -123,11 +123,12 @@ export class GrpcDebugClient implements DebugApi {
     }
   }
 
-  watchEvents(onEvent: Parameters<DebugApi['watchEvents']>[0]): EventWatch {
+  watchEvents(onEvent: Parameters<DebugApi['watchEvents']>[0], onSubscribed?: () => void): EventWatch {
     const call = this.debug.WatchEvents({});
     let cancelled = false;
     const done = new Promise<void>((resolve, reject) => {
       call.on('data', onEvent);
+      if (onSubscribed) call.once('metadata', () => onSubscribed());
       // 'status' comes last, after 'end' or 'error', and says how the stream ended.
       call.on('error', () => undefined);
       call.on('status', (st: grpc.StatusObject) => {

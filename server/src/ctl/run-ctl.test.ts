@@ -228,6 +228,7 @@ test('events: one line per event, stops after --count', async () => {
   api.events = [event(), event({ requestId: 'r2', verb: 'DEL', outcome: 'error', errorCode: 11, errorMsg: 'boom' }), event({ requestId: 'r3' })];
   const r = await run(['events', '--count', '2'], api);
   assert.equal(r.code, EXIT.OK);
+  assert.equal(r.stderr, 'watching CNI calls on podwired at unix:/run/podwire/podwire.sock (for 5 s or 2 events)\n');
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 2);
   assert.equal(lines[0], '2025-01-02T03:04:05.000Z ADD    ok           12.3ms default/web-0 container=c0ffee01 ifname=eth0 network=podwire');
@@ -249,6 +250,7 @@ test('events --follow runs until interrupted', async () => {
   api.events = [event()];
   const r = await run(['events', '--follow'], api, {}, (running) => setTimeout(running.interrupt, 20));
   assert.equal(r.code, EXIT.OK);
+  assert.match(r.stderr, /\(Ctrl-C to stop\)\n$/);
   assert.equal(r.stdout.split('\n').length - 1, 1);
   assert.equal(api.cancelled, 1);
 });

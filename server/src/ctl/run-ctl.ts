@@ -1,4 +1,4 @@
-import type { Connection } from './connection';
+import { Connection, describeConnection } from './connection';
 import { CtlInvocation, parseCtlArgs } from './ctl-args';
 import { CtlError } from './ctl-error';
 import { CommandContext, Writer } from './ctl-io';
@@ -63,7 +63,16 @@ export async function runCtl(argv: string[], io: CtlIo): Promise<ExitCode> {
   let api: DebugApi | undefined;
   try {
     api = io.connect(inv.connection, inv.timeoutMs);
-    return await dispatch(inv, { api, stdout: io.stdout, output: inv.output, timeoutMs: inv.timeoutMs, onInterrupt: io.onInterrupt });
+    const ctx: CommandContext = {
+      api,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      server: describeConnection(inv.connection),
+      output: inv.output,
+      timeoutMs: inv.timeoutMs,
+      onInterrupt: io.onInterrupt,
+    };
+    return await dispatch(inv, ctx);
   } catch (err) {
     if (err instanceof CtlError) {
       io.stderr.write(`podwirectl: ${err.message}\n`);
