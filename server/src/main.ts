@@ -52,10 +52,10 @@ async function serve(opts: ServerConfig): Promise<void> {
   const host = createRtNetlink();
   const owner = ownerTag(opts.stateDir);
   const networks = new NetworkRegistry();
-  // No netns socket cache exists yet: its gauge reads 0.
-  const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: () => 0 }) : undefined;
+  // The metrics read the datapath's netns socket cache only when scraped, after it exists.
+  const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize() }) : undefined;
   const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter(), metrics?.observeBatch);
-  const datapath = new RoutedVethDatapath(host, programmer, new NetnsOpener(), owner);
+  const datapath: RoutedVethDatapath = new RoutedVethDatapath(host, programmer, new NetnsOpener(), owner);
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
   const peerRouting = await PeerRouting.create(opts, programmer, new NetlinkPeerRouteTable(), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
