@@ -101,3 +101,32 @@ test('desiredPeerRoutes picks the node address of the CIDR family, in peer name 
     ],
   );
 });
+
+test('overlap between peers: containing, contained and equal CIDRs are all conflicts; neighbours are not', () => {
+  const routes = desiredPeerRoutes(
+    [
+      peer('a', ['10.0.0.1', 'fd00::1'], ['10.220.2.0/24', 'fd99:220:2::/64']),
+      peer('b', ['10.0.0.2'], ['10.220.0.0/16']),
+      peer('c', ['10.0.0.3'], ['10.220.2.128/25']),
+      peer('d', ['10.0.0.4'], ['10.220.2.0/24']),
+      peer('e', ['10.0.0.5', 'fd00::5'], ['10.220.3.0/24', 'fd99:220:2:0:8000::/65']),
+      peer('f', ['fd00::6'], ['fd99:220::/32']),
+      peer('g', ['fd00::7'], ['fd99:220::/48']),
+    ],
+    [],
+  );
+  assert.deepEqual(
+    routes.map((r) => [r.peer, r.dst, r.error ?? 'ok']),
+    [
+      ['a', '10.220.2.0/24', 'ok'],
+      ['a', 'fd99:220:2::/64', 'ok'],
+      ['b', '10.220.0.0/16', 'overlaps 10.220.2.0/24 of peer a'],
+      ['c', '10.220.2.128/25', 'overlaps 10.220.2.0/24 of peer a'],
+      ['d', '10.220.2.0/24', 'overlaps 10.220.2.0/24 of peer a'],
+      ['e', '10.220.3.0/24', 'ok'],
+      ['e', 'fd99:220:2:0:8000::/65', 'overlaps fd99:220:2::/64 of peer a'],
+      ['f', 'fd99:220::/32', 'overlaps fd99:220:2::/64 of peer a'],
+      ['g', 'fd99:220::/48', 'ok'],
+    ].map(([p, d, e]) => [p, d, e === 'ok' ? 'ok' : `${d} ${e}`]),
+  );
+});

@@ -39,6 +39,55 @@ export function cidrsOverlap(a: string, b: string): boolean {
   return pa[0].match(pb) || pb[0].match(pa);
 }
 
+interface ParsedCidr {
+  family: 4 | 6;
+  value: bigint;
+  bits: number;
+}
+
+function parseCidrValue(cidr: string): ParsedCidr {
+  const [addr, bits] = ipaddr.parseCIDR(cidr);
+  const value = addr.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+  return { family: addr.kind() === 'ipv6' ? 6 : 4, value, bits };
+}
+
+function prefixKey(c: ParsedCidr, bits: number): string {
+  const width = c.family === 6 ? 128 : 32;
+  return `${c.family}/${bits}/${(c.value >> BigInt(width - bits)).toString(16)}`;
+}
+
+/**
+ * CIDRs claimed so far, answering "which claimed CIDR overlaps this one" in O(prefix length)
+ * rather than by comparing with every claimed one (500 peers would otherwise cost 125,000
+ * comparisons per pass).
+ */
+class CidrClaims<T> {
+  /** Every prefix of every claimed CIDR (its own and shorter): a hit means a claimed CIDR lies inside the query. */
+  private readonly within = new Map<string, T>();
+  /** Each claimed CIDR itself: a hit on a prefix of the query means a claimed CIDR contains it. */
+  private readonly exact = new Map<string, T>();
+
+  claim(cidr: string, owner: T): void {
+    const c = parseCidrValue(cidr);
+    this.exact.set(prefixKey(c, c.bits), owner);
+    for (let b = 0; b <= c.bits; b++) {
+      const k = prefixKey(c, b);
+      if (!this.within.has(k)) this.within.set(k, owner);
+    }
+  }
+
+  overlapping(cidr: string): T | undefined {
+    const c = parseCidrValue(cidr);
+    const inside = this.within.get(prefixKey(c, c.bits));
+    if (inside !== undefined) return inside;
+    for (let b = 0; b < c.bits; b++) {
+      const container = this.exact.get(prefixKey(c, b));
+      if (container !== undefined) return container;
+    }
+    return undefined;
+  }
+}
+
 /**
  * The routes the peers need, in a stable order: for every peer (by name) and pod CIDR, the
  * route via its node address of the same family. A CIDR that overlaps this node's own pod
@@ -47,17 +96,17 @@ export function cidrsOverlap(a: string, b: string): boolean {
  */
 export function desiredPeerRoutes(peers: readonly Peer[], ownPodCIDRs: readonly string[]): DesiredPeerRoute[] {
   const routes: DesiredPeerRoute[] = [];
-  const claimed: Array<{ dst: string; peer: string }> = [];
+  const claimed = new CidrClaims<{ dst: string; peer: string }>();
   for (const peer of [...peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     for (const dst of peer.podCIDRs) {
       const gateway = peer.nodeIPs.find((ip) => familyOf(ip) === familyOf(dst)) ?? '';
       const route: DesiredPeerRoute = { peer: peer.name, dst, gateway };
       const own = ownPodCIDRs.find((c) => cidrsOverlap(c, dst));
-      const taken = claimed.find((c) => cidrsOverlap(c.dst, dst));
+      const taken = claimed.overlapping(dst);
       if (gateway === '') route.error = `peer ${peer.name} has no IPv${familyOf(dst)} node address to route ${dst} via`;
       else if (own) route.error = `${dst} overlaps this node's pod CIDR ${own}`;
       else if (taken) route.error = `${dst} overlaps ${taken.dst} of peer ${taken.peer}`;
-      else claimed.push({ dst, peer: peer.name });
+      else claimed.claim(dst, { dst, peer: peer.name });
       routes.push(route);
     }
   }

@@ -32,6 +32,7 @@ import {
   ptpPlugin,
 } from './cni-driver';
 import { KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-floor';
+import { runPeerRoutesBench } from './peer-routes-bench';
 import { Stats, fmt, renderTable, summarize } from './stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -875,6 +876,8 @@ async function main(): Promise<number> {
       ratios: report.ratios,
       targets: report.targets,
       wallSeconds: wallS,
+      // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
+      peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
     };
     fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
     process.stdout.write(`results written to ${o.out}\n`);

@@ -1,0 +1,156 @@
+/**
+ * Peer route programming at cluster scale: N peers (500 by default) programmed by podwired's
+ * own PeerRouter and BatchingHostProgrammer, inside a network namespace of this run's own
+ * (pwb-<run id>-peers: one veth pair, so every gateway is on-link there). Measurement only:
+ * routes are added and removed, never used; no packet is sent.
+ *
+ * Measured: the time of each reconcile pass (first programming of all N, a no-op pass, a
+ * churn pass, withdrawing all), how many batches (programmer passes) each took, and, as the
+ * baseline, the same N routes added one netlink request at a time.
+ *
+ *   node test/dist/bench/peer-routes-bench.js [--peers N] [--run-id ID]
+ * (npm run bench calls runPeerRoutesBench and adds the result to bench-results.json.)
+ */
+import * as path from 'node:path';
+import { REPO_ROOT } from '../lib/paths';
+import { mustRun, runCommand } from '../lib/run-command';
+import { fmt, renderTable } from './stats';
+
+export interface PeerRoutesPass {
+  pass: string;
+  /** The whole pass: wanted routes, kernel dump, diff, programming. */
+  ms: number;
+  /** Of which in the programmer (the batched netlink writes and their acknowledgements). */
+  programMs: number;
+  /** Batches the programmer sent (0: nothing to change). */
+  batches: number;
+  changes: number;
+  routesAfter: number;
+}
+
+export interface PeerRoutesBenchResult {
+  peers: number;
+  passes: PeerRoutesPass[];
+  /** The same N routes, one RTM_NEWROUTE at a time, each awaited (what an unbatched programmer does). */
+  oneByOneMs: number;
+}
+
+const server = (rel: string) => require(path.join(REPO_ROOT, 'server', 'dist', rel)) as Record<string, unknown>;
+
+/** Runs inside the bench netns (`ip netns exec`): prints the result as JSON. */
+async function measureInThisNetns(peers: number): Promise<PeerRoutesBenchResult> {
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  const { createRtNetlink } = require('netlink') as { createRtNetlink: () => any };
+  const { BatchingHostProgrammer } = server('datapath/batching-host-programmer.js') as { BatchingHostProgrammer: any };
+  const { DirectHostProgrammer } = server('datapath/host-programmer.js') as { DirectHostProgrammer: any };
+  const { InThreadLinkDeleter } = server('datapath/link-deleter.js') as { InThreadLinkDeleter: any };
+  const { NetlinkPeerRouteTable } = server('peers/peer-route-table.js') as { NetlinkPeerRouteTable: any };
+  const { PeerRouter } = server('peers/peer-router.js') as { PeerRouter: any };
+  const { NodePodCidrs } = server('peers/node-pod-cidrs.js') as { NodePodCidrs: any };
+  const pino = require('pino') as (o: object) => unknown;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  const sock = createRtNetlink();
+  const batches: number[] = [];
+  const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind: string, size: number) => {
+    if (kind === 'route') batches.push(size);
+  });
+  const table = new NetlinkPeerRouteTable();
+  let programMs = 0;
+  const timedProgrammer = {
+    applyRouteChanges: async (changes: unknown[]) => {
+      const t = performance.now();
+      try {
+        return await programmer.applyRouteChanges(changes);
+      } finally {
+        programMs += performance.now() - t;
+      }
+    },
+  };
+  const router = new PeerRouter(timedProgrammer, table, new NodePodCidrs('bench-self', ['10.63.255.0/24']), pino({ level: 'silent' }));
+  const peer = (i: number, gw = 2 + (i % 250)) => ({ name: `peer-${String(i).padStart(4, '0')}`, nodeIPs: [`10.62.${Math.floor(i / 250)}.${gw}`], podCIDRs: [`10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`] });
+  const all = Array.from({ length: peers }, (_, i) => peer(i));
+  const passes: PeerRoutesPass[] = [];
+  // Warm-up (JIT, first FIB allocations), not recorded.
+  await router.update({ peers: all });
+  await router.update({ peers: [] });
+  const run = async (name: string, set: unknown[]) => {
+    batches.length = 0;
+    programMs = 0;
+    const t = performance.now();
+    const r = (await router.update({ peers: set })) as { added: number; updated: number; removed: number; failed: number };
+    const ms = performance.now() - t;
+    if (r.failed > 0) throw new Error(`${name}: ${r.failed} route changes failed`);
+    passes.push({ pass: name, ms, programMs, batches: batches.length, changes: r.added + r.updated + r.removed, routesAfter: ((await table.list()) as unknown[]).length });
+  };
+  await run(`program ${peers} peers`, all);
+  await run('no change', all);
+  // 10% of the peers move to a new node address, 10% leave, 10% new ones join.
+  const tenth = Math.max(1, Math.floor(peers / 10));
+  const churned = [
+    ...all.slice(0, tenth).map((_, i) => peer(i, 252)),
+    ...all.slice(tenth, peers - tenth),
+    ...Array.from({ length: tenth }, (_, i) => peer(peers + i)),
+  ];
+  await run('churn 10% moved, 10% gone, 10% new', churned);
+  await run('withdraw all', []);
+
+  const t = performance.now();
+  for (const p of all) {
+    const [net, bits] = p.podCIDRs[0]!.split('/');
+    await sock.newRoute(
+      { family: 2, dstLen: Number(bits), table: 254, protocol: 198, scope: 0, type: 1 },
+      { dst: Buffer.from(net!.split('.').map(Number)), gateway: Buffer.from(p.nodeIPs[0]!.split('.').map(Number)) },
+      { flags: 0x400 | 0x100, timeout: 5000 },
+    );
+  }
+  const oneByOneMs = performance.now() - t;
+  await router.update({ peers: [] });
+  table.close();
+  sock.socket.close();
+  return { peers, passes, oneByOneMs };
+}
+
+export function renderPeerRoutes(r: PeerRoutesBenchResult): string {
+  const rows = r.passes.map((p) => [p.pass, fmt(p.ms), fmt(p.programMs), String(p.batches), String(p.changes), String(p.routesAfter)]);
+  rows.push([`baseline: ${r.peers} routes one request at a time`, fmt(r.oneByOneMs), fmt(r.oneByOneMs), String(r.peers), String(r.peers), '-']);
+  return `peer routes (${r.peers} peers, podwired's PeerRouter + batching programmer, in a private netns)\n${renderTable(['pass', 'pass ms', 'programmer ms', 'batches', 'changes', 'routes after'], rows)}`;
+}
+
+/** Creates the namespace, measures inside it, removes it; prints the table and returns the figures. */
+export async function runPeerRoutesBench(runId: string, peers = 500): Promise<PeerRoutesBenchResult> {
+  const ns = `pwb-${runId}-peers`;
+  await mustRun('ip', ['netns', 'add', ns]);
+  try {
+    await mustRun('ip', ['-n', ns, 'link', 'add', 'bp0', 'type', 'veth', 'peer', 'name', 'bp1']);
+    await mustRun('ip', ['-n', ns, 'addr', 'add', '10.62.0.1/16', 'dev', 'bp0']);
+    await mustRun('ip', ['-n', ns, 'link', 'set', 'bp0', 'up']);
+    await mustRun('ip', ['-n', ns, 'link', 'set', 'bp1', 'up']);
+    const out = await runCommand('ip', ['netns', 'exec', ns, process.execPath, __filename, '--child', '--peers', String(peers)], { timeoutMs: 300_000 });
+    if (out.code !== 0) throw new Error(`peer route bench failed (${out.code}): ${out.stderr}`);
+    const result = JSON.parse(out.stdout) as PeerRoutesBenchResult;
+    process.stdout.write(`\n${renderPeerRoutes(result)}\n`);
+    return result;
+  } finally {
+    await runCommand('ip', ['netns', 'del', ns]);
+  }
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const arg = (name: string, dflt: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? (argv[i + 1] ?? dflt) : dflt;
+  };
+  const peers = Number(arg('--peers', '500'));
+  if (!Number.isInteger(peers) || peers < 1 || peers > 60_000) throw new Error('--peers must be an integer from 1 to 60000');
+  const main = argv.includes('--child')
+    ? measureInThisNetns(peers).then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
+    : runPeerRoutesBench(arg('--run-id', String(process.pid)), peers).then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`));
+  main.then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`peer route bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
