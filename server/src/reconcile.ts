@@ -22,6 +22,10 @@ export interface ReconcileReport {
  * served: rolls back pending attachments, removes this server's host veths and routes that no
  * attachment accounts for, and verifies the ready attachments whose pod netns still exists.
  * Best effort per item: one failure is logged and the rest still reconciled.
+ *
+ * Pod routes only: the routes pruned here are proto 199 routes on this server's pod veths.
+ * Peer routes (`peerPodCIDR via peerNodeIP`, proto 198, through the underlay) are never
+ * touched here; the PeerRouter (peers/peer-router.ts) reconciles them against the peer set.
  */
 export async function reconcile(store: IpamStore, datapath: Datapath, log: Logger): Promise<ReconcileReport> {
   const report: ReconcileReport = { rolledBack: 0, verified: 0, degraded: 0, orphanLinks: 0, orphanRoutes: 0 };
