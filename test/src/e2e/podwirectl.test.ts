@@ -3,11 +3,15 @@
  * network namespaces, and podwirectl's tables and JSON checked against the SQLite rows and
  * `ip -j`; its exit codes for a missing pod, an ambiguous selector and a server that is down;
  * `health`; and `events --follow` seeing an ADD made while it runs.
+ * Then the same over podwired's TCP listener with mutual TLS (--remote), including an
+ * untrusted server, a refused client certificate and an unreadable key.
  * Addresses: 10.227.0.0/16 only. Network namespaces: "pwt-ctl-<pid>-*".
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
@@ -15,6 +19,7 @@ import { REPO_ROOT } from '../lib/paths';
 import { mustRun, runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
+import { makeTlsFixture } from '../lib/tls-fixture';
 
 const CTL = path.join(REPO_ROOT, 'server', 'dist', 'ctl', 'main.js');
 const NET = 'ctl-net';
@@ -296,6 +301,67 @@ test('usage errors exit 2 without touching the server', async () => {
   const help = await ctl(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: podwirectl COMMAND/);
+});
+
+test('--remote with mutual TLS: the same answers as the socket; TLS failures exit 5, nothing listening exits 4', async () => {
+  const pki = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-ctl-pki-'));
+  let t: E2eHarness | undefined;
+  try {
+    const tls = await makeTlsFixture(pki);
+    const conf = netConf('ctl-tls-net', '10.227.16.0/24');
+    t = await E2eHarness.start('ctlt', {
+      server: {
+        config: {
+          node: { name: 'ctl-node-2', podCIDRs: ['10.227.16.0/24'] },
+          tcp: { listen: '127.0.0.1:0', certFile: tls.serverCert, keyFile: tls.serverKey, clientCaFile: tls.caCert },
+        },
+      },
+    });
+    const server = t.server;
+    let port: number | undefined;
+    await waitFor('podwired to log its TCP port', () => (port = server.logRecords().find((l) => typeof l.tcpPort === 'number')?.tcpPort as number | undefined) !== undefined);
+    const address = `127.0.0.1:${port}`;
+    const ns = await t.netns.create('r');
+    const add = await t.shim({ command: 'ADD', containerId: 'ctl-ctr-remote', netns: ns.path, ifname: 'eth0', config: conf, args: 'K8S_POD_NAMESPACE=team-r;K8S_POD_NAME=web-r' });
+    assert.equal(add.exitCode, 0, add.stdout + add.stderr);
+
+    const remote = ['--remote', address, '--cert', tls.clientCert, '--key', tls.clientKey, '--ca', tls.caCert];
+    const health = await ctl(['health', ...remote]);
+    assert.equal(health.code, 0, health.stderr);
+    assert.equal(health.stdout, 'SERVING\n');
+    for (const args of [['pods', '-o', 'json'], ['leases', '-o', 'json'], ['pod', 'team-r/web-r', '-o', 'json']]) {
+      const overTcp = await ctl([...args, ...remote]);
+      const overSocket = await ctl([...args, '--socket', server.socket]);
+      assert.equal(overTcp.code, 0, overTcp.stderr);
+      assert.equal(overSocket.code, 0, overSocket.stderr);
+      assert.deepEqual(overTcp.json(), overSocket.json(), `${args[0]}: the same over TCP as over the socket`);
+    }
+    const status = (await ctl(['status', '-o', 'json', ...remote])).json();
+    assert.equal(status.server.nodeName, 'ctl-node-2');
+    assert.equal(status.server.attachments, 1);
+
+    const wrongCa = await ctl(['health', '--remote', address, '--cert', tls.clientCert, '--key', tls.clientKey, '--ca', path.join(pki, 'other-ca.crt')]);
+    assert.equal(wrongCa.code, 5, wrongCa.stderr);
+    assert.equal(wrongCa.stdout, '');
+    assert.match(wrongCa.stderr, new RegExp(`^podwirectl: TLS with podwired at ${address} \\(mutual TLS\\) failed: .*certificate.*\\n$`));
+    const stranger = await ctl(['pods', '--remote', address, '--cert', tls.strangerCert, '--key', tls.strangerKey, '--ca', tls.caCert]);
+    assert.equal(stranger.code, 5, stranger.stderr);
+    assert.match(stranger.stderr, /^podwirectl: TLS with podwired at .* failed: .*refused this client's certificate/);
+    const noKey = await ctl(['health', '--remote', address, '--cert', tls.clientCert, '--key', path.join(pki, 'missing.key'), '--ca', tls.caCert]);
+    assert.equal(noKey.code, 5);
+    assert.match(noKey.stderr, /^podwirectl: cannot read --key .*missing\.key: ENOENT/);
+    const incomplete = await ctl(['health', '--remote', address, '--cert', tls.clientCert]);
+    assert.equal(incomplete.code, 2);
+    assert.match(incomplete.stderr, /--remote needs --key, --ca/);
+
+    await server.stop();
+    const down = await ctl(['health', ...remote]);
+    assert.equal(down.code, 4, down.stderr);
+    assert.match(down.stderr, new RegExp(`^podwirectl: cannot reach podwired at ${address} \\(mutual TLS\\): connect ECONNREFUSED ${address}`));
+  } finally {
+    await t?.cleanup();
+    fs.rmSync(pki, { recursive: true, force: true });
+  }
 });
 
 test('server down: exit 4 and a message naming the socket, for every command', async () => {
