@@ -60,13 +60,17 @@ export class PodwiredProcess {
     const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`podwired exited with ${code} before serving:\n${this.logs.join('\n')}`))),
-    );
-    exited.catch(() => undefined);
+    let exitCode: number | null | undefined;
+    child.once('exit', (code) => {
+      exitCode = code;
+    });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (await Promise.race([this.answers(), exited])) return;
+      if (exitCode !== undefined) {
+        this.child = undefined;
+        throw new Error(`podwired exited with ${exitCode} before serving:\n${this.logs.join('\n')}`);
+      }
+      if (await this.answers()) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     await this.kill();
