@@ -181,7 +181,8 @@ test('leases: --network is passed on; table and JSON', async () => {
   api.leasesReply = { leases: [{ network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 }] };
   const r = await run(['leases', '--network', 'podwire'], api);
   assert.deepEqual(api.requests[0], { method: 'ListLeases', request: { network: 'podwire' } });
-  assert.match(r.stdout, /^podwire +10\.227\.0\.2\/24 +0 +c0ffee01 +eth0$/m);
+  assert.match(r.stdout, /^NETWORK +ADDRESS +PREFIX +SET +CONTAINER +IFNAME$/m);
+  assert.match(r.stdout, /^podwire +10\.227\.0\.2 +\/24 +0 +c0ffee01 +eth0$/m);
   const json = JSON.parse((await run(['leases', '-o', 'json'], api)).stdout) as { leases: unknown[] };
   assert.deepEqual(json.leases, [{ network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 }]);
 });

@@ -225,7 +225,7 @@ test('leases: the SQLite lease rows, per network', async () => {
   assert.ok(listed.length >= 4);
   assert.equal((await ctl(['leases', '--network', 'no-such-net'])).stdout, 'no leases\n');
   const table = await ctl(['leases', '--network', NET]);
-  for (const l of rows.filter((x) => x.network === NET)) assert.match(table.stdout, new RegExp(`^${NET} +${l.address.replace(/\./g, '\\.')}/\\d+ +\\d+ +${l.container_id} +${l.ifname}$`, 'm'));
+  for (const l of rows.filter((x) => x.network === NET)) assert.match(table.stdout, new RegExp(`^${NET} +${l.address.replace(/\./g, '\\.')} +/24 +0 +${l.container_id} +${l.ifname}$`, 'm'));
 });
 
 test('peers: no peer source, this node and its pod CIDRs', async () => {

@@ -7,8 +7,9 @@ import { renderTable } from '../text-table';
 export function formatLeases(leases: readonly Lease__Output[]): string {
   if (leases.length === 0) return 'no leases\n';
   return renderTable(
-    ['NETWORK', 'ADDRESS', 'SET', 'CONTAINER', 'IFNAME'],
-    leases.map((l) => [l.network, `${l.address}/${l.prefixLength}`, String(l.setIndex), l.containerId, l.ifname]),
+    // PREFIX is the range's subnet prefix; the pod itself holds the address as /32 (/128).
+    ['NETWORK', 'ADDRESS', 'PREFIX', 'SET', 'CONTAINER', 'IFNAME'],
+    leases.map((l) => [l.network, l.address, `/${l.prefixLength}`, String(l.setIndex), l.containerId, l.ifname]),
   );
 }
 
