@@ -26,6 +26,8 @@ export interface DebugDeps {
   config: ServerConfig;
   events: CniEventBus;
   peers: PeerStatusSource;
+  /** This node's pod CIDRs as podwired uses them now (from the config, or learnt from its Node object). */
+  podCidrs: () => readonly string[];
   inspector: KernelInspector;
   /** A trivial request on the host netlink socket, with a timeout. */
   probeNetlink: () => Promise<ComponentHealth>;
@@ -39,7 +41,7 @@ export interface DebugDeps {
 
 /** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
 ): DebugDeps {
   const { host, ...rest } = base;
   return {

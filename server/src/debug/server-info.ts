@@ -8,10 +8,11 @@ import { poolUsage } from './pool-usage';
 export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
   const now = deps.now();
   const store = probeStore(deps.store);
+  const podCidrs = [...deps.podCidrs()];
   let pools: ServerInfoReply['pools'] = [];
   let attachments = 0;
   if (store.ok) {
-    pools = poolUsage(deps.networks, deps.store, deps.config.node.podCIDRs);
+    pools = poolUsage(deps.networks, deps.store, podCidrs);
     attachments = deps.store.listAttachments().length;
   }
   return {
@@ -25,7 +26,7 @@ export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
     pools,
     attachments,
     nodeName: deps.config.node.name,
-    podCidrs: [...deps.config.node.podCIDRs],
+    podCidrs,
     nodeVersion: process.version,
   };
 }
