@@ -138,3 +138,48 @@ test('IPv6 peer routes: replace and delete', async () => {
     ip('link', 'del', 'pru6');
   }
 });
+
+test('pod routes go through the route batch: concurrent adds coalesce, each lands on its own veth (proto 199), deletes settle per caller', async () => {
+  const links = ['prp0', 'prp1'];
+  for (const l of links) {
+    ip('link', 'add', l, 'type', 'veth', 'peer', 'name', `${l}p`);
+    ip('link', 'set', l, 'up');
+  }
+  try {
+    const index = (name: string) => (JSON.parse(ip('-j', 'link', 'show', name)) as Array<{ ifindex: number }>)[0]?.ifindex ?? 0;
+    const [i0, i1] = links.map(index);
+    const batches: number[] = [];
+    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind, size) => {
+      if (kind === 'route') batches.push(size);
+    });
+    const pods = Array.from({ length: 40 }, (_, i) => ({ address: `10.90.0.${i + 1}`, family: 4 as const, oif: i % 2 === 0 ? i0! : i1! }));
+    await Promise.all([...pods.map((a) => p.addPodRoute(a, a.oif)), p.addPodRoute({ address: 'fd90::5', family: 6 }, i1!)]);
+    assert.equal(batches.reduce((a, b) => a + b, 0), 41);
+    assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
+    const v4 = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string; scope: string }>;
+    assert.equal(v4.length, 40);
+    for (const a of pods) {
+      const row = v4.find((r) => r.dst === a.address);
+      assert.equal(row?.dev, a.oif === i0 ? 'prp0' : 'prp1', a.address);
+      assert.equal(row?.scope, 'link');
+    }
+    const v6 = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
+    assert.deepEqual(v6.map((r) => [r.dst, r.dev]), [['fd90::5', 'prp1']]);
+
+    // A replace moves the route to another veth; deleting one that is gone is fine; a device
+    // that does not exist fails only its own caller.
+    await p.addPodRoute({ address: '10.90.0.1', family: 4 }, i1!);
+    const outcomes = await Promise.allSettled([
+      p.delPodRoute({ address: '10.90.0.2', family: 4 }, i1),
+      p.delPodRoute({ address: '10.90.0.77', family: 4 }, undefined),
+      p.addPodRoute({ address: '10.90.0.99', family: 4 }, 999_999),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected']);
+    const after = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
+    assert.equal(after.find((r) => r.dst === '10.90.0.1')?.dev, 'prp1');
+    assert.equal(after.find((r) => r.dst === '10.90.0.2'), undefined);
+    assert.equal(after.length, 39);
+  } finally {
+    for (const l of links) ip('link', 'del', l);
+  }
+});

@@ -1,6 +1,6 @@
 import { PodAddress } from './datapath';
 import { HostProgrammer, RouteChangeOutcome } from './host-programmer';
-import { RouteChange } from './netlink-codec';
+import { HostRouteChange } from './netlink-codec';
 import { LinkDeleter } from './link-deleter';
 
 /**
@@ -20,7 +20,7 @@ interface PendingDelete {
 }
 
 interface PendingRouteChange {
-  change: RouteChange;
+  change: HostRouteChange;
   settle: (outcome: RouteChangeOutcome) => void;
 }
 
@@ -30,11 +30,12 @@ interface PendingRouteChange {
  * deletes that arrive while a batch is in flight wait for the next batch, which the
  * LinkDeleter sends as one group delete (in podwired, from a worker thread, so the grace
  * period never stalls the event loop). Each caller's promise settles with its own link's
- * outcome. Pod routes are cheap and go straight to the wrapped programmer.
+ * outcome.
  *
- * Peer route changes are batched the same way: changes that arrive while a batch of them is
- * in flight are coalesced and sent together as the next batch (the wrapped programmer sends
- * a batch as multi-message netlink writes); each caller settles with its own change's outcome.
+ * Route changes (pod routes and peer routes) are batched the same way: changes that arrive
+ * while a batch of them is in flight are coalesced and sent together as the next batch (the
+ * wrapped programmer sends a batch as multi-message netlink writes); each caller settles with
+ * its own change's outcome. An idle programmer sends a change at once.
  */
 export class BatchingHostProgrammer implements HostProgrammer {
   private queue: PendingDelete[] = [];
@@ -49,27 +50,29 @@ export class BatchingHostProgrammer implements HostProgrammer {
     private readonly onBatch: BatchObserver = () => undefined,
   ) {}
 
+  /** Through the route batch: pod routes of concurrent ADDs go out together. */
   addPodRoute(addr: PodAddress, hostIndex: number): Promise<void> {
-    return this.direct.addPodRoute(addr, hostIndex);
+    return this.changeRoute({ op: 'replace', podRoute: { address: addr.address, family: addr.family, oif: hostIndex } });
   }
 
+  /** Through the route batch; a route already gone counts as removed. */
   delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void> {
-    return this.direct.delPodRoute(addr, hostIndex);
+    return this.changeRoute({ op: 'delete', podRoute: { address: addr.address, family: addr.family, ...(hostIndex ? { oif: hostIndex } : {}) } });
   }
 
-  /** One peer route change, coalesced with others that arrive while a batch is in flight; rejects with its own failure. */
-  changeRoute(change: RouteChange): Promise<void> {
+  /** One route change, coalesced with others that arrive while a batch is in flight; rejects with its own failure. */
+  changeRoute(change: HostRouteChange): Promise<void> {
     return this.enqueueRoutes([change]).then(([outcome]) => {
       if (outcome?.error !== undefined) throw new Error(outcome.error);
     });
   }
 
   /** Queues all the changes at once (so an idle programmer sends them as one batch); one outcome each, in order. */
-  applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+  applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
     return this.enqueueRoutes(changes);
   }
 
-  private enqueueRoutes(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+  private enqueueRoutes(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
     const settled = Promise.all(changes.map((change) => new Promise<RouteChangeOutcome>((settle) => this.routeQueue.push({ change, settle }))));
     if (!this.routesInFlight && changes.length > 0) void this.drainRoutes();
     return settled;

@@ -1,5 +1,5 @@
 import { Flags, FlagsNew, NetlinkMessage, RtNetlinkSocket, checkError, formatMessage } from 'netlink';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, RouteChange, addressBytes, encodePeerRouteChange } from './netlink-codec';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, HostRouteChange, addressBytes, encodeHostRouteChange } from './netlink-codec';
 import { NL_OPTS } from './netlink-timeout';
 import { isGone } from './netlink-errors';
 import { PodAddress } from './datapath';
@@ -22,7 +22,7 @@ export interface HostProgrammer {
    * already gone), all in one pass; one outcome per change, in order. A change that fails
    * does not stop the others.
    */
-  applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]>;
+  applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]>;
 }
 
 /** What became of one route change: `error` (the kernel's reason) when it failed. */
@@ -49,14 +49,14 @@ interface SeqSocket {
  * Sends the changes as consecutive netlink messages in one sendmsg(2) (the kernel processes
  * them in order and acknowledges each), and settles with each message's own outcome.
  */
-async function sendRouteChanges(host: RtNetlinkSocket, changes: readonly RouteChange[], timeoutMs: number): Promise<RouteChangeOutcome[]> {
+async function sendRouteChanges(host: RtNetlinkSocket, changes: readonly HostRouteChange[], timeoutMs: number): Promise<RouteChangeOutcome[]> {
   const sock = host.socket as unknown as SeqSocket;
   const port = sock.socket.address().port;
   const frames: Uint8Array[] = [];
   const waits: Array<Promise<RouteChangeOutcome>> = [];
   const seqs: number[] = [];
   for (const change of changes) {
-    const { type, payload } = encodePeerRouteChange(change);
+    const { type, payload } = encodeHostRouteChange(change);
     const create = change.op === 'replace' ? FlagsNew.CREATE | FlagsNew.REPLACE : 0;
     const seq = sock.generateSeq();
     frames.push(...formatMessage({ type, flags: Flags.REQUEST | Flags.ACK | create, seq, port, data: payload }));
@@ -136,7 +136,7 @@ export class DirectHostProgrammer implements HostProgrammer {
     }
   }
 
-  async applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
+  async applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
     const outcomes: RouteChangeOutcome[] = [];
     for (let i = 0; i < changes.length; i += ROUTE_MESSAGES_PER_SEND) {
       outcomes.push(...(await sendRouteChanges(this.host, changes.slice(i, i + ROUTE_MESSAGES_PER_SEND), NL_OPTS.timeout)));

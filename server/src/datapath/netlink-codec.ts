@@ -50,12 +50,26 @@ export interface PeerRoute {
 
 export type RouteChange = { op: 'replace'; route: PeerRoute } | { op: 'delete'; route: PeerRoute };
 
+/** A host route to one pod address through the host end of its veth (`/32` or `/128`, proto 199). */
+export interface PodHostRoute {
+  address: string;
+  family: 4 | 6;
+  /** The host end's index; a delete without it matches the route on any device. */
+  oif?: number;
+}
+
+export type PodRouteChange = { op: 'replace' | 'delete'; podRoute: PodHostRoute };
+
+/** What the batched programmer sends: peer routes and pod routes alike. */
+export type HostRouteChange = RouteChange | PodRouteChange;
+
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 const RT_SCOPE_UNIVERSE = 0;
 /** In a delete: match a route of any scope (what `ip route del` sends). */
 const RT_SCOPE_NOWHERE = 255;
 const RTN_UNICAST = 1;
+const RT_SCOPE_LINK = 253;
 
 export function routeFamily(cidr: string): 4 | 6 {
   return cidr.includes(':') ? 6 : 4;
@@ -81,4 +95,30 @@ export function encodePeerRouteChange(change: RouteChange): { type: number; payl
   const out = new AttrStream();
   rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
   return { type: change.op === 'delete' ? RTM_DELROUTE : RTM_NEWROUTE, payload: out.bufs };
+}
+
+/**
+ * A pod route change as an RTM_NEWROUTE (replace) or RTM_DELROUTE payload: `address/32`
+ * (`/128`) dev `oif`, proto 199; IPv4 link-scoped, IPv6 universe (as `ip route` makes them).
+ * A delete matches on destination, table and protocol (and the device when given).
+ */
+function encodePodRouteChange(change: PodRouteChange): { type: number; payload: Uint8Array[] } {
+  const { address, family, oif } = change.podRoute;
+  const data = {
+    family: family === 6 ? AF_INET6 : AF_INET,
+    dstLen: family === 6 ? 128 : 32,
+    table: RT_TABLE_MAIN,
+    protocol: RTPROT_PODWIRE,
+    scope: change.op === 'delete' ? RT_SCOPE_NOWHERE : family === 6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+    type: RTN_UNICAST,
+  };
+  const attrs = { dst: addressBytes(address), ...(oif ? { oif } : {}) };
+  const out = new AttrStream();
+  rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
+  return { type: change.op === 'delete' ? RTM_DELROUTE : RTM_NEWROUTE, payload: out.bufs };
+}
+
+/** Either kind of host route change, ready to be framed. */
+export function encodeHostRouteChange(change: HostRouteChange): { type: number; payload: Uint8Array[] } {
+  return 'podRoute' in change ? encodePodRouteChange(change) : encodePeerRouteChange(change);
 }
