@@ -152,7 +152,7 @@ test('without ranges, ADD allocates from the node pod CIDRs (one address per fam
   await rejectsWith(handleStatus(deps, inv('', 'STATUS'), noRanges()), 50);
 });
 
-test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); without node CIDRs no ranges is code 7', async () => {
+test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); without node CIDRs no ranges is code 7 for ADD', async () => {
   deps.node = new NodePodCidrs('node-a', ['10.9.0.0/24']);
   assert.ok(await handleAdd(deps, inv('in'), conf()));
   const outside = conf({ ipam: { ranges: [[{ subnet: '10.8.0.0/24' }]] } });
@@ -169,5 +169,28 @@ test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); w
   assert.equal(store.listAttachments().length, 1, 'refused ADDs leased nothing');
   deps.node = new NodePodCidrs('node-a', []);
   await rejectsWith(handleAdd(deps, inv('none'), noRanges()), 7);
+});
+
+test('STATUS is 50 (not ready for ADD) while a config without ranges meets a node without pod CIDRs, and succeeds once they are learnt', async () => {
+  const notReady = (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 50);
+    assert.match(e.message, /no pod CIDR/);
+    assert.match(e.details, /node-k/);
+    return true;
+  };
+  // The kubernetes peer source has not learnt this node's spec.podCIDRs yet: ADD cannot be served.
+  const node = new NodePodCidrs('node-k', [], false);
+  deps.node = node;
+  await rejectsWith(handleAdd(deps, inv('early'), noRanges()), 7);
+  await assert.rejects(handleStatus(deps, inv('', 'STATUS'), noRanges()), notReady);
+  assert.deepEqual(deps.networks.usage(store), [], 'nothing recorded for a network that cannot allocate');
+  // No node at all (no node config): the same.
+  delete deps.node;
+  await assert.rejects(handleStatus(deps, inv('', 'STATUS'), noRanges()), (e: unknown) => e instanceof CniError && e.code === 50);
+  // Learnt: STATUS and ADD both succeed.
+  deps.node = node;
+  assert.ok(node.learn(['10.9.2.0/24']));
   assert.equal(await handleStatus(deps, inv('', 'STATUS'), noRanges()), '');
+  assert.ok(await handleAdd(deps, inv('late'), noRanges()));
 });

@@ -5,12 +5,23 @@ import { resolveRanges } from './network-ranges';
 
 /**
  * STATUS (CNI 1.1.0): succeeds when an ADD could be served now; code 50 when it could not
- * because the store is unusable or a range set has no free address left.
+ * because there is nothing to allocate from yet (no ranges in the configuration and no pod
+ * CIDR for this node, e.g. before the Kubernetes peer source has learnt them), the store is
+ * unusable or a range set has no free address left.
  */
 export const handleStatus: VerbHandler = async (deps, _inv, conf) => {
   requireVersionAtLeast(conf.cniVersion, '1.1.0', 'STATUS');
-  // STATUS without ranges anywhere (none in the config, no node pod CIDRs) has nothing to check.
-  const ranges = conf.rangeSets.length === 0 && (deps.node?.podCidrs().length ?? 0) === 0 ? [] : resolveRanges(conf, deps.node);
+  if (conf.rangeSets.length === 0 && (deps.node?.podCidrs().length ?? 0) === 0) {
+    // ADD answers code 7 here (a configuration it cannot allocate from); to the runtime
+    // asking whether ADD can be served, the answer is "not yet".
+    const node = deps.node ? `node ${deps.node.nodeName} has no pod CIDR yet` : 'podwired has no pod CIDR for this node';
+    throw new CniError(
+      CniCode.NotReadyForAdd,
+      'not ready for ADD: the network configuration has no address ranges and this node has no pod CIDR',
+      `${node}: give podwired "node": {"podCIDRs": [...]}, wait for the kubernetes peer source to learn spec.podCIDRs of the Node, or set "ipam": {"ranges": [...]} in network ${conf.name}`,
+    );
+  }
+  const ranges = resolveRanges(conf, deps.node);
   deps.networks.record(conf.name, ranges);
   let usage;
   try {
