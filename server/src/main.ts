@@ -45,6 +45,20 @@ function ownerTag(stateDir: string): string {
 
 async function serve(opts: ServerConfig): Promise<void> {
   const log = createServerLogger(opts.logLevel);
+  // Signals are taken from the first moment: a stop asked for while starting runs once the
+  // server is up (so what start-up opened is closed in order); a SIGHUP then is logged, not fatal.
+  let stop: ((signal: string) => void) | undefined;
+  let stopAsked: string | undefined;
+  let reload: (() => void) | undefined;
+  const onStopSignal = (signal: string): void => {
+    if (stop) return stop(signal);
+    if (stopAsked) return;
+    stopAsked = signal;
+    log.info({ signal }, 'podwired: stop asked for while starting; stopping once started');
+  };
+  process.on('SIGTERM', () => onStopSignal('SIGTERM'));
+  process.on('SIGINT', () => onStopSignal('SIGINT'));
+  process.on('SIGHUP', () => (reload ? reload() : log.warn('podwired: SIGHUP while starting ignored; send it again once serving')));
   // Checked before anything is opened: an unusable TLS file stops podwired at once, naming it.
   const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
@@ -80,31 +94,45 @@ async function serve(opts: ServerConfig): Promise<void> {
   log.info({ ...report }, 'podwired serving');
 
   let stopping = false;
-  const stop = (signal: string) => {
+  stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'podwired stopping');
     health.markShuttingDown();
-    void Promise.all([server.stop(10_000), tcpServer?.stop(10_000)]).then(async () => {
-      await metricsServer?.close();
-      peerRouting.close();
-      datapath.close();
-      store.close();
+    void (async () => {
+      try {
+        await Promise.all([server.stop(10_000), tcpServer?.stop(10_000)]);
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: stopping the listeners failed');
+      }
+      // Each closed on its own: one failing never keeps the store from being closed.
+      const closers: Array<[string, () => unknown]> = [
+        ['metrics endpoint', () => metricsServer?.close()],
+        ['peer routing', () => peerRouting.close()],
+        ['datapath', () => datapath.close()],
+        ['lease store', () => store.close()],
+      ];
+      for (const [what, close] of closers) {
+        try {
+          await close();
+        } catch (err) {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, `podwired: closing the ${what} failed`);
+        }
+      }
       log.info('podwired stopped');
       process.exit(0);
-    });
+    })();
   };
   // SIGHUP re-reads --config: static peers are replaced live (their routes follow).
-  process.on('SIGHUP', () => {
+  reload = () => {
     try {
       const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
       log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');
     }
-  });
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  };
+  if (stopAsked) stop(stopAsked);
 }
 
 // `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.

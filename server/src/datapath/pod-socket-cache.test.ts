@@ -59,24 +59,71 @@ test('an entry stays while another attachment in the netns still uses it', async
   assert.equal(cache.size, 0);
 });
 
-test('a failing user closes the entry; a removed netns is swept; the oldest idle entry is evicted past the limit', async () => {
+test('a failing first user closes the entry; a removed netns is swept; the least recently used idle entry is evicted past the limit', async () => {
   const cache = new PodSocketCache(opener, 2);
   const p1 = netns('c1');
   const p2 = netns('c2');
   const p3 = netns('c3');
   await assert.rejects(cache.use(p1, 'h1', async () => Promise.reject(new Error('boom'))), /boom/);
-  assert.equal(cache.size, 0, 'closed after the failure');
+  assert.equal(cache.size, 0, 'nothing wired there: closed after the failure');
 
   await cache.use(p1, 'h1', async () => undefined);
+  await assert.rejects(cache.use(p1, 'h1b', async () => Promise.reject(new Error('boom'))), /boom/);
+  assert.deepEqual(cache.cachedPaths(), [p1], 'kept: an attachment wired there still uses it');
+
   await cache.use(p2, 'h2', async () => undefined);
+  await cache.use(p1, 'h1', async () => undefined);
   await cache.use(p3, 'h3', async () => undefined);
-  assert.equal(cache.size, 2, 'limit kept');
+  assert.deepEqual(cache.cachedPaths(), [p1, p3], 'p2, the least recently used, was evicted');
 
   removeNetns(p3);
   assert.equal(cache.sweep(), 1, 'the removed netns entry is closed');
-  assert.equal(cache.size, 1);
+  assert.deepEqual(cache.cachedPaths(), [p1]);
   cache.close();
   assert.equal(cache.size, 0);
+});
+
+test('a call queued behind the teardown of the last attachment opens the netns afresh instead of failing', async () => {
+  const cache = new PodSocketCache(opener);
+  const path = netns('e');
+  const wired = await cache.use(path, 'pwA', async (h) => h.sock);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  // A call holding the netns's turn (one that will fail, so it wires nothing)...
+  const holding = cache.use(path, 'pwX', async () => {
+    await gate;
+    throw new Error('failed');
+  });
+  // ...and a second interface's ADD queued behind it.
+  const queued = cache.use(path, 'pwB', async (h) => h.sock);
+  await new Promise((r) => setImmediate(r));
+  cache.release('pwA'); // DEL of the last attachment wired there, while the turn is held
+  release();
+  await assert.rejects(holding, /failed/);
+  const fresh = await queued;
+  assert.notEqual(fresh, wired, 'the queued call got a fresh socket, not an error');
+  assert.deepEqual(cache.cachedPaths(), [path], 'the fresh entry belongs to pwB');
+  cache.release('pwB');
+  assert.equal(cache.size, 0);
+});
+
+test('an attachment wired while the entry was being torn down keeps it', async () => {
+  const cache = new PodSocketCache(opener);
+  const path = netns('f');
+  await cache.use(path, 'pwA', async () => undefined);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const adding = cache.use(path, 'pwB', async () => gate);
+  await new Promise((r) => setImmediate(r));
+  cache.release('pwA');
+  release();
+  await adding;
+  assert.deepEqual(cache.cachedPaths(), [path]);
+  cache.close();
 });
 
 test('a path that is not a netns is refused and nothing is cached', async () => {

@@ -14,6 +14,7 @@ interface Entry extends PodHandle {
   readonly dev: number;
   /** Host ends of the attachments wired in this netns: DEL of the last one closes the entry. */
   readonly owners: Set<string>;
+  /** Logical time of the last use (a counter: Date.now() ties within a millisecond). */
   lastUsed: number;
   users: number;
   /** Close once the current user is done (DEL arrived while the entry was in use). */
@@ -36,6 +37,7 @@ export const DEFAULT_MAX_ENTRIES = 128;
 export class PodSocketCache {
   private readonly entries = new Map<number, Entry>();
   private readonly turns = new KeyedMutex();
+  private clock = 0;
 
   constructor(
     private readonly opener: NetnsOpener,
@@ -57,54 +59,70 @@ export class PodSocketCache {
    * Runs `fn` with the netns at `nsPath` and a socket inside it, on behalf of the attachment
    * whose host end is `owner`. A cache hit costs one stat(2): the entry's open fd pins its
    * namespace, so while it lives no other namespace can carry its inode. A miss opens and
-   * validates the path (NetnsOpener.openPod: nsfs, not the host netns). If `fn` fails, the
-   * entry is closed: a socket with a timed-out request in flight is not reused.
+   * validates the path (NetnsOpener.openPod: nsfs, not the host netns). A call that waited
+   * for its turn on an entry that was closed meanwhile (its last attachment torn down) opens
+   * the netns afresh. A failing `fn` closes the entry only if no attachment in the netns
+   * uses it (npm netlink drops the reply of a request that timed out, so the socket itself
+   * stays usable).
    */
   async use<T>(nsPath: string, owner: string, fn: (h: PodHandle) => Promise<T>): Promise<T> {
+    for (;;) {
+      const entry = this.entryFor(nsPath);
+      const outcome = await this.turns.run(String(entry.ns.inode), async () =>
+        this.entries.get(entry.ns.inode) === entry ? { value: await this.runWith(entry, owner, fn) } : undefined,
+      );
+      if (outcome) return outcome.value;
+    }
+  }
+
+  /** The open entry for the netns at `nsPath`, opening (and validating) it on a miss. */
+  private entryFor(nsPath: string): Entry {
     const hit = this.statPath(nsPath);
     const cached = hit ? this.entries.get(hit.ino) : undefined;
-    if (cached && hit && cached.dev === hit.dev) return this.turns.run(String(cached.ns.inode), () => this.runWith(cached, owner, fn));
+    if (cached && hit && cached.dev === hit.dev) return cached;
 
     const ns = this.opener.openPod(nsPath);
-    const existing = this.entries.get(ns.inode);
-    if (existing) {
-      // Raced with another miss for the same netns: keep the first entry.
-      this.opener.close(ns);
-      return this.turns.run(String(ns.inode), () => this.runWith(existing, owner, fn));
-    }
     let sock: RtNetlinkSocket;
     let dev: number;
     try {
       dev = fs.fstatSync(ns.fd).dev;
+      const existing = this.entries.get(ns.inode);
+      if (existing && existing.dev === dev) {
+        this.opener.close(ns);
+        return existing;
+      }
       sock = this.opener.rtnetlinkIn(ns);
     } catch (err) {
       this.opener.close(ns);
       throw err;
     }
-    const entry: Entry = { ns, sock, dev, owners: new Set(), lastUsed: Date.now(), users: 0, closeWhenIdle: false };
+    const entry: Entry = { ns, sock, dev, owners: new Set(), lastUsed: this.clock++, users: 0, closeWhenIdle: false };
     this.entries.set(ns.inode, entry);
     this.evictBeyondLimit();
-    return this.turns.run(String(ns.inode), () => this.runWith(entry, owner, fn));
+    return entry;
   }
 
   private async runWith<T>(entry: Entry, owner: string, fn: (h: PodHandle) => Promise<T>): Promise<T> {
-    if (this.entries.get(entry.ns.inode) !== entry) {
-      throw new Error(`the netns socket for ${entry.ns.path} was closed while the call waited for it`);
-    }
     entry.users++;
-    entry.lastUsed = Date.now();
-    let failed = false;
+    entry.lastUsed = this.clock++;
+    let succeeded = false;
     try {
       const out = await fn(entry);
       entry.owners.add(owner);
+      succeeded = true;
       return out;
-    } catch (err) {
-      failed = true;
-      throw err;
     } finally {
       entry.users--;
-      if (failed || entry.closeWhenIdle) this.closeEntry(entry);
+      // Nothing wired in this netns needs the entry (its last attachment was torn down while
+      // this call ran, or this call was the first and failed): close it once idle.
+      if (entry.users === 0 && entry.owners.size === 0 && (entry.closeWhenIdle || !succeeded)) this.closeEntry(entry);
+      if (entry.users === 0) entry.closeWhenIdle = false;
     }
+  }
+
+  /** The netns paths with an open entry, least recently used first (diagnostics, tests). */
+  cachedPaths(): string[] {
+    return [...this.entries.values()].sort((a, b) => a.lastUsed - b.lastUsed).map((e) => e.ns.path);
   }
 
   /** The attachment whose host end is `owner` is gone: close netns entries nothing else uses. */

@@ -168,9 +168,19 @@ export class RoutedVethDatapath implements Datapath {
       }
       throw err;
     }
-    const [hostLink, podLink] = await Promise.all([findLink(this.host, spec.hostIfname), findLink(pod, spec.podIfname)]);
-    if (hostLink) undo.push(() => this.programmer.deleteLink(hostLink.index));
+    // The pair exists from here on: undo deletes it by name even if the lookups below fail.
+    let hostIndex: number | undefined;
+    undo.push(async () => {
+      const index = hostIndex ?? (await findLink(this.host, spec.hostIfname))?.index;
+      if (index !== undefined) await this.programmer.deleteLink(index);
+    });
+    const [hostFound, podFound] = await Promise.allSettled([findLink(this.host, spec.hostIfname), findLink(pod, spec.podIfname)]);
+    if (hostFound.status === 'rejected') throw hostFound.reason;
+    if (podFound.status === 'rejected') throw podFound.reason;
+    const hostLink = hostFound.value;
+    const podLink = podFound.value;
     if (!hostLink) throw new Error(`host veth ${spec.hostIfname} vanished right after creation`);
+    hostIndex = hostLink.index;
     if (!podLink) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
     // Both ends are programmed at once, each end's requests pipelined on its socket: the
