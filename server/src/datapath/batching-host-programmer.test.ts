@@ -1,11 +1,16 @@
 /**
- * The batched link deleter against real netlink, inside a network namespace of the test's own
- * (the socket is opened in it through the setns addon, so the host's links are never touched).
+ * The batched link deleter and route programmer against real netlink, inside a network
+ * namespace of the test's own (the socket is opened in it through the setns addon, so the
+ * host's links and routes are never touched).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { RtNetlinkSocket } from 'netlink';
+import pino from 'pino';
+import { NodePodCidrs } from '../peers/node-pod-cidrs';
+import { NetlinkPeerRouteTable } from '../peers/peer-route-table';
+import { PeerRouter } from '../peers/peer-router';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import { DirectHostProgrammer } from './host-programmer';
 import { InThreadLinkDeleter } from './link-deleter';
@@ -74,7 +79,7 @@ interface IpRouteRow {
 }
 const peerRoutes = () => (JSON.parse(ip('-j', 'route', 'show', 'proto', '198')) as IpRouteRow[]).map((r) => `${r.dst} via ${r.gateway ?? '-'}`).sort();
 
-test('peer route changes: 300 replaces in one batch, each caller gets its own outcome, deletes only touch proto 198', async () => {
+test('peer route changes: 300 creates in one batch, each caller gets its own outcome, deletes only touch proto 198', async () => {
   ip('link', 'add', 'pru0', 'type', 'veth', 'peer', 'name', 'pru0p');
   ip('addr', 'add', '10.50.0.1/24', 'dev', 'pru0');
   ip('link', 'set', 'pru0', 'up');
@@ -87,7 +92,7 @@ test('peer route changes: 300 replaces in one batch, each caller gets its own ou
     const routes = Array.from({ length: 300 }, (_, i) => ({ dst: `10.${60 + Math.floor(i / 256)}.${i % 256}.0/24`, gateway: `10.50.0.${2 + (i % 3)}` }));
     // One route whose gateway is not on any connected network: the kernel refuses it alone.
     const unreachable = { dst: '10.70.0.0/24', gateway: '10.99.0.9' };
-    const outcomes = await p.applyRouteChanges([...routes.map((route) => ({ op: 'replace' as const, route })), { op: 'replace', route: unreachable }]);
+    const outcomes = await p.applyRouteChanges([...routes.map((route) => ({ op: 'create' as const, route })), { op: 'create', route: unreachable }]);
     assert.equal(outcomes.filter((o) => o.error === undefined).length, 300);
     assert.match(outcomes[300]?.error ?? '', /ENETUNREACH|EINVAL/);
     assert.deepEqual(batches, [301], 'queued at once while idle: one batch');
@@ -95,17 +100,18 @@ test('peer route changes: 300 replaces in one batch, each caller gets its own ou
     assert.equal(kernel.length, 300);
     assert.ok(kernel.includes('10.60.5.0/24 via 10.50.0.4'));
 
-    // Replace changes the gateway in place; concurrent single changes coalesce and settle one by one.
+    // A move is a delete then a create; concurrent single changes coalesce and settle one by one.
     batches.length = 0;
     const single = await Promise.allSettled([
-      p.changeRoute({ op: 'replace', route: { dst: '10.60.5.0/24', gateway: '10.50.0.9' } }),
-      p.changeRoute({ op: 'replace', route: unreachable }),
+      p.changeRoute({ op: 'delete', route: { dst: '10.60.5.0/24', gateway: '10.50.0.4' } }),
+      p.changeRoute({ op: 'create', route: { dst: '10.60.5.0/24', gateway: '10.50.0.9' } }),
+      p.changeRoute({ op: 'create', route: unreachable }),
       ...routes.slice(10, 60).map((route) => p.changeRoute({ op: 'delete', route })),
       p.changeRoute({ op: 'delete', route: { dst: '10.80.0.0/24', gateway: '10.50.0.2' } }),
     ]);
     assert.equal(single.filter((s) => s.status === 'rejected').length, 1, 'only the unreachable one fails');
-    assert.equal(single[1]?.status, 'rejected');
-    assert.equal(batches.reduce((a, b) => a + b, 0), 53);
+    assert.equal(single[2]?.status, 'rejected');
+    assert.equal(batches.reduce((a, b) => a + b, 0), 54);
     assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
     assert.ok(peerRoutes().includes('10.60.5.0/24 via 10.50.0.9'));
     assert.equal(peerRoutes().length, 250);
@@ -115,21 +121,24 @@ test('peer route changes: 300 replaces in one batch, each caller gets its own ou
     await p.changeRoute({ op: 'delete', route: { dst: '10.81.0.0/24', gateway: '10.50.0.2' } });
     assert.equal((JSON.parse(ip('-j', 'route', 'show', '10.81.0.0/24')) as IpRouteRow[]).length, 1);
 
+    // Deletes name the gateway: the moved route is not taken by the delete of its old gateway's route.
     await p.applyRouteChanges(routes.map((route) => ({ op: 'delete' as const, route })));
+    assert.deepEqual(peerRoutes(), ['10.60.5.0/24 via 10.50.0.9']);
+    await p.changeRoute({ op: 'delete', route: { dst: '10.60.5.0/24', gateway: '10.50.0.9' } });
     assert.deepEqual(peerRoutes(), []);
   } finally {
     ip('link', 'del', 'pru0');
   }
 });
 
-test('IPv6 peer routes: replace and delete', async () => {
+test('IPv6 peer routes: create and delete', async () => {
   ip('link', 'add', 'pru6', 'type', 'veth', 'peer', 'name', 'pru6p');
   ip('addr', 'add', 'fd50::1/64', 'dev', 'pru6', 'nodad');
   ip('link', 'set', 'pru6', 'up');
   ip('link', 'set', 'pru6p', 'up');
   try {
     const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
-    await p.changeRoute({ op: 'replace', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
+    await p.changeRoute({ op: 'create', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
     const rows = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')) as IpRouteRow[];
     assert.deepEqual(rows.map((r) => [r.dst, r.gateway]), [['fd60:0:0:2::/64', 'fd50::2']]);
     await p.changeRoute({ op: 'delete', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
@@ -137,6 +146,138 @@ test('IPv6 peer routes: replace and delete', async () => {
   } finally {
     ip('link', 'del', 'pru6');
   }
+});
+
+/** A veth end in the test netns with one address of each family: peer gateways live on it. */
+function underlay(name: string, v4: string, v6: string): void {
+  ip('link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`);
+  ip('addr', 'add', v4, 'dev', name);
+  ip('addr', 'add', v6, 'dev', name, 'nodad');
+  ip('link', 'set', name, 'up');
+  ip('link', 'set', `${name}p`, 'up');
+}
+const routesTo = (dst: string) => JSON.parse(ip(...(dst.includes(':') ? ['-6'] : []), '-j', 'route', 'show', 'exact', dst)) as IpRouteRow[];
+const describe = (rows: IpRouteRow[]) => rows.map((r) => `${r.gateway ?? '-'} proto ${r.protocol ?? '?'}`);
+
+test('a peer route create never replaces a route podwire does not own (it fails alone, EEXIST); a gateway move is a delete then a create', async () => {
+  underlay('prx0', '10.51.0.1/24', 'fd51::1/64');
+  try {
+    // Someone else's routes (proto static) to CIDRs podwire is then told to route.
+    ip('route', 'add', '10.82.0.0/24', 'via', '10.51.0.2', 'proto', 'static');
+    ip('-6', 'route', 'add', 'fd82::/64', 'via', 'fd51::2', 'proto', 'static');
+    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const outcomes = await p.applyRouteChanges([
+      { op: 'create', route: { dst: '10.82.0.0/24', gateway: '10.51.0.3' } },
+      { op: 'create', route: { dst: '10.83.0.0/24', gateway: '10.51.0.3' } },
+      { op: 'create', route: { dst: 'fd82::/64', gateway: 'fd51::3' } },
+    ]);
+    assert.match(outcomes[0]?.error ?? 'no error', /EEXIST/);
+    assert.equal(outcomes[1]?.error, undefined);
+    assert.match(outcomes[2]?.error ?? 'no error', /EEXIST/);
+    assert.deepEqual(describe(routesTo('10.82.0.0/24')), ['10.51.0.2 proto static'], 'the static IPv4 route is untouched and alone');
+    assert.deepEqual(describe(routesTo('fd82::/64')), ['fd51::2 proto static'], 'the static IPv6 route is untouched and alone');
+    assert.deepEqual(peerRoutes(), ['10.83.0.0/24 via 10.51.0.3']);
+
+    // A move in one batch: podwire's old route deleted by its gateway, the new one created.
+    const moved = await p.applyRouteChanges([
+      { op: 'delete', route: { dst: '10.83.0.0/24', gateway: '10.51.0.3' } },
+      { op: 'create', route: { dst: '10.83.0.0/24', gateway: '10.51.0.4' } },
+    ]);
+    assert.deepEqual(moved, [{}, {}]);
+    assert.deepEqual(describe(routesTo('10.83.0.0/24')), ['10.51.0.4 proto 198']);
+  } finally {
+    ip('link', 'del', 'prx0');
+  }
+});
+
+test('the peer router against the kernel: a foreign route to a peer CIDR is reported, not replaced; a peer that moves gets its route moved', async () => {
+  underlay('prr0', '10.52.0.1/24', 'fd52::1/64');
+  const table = new NetlinkPeerRouteTable(opener.rtnetlinkIn(ns));
+  try {
+    ip('route', 'add', '10.86.0.0/24', 'via', '10.52.0.9', 'proto', 'static');
+    const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const router = new PeerRouter(programmer, table, new NodePodCidrs('self', ['10.85.0.0/24']), pino({ level: 'silent' }));
+    const peer = (gw4: string, gw6: string) => ({ name: 'b', nodeIPs: [gw4, gw6], podCIDRs: ['10.86.0.0/24', 'fd86::/64'] });
+    assert.deepEqual(await router.update({ peers: [peer('10.52.0.2', 'fd52::2')] }), { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
+    assert.deepEqual(describe(routesTo('10.86.0.0/24')), ['10.52.0.9 proto static']);
+    const status = await router.status();
+    assert.match(status[0]?.routes.find((r) => r.dst === '10.86.0.0/24')?.error ?? '', /EEXIST/);
+
+    // The peer's node addresses move: its IPv6 route follows (delete + create), the static IPv4 route still stays.
+    assert.deepEqual(await router.update({ peers: [peer('10.52.0.3', 'fd52::3')] }), { added: 0, updated: 1, removed: 0, failed: 1, unchanged: 0 });
+    assert.deepEqual(describe(routesTo('fd86::/64')), ['fd52::3 proto 198']);
+    assert.deepEqual(describe(routesTo('10.86.0.0/24')), ['10.52.0.9 proto static']);
+
+    // The foreign route goes away: the next pass adds podwire's own.
+    ip('route', 'del', '10.86.0.0/24', 'proto', 'static');
+    assert.deepEqual(await router.resync(), { added: 1, updated: 0, removed: 0, failed: 0, unchanged: 1 });
+    assert.deepEqual(describe(routesTo('10.86.0.0/24')), ['10.52.0.3 proto 198']);
+    assert.deepEqual(await router.update({ peers: [] }), { added: 0, updated: 0, removed: 2, failed: 0, unchanged: 0 });
+    assert.deepEqual(JSON.parse(ip('-j', 'route', 'show', 'proto', '198')), []);
+    assert.deepEqual(JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')), []);
+  } finally {
+    table.close();
+    ip('link', 'del', 'prr0');
+  }
+});
+
+test('a peer route delete names its gateway: of two proto-198 routes to one destination only that one goes; one already gone is fine', async () => {
+  underlay('prd0', '10.53.0.1/24', 'fd53::1/64');
+  try {
+    ip('route', 'add', '10.87.0.0/24', 'via', '10.53.0.2', 'proto', '198', 'metric', '10');
+    ip('route', 'add', '10.87.0.0/24', 'via', '10.53.0.3', 'proto', '198', 'metric', '20');
+    ip('-6', 'route', 'add', 'fd87::/64', 'via', 'fd53::2', 'proto', '198', 'metric', '10');
+    ip('-6', 'route', 'add', 'fd87::/64', 'via', 'fd53::3', 'proto', '198', 'metric', '20');
+    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const del = (dst: string, gateway: string) => ({ op: 'delete' as const, route: { dst, gateway } });
+    assert.deepEqual(await p.applyRouteChanges([del('10.87.0.0/24', '10.53.0.3'), del('fd87::/64', 'fd53::3')]), [{}, {}]);
+    assert.deepEqual(describe(routesTo('10.87.0.0/24')), ['10.53.0.2 proto 198']);
+    assert.deepEqual(describe(routesTo('fd87::/64')), ['fd53::2 proto 198']);
+    // Already gone: success, and the other route is still not touched.
+    assert.deepEqual(await p.applyRouteChanges([del('10.87.0.0/24', '10.53.0.3'), del('fd87::/64', 'fd53::3')]), [{}, {}]);
+    assert.deepEqual(describe(routesTo('10.87.0.0/24')), ['10.53.0.2 proto 198']);
+    assert.deepEqual(describe(routesTo('fd87::/64')), ['fd53::2 proto 198']);
+  } finally {
+    ip('link', 'del', 'prd0');
+  }
+});
+
+test('a send that throws synchronously settles every change of it with the error and releases its reply refs and timer', async () => {
+  const refs = new Set<number>();
+  let seq = 1000;
+  const throwing = {
+    socket: {
+      socket: {
+        address: () => ({ port: 4242 }),
+        send: () => {
+          throw new Error('ENOBUFS: the send failed at once');
+        },
+      },
+      generateSeq: () => ++seq,
+      makeRef: (s: number) => {
+        refs.add(s);
+        return s;
+      },
+      dropRef: (s: number) => {
+        if (!refs.delete(s)) throw new Error('Should never happen');
+      },
+    },
+  } as unknown as RtNetlinkSocket;
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const p = new BatchingHostProgrammer(new DirectHostProgrammer(throwing), new InThreadLinkDeleter(throwing));
+  const outcomes = await p.applyRouteChanges([
+    { op: 'create', route: { dst: '10.88.0.0/24', gateway: '10.53.0.2' } },
+    { op: 'delete', route: { dst: '10.88.1.0/24', gateway: '10.53.0.2' } },
+    { op: 'replace', podRoute: { address: '10.88.2.1', family: 4, oif: 7 } },
+  ]);
+  assert.deepEqual(outcomes.map((o) => o.error), Array(3).fill('ENOBUFS: the send failed at once'));
+  assert.equal(refs.size, 0, 'every reply ref dropped');
+  assert.equal(timers(), before, 'no reply timer left armed');
+  // The single-change path rejects its caller with the same error.
+  await assert.rejects(p.changeRoute({ op: 'delete', route: { dst: '10.88.3.0/24', gateway: '10.53.0.2' } }), /ENOBUFS/);
+  assert.equal(refs.size, 0);
+  assert.equal(timers(), before);
 });
 
 test('pod routes go through the route batch: concurrent adds coalesce, each lands on its own veth (proto 199), deletes settle per caller', async () => {

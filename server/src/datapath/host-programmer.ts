@@ -1,5 +1,5 @@
 import { Flags, FlagsNew, NetlinkMessage, RtNetlinkSocket, checkError, formatMessage } from 'netlink';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, HostRouteChange, addressBytes, encodeHostRouteChange } from './netlink-codec';
+import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, EncodedRouteChange, HostRouteChange, addressBytes, encodeHostRouteChange } from './netlink-codec';
 import { NL_OPTS } from './netlink-timeout';
 import { isGone } from './netlink-errors';
 import { PodAddress } from './datapath';
@@ -18,9 +18,11 @@ export interface HostProgrammer {
   /** Deletes a link by index; fine when it is already gone. Index 0 is refused (it means "all"). */
   deleteLink(index: number): Promise<void>;
   /**
-   * Peer route changes (replace = create or update `dst via gateway`; delete = remove, fine when
-   * already gone), all in one pass; one outcome per change, in order. A change that fails
-   * does not stop the others.
+   * Route changes, all in one pass, sent in order; one outcome per change, in order. A change
+   * that fails does not stop the others. Peer routes: create = add `dst via gateway` only when
+   * the table has no route to `dst` (EEXIST otherwise: a route podwire does not own is never
+   * replaced); delete = remove podwire's `dst via gateway`, fine when already gone. Pod
+   * routes: replace = create or replace; delete, fine when already gone.
    */
   applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]>;
 }
@@ -47,48 +49,73 @@ interface SeqSocket {
 
 /**
  * Sends the changes as consecutive netlink messages in one sendmsg(2) (the kernel processes
- * them in order and acknowledges each), and settles with each message's own outcome.
+ * them in order and acknowledges each), and settles with each message's own outcome. Never
+ * rejects: a change that cannot be encoded fails alone (it is not sent); a send that fails
+ * (synchronously or in its callback) or a kernel that does not answer in time is the error of
+ * every change sent; the reply refs and the timer are always released.
  */
 async function sendRouteChanges(host: RtNetlinkSocket, changes: readonly HostRouteChange[], timeoutMs: number): Promise<RouteChangeOutcome[]> {
-  const sock = host.socket as unknown as SeqSocket;
-  const port = sock.socket.address().port;
+  const outcomes: Array<RouteChangeOutcome | undefined> = changes.map(() => undefined);
+  const encoded: Array<{ at: number; change: HostRouteChange; message: EncodedRouteChange }> = [];
+  changes.forEach((change, at) => {
+    try {
+      encoded.push({ at, change, message: encodeHostRouteChange(change) });
+    } catch (err) {
+      outcomes[at] = { error: `cannot encode the route change: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  });
+  if (encoded.length > 0) {
+    const sent = await sendEncoded(host.socket as unknown as SeqSocket, encoded, timeoutMs);
+    encoded.forEach(({ at }, i) => (outcomes[at] = sent[i]));
+  }
+  return outcomes.map((o) => o ?? { error: 'no outcome reported for this route change' });
+}
+
+async function sendEncoded(
+  sock: SeqSocket,
+  encoded: ReadonlyArray<{ change: HostRouteChange; message: EncodedRouteChange }>,
+  timeoutMs: number,
+): Promise<RouteChangeOutcome[]> {
   const frames: Uint8Array[] = [];
   const waits: Array<Promise<RouteChangeOutcome>> = [];
   const seqs: number[] = [];
-  for (const change of changes) {
-    const { type, payload } = encodeHostRouteChange(change);
-    const create = change.op === 'replace' ? FlagsNew.CREATE | FlagsNew.REPLACE : 0;
-    const seq = sock.generateSeq();
-    frames.push(...formatMessage({ type, flags: Flags.REQUEST | Flags.ACK | create, seq, port, data: payload }));
-    seqs.push(seq);
-    waits.push(
-      new Promise<RouteChangeOutcome>((resolve) => {
-        sock.makeRef(seq, (err, msg) => {
-          if (err) return resolve({ error: err.message });
-          try {
-            if (msg?.[0]) checkError(msg[0]);
-            resolve({});
-          } catch (e) {
-            // Deleting a route that is already gone is what the caller wanted.
-            if (change.op === 'delete' && isGone(e)) resolve({});
-            else resolve({ error: e instanceof Error ? e.message : String(e) });
-          }
-        });
-      }),
-    );
-  }
   let timer: NodeJS.Timeout | undefined;
   let failSend: (err: Error) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => {
     failSend = reject;
-    timer = setTimeout(() => reject(new Error(`no kernel reply to ${changes.length} route changes within ${timeoutMs} ms`)), timeoutMs);
   });
-  sock.socket.send(frames, undefined, (error) => error && failSend(error));
+  // Whatever happens below, a late rejection of `failed` must never go unhandled.
+  failed.catch(() => undefined);
   try {
+    // Everything that can throw is inside the try, the send included: a synchronous failure
+    // settles every change with its error, and the finally releases the refs and the timer.
+    const port = sock.socket.address().port;
+    for (const { change, message } of encoded) {
+      const seq = sock.generateSeq();
+      frames.push(...formatMessage({ type: message.type, flags: Flags.REQUEST | Flags.ACK | message.flags, seq, port, data: message.payload }));
+      let resolve: (outcome: RouteChangeOutcome) => void = () => undefined;
+      const wait = new Promise<RouteChangeOutcome>((r) => (resolve = r));
+      sock.makeRef(seq, (err, msg) => {
+        if (err) return resolve({ error: err.message });
+        try {
+          if (msg?.[0]) checkError(msg[0]);
+          resolve({});
+        } catch (e) {
+          // Deleting a route that is already gone is what the caller wanted.
+          if (change.op === 'delete' && isGone(e)) resolve({});
+          else resolve({ error: e instanceof Error ? e.message : String(e) });
+        }
+      });
+      // Only refs this send made are dropped (a seq makeRef refused may be another request's).
+      seqs.push(seq);
+      waits.push(wait);
+    }
+    timer = setTimeout(() => failSend(new Error(`no kernel reply to ${encoded.length} route changes within ${timeoutMs} ms`)), timeoutMs);
+    sock.socket.send(frames, undefined, (error) => error && failSend(error));
     return await Promise.race([Promise.all(waits), failed]);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
-    return changes.map(() => ({ error }));
+    return encoded.map(() => ({ error }));
   } finally {
     clearTimeout(timer);
     for (const seq of seqs) {

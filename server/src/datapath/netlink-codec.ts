@@ -1,5 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
-import { AttrStream, StreamData, rt } from 'netlink';
+import { AttrStream, FlagsNew, StreamData, rt } from 'netlink';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -48,7 +48,14 @@ export interface PeerRoute {
   gateway: string;
 }
 
-export type RouteChange = { op: 'replace'; route: PeerRoute } | { op: 'delete'; route: PeerRoute };
+/**
+ * A peer route change. `create` adds `dst via gateway` only when the main table has no route
+ * to `dst` at all (CREATE|EXCL): a route someone else owns (proto static, another CNI) is never
+ * replaced, the change fails with EEXIST instead. There is no in-place replace: the router
+ * moves a route to a new gateway by deleting its own old route, then creating the new one.
+ * `delete` removes podwire's route `dst via gateway` only (fine when already gone).
+ */
+export type RouteChange = { op: 'create' | 'delete'; route: PeerRoute };
 
 /** A host route to one pod address through the host end of its veth (`/32` or `/128`, proto 199). */
 export interface PodHostRoute {
@@ -58,6 +65,7 @@ export interface PodHostRoute {
   oif?: number;
 }
 
+/** `replace` creates the pod route or replaces a stale one (CREATE|REPLACE: a pod address is podwire's own). */
 export type PodRouteChange = { op: 'replace' | 'delete'; podRoute: PodHostRoute };
 
 /** What the batched programmer sends: peer routes and pod routes alike. */
@@ -75,12 +83,21 @@ export function routeFamily(cidr: string): 4 | 6 {
   return cidr.includes(':') ? 6 : 4;
 }
 
+/** A route change ready to be framed: message type, the NLM_F_* flags beyond REQUEST|ACK, rtmsg payload. */
+export interface EncodedRouteChange {
+  type: number;
+  flags: number;
+  payload: Uint8Array[];
+}
+
 /**
  * The rtmsg payload (header + attributes) of a peer route change, ready to be framed as an
- * RTM_NEWROUTE (replace: CREATE|REPLACE) or RTM_DELROUTE message. A delete matches on
- * destination, table and protocol only, so it can never remove a route podwire did not add.
+ * RTM_NEWROUTE (create: CREATE|EXCL, never replacing a route to the same destination) or
+ * RTM_DELROUTE message. A delete matches on destination, table, protocol and gateway, so it
+ * can never remove a route podwire did not add, nor another proto-198 route to the same
+ * destination through a different gateway (a route without a gateway is matched without one).
  */
-export function encodePeerRouteChange(change: RouteChange): { type: number; payload: Uint8Array[] } {
+export function encodePeerRouteChange(change: RouteChange): EncodedRouteChange {
   const [net, bits] = change.route.dst.split('/');
   const family = routeFamily(change.route.dst);
   const data = {
@@ -91,18 +108,23 @@ export function encodePeerRouteChange(change: RouteChange): { type: number; payl
     scope: change.op === 'delete' ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE,
     type: RTN_UNICAST,
   };
-  const attrs = change.op === 'delete' ? { dst: addressBytes(net ?? '') } : { dst: addressBytes(net ?? ''), gateway: addressBytes(change.route.gateway) };
+  const attrs = {
+    dst: addressBytes(net ?? ''),
+    ...(change.op === 'create' || change.route.gateway !== '' ? { gateway: addressBytes(change.route.gateway) } : {}),
+  };
   const out = new AttrStream();
   rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
-  return { type: change.op === 'delete' ? RTM_DELROUTE : RTM_NEWROUTE, payload: out.bufs };
+  return change.op === 'delete'
+    ? { type: RTM_DELROUTE, flags: 0, payload: out.bufs }
+    : { type: RTM_NEWROUTE, flags: FlagsNew.CREATE | FlagsNew.EXCL, payload: out.bufs };
 }
 
 /**
- * A pod route change as an RTM_NEWROUTE (replace) or RTM_DELROUTE payload: `address/32`
- * (`/128`) dev `oif`, proto 199; IPv4 link-scoped, IPv6 universe (as `ip route` makes them).
- * A delete matches on destination, table and protocol (and the device when given).
+ * A pod route change as an RTM_NEWROUTE (replace: CREATE|REPLACE) or RTM_DELROUTE payload:
+ * `address/32` (`/128`) dev `oif`, proto 199; IPv4 link-scoped, IPv6 universe (as `ip route`
+ * makes them). A delete matches on destination, table and protocol (and the device when given).
  */
-function encodePodRouteChange(change: PodRouteChange): { type: number; payload: Uint8Array[] } {
+function encodePodRouteChange(change: PodRouteChange): EncodedRouteChange {
   const { address, family, oif } = change.podRoute;
   const data = {
     family: family === 6 ? AF_INET6 : AF_INET,
@@ -115,10 +137,12 @@ function encodePodRouteChange(change: PodRouteChange): { type: number; payload: 
   const attrs = { dst: addressBytes(address), ...(oif ? { oif } : {}) };
   const out = new AttrStream();
   rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
-  return { type: change.op === 'delete' ? RTM_DELROUTE : RTM_NEWROUTE, payload: out.bufs };
+  return change.op === 'delete'
+    ? { type: RTM_DELROUTE, flags: 0, payload: out.bufs }
+    : { type: RTM_NEWROUTE, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: out.bufs };
 }
 
 /** Either kind of host route change, ready to be framed. */
-export function encodeHostRouteChange(change: HostRouteChange): { type: number; payload: Uint8Array[] } {
+export function encodeHostRouteChange(change: HostRouteChange): EncodedRouteChange {
   return 'podRoute' in change ? encodePodRouteChange(change) : encodePeerRouteChange(change);
 }

@@ -10,9 +10,17 @@ import { PeerRouteTable } from './peer-route-table';
 import { PeerRouter, RouteChanger } from './peer-router';
 import { peerRoutingStatus } from './peer-routing-status';
 
+/**
+ * The main table as the router sees it: `routes` are podwire's proto-198 routes (what list()
+ * reports), `foreign` other owners' routes (never listed). Like the kernel: a create fails with
+ * EEXIST when any route to its destination exists; a delete removes podwire's route with that
+ * destination and gateway only, and one already gone is fine.
+ */
 class FakeKernel implements PeerRouteTable, RouteChanger {
   routes: PeerRoute[] = [];
+  foreign: PeerRoute[] = [];
   batches: number[] = [];
+  log: string[] = [];
   refuse = new Set<string>();
   async list(): Promise<PeerRoute[]> {
     return this.routes.map((r) => ({ ...r }));
@@ -20,9 +28,14 @@ class FakeKernel implements PeerRouteTable, RouteChanger {
   async applyRouteChanges(changes: readonly RouteChange[]): Promise<RouteChangeOutcome[]> {
     this.batches.push(changes.length);
     return changes.map((c) => {
+      this.log.push(`${c.op} ${c.route.dst} via ${c.route.gateway}`);
       if (this.refuse.has(c.route.dst)) return { error: 'Request rejected: ENETUNREACH' };
-      if (c.op === 'delete') this.routes = this.routes.filter((r) => !(r.dst === c.route.dst && r.gateway === c.route.gateway));
-      else this.routes = [...this.routes.filter((r) => r.dst !== c.route.dst), { ...c.route }];
+      if (c.op === 'delete') {
+        this.routes = this.routes.filter((r) => !(r.dst === c.route.dst && r.gateway === c.route.gateway));
+        return {};
+      }
+      if ([...this.routes, ...this.foreign].some((r) => r.dst === c.route.dst)) return { error: 'Request rejected: EEXIST' };
+      this.routes = [...this.routes, { ...c.route }];
       return {};
     });
   }
@@ -42,7 +55,14 @@ test('peers appear, move and disappear; stale and missing kernel routes converge
   const r = new PeerRouter(k, k, new NodePodCidrs('a', ['10.220.1.0/24']), log);
   const first = await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24']), peer('c', ['10.219.0.3'], ['10.220.3.0/24'])] });
   assert.deepEqual(first, { added: 1, updated: 1, removed: 1, failed: 0, unchanged: 0 });
-  assert.deepEqual(k.batches, [3]);
+  // The move is a delete of the old gateway's route, then a create: deletes go first.
+  assert.deepEqual(k.log, [
+    'delete 10.220.9.0/24 via 10.219.0.9',
+    'delete 10.220.2.0/24 via 10.219.0.99',
+    'create 10.220.2.0/24 via 10.219.0.2',
+    'create 10.220.3.0/24 via 10.219.0.3',
+  ]);
+  assert.deepEqual(k.batches, [4]);
   assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2', '10.220.3.0/24 via 10.219.0.3']);
 
   assert.deepEqual(await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24'])] }), { added: 0, updated: 0, removed: 1, failed: 0, unchanged: 1 });
@@ -52,7 +72,7 @@ test('peers appear, move and disappear; stale and missing kernel routes converge
   k.routes = [];
   assert.equal((await r.resync()).added, 1);
   assert.deepEqual(await r.resync(), { added: 0, updated: 0, removed: 0, failed: 0, unchanged: 1 });
-  assert.deepEqual(k.batches, [3, 1, 1], 'no batch when nothing changes');
+  assert.deepEqual(k.batches, [4, 1, 1], 'no batch when nothing changes');
 });
 
 test('a refused route fails alone and is reported; conflicts and missing families are errors, not routes', async () => {
@@ -79,6 +99,33 @@ test('a refused route fails alone and is reported; conflicts and missing familie
   assert.match(String(routes['10.220.3.0/24']?.[1]), /ENETUNREACH/);
   assert.match(String(routes['10.220.1.128/25']?.[1]), /overlaps this node's pod CIDR 10\.220\.1\.0\/24/);
   assert.match(String(routes['10.220.2.0/23']?.[1]), /overlaps 10\.220\.2\.0\/24 of peer b/);
+});
+
+test('a route to a peer CIDR that podwire does not own is left alone and reported; the route follows once it is gone', async () => {
+  const k = new FakeKernel();
+  k.foreign = [{ dst: '10.220.2.0/24', gateway: '10.219.0.77' }];
+  const node = new NodePodCidrs('a', ['10.220.1.0/24']);
+  const r = new PeerRouter(k, k, node, log);
+  const snap = { peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24']), peer('c', ['10.219.0.3'], ['10.220.3.0/24'])] };
+  assert.deepEqual(await r.update(snap), { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
+  assert.deepEqual(k.foreign, [{ dst: '10.220.2.0/24', gateway: '10.219.0.77' }]);
+  assert.deepEqual(k.show(), ['10.220.3.0/24 via 10.219.0.3']);
+  const status = await peerRoutingStatus('static', node, r).listPeers();
+  const b = (status.peers ?? []).find((p) => p.name === 'b')?.routes?.[0];
+  assert.equal(b?.programmed, false);
+  assert.match(String(b?.error), /EEXIST/);
+  k.foreign = [];
+  assert.deepEqual(await r.resync(), { added: 1, updated: 0, removed: 0, failed: 0, unchanged: 1 });
+  assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2', '10.220.3.0/24 via 10.219.0.3']);
+});
+
+test('two podwire routes to one destination: the one through the wanted gateway stays, the other is deleted by its gateway', async () => {
+  const k = new FakeKernel();
+  k.routes = [{ dst: '10.220.2.0/24', gateway: '10.219.0.9' }, { dst: '10.220.2.0/24', gateway: '10.219.0.2' }];
+  const r = new PeerRouter(k, k, new NodePodCidrs('a', []), log);
+  assert.deepEqual(await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24'])] }), { added: 0, updated: 0, removed: 1, failed: 0, unchanged: 1 });
+  assert.deepEqual(k.log, ['delete 10.220.2.0/24 via 10.219.0.9']);
+  assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2']);
 });
 
 test('passes requested while one is queued share it', async () => {

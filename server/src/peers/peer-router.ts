@@ -14,11 +14,14 @@ export interface RouteChanger {
 export interface PeerSyncReport {
   /** Routes created (a peer CIDR that had none). */
   added: number;
-  /** Routes whose gateway changed (the peer's node address moved). */
+  /** Routes whose gateway changed (the peer's node address moved): the old route deleted, the new one created. */
   updated: number;
   /** podwire peer routes no peer accounts for any more, removed. */
   removed: number;
-  /** Changes the kernel refused (each logged with its reason). */
+  /**
+   * Changes the kernel refused (each logged with its reason), e.g. a create that finds a route
+   * to the same destination podwire does not own (EEXIST: that route is left alone).
+   */
   failed: number;
   /** Routes already as wanted. */
   unchanged: number;
@@ -37,8 +40,12 @@ export interface PeerRouteStatus {
  * to what the current peer set needs. Every pass compares the wanted routes with the kernel's
  * own table, not with what it did last, so a restart, a route someone deleted or a change
  * made while podwired was down all converge the same way: stale routes removed, missing ones
- * added, moved ones replaced, all in one batch through the programmer. Passes never overlap;
- * requests that arrive while one is queued share it.
+ * added, moved ones deleted and created again through the new gateway, all in one batch
+ * through the programmer (deletes first: the kernel applies a batch in order). Only
+ * proto-198 routes are ever deleted, each by destination and gateway; a create never
+ * replaces anything, so a route to a peer CIDR that someone else owns (proto static, another
+ * CNI) stays and the create fails with EEXIST (reported like any refused route). Passes never
+ * overlap; requests that arrive while one is queued share it.
  */
 export class PeerRouter {
   private snapshot: PeerSnapshot | undefined;
@@ -92,18 +99,21 @@ export class PeerRouter {
     const kernel = await this.table.list();
     const report: PeerSyncReport = { added: 0, updated: 0, removed: 0, failed: 0, unchanged: 0 };
     const changes: RouteChange[] = [];
-    const kinds: Array<'added' | 'updated' | 'removed'> = [];
+    /** removed: no longer wanted; moving: the old gateway's route, deleted before the new one is created. */
+    const kinds: Array<'added' | 'updated' | 'removed' | 'moving'> = [];
     const inKernel = new Map<string, PeerRoute[]>();
     for (const k of kernel) inKernel.set(k.dst, [...(inKernel.get(k.dst) ?? []), k]);
     for (const [dst, routes] of inKernel) {
       const gateway = wanted.get(dst);
-      // Keep one route per wanted destination (a replace fixes its gateway); remove the rest.
-      const keep = gateway === undefined ? undefined : (routes.find((r) => r.gateway === gateway) ?? routes[0]);
+      // Keep the one route that is already as wanted; delete every other (by its gateway, so
+      // no delete can take the kept one with it).
+      const keep = gateway === undefined ? undefined : routes.find((r) => r.gateway === gateway);
       for (const r of routes) {
-        if (r !== keep) {
-          changes.push({ op: 'delete', route: r });
-          kinds.push('removed');
-        }
+        if (r === keep) continue;
+        if (keep !== undefined && r.gateway === keep.gateway) continue; // a duplicate of the kept route: deleting it by gateway could hit either
+        changes.push({ op: 'delete', route: r });
+        // Moving only when no route through the wanted gateway stays (one is created after it).
+        kinds.push(keep === undefined && gateway !== undefined ? 'moving' : 'removed');
       }
     }
     for (const [dst, gateway] of wanted) {
@@ -113,7 +123,7 @@ export class PeerRouter {
         this.refused.delete(dst);
         continue;
       }
-      changes.push({ op: 'replace', route: { dst, gateway } });
+      changes.push({ op: 'create', route: { dst, gateway } });
       kinds.push(present.length > 0 ? 'updated' : 'added');
     }
     const outcomes = changes.length > 0 ? await this.programmer.applyRouteChanges(changes) : [];
@@ -123,13 +133,20 @@ export class PeerRouter {
       const { dst, gateway } = change.route;
       if (error !== undefined) {
         report.failed++;
-        if (change.op === 'replace') this.refused.set(dst, error);
-        this.log.warn({ dst, gateway, op: change.op, err: error }, 'peers: the kernel refused a peer route change');
+        if (change.op === 'create') this.refused.set(dst, error);
+        const hint = change.op === 'create' && /EEXIST/.test(error) ? 'another route to this destination (not podwire\'s) is in the way; left alone' : undefined;
+        this.log.warn({ dst, gateway, op: change.op, err: error, ...(hint ? { hint } : {}) }, 'peers: the kernel refused a peer route change');
         return;
       }
+      if (kind === 'moving') return; // told with its create
       report[kind]++;
-      if (change.op === 'replace') this.refused.delete(dst);
-      this.log.info({ dst, gateway }, kind === 'removed' ? 'peers: removed a peer route' : kind === 'updated' ? 'peers: moved a peer route to a new gateway' : 'peers: added a peer route');
+      if (change.op === 'create') this.refused.delete(dst);
+      if (kind === 'updated') {
+        const previous = (inKernel.get(dst) ?? []).map((r) => r.gateway);
+        this.log.info({ dst, gateway, previous }, 'peers: moved a peer route to a new gateway');
+      } else {
+        this.log.info({ dst, gateway }, kind === 'removed' ? 'peers: removed a peer route' : 'peers: added a peer route');
+      }
     });
     for (const dst of this.refused.keys()) if (!wanted.has(dst)) this.refused.delete(dst);
     return report;
