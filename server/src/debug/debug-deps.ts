@@ -39,14 +39,27 @@ export interface DebugDeps {
   now: () => Date;
 }
 
+/** podwired's Debug dependencies, with what they opened (the inspector's host netlink socket) to close. */
+export interface PodwiredDebugDeps extends DebugDeps {
+  /** Closes the kernel inspector's host netlink socket (idempotent); call it after the servers have stopped. */
+  close(): void;
+}
+
 /** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
 export function podwiredDebugDeps(
   base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
-): DebugDeps {
+): PodwiredDebugDeps {
   const { host, ...rest } = base;
+  const inspector = new NetlinkKernelInspector(new NetnsOpener());
+  let closed = false;
   return {
     ...rest,
-    inspector: new NetlinkKernelInspector(new NetnsOpener()),
+    inspector,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      inspector.close();
+    },
     probeNetlink: () => probeNetlink(host, NETLINK_PROBE_TIMEOUT_MS),
     version: serverPackageVersion(),
     startedAt: new Date(),

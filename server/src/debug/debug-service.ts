@@ -4,7 +4,7 @@ import { attachmentProblems } from './attachment-problems';
 import { selectAttachment } from './attachment-selector';
 import { attachmentMessage, keyText, leaseMessage, leasesByAttachment, matchesFilter } from './attachment-view';
 import { DebugDeps } from './debug-deps';
-import { streamEvents } from './event-stream';
+import { EventStreams, streamEvents } from './event-stream';
 import { serverInfo } from './server-info';
 
 /** A refusal the client sees as gRPC status `code` (NOT_FOUND, INVALID_ARGUMENT, ...). */
@@ -36,6 +36,8 @@ function unary<Req, Res>(deps: DebugDeps, method: string, answer: (req: Req) => 
 
 /** The podwire.v1.Debug service: read-only introspection of this podwired. */
 export function createDebugService(deps: DebugDeps): DebugHandlers {
+  // The open WatchEvents streams: each leaves when it ends; all end when shutdown starts.
+  const streams = new EventStreams(deps.stopping);
   return {
     ServerInfo: unary(deps, 'ServerInfo', () => serverInfo(deps)),
 
@@ -75,6 +77,6 @@ export function createDebugService(deps: DebugDeps): DebugHandlers {
 
     ListPeers: unary(deps, 'ListPeers', () => deps.peers.listPeers()),
 
-    WatchEvents: (call) => streamEvents(call, deps.events, deps.log, { stopping: deps.stopping }),
+    WatchEvents: (call) => streamEvents(call, deps.events, deps.log, { streams }),
   };
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { CniCallEvent, CniEventBus } from '../events/cni-events';
-import { eventMessage, streamEvents } from './event-stream';
+import { EventStreams, eventMessage, streamEvents } from './event-stream';
 
 const event = (n: number): CniCallEvent => ({
   requestId: n.toString(16).padStart(16, '0'),
@@ -72,15 +74,69 @@ test('a client that stops reading is cut off with RESOURCE_EXHAUSTED; publishing
   assert.equal(lines.filter((l) => l.msg === 'WatchEvents client is too slow; ending its stream').length, 1);
 });
 
-test('shutdown ends open streams', async () => {
+test('shutdown ends open streams, and a stream opened after that ends at once', async () => {
   const bus = new CniEventBus();
-  const f = fakeCall(true);
   let stopNow: () => void = () => undefined;
   const stopping = new Promise<void>((r) => (stopNow = r));
-  streamEvents(f.call, bus, quiet, { stopping });
+  const streams = new EventStreams(stopping);
+  const open = [fakeCall(true), fakeCall(true)];
+  for (const f of open) streamEvents(f.call, bus, quiet, { streams });
+  assert.equal(streams.size, 2);
   stopNow();
   await stopping;
   await new Promise((r) => setImmediate(r));
   assert.equal(bus.listenerCount, 0);
-  assert.equal(f.call.writableEnded, true);
+  assert.equal(streams.size, 0);
+  for (const f of open) assert.equal(f.call.writableEnded, true);
+  const late = fakeCall(true);
+  streamEvents(late.call, bus, quiet, { streams });
+  assert.equal(late.call.writableEnded, true);
+  assert.equal(bus.listenerCount, 0);
+  assert.equal(streams.size, 0);
+});
+
+test('a stream leaves the registry when it ends for any reason', async () => {
+  const bus = new CniEventBus();
+  const streams = new EventStreams(new Promise<void>(() => undefined));
+  const ends: Array<[string, (f: ReturnType<typeof fakeCall>) => void]> = [
+    ['client cancelled', (f) => f.call.emit('cancelled')],
+    ['stream ended', (f) => f.call.end()],
+    ['stream failed', (f) => f.call.emit('error', { code: grpc.status.UNAVAILABLE })],
+    ['stream destroyed', (f) => f.call.destroy()],
+  ];
+  for (const [why, end] of ends) {
+    const f = fakeCall(true);
+    streamEvents(f.call, bus, quiet, { streams });
+    assert.equal(streams.size, 1, why);
+    end(f);
+    await new Promise((r) => setImmediate(r)); // 'finish' and 'close' come on a later tick
+    assert.equal(streams.size, 0, why);
+    assert.equal(bus.listenerCount, 0, why);
+  }
+  // The slow-client cut-off leaves too.
+  const slow = fakeCall(false);
+  streamEvents(slow.call, bus, quiet, { streams, maxBuffered: 2 });
+  for (let i = 0; i < 5; i++) bus.publish(event(i));
+  assert.equal(streams.size, 0);
+});
+
+test('a finished stream is garbage: nothing waiting for shutdown keeps it alive', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const bus = new CniEventBus();
+  let stopNow: () => void = () => undefined;
+  const stopping = new Promise<void>((r) => (stopNow = r));
+  const streams = new EventStreams(stopping);
+  const finished = ((): WeakRef<object> => {
+    const f = fakeCall(true);
+    streamEvents(f.call, bus, quiet, { streams });
+    f.call.end();
+    return new WeakRef(f.call);
+  })();
+  // WeakRef targets stay alive until the current job ends; let the stream's close run too.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(finished.deref(), undefined, 'the finished stream is still referenced');
+  stopNow(); // keeps `stopping` (and so any reaction on it) alive until here
 });

@@ -26,25 +26,78 @@ export function eventMessage(e: CniCallEvent): CniEvent {
 
 type EventCall = grpc.ServerWritableStream<WatchEventsRequest__Output, CniEvent>;
 
+/** Any of these means the stream is over: it leaves the bus and the registry. */
+const ENDING_EVENTS = ['cancelled', 'close', 'error', 'finish'] as const;
+
+/**
+ * The open WatchEvents streams of one Debug service. Each stream is registered while it is
+ * open and removed as soon as it ends for any reason, so a finished stream is not kept alive;
+ * when `stopping` resolves (shutdown starts) every open stream is ended at once (status OK)
+ * instead of holding the server's drain open, and a stream opened after that ends at once.
+ */
+export class EventStreams {
+  private readonly open = new Set<() => void>();
+  private stopped = false;
+
+  constructor(stopping?: Promise<void>) {
+    // One reaction for the whole service, not one per stream.
+    void stopping?.then(() => this.endAll());
+  }
+
+  /** How many streams are open now. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Registers a stream's `end`; returns the function that forgets it (idempotent). */
+  register(end: () => void): () => void {
+    this.open.add(end);
+    return () => {
+      this.open.delete(end);
+    };
+  }
+
+  /** Ends every open stream and every later one. */
+  endAll(): void {
+    this.stopped = true;
+    for (const end of [...this.open]) end();
+    this.open.clear();
+  }
+}
+
 /**
  * WatchEvents: subscribes at once (and then sends the response headers, so a client that
  * waits for them knows it will see every later call), writes each event without waiting,
- * and unsubscribes when the client cancels or the stream closes or fails. The CNI path never
- * waits for a client: a client too slow to take `maxBuffered` events is cut off with
- * RESOURCE_EXHAUSTED (and a logged warning) instead of buffering without bound.
+ * and unsubscribes (and leaves `streams`) when the client cancels or the stream closes or
+ * fails. The CNI path never waits for a client: a client too slow to take `maxBuffered`
+ * events is cut off with RESOURCE_EXHAUSTED (and a logged warning) instead of buffering
+ * without bound. Shutdown (`streams.endAll()`) ends the stream with status OK.
  */
 export function streamEvents(
   call: EventCall,
   bus: CniEventBus,
   log: Logger,
-  opts: { stopping?: Promise<void>; maxBuffered?: number } = {},
+  opts: { streams?: EventStreams; maxBuffered?: number } = {},
 ): void {
   const maxBuffered = opts.maxBuffered ?? MAX_BUFFERED_EVENTS;
   const peer = call.getPeer();
+  if (opts.streams?.isStopped) {
+    log.debug({ peer }, 'WatchEvents stream opened while stopping; ending it');
+    call.end();
+    return;
+  }
   let unsubscribe: (() => void) | undefined;
+  let unregister: (() => void) | undefined;
   const stop = (): void => {
     unsubscribe?.();
     unsubscribe = undefined;
+    unregister?.();
+    unregister = undefined;
+    for (const ev of ENDING_EVENTS) call.off(ev, stop);
   };
   unsubscribe = bus.subscribe((event) => {
     if (call.writableLength >= maxBuffered) {
@@ -58,13 +111,11 @@ export function streamEvents(
     }
     call.write(eventMessage(event));
   });
-  for (const ev of ['cancelled', 'close', 'error', 'finish'] as const) call.once(ev, stop);
-  // Shutdown ends the stream (status OK) instead of holding the server's drain open.
-  void opts.stopping?.then(() => {
-    if (!unsubscribe) return;
+  unregister = opts.streams?.register(() => {
     stop();
     call.end();
   });
+  for (const ev of ENDING_EVENTS) call.once(ev, stop);
   log.debug({ peer }, 'WatchEvents stream opened');
   call.sendMetadata(new grpc.Metadata());
 }
