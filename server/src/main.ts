@@ -83,7 +83,8 @@ async function serve(opts: ServerConfig): Promise<void> {
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
   const peers: PeerStatusSource = peerRouting.status;
-  const debug = createDebugService(podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), log, host, stopping: health.stopping }));
+  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), log, host, stopping: health.stopping });
+  const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
@@ -107,6 +108,7 @@ async function serve(opts: ServerConfig): Promise<void> {
       }
       // Each closed on its own: one failing never keeps the store from being closed.
       const closers: Array<[string, () => unknown]> = [
+        ['Debug kernel inspector', () => debugDeps.close()],
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
         ['datapath', () => datapath.close()],
