@@ -1,6 +1,7 @@
 import { PodAddress } from './datapath';
 import { HostProgrammer, RouteChangeOutcome } from './host-programmer';
 import { HostRouteChange } from './netlink-codec';
+import { CoalescingQueue } from './coalescing-queue';
 import { LinkDeleter } from './link-deleter';
 
 /**
@@ -38,11 +39,9 @@ interface PendingRouteChange {
  * its own change's outcome. An idle programmer sends a change at once.
  */
 export class BatchingHostProgrammer implements HostProgrammer {
-  private queue: PendingDelete[] = [];
-  private inFlight = false;
+  private readonly deletes = new CoalescingQueue<PendingDelete>((batch) => this.deleteBatch(batch));
+  private readonly routes = new CoalescingQueue<PendingRouteChange>((batch) => this.routeBatch(batch));
   private nextGroup = 0;
-  private routeQueue: PendingRouteChange[] = [];
-  private routesInFlight = false;
 
   constructor(
     private readonly direct: HostProgrammer,
@@ -73,55 +72,31 @@ export class BatchingHostProgrammer implements HostProgrammer {
   }
 
   private enqueueRoutes(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
-    const settled = Promise.all(changes.map((change) => new Promise<RouteChangeOutcome>((settle) => this.routeQueue.push({ change, settle }))));
-    if (!this.routesInFlight && changes.length > 0) void this.drainRoutes();
+    const pending: PendingRouteChange[] = [];
+    const settled = Promise.all(changes.map((change) => new Promise<RouteChangeOutcome>((settle) => pending.push({ change, settle }))));
+    this.routes.add(...pending);
     return settled;
   }
 
-  private async drainRoutes(): Promise<void> {
-    this.routesInFlight = true;
+  private async routeBatch(batch: PendingRouteChange[]): Promise<void> {
+    this.onBatch('route', batch.length);
+    let outcomes: RouteChangeOutcome[];
     try {
-      while (this.routeQueue.length > 0) {
-        const batch = this.routeQueue;
-        this.routeQueue = [];
-        this.onBatch('route', batch.length);
-        let outcomes: RouteChangeOutcome[];
-        try {
-          outcomes = await this.direct.applyRouteChanges(batch.map((p) => p.change));
-        } catch (err) {
-          const error = err instanceof Error ? err.message : String(err);
-          outcomes = batch.map(() => ({ error }));
-        }
-        batch.forEach((p, i) => p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' }));
-      }
-    } finally {
-      this.routesInFlight = false;
+      outcomes = await this.direct.applyRouteChanges(batch.map((p) => p.change));
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      outcomes = batch.map(() => ({ error }));
     }
+    batch.forEach((p, i) => p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' }));
   }
 
   deleteLink(index: number): Promise<void> {
     if (!Number.isInteger(index) || index <= 0) return Promise.reject(new Error(`refusing to delete link index ${index}`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ index, resolve, reject });
-      if (!this.inFlight) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.inFlight = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        this.onBatch('link-delete', batch.length);
-        await this.deleteBatch(batch);
-      }
-    } finally {
-      this.inFlight = false;
-    }
+    return new Promise((resolve, reject) => this.deletes.add({ index, resolve, reject }));
   }
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {
+    this.onBatch('link-delete', batch.length);
     const group = GROUP_BASE + (this.nextGroup++ % GROUP_SPAN);
     try {
       const outcomes = await this.deleter.deleteLinks(group, batch.map((d) => d.index));
