@@ -7,15 +7,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRtNetlink } from 'netlink';
 import { openIpamStore } from '@podwire/ipam-store';
 import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
 import { RoutedVethDatapath } from './datapath/routed-veth';
-import { DirectHostProgrammer } from './datapath/host-programmer';
+import { rtnlRouteSender } from './datapath/host-programmer';
 import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
-import { WorkerLinkDeleter } from './datapath/link-deleter';
 import { NetnsOpener } from './datapath/netns';
+import { WorkerLinkDeleter } from './rtnl/link-deleter';
+import { RtnlSockets } from './rtnl/rtnl-sockets';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
 import { createDebugService } from './debug/debug-service';
@@ -32,10 +32,12 @@ import { PodwireMetrics } from './metrics/podwire-metrics';
 import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry } from './pools/network-registry';
 import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
-import { NetlinkPeerRouteTable } from './peers/peer-route-table';
+import { SnapshotPeerRouteTable } from './peers/peer-route-table';
 import { PeerRouting } from './peers/peer-routing';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
+import { pendingVerification, verifyPods } from './startup/pod-verification';
+import type { StartupReport } from './startup/startup-report';
 
 /** Identifies this server's host veths (by state dir), so reconcile never touches another's. */
 function ownerTag(stateDir: string): string {
@@ -62,19 +64,28 @@ async function serve(opts: ServerConfig): Promise<void> {
   // Checked before anything is opened: an unusable TLS file stops podwired at once, naming it.
   const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
+  const tStore = performance.now();
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
-  const host = createRtNetlink();
+  const storeMs = performance.now() - tStore;
+  // Every rtnetlink socket podwired uses is made here and closed by sockets.closeAll() at
+  // shutdown: requests on `host`, dumps (serialized) on `hostDumps`; pod netns sockets are
+  // opened through `netns` and closed by the datapath's cache (or closeAll).
+  const sockets = new RtnlSockets();
+  const host = sockets.openHost('requests');
+  const hostDumps = sockets.openHost('dumps');
+  const netns = new NetnsOpener(sockets);
   const owner = ownerTag(opts.stateDir);
   const networks = new NetworkRegistry();
   // The metrics read the datapath's netns socket cache only when scraped, after it exists.
   const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize() }) : undefined;
-  const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(host), new WorkerLinkDeleter(), metrics?.observeBatch);
-  const datapath: RoutedVethDatapath = new RoutedVethDatapath(host, programmer, new NetnsOpener(), owner);
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), metrics?.observeBatch);
+  const datapath: RoutedVethDatapath = new RoutedVethDatapath({ host, dumps: hostDumps }, programmer, netns, owner);
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
-  const peerRouting = await PeerRouting.create(opts, programmer, new NetlinkPeerRouteTable(), log, {
+  const peerRouting = await PeerRouting.create(opts, programmer, new SnapshotPeerRouteTable(hostDumps), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
   });
-  const deps = { store, datapath, locks: new KeyedMutex(), networks, node: peerRouting.node };
+  const locks = new KeyedMutex();
+  const deps = { store, datapath, locks, networks, node: peerRouting.node };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
@@ -83,16 +94,36 @@ async function serve(opts: ServerConfig): Promise<void> {
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
   const peers: PeerStatusSource = peerRouting.status;
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), log, host, stopping: health.stopping });
+  const startup: StartupReport = {
+    reconcile: { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 },
+    phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
+    verification: pendingVerification(0),
+  };
+  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), log, host, hostDumps, netns, stopping: health.stopping });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
-  const report = await reconcile(store, datapath, log);
+  const tReconcile = performance.now();
+  const reconciled = await reconcile(store, datapath, log);
+  startup.reconcile = reconciled.counts;
+  startup.phases.snapshotMs = reconciled.snapshotMs;
+  startup.phases.reconcileMs = performance.now() - tReconcile - reconciled.snapshotMs;
+  startup.verification = pendingVerification(reconciled.ready.length);
+  // The peer set (static: at once; Kubernetes: the first list) before serving, so pod CIDRs
+  // learnt from the Node object are there for the first ADD; bounded, serving goes on without.
+  const tPeers = performance.now();
   if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
+  const peersMs = performance.now() - tPeers;
   readiness.markReady();
   health.markServing();
-  log.info({ ...report }, 'podwired serving');
+  startup.phases.toServingMs = performance.now();
+  log.info({ reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length }, 'podwired serving');
+  // Not awaited: ADDs are served meanwhile.
+  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log }, startup.verification).then(
+    (v) => log.info({ verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } }, 'podwired: ready pods verified in their netns'),
+    (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
+  );
 
   let stopping = false;
   stop = (signal: string) => {
@@ -107,11 +138,15 @@ async function serve(opts: ServerConfig): Promise<void> {
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: stopping the listeners failed');
       }
       // Each closed on its own: one failing never keeps the store from being closed.
+      // Each owner closes what it made, in reverse order of start-up; the verification
+      // (reads only) is waited for so nothing reads the store once it is closed.
       const closers: Array<[string, () => unknown]> = [
-        ['Debug kernel inspector', () => debugDeps.close()],
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
+        ['pod verification', () => verification],
         ['datapath', () => datapath.close()],
+        ['host programmer (link-delete worker)', () => programmer.close()],
+        ['netlink sockets', () => sockets.closeAll()],
         ['lease store', () => store.close()],
       ];
       for (const [what, close] of closers) {
@@ -135,6 +170,11 @@ async function serve(opts: ServerConfig): Promise<void> {
     }
   };
   if (stopAsked) stop(stopAsked);
+}
+
+/** Phase times rounded to 0.1 ms for the start-up log line. */
+function roundPhases(phases: StartupReport['phases']): Record<string, number> {
+  return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 }
 
 // `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.

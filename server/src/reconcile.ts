@@ -1,78 +1,113 @@
-import * as fs from 'node:fs';
 import type { Logger } from 'pino';
-import { IpamStore } from '@podwire/ipam-store';
-import { Datapath } from './datapath/datapath';
+import type { Attachment, IpamStore, Lease } from '@podwire/ipam-store';
+import type { Datapath, PodNetworkSpec } from './datapath/datapath';
 import { podAddresses } from './handlers/add';
+import type { ReconcileCounts } from './startup/startup-report';
 
-export interface ReconcileReport {
-  /** `pending` attachments (an ADD cut short by a crash) rolled back: links, routes, leases. */
-  rolledBack: number;
-  /** `ready` attachments whose pod still exists and whose wiring checked out. */
-  verified: number;
-  /** `ready` attachments kept although their check failed or their netns is gone (DEL/GC will clear them). */
-  degraded: number;
-  /** Host veths of this server with no attachment, removed. */
-  orphanLinks: number;
-  /** podwire host routes to addresses no attachment holds, removed. */
-  orphanRoutes: number;
+/** A ready attachment and the spec of its wiring, as the store has them. */
+export interface ReadyAttachment {
+  attachment: Attachment;
+  spec: PodNetworkSpec;
+}
+
+function keyOf(a: { network: string; containerId: string; ifname: string }): string {
+  return `${a.network}\0${a.containerId}\0${a.ifname}`;
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The ready attachments with their leased addresses (one read of each table). */
+export function readyAttachments(store: IpamStore): ReadyAttachment[] {
+  const leases = new Map<string, Lease[]>();
+  for (const l of store.listLeases()) {
+    const k = keyOf(l);
+    const list = leases.get(k);
+    if (list) list.push(l);
+    else leases.set(k, [l]);
+  }
+  return store.listAttachments({ state: 'ready' }).map((attachment) => ({
+    attachment,
+    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(keyOf(attachment)) ?? []) },
+  }));
 }
 
 /**
- * Brings the store and the kernel into agreement after a (re)start, before ADD/DEL/CHECK are
- * served: rolls back pending attachments, removes this server's host veths and routes that no
- * attachment accounts for, and verifies the ready attachments whose pod netns still exists.
- * Best effort per item: one failure is logged and the rest still reconciled.
+ * Brings the store and the host's kernel state into agreement after a (re)start, before
+ * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table)
+ * and no per-pod kernel request:
+ *  1. `pending` attachments (an ADD cut short by a crash) are rolled back: host end, routes, lease;
+ *  2. this server's host ends that no ready attachment accounts for are removed;
+ *  3. this server's pod routes on its ready host ends to addresses not leased are removed;
+ *  4. every ready attachment's host side is matched against the snapshot (counted, logged: kept).
+ * The removals are issued together, so the programmer batches them (one group delete for
+ * the links, multi-message writes for the routes). Best effort per item: one failure is
+ * logged and counted, the rest still reconciled. Verifying the pods inside their own netns
+ * comes after serving has started (startup/pod-verification.ts).
  *
- * Pod routes only: the routes pruned here are proto 199 routes on this server's pod veths.
- * Peer routes (`peerPodCIDR via peerNodeIP`, proto 198, through the underlay) are never
- * touched here; the PeerRouter (peers/peer-router.ts) reconciles them against the peer set.
+ * Pod routes only: peer routes (proto 198) are the PeerRouter's (peers/peer-router.ts).
  */
-export async function reconcile(store: IpamStore, datapath: Datapath, log: Logger): Promise<ReconcileReport> {
-  const report: ReconcileReport = { rolledBack: 0, verified: 0, degraded: 0, orphanLinks: 0, orphanRoutes: 0 };
+export async function reconcile(
+  store: IpamStore,
+  datapath: Datapath,
+  log: Logger,
+): Promise<{ counts: ReconcileCounts; ready: ReadyAttachment[]; snapshotMs: number }> {
+  const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
+  const t0 = performance.now();
+  const host = await datapath.readHost();
+  const snapshotMs = performance.now() - t0;
 
-  for (const att of store.listAttachments({ state: 'pending' })) {
-    const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
-    try {
-      await datapath.tearDown(att.hostIfname);
-      store.remove(key);
-      report.rolledBack++;
-      log.warn({ ...key, hostIfname: att.hostIfname }, 'reconcile: rolled back an ADD that never completed');
-    } catch (err) {
-      log.error({ ...key, err }, 'reconcile: could not roll back a pending attachment');
-    }
-  }
+  const pending = store.listAttachments({ state: 'pending' });
+  const ready = readyAttachments(store);
+  const known = new Set(ready.map((r) => r.attachment.hostIfname));
+  const orphans = host.ownedLinks().filter((l) => !known.has(l.name) && !pending.some((p) => p.hostIfname === l.name));
+  const stray = host.strayRoutes(ready.map((r) => r.spec));
 
-  const ready = store.listAttachments({ state: 'ready' });
-  const known = new Set(ready.map((a) => a.hostIfname));
-  for (const link of await datapath.listOwnedHostLinks()) {
-    if (known.has(link.name)) continue;
-    try {
-      await datapath.tearDown(link.name);
-      report.orphanLinks++;
-      log.warn({ hostIfname: link.name }, 'reconcile: removed a host veth no attachment accounts for');
-    } catch (err) {
-      log.error({ hostIfname: link.name, err }, 'reconcile: could not remove an orphan host veth');
-    }
-  }
-
-  for (const att of ready) {
-    const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
-    const addresses = podAddresses(store.get(key)?.leases ?? []);
-    try {
-      const pruned = await datapath.pruneHostRoutes(att.hostIfname, addresses);
-      report.orphanRoutes += pruned.length;
-      if (pruned.length > 0) log.warn({ ...key, pruned }, 'reconcile: removed host routes to addresses not leased');
-      if (!fs.existsSync(att.netns)) {
-        report.degraded++;
-        log.warn({ ...key, netns: att.netns }, 'reconcile: pod netns is gone; the lease is kept until DEL or GC');
-        continue;
+  await Promise.all([
+    ...pending.map(async (att) => {
+      const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
+      try {
+        await datapath.tearDown(att.hostIfname);
+        store.remove(key);
+        counts.rolledBack++;
+        log.warn({ ...key, hostIfname: att.hostIfname }, 'reconcile: rolled back an ADD that never completed');
+      } catch (err) {
+        counts.failed++;
+        log.error({ ...key, err: reason(err) }, 'reconcile: could not roll back a pending attachment');
       }
-      await datapath.check({ netnsPath: att.netns, podIfname: att.ifname, hostIfname: att.hostIfname, mtu: 0, addresses });
-      report.verified++;
-    } catch (err) {
-      report.degraded++;
-      log.warn({ ...key, err: err instanceof Error ? err.message : String(err), details: (err as { details?: string }).details }, 'reconcile: attachment is not as ADD left it; CHECK will report it');
+    }),
+    ...orphans.map(async (link) => {
+      try {
+        await datapath.tearDown(link.name);
+        counts.orphanLinks++;
+        log.warn({ hostIfname: link.name }, 'reconcile: removed a host veth no attachment accounts for');
+      } catch (err) {
+        counts.failed++;
+        log.error({ hostIfname: link.name, err: reason(err) }, 'reconcile: could not remove an orphan host veth');
+      }
+    }),
+    (async () => {
+      if (stray.length === 0) return;
+      const failures = await datapath.removeStrayRoutes(stray);
+      counts.orphanRoutes += stray.length - failures.length;
+      counts.failed += failures.length;
+      log.warn({ removed: stray.filter((r) => !failures.some((f) => f.route === r)).map((r) => `${r.address} dev ${r.hostIfname}`) }, 'reconcile: removed host routes to addresses not leased');
+      for (const f of failures) log.error({ route: `${f.route.address} dev ${f.route.hostIfname}`, err: f.error }, 'reconcile: could not remove a host route');
+    })(),
+  ]);
+
+  for (const { attachment, spec } of ready) {
+    const problems = host.hostProblems(spec);
+    if (problems.length === 0) {
+      counts.hostOk++;
+      continue;
     }
+    counts.hostDegraded++;
+    log.warn(
+      { network: attachment.network, containerId: attachment.containerId, ifname: attachment.ifname, problems },
+      'reconcile: host side of an attachment is not as ADD left it; kept (CHECK reports it, DEL or GC clears it)',
+    );
   }
-  return report;
+  return { counts, ready, snapshotMs };
 }

@@ -25,6 +25,15 @@ const KNOWN: Record<string, keyof Omit<CniArgs, 'ips'> | 'ip' | 'ignore'> = {
  * unknown key is an error unless IgnoreUnknown is set to a true value.
  */
 export function parseCniArgs(raw: string): CniArgs {
+  return parseCniArgsAs(raw, 'strict');
+}
+
+/**
+ * `lenient` (for the verbs that must not fail on them: DEL, CHECK, GET, STATUS, GC) reads the
+ * keys podwire knows and ignores everything else, malformed pairs included.
+ */
+export function parseCniArgsAs(raw: string, mode: 'strict' | 'lenient'): CniArgs {
+  if (mode === 'lenient') return lenientArgs(raw);
   const out: CniArgs = { ips: [] };
   if (raw === '') return out;
   const pairs = raw.split(';').filter((p) => p !== '');
@@ -54,6 +63,19 @@ export function parseCniArgs(raw: string): CniArgs {
       `unknown CNI_ARGS ${unknown.map((k) => JSON.stringify(k)).join(', ')}`,
       'set IgnoreUnknown=1 in CNI_ARGS to pass keys podwire does not use',
     );
+  }
+  return out;
+}
+
+function lenientArgs(raw: string): CniArgs {
+  const out: CniArgs = { ips: [] };
+  for (const pair of raw.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const field = KNOWN[pair.slice(0, eq)];
+    const value = pair.slice(eq + 1);
+    if (field === 'ip') out.ips.push(...value.split(',').filter((v) => ipaddr.isValid(v)).map((v) => ipaddr.parse(v).toString()));
+    else if (field !== undefined && field !== 'ignore' && value !== '') out[field] = value;
   }
   return out;
 }

@@ -80,15 +80,23 @@ function parseIpam(v: unknown): RangeSet[] {
 
 /** Parses and validates the stdin network configuration. */
 export function parseNetConf(bytes: Buffer): NetConf {
+  return netConfFromDocument(parseConfigDocument(bytes));
+}
+
+/** The stdin bytes as JSON (any JSON value); a CniError (code 6) when they are empty or not JSON. */
+export function parseConfigDocument(bytes: Buffer): unknown {
   if (bytes.length === 0) {
     throw new CniError(CniCode.DecodeFailure, 'empty network configuration', 'the runtime must send the network configuration on stdin');
   }
-  let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (err) {
     throw new CniError(CniCode.DecodeFailure, 'network configuration is not valid JSON', err instanceof Error ? err.message : String(err));
   }
+}
+
+/** Validates a parsed network configuration document. */
+export function netConfFromDocument(doc: unknown): NetConf {
   if (!isObject(doc)) {
     throw new CniError(CniCode.DecodeFailure, 'network configuration must be a JSON object', `got ${JSON.stringify(doc).slice(0, 80)}`);
   }

@@ -6,20 +6,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { RtNetlinkSocket } from 'netlink';
+import { EventEmitter } from 'node:events';
+import type { RawNetlinkSocket } from '../rtnl/rtnl-socket';
 import pino from 'pino';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
-import { NetlinkPeerRouteTable } from '../peers/peer-route-table';
+import { SnapshotPeerRouteTable } from '../peers/peer-route-table';
+import { RtnlSocket } from '../rtnl/rtnl-socket';
 import { PeerRouter } from '../peers/peer-router';
 import { BatchingHostProgrammer } from './batching-host-programmer';
-import { DirectHostProgrammer } from './host-programmer';
-import { InThreadLinkDeleter } from './link-deleter';
+import { rtnlRouteSender } from './host-programmer';
+import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { NetnsOpener, PodNetns } from './netns';
 
 const NS = `pwt-batch-${process.pid}`;
 const opener = new NetnsOpener();
 let ns: PodNetns;
-let sock: RtNetlinkSocket;
+let sock: RtnlSocket;
 
 const ip = (...args: string[]) => execFileSync('ip', ['-n', NS, ...args], { encoding: 'utf8' });
 function vethIndexes(count: number, prefix: string): number[] {
@@ -36,14 +38,14 @@ before(() => {
   sock = opener.rtnetlinkIn(ns);
 });
 after(() => {
-  sock.socket.close();
+  sock.close();
   opener.close(ns);
   execFileSync('ip', ['netns', 'del', NS]);
 });
 
 test('deletes that arrive while one is in flight are sent as one group delete', async () => {
   const batchSizes: number[] = [];
-  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind, size) => {
+  const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock), (kind, size) => {
     if (kind === 'link-delete') batchSizes.push(size);
   });
   const indexes = vethIndexes(40, 'bt');
@@ -58,7 +60,7 @@ test('deletes that arrive while one is in flight are sent as one group delete', 
 });
 
 test('a link already gone settles fine for its caller and does not fail the batch', async () => {
-  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+  const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
   const indexes = vethIndexes(5, 'bg');
   const first = indexes[0] ?? 0;
   ip('link', 'del', `bg0`);
@@ -67,7 +69,7 @@ test('a link already gone settles fine for its caller and does not fail the batc
 });
 
 test('index 0 (which would mean every link) is refused', async () => {
-  const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+  const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
   await assert.rejects(p.deleteLink(0), /refusing/);
   await assert.rejects(p.deleteLink(-1), /refusing/);
 });
@@ -86,7 +88,7 @@ test('peer route changes: 300 creates in one batch, each caller gets its own out
   ip('link', 'set', 'pru0p', 'up');
   try {
     const batches: number[] = [];
-    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind, size) => {
+    const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock), (kind, size) => {
       if (kind === 'route') batches.push(size);
     });
     const routes = Array.from({ length: 300 }, (_, i) => ({ dst: `10.${60 + Math.floor(i / 256)}.${i % 256}.0/24`, gateway: `10.50.0.${2 + (i % 3)}` }));
@@ -137,7 +139,7 @@ test('IPv6 peer routes: create and delete', async () => {
   ip('link', 'set', 'pru6', 'up');
   ip('link', 'set', 'pru6p', 'up');
   try {
-    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
     await p.changeRoute({ op: 'create', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
     const rows = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')) as IpRouteRow[];
     assert.deepEqual(rows.map((r) => [r.dst, r.gateway]), [['fd60:0:0:2::/64', 'fd50::2']]);
@@ -165,7 +167,7 @@ test('a peer route create never replaces a route podwire does not own (it fails 
     // Someone else's routes (proto static) to CIDRs podwire is then told to route.
     ip('route', 'add', '10.82.0.0/24', 'via', '10.51.0.2', 'proto', 'static');
     ip('-6', 'route', 'add', 'fd82::/64', 'via', 'fd51::2', 'proto', 'static');
-    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
     const outcomes = await p.applyRouteChanges([
       { op: 'create', route: { dst: '10.82.0.0/24', gateway: '10.51.0.3' } },
       { op: 'create', route: { dst: '10.83.0.0/24', gateway: '10.51.0.3' } },
@@ -192,10 +194,11 @@ test('a peer route create never replaces a route podwire does not own (it fails 
 
 test('the peer router against the kernel: a foreign route to a peer CIDR is reported, not replaced; a peer that moves gets its route moved', async () => {
   underlay('prr0', '10.52.0.1/24', 'fd52::1/64');
-  const table = new NetlinkPeerRouteTable(opener.rtnetlinkIn(ns));
+  const dumps = opener.rtnetlinkIn(ns);
+  const table = new SnapshotPeerRouteTable(dumps);
   try {
     ip('route', 'add', '10.86.0.0/24', 'via', '10.52.0.9', 'proto', 'static');
-    const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const programmer = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
     const router = new PeerRouter(programmer, table, new NodePodCidrs('self', ['10.85.0.0/24']), pino({ level: 'silent' }));
     const peer = (gw4: string, gw6: string) => ({ name: 'b', nodeIPs: [gw4, gw6], podCIDRs: ['10.86.0.0/24', 'fd86::/64'] });
     assert.deepEqual(await router.update({ peers: [peer('10.52.0.2', 'fd52::2')] }), { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
@@ -216,7 +219,7 @@ test('the peer router against the kernel: a foreign route to a peer CIDR is repo
     assert.deepEqual(JSON.parse(ip('-j', 'route', 'show', 'proto', '198')), []);
     assert.deepEqual(JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')), []);
   } finally {
-    table.close();
+    dumps.close();
     ip('link', 'del', 'prr0');
   }
 });
@@ -228,7 +231,7 @@ test('a peer route delete names its gateway: of two proto-198 routes to one dest
     ip('route', 'add', '10.87.0.0/24', 'via', '10.53.0.3', 'proto', '198', 'metric', '20');
     ip('-6', 'route', 'add', 'fd87::/64', 'via', 'fd53::2', 'proto', '198', 'metric', '10');
     ip('-6', 'route', 'add', 'fd87::/64', 'via', 'fd53::3', 'proto', '198', 'metric', '20');
-    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock));
+    const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
     const del = (dst: string, gateway: string) => ({ op: 'delete' as const, route: { dst, gateway } });
     assert.deepEqual(await p.applyRouteChanges([del('10.87.0.0/24', '10.53.0.3'), del('fd87::/64', 'fd53::3')]), [{}, {}]);
     assert.deepEqual(describe(routesTo('10.87.0.0/24')), ['10.53.0.2 proto 198']);
@@ -242,42 +245,33 @@ test('a peer route delete names its gateway: of two proto-198 routes to one dest
   }
 });
 
-test('a send that throws synchronously settles every change of it with the error and releases its reply refs and timer', async () => {
-  const refs = new Set<number>();
-  let seq = 1000;
-  const throwing = {
-    socket: {
-      socket: {
-        address: () => ({ port: 4242 }),
-        send: () => {
-          throw new Error('ENOBUFS: the send failed at once');
-        },
-      },
-      generateSeq: () => ++seq,
-      makeRef: (s: number) => {
-        refs.add(s);
-        return s;
-      },
-      dropRef: (s: number) => {
-        if (!refs.delete(s)) throw new Error('Should never happen');
-      },
+test('a send that throws synchronously settles every change of it with the error and leaves no reply timer armed', async () => {
+  // An RtnlSocket over a raw socket whose sendmsg fails at once.
+  const raw = Object.assign(new EventEmitter(), {
+    address: () => ({ port: 4242, groups: 0 }),
+    send: () => {
+      throw new Error('ENOBUFS: the send failed at once');
     },
-  } as unknown as RtNetlinkSocket;
+    ref: () => undefined,
+    unref: () => undefined,
+    close: () => undefined,
+  });
+  const throwing = new RtnlSocket(raw as unknown as RawNetlinkSocket, 'test');
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const before = timers();
-  const p = new BatchingHostProgrammer(new DirectHostProgrammer(throwing), new InThreadLinkDeleter(throwing));
+  const p = new BatchingHostProgrammer(rtnlRouteSender(throwing), new InThreadLinkDeleter(throwing));
   const outcomes = await p.applyRouteChanges([
     { op: 'create', route: { dst: '10.88.0.0/24', gateway: '10.53.0.2' } },
     { op: 'delete', route: { dst: '10.88.1.0/24', gateway: '10.53.0.2' } },
     { op: 'replace', podRoute: { address: '10.88.2.1', family: 4, oif: 7 } },
   ]);
-  assert.deepEqual(outcomes.map((o) => o.error), Array(3).fill('ENOBUFS: the send failed at once'));
-  assert.equal(refs.size, 0, 'every reply ref dropped');
+  assert.equal(outcomes.length, 3);
+  for (const o of outcomes) assert.match(o.error ?? '', /EIO \(send failed: ENOBUFS: the send failed at once\)/);
   assert.equal(timers(), before, 'no reply timer left armed');
   // The single-change path rejects its caller with the same error.
   await assert.rejects(p.changeRoute({ op: 'delete', route: { dst: '10.88.3.0/24', gateway: '10.53.0.2' } }), /ENOBUFS/);
-  assert.equal(refs.size, 0);
   assert.equal(timers(), before);
+  throwing.close();
 });
 
 test('pod routes go through the route batch: concurrent adds coalesce, each lands on its own veth (proto 199), deletes settle per caller', async () => {
@@ -290,7 +284,7 @@ test('pod routes go through the route batch: concurrent adds coalesce, each land
     const index = (name: string) => (JSON.parse(ip('-j', 'link', 'show', name)) as Array<{ ifindex: number }>)[0]?.ifindex ?? 0;
     const [i0, i1] = links.map(index);
     const batches: number[] = [];
-    const p = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind, size) => {
+    const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock), (kind, size) => {
       if (kind === 'route') batches.push(size);
     });
     const pods = Array.from({ length: 40 }, (_, i) => ({ address: `10.90.0.${i + 1}`, family: 4 as const, oif: i % 2 === 0 ? i0! : i1! }));

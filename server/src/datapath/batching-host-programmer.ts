@@ -1,8 +1,8 @@
 import { PodAddress } from './datapath';
-import { HostProgrammer, RouteChangeOutcome } from './host-programmer';
-import { HostRouteChange } from './netlink-codec';
+import type { LinkDeleter } from '../rtnl/link-deleter';
+import { HostProgrammer, RouteChangeOutcome, RouteChangeSender } from './host-programmer';
+import { HostRouteChange } from './host-routes';
 import { CoalescingQueue } from './coalescing-queue';
-import { LinkDeleter } from './link-deleter';
 
 /**
  * Interface groups podwire uses for batched deletes: a high range no distribution or CNI
@@ -35,7 +35,7 @@ interface PendingRouteChange {
  *
  * Route changes (pod routes and peer routes) are batched the same way: changes that arrive
  * while a batch of them is in flight are coalesced and sent together as the next batch (the
- * wrapped programmer sends a batch as multi-message netlink writes); each caller settles with
+ * sender sends a batch as multi-message netlink writes); each caller settles with
  * its own change's outcome. An idle programmer sends a change at once.
  */
 export class BatchingHostProgrammer implements HostProgrammer {
@@ -44,7 +44,7 @@ export class BatchingHostProgrammer implements HostProgrammer {
   private nextGroup = 0;
 
   constructor(
-    private readonly direct: HostProgrammer,
+    private readonly sendRoutes: RouteChangeSender,
     private readonly deleter: LinkDeleter,
     private readonly onBatch: BatchObserver = () => undefined,
   ) {}
@@ -82,12 +82,17 @@ export class BatchingHostProgrammer implements HostProgrammer {
     this.onBatch('route', batch.length);
     let outcomes: RouteChangeOutcome[];
     try {
-      outcomes = await this.direct.applyRouteChanges(batch.map((p) => p.change));
+      outcomes = await this.sendRoutes(batch.map((p) => p.change));
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       outcomes = batch.map(() => ({ error }));
     }
     batch.forEach((p, i) => p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' }));
+  }
+
+  /** Closes the link deleter (its worker and socket); deletes asked for afterwards fail. */
+  close(): Promise<void> {
+    return this.deleter.close();
   }
 
   deleteLink(index: number): Promise<void> {

@@ -1,4 +1,11 @@
-/** What a datapath needs to wire one pod interface, and what it reports back. */
+/**
+ * The datapath contract: what the verb handlers and reconcile ask of whatever wires pods
+ * (the routed veth today; a bridge mode or a multi-interface layout could slot in behind the
+ * same interface). Handlers orchestrate the lease store and the datapath; everything about
+ * the kernel layout (names, gateways, routes, what CHECK verifies) is the datapath's.
+ */
+import type { AttachmentKey } from '@podwire/ipam-store';
+import type { ResultInterface, ResultIp, ResultRoute } from '../cni/cni-result';
 
 export interface PodAddress {
   /** Plain address, e.g. "10.22.0.7". */
@@ -6,12 +13,13 @@ export interface PodAddress {
   family: 4 | 6;
 }
 
+/** One pod interface to wire: an attachment key, where, and with which addresses. */
 export interface PodNetworkSpec {
   /** CNI_NETNS. */
   netnsPath: string;
   /** CNI_IFNAME: the interface name inside the pod. */
   podIfname: string;
-  /** The host end's name (derived from network, container id and ifname). */
+  /** The host end's name, as hostIfname() gave it for the attachment key. */
   hostIfname: string;
   mtu: number;
   addresses: PodAddress[];
@@ -19,16 +27,43 @@ export interface PodNetworkSpec {
   podMac?: string;
 }
 
+/** The parts of the CNI result the datapath decides: interfaces, IPs (indexes into interfaces) and routes. */
 export interface WiredPod {
+  interfaces: ResultInterface[];
+  ips: ResultIp[];
+  routes: ResultRoute[];
+}
+
+/** A host end this server created (it carries the server's owner tag). */
+export interface OwnedHostLink {
+  name: string;
+  index: number;
+}
+
+/** A route of this server's on one of its host ends that no attachment accounts for. */
+export interface StrayHostRoute {
+  address: string;
+  family: 4 | 6;
   hostIfname: string;
   hostIndex: number;
-  hostMac: string;
-  podIfname: string;
-  podIndex: number;
-  podMac: string;
+}
+
+/**
+ * The host's kernel state read once (one dump per table), answering reconcile's questions
+ * with no further kernel request.
+ */
+export interface HostView {
+  /** Host ends carrying this server's owner tag. */
+  ownedLinks(): OwnedHostLink[];
+  /** What is wrong on the host side of a ready attachment (empty: as ADD left it). */
+  hostProblems(spec: PodNetworkSpec): string[];
+  /** This server's pod routes on its host ends whose address the attachment of that end does not hold. */
+  strayRoutes(ready: readonly PodNetworkSpec[]): StrayHostRoute[];
 }
 
 export interface Datapath {
+  /** The host end's name for an attachment: deterministic, so DEL and GC find it from the key alone. */
+  hostIfname(key: AttachmentKey): string;
   /** Wires the pod; on any failure undoes everything it did, then throws a CniError. */
   setUp(spec: PodNetworkSpec): Promise<WiredPod>;
   /**
@@ -37,29 +72,13 @@ export interface Datapath {
    * exists.
    */
   tearDown(hostIfname: string): Promise<void>;
-  /** Verifies the pod is wired as setUp left it; throws CniError(CheckFailed) naming what is wrong. */
+  /** Verifies the pod is wired as setUp left it (host and pod side); throws CniError(CheckFailed) naming what is wrong. */
   check(spec: PodNetworkSpec): Promise<void>;
-  /** Host ends this server created (marked with its owner tag), for reconcile. */
-  listOwnedHostLinks(): Promise<OwnedHostLink[]>;
-  /** Removes podwire's host routes on `hostIfname` whose pod address is not in `keep`; returns them. */
-  pruneHostRoutes(hostIfname: string, keep: PodAddress[]): Promise<string[]>;
-  close(): void;
+  /** What is wrong inside the pod's netns (empty: as ADD left it). Throws when the netns cannot be entered. */
+  podProblems(spec: PodNetworkSpec): Promise<string[]>;
+  /** One read of the host's links, addresses and routes, for reconcile. */
+  readHost(): Promise<HostView>;
+  /** Removes stray routes (fine when already gone); returns the ones that could not be removed, with the reason. */
+  removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>>;
+  close(): Promise<void>;
 }
-
-export interface OwnedHostLink {
-  name: string;
-  index: number;
-}
-
-/**
- * The link-local gateways every pod routes through, per family. The pod holds a permanent
- * neighbour entry mapping them to the MAC of the host end of its veth, so the host end
- * receives everything the pod sends to them without ARP or NDP.
- */
-export const POD_GATEWAY = { 4: '169.254.1.1', 6: 'fe80::1' } as const;
-
-/** Prefix length of a pod address: the pod owns exactly its one address per family. */
-export const POD_PREFIX = { 4: 32, 6: 128 } as const;
-
-/** The default route's destination per family, as CNI results spell it. */
-export const DEFAULT_DST = { 4: '0.0.0.0/0', 6: '::/0' } as const;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { createRtNetlink, RtNetlinkSocket } from 'netlink';
 import { CniCode, CniError } from '../cni/cni-error';
-import { nativeAddon } from '../native-addon';
+import { RtnlSockets } from '../rtnl/rtnl-sockets';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
 
 /** statfs(2) f_type of nsfs, the filesystem behind /proc/PID/ns/* and bind-mounted netns files. */
 const NSFS_MAGIC = 0x6e736673;
@@ -15,18 +15,17 @@ export interface PodNetns {
 }
 
 /**
- * Enters pod network namespaces to open netlink sockets inside them. Node has no setns(2), so
- * this uses the setns addon: enter the pod netns, create the socket (which stays bound to that
- * netns for its whole life), return to the server's own netns. All synchronous on the main
- * thread, so no other JavaScript runs while the thread is inside a pod.
+ * Opens and validates pod network namespaces (CNI_NETNS) and opens rtnetlink sockets inside
+ * them (through RtnlSockets, which enters the netns with setns(2) for the moment it takes).
  */
 export class NetnsOpener {
-  private readonly homeFd: number;
   private readonly home: fs.Stats;
 
-  constructor(homePath = '/proc/self/ns/net') {
-    this.homeFd = fs.openSync(homePath, 'r');
-    this.home = fs.fstatSync(this.homeFd);
+  constructor(
+    private readonly sockets: RtnlSockets = new RtnlSockets(),
+    homePath = '/proc/self/ns/net',
+  ) {
+    this.home = fs.statSync(homePath);
   }
 
   /**
@@ -65,7 +64,7 @@ export class NetnsOpener {
         );
       }
       // nsfs also holds mnt/pid/... namespaces: entering one of those as a netns must fail.
-      this.enter(fd, () => undefined);
+      this.sockets.enter(fd, () => undefined);
       return { path: nsPath, fd, inode: st.ino };
     } catch (err) {
       fs.closeSync(fd);
@@ -82,9 +81,9 @@ export class NetnsOpener {
     fs.closeSync(ns.fd);
   }
 
-  /** Opens an rtnetlink socket that lives inside `ns`. */
-  rtnetlinkIn(ns: PodNetns): RtNetlinkSocket {
-    return this.enter(ns.fd, () => createRtNetlink());
+  /** Opens an rtnetlink socket that lives inside `ns` (closed by its user, or by RtnlSockets.closeAll). */
+  rtnetlinkIn(ns: PodNetns): RtnlSocket {
+    return this.sockets.openIn(ns.fd, `netns ${ns.path}`);
   }
 
   /** True when `nsPath` names the same namespace as the open `ns` (no swap happened). */
@@ -93,22 +92,6 @@ export class NetnsOpener {
       return fs.statSync(nsPath).ino === ns.inode;
     } catch {
       return false;
-    }
-  }
-
-  private enter<T>(fd: number, fn: () => T): T {
-    nativeAddon.setns(fd);
-    try {
-      return fn();
-    } finally {
-      try {
-        nativeAddon.setns(this.homeFd);
-      } catch (err) {
-        // The main thread is stuck in a pod's netns: every later host operation would hit
-        // the wrong namespace. Nothing safe is left to do but die loudly and be restarted.
-        process.stderr.write(`podwired: FATAL: cannot return to the host netns: ${String(err)}\n`);
-        process.abort();
-      }
     }
   }
 }

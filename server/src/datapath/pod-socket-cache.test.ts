@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { NetnsOpener } from './netns';
 import { PodSocketCache } from './pod-socket-cache';
+import { takeSnapshot } from '../rtnl/snapshot';
 
 const PREFIX = `pwt-psc-${process.pid}`;
 const created: string[] = [];
@@ -36,8 +37,8 @@ test('a second use of a netns reuses its socket; the socket lives inside the pod
   const fdsAfterFirst = openFds();
   const second = await cache.use(path, 'pwhost1', async (h) => {
     // Only the pod netns's loopback is visible through this socket.
-    const links = await h.sock.getLinks({}, {}, {});
-    assert.deepEqual(links.map((l) => l.attrs.ifname), ['lo']);
+    const { links } = await takeSnapshot(h.sock, ['links']);
+    assert.deepEqual(links.map((l) => l.name), ['lo']);
     return h.sock;
   });
   assert.equal(second, first, 'same socket object');

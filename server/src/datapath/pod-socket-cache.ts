@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import { RtNetlinkSocket } from 'netlink';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { KeyedMutex } from '../keyed-mutex';
 import { NetnsOpener, PodNetns } from './netns';
 
 /** An open pod netns and a netlink socket living inside it. */
 export interface PodHandle {
   readonly ns: PodNetns;
-  readonly sock: RtNetlinkSocket;
+  readonly sock: RtnlSocket;
 }
 
 interface Entry extends PodHandle {
@@ -32,7 +32,7 @@ export const DEFAULT_MAX_ENTRIES = 128;
  * the last attachment wired in them is torn down (DEL, GC, reconcile), when their path no
  * longer names them (sweep(), run periodically: the runtime deleted the netns), and the least
  * recently used idle entries beyond `maxEntries`. Users of one netns run one at a time
- * (npm netlink cannot interleave dumps on one socket).
+ * (a socket runs one dump at a time, and a netns's calls are short).
  */
 export class PodSocketCache {
   private readonly entries = new Map<number, Entry>();
@@ -62,8 +62,8 @@ export class PodSocketCache {
    * validates the path (NetnsOpener.openPod: nsfs, not the host netns). A call that waited
    * for its turn on an entry that was closed meanwhile (its last attachment torn down) opens
    * the netns afresh. A failing `fn` closes the entry only if no attachment in the netns
-   * uses it (npm netlink drops the reply of a request that timed out, so the socket itself
-   * stays usable).
+   * uses it (a reply that comes after its request timed out is dropped, so the socket
+   * itself stays usable).
    */
   async use<T>(nsPath: string, owner: string, fn: (h: PodHandle) => Promise<T>): Promise<T> {
     for (;;) {
@@ -82,7 +82,7 @@ export class PodSocketCache {
     if (cached && hit && cached.dev === hit.dev) return cached;
 
     const ns = this.opener.openPod(nsPath);
-    let sock: RtNetlinkSocket;
+    let sock: RtnlSocket;
     let dev: number;
     try {
       dev = fs.fstatSync(ns.fd).dev;
@@ -162,7 +162,7 @@ export class PodSocketCache {
     if (this.entries.get(entry.ns.inode) !== entry) return;
     this.entries.delete(entry.ns.inode);
     try {
-      entry.sock.socket.close();
+      entry.sock.close();
     } finally {
       this.opener.close(entry.ns);
     }

@@ -1,56 +1,28 @@
-import { FlagsNew, RtNetlinkSocket, createRtNetlink, ifla, rt } from 'netlink';
+import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
-import { KeyedMutex } from '../keyed-mutex';
-import { Datapath, OwnedHostLink, PodAddress, PodNetworkSpec, POD_GATEWAY, POD_PREFIX, WiredPod } from './datapath';
+import { RtnlSocket } from '../rtnl/rtnl-socket';
+import { findLink, sendAll } from '../rtnl/operations';
+import { addAddress, addPermanentNeighbour, changeRoute, createVeth, setLinkAlias, setLinkUp } from '../rtnl/requests';
+import { hasErrno, reasonOf } from '../rtnl/rtnl-error';
+import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
+import type { RtnlRequest } from '../rtnl/rtnl-socket';
+import { Datapath, HostView, OwnedHostLink, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { AF_INET, AF_INET6, RT_TABLE_MAIN, RTPROT_PODWIRE, addressBytes, bytesToAddress, encodeStream, macBytes, macToString } from './netlink-codec';
-import { isGone, isNetlinkErrno } from './netlink-errors';
-import { NL_OPTS } from './netlink-timeout';
+import { hostVethName } from './host-veth-name';
 import { NetnsOpener, PodNetns } from './netns';
 import { PodSocketCache } from './pod-socket-cache';
+import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
+import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, resultIps, resultRoutes } from './routed-veth-layout';
 
-const CREATE_EXCL = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.EXCL };
-const CREATE_REPLACE = { ...NL_OPTS, flags: FlagsNew.CREATE | FlagsNew.REPLACE };
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
 const RT_SCOPE_HOST = 254;
+const RTN_UNICAST = 1;
+/** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
+const RTPROT_BOOT = 3;
 const SWEEP_INTERVAL_MS = 30_000;
-
-interface LinkFacts {
-  index: number;
-  mac: string;
-  up: boolean;
-}
-
-async function findLink(sock: RtNetlinkSocket, ifname: string): Promise<LinkFacts | undefined> {
-  try {
-    const [msg] = await sock.getLink({}, { ifname }, NL_OPTS);
-    if (!msg?.data.index) return undefined;
-    return { index: msg.data.index, mac: macToString(msg.attrs.address), up: Boolean(msg.data.flags?.up) };
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
-}
-
-async function setLinkUp(sock: RtNetlinkSocket, index: number): Promise<void> {
-  if (index <= 0) throw new Error(`refusing to change link index ${index}`);
-  await sock.setLink({ index, flags: { up: true }, change: { up: true } }, {}, NL_OPTS);
-}
-
-function familyCode(addr: PodAddress): number {
-  return addr.family === 6 ? AF_INET6 : AF_INET;
-}
-
-function familiesOf(addresses: PodAddress[]): Array<4 | 6> {
-  return [...new Set(addresses.map((a) => a.family))].sort();
-}
-
-/** Waits for every step; throws the first failure (in step order) once all have settled. */
-async function settleAll(steps: Array<Promise<unknown>>): Promise<void> {
-  const outcomes = await Promise.allSettled(steps);
-  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed) throw failed.reason;
-}
 
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
 async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
@@ -59,10 +31,18 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
     try {
       await step();
     } catch (err) {
-      failures.push(err instanceof Error ? err.message : String(err));
+      failures.push(reasonOf(err));
     }
   }
   return failures;
+}
+
+/** The sockets the routed veth datapath works through, each owned by its creator (RtnlSockets). */
+export interface RoutedVethSockets {
+  /** Requests in the host netns (never a dump: replies stay short). */
+  host: RtnlSocket;
+  /** Dumps of the host netns (one at a time). */
+  dumps: RtnlSocket;
 }
 
 /**
@@ -76,14 +56,9 @@ async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
   private readonly alias: string;
-  /**
-   * Dumps (multi-part replies) go through a socket of their own, one at a time: npm netlink
-   * cannot tell the parts of a dump from a reply to another request that arrives in between,
-   * so a dump on the shared host socket could break concurrent calls.
-   */
-  private readonly dumper: RtNetlinkSocket = createRtNetlink();
-  private readonly dumps = new KeyedMutex();
-  /** Warm sockets inside pod netns (CHECK, a netns's second interface). */
+  private readonly host: RtnlSocket;
+  private readonly dumps: RtnlSocket;
+  /** Warm sockets inside pod netns (CHECK, verification, a netns's second interface). */
   private readonly pods: PodSocketCache;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -92,11 +67,13 @@ export class RoutedVethDatapath implements Datapath {
    * `ip link`), so reconcile removes only its own debris, never another server's links.
    */
   constructor(
-    private readonly host: RtNetlinkSocket,
+    sockets: RoutedVethSockets,
     private readonly programmer: HostProgrammer,
     private readonly netns: NetnsOpener,
     ownerTag: string,
   ) {
+    this.host = sockets.host;
+    this.dumps = sockets.dumps;
     this.alias = `podwire:${ownerTag}`;
     this.pods = new PodSocketCache(netns);
     // Entries of netns the runtime removed without a DEL reaching us are closed here.
@@ -107,6 +84,10 @@ export class RoutedVethDatapath implements Datapath {
   /** Open netlink sockets inside pod netns (the cache's size, for metrics). */
   netnsSocketCacheSize(): number {
     return this.pods.size;
+  }
+
+  hostIfname(key: AttachmentKey): string {
+    return hostVethName(key.network, key.containerId, key.ifname);
   }
 
   async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
@@ -120,52 +101,28 @@ export class RoutedVethDatapath implements Datapath {
         return await this.wire(spec, ns, pod, undo);
       } catch (err) {
         const failures = await rollBack(undo);
-        const base =
-          err instanceof CniError
-            ? err
-            : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', err instanceof Error ? err.message : String(err));
+        const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
         if (failures.length === 0) throw base;
         throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
       }
     });
   }
 
-  private async wire(
-    spec: PodNetworkSpec,
-    ns: PodNetns,
-    pod: RtNetlinkSocket,
-    undo: Array<() => Promise<void>>,
-  ): Promise<WiredPod> {
+  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>): Promise<WiredPod> {
     const [existing, stale] = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
     if (existing) {
-      throw new CniError(
-        CniCode.InterfaceExists,
-        `interface ${spec.podIfname} already exists in ${spec.netnsPath}`,
-        'CNI ADD must not reuse an existing interface; DEL the attachment first',
-      );
+      throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, 'CNI ADD must not reuse an existing interface; DEL the attachment first');
     }
     // A host end with our derived name but no attachment is debris of a crashed ADD of
     // this same key: remove it rather than fail forever.
     if (stale) await this.programmer.deleteLink(stale.index);
 
-    const peer = Buffer.concat([
-      rt.formatLink({}),
-      encodeStream(
-        ifla.formatLinkAttrs({
-          ifname: spec.podIfname,
-          netNsFd: ns.fd,
-          mtu: spec.mtu,
-          ...(spec.podMac ? { address: macBytes(spec.podMac) } : {}),
-        }),
-      ),
-    ]);
-    const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
     try {
-      await this.host.newLink({}, { ifname: spec.hostIfname, mtu: spec.mtu, linkinfo, ifalias: this.alias }, CREATE_EXCL);
+      await this.host.request(
+        createVeth({ name: spec.hostIfname, mtu: spec.mtu, alias: this.alias, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, ...(spec.podMac ? { mac: spec.podMac } : {}) } }),
+      );
     } catch (err) {
-      if (isNetlinkErrno(err, 'EEXIST')) {
-        throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, String(err));
-      }
+      if (hasErrno(err, 'EEXIST')) throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, reasonOf(err));
       throw err;
     }
     // The pair exists from here on: undo deletes it by name even if the lookups below fail.
@@ -186,85 +143,25 @@ export class RoutedVethDatapath implements Datapath {
     // Both ends are programmed at once, each end's requests pipelined on its socket: the
     // kernel handles one socket's requests in the order they were sent, so each end still
     // sees its steps in order (link up before the routes through it), but nobody waits for a
-    // reply before sending the next request. Every request's error is collected; on any
-    // failure the caller's rollback deletes the host end, which takes everything with it.
-    await settleAll([...this.programPod(pod, podLink.index, hostLink.mac, spec), ...this.programHost(hostLink.index, spec)]);
+    // reply before sending the next request. On any failure the caller's rollback deletes the
+    // host end, which takes everything with it.
+    // (Sent in this order: the host end is up before the programmer sends the routes through it.)
+    const podSteps = sendAll(pod, podRequests(podLink.index, hostLink.mac, spec));
+    const hostSteps = sendAll(this.host, hostRequests(hostLink.index, this.alias, spec));
+    const hostRoutes = spec.addresses.map((addr) => this.programmer.addPodRoute(addr, hostLink.index));
+    const outcomes = await Promise.allSettled([podSteps, hostSteps, ...hostRoutes]);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
 
-    if (!this.netns.stillNamedBy(ns, spec.netnsPath)) {
-      throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
-    }
+    if (!this.netns.stillNamedBy(ns, spec.netnsPath)) throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
     return {
-      hostIfname: spec.hostIfname,
-      hostIndex: hostLink.index,
-      hostMac: hostLink.mac,
-      podIfname: spec.podIfname,
-      podIndex: podLink.index,
-      podMac: podLink.mac,
+      interfaces: [
+        { name: spec.hostIfname, mac: hostLink.mac, mtu: spec.mtu },
+        { name: spec.podIfname, mac: podLink.mac, mtu: spec.mtu, sandbox: spec.netnsPath },
+      ],
+      ips: resultIps(spec.addresses),
+      routes: resultRoutes(spec.addresses),
     };
-  }
-
-  /** The pod end, in order: its addresses, up, then per family the gateway neighbour and routes. */
-  private programPod(pod: RtNetlinkSocket, podIndex: number, hostMacText: string, spec: PodNetworkSpec): Array<Promise<unknown>> {
-    const steps: Array<Promise<unknown>> = [];
-    for (const addr of spec.addresses) {
-      const bytes = addressBytes(addr.address);
-      steps.push(
-        pod.newAddress(
-          // IPv6: no duplicate address detection, so the address is usable at once.
-          { family: familyCode(addr), prefixlen: POD_PREFIX[addr.family], index: podIndex, flags: addr.family === 6 ? { nodad: true } : {} },
-          addr.family === 6 ? { address: bytes } : { local: bytes, address: bytes },
-          CREATE_EXCL,
-        ),
-      );
-    }
-    steps.push(setLinkUp(pod, podIndex));
-    const hostMac = macBytes(hostMacText);
-    for (const family of familiesOf(spec.addresses)) {
-      const gw = addressBytes(POD_GATEWAY[family]);
-      const af = family === 6 ? AF_INET6 : AF_INET;
-      steps.push(pod.newNeighbor({ family: af, ifindex: podIndex, state: { permanent: true } }, { dst: gw, lladdr: hostMac }, CREATE_REPLACE));
-      if (family === 4) {
-        // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
-        steps.push(
-          pod.newRoute(
-            { family: af, dstLen: 32, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'LINK', type: 'UNICAST' },
-            { dst: gw, oif: podIndex },
-            CREATE_EXCL,
-          ),
-        );
-      }
-      steps.push(
-        pod.newRoute(
-          { family: af, dstLen: 0, table: RT_TABLE_MAIN, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
-          { gateway: gw, oif: podIndex },
-          CREATE_EXCL,
-        ),
-      );
-    }
-    return steps;
-  }
-
-  /** The host end, in order: up, the gateway address per family, then the routes to the pod. */
-  private programHost(hostIndex: number, spec: PodNetworkSpec): Array<Promise<unknown>> {
-    const steps: Array<Promise<unknown>> = [setLinkUp(this.host, hostIndex)];
-    for (const family of familiesOf(spec.addresses)) {
-      // The host end also owns the gateway address, so it answers ARP/NDP for it whenever the
-      // pod's static neighbour entry is flushed (a chained plugin changing the pod's MAC does
-      // that). IPv4: scope host, so the host never picks it as the source of its own traffic.
-      const gw = addressBytes(POD_GATEWAY[family]);
-      steps.push(
-        this.host.newAddress(
-          family === 6
-            ? { family: AF_INET6, prefixlen: 64, index: hostIndex, flags: { nodad: true } }
-            : { family: AF_INET, prefixlen: 32, index: hostIndex, scope: RT_SCOPE_HOST },
-          family === 6 ? { address: gw } : { local: gw, address: gw },
-          CREATE_REPLACE,
-        ),
-      );
-    }
-    // (No undo of their own: deleting the host end, the first undo step, flushes them.)
-    for (const addr of spec.addresses) steps.push(this.programmer.addPodRoute(addr, hostIndex));
-    return steps;
   }
 
   async tearDown(hostIfname: string): Promise<void> {
@@ -276,113 +173,90 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async check(spec: PodNetworkSpec): Promise<void> {
-    const problems: string[] = [];
-    const hostLink = await findLink(this.host, spec.hostIfname);
-    if (!hostLink) problems.push(`host veth ${spec.hostIfname} is missing`);
-    else if (!hostLink.up) problems.push(`host veth ${spec.hostIfname} is down`);
-
-    if (hostLink) {
-      for (const family of familiesOf(spec.addresses)) {
-        const hostAddrs = await this.hostDump((dumper) => dumper.getAddresses({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
-        const gw = POD_GATEWAY[family];
-        const holdsGateway = hostAddrs.some((a) => {
-          const bytes = a.attrs.local ?? a.attrs.address;
-          return a.data.index === hostLink.index && bytes !== undefined && bytesToAddress(bytes) === gw;
-        });
-        if (!holdsGateway) problems.push(`host veth ${spec.hostIfname} does not hold the gateway address ${gw}`);
-        const routes = await this.hostDump((dumper) => dumper.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
-        for (const addr of spec.addresses.filter((a) => a.family === family)) {
-          const found = routes.some(
-            (r) =>
-              r.data.dstLen === POD_PREFIX[family] &&
-              r.attrs.oif === hostLink.index &&
-              r.attrs.dst !== undefined &&
-              bytesToAddress(r.attrs.dst) === addr.address,
-          );
-          if (!found) problems.push(`host route ${addr.address}/${POD_PREFIX[family]} dev ${spec.hostIfname} is missing`);
-        }
-      }
-    }
-
-    await this.pods.use(spec.netnsPath, spec.hostIfname, async ({ sock: pod }) => {
-      const podLink = await findLink(pod, spec.podIfname);
-      if (!podLink) problems.push(`interface ${spec.podIfname} is missing in ${spec.netnsPath}`);
-      else {
-        if (!podLink.up) problems.push(`interface ${spec.podIfname} is down`);
-        for (const family of familiesOf(spec.addresses)) {
-          problems.push(...(await this.checkPodFamily(pod, podLink.index, spec, family)));
-        }
-      }
-    });
-    if (problems.length > 0) {
-      throw new CniError(CniCode.CheckFailed, `pod network of ${spec.podIfname} is not as ADD left it`, problems.join('; '));
-    }
+    const [link, host] = await Promise.all([findLink(this.host, spec.hostIfname), takeSnapshot(this.dumps, ['addresses', 'routes'])]);
+    const problems = [...hostSideProblems(host, link, spec), ...(await this.podSide(spec, link?.mac))];
+    if (problems.length > 0) throw new CniError(CniCode.CheckFailed, `pod network of ${spec.podIfname} is not as ADD left it`, problems.join('; '));
   }
 
-  private async checkPodFamily(pod: RtNetlinkSocket, podIndex: number, spec: PodNetworkSpec, family: 4 | 6): Promise<string[]> {
-    const problems: string[] = [];
-    const af = family === 6 ? AF_INET6 : AF_INET;
-    const gw = POD_GATEWAY[family];
-    const addrs = await pod.getAddresses({ family: af }, {}, NL_OPTS);
-    for (const addr of spec.addresses.filter((a) => a.family === family)) {
-      const found = addrs.some((a) => {
-        const bytes = a.attrs.local ?? a.attrs.address;
-        return a.data.index === podIndex && a.data.prefixlen === POD_PREFIX[family] && bytes !== undefined && bytesToAddress(bytes) === addr.address;
-      });
-      if (!found) problems.push(`address ${addr.address}/${POD_PREFIX[family]} is missing on ${spec.podIfname}`);
-    }
-    const routes = await pod.getRoutes({ family: af }, {}, NL_OPTS);
-    const hasDefault = routes.some(
-      (r) =>
-        r.data.dstLen === 0 &&
-        r.data.table === RT_TABLE_MAIN &&
-        r.attrs.oif === podIndex &&
-        r.attrs.gateway !== undefined &&
-        bytesToAddress(r.attrs.gateway) === gw,
-    );
-    if (!hasDefault) problems.push(`default route via ${gw} dev ${spec.podIfname} is missing`);
-    if (family === 4) {
-      const hasGwRoute = routes.some(
-        (r) => r.data.dstLen === 32 && r.attrs.oif === podIndex && r.attrs.dst !== undefined && bytesToAddress(r.attrs.dst) === gw,
-      );
-      if (!hasGwRoute) problems.push(`on-link route to ${gw} dev ${spec.podIfname} is missing`);
-    }
-    return problems;
+  async podProblems(spec: PodNetworkSpec): Promise<string[]> {
+    const link = await findLink(this.host, spec.hostIfname);
+    return this.podSide(spec, link?.mac);
   }
 
-  private hostDump<T>(dump: (dumper: RtNetlinkSocket) => Promise<T>): Promise<T> {
-    return this.dumps.run('host', () => dump(this.dumper));
+  private podSide(spec: PodNetworkSpec, hostMac: string | undefined): Promise<string[]> {
+    return this.pods.use(spec.netnsPath, spec.hostIfname, async ({ sock }) => podSideProblems(await takeSnapshot(sock), spec, hostMac));
   }
 
-  async listOwnedHostLinks(): Promise<OwnedHostLink[]> {
-    const links = await this.hostDump((dumper) => dumper.getLinks({}, {}, NL_OPTS));
-    return links
-      .filter((l) => l.attrs.ifalias === this.alias && l.attrs.ifname !== undefined && l.data.index)
-      .map((l) => ({ name: l.attrs.ifname ?? '', index: l.data.index ?? 0 }));
+  async readHost(): Promise<HostView> {
+    return routedVethHostView(await takeSnapshot(this.dumps, ['links', 'addresses', 'routes']), this.alias);
   }
 
-  async pruneHostRoutes(hostIfname: string, keep: PodAddress[]): Promise<string[]> {
-    const link = await findLink(this.host, hostIfname);
-    if (!link) return [];
-    const pruned: string[] = [];
-    for (const family of [4, 6] as const) {
-      const routes = await this.hostDump((dumper) => dumper.getRoutes({ family: family === 6 ? AF_INET6 : AF_INET }, {}, NL_OPTS));
-      for (const r of routes) {
-        // npm netlink reports protocols it has no name for (such as ours) as plain numbers.
-        if ((r.data.protocol as unknown) !== RTPROT_PODWIRE || r.attrs.oif !== link.index || !r.attrs.dst) continue;
-        const address = bytesToAddress(r.attrs.dst);
-        if (keep.some((k) => k.address === address)) continue;
-        await this.programmer.delPodRoute({ address, family }, link.index);
-        pruned.push(`${address}/${r.data.dstLen ?? POD_PREFIX[family]}`);
-      }
-    }
-    return pruned;
+  async removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
+    const outcomes = await Promise.allSettled(routes.map((r) => this.programmer.delPodRoute({ address: r.address, family: r.family }, r.hostIndex)));
+    return outcomes.flatMap((o, i) => (o.status === 'rejected' && routes[i] ? [{ route: routes[i], error: reasonOf(o.reason) }] : []));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.pods.close();
-    this.dumper.socket.close();
-    this.host.socket.close();
   }
+}
+
+/** The host's view for reconcile: owned links by alias, their problems and stray routes, all from one snapshot. */
+export function routedVethHostView(host: NetnsSnapshot, alias: string): HostView {
+  const owned = host.links.filter((l) => l.alias === alias && l.name !== '');
+  return {
+    ownedLinks: (): OwnedHostLink[] => owned.map((l) => ({ name: l.name, index: l.index })),
+    hostProblems: (spec) => hostSideProblems(host, host.link(spec.hostIfname), spec),
+    strayRoutes: (ready) => {
+      const keep = new Map<string, Set<string>>(ready.map((s) => [s.hostIfname, new Set(s.addresses.map((a) => a.address))]));
+      return owned.flatMap((link) => {
+        const held = keep.get(link.name);
+        // An owned link no attachment accounts for is removed whole, its routes with it.
+        if (!held) return [];
+        return strayPodRoutes(host, link, held).map((r) => ({ ...r, hostIfname: link.name, hostIndex: link.index }));
+      });
+    },
+  };
+}
+
+/** The pod end, in order: its addresses, up, then per family the gateway neighbour and routes. */
+function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): RtnlRequest[] {
+  const requests: RtnlRequest[] = spec.addresses.map((addr) =>
+    // IPv6: no duplicate address detection, so the address is usable at once.
+    addAddress({ index: podIndex, family: addr.family, address: addr.address, prefixLen: POD_PREFIX[addr.family], nodad: addr.family === 6 }, 'create'),
+  );
+  requests.push(setLinkUp(podIndex));
+  for (const family of familiesOf(spec.addresses)) {
+    const gw = POD_GATEWAY[family];
+    requests.push(addPermanentNeighbour({ index: podIndex, family, dst: gw, lladdr: hostMac }));
+    // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
+    if (family === 4) {
+      requests.push(changeRoute('create', { family, dst: gw, dstLen: 32, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_LINK, type: RTN_UNICAST }));
+    }
+    requests.push(
+      changeRoute('create', { family, dst: family === 6 ? '::' : '0.0.0.0', dstLen: 0, gateway: gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+    );
+  }
+  return requests;
+}
+
+/**
+ * The host end, in order: its owner tag (alias), up, then the gateway address per family (the routes to the pod go
+ * through the batched programmer). The host end also owns the gateway address, so it answers
+ * ARP/NDP for it whenever the pod's static neighbour entry is flushed (a chained plugin
+ * changing the pod's MAC does that). IPv4: scope host, so the host never picks it as the
+ * source of its own traffic. (No undo of their own: deleting the host end flushes them.)
+ */
+function hostRequests(hostIndex: number, alias: string, spec: PodNetworkSpec): RtnlRequest[] {
+  return [
+    setLinkAlias(hostIndex, alias),
+    setLinkUp(hostIndex),
+    ...familiesOf(spec.addresses).map((family) =>
+      addAddress(
+        { index: hostIndex, family, address: POD_GATEWAY[family], prefixLen: HOST_GATEWAY_PREFIX[family], ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }) },
+        'replace',
+      ),
+    ),
+  ];
 }

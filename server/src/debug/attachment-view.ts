@@ -1,5 +1,5 @@
 import type { Attachment, Lease } from '@podwire/ipam-store';
-import { POD_PREFIX } from '../datapath/datapath';
+import { POD_PREFIX } from '../datapath/routed-veth-layout';
 import type { Attachment__Output as AttachmentMessage } from '../generated/podwire/v1/Attachment';
 import type { Lease__Output as LeaseMessage } from '../generated/podwire/v1/Lease';
 import type { ListAttachmentsRequest__Output } from '../generated/podwire/v1/ListAttachmentsRequest';

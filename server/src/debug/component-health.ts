@@ -1,6 +1,7 @@
-import type { RtNetlinkSocket } from 'netlink';
 import type { IpamStore } from '@podwire/ipam-store';
 import type { ComponentHealth__Output as ComponentHealth } from '../generated/podwire/v1/ComponentHealth';
+import { findLink } from '../rtnl/operations';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -20,12 +21,18 @@ export function probeStore(store: IpamStore): ComponentHealth {
  * The host rtnetlink socket answers a trivial request (the loopback link) within `timeoutMs`.
  * A wedged socket shows up here as a timeout, not as a hung ServerInfo.
  */
-export async function probeNetlink(host: RtNetlinkSocket, timeoutMs: number): Promise<ComponentHealth> {
+export async function probeNetlink(host: RtnlSocket, timeoutMs: number): Promise<ComponentHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    const [lo] = await host.getLink({}, { ifname: 'lo' }, { timeout: timeoutMs });
-    if (!lo?.data.index) return { ok: false, detail: 'host netlink answered without the loopback link' };
-    return { ok: true, detail: `host netlink answered (lo is index ${lo.data.index})` };
+    const lo = await Promise.race([findLink(host, 'lo'), timeout]);
+    if (!lo) return { ok: false, detail: 'host netlink answered without the loopback link' };
+    return { ok: true, detail: `host netlink answered (lo is index ${lo.index})` };
   } catch (err) {
     return { ok: false, detail: `host netlink request failed: ${reason(err)}` };
+  } finally {
+    clearTimeout(timer);
   }
 }

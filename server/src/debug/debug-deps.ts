@@ -1,4 +1,3 @@
-import type { RtNetlinkSocket } from 'netlink';
 import type { Logger } from 'pino';
 import type { IpamStore } from '@podwire/ipam-store';
 import type { ServerConfig } from '../config/server-config';
@@ -7,9 +6,10 @@ import type { CniEventBus } from '../events/cni-events';
 import type { ComponentHealth__Output as ComponentHealth } from '../generated/podwire/v1/ComponentHealth';
 import type { NetworkRegistry } from '../pools/network-registry';
 import type { Readiness } from '../readiness';
-import { NetnsOpener } from '../datapath/netns';
+import type { NetnsOpener } from '../datapath/netns';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { probeNetlink } from './component-health';
-import { KernelInspector, NetlinkKernelInspector } from './kernel-inspector';
+import { KernelInspector, SnapshotKernelInspector } from './kernel-inspector';
 import { serverPackageVersion } from './package-version';
 import type { PeerStatusSource } from './peer-status';
 
@@ -39,27 +39,22 @@ export interface DebugDeps {
   now: () => Date;
 }
 
-/** podwired's Debug dependencies, with what they opened (the inspector's host netlink socket) to close. */
-export interface PodwiredDebugDeps extends DebugDeps {
-  /** Closes the kernel inspector's host netlink socket (idempotent); call it after the servers have stopped. */
-  close(): void;
-}
-
-/** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
+/**
+ * The wiring podwired uses: a snapshot inspector reading the host through the host dump
+ * socket and pods through sockets it opens for one read, and probes on the host request
+ * socket. Owns no socket itself (their owner closes them).
+ */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
-): PodwiredDebugDeps {
-  const { host, ...rest } = base;
-  const inspector = new NetlinkKernelInspector(new NetnsOpener());
-  let closed = false;
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & {
+    host: RtnlSocket;
+    hostDumps: RtnlSocket;
+    netns: NetnsOpener;
+  },
+): DebugDeps {
+  const { host, hostDumps, netns, ...rest } = base;
   return {
     ...rest,
-    inspector,
-    close: () => {
-      if (closed) return;
-      closed = true;
-      inspector.close();
-    },
+    inspector: new SnapshotKernelInspector(hostDumps, netns),
     probeNetlink: () => probeNetlink(host, NETLINK_PROBE_TIMEOUT_MS),
     version: serverPackageVersion(),
     startedAt: new Date(),

@@ -1,11 +1,8 @@
-import { RtNetlinkSocket, createRtNetlink, rt } from 'netlink';
-import { AF_INET, AF_INET6 } from '../datapath/netlink-codec';
-import { isGone } from '../datapath/netlink-errors';
-import { NL_OPTS } from '../datapath/netlink-timeout';
-import { NetnsOpener } from '../datapath/netns';
 import type { LinkState__Output as LinkState } from '../generated/podwire/v1/LinkState';
 import type { RouteState__Output as RouteState } from '../generated/podwire/v1/RouteState';
-import { KeyedMutex } from '../keyed-mutex';
+import type { NetnsOpener } from '../datapath/netns';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
+import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import { absentLink, linkState, routesThrough } from './kernel-facts';
 
 /** One veth end as the kernel has it now: the link, its addresses, the routes through it. */
@@ -20,7 +17,6 @@ export interface KernelInspector {
   hostSide(ifname: string): Promise<LinkView>;
   /** A link inside the pod network namespace at `netnsPath`. */
   podSide(netnsPath: string, ifname: string): Promise<LinkView>;
-  close(): void;
 }
 
 function message(err: unknown): string {
@@ -31,40 +27,26 @@ function message(err: unknown): string {
   return String(err);
 }
 
-/** The link named `ifname` on `sock` with its addresses and main-table routes (dumps: one socket user at a time). */
-async function readLink(sock: RtNetlinkSocket, ifname: string): Promise<LinkView> {
-  let link: rt.LinkMessage | undefined;
-  try {
-    [link] = await sock.getLink({}, { ifname }, NL_OPTS);
-  } catch (err) {
-    if (isGone(err)) return { link: absentLink(ifname, 'no such link'), routes: [] };
-    throw err;
-  }
-  if (!link?.data.index) return { link: absentLink(ifname, 'no such link'), routes: [] };
-  const addresses: rt.AddressMessage[] = [];
-  const routes: rt.RouteMessage[] = [];
-  for (const family of [AF_INET, AF_INET6]) {
-    addresses.push(...(await sock.getAddresses({ family }, {}, NL_OPTS)));
-    routes.push(...(await sock.getRoutes({ family }, {}, NL_OPTS)));
-  }
-  const state = linkState(link, addresses);
-  return { link: state, routes: routesThrough(routes, { index: state.index, name: state.name }) };
+function viewOf(snapshot: NetnsSnapshot, ifname: string): LinkView {
+  const link = snapshot.link(ifname);
+  if (!link) return { link: absentLink(ifname, 'no such link'), routes: [] };
+  return { link: linkState(link, snapshot.addressesOf(link.index)), routes: routesThrough(snapshot.routesVia(link.index), link) };
 }
 
 /**
- * Reads links, addresses and routes with npm netlink: on a host socket of its own (dumps on the
- * datapath's sockets would interleave with its requests), and inside a pod's netns through a
- * socket opened there for the one read. A state it cannot read is reported in `detail`.
+ * Reads a link, its addresses and routes from a snapshot (rtnl/snapshot.ts): on the host's
+ * dump socket (dumps there run one at a time), and inside a pod's netns through a socket
+ * opened there for the one read. A state it cannot read is reported in `detail`.
  */
-export class NetlinkKernelInspector implements KernelInspector {
-  private readonly host: RtNetlinkSocket = createRtNetlink();
-  private readonly serial = new KeyedMutex();
-
-  constructor(private readonly netns: NetnsOpener) {}
+export class SnapshotKernelInspector implements KernelInspector {
+  constructor(
+    private readonly hostDumps: RtnlSocket,
+    private readonly netns: NetnsOpener,
+  ) {}
 
   async hostSide(ifname: string): Promise<LinkView> {
     try {
-      return await this.serial.run('host', () => readLink(this.host, ifname));
+      return viewOf(await takeSnapshot(this.hostDumps, ['links', 'addresses', 'routes']), ifname);
     } catch (err) {
       return { link: absentLink(ifname, `cannot read the host link: ${message(err)}`), routes: [] };
     }
@@ -80,18 +62,14 @@ export class NetlinkKernelInspector implements KernelInspector {
     try {
       const sock = this.netns.rtnetlinkIn(ns);
       try {
-        return await readLink(sock, ifname);
+        return viewOf(await takeSnapshot(sock, ['links', 'addresses', 'routes']), ifname);
       } finally {
-        sock.socket.close();
+        sock.close();
       }
     } catch (err) {
       return { link: absentLink(ifname, `cannot read the pod link: ${message(err)}`), routes: [] };
     } finally {
       this.netns.close(ns);
     }
-  }
-
-  close(): void {
-    this.host.socket.close();
   }
 }

@@ -10,9 +10,8 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import { openIpamStore } from '@podwire/ipam-store';
-import { Datapath, PodNetworkSpec, WiredPod } from '../datapath/datapath';
+import { FakeDatapath } from '../datapath/fake-datapath';
 import { CniCallEvent, CniEventBus } from '../events/cni-events';
 import type { CniReply } from '../generated/podwire/v1/CniReply';
 import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
@@ -21,27 +20,6 @@ import { createServerLogger } from '../logging/server-logger';
 import { NetworkRegistry } from '../pools/network-registry';
 import { Readiness } from '../readiness';
 import { createCniService } from './cni-service';
-
-/** A datapath that logs from inside setUp, as the real one's deeper layers do. */
-class LoggingDatapath implements Datapath {
-  constructor(private readonly log: Logger) {}
-  async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
-    await new Promise((r) => setTimeout(r, 1));
-    this.log.debug({ hostIfname: spec.hostIfname }, 'datapath: wired');
-    return { hostIfname: spec.hostIfname, hostIndex: 7, hostMac: '02:00:00:00:00:07', podIfname: spec.podIfname, podIndex: 2, podMac: '02:00:00:00:00:02' };
-  }
-  async tearDown(hostIfname: string): Promise<void> {
-    this.log.debug({ hostIfname }, 'datapath: torn down');
-  }
-  async check(): Promise<void> {}
-  async listOwnedHostLinks() {
-    return [];
-  }
-  async pruneHostRoutes(): Promise<string[]> {
-    return [];
-  }
-  close(): void {}
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-cni-service-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +36,14 @@ function fixture(name: string, brokenListener = false) {
     }),
   );
   const store = openIpamStore(path.join(dir, `${name}.db`));
-  const deps = { store, datapath: new LoggingDatapath(log), locks: new KeyedMutex(), networks: new NetworkRegistry() };
+  const deps = { store, datapath: new FakeDatapath({
+      // Logs from inside setUp and tearDown, as the real datapath's deeper layers do.
+      onSetUp: async (spec) => {
+        await new Promise((r) => setTimeout(r, 1));
+        log.debug({ hostIfname: spec.hostIfname }, 'datapath: wired');
+      },
+      onTearDown: (hostIfname) => log.debug({ hostIfname }, 'datapath: torn down'),
+    }), locks: new KeyedMutex(), networks: new NetworkRegistry() };
   const events: CniCallEvent[] = [];
   const bus = new CniEventBus();
   if (brokenListener) {

@@ -3,10 +3,8 @@ import type { Logger } from 'pino';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
 import type { CniReply } from '../generated/podwire/v1/CniReply';
 import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
-import { CniCode, CniError } from '../cni/cni-error';
-import { CniVerb, validateInvocation } from '../cni/cni-invocation';
-import { LATEST_CNI_VERSION } from '../cni/cni-versions';
-import { parseNetConf } from '../cni/net-conf';
+import { CniCode } from '../cni/cni-error';
+import { CniVerb } from '../cni/cni-invocation';
 import { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
 import { handleAdd } from '../handlers/add';
 import { handleCheck } from '../handlers/check';
@@ -17,46 +15,20 @@ import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
 import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
 import { newRequestId, runInRequest } from '../logging/request-context';
-import { cniCallFacts } from './cni-call-facts';
+import { readCall } from '../skel/cni-call';
+import { CallOutcome, dispatch } from '../skel/dispatch';
 
-/** The cniVersion to put in an error reply: the config's, when it has a readable one. */
-function replyVersion(config: Buffer): string {
-  try {
-    const doc = JSON.parse(config.toString('utf8')) as unknown;
-    const v = typeof doc === 'object' && doc !== null ? (doc as { cniVersion?: unknown }).cniVersion : undefined;
-    return typeof v === 'string' && v !== '' ? v : LATEST_CNI_VERSION;
-  } catch {
-    return LATEST_CNI_VERSION;
-  }
+/** The reply the shim reads: the output on success, the CNI error otherwise. */
+function toReply(outcome: Exclude<CallOutcome, { kind: 'abandoned' }>): CniReply {
+  if (outcome.kind === 'ok') return { result: Buffer.from(outcome.output, 'utf8'), cniVersion: outcome.cniVersion };
+  const e = outcome.error;
+  return { error: { code: e.code, msg: e.message, details: e.details }, cniVersion: outcome.cniVersion };
 }
 
-/** Runs one CNI call: validation, the verb handler, and the CNI error mapping. */
-export async function runCniCall(
-  deps: HandlerDeps,
-  readiness: Readiness,
-  verb: CniVerb,
-  handler: VerbHandler,
-  req: CniRequest__Output,
-): Promise<CniReply> {
-  const cniVersion = replyVersion(req.config);
-  try {
-    const inv = validateInvocation(verb, req);
-    const conf = parseNetConf(req.config);
-    if (!readiness.done) {
-      if (verb === 'STATUS') {
-        throw new CniError(CniCode.NotReadyForAdd, 'podwired is reconciling its state after a start', 'ADD is served once it has finished');
-      }
-      await readiness.reached;
-    }
-    const output = await handler(deps, inv, conf);
-    return { result: Buffer.from(output, 'utf8'), cniVersion: conf.cniVersion };
-  } catch (err) {
-    const e =
-      err instanceof CniError
-        ? err
-        : new CniError(CniCode.Internal, 'internal podwired error', err instanceof Error ? (err.stack ?? err.message) : String(err));
-    return { error: { code: e.code, msg: e.message, details: e.details }, cniVersion };
-  }
+/** Runs one CNI call from its request: read once (skel), then dispatched (tests call this directly). */
+export async function runCniCall(deps: HandlerDeps, readiness: Readiness, verb: CniVerb, handler: VerbHandler, req: CniRequest__Output): Promise<CniReply> {
+  const outcome = await dispatch(deps, readiness, handler, readCall(verb, req), { abandoned: () => false });
+  return outcome.kind === 'abandoned' ? { error: { code: CniCode.TryAgainLater, msg: outcome.abandoned.message, details: '' }, cniVersion: outcome.cniVersion } : toReply(outcome);
 }
 
 /**
@@ -80,7 +52,8 @@ export function createCniService(
       runInRequest({ reqId }, () => {
         const started = process.hrtime.bigint();
         const req = call.request;
-        const facts = cniCallFacts(req);
+        const read = readCall(verb, req);
+        const { facts } = read;
         const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
           publish({
             requestId: reqId,
@@ -88,7 +61,9 @@ export function createCniService(
             verb,
             containerId: req.containerId,
             ifname: req.ifname,
-            ...facts,
+            network: facts.network,
+            podNamespace: facts.podNamespace,
+            podName: facts.podName,
             durationMs: Number(process.hrtime.bigint() - started) / 1e6,
             outcome,
             errorCode,
@@ -99,26 +74,26 @@ export function createCniService(
         call.on('cancelled', () => {
           abandoned = true;
         });
-        runCniCall(deps, readiness, verb, handler, req).then(
-          async (reply) => {
+        dispatch(deps, readiness, handler, read, { abandoned: () => abandoned }).then(
+          (outcome) => {
             const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
             const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };
-            if (abandoned && verb === 'ADD' && !reply.error) {
-              // The runtime saw this ADD fail; an attachment it does not know of must not stay.
-              const undo = await runCniCall(deps, readiness, 'DEL', handleDel, req);
-              log.warn({ ...fields, outcome: 'abandoned', rolledBack: !undo.error, rollbackError: undo.error?.msg }, 'CNI ADD finished after its caller gave up; rolled back');
-              completed('abandoned', undo.error?.code ?? 0, undo.error ? `rollback failed: ${undo.error.msg}` : 'the caller gave up; the ADD was rolled back');
-              callback({ code: grpc.status.CANCELLED, details: 'the caller gave up; the ADD was rolled back' });
+            if (outcome.kind === 'abandoned') {
+              const { rollbackError } = outcome.abandoned;
+              log.warn({ ...fields, outcome: 'abandoned', rolledBack: rollbackError === undefined, rollbackError }, 'CNI ADD finished after its caller gave up; rolled back');
+              completed('abandoned', rollbackError === undefined ? 0 : CniCode.Internal, outcome.abandoned.message);
+              callback({ code: grpc.status.CANCELLED, details: outcome.abandoned.message });
               return;
             }
-            if (reply.error) {
-              log.warn({ ...fields, outcome: 'error', code: reply.error.code, err: reply.error.msg, details: reply.error.details }, `CNI ${verb} failed`);
-              completed('error', reply.error.code, reply.error.msg);
+            if (outcome.kind === 'error') {
+              const e = outcome.error;
+              log.warn({ ...fields, outcome: 'error', code: e.code, err: e.message, details: e.details }, `CNI ${verb} failed`);
+              completed('error', e.code, e.message);
             } else {
               log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
               completed('ok');
             }
-            callback(null, reply);
+            callback(null, toReply(outcome));
           },
           (err: unknown) => {
             log.error({ reqId, verb, err }, 'CNI call crashed');

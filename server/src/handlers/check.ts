@@ -18,9 +18,10 @@ function prevResultAddresses(prev: unknown): string[] | undefined {
  * CHECK: the attachment must be known and ready, the prevResult (when given) must name the
  * leased addresses, and the kernel state must be as ADD left it.
  */
-export const handleCheck: VerbHandler = async (deps, inv, conf) => {
+export const handleCheck: VerbHandler = async (deps, call) => {
+  const { conf, inv } = call;
   requireVersionAtLeast(conf.cniVersion, '0.4.0', 'CHECK');
-  const key = attachmentKey(conf, inv);
+  const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
     if (!record) {

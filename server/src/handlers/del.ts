@@ -1,4 +1,3 @@
-import { hostVethName } from '../datapath/host-veth-name';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { storeErrorToCni } from './store-errors';
 
@@ -7,12 +6,11 @@ import { storeErrorToCni } from './store-errors';
  * pod end goes with it), the host routes and the lease; succeeds when any of them, the netns,
  * or the whole attachment is already gone, and when CNI_NETNS is empty.
  */
-export const handleDel: VerbHandler = async (deps, inv, conf) => {
-  const key = attachmentKey(conf, inv);
+export const handleDel: VerbHandler = async (deps, call) => {
+  const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
-    const hostIfname = record?.attachment.hostIfname ?? hostVethName(key.network, key.containerId, key.ifname);
-    await deps.datapath.tearDown(hostIfname);
+    await deps.datapath.tearDown(record?.attachment.hostIfname ?? deps.datapath.hostIfname(key));
     try {
       deps.store.remove(key);
     } catch (err) {

@@ -29,7 +29,7 @@ function validAttachments(raw: unknown): ValidAttachment[] {
  * `cni.dev/valid-attachments` (links, routes, leases). Carries on past failures and reports
  * them all at the end.
  */
-export const handleGc: VerbHandler = async (deps, _inv, conf) => {
+export const handleGc: VerbHandler = async (deps, { conf }) => {
   requireVersionAtLeast(conf.cniVersion, '1.1.0', 'GC');
   const valid = new Set(validAttachments(conf.raw['cni.dev/valid-attachments']).map((a) => `${a.containerID}\0${a.ifname}`));
   const failures: string[] = [];

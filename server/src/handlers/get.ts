@@ -3,8 +3,8 @@ import { CniResult, resultForVersion } from '../cni/cni-result';
 import { VerbHandler, attachmentKey } from './handler-deps';
 
 /** GET (not a spec verb): the stored ADD result, in the caller's cniVersion. */
-export const handleGet: VerbHandler = async (deps, inv, conf) => {
-  const key = attachmentKey(conf, inv);
+export const handleGet: VerbHandler = async (deps, call) => {
+  const key = attachmentKey(call);
   const record = deps.store.get(key);
   if (!record || record.attachment.state !== 'ready' || !record.attachment.result) {
     throw new CniError(
@@ -14,5 +14,5 @@ export const handleGet: VerbHandler = async (deps, inv, conf) => {
     );
   }
   const stored = JSON.parse(record.attachment.result) as CniResult;
-  return JSON.stringify(resultForVersion(stored, conf.cniVersion));
+  return JSON.stringify(resultForVersion(stored, call.conf.cniVersion));
 };

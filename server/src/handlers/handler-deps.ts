@@ -2,8 +2,7 @@ import { IpamStore, AttachmentKey } from '@podwire/ipam-store';
 import { Datapath } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { NetworkRegistry } from '../pools/network-registry';
-import { CniInvocation } from '../cni/cni-invocation';
-import { NetConf } from '../cni/net-conf';
+import type { CniCall } from '../skel/cni-call';
 import { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */
@@ -18,11 +17,19 @@ export interface HandlerDeps {
   node?: NodePodCidrSource;
 }
 
-/** A verb handler: returns what the shim prints on stdout ('' for nothing), or throws CniError. */
-export type VerbHandler = (deps: HandlerDeps, inv: CniInvocation, conf: NetConf) => Promise<string>;
+/** What a handler knows of the call beyond its content. */
+export interface CallContext {
+  /** True once the caller has given up (its deadline passed or it went away): nobody reads the answer. */
+  abandoned(): boolean;
+}
 
-export function attachmentKey(conf: NetConf, inv: CniInvocation): AttachmentKey {
-  return { network: conf.name, containerId: inv.containerId, ifname: inv.ifname };
+export const NOT_ABANDONED: CallContext = { abandoned: () => false };
+
+/** A verb handler: returns what the shim prints on stdout ('' for nothing), or throws CniError. */
+export type VerbHandler = (deps: HandlerDeps, call: CniCall, ctx: CallContext) => Promise<string>;
+
+export function attachmentKey(call: CniCall): AttachmentKey {
+  return { network: call.conf.name, containerId: call.inv.containerId, ifname: call.inv.ifname };
 }
 
 export function lockName(key: AttachmentKey): string {

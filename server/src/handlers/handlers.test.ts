@@ -12,7 +12,8 @@ import { IpamStore, openIpamStore } from '@podwire/ipam-store';
 import { CniError } from '../cni/cni-error';
 import { CniInvocation } from '../cni/cni-invocation';
 import { parseNetConf } from '../cni/net-conf';
-import { Datapath, PodAddress, PodNetworkSpec, WiredPod } from '../datapath/datapath';
+import { parseCniArgs } from '../cni/cni-args';
+import { FakeDatapath } from '../datapath/fake-datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { NetworkRegistry } from '../pools/network-registry';
 import { handleAdd } from './add';
@@ -21,45 +22,21 @@ import { handleDel } from './del';
 import { handleGc } from './gc';
 import { handleGet } from './get';
 import { handleStatus } from './status';
-import { HandlerDeps } from './handler-deps';
+import { CallContext, HandlerDeps, NOT_ABANDONED, VerbHandler } from './handler-deps';
+import { AbandonedAdd } from './abandoned-add';
+import { NetConf } from '../cni/net-conf';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
-
-class ScriptedDatapath implements Datapath {
-  failSetUp: Error | undefined;
-  readonly wired = new Map<string, PodAddress[]>();
-  readonly tornDown: string[] = [];
-
-  async setUp(spec: PodNetworkSpec): Promise<WiredPod> {
-    if (this.failSetUp) throw this.failSetUp;
-    this.wired.set(spec.hostIfname, spec.addresses);
-    return { hostIfname: spec.hostIfname, hostIndex: 7, hostMac: '02:00:00:00:00:07', podIfname: spec.podIfname, podIndex: 2, podMac: '02:00:00:00:00:02' };
-  }
-  async tearDown(hostIfname: string): Promise<void> {
-    this.tornDown.push(hostIfname);
-    this.wired.delete(hostIfname);
-  }
-  async check(spec: PodNetworkSpec): Promise<void> {
-    if (!this.wired.has(spec.hostIfname)) throw new CniError(104, 'not wired');
-  }
-  async listOwnedHostLinks() {
-    return [...this.wired.keys()].map((name, i) => ({ name, index: i + 10 }));
-  }
-  async pruneHostRoutes(): Promise<string[]> {
-    return [];
-  }
-  close(): void {}
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-handlers-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 let store: IpamStore;
-let datapath: ScriptedDatapath;
+let datapath: FakeDatapath;
 let deps: HandlerDeps;
 let n = 0;
 beforeEach(() => {
   store = openIpamStore(path.join(dir, `s${n++}.db`));
-  datapath = new ScriptedDatapath();
+  datapath = new FakeDatapath();
   deps = { store, datapath, locks: new KeyedMutex(), networks: new NetworkRegistry() };
 });
 
@@ -73,66 +50,68 @@ const inv = (containerId: string, verb: CniInvocation['verb'] = 'ADD'): CniInvoc
   args: '',
   path: '',
 });
+/** A handler called as the dispatcher calls it, with the call read from `i` and `c`. */
+const run = (h: VerbHandler, i: CniInvocation, c: NetConf, ctx: CallContext = NOT_ABANDONED) => h(deps, { verb: i.verb, inv: i, conf: c, args: parseCniArgs(i.args) }, ctx);
 const rejectsWith = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: unknown) => e instanceof CniError && e.code === code);
 
 test('ADD stores a ready attachment with its result; GET returns it in the caller version', async () => {
-  const out = JSON.parse(await handleAdd(deps, inv('a'), conf())) as { ips: Array<{ address: string }>; interfaces: Array<{ mtu?: number }> };
+  const out = JSON.parse(await run(handleAdd, inv('a'), conf())) as { ips: Array<{ address: string }>; interfaces: Array<{ mtu?: number }> };
   assert.equal(out.ips[0]?.address, '10.9.0.1/32');
   assert.equal(out.interfaces[1]?.mtu, 1500);
   const rec = store.get({ network: 'n', containerId: 'a', ifname: 'eth0' });
   assert.equal(rec?.attachment.state, 'ready');
-  const got = JSON.parse(await handleGet(deps, inv('a', 'GET'), conf({ cniVersion: '0.4.0' }))) as { cniVersion: string; ips: Array<{ version: string }> };
+  const got = JSON.parse(await run(handleGet, inv('a', 'GET'), conf({ cniVersion: '0.4.0' }))) as { cniVersion: string; ips: Array<{ version: string }> };
   assert.equal(got.cniVersion, '0.4.0');
   assert.equal(got.ips[0]?.version, '4');
 });
 
 test('a datapath failure releases the lease and leaves no attachment', async () => {
   datapath.failSetUp = new Error('netlink said no');
-  await rejectsWith(handleAdd(deps, inv('a'), conf()), 103);
+  await rejectsWith(run(handleAdd, inv('a'), conf()), 103);
   assert.deepEqual(store.listAttachments(), []);
   assert.deepEqual(store.listLeases(), []);
 });
 
 test('a second ADD of the same key is refused (101) and changes nothing', async () => {
-  await handleAdd(deps, inv('a'), conf());
-  await rejectsWith(handleAdd(deps, inv('a'), conf()), 101);
+  await run(handleAdd, inv('a'), conf());
+  await rejectsWith(run(handleAdd, inv('a'), conf()), 101);
   assert.equal(store.listLeases().length, 1);
   assert.equal(datapath.wired.size, 1);
 });
 
 test('pool exhaustion is 100, STATUS says 50, and both recover after a DEL', async () => {
-  await handleAdd(deps, inv('a'), conf());
-  await handleAdd(deps, inv('b'), conf());
-  await rejectsWith(handleAdd(deps, inv('c'), conf()), 100);
-  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), conf()), 50);
-  await handleDel(deps, inv('a', 'DEL'), conf());
-  assert.equal(await handleStatus(deps, inv('', 'STATUS'), conf()), '');
-  await handleAdd(deps, inv('c'), conf());
+  await run(handleAdd, inv('a'), conf());
+  await run(handleAdd, inv('b'), conf());
+  await rejectsWith(run(handleAdd, inv('c'), conf()), 100);
+  await rejectsWith(run(handleStatus, inv('', 'STATUS'), conf()), 50);
+  await run(handleDel, inv('a', 'DEL'), conf());
+  assert.equal(await run(handleStatus, inv('', 'STATUS'), conf()), '');
+  await run(handleAdd, inv('c'), conf());
 });
 
 test('DEL is idempotent and tears down the derived host veth even with no record', async () => {
-  await handleAdd(deps, inv('a'), conf());
-  assert.equal(await handleDel(deps, inv('a', 'DEL'), conf()), '');
-  assert.equal(await handleDel(deps, inv('a', 'DEL'), conf()), '');
+  await run(handleAdd, inv('a'), conf());
+  assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
+  assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
   assert.equal(datapath.tornDown.length, 2);
   assert.deepEqual(store.listLeases(), []);
 });
 
 test('CHECK: unknown container is 3, below 0.4.0 is 1, a prevResult with other addresses is 104', async () => {
-  await rejectsWith(handleCheck(deps, inv('zz', 'CHECK'), conf()), 3);
-  await handleAdd(deps, inv('a'), conf());
-  await rejectsWith(handleCheck(deps, inv('a', 'CHECK'), conf({ cniVersion: '0.3.1' })), 1);
-  assert.equal(await handleCheck(deps, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.1/32' }] } })), '');
-  await rejectsWith(handleCheck(deps, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.2/32' }] } })), 104);
+  await rejectsWith(run(handleCheck, inv('zz', 'CHECK'), conf()), 3);
+  await run(handleAdd, inv('a'), conf());
+  await rejectsWith(run(handleCheck, inv('a', 'CHECK'), conf({ cniVersion: '0.3.1' })), 1);
+  assert.equal(await run(handleCheck, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.1/32' }] } })), '');
+  await rejectsWith(run(handleCheck, inv('a', 'CHECK'), conf({ prevResult: { ips: [{ address: '10.9.0.2/32' }] } })), 104);
 });
 
 test('GC removes exactly the attachments not listed as valid', async () => {
-  await handleAdd(deps, inv('keep'), conf());
-  await handleAdd(deps, inv('drop'), conf());
-  await handleGc(deps, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] }));
+  await run(handleAdd, inv('keep'), conf());
+  await run(handleAdd, inv('drop'), conf());
+  await run(handleGc, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] }));
   assert.deepEqual(store.listAttachments().map((a) => a.containerId), ['keep']);
   assert.equal(store.listLeases().length, 1);
-  await rejectsWith(handleGc(deps, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': 'x' })), 7);
+  await rejectsWith(run(handleGc, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': 'x' })), 7);
 });
 
 const noRanges = (extra: Record<string, unknown> = {}) =>
@@ -140,35 +119,35 @@ const noRanges = (extra: Record<string, unknown> = {}) =>
 
 test('without ranges, ADD allocates from the node pod CIDRs (one address per family, network and broadcast skipped)', async () => {
   deps.node = new NodePodCidrs('node-a', ['fd00:9:1::/126', '10.9.1.0/30']);
-  const a = JSON.parse(await handleAdd(deps, inv('a'), noRanges())) as { ips: Array<{ address: string }> };
+  const a = JSON.parse(await run(handleAdd, inv('a'), noRanges())) as { ips: Array<{ address: string }> };
   assert.deepEqual(a.ips.map((i) => i.address), ['10.9.1.1/32', 'fd00:9:1::1/128']);
-  const b = JSON.parse(await handleAdd(deps, inv('b'), noRanges())) as { ips: Array<{ address: string }> };
+  const b = JSON.parse(await run(handleAdd, inv('b'), noRanges())) as { ips: Array<{ address: string }> };
   assert.deepEqual(b.ips.map((i) => i.address), ['10.9.1.2/32', 'fd00:9:1::2/128']);
-  await rejectsWith(handleAdd(deps, inv('c'), noRanges()), 100);
+  await rejectsWith(run(handleAdd, inv('c'), noRanges()), 100);
   assert.deepEqual(deps.networks.usage(store).map((u) => [u.rangeSet, u.used, u.size]), [
     ['10.9.1.1-10.9.1.2 (10.9.1.0/30)', 2, 2],
     ['fd00:9:1::1-fd00:9:1::3 (fd00:9:1::/126)', 2, 3],
   ]);
-  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), noRanges()), 50);
+  await rejectsWith(run(handleStatus, inv('', 'STATUS'), noRanges()), 50);
 });
 
 test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); without node CIDRs no ranges is code 7 for ADD', async () => {
   deps.node = new NodePodCidrs('node-a', ['10.9.0.0/24']);
-  assert.ok(await handleAdd(deps, inv('in'), conf()));
+  assert.ok(await run(handleAdd, inv('in'), conf()));
   const outside = conf({ ipam: { ranges: [[{ subnet: '10.8.0.0/24' }]] } });
-  await assert.rejects(handleAdd(deps, inv('out'), outside), (e: unknown) => {
+  await assert.rejects(run(handleAdd, inv('out'), outside), (e: unknown) => {
     assert.ok(e instanceof CniError);
     assert.equal(e.code, 7);
     assert.match(e.message, /10\.8\.0\.1-10\.8\.0\.254 \(10\.8\.0\.0\/24\) is outside this node's pod CIDRs 10\.9\.0\.0\/24/);
     return true;
   });
   // A range wider than the node's CIDR is outside too; so is a family the node has no CIDR for.
-  await rejectsWith(handleAdd(deps, inv('wide'), conf({ ipam: { ranges: [[{ subnet: '10.9.0.0/16' }]] } })), 7);
-  await rejectsWith(handleAdd(deps, inv('v6'), conf({ ipam: { ranges: [[{ subnet: 'fd00::/120' }]] } })), 7);
-  await rejectsWith(handleStatus(deps, inv('', 'STATUS'), outside), 7);
+  await rejectsWith(run(handleAdd, inv('wide'), conf({ ipam: { ranges: [[{ subnet: '10.9.0.0/16' }]] } })), 7);
+  await rejectsWith(run(handleAdd, inv('v6'), conf({ ipam: { ranges: [[{ subnet: 'fd00::/120' }]] } })), 7);
+  await rejectsWith(run(handleStatus, inv('', 'STATUS'), outside), 7);
   assert.equal(store.listAttachments().length, 1, 'refused ADDs leased nothing');
   deps.node = new NodePodCidrs('node-a', []);
-  await rejectsWith(handleAdd(deps, inv('none'), noRanges()), 7);
+  await rejectsWith(run(handleAdd, inv('none'), noRanges()), 7);
 });
 
 test('STATUS is 50 (not ready for ADD) while a config without ranges meets a node without pod CIDRs, and succeeds once they are learnt', async () => {
@@ -182,15 +161,24 @@ test('STATUS is 50 (not ready for ADD) while a config without ranges meets a nod
   // The kubernetes peer source has not learnt this node's spec.podCIDRs yet: ADD cannot be served.
   const node = new NodePodCidrs('node-k', [], false);
   deps.node = node;
-  await rejectsWith(handleAdd(deps, inv('early'), noRanges()), 7);
-  await assert.rejects(handleStatus(deps, inv('', 'STATUS'), noRanges()), notReady);
+  await rejectsWith(run(handleAdd, inv('early'), noRanges()), 7);
+  await assert.rejects(run(handleStatus, inv('', 'STATUS'), noRanges()), notReady);
   assert.deepEqual(deps.networks.usage(store), [], 'nothing recorded for a network that cannot allocate');
   // No node at all (no node config): the same.
   delete deps.node;
-  await assert.rejects(handleStatus(deps, inv('', 'STATUS'), noRanges()), (e: unknown) => e instanceof CniError && e.code === 50);
+  await assert.rejects(run(handleStatus, inv('', 'STATUS'), noRanges()), (e: unknown) => e instanceof CniError && e.code === 50);
   // Learnt: STATUS and ADD both succeed.
   deps.node = node;
   assert.ok(node.learn(['10.9.2.0/24']));
-  assert.equal(await handleStatus(deps, inv('', 'STATUS'), noRanges()), '');
-  assert.ok(await handleAdd(deps, inv('late'), noRanges()));
+  assert.equal(await run(handleStatus, inv('', 'STATUS'), noRanges()), '');
+  assert.ok(await run(handleAdd, inv('late'), noRanges()));
+});
+
+test('an ADD whose caller gave up is rolled back inside the handler: no attachment, no lease, the veth torn down', async () => {
+  const gaveUp: CallContext = { abandoned: () => true };
+  await assert.rejects(run(handleAdd, inv('late'), conf(), gaveUp), (e: unknown) => e instanceof AbandonedAdd && e.rollbackError === undefined);
+  assert.deepEqual(store.listAttachments(), []);
+  assert.deepEqual(store.listLeases(), []);
+  assert.equal(datapath.wired.size, 0);
+  assert.deepEqual(datapath.tornDown, [datapath.hostIfname({ network: 'n', containerId: 'late', ifname: 'eth0' })]);
 });

@@ -9,7 +9,7 @@ import { resolveRanges } from './network-ranges';
  * CIDR for this node, e.g. before the Kubernetes peer source has learnt them), the store is
  * unusable or a range set has no free address left.
  */
-export const handleStatus: VerbHandler = async (deps, _inv, conf) => {
+export const handleStatus: VerbHandler = async (deps, { conf }) => {
   requireVersionAtLeast(conf.cniVersion, '1.1.0', 'STATUS');
   if (conf.rangeSets.length === 0 && (deps.node?.podCidrs().length ?? 0) === 0) {
     // ADD answers code 7 here (a configuration it cannot allocate from); to the runtime

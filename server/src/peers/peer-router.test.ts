@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { RouteChangeOutcome } from '../datapath/host-programmer';
-import { PeerRoute, RouteChange } from '../datapath/netlink-codec';
+import { PeerRoute, RouteChange } from '../datapath/host-routes';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { desiredPeerRoutes } from './peer';
 import { PeerRouteTable } from './peer-route-table';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { RouteChangeOutcome } from '../datapath/host-programmer';
-import { PeerRoute, RouteChange } from '../datapath/netlink-codec';
+import { PeerRoute, RouteChange } from '../datapath/host-routes';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { DesiredPeerRoute, PeerSnapshot, desiredPeerRoutes } from './peer';
 import { PeerRouteTable } from './peer-route-table';

@@ -1,5 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
-import { PeerRoute } from '../datapath/netlink-codec';
+import { PeerRoute } from '../datapath/host-routes';
 
 /** Another node of the cluster: where its pods live and the address to route them via. */
 export interface Peer {

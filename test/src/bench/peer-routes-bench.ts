@@ -40,21 +40,25 @@ const server = (rel: string) => require(path.join(REPO_ROOT, 'server', 'dist', r
 /** Runs inside the bench netns (`ip netns exec`): prints the result as JSON. */
 async function measureInThisNetns(peers: number): Promise<PeerRoutesBenchResult> {
   /* eslint-disable @typescript-eslint/no-explicit-any */
-  const { createRtNetlink } = require('netlink') as { createRtNetlink: () => any };
+  const { RtnlSockets } = server('rtnl/rtnl-sockets.js') as { RtnlSockets: any };
+  const { hostRouteRequest } = server('datapath/host-routes.js') as { hostRouteRequest: any };
   const { BatchingHostProgrammer } = server('datapath/batching-host-programmer.js') as { BatchingHostProgrammer: any };
-  const { DirectHostProgrammer } = server('datapath/host-programmer.js') as { DirectHostProgrammer: any };
-  const { InThreadLinkDeleter } = server('datapath/link-deleter.js') as { InThreadLinkDeleter: any };
-  const { NetlinkPeerRouteTable } = server('peers/peer-route-table.js') as { NetlinkPeerRouteTable: any };
+  const { rtnlRouteSender } = server('datapath/host-programmer.js') as { rtnlRouteSender: any };
+  const { InThreadLinkDeleter } = server('rtnl/link-deleter.js') as { InThreadLinkDeleter: any };
+  const { SnapshotPeerRouteTable } = server('peers/peer-route-table.js') as { SnapshotPeerRouteTable: any };
   const { PeerRouter } = server('peers/peer-router.js') as { PeerRouter: any };
   const { NodePodCidrs } = server('peers/node-pod-cidrs.js') as { NodePodCidrs: any };
   const pino = require('pino') as (o: object) => unknown;
   /* eslint-enable @typescript-eslint/no-explicit-any */
-  const sock = createRtNetlink();
+  // Runs inside the bench netns (ip netns exec): the "host" sockets are in it.
+  const sockets = new RtnlSockets();
+  const sock = sockets.openHost('bench requests');
+  const dumps = sockets.openHost('bench dumps');
   const batches: number[] = [];
-  const programmer = new BatchingHostProgrammer(new DirectHostProgrammer(sock), new InThreadLinkDeleter(sock), (kind: string, size: number) => {
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock), (kind: string, size: number) => {
     if (kind === 'route') batches.push(size);
   });
-  const table = new NetlinkPeerRouteTable();
+  const table = new SnapshotPeerRouteTable(dumps);
   let programMs = 0;
   const timedProgrammer = {
     applyRouteChanges: async (changes: unknown[]) => {
@@ -96,17 +100,11 @@ async function measureInThisNetns(peers: number): Promise<PeerRoutesBenchResult>
 
   const t = performance.now();
   for (const p of all) {
-    const [net, bits] = p.podCIDRs[0]!.split('/');
-    await sock.newRoute(
-      { family: 2, dstLen: Number(bits), table: 254, protocol: 198, scope: 0, type: 1 },
-      { dst: Buffer.from(net!.split('.').map(Number)), gateway: Buffer.from(p.nodeIPs[0]!.split('.').map(Number)) },
-      { flags: 0x400 | 0x100, timeout: 5000 },
-    );
+    await sock.request(hostRouteRequest({ op: 'create', route: { dst: p.podCIDRs[0]!, gateway: p.nodeIPs[0]! } }));
   }
   const oneByOneMs = performance.now() - t;
   await router.update({ peers: [] });
-  table.close();
-  sock.socket.close();
+  sockets.closeAll();
   return { peers, passes, oneByOneMs };
 }
 

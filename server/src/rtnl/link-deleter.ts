@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RtNetlinkSocket } from 'netlink';
-import { LinkDeleteOutcome, deleteLinksAsGroup } from './link-group-delete';
+import { LinkDeleteOutcome, deleteLinksAsGroup, linkDeleteOps } from './link-group-delete';
 import type { DeleteRequest } from './link-delete-worker';
+import type { RtnlSocket } from './rtnl-socket';
 
 /** Deletes a batch of host links (see deleteLinksAsGroup), reporting each link's outcome. */
 export interface LinkDeleter {
@@ -12,10 +12,10 @@ export interface LinkDeleter {
 
 /** On the calling thread, with the given socket (tests use it inside a private netns). */
 export class InThreadLinkDeleter implements LinkDeleter {
-  constructor(private readonly sock: RtNetlinkSocket) {}
+  constructor(private readonly sock: RtnlSocket) {}
 
   deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
-    return deleteLinksAsGroup(this.sock, group, indexes);
+    return deleteLinksAsGroup(linkDeleteOps(this.sock), group, indexes);
   }
 
   async close(): Promise<void> {}
@@ -25,6 +25,7 @@ export class InThreadLinkDeleter implements LinkDeleter {
 export class WorkerLinkDeleter implements LinkDeleter {
   private readonly worker: Worker;
   private nextId = 1;
+  private closed = false;
   private readonly waiting = new Map<number, { resolve: (o: LinkDeleteOutcome[]) => void; reject: (e: Error) => void }>();
 
   constructor() {
@@ -39,6 +40,7 @@ export class WorkerLinkDeleter implements LinkDeleter {
   }
 
   deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('the link delete worker is closed'));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
@@ -47,7 +49,10 @@ export class WorkerLinkDeleter implements LinkDeleter {
     });
   }
 
+  /** Stops the worker (its socket closes with it); deletes still waiting fail. Idempotent. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.worker.terminate();
   }
 

@@ -1,0 +1,164 @@
+/**
+ * The routed veth datapath against the real kernel, in the style of the reference ptp
+ * plugin's tests: a "host" and a "pod" network namespace of the test's own, the datapath's
+ * host sockets opened inside the former (through setns), so the real host is never touched.
+ * Every assertion reads the kernel with `ip -j`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { CniError } from '../cni/cni-error';
+import { InThreadLinkDeleter } from '../rtnl/link-deleter';
+import { RtnlSockets } from '../rtnl/rtnl-sockets';
+import { BatchingHostProgrammer } from './batching-host-programmer';
+import type { PodNetworkSpec } from './datapath';
+import { rtnlRouteSender } from './host-programmer';
+import { NetnsOpener } from './netns';
+import { RoutedVethDatapath } from './routed-veth';
+
+const HOST = `pwt-rvh-${process.pid}`;
+const POD = `pwt-rvp-${process.pid}`;
+const sockets = new RtnlSockets();
+let hostFd: number;
+let datapath: RoutedVethDatapath;
+let programmer: BatchingHostProgrammer;
+const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+const json = <T>(ns: string, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
+const podPath = `/var/run/netns/${POD}`;
+
+before(() => {
+  execFileSync('ip', ['netns', 'add', HOST]);
+  execFileSync('ip', ['netns', 'add', POD]);
+  hostFd = fs.openSync(`/var/run/netns/${HOST}`, 'r');
+  const host = sockets.openIn(hostFd, 'test host requests');
+  const dumps = sockets.openIn(hostFd, 'test host dumps');
+  programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new InThreadLinkDeleter(host));
+  datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), 'testowner');
+});
+after(async () => {
+  await datapath.close();
+  sockets.closeAll();
+  fs.closeSync(hostFd);
+  execFileSync('ip', ['netns', 'del', POD]);
+  execFileSync('ip', ['netns', 'del', HOST]);
+});
+
+const spec = (over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
+  netnsPath: podPath,
+  podIfname: 'eth0',
+  hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c1', ifname: 'eth0' }),
+  mtu: 1400,
+  addresses: [
+    { address: '10.71.0.5', family: 4 },
+    { address: 'fd71::5', family: 6 },
+  ],
+  ...over,
+});
+
+interface IpAddr {
+  ifname: string;
+  operstate?: string;
+  mtu?: number;
+  ifalias?: string;
+  address?: string;
+  addr_info: Array<{ local: string; prefixlen: number }>;
+}
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+}
+
+test('ADD wires both ends as the routed layout says; the result names them; CHECK passes', async () => {
+  const s = spec();
+  const wired = await datapath.setUp(s);
+  const [hostLink] = json<IpAddr[]>(HOST, 'addr', 'show', s.hostIfname);
+  const [hostDetail] = json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname);
+  const [podLink] = json<IpAddr[]>(POD, 'addr', 'show', 'eth0');
+  assert.ok(hostLink && podLink);
+  assert.equal(hostDetail?.ifalias, 'podwire:testowner', 'the owner tag reconcile looks for');
+  assert.equal(hostLink.mtu, 1400);
+  assert.deepEqual(hostLink.addr_info.map((a) => `${a.local}/${a.prefixlen}`).filter((a) => !a.startsWith('fe80::') || a === 'fe80::1/64').sort(), ['169.254.1.1/32', 'fe80::1/64']);
+  assert.deepEqual(podLink.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`), ['10.71.0.5/32', 'fd71::5/128']);
+  assert.deepEqual(wired.interfaces, [
+    { name: s.hostIfname, mac: hostLink.address, mtu: 1400 },
+    { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: podPath },
+  ]);
+  assert.deepEqual(wired.ips, [
+    { address: '10.71.0.5/32', gateway: '169.254.1.1', interface: 1 },
+    { address: 'fd71::5/128', gateway: 'fe80::1', interface: 1 },
+  ]);
+  assert.deepEqual(wired.routes, [
+    { dst: '0.0.0.0/0', gw: '169.254.1.1' },
+    { dst: '::/0', gw: 'fe80::1' },
+  ]);
+  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`10.71.0.5 dev ${s.hostIfname}`]);
+  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::5 dev ${s.hostIfname}`]);
+  assert.deepEqual(json<IpRoute[]>(POD, 'route', 'show', 'default').map((r) => r.gateway), ['169.254.1.1']);
+  assert.deepEqual(json<IpRoute[]>(POD, '-6', 'route', 'show', 'default').map((r) => r.gateway), ['fe80::1']);
+  await datapath.check(s);
+  assert.deepEqual(await datapath.podProblems(s), []);
+});
+
+test('CHECK and the pod verification name what is broken', async () => {
+  const s = spec();
+  inNs(POD, 'route', 'del', 'default');
+  inNs(HOST, 'route', 'del', '10.71.0.5/32');
+  await assert.rejects(datapath.check(s), (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 104);
+    assert.match(e.details, /host route 10\.71\.0\.5\/32 dev pw[0-9a-f]+ is missing/);
+    assert.match(e.details, /default route via 169\.254\.1\.1 dev eth0 is missing/);
+    return true;
+  });
+  assert.deepEqual(await datapath.podProblems(s), ['default route via 169.254.1.1 dev eth0 is missing']);
+});
+
+test("reconcile's host view: owned links, host problems and stray routes from one read; strays removed", async () => {
+  const s = spec();
+  inNs(HOST, 'route', 'add', '10.71.0.99/32', 'dev', s.hostIfname, 'proto', '199');
+  const view = await datapath.readHost();
+  assert.deepEqual(view.ownedLinks().map((l) => l.name), [s.hostIfname]);
+  assert.deepEqual(view.hostProblems(s), [`host route 10.71.0.5/32 dev ${s.hostIfname} is missing`]);
+  const stray = view.strayRoutes([s]);
+  assert.deepEqual(stray.map((r) => r.address), ['10.71.0.99']);
+  assert.deepEqual(await datapath.removeStrayRoutes(stray), []);
+  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
+  // An attachment the view is not told about: its link is an orphan, no stray routes are reported for it.
+  assert.deepEqual(view.strayRoutes([]), []);
+});
+
+test('DEL removes the pair and every route through it; a second DEL is fine', async () => {
+  const s = spec();
+  await datapath.tearDown(s.hostIfname);
+  assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+  assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), []);
+  await datapath.tearDown(s.hostIfname);
+});
+
+test('a failure midway rolls back everything it did (a route already in the pod: EEXIST)', async () => {
+  inNs(POD, 'link', 'set', 'lo', 'up');
+  inNs(POD, 'route', 'add', '169.254.1.1/32', 'dev', 'lo');
+  try {
+    await assert.rejects(datapath.setUp(spec({ addresses: [{ address: '10.71.0.6', family: 4 }] })), (e: unknown) => e instanceof CniError && e.code === 103 && /EEXIST/.test(e.details));
+    assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
+  } finally {
+    inNs(POD, 'route', 'del', '169.254.1.1/32', 'dev', 'lo');
+  }
+});
+
+test('ADD refuses an interface name already in the pod (102) and leaves it alone', async () => {
+  inNs(POD, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0');
+  try {
+    await assert.rejects(datapath.setUp(spec()), (e: unknown) => e instanceof CniError && e.code === 102);
+    assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'lo', 'other0']);
+  } finally {
+    inNs(POD, 'link', 'del', 'eth0');
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * Start-up reconcile and the post-serving pod verification against a real SQLite lease store
+ * and the shared scripted datapath: what each step does to the store, what it asks of the
+ * kernel (one host read, no per-pod request), and the counts it reports.
+ */
+import { after, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { FakeDatapath } from './datapath/fake-datapath';
+import { KeyedMutex } from './keyed-mutex';
+import { reconcile } from './reconcile';
+import { pendingVerification, verifyPods } from './startup/pod-verification';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-reconcile-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const log = pino({ level: 'silent' });
+const ranges = parseRangeSets([[{ subnet: '10.44.0.0/24' }]]);
+let store: IpamStore;
+let datapath: FakeDatapath;
+let n = 0;
+beforeEach(() => {
+  store = openIpamStore(path.join(dir, `r${n++}.db`));
+  datapath = new FakeDatapath();
+});
+
+/** A pod as a completed ADD leaves it: a ready attachment with one lease, wired in the "kernel". */
+async function readyPod(containerId: string, netns = '/proc/self/ns/net'): Promise<string> {
+  const key = { network: 'n', containerId, ifname: 'eth0' };
+  const hostIfname = datapath.hostIfname(key);
+  const [lease] = store.reserve({ ...key, netns, hostIfname }, ranges, {});
+  await datapath.setUp({ netnsPath: netns, podIfname: 'eth0', hostIfname, mtu: 1500, addresses: [{ address: lease?.address ?? '', family: 4 }] });
+  store.markReady(key, '{}');
+  return hostIfname;
+}
+
+test('pending rolled back, orphans removed, stray routes removed, ready pods matched: one host read, nothing per pod', async () => {
+  const a = await readyPod('a');
+  const b = await readyPod('b');
+  // A crash mid-ADD: a pending attachment (its veth half made) ...
+  const pendingKey = { network: 'n', containerId: 'p', ifname: 'eth0' };
+  store.reserve({ ...pendingKey, netns: '/proc/self/ns/net', hostIfname: datapath.hostIfname(pendingKey) }, ranges, {});
+  datapath.debrisLinks.push({ name: datapath.hostIfname(pendingKey), index: 900 });
+  // ... a host veth of ours no attachment knows, a stray route on a ready pod's veth, and a ready pod whose veth is gone.
+  datapath.debrisLinks.push({ name: 'pwdeadbeef0001', index: 901 });
+  datapath.strayRouteList.push({ address: '10.44.0.200', family: 4, hostIfname: a, hostIndex: 100 });
+  datapath.wired.delete(b);
+
+  const { counts, ready } = await reconcile(store, datapath, log);
+  assert.deepEqual(counts, { rolledBack: 1, orphanLinks: 1, orphanRoutes: 1, hostOk: 1, hostDegraded: 1, failed: 0 });
+  assert.equal(datapath.readHostCalls, 1, 'one read of the host');
+  assert.equal(datapath.podProblemsCalls, 0, 'nothing inside pod netns before serving');
+  assert.deepEqual(ready.map((r) => r.attachment.containerId).sort(), ['a', 'b']);
+  assert.deepEqual(ready.find((r) => r.attachment.containerId === 'a')?.spec.addresses, [{ address: '10.44.0.1', family: 4 }]);
+  assert.deepEqual(store.listAttachments({ state: 'pending' }), [], 'the pending attachment is gone');
+  assert.equal(store.listLeases().length, 2, 'its lease released; the ready pods keep theirs (b too: CHECK reports it, DEL or GC clears it)');
+  assert.deepEqual(datapath.tornDown.sort(), [datapath.hostIfname(pendingKey), 'pwdeadbeef0001'].sort());
+  assert.deepEqual(datapath.removedRoutes.map((r) => r.address), ['10.44.0.200']);
+});
+
+test('a failure to remove something is counted and logged; the rest is still reconciled', async () => {
+  await readyPod('a');
+  datapath.debrisLinks.push({ name: 'pwdeadbeef0002', index: 902 }, { name: 'pwdeadbeef0003', index: 903 });
+  const original = datapath.tearDown.bind(datapath);
+  datapath.tearDown = async (name) => {
+    if (name === 'pwdeadbeef0002') throw new Error('EBUSY');
+    await original(name);
+  };
+  const { counts } = await reconcile(store, datapath, log);
+  assert.equal(counts.orphanLinks, 1);
+  assert.equal(counts.failed, 1);
+  assert.equal(counts.hostOk, 1);
+});
+
+test('verification after serving: verified, broken, netns gone, and one DELed meanwhile is skipped', async () => {
+  const ok = await readyPod('ok');
+  const broken = await readyPod('broken');
+  await readyPod('gone', '/var/run/netns/pwt-no-such-netns');
+  await readyPod('deleted');
+  datapath.problems.set(broken, ['default route via 169.254.1.1 dev eth0 is missing']);
+  const { ready } = await reconcile(store, datapath, log);
+  store.remove({ network: 'n', containerId: 'deleted', ifname: 'eth0' });
+  const report = await verifyPods(ready, { store, datapath, locks: new KeyedMutex(), log }, pendingVerification(ready.length), 2);
+  assert.equal(report.state, 'done');
+  assert.equal(report.total, 4);
+  assert.equal(report.verified, 1);
+  assert.equal(report.failed, 1);
+  assert.equal(report.netnsGone, 1);
+  assert.deepEqual(report.problems, [{ network: 'n', containerId: 'broken', ifname: 'eth0', problem: 'default route via 169.254.1.1 dev eth0 is missing' }]);
+  assert.ok(ok);
+  assert.equal(datapath.podProblemsCalls, 2, 'the gone and the deleted pod were not entered');
+});

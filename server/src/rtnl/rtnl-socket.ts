@@ -1,0 +1,213 @@
+import * as os from 'node:os';
+import { Flags, MessageType, NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages, rt } from 'netlink';
+import { RtnlError } from './rtnl-error';
+
+export type { RawNetlinkSocket };
+
+/** Every request carries a deadline: npm netlink itself waits forever. */
+export const RTNL_TIMEOUT_MS = 5000;
+
+/**
+ * Requests per sendmsg(2). The kernel acknowledges each message of a multi-message send
+ * separately; capping a send keeps those acknowledgements well inside the socket's receive
+ * buffer (an overflow would lose them).
+ */
+export const MESSAGES_PER_SEND = 64;
+
+/** One rtnetlink request, ready to be framed. */
+export interface RtnlRequest {
+  /** RTM_* message type. */
+  type: number;
+  /** NLM_F_* flags beyond REQUEST (and ACK, which `expect: 'ack'` adds). */
+  flags: number;
+  /** The message payload (header + attributes). */
+  payload: Uint8Array[];
+  /**
+   * What answers it: the kernel's acknowledgement (changes), one message (a get by key), or
+   * a multi-part dump ending in DONE.
+   */
+  expect: 'ack' | 'answer' | 'dump';
+  /** What is asked, for errors ("RTM_NEWLINK pw1a2b3c"). */
+  what: string;
+}
+
+/** A request's outcome: the messages it got back, or why it failed. Never both. */
+export type RtnlOutcome = { messages: rt.Message[]; error?: undefined } | { error: RtnlError; messages?: undefined };
+
+interface Waiter {
+  request: RtnlRequest;
+  parts: NetlinkMessage[];
+  settle: (outcome: RtnlOutcome) => void;
+}
+
+const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
+const ECANCELED = os.constants.errno.ECANCELED;
+const EIO = os.constants.errno.EIO;
+
+/**
+ * One rtnetlink socket and its own request/reply matching: replies are matched to requests
+ * by sequence number and multi-part replies are collected per sequence number, so replies of
+ * concurrent requests never mix. Every request has a deadline (RTNL_TIMEOUT_MS), a refusal
+ * is an RtnlError carrying the kernel's errno, and dumps on one socket run one at a time
+ * (the kernel runs one dump per socket; a second would get EBUSY).
+ *
+ * Sockets are made by RtnlSockets (rtnl-sockets.ts), which closes whatever is still open.
+ */
+export class RtnlSocket {
+  private readonly waiting = new Map<number, Waiter>();
+  private seq = Math.floor(Math.random() * 0x7fffffff) + 1;
+  private dumpTail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly raw: RawNetlinkSocket,
+    /** Where this socket lives, for errors ("host", "netns /var/run/netns/x"). */
+    readonly where: string,
+    private readonly onClose: (sock: RtnlSocket) => void = () => undefined,
+    private readonly timeoutMs = RTNL_TIMEOUT_MS,
+  ) {
+    raw.on('message', (buf) => this.receive(buf));
+    raw.unref();
+  }
+
+  /** A new rtnetlink socket in the calling thread's current network namespace. */
+  static open(where: string, onClose?: (sock: RtnlSocket) => void, timeoutMs?: number): RtnlSocket {
+    return new RtnlSocket(new RawNetlinkSocket(Protocol.ROUTE), where, onClose, timeoutMs);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** One request; rejects with an RtnlError when the kernel refuses it or does not answer in time. */
+  async request(request: RtnlRequest): Promise<rt.Message[]> {
+    const [outcome] = await this.exchange([request]);
+    if (!outcome) throw new RtnlError(request.what, EIO, 'EIO', 'no outcome');
+    if (outcome.error) throw outcome.error;
+    return outcome.messages;
+  }
+
+  /** A dump, after any dump already running on this socket. */
+  dump(request: RtnlRequest): Promise<rt.Message[]> {
+    const run = this.dumpTail.then(() => this.request({ ...request, expect: 'dump' }));
+    this.dumpTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Sends the requests as consecutive messages, MESSAGES_PER_SEND per sendmsg(2) (the kernel
+   * handles them in order), and settles with each one's own outcome, in order. A send goes
+   * out once the previous one's replies are in, so the replies never overflow the socket's
+   * receive buffer. Never rejects: a send that fails, or a kernel that does not answer within
+   * the deadline, is the error of every request it concerns.
+   */
+  async exchange(requests: readonly RtnlRequest[]): Promise<RtnlOutcome[]> {
+    const outcomes: RtnlOutcome[] = [];
+    for (let i = 0; i < requests.length; i += MESSAGES_PER_SEND) outcomes.push(...(await this.sendChunk(requests.slice(i, i + MESSAGES_PER_SEND))));
+    return outcomes;
+  }
+
+  private sendChunk(requests: readonly RtnlRequest[]): Promise<RtnlOutcome[]> {
+    if (requests.length === 0) return Promise.resolve([]);
+    if (this.closed) return Promise.resolve(requests.map((r) => ({ error: new RtnlError(r.what, ECANCELED, 'ECANCELED', `socket (${this.where}) is closed`) })));
+    const seqs: number[] = [];
+    const settled = requests.map(
+      (request) =>
+        new Promise<RtnlOutcome>((settle) => {
+          const seq = this.nextSeq();
+          seqs.push(seq);
+          this.waiting.set(seq, { request, parts: [], settle });
+        }),
+    );
+    const timer = setTimeout(() => {
+      for (const seq of seqs) this.fail(seq, ETIMEDOUT, `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`);
+    }, this.timeoutMs);
+    try {
+      this.raw.ref();
+      const port = this.raw.address().port;
+      const frames: Uint8Array[] = [];
+      requests.forEach((req, j) => {
+        const ack = req.expect === 'ack' ? Flags.ACK : 0;
+        const frame = formatMessage({ type: req.type, flags: Flags.REQUEST | ack | req.flags, seq: seqs[j] ?? 0, port, data: Buffer.concat(req.payload) });
+        frames.push(...frame);
+        // The next message of a multi-message send starts at a 4-byte boundary (NLMSG_ALIGN):
+        // npm netlink does not pad the last one it frames.
+        const unaligned = frame.reduce((n, b) => n + b.length, 0) % 4;
+        if (unaligned !== 0) frames.push(new Uint8Array(4 - unaligned));
+      });
+      this.raw.send(frames, undefined, (error) => {
+        if (error) for (const seq of seqs) this.fail(seq, error.errno ? Math.abs(error.errno) : EIO, `send failed: ${error.message}`);
+      });
+    } catch (err) {
+      for (const seq of seqs) this.fail(seq, EIO, `send failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return Promise.all(settled).finally(() => {
+      clearTimeout(timer);
+      if (this.waiting.size === 0 && !this.closed) this.raw.unref();
+    });
+  }
+
+  /** Closes the socket; requests still waiting fail with ECANCELED. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const seq of [...this.waiting.keys()]) this.fail(seq, ECANCELED, `socket (${this.where}) closed`);
+    try {
+      this.raw.close();
+    } finally {
+      this.onClose(this);
+    }
+  }
+
+  private nextSeq(): number {
+    do {
+      this.seq = (this.seq % 0x7fffffff) + 1;
+    } while (this.waiting.has(this.seq));
+    return this.seq;
+  }
+
+  private receive(buf: Buffer): void {
+    let msgs: NetlinkMessage[];
+    try {
+      msgs = parseMessages(buf);
+    } catch {
+      return; // not ours to interpret; the waiting request times out
+    }
+    for (const msg of msgs) {
+      const waiter = this.waiting.get(msg.seq);
+      if (!waiter) continue; // a reply to a request that already timed out
+      if (msg.type === MessageType.ERROR) {
+        const errno = Math.abs(parseError(msg.data, msg.flags).errno);
+        if (errno === 0) this.succeed(msg.seq, waiter);
+        else this.fail(msg.seq, errno);
+      } else if (msg.type === MessageType.DONE) {
+        // A dump that failed part-way says so in DONE's payload (a negative errno).
+        const errno = msg.data.length >= 4 ? Math.abs(Math.min(0, msg.data.readInt32LE(0))) : 0;
+        if (errno !== 0) this.fail(msg.seq, errno);
+        else this.succeed(msg.seq, waiter);
+      } else {
+        waiter.parts.push(msg);
+        if (waiter.request.expect === 'answer') this.succeed(msg.seq, waiter);
+      }
+    }
+  }
+
+  private succeed(seq: number, waiter: Waiter): void {
+    this.waiting.delete(seq);
+    let messages: rt.Message[];
+    try {
+      messages = waiter.parts.map((m) => rt.parseMessage(m.type, m.data));
+    } catch (err) {
+      waiter.settle({ error: new RtnlError(waiter.request.what, EIO, 'EIO', `unreadable answer: ${err instanceof Error ? err.message : String(err)}`) });
+      return;
+    }
+    waiter.settle({ messages });
+  }
+
+  private fail(seq: number, errno: number, detail?: string): void {
+    const waiter = this.waiting.get(seq);
+    if (!waiter) return;
+    this.waiting.delete(seq);
+    waiter.settle({ error: new RtnlError(waiter.request.what, errno, undefined, detail) });
+  }
+}

@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import { nativeAddon } from '../native-addon';
+import { RtnlSocket, RTNL_TIMEOUT_MS } from './rtnl-socket';
+
+/**
+ * Where podwired's rtnetlink sockets are made and closed: in its own (host) network
+ * namespace, or inside another one by entering it (setns(2) through the N-API addon: enter,
+ * create the socket, which stays bound to that netns for its whole life, return). Entering
+ * is synchronous on the calling thread, so no other JavaScript runs while the thread is
+ * inside a pod. closeAll() closes every socket still open.
+ */
+export class RtnlSockets {
+  private readonly open = new Set<RtnlSocket>();
+  private homeFd: number;
+
+  constructor(
+    homePath = '/proc/self/ns/net',
+    private readonly timeoutMs = RTNL_TIMEOUT_MS,
+  ) {
+    this.homeFd = fs.openSync(homePath, 'r');
+  }
+
+  /** Sockets open now (metrics, tests). */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** A socket in podwired's own network namespace. */
+  openHost(purpose: string): RtnlSocket {
+    return this.track(RtnlSocket.open(`host ${purpose}`, (s) => this.open.delete(s), this.timeoutMs));
+  }
+
+  /** A socket inside the network namespace `nsFd` refers to. */
+  openIn(nsFd: number, where: string): RtnlSocket {
+    return this.enter(nsFd, () => this.track(RtnlSocket.open(where, (s) => this.open.delete(s), this.timeoutMs)));
+  }
+
+  /**
+   * Runs `fn` with the calling thread inside the namespace `nsFd`, then returns home. Throws
+   * (without running `fn`) when `nsFd` is no network namespace.
+   */
+  enter<T>(nsFd: number, fn: () => T): T {
+    nativeAddon.setns(nsFd);
+    try {
+      return fn();
+    } finally {
+      try {
+        nativeAddon.setns(this.homeFd);
+      } catch (err) {
+        // The thread is stuck in another netns: every later host operation would hit the
+        // wrong namespace. Nothing safe is left to do but die loudly and be restarted.
+        process.stderr.write(`podwired: FATAL: cannot return to the host netns: ${String(err)}\n`);
+        process.abort();
+      }
+    }
+  }
+
+  /** Closes every socket still open and the home netns fd. Idempotent. */
+  closeAll(): void {
+    for (const sock of [...this.open]) sock.close();
+    if (this.homeFd >= 0) {
+      try {
+        fs.closeSync(this.homeFd);
+      } catch {
+        // already closed
+      }
+      this.homeFd = -1;
+    }
+  }
+
+  private track(sock: RtnlSocket): RtnlSocket {
+    this.open.add(sock);
+    return sock;
+  }
+}

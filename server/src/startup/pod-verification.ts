@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import type { Logger } from 'pino';
+import type { IpamStore } from '@podwire/ipam-store';
+import type { Datapath } from '../datapath/datapath';
+import { KeyedMutex } from '../keyed-mutex';
+import { lockName } from '../handlers/handler-deps';
+import type { ReadyAttachment } from '../reconcile';
+import type { VerificationReport } from './startup-report';
+
+/** Pods verified at once: enough to overlap their netns entries, few enough not to crowd out CNI calls. */
+export const VERIFY_CONCURRENCY = 4;
+const MAX_PROBLEMS = 100;
+
+export function pendingVerification(total: number): VerificationReport {
+  return { state: 'pending', total, verified: 0, failed: 0, netnsGone: 0, problems: [], durationMs: 0 };
+}
+
+/**
+ * Verifies ready pods inside their own netns after podwired has started serving (the
+ * start-up reconcile only matched their host side): each under its attachment's lock, so it
+ * never races an ADD or DEL of the same key, and skipped when a DEL removed it meanwhile
+ * (then total exceeds verified + failed + netnsGone). Findings go to the log, to `report`
+ * (Debug.ServerInfo) and to `onDone` (metrics); nothing is changed: CHECK reports a broken
+ * pod to its runtime, DEL or GC clears it.
+ */
+export async function verifyPods(
+  ready: readonly ReadyAttachment[],
+  deps: { store: IpamStore; datapath: Datapath; locks: KeyedMutex; log: Logger },
+  report: VerificationReport,
+  concurrency = VERIFY_CONCURRENCY,
+): Promise<VerificationReport> {
+  const started = performance.now();
+  report.state = 'running';
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const item = ready[next++];
+      if (!item) return;
+      const { attachment: att, spec } = item;
+      const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
+      await deps.locks.run(lockName(key), async () => {
+        const now = deps.store.get(key);
+        if (!now || now.attachment.state !== 'ready' || now.attachment.hostIfname !== att.hostIfname) return;
+        if (!fs.existsSync(spec.netnsPath)) {
+          report.netnsGone++;
+          deps.log.warn({ ...key, netns: spec.netnsPath }, 'verify: pod netns is gone; the lease is kept until DEL or GC');
+          return;
+        }
+        let problems: string[];
+        try {
+          problems = await deps.datapath.podProblems(spec);
+        } catch (err) {
+          problems = [`cannot read the pod netns: ${err instanceof Error ? err.message : String(err)}`];
+        }
+        if (problems.length === 0) {
+          report.verified++;
+          return;
+        }
+        report.failed++;
+        if (report.problems.length < MAX_PROBLEMS) report.problems.push({ ...key, problem: problems.join('; ') });
+        deps.log.warn({ ...key, problems }, 'verify: pod is not as ADD left it; CHECK will report it');
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => worker()));
+  report.durationMs = performance.now() - started;
+  report.state = 'done';
+  return report;
+}
