@@ -20,6 +20,8 @@ const protoFile = path.join(repoDir, 'proto', 'podwire', 'v1', 'cni.proto');
 
 const RPCS = ['Add', 'Del', 'Check', 'Status', 'Gc', 'Get'];
 const VERBS = { ADD: 'Add', DEL: 'Del', CHECK: 'Check', STATUS: 'Status', GC: 'Gc', GET: 'Get' };
+/** The RPCs whose response carries a result; the others' success prints nothing. */
+const WITH_RESULT = new Set(['Add', 'Get']);
 
 const cniService = (() => {
   const def = protoLoader.loadSync(protoFile, { defaults: true, oneofs: true });
@@ -123,7 +125,8 @@ function cniError(res, code) {
   return doc;
 }
 
-const emptyResult = (rpc, req, cb) => cb(null, { result: Buffer.alloc(0), cniVersion: '1.1.0' });
+const emptyResult = (rpc, req, cb) =>
+  cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
 
 before(() => {
   const build = spawnSync('make', ['-s', '-C', shimDir], { encoding: 'utf8' });
@@ -192,14 +195,17 @@ test('each verb calls its RPC with every request field unchanged', async () => {
       assert.equal(res.stderr, '', 'stderr stays quiet on success');
       const call = calls.at(-1);
       assert.equal(call.rpc, rpc);
-      assert.equal(call.request.command, verb);
-      assert.equal(call.request.containerId, 'ctr-0123456789abcdef');
-      assert.equal(call.request.netns, '/var/run/netns/cni-1234');
-      assert.equal(call.request.ifname, 'eth0');
-      assert.equal(call.request.args, 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0');
-      assert.equal(call.request.path, '/opt/cni/bin:/usr/libexec/cni');
-      assert.ok(Buffer.isBuffer(call.request.config));
-      assert.ok(call.request.config.equals(config), 'config bytes unchanged');
+      // The RPC is the verb; its request (AddRequest, DelRequest, ...) is the invocation alone.
+      assert.deepEqual(Object.keys(call.request), ['invocation']);
+      const inv = call.request.invocation;
+      assert.equal(inv.command, undefined, 'CNI_COMMAND is not sent (its field is reserved)');
+      assert.equal(inv.containerId, 'ctr-0123456789abcdef');
+      assert.equal(inv.netns, '/var/run/netns/cni-1234');
+      assert.equal(inv.ifname, 'eth0');
+      assert.equal(inv.args, 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0');
+      assert.equal(inv.path, '/opt/cni/bin:/usr/libexec/cni');
+      assert.ok(Buffer.isBuffer(inv.config));
+      assert.ok(inv.config.equals(config), 'config bytes unchanged');
       assert.match(call.metadata['user-agent'] ?? '', /podwire-shim/);
     }
     assert.equal(calls.length, 6);
@@ -207,7 +213,7 @@ test('each verb calls its RPC with every request field unchanged', async () => {
     // Unset variables travel as "" (the server validates them), stdin may be empty.
     const res = await runShim({ CNI_COMMAND: 'DEL', PODWIRE_SOCKET: sock }, '');
     assert.equal(res.code, 0);
-    const req = calls.at(-1).request;
+    const req = calls.at(-1).request.invocation;
     assert.deepEqual(
       [req.containerId, req.netns, req.ifname, req.args, req.path, req.config.length],
       ['', '', '', '', '', 0],
@@ -231,7 +237,7 @@ test('a 1 MiB config with arbitrary bytes arrives byte-exact', async () => {
     assert.equal(config.length, 1024 * 1024);
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), config);
     assert.equal(res.code, 0, res.stderr);
-    assert.ok(calls.at(-1).request.config.equals(config));
+    assert.ok(calls.at(-1).request.invocation.config.equals(config));
   } finally {
     stopServer(server);
   }
@@ -250,7 +256,7 @@ test('the 16 MiB config cap: exactly 16 MiB is forwarded, one byte more is error
     const config = Buffer.concat([head, Buffer.alloc(limit - head.length - tail.length, 'p'), tail]);
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), config);
     assert.equal(res.code, 0, res.stderr);
-    assert.ok(calls.at(-1).request.config.equals(config));
+    assert.ok(calls.at(-1).request.invocation.config.equals(config));
 
     const over = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), Buffer.concat([config, Buffer.from(' ')]));
     assert.equal(cniError(over, 6).msg, 'network configuration larger than 16 MiB');

@@ -1,3 +1,5 @@
+import type { CniInvocation__Output } from '../generated/podwire/v1/CniInvocation';
+
 /**
  * What a CNI call's event reports about the call beyond the request fields: the network name
  * and the pod, read leniently. These never fail: a call with an unreadable config or bad
@@ -34,6 +36,6 @@ function podOf(args: string): { podNamespace: string; podName: string } {
   return pod;
 }
 
-export function cniCallFacts(req: { config: Buffer; args: string }): CniCallFacts {
+export function cniCallFacts(req: Pick<CniInvocation__Output, 'config' | 'args'>): CniCallFacts {
   return { network: networkName(req.config), ...podOf(req.args) };
 }

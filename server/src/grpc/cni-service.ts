@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { AddResponse } from '../generated/podwire/v1/AddResponse';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
-import type { CniReply } from '../generated/podwire/v1/CniReply';
-import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
+import type { CniInvocation__Output } from '../generated/podwire/v1/CniInvocation';
+import type { DelResponse } from '../generated/podwire/v1/DelResponse';
 import { CniCode, CniError } from '../cni/cni-error';
 import { CniVerb, validateInvocation } from '../cni/cni-invocation';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
@@ -18,6 +19,26 @@ import { Readiness } from '../readiness';
 import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
 import { newRequestId, runInRequest } from '../logging/request-context';
 import { cniCallFacts } from './cni-call-facts';
+
+/**
+ * What a CNI call answers: what the shim prints (a result, '' for nothing) or a CNI error.
+ * Add and Get send it as it is; the RPCs that print nothing send it through withoutResult.
+ */
+export type CniReply = AddResponse;
+
+/** Every podwire.v1.Cni request (AddRequest, DelRequest, ...): the invocation, whatever the RPC. */
+export interface CniCallRequest {
+  invocation: CniInvocation__Output | null;
+}
+
+/** A request without an invocation is served as one whose every field is empty (CNI error 4 where a verb needs one). */
+const NO_INVOCATION: CniInvocation__Output = { containerId: '', netns: '', ifname: '', args: '', path: '', config: Buffer.alloc(0) };
+
+/** DEL, CHECK, STATUS and GC print nothing on success: their responses carry only the error and the cniVersion. */
+function withoutResult(handler: grpc.handleUnaryCall<CniCallRequest, CniReply>): grpc.handleUnaryCall<CniCallRequest, DelResponse> {
+  return (call, callback) =>
+    handler(call, (err, reply, trailer, flags) => callback(err, reply && { error: reply.error, cniVersion: reply.cniVersion }, trailer, flags));
+}
 
 /** The cniVersion to put in an error reply: the config's, when it has a readable one. */
 function replyVersion(config: Buffer): string {
@@ -36,7 +57,7 @@ export async function runCniCall(
   readiness: Readiness,
   verb: CniVerb,
   handler: VerbHandler,
-  req: CniRequest__Output,
+  req: CniInvocation__Output,
 ): Promise<CniReply> {
   const cniVersion = replyVersion(req.config);
   try {
@@ -74,12 +95,12 @@ export function createCniService(
     for (const err of events.publish(event)) log.warn({ err }, 'a CNI event listener failed');
   };
   const unary =
-    (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniRequest__Output, CniReply> =>
+    (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniCallRequest, CniReply> =>
     (call, callback) => {
       const reqId = newRequestId();
       runInRequest({ reqId }, () => {
         const started = process.hrtime.bigint();
-        const req = call.request;
+        const req = call.request.invocation ?? NO_INVOCATION;
         const facts = cniCallFacts(req);
         const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
           publish({
@@ -131,10 +152,10 @@ export function createCniService(
     };
   return {
     Add: unary('ADD', handleAdd),
-    Del: unary('DEL', handleDel),
-    Check: unary('CHECK', handleCheck),
-    Status: unary('STATUS', handleStatus),
-    Gc: unary('GC', handleGc),
+    Del: withoutResult(unary('DEL', handleDel)),
+    Check: withoutResult(unary('CHECK', handleCheck)),
+    Status: withoutResult(unary('STATUS', handleStatus)),
+    Gc: withoutResult(unary('GC', handleGc)),
     Get: unary('GET', handleGet),
   };
 }
