@@ -36,6 +36,7 @@ import { NetlinkPeerRouteTable } from './peers/peer-route-table';
 import { PeerRouting } from './peers/peer-routing';
 import { Readiness } from './readiness';
 import { reconcile } from './reconcile';
+import { emptyStartupReport } from './startup/empty-startup-report';
 
 /** Identifies this server's host veths (by state dir), so reconcile never touches another's. */
 function ownerTag(stateDir: string): string {
@@ -83,7 +84,7 @@ async function serve(opts: ServerConfig): Promise<void> {
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
   const peers: PeerStatusSource = peerRouting.status;
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), log, host, stopping: health.stopping });
+  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: emptyStartupReport, log, host, stopping: health.stopping });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;

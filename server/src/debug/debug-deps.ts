@@ -7,6 +7,7 @@ import type { CniEventBus } from '../events/cni-events';
 import type { ComponentHealth__Output as ComponentHealth } from '../generated/podwire/v1/ComponentHealth';
 import type { NetworkRegistry } from '../pools/network-registry';
 import type { Readiness } from '../readiness';
+import type { StartupReport } from '../startup/startup-report';
 import { NetnsOpener } from '../datapath/netns';
 import { probeNetlink } from './component-health';
 import { KernelInspector, NetlinkKernelInspector } from './kernel-inspector';
@@ -28,6 +29,8 @@ export interface DebugDeps {
   peers: PeerStatusSource;
   /** This node's pod CIDRs as podwired uses them now (from the config, or learnt from its Node object). */
   podCidrs: () => readonly string[];
+  /** What start-up did so far (reconcile counts, phase times, the verification after serving started). */
+  startup: () => StartupReport;
   inspector: KernelInspector;
   /** A trivial request on the host netlink socket, with a timeout. */
   probeNetlink: () => Promise<ComponentHealth>;
@@ -47,7 +50,7 @@ export interface PodwiredDebugDeps extends DebugDeps {
 
 /** The wiring podwired uses: a kernel inspector of its own and probes on the warm host socket. */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping'> & { host: RtNetlinkSocket },
 ): PodwiredDebugDeps {
   const { host, ...rest } = base;
   const inspector = new NetlinkKernelInspector(new NetnsOpener());

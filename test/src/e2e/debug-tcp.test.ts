@@ -101,7 +101,7 @@ test('with a client certificate from the CA: reflection lists Debug and health (
 
   const peers = await unary<Obj & { podCidrs: string[]; peers: unknown[] }>(debug, 'ListPeers', {});
   assert.deepEqual({ source: peers.source, nodeName: peers.nodeName, podCidrs: peers.podCidrs, peers: peers.peers }, {
-    source: 'none', nodeName: 'dbg-tcp-node', podCidrs: ['10.226.2.0/24'], peers: [],
+    source: 'PEER_SOURCE_KIND_NONE', nodeName: 'dbg-tcp-node', podCidrs: ['10.226.2.0/24'], peers: [],
   });
 
   const health = await clientFor(reflection, 'grpc.health.v1.Health', target, creds);
