@@ -6,7 +6,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,14 +162,58 @@ test('VERSION is answered without a server', async () => {
   );
   assert.equal(res.code, 0);
   assert.equal(res.stderr, '');
-  assert.deepEqual(JSON.parse(res.stdout.toString()), {
-    cniVersion: '0.4.0',
-    supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
-  });
+  // The list itself is the server's SUPPORTED_CNI_VERSIONS, generated into the shim at build
+  // time; test/src/e2e/versions-agree.test.ts checks the two agree.
+  const doc = JSON.parse(res.stdout.toString());
+  assert.deepEqual(Object.keys(doc), ['cniVersion', 'supportedVersions']);
+  assert.equal(doc.cniVersion, '0.4.0');
+  assert.ok(doc.supportedVersions.length > 0 && doc.supportedVersions.every((v) => /^\d+\.\d+\.\d+$/.test(v)));
+  assert.ok(doc.supportedVersions.includes('0.4.0'));
 
   const bare = await runShim({ CNI_COMMAND: 'VERSION' }, '');
   assert.equal(bare.code, 0);
-  assert.equal(JSON.parse(bare.stdout.toString()).cniVersion, '1.1.0');
+  assert.deepEqual(JSON.parse(bare.stdout.toString()).supportedVersions, doc.supportedVersions);
+  assert.equal(JSON.parse(bare.stdout.toString()).cniVersion, doc.supportedVersions.at(-1), 'no cniVersion: the newest');
+});
+
+test('the supported-versions generator reads cni-versions.ts strictly and fails loudly otherwise', () => {
+  const generator = path.join(shimDir, 'src', 'gen_cni_versions.awk');
+  const gen = (text) => {
+    const file = path.join(tmpRoot, `versions-${dirCount++}.ts`);
+    writeFileSync(file, text);
+    return spawnSync('awk', ['-f', generator, file], { encoding: 'utf8' });
+  };
+  const real = spawnSync('awk', ['-f', generator, path.join(repoDir, 'server', 'src', 'cni', 'cni-versions.ts')], { encoding: 'utf8' });
+  assert.equal(real.status, 0, real.stderr);
+  assert.equal(real.stdout, readFileSync(path.join(shimDir, 'gen', 'supported_cni_versions.h'), 'utf8'), 'the build used it');
+
+  const ok = gen(
+    "export const SUPPORTED_CNI_VERSIONS: readonly string[] = [\n  '0.4.0', // old\r\n  /* '9.9.9', */ \"1.0.0\",\n] as const;\n" +
+      "export const LATEST_CNI_VERSION: CniVersion = '1.0.0';\n",
+  );
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^#define CNI_SUPPORTED_VERSIONS_JSON "\[\\"0\.4\.0\\",\\"1\.0\.0\\"\]"$/m);
+  assert.match(ok.stdout, /^#define CNI_LATEST_VERSION "1\.0\.0"$/m);
+
+  const latest = "export const LATEST_CNI_VERSION = '1.0.0';\n";
+  for (const [text, why] of [
+    ['', /one definition of SUPPORTED_CNI_VERSIONS, found 0/],
+    [`export const SUPPORTED_CNI_VERSIONS = [...OLD, '1.0.0'];\n${latest}`, /\.\.\.OLD is not a quoted version/],
+    [`export const SUPPORTED_CNI_VERSIONS = [];\n${latest}`, /is empty/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0.0', '1.0.0'];\n${latest}`, /lists 1\.0\.0 twice/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0'];\n${latest}`, /'1\.0' is not a quoted version/],
+    [`export const SUPPORTED_CNI_VERSIONS = versions();\n${latest}`, /not an array literal/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nconst SUPPORTED_CNI_VERSIONS = ['1.1.0'];\n${latest}`, /found 2/],
+    ["export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nexport const LATEST_CNI_VERSION = '1.1.0';\n", /1\.1\.0 is not in SUPPORTED_CNI_VERSIONS/],
+    ["export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nexport const LATEST_CNI_VERSION = SUPPORTED_CNI_VERSIONS[0];\n", /not a string literal/],
+    [`/* open\nexport const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\n${latest}`, /unterminated/],
+  ]) {
+    const res = gen(text);
+    assert.notEqual(res.status, 0, `accepted: ${JSON.stringify(text)}`);
+    assert.equal(res.stdout, '', 'nothing written on failure');
+    assert.match(res.stderr, why);
+    assert.match(res.stderr, /versions-\d+\.ts/, 'names the file');
+  }
 });
 
 test('a missing or unknown CNI_COMMAND is error 4', async () => {

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "buf.h"
 #include "cni_command.h"
+#include "cni_version.h"
 #include "json_scan.h"
 #include "podwire/v1/cni.pb-c.h"
 #include "shim.h"
@@ -323,9 +324,12 @@ static void test_version(void)
 {
     struct fake *f = fake_new("VERSION", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\"}");
     CHECK(run(f) == 0);
+    /* The list is the server's (generated into CNI_SUPPORTED_VERSIONS_JSON; that it matches
+     * SUPPORTED_CNI_VERSIONS is checked in test/src/e2e/versions-agree.test.ts). */
     CHECK_STR((const char *)f->out.data,
-              "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":"
-              "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
+              "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":" CNI_SUPPORTED_VERSIONS_JSON "}\n");
+    CHECK_CONTAINS(CNI_SUPPORTED_VERSIONS_JSON, "\"0.4.0\"");
+    CHECK_CONTAINS(CNI_SUPPORTED_VERSIONS_JSON, "\"" CNI_DEFAULT_VERSION "\"");
     CHECK(f->calls == 0 && f->err.len == 0);
     fake_free(f);
 
@@ -334,7 +338,7 @@ static void test_version(void)
     for (size_t i = 0; i < sizeof no_version / sizeof no_version[0]; i++) {
         f = fake_new("VERSION", no_version[i]);
         CHECK(run(f) == 0);
-        CHECK_CONTAINS((const char *)f->out.data, "{\"cniVersion\":\"1.1.0\",");
+        CHECK_CONTAINS((const char *)f->out.data, "{\"cniVersion\":\"" CNI_DEFAULT_VERSION "\",");
         CHECK(f->calls == 0);
         fake_free(f);
     }
