@@ -1,14 +1,17 @@
-/* Protobuf encoding of podwire.v1.CniRequest and decoding of podwire.v1.CniReply
- * (wrapping the protobuf-c code generated from proto/podwire/v1/cni.proto), so
- * the rest of the shim works with plain C structs. */
+/* Protobuf encoding of the podwire.v1.Cni requests (AddRequest, DelRequest, ... each
+ * carrying one CniInvocation) and decoding of their responses (AddResponse, DelResponse,
+ * ...), wrapping the protobuf-c code generated from proto/podwire/v1/cni.proto, so the rest
+ * of the shim works with plain C structs. */
 #ifndef PODWIRE_CNI_CODEC_H
 #define PODWIRE_CNI_CODEC_H
+
+#include "cni_command.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* podwire.v1.CniInvocation: what the runtime gave the shim (the verb is the RPC). */
 struct cni_request {
-    const char *command;      /* CNI_COMMAND */
     const char *container_id; /* CNI_CONTAINERID */
     const char *netns;        /* CNI_NETNS */
     const char *ifname;       /* CNI_IFNAME */
@@ -18,10 +21,16 @@ struct cni_request {
     size_t config_len;
 };
 
-/* Serializes req into a malloc'd buffer. Returns 0, or -1 when out of memory. */
-int cni_request_encode(const struct cni_request *req, uint8_t **out, size_t *out_len);
+/* Serializes the verb's request message with req as its invocation into a malloc'd
+ * buffer. Returns 0, or -1 when out of memory. */
+int cni_request_encode(enum cni_verb verb, const struct cni_request *req, uint8_t **out,
+                       size_t *out_len);
 
-enum cni_reply_kind { CNI_REPLY_NONE, CNI_REPLY_RESULT, CNI_REPLY_ERROR };
+enum cni_reply_kind {
+    CNI_REPLY_NONE,   /* neither a result nor an error (ADD and GET must answer one) */
+    CNI_REPLY_RESULT, /* success: print `result` (empty for DEL, CHECK, STATUS and GC) */
+    CNI_REPLY_ERROR,
+};
 
 struct cni_reply {
     enum cni_reply_kind kind;
@@ -34,9 +43,13 @@ struct cni_reply {
     void *owner;             /* the unpacked protobuf message the pointers refer to */
 };
 
-/* Parses a CniReply. Returns 0, or -1 when the bytes are not a valid CniReply
- * (or out of memory). Release a successful decode with cni_reply_free. */
-int cni_reply_decode(const uint8_t *data, size_t len, struct cni_reply *out);
+/* Parses the verb's response message. Returns 0, or -1 when the bytes are not a valid
+ * message of that type (or out of memory). Release a successful decode with
+ * cni_reply_free. */
+int cni_reply_decode(enum cni_verb verb, const uint8_t *data, size_t len, struct cni_reply *out);
 void cni_reply_free(struct cni_reply *reply);
+
+/* The verb's response message type, for diagnostics ("podwire.v1.AddResponse", ...). */
+const char *cni_reply_type_name(enum cni_verb verb);
 
 #endif

@@ -3,28 +3,40 @@
 #include <stddef.h>
 #include <string.h>
 
+static const struct {
+    const char *command;
+    const char *method;
+    enum cni_verb verb;
+} verbs[] = {
+    {"ADD", "/podwire.v1.Cni/Add", CNI_VERB_ADD},
+    {"DEL", "/podwire.v1.Cni/Del", CNI_VERB_DEL},
+    {"CHECK", "/podwire.v1.Cni/Check", CNI_VERB_CHECK},
+    {"STATUS", "/podwire.v1.Cni/Status", CNI_VERB_STATUS},
+    {"GC", "/podwire.v1.Cni/Gc", CNI_VERB_GC},
+    {"GET", "/podwire.v1.Cni/Get", CNI_VERB_GET},
+};
+
 bool cni_command_is_version(const char *command)
 {
     return command && strcmp(command, "VERSION") == 0;
 }
 
-const char *cni_command_method(const char *command)
+bool cni_command_verb(const char *command, enum cni_verb *verb)
 {
-    static const struct {
-        const char *command;
-        const char *method;
-    } table[] = {
-        {"ADD", "/podwire.v1.Cni/Add"},
-        {"DEL", "/podwire.v1.Cni/Del"},
-        {"CHECK", "/podwire.v1.Cni/Check"},
-        {"STATUS", "/podwire.v1.Cni/Status"},
-        {"GC", "/podwire.v1.Cni/Gc"},
-        {"GET", "/podwire.v1.Cni/Get"},
-    };
     if (!command)
-        return NULL;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(command, table[i].command) == 0)
-            return table[i].method;
-    return NULL;
+        return false;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(command, verbs[i].command) == 0) {
+            *verb = verbs[i].verb;
+            return true;
+        }
+    return false;
+}
+
+const char *cni_verb_method(enum cni_verb verb)
+{
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (verbs[i].verb == verb)
+            return verbs[i].method;
+    return "/podwire.v1.Cni/Unknown";
 }

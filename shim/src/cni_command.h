@@ -4,11 +4,18 @@
 
 #include <stdbool.h>
 
+/* The verbs forwarded to podwired: one podwire.v1.Cni RPC (and request and response
+ * message) each. */
+enum cni_verb { CNI_VERB_ADD, CNI_VERB_DEL, CNI_VERB_CHECK, CNI_VERB_STATUS, CNI_VERB_GC, CNI_VERB_GET };
+
 /* True for "VERSION", which the shim answers itself. */
 bool cni_command_is_version(const char *command);
 
-/* The gRPC method path ("/podwire.v1.Cni/Add", ...) for ADD, DEL, CHECK,
- * STATUS, GC and GET (exact, upper case); NULL for anything else. */
-const char *cni_command_method(const char *command);
+/* ADD, DEL, CHECK, STATUS, GC and GET (exact, upper case): sets *verb and returns true;
+ * false for anything else (also NULL). */
+bool cni_command_verb(const char *command, enum cni_verb *verb);
+
+/* The gRPC method path of a verb ("/podwire.v1.Cni/Add", ...). */
+const char *cni_verb_method(enum cni_verb verb);
 
 #endif

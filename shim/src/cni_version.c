@@ -6,5 +6,5 @@ void cni_version_json(struct buf *out, const char *version, size_t n)
 {
     buf_append_str(out, "{\"cniVersion\":");
     json_write_string(out, version, n);
-    buf_append_str(out, ",\"supportedVersions\":[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
+    buf_append_str(out, ",\"supportedVersions\":" CNI_SUPPORTED_VERSIONS_JSON "}\n");
 }

@@ -162,13 +162,15 @@ static void call_with_retry(const struct run *r, const char *socket_path, const 
     }
 }
 
-/* Turns the server's CniReply into output. */
-static int print_reply(const struct run *r, const struct call_result *res)
+/* Turns the server's response (AddResponse, DelResponse, ...) into output. */
+static int print_reply(const struct run *r, enum cni_verb verb, const struct call_result *res)
 {
     struct cni_reply reply;
-    if (cni_reply_decode(res->message, res->message_len, &reply) != 0)
-        return fail(r, CNI_ERR_IO, "I/O failure",
-                    "the reply from podwired is not a valid podwire.v1.CniReply");
+    if (cni_reply_decode(verb, res->message, res->message_len, &reply) != 0) {
+        struct buf d = {0};
+        buf_appendf(&d, "the reply from podwired is not a valid %s", cni_reply_type_name(verb));
+        return fail_buf(r, CNI_ERR_IO, "I/O failure", &d);
+    }
     int status;
     if (reply.kind == CNI_REPLY_RESULT) {
         struct buf doc = {0};
@@ -231,8 +233,9 @@ static int report_call_failure(const struct run *r, const struct call_result *re
 }
 
 /* Everything after the configuration is read and the command is known. */
-static int forward(struct run *r, const char *command, const char *method)
+static int forward(struct run *r, enum cni_verb verb)
 {
+    const char *method = cni_verb_method(verb);
     uint32_t retry_ms, call_ms;
     if (!env_parse_ms(env(r, ENV_RETRY_TIMEOUT_MS), SHIM_DEFAULT_RETRY_TIMEOUT_MS, 0,
                       SHIM_MAX_TIMEOUT_MS, &retry_ms))
@@ -257,7 +260,6 @@ static int forward(struct run *r, const char *command, const char *method)
     }
 
     struct cni_request req = {
-        .command = command,
         .container_id = env_or_empty(r, "CNI_CONTAINERID"),
         .netns = env_or_empty(r, "CNI_NETNS"),
         .ifname = env_or_empty(r, "CNI_IFNAME"),
@@ -268,7 +270,7 @@ static int forward(struct run *r, const char *command, const char *method)
     };
     uint8_t *req_bytes;
     size_t req_len;
-    if (cni_request_encode(&req, &req_bytes, &req_len) != 0)
+    if (cni_request_encode(verb, &req, &req_bytes, &req_len) != 0)
         return fail(r, CNI_ERR_IO, "out of memory", "encoding the request");
 
     struct call_result res;
@@ -277,7 +279,7 @@ static int forward(struct run *r, const char *command, const char *method)
 
     int status;
     if (res.outcome == CALL_COMPLETED && res.grpc_status == GRPC_STATUS_OK)
-        status = print_reply(r, &res);
+        status = print_reply(r, verb, &res);
     else
         status = report_call_failure(r, &res, socket_path, method, retry_ms, call_ms);
     call_result_free(&res);
@@ -302,15 +304,15 @@ static int run(struct run *r)
     if (!command || !*command)
         return fail(r, CNI_ERR_INVALID_ENV, "invalid environment variables",
                     "CNI_COMMAND is not set");
-    const char *method = cni_command_method(command);
-    if (!method) {
+    enum cni_verb verb;
+    if (!cni_command_verb(command, &verb)) {
         struct buf d = {0};
         buf_append_str(&d, "CNI_COMMAND=");
         buf_append_str(&d, command);
         buf_append_str(&d, " is not one of ADD, DEL, CHECK, STATUS, GC, GET, VERSION");
         return fail_buf(r, CNI_ERR_INVALID_ENV, "invalid environment variables", &d);
     }
-    return forward(r, command, method);
+    return forward(r, verb);
 }
 
 int shim_run(const struct shim_io *io)

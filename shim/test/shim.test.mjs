@@ -6,7 +6,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ const protoFile = path.join(repoDir, 'proto', 'podwire', 'v1', 'cni.proto');
 
 const RPCS = ['Add', 'Del', 'Check', 'Status', 'Gc', 'Get'];
 const VERBS = { ADD: 'Add', DEL: 'Del', CHECK: 'Check', STATUS: 'Status', GC: 'Gc', GET: 'Get' };
+/** The RPCs whose response carries a result; the others' success prints nothing. */
+const WITH_RESULT = new Set(['Add', 'Get']);
 
 const cniService = (() => {
   const def = protoLoader.loadSync(protoFile, { defaults: true, oneofs: true });
@@ -123,7 +125,8 @@ function cniError(res, code) {
   return doc;
 }
 
-const emptyResult = (rpc, req, cb) => cb(null, { result: Buffer.alloc(0), cniVersion: '1.1.0' });
+const emptyResult = (rpc, req, cb) =>
+  cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
 
 before(() => {
   const build = spawnSync('make', ['-s', '-C', shimDir], { encoding: 'utf8' });
@@ -159,14 +162,58 @@ test('VERSION is answered without a server', async () => {
   );
   assert.equal(res.code, 0);
   assert.equal(res.stderr, '');
-  assert.deepEqual(JSON.parse(res.stdout.toString()), {
-    cniVersion: '0.4.0',
-    supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
-  });
+  // The list itself is the server's SUPPORTED_CNI_VERSIONS, generated into the shim at build
+  // time; test/src/e2e/versions-agree.test.ts checks the two agree.
+  const doc = JSON.parse(res.stdout.toString());
+  assert.deepEqual(Object.keys(doc), ['cniVersion', 'supportedVersions']);
+  assert.equal(doc.cniVersion, '0.4.0');
+  assert.ok(doc.supportedVersions.length > 0 && doc.supportedVersions.every((v) => /^\d+\.\d+\.\d+$/.test(v)));
+  assert.ok(doc.supportedVersions.includes('0.4.0'));
 
   const bare = await runShim({ CNI_COMMAND: 'VERSION' }, '');
   assert.equal(bare.code, 0);
-  assert.equal(JSON.parse(bare.stdout.toString()).cniVersion, '1.1.0');
+  assert.deepEqual(JSON.parse(bare.stdout.toString()).supportedVersions, doc.supportedVersions);
+  assert.equal(JSON.parse(bare.stdout.toString()).cniVersion, doc.supportedVersions.at(-1), 'no cniVersion: the newest');
+});
+
+test('the supported-versions generator reads cni-versions.ts strictly and fails loudly otherwise', () => {
+  const generator = path.join(shimDir, 'src', 'gen_cni_versions.awk');
+  const gen = (text) => {
+    const file = path.join(tmpRoot, `versions-${dirCount++}.ts`);
+    writeFileSync(file, text);
+    return spawnSync('awk', ['-f', generator, file], { encoding: 'utf8' });
+  };
+  const real = spawnSync('awk', ['-f', generator, path.join(repoDir, 'server', 'src', 'cni', 'cni-versions.ts')], { encoding: 'utf8' });
+  assert.equal(real.status, 0, real.stderr);
+  assert.equal(real.stdout, readFileSync(path.join(shimDir, 'gen', 'supported_cni_versions.h'), 'utf8'), 'the build used it');
+
+  const ok = gen(
+    "export const SUPPORTED_CNI_VERSIONS: readonly string[] = [\n  '0.4.0', // old\r\n  /* '9.9.9', */ \"1.0.0\",\n] as const;\n" +
+      "export const LATEST_CNI_VERSION: CniVersion = '1.0.0';\n",
+  );
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^#define CNI_SUPPORTED_VERSIONS_JSON "\[\\"0\.4\.0\\",\\"1\.0\.0\\"\]"$/m);
+  assert.match(ok.stdout, /^#define CNI_LATEST_VERSION "1\.0\.0"$/m);
+
+  const latest = "export const LATEST_CNI_VERSION = '1.0.0';\n";
+  for (const [text, why] of [
+    ['', /one definition of SUPPORTED_CNI_VERSIONS, found 0/],
+    [`export const SUPPORTED_CNI_VERSIONS = [...OLD, '1.0.0'];\n${latest}`, /\.\.\.OLD is not a quoted version/],
+    [`export const SUPPORTED_CNI_VERSIONS = [];\n${latest}`, /is empty/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0.0', '1.0.0'];\n${latest}`, /lists 1\.0\.0 twice/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0'];\n${latest}`, /'1\.0' is not a quoted version/],
+    [`export const SUPPORTED_CNI_VERSIONS = versions();\n${latest}`, /not an array literal/],
+    [`export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nconst SUPPORTED_CNI_VERSIONS = ['1.1.0'];\n${latest}`, /found 2/],
+    ["export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nexport const LATEST_CNI_VERSION = '1.1.0';\n", /1\.1\.0 is not in SUPPORTED_CNI_VERSIONS/],
+    ["export const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\nexport const LATEST_CNI_VERSION = SUPPORTED_CNI_VERSIONS[0];\n", /not a string literal/],
+    [`/* open\nexport const SUPPORTED_CNI_VERSIONS = ['1.0.0'];\n${latest}`, /unterminated/],
+  ]) {
+    const res = gen(text);
+    assert.notEqual(res.status, 0, `accepted: ${JSON.stringify(text)}`);
+    assert.equal(res.stdout, '', 'nothing written on failure');
+    assert.match(res.stderr, why);
+    assert.match(res.stderr, /versions-\d+\.ts/, 'names the file');
+  }
 });
 
 test('a missing or unknown CNI_COMMAND is error 4', async () => {
@@ -192,14 +239,17 @@ test('each verb calls its RPC with every request field unchanged', async () => {
       assert.equal(res.stderr, '', 'stderr stays quiet on success');
       const call = calls.at(-1);
       assert.equal(call.rpc, rpc);
-      assert.equal(call.request.command, verb);
-      assert.equal(call.request.containerId, 'ctr-0123456789abcdef');
-      assert.equal(call.request.netns, '/var/run/netns/cni-1234');
-      assert.equal(call.request.ifname, 'eth0');
-      assert.equal(call.request.args, 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0');
-      assert.equal(call.request.path, '/opt/cni/bin:/usr/libexec/cni');
-      assert.ok(Buffer.isBuffer(call.request.config));
-      assert.ok(call.request.config.equals(config), 'config bytes unchanged');
+      // The RPC is the verb; its request (AddRequest, DelRequest, ...) is the invocation alone.
+      assert.deepEqual(Object.keys(call.request), ['invocation']);
+      const inv = call.request.invocation;
+      assert.equal(inv.command, undefined, 'CNI_COMMAND is not sent (its field is reserved)');
+      assert.equal(inv.containerId, 'ctr-0123456789abcdef');
+      assert.equal(inv.netns, '/var/run/netns/cni-1234');
+      assert.equal(inv.ifname, 'eth0');
+      assert.equal(inv.args, 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0');
+      assert.equal(inv.path, '/opt/cni/bin:/usr/libexec/cni');
+      assert.ok(Buffer.isBuffer(inv.config));
+      assert.ok(inv.config.equals(config), 'config bytes unchanged');
       assert.match(call.metadata['user-agent'] ?? '', /podwire-shim/);
     }
     assert.equal(calls.length, 6);
@@ -207,7 +257,7 @@ test('each verb calls its RPC with every request field unchanged', async () => {
     // Unset variables travel as "" (the server validates them), stdin may be empty.
     const res = await runShim({ CNI_COMMAND: 'DEL', PODWIRE_SOCKET: sock }, '');
     assert.equal(res.code, 0);
-    const req = calls.at(-1).request;
+    const req = calls.at(-1).request.invocation;
     assert.deepEqual(
       [req.containerId, req.netns, req.ifname, req.args, req.path, req.config.length],
       ['', '', '', '', '', 0],
@@ -231,7 +281,7 @@ test('a 1 MiB config with arbitrary bytes arrives byte-exact', async () => {
     assert.equal(config.length, 1024 * 1024);
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), config);
     assert.equal(res.code, 0, res.stderr);
-    assert.ok(calls.at(-1).request.config.equals(config));
+    assert.ok(calls.at(-1).request.invocation.config.equals(config));
   } finally {
     stopServer(server);
   }
@@ -250,7 +300,7 @@ test('the 16 MiB config cap: exactly 16 MiB is forwarded, one byte more is error
     const config = Buffer.concat([head, Buffer.alloc(limit - head.length - tail.length, 'p'), tail]);
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), config);
     assert.equal(res.code, 0, res.stderr);
-    assert.ok(calls.at(-1).request.config.equals(config));
+    assert.ok(calls.at(-1).request.invocation.config.equals(config));
 
     const over = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), Buffer.concat([config, Buffer.from(' ')]));
     assert.equal(cniError(over, 6).msg, 'network configuration larger than 16 MiB');

@@ -22,16 +22,28 @@ int main(void)
     CHECK(cni_command_is_version("VERSION"));
     CHECK(!cni_command_is_version("version"));
     CHECK(!cni_command_is_version(NULL));
-    CHECK_STR(cni_command_method("ADD"), "/podwire.v1.Cni/Add");
-    CHECK_STR(cni_command_method("DEL"), "/podwire.v1.Cni/Del");
-    CHECK_STR(cni_command_method("CHECK"), "/podwire.v1.Cni/Check");
-    CHECK_STR(cni_command_method("STATUS"), "/podwire.v1.Cni/Status");
-    CHECK_STR(cni_command_method("GC"), "/podwire.v1.Cni/Gc");
-    CHECK_STR(cni_command_method("GET"), "/podwire.v1.Cni/Get");
-    CHECK(cni_command_method("add") == NULL);
-    CHECK(cni_command_method("VERSION") == NULL);
-    CHECK(cni_command_method("") == NULL);
-    CHECK(cni_command_method(NULL) == NULL);
+    static const struct {
+        const char *command, *method;
+        enum cni_verb verb;
+    } verbs[] = {
+        {"ADD", "/podwire.v1.Cni/Add", CNI_VERB_ADD},
+        {"DEL", "/podwire.v1.Cni/Del", CNI_VERB_DEL},
+        {"CHECK", "/podwire.v1.Cni/Check", CNI_VERB_CHECK},
+        {"STATUS", "/podwire.v1.Cni/Status", CNI_VERB_STATUS},
+        {"GC", "/podwire.v1.Cni/Gc", CNI_VERB_GC},
+        {"GET", "/podwire.v1.Cni/Get", CNI_VERB_GET},
+    };
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        enum cni_verb verb = CNI_VERB_GET + 1;
+        CHECK(cni_command_verb(verbs[i].command, &verb) && verb == verbs[i].verb);
+        CHECK_STR(cni_verb_method(verbs[i].verb), verbs[i].method);
+    }
+    enum cni_verb verb = CNI_VERB_ADD;
+    CHECK(!cni_command_verb("add", &verb));
+    CHECK(!cni_command_verb("VERSION", &verb));
+    CHECK(!cni_command_verb("", &verb));
+    CHECK(!cni_command_verb(NULL, &verb));
+    CHECK(!cni_command_verb("ADD ", &verb));
 
     return check_report("test_env_command");
 }

@@ -2,6 +2,8 @@
  * transport. */
 #include "check.h"
 #include "buf.h"
+#include "cni_command.h"
+#include "cni_version.h"
 #include "json_scan.h"
 #include "podwire/v1/cni.pb-c.h"
 #include "shim.h"
@@ -30,13 +32,105 @@ struct fake {
     enum call_outcome outcome;
     uint32_t grpc_status;
     const char *grpc_message, *detail;
-    uint8_t reply[4096];
-    size_t reply_len;
+    /* the reply, packed as the called verb's response type (raw: these bytes as they are) */
+    enum { REPLY_EMPTY, REPLY_RESULT, REPLY_ERROR, REPLY_RAW } reply_kind;
+    const void *result;
+    size_t result_len;
+    uint32_t code;
+    const char *msg, *details, *version;
+    uint8_t raw[16];
+    size_t raw_len;
     /* what the transport was given on the last call */
     char socket[256], method[64];
     uint32_t timeout_ms;
-    Podwire__V1__CniRequest *req;
+    ProtobufCMessage *req_msg;      /* the request as unpacked (AddRequest, DelRequest, ...) */
+    const ProtobufCMessageDescriptor *req_type;
+    Podwire__V1__CniInvocation *req; /* its invocation */
 };
+
+static const struct {
+    enum cni_verb verb;
+    const ProtobufCMessageDescriptor *request;
+} request_types[] = {
+    {CNI_VERB_ADD, &podwire__v1__add_request__descriptor},
+    {CNI_VERB_DEL, &podwire__v1__del_request__descriptor},
+    {CNI_VERB_CHECK, &podwire__v1__check_request__descriptor},
+    {CNI_VERB_STATUS, &podwire__v1__status_request__descriptor},
+    {CNI_VERB_GC, &podwire__v1__gc_request__descriptor},
+    {CNI_VERB_GET, &podwire__v1__get_request__descriptor},
+};
+
+/* The verb whose RPC `method` is; CHECKs that there is one. */
+static enum cni_verb verb_of(const char *method)
+{
+    for (size_t i = 0; i < sizeof request_types / sizeof request_types[0]; i++)
+        if (strcmp(cni_verb_method(request_types[i].verb), method) == 0)
+            return request_types[i].verb;
+    CHECK(!"a podwire.v1.Cni method");
+    return CNI_VERB_ADD;
+}
+
+static void free_request(struct fake *f)
+{
+    if (f->req_msg)
+        protobuf_c_message_free_unpacked(f->req_msg, NULL);
+    f->req_msg = NULL;
+    f->req_type = NULL;
+    f->req = NULL;
+}
+
+/* Packs the scripted reply as `verb`'s response message into buf (4096 bytes). */
+static size_t pack_reply(const struct fake *f, enum cni_verb verb, uint8_t *buf)
+{
+    if (f->reply_kind == REPLY_RAW) {
+        memcpy(buf, f->raw, f->raw_len);
+        return f->raw_len;
+    }
+    Podwire__V1__CniError e = PODWIRE__V1__CNI_ERROR__INIT;
+    e.code = f->code;
+    e.msg = (char *)f->msg;
+    e.details = (char *)f->details;
+    Podwire__V1__CniError *error = f->reply_kind == REPLY_ERROR ? &e : NULL;
+    char *version = (char *)(f->version ? f->version : "");
+    if (verb == CNI_VERB_ADD || verb == CNI_VERB_GET) {
+        /* AddResponse and GetResponse are alike; each is packed as itself. */
+        Podwire__V1__AddResponse add;
+        Podwire__V1__GetResponse get;
+        podwire__v1__add_response__init(&add);
+        podwire__v1__get_response__init(&get);
+        if (f->reply_kind == REPLY_RESULT) {
+            add.outcome_case = PODWIRE__V1__ADD_RESPONSE__OUTCOME_RESULT;
+            get.outcome_case = PODWIRE__V1__GET_RESPONSE__OUTCOME_RESULT;
+            add.result.data = get.result.data = (uint8_t *)f->result;
+            add.result.len = get.result.len = f->result_len;
+        } else if (error) {
+            add.outcome_case = PODWIRE__V1__ADD_RESPONSE__OUTCOME_ERROR;
+            get.outcome_case = PODWIRE__V1__GET_RESPONSE__OUTCOME_ERROR;
+            add.error = get.error = error;
+        }
+        add.cni_version = get.cni_version = version;
+        return verb == CNI_VERB_ADD ? podwire__v1__add_response__pack(&add, buf)
+                                    : podwire__v1__get_response__pack(&get, buf);
+    }
+    /* The responses of the verbs that print nothing have no result to carry. */
+    CHECK(f->reply_kind != REPLY_RESULT || f->result_len == 0);
+    Podwire__V1__DelResponse del = PODWIRE__V1__DEL_RESPONSE__INIT;
+    Podwire__V1__CheckResponse check = PODWIRE__V1__CHECK_RESPONSE__INIT;
+    Podwire__V1__StatusResponse status = PODWIRE__V1__STATUS_RESPONSE__INIT;
+    Podwire__V1__GcResponse gc = PODWIRE__V1__GC_RESPONSE__INIT;
+    del.error = check.error = status.error = gc.error = error;
+    del.cni_version = check.cni_version = status.cni_version = gc.cni_version = version;
+    switch (verb) {
+    case CNI_VERB_DEL:
+        return podwire__v1__del_response__pack(&del, buf);
+    case CNI_VERB_CHECK:
+        return podwire__v1__check_response__pack(&check, buf);
+    case CNI_VERB_STATUS:
+        return podwire__v1__status_response__pack(&status, buf);
+    default:
+        return podwire__v1__gc_response__pack(&gc, buf);
+    }
+}
 
 static void fake_setenv(struct fake *f, const char *name, const char *value)
 {
@@ -124,9 +218,16 @@ static void fake_call(void *ctx, const char *socket_path, const char *method, co
         out->connect_errno = f->connect_errno;
         return;
     }
-    if (f->req)
-        podwire__v1__cni_request__free_unpacked(f->req, NULL);
-    f->req = podwire__v1__cni_request__unpack(NULL, req_len, req);
+    enum cni_verb verb = verb_of(method);
+    free_request(f);
+    for (size_t i = 0; i < sizeof request_types / sizeof request_types[0]; i++)
+        if (request_types[i].verb == verb)
+            f->req_type = request_types[i].request;
+    f->req_msg = protobuf_c_message_unpack(f->req_type, NULL, req_len, req);
+    CHECK(f->req_msg != NULL);
+    /* Every request type is { CniInvocation invocation = 1; }. */
+    if (f->req_msg)
+        f->req = ((Podwire__V1__AddRequest *)f->req_msg)->invocation;
     out->outcome = f->outcome;
     out->grpc_status = f->grpc_status;
     if (f->grpc_message)
@@ -134,9 +235,8 @@ static void fake_call(void *ctx, const char *socket_path, const char *method, co
     if (f->detail)
         out->detail = strdup(f->detail);
     if (f->outcome == CALL_COMPLETED && f->grpc_status == 0) {
-        out->message = malloc(f->reply_len + 1);
-        memcpy(out->message, f->reply, f->reply_len);
-        out->message_len = f->reply_len;
+        out->message = malloc(4096);
+        out->message_len = pack_reply(f, verb, out->message);
     }
 }
 
@@ -156,8 +256,7 @@ static void fake_free(struct fake *f)
 {
     buf_free(&f->out);
     buf_free(&f->err);
-    if (f->req)
-        podwire__v1__cni_request__free_unpacked(f->req, NULL);
+    free_request(f);
     free(f);
 }
 
@@ -176,30 +275,23 @@ static int run(struct fake *f)
     return shim_run(&io);
 }
 
+/* A successful reply: the result for ADD and GET (it must be empty for the other verbs). */
 static void set_result(struct fake *f, const void *bytes, size_t len, const char *version)
 {
-    Podwire__V1__CniReply r;
-    podwire__v1__cni_reply__init(&r);
-    r.outcome_case = PODWIRE__V1__CNI_REPLY__OUTCOME_RESULT;
-    r.result.data = (uint8_t *)bytes;
-    r.result.len = len;
-    r.cni_version = (char *)version;
-    f->reply_len = podwire__v1__cni_reply__pack(&r, f->reply);
+    f->reply_kind = REPLY_RESULT;
+    f->result = bytes;
+    f->result_len = len;
+    f->version = version;
 }
 
 static void set_error(struct fake *f, uint32_t code, const char *msg, const char *details,
                       const char *version)
 {
-    Podwire__V1__CniError e = PODWIRE__V1__CNI_ERROR__INIT;
-    e.code = code;
-    e.msg = (char *)msg;
-    e.details = (char *)details;
-    Podwire__V1__CniReply r;
-    podwire__v1__cni_reply__init(&r);
-    r.outcome_case = PODWIRE__V1__CNI_REPLY__OUTCOME_ERROR;
-    r.error = &e;
-    r.cni_version = (char *)version;
-    f->reply_len = podwire__v1__cni_reply__pack(&r, f->reply);
+    f->reply_kind = REPLY_ERROR;
+    f->code = code;
+    f->msg = msg;
+    f->details = details;
+    f->version = version;
 }
 
 /* Parsed CNI error document printed on stdout. */
@@ -232,9 +324,12 @@ static void test_version(void)
 {
     struct fake *f = fake_new("VERSION", "{\"cniVersion\":\"0.4.0\",\"name\":\"n\"}");
     CHECK(run(f) == 0);
+    /* The list is the server's (generated into CNI_SUPPORTED_VERSIONS_JSON; that it matches
+     * SUPPORTED_CNI_VERSIONS is checked in test/src/e2e/versions-agree.test.ts). */
     CHECK_STR((const char *)f->out.data,
-              "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":"
-              "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n");
+              "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":" CNI_SUPPORTED_VERSIONS_JSON "}\n");
+    CHECK_CONTAINS(CNI_SUPPORTED_VERSIONS_JSON, "\"0.4.0\"");
+    CHECK_CONTAINS(CNI_SUPPORTED_VERSIONS_JSON, "\"" CNI_DEFAULT_VERSION "\"");
     CHECK(f->calls == 0 && f->err.len == 0);
     fake_free(f);
 
@@ -243,7 +338,7 @@ static void test_version(void)
     for (size_t i = 0; i < sizeof no_version / sizeof no_version[0]; i++) {
         f = fake_new("VERSION", no_version[i]);
         CHECK(run(f) == 0);
-        CHECK_CONTAINS((const char *)f->out.data, "{\"cniVersion\":\"1.1.0\",");
+        CHECK_CONTAINS((const char *)f->out.data, "{\"cniVersion\":\"" CNI_DEFAULT_VERSION "\",");
         CHECK(f->calls == 0);
         fake_free(f);
     }
@@ -302,7 +397,6 @@ static void test_verbs_and_request(void)
         CHECK_STR(f->method, verbs[i][1]);
         CHECK(f->req != NULL);
         if (f->req) {
-            CHECK_STR(f->req->command, verbs[i][0]);
             CHECK_STR(f->req->container_id, "ctr-1");
             CHECK_STR(f->req->netns, "/var/run/netns/ns1");
             CHECK_STR(f->req->ifname, "eth0");
@@ -365,22 +459,45 @@ static void test_error_reply(void)
     json_members_free(d.m, 3);
     fake_free(f);
 
-    /* A reply with neither outcome, and a reply that is not a CniReply. */
-    f = fake_new("ADD", "{}");
-    f->reply_len = 0;
+    /* An ADD or GET reply with neither outcome, and a reply that is not a response. */
+    for (int i = 0; i < 2; i++) {
+        f = fake_new(i == 0 ? "ADD" : "GET", "{}");
+        f->reply_kind = REPLY_EMPTY;
+        CHECK(run(f) == 1);
+        parse_error(f, 5, &d);
+        CHECK_CONTAINS(d.m[2].value, "neither");
+        json_members_free(d.m, 3);
+        fake_free(f);
+    }
+
+    f = fake_new("DEL", "{}");
+    f->reply_kind = REPLY_RAW;
+    memcpy(f->raw, "\xff\xff\xff", 3);
+    f->raw_len = 3;
     CHECK(run(f) == 1);
     parse_error(f, 5, &d);
-    CHECK_CONTAINS(d.m[2].value, "neither");
+    CHECK_CONTAINS(d.m[2].value, "not a valid podwire.v1.DelResponse");
     json_members_free(d.m, 3);
     fake_free(f);
 
-    f = fake_new("ADD", "{}");
-    memcpy(f->reply, "\xff\xff\xff", 3);
-    f->reply_len = 3;
-    CHECK(run(f) == 1);
-    parse_error(f, 5, &d);
-    json_members_free(d.m, 3);
-    fake_free(f);
+    /* DEL, CHECK, STATUS and GC: no error is success (print nothing), an error is printed. */
+    static const char *const quiet[] = {"DEL", "CHECK", "STATUS", "GC"};
+    for (size_t i = 0; i < 4; i++) {
+        f = fake_new(quiet[i], "{\"cniVersion\":\"1.1.0\"}");
+        f->reply_kind = REPLY_EMPTY; /* an empty response message */
+        CHECK(run(f) == 0);
+        CHECK(f->out.len == 0 && f->err.len == 0);
+        fake_free(f);
+
+        f = fake_new(quiet[i], "{\"cniVersion\":\"1.1.0\"}");
+        set_error(f, 50, "not ready", "reconciling", "1.1.0");
+        CHECK(run(f) == 1);
+        parse_error(f, 50, &d);
+        CHECK_STR(d.m[1].value, "not ready");
+        CHECK_STR(d.m[2].value, "reconciling");
+        json_members_free(d.m, 3);
+        fake_free(f);
+    }
 }
 
 static void test_retry(void)

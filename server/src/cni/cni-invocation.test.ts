@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CniError } from './cni-error';
 import { RawInvocation, validateInvocation, validateIfname, validateNetworkName } from './cni-invocation';
 
-const full: RawInvocation = { command: 'ADD', containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', path: '/opt/cni/bin' };
+const full: RawInvocation = { containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', path: '/opt/cni/bin' };
 
 function codeOf(fn: () => unknown): number | undefined {
   try {

@@ -3,9 +3,8 @@ import { CniCode, CniError } from './cni-error';
 /** The verbs podwired serves (VERSION is answered by the shim alone). */
 export type CniVerb = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'GET';
 
-/** What the runtime gave the shim, as the shim forwarded it. */
+/** What the runtime gave the shim, as the shim forwarded it (the verb is the RPC called). */
 export interface RawInvocation {
-  command: string;
   containerId: string;
   netns: string;
   ifname: string;

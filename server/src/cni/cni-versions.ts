@@ -1,6 +1,10 @@
 import { CniCode, CniError } from './cni-error';
 
-/** Every CNI spec version podwire answers in, oldest first (VERSION lists them all). */
+/**
+ * Every CNI spec version podwire answers in, oldest first (VERSION lists them all). The one
+ * source of the list: the shim's is generated from this literal and LATEST_CNI_VERSION's at
+ * build time (shim/src/gen_cni_versions.awk), so both stay plain string literals.
+ */
 export const SUPPORTED_CNI_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_CNI_VERSIONS)[number];
 export const LATEST_CNI_VERSION: CniVersion = '1.1.0';

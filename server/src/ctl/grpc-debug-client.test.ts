@@ -49,7 +49,7 @@ const handlers: Partial<DebugHandlers> = {
   GetAttachment: (call, cb) => cb({ code: grpc.status.NOT_FOUND, details: `no attachment for container ${call.request.containerId}` }),
   ListAttachments: (_call, cb) => cb({ code: grpc.status.INTERNAL, details: 'store on fire' }),
   WatchEvents: (call) => {
-    for (let i = 0; i < 3; i++) call.write({ requestId: `r${i}`, verb: 'ADD', outcome: 'ok' });
+    for (let i = 0; i < 3; i++) call.write({ requestId: `r${i}`, verb: 'CNI_VERB_ADD', outcome: 'CNI_EVENT_OUTCOME_OK' });
   },
 };
 

@@ -1,7 +1,8 @@
 /**
  * podwirectl's `-o json` shapes. They are built field by field here (not dumped from the
  * generated types) so the output stays stable when the proto grows: new fields are only ever
- * added. Counters arrive as decimal strings (uint64) and are printed as JSON numbers.
+ * added. Counters arrive as decimal strings (uint64) and are printed as JSON numbers; enums
+ * as podwired's own words ("ready", "ADD", "ok", "kubernetes"; enum-words.ts).
  */
 import type { Attachment__Output } from '../generated/podwire/v1/Attachment';
 import type { CniEvent__Output } from '../generated/podwire/v1/CniEvent';
@@ -12,6 +13,7 @@ import type { ListPeersReply__Output } from '../generated/podwire/v1/ListPeersRe
 import type { PoolUsage__Output } from '../generated/podwire/v1/PoolUsage';
 import type { RouteState__Output } from '../generated/podwire/v1/RouteState';
 import type { ServerInfoReply__Output } from '../generated/podwire/v1/ServerInfoReply';
+import { attachmentStateWord, outcomeWord, peerSourceWord, verbWord } from './enum-words';
 
 /** A JSON text that may be empty or broken: parsed, or null, or the text itself when not JSON. */
 export function parseEmbeddedJson(text: string): unknown {
@@ -60,7 +62,7 @@ export function attachmentView(a: Attachment__Output) {
     ifname: a.ifname,
     netns: a.netns,
     hostIfname: a.hostIfname,
-    state: a.state,
+    state: attachmentStateWord(a.state),
     podNamespace: a.podNamespace,
     podName: a.podName,
     podUid: a.podUid,
@@ -96,7 +98,7 @@ export function leaseView(l: Lease__Output) {
 
 export function peersView(r: ListPeersReply__Output) {
   return {
-    source: r.source,
+    source: peerSourceWord(r.source),
     nodeName: r.nodeName,
     podCIDRs: [...r.podCidrs],
     peers: r.peers.map((p) => ({
@@ -112,14 +114,14 @@ export function eventView(e: CniEvent__Output) {
   return {
     requestId: e.requestId,
     time: e.time,
-    verb: e.verb,
+    verb: verbWord(e.verb),
     containerId: e.containerId,
     ifname: e.ifname,
     network: e.network,
     podNamespace: e.podNamespace,
     podName: e.podName,
     durationMs: e.durationMs,
-    outcome: e.outcome,
+    outcome: outcomeWord(e.outcome),
     errorCode: e.errorCode,
     errorMsg: e.errorMsg,
   };

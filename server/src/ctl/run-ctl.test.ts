@@ -48,7 +48,7 @@ const attachment = (over: Partial<Attachment__Output> = {}): Attachment__Output 
   ifname: 'eth0',
   netns: '/var/run/netns/pod-a',
   hostIfname: 'pw0123456789ab',
-  state: 'ready',
+  state: 'ATTACHMENT_STATE_READY',
   podNamespace: 'default',
   podName: 'web-0',
   podUid: 'uid-1',
@@ -70,19 +70,20 @@ const info: ServerInfoReply__Output = {
   nodeName: 'node-a',
   podCidrs: ['10.227.0.0/24'],
   nodeVersion: 'v20.20.0',
+  startup: null,
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({
   requestId: 'r1',
   time: '2025-01-02T03:04:05.000Z',
-  verb: 'ADD',
+  verb: 'CNI_VERB_ADD',
   containerId: 'c0ffee01',
   ifname: 'eth0',
   network: 'podwire',
   podNamespace: 'default',
   podName: 'web-0',
   durationMs: 12.34,
-  outcome: 'ok',
+  outcome: 'CNI_EVENT_OUTCOME_OK',
   errorCode: 0,
   errorMsg: '',
   ...over,
@@ -136,7 +137,10 @@ test('pods -o json: every field of every attachment', async () => {
   const api = new FakeDebugApi();
   api.attachmentsReply = { attachments: [attachment()] };
   const r = await run(['pods', '-o', 'json'], api);
-  assert.deepEqual(JSON.parse(r.stdout), { attachments: [attachment()] });
+  // Every field as it came, the state as the word podwired uses ('ready').
+  assert.deepEqual(JSON.parse(r.stdout), { attachments: [{ ...attachment(), state: 'ready' }] });
+  const pending = await run(['pods', '-o', 'json'], Object.assign(new FakeDebugApi(), { attachmentsReply: { attachments: [attachment({ state: 'ATTACHMENT_STATE_PENDING' })] } }));
+  assert.equal((JSON.parse(pending.stdout) as { attachments: Array<{ state: string }> }).attachments[0]?.state, 'pending');
 });
 
 test('pod by namespace/name: links, routes, problems and the stored result', async () => {
@@ -190,7 +194,7 @@ test('leases: --network is passed on; table and JSON', async () => {
 test('peers: one row per peer route, unprogrammed routes say why', async () => {
   const api = new FakeDebugApi();
   api.peersReply = {
-    source: 'static',
+    source: 'PEER_SOURCE_KIND_STATIC',
     nodeName: 'node-a',
     podCidrs: ['10.227.1.0/24'],
     peers: [
@@ -205,6 +209,7 @@ test('peers: one row per peer route, unprogrammed routes say why', async () => {
   const doc = JSON.parse((await run(['peers', '-o', 'json'], api)).stdout) as Record<string, any>;
   assert.equal(doc.peers[0].nodeIP, '10.227.200.2');
   assert.deepEqual(doc.podCIDRs, ['10.227.1.0/24']);
+  assert.equal(doc.source, 'static');
 });
 
 test('health: exit 0 only for SERVING, 6 otherwise; errors keep their own code', async () => {
@@ -226,7 +231,7 @@ test('health: exit 0 only for SERVING, 6 otherwise; errors keep their own code',
 
 test('events: one line per event, stops after --count', async () => {
   const api = new FakeDebugApi();
-  api.events = [event(), event({ requestId: 'r2', verb: 'DEL', outcome: 'error', errorCode: 11, errorMsg: 'boom' }), event({ requestId: 'r3' })];
+  api.events = [event(), event({ requestId: 'r2', verb: 'CNI_VERB_DEL', outcome: 'CNI_EVENT_OUTCOME_ERROR', errorCode: 11, errorMsg: 'boom' }), event({ requestId: 'r3' })];
   const r = await run(['events', '--count', '2'], api);
   assert.equal(r.code, EXIT.OK);
   assert.equal(r.stderr, 'watching CNI calls on podwired at unix:/run/podwire/podwire.sock (for 5 s or 2 events)\n');
@@ -242,7 +247,7 @@ test('events -o json: JSON lines; without --follow the watch ends at --timeout',
   api.events = [event()];
   const r = await run(['events', '-o', 'json', '--timeout', '0.05'], api);
   assert.equal(r.code, EXIT.OK);
-  assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [event()]);
+  assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [{ ...event(), verb: 'ADD', outcome: 'ok' }]);
   assert.equal(api.cancelled, 1);
 });
 

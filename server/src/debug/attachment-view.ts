@@ -3,6 +3,7 @@ import { POD_PREFIX } from '../datapath/routed-veth-layout';
 import type { Attachment__Output as AttachmentMessage } from '../generated/podwire/v1/Attachment';
 import type { Lease__Output as LeaseMessage } from '../generated/podwire/v1/Lease';
 import type { ListAttachmentsRequest__Output } from '../generated/podwire/v1/ListAttachmentsRequest';
+import { attachmentStateEnum } from './wire-enums';
 
 export function keyText(k: { network: string; containerId: string; ifname: string }): string {
   return `${k.network}\0${k.containerId}\0${k.ifname}`;
@@ -27,7 +28,7 @@ export function attachmentMessage(att: Attachment, leases: readonly Lease[]): At
     ifname: att.ifname,
     netns: att.netns,
     hostIfname: att.hostIfname,
-    state: att.state,
+    state: attachmentStateEnum(att.state),
     podNamespace: att.podNamespace ?? '',
     podName: att.podName ?? '',
     podUid: att.podUid ?? '',

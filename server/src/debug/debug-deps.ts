@@ -6,6 +6,7 @@ import type { CniEventBus } from '../events/cni-events';
 import type { ComponentHealth__Output as ComponentHealth } from '../generated/podwire/v1/ComponentHealth';
 import type { NetworkRegistry } from '../pools/network-registry';
 import type { Readiness } from '../readiness';
+import type { StartupReport } from '../startup/startup-report';
 import type { NetnsOpener } from '../datapath/netns';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { probeNetlink } from './component-health';
@@ -28,6 +29,8 @@ export interface DebugDeps {
   peers: PeerStatusSource;
   /** This node's pod CIDRs as podwired uses them now (from the config, or learnt from its Node object). */
   podCidrs: () => readonly string[];
+  /** What start-up did so far (reconcile counts, phase times, the verification after serving started). */
+  startup: () => StartupReport;
   inspector: KernelInspector;
   /** A trivial request on the host netlink socket, with a timeout. */
   probeNetlink: () => Promise<ComponentHealth>;
@@ -45,7 +48,7 @@ export interface DebugDeps {
  * socket. Owns no socket itself (their owner closes them).
  */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'log' | 'stopping'> & {
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping'> & {
     host: RtnlSocket;
     hostDumps: RtnlSocket;
     netns: NetnsOpener;

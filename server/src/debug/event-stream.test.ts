@@ -57,6 +57,7 @@ test('events are written as they come, headers are sent once subscribed, cancel 
   bus.publish(event(2));
   assert.deepEqual(f.written, [eventMessage(event(1)), eventMessage(event(2))]);
   assert.equal((f.written[0] as { time: string }).time, '1970-01-01T00:00:00.000Z');
+  assert.deepEqual([(f.written[0] as { verb: string }).verb, (f.written[0] as { outcome: string }).outcome], ['CNI_VERB_ADD', 'CNI_EVENT_OUTCOME_OK']);
   f.call.emit('cancelled');
   assert.equal(bus.listenerCount, 0);
 });

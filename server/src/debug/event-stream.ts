@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { CniCallEvent, CniEventBus } from '../events/cni-events';
 import type { CniEvent } from '../generated/podwire/v1/CniEvent';
 import type { WatchEventsRequest__Output } from '../generated/podwire/v1/WatchEventsRequest';
+import { cniEventOutcomeEnum, cniVerbEnum } from './wire-enums';
 
 /** Events a WatchEvents client may have outstanding (written, not yet taken by HTTP/2) before it is cut off. */
 export const MAX_BUFFERED_EVENTS = 1024;
@@ -11,14 +12,14 @@ export function eventMessage(e: CniCallEvent): CniEvent {
   return {
     requestId: e.requestId,
     time: e.time.toISOString(),
-    verb: e.verb,
+    verb: cniVerbEnum(e.verb),
     containerId: e.containerId,
     ifname: e.ifname,
     network: e.network,
     podNamespace: e.podNamespace,
     podName: e.podName,
     durationMs: e.durationMs,
-    outcome: e.outcome,
+    outcome: cniEventOutcomeEnum(e.outcome),
     errorCode: e.errorCode,
     errorMsg: e.errorMsg,
   };

@@ -1,4 +1,5 @@
 import type { ListPeersReply } from '../generated/podwire/v1/ListPeersReply';
+import { peerSourceKindEnum } from './wire-enums';
 
 /**
  * What the Debug service's ListPeers answers from: this node's pod CIDRs, the peer source,
@@ -12,6 +13,6 @@ export interface PeerStatusSource {
 /** For a node with no peer source: its own name and pod CIDRs, no peers. */
 export function noPeerStatus(nodeName: string, podCidrs: readonly string[]): PeerStatusSource {
   return {
-    listPeers: async () => ({ source: 'none', nodeName, podCidrs: [...podCidrs], peers: [] }),
+    listPeers: async () => ({ source: peerSourceKindEnum('none'), nodeName, podCidrs: [...podCidrs], peers: [] }),
   };
 }

@@ -1,10 +1,31 @@
 import type { ServerInfoReply } from '../generated/podwire/v1/ServerInfoReply';
+import type { StartupReport as StartupReportMessage } from '../generated/podwire/v1/StartupReport';
 import { describeServerConfig } from '../config/server-config';
+import type { StartupReport } from '../startup/startup-report';
 import { probeStore } from './component-health';
 import { DebugDeps } from './debug-deps';
 import { poolUsage } from './pool-usage';
+import { verificationStateEnum } from './wire-enums';
 
-/** ServerInfo: identity, uptime, readiness, configuration, component health, pool usage. */
+/** The start-up report as ServerInfo sends it (field for field; the state as its enum). */
+export function startupMessage(r: StartupReport): StartupReportMessage {
+  const v = r.verification;
+  return {
+    reconcile: { ...r.reconcile },
+    phases: { ...r.phases },
+    verification: {
+      state: verificationStateEnum(v.state),
+      total: v.total,
+      verified: v.verified,
+      failed: v.failed,
+      netnsGone: v.netnsGone,
+      problems: v.problems.map((p) => ({ network: p.network, containerId: p.containerId, ifname: p.ifname, problem: p.problem })),
+      durationMs: v.durationMs,
+    },
+  };
+}
+
+/** ServerInfo: identity, uptime, readiness, configuration, component health, pool usage, start-up. */
 export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
   const now = deps.now();
   const store = probeStore(deps.store);
@@ -28,5 +49,6 @@ export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
     nodeName: deps.config.node.name,
     podCidrs,
     nodeVersion: process.version,
+    startup: startupMessage(deps.startup()),
   };
 }

@@ -1,9 +1,12 @@
+import type { CniVerb } from '../cni/cni-invocation';
+
 /**
  * One record per completed CNI call, published to whoever listens: the Debug service's
  * WatchEvents streams and the Prometheus metrics. Publishing never blocks or throws into the
  * CNI path: a listener that throws is dropped from that one delivery and logged by the caller.
  */
 
+/** How a call ended (the Debug service sends it as the CniEventOutcome enum). */
 export type CniOutcome = 'ok' | 'error' | 'abandoned';
 
 export interface CniCallEvent {
@@ -11,7 +14,8 @@ export interface CniCallEvent {
   requestId: string;
   /** When the call completed. */
   time: Date;
-  verb: string;
+  /** The RPC the call came in on (the Debug service sends it as the CniVerb enum). */
+  verb: CniVerb;
   containerId: string;
   ifname: string;
   /** The network name from the config, '' when the config could not be read. */

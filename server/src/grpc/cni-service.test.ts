@@ -13,13 +13,11 @@ import * as grpc from '@grpc/grpc-js';
 import { openIpamStore } from '@podwire/ipam-store';
 import { FakeDatapath } from '../datapath/fake-datapath';
 import { CniCallEvent, CniEventBus } from '../events/cni-events';
-import type { CniReply } from '../generated/podwire/v1/CniReply';
-import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
 import { KeyedMutex } from '../keyed-mutex';
 import { createServerLogger } from '../logging/server-logger';
 import { NetworkRegistry } from '../pools/network-registry';
 import { Readiness } from '../readiness';
-import { createCniService } from './cni-service';
+import { CniCallRequest, CniReply, createCniService } from './cni-service';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-cni-service-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -56,24 +54,29 @@ function fixture(name: string, brokenListener = false) {
   return { lines, events, service, store };
 }
 
-type Call = grpc.ServerUnaryCall<CniRequest__Output, CniReply> & { emit(ev: string): boolean };
+type Call = grpc.ServerUnaryCall<CniCallRequest, CniReply> & { emit(ev: string): boolean };
 
-function request(command: string, containerId: string, config: Record<string, unknown> | string): CniRequest__Output {
+/** What the shim sends for any verb (the RPC names the verb). */
+function request(containerId: string, config: Record<string, unknown> | string): CniCallRequest {
   return {
-    command,
-    containerId,
-    netns: '/var/run/netns/unused',
-    ifname: 'eth0',
-    args: 'K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-1;IgnoreUnknown=1',
-    path: '/opt/cni/bin',
-    config: Buffer.from(typeof config === 'string' ? config : JSON.stringify(config)),
+    invocation: {
+      containerId,
+      netns: '/var/run/netns/unused',
+      ifname: 'eth0',
+      args: 'K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=pod-1;IgnoreUnknown=1',
+      path: '/opt/cni/bin',
+      config: Buffer.from(typeof config === 'string' ? config : JSON.stringify(config)),
+    },
   };
 }
 
-function invoke(handler: grpc.handleUnaryCall<CniRequest__Output, CniReply>, req: CniRequest__Output, cancel = false): Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }> {
+/** Any Cni handler: Add and Get answer a CniReply, the others the same without the result. */
+type AnyCniHandler = grpc.handleUnaryCall<CniCallRequest, CniReply> | grpc.handleUnaryCall<CniCallRequest, Omit<CniReply, 'result' | 'outcome'>>;
+
+function invoke(handler: AnyCniHandler, req: CniCallRequest, cancel = false): Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }> {
   const call = Object.assign(new EventEmitter(), { request: req }) as unknown as Call;
   const done = new Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }>((resolve) =>
-    handler(call, (err, reply) => resolve({ err: err as grpc.ServerErrorResponse | null, reply: reply ?? undefined })),
+    (handler as grpc.handleUnaryCall<CniCallRequest, CniReply>)(call, (err, reply) => resolve({ err: err as grpc.ServerErrorResponse | null, reply: reply ?? undefined })),
   );
   // The caller goes away while the call runs.
   if (cancel) call.emit('cancelled');
@@ -84,7 +87,7 @@ const conf = { cniVersion: '1.1.0', name: 'net-x', type: 'podwire', ipam: { rang
 
 test('ADD: one ok event, and every line of the call (also the datapath\'s) carries its reqId', async () => {
   const f = fixture('ok');
-  const { err, reply } = await invoke(f.service.Add, request('ADD', 'c1', conf));
+  const { err, reply } = await invoke(f.service.Add, request('c1', conf));
   assert.equal(err, null);
   assert.equal(reply?.error, undefined);
   assert.equal(f.events.length, 1);
@@ -105,8 +108,8 @@ test('ADD: one ok event, and every line of the call (also the datapath\'s) carri
 
 test('a failing call: an error event with the CNI code; two calls get different ids', async () => {
   const f = fixture('error');
-  await invoke(f.service.Add, request('ADD', 'c1', '{"cniVersion":"1.1.0","name":"net-x","type":"other"}'));
-  await invoke(f.service.Del, request('DEL', 'c1', conf));
+  await invoke(f.service.Add, request('c1', '{"cniVersion":"1.1.0","name":"net-x","type":"other"}'));
+  await invoke(f.service.Del, request('c1', conf));
   assert.deepEqual(f.events.map((e) => [e.verb, e.outcome]), [['ADD', 'error'], ['DEL', 'ok']]);
   assert.ok((f.events[0]?.errorCode ?? 0) > 0);
   assert.notEqual(f.events[0]?.errorMsg, '');
@@ -116,9 +119,29 @@ test('a failing call: an error event with the CNI code; two calls get different 
   f.store.close();
 });
 
+test('DEL, CHECK, STATUS and GC answer without a result; ADD and GET with one; no invocation is CNI error 4', async () => {
+  const f = fixture('shapes');
+  const add = await invoke(f.service.Add, request('c5', conf));
+  assert.ok(Buffer.isBuffer(add.reply?.result) && add.reply.result.length > 0);
+  const get = await invoke(f.service.Get, request('c5', conf));
+  assert.deepEqual(JSON.parse(String(get.reply?.result)), JSON.parse(String(add.reply?.result)));
+  for (const [rpc, handler] of [['Check', f.service.Check], ['Status', f.service.Status], ['Del', f.service.Del], ['Gc', f.service.Gc]] as const) {
+    const { err, reply } = await invoke(handler, request('c5', conf));
+    assert.equal(err, null, rpc);
+    assert.deepEqual(reply, { error: undefined, cniVersion: '1.1.0' }, rpc);
+  }
+  const failed = await invoke(f.service.Check, request('c5', conf));
+  assert.equal(failed.reply?.error?.code, 3, 'CHECK after DEL: unknown container');
+  assert.equal('result' in (failed.reply ?? {}), false);
+  const empty = await invoke(f.service.Add, { invocation: null });
+  assert.equal(empty.reply?.error?.code, 4);
+  assert.match(String(empty.reply?.error?.msg), /CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME/);
+  f.store.close();
+});
+
 test('an ADD whose caller gave up: rolled back under the same reqId, an abandoned event', async () => {
   const f = fixture('abandoned');
-  const { err } = await invoke(f.service.Add, request('ADD', 'c2', conf), true);
+  const { err } = await invoke(f.service.Add, request('c2', conf), true);
   assert.equal(err?.code, grpc.status.CANCELLED);
   assert.equal(f.events.length, 1);
   assert.equal(f.events[0]?.outcome, 'abandoned');
@@ -131,7 +154,7 @@ test('an ADD whose caller gave up: rolled back under the same reqId, an abandone
 
 test('a listener that throws does not break the call or the other listeners; it is logged', async () => {
   const f = fixture('throws', true);
-  const { err, reply } = await invoke(f.service.Add, request('ADD', 'c3', conf));
+  const { err, reply } = await invoke(f.service.Add, request('c3', conf));
   assert.equal(err, null);
   assert.equal(reply?.error, undefined);
   assert.equal(f.events.length, 1);

@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { AddResponse } from '../generated/podwire/v1/AddResponse';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
-import type { CniReply } from '../generated/podwire/v1/CniReply';
-import type { CniRequest__Output } from '../generated/podwire/v1/CniRequest';
+import type { CniInvocation__Output } from '../generated/podwire/v1/CniInvocation';
+import type { DelResponse } from '../generated/podwire/v1/DelResponse';
 import { CniCode } from '../cni/cni-error';
 import { CniVerb } from '../cni/cni-invocation';
 import { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
@@ -18,6 +19,26 @@ import { newRequestId, runInRequest } from '../logging/request-context';
 import { readCall } from '../skel/cni-call';
 import { CallOutcome, dispatch } from '../skel/dispatch';
 
+/**
+ * What a CNI call answers: what the shim prints (a result, '' for nothing) or a CNI error.
+ * Add and Get send it as it is; the RPCs that print nothing send it through withoutResult.
+ */
+export type CniReply = AddResponse;
+
+/** Every podwire.v1.Cni request (AddRequest, DelRequest, ...): the invocation, whatever the RPC. */
+export interface CniCallRequest {
+  invocation: CniInvocation__Output | null;
+}
+
+/** A request without an invocation is served as one whose every field is empty (CNI error 4 where a verb needs one). */
+const NO_INVOCATION: CniInvocation__Output = { containerId: '', netns: '', ifname: '', args: '', path: '', config: Buffer.alloc(0) };
+
+/** DEL, CHECK, STATUS and GC print nothing on success: their responses carry only the error and the cniVersion. */
+function withoutResult(handler: grpc.handleUnaryCall<CniCallRequest, CniReply>): grpc.handleUnaryCall<CniCallRequest, DelResponse> {
+  return (call, callback) =>
+    handler(call, (err, reply, trailer, flags) => callback(err, reply && { error: reply.error, cniVersion: reply.cniVersion }, trailer, flags));
+}
+
 /** The reply the shim reads: the output on success, the CNI error otherwise. */
 function toReply(outcome: Exclude<CallOutcome, { kind: 'abandoned' }>): CniReply {
   if (outcome.kind === 'ok') return { result: Buffer.from(outcome.output, 'utf8'), cniVersion: outcome.cniVersion };
@@ -25,8 +46,8 @@ function toReply(outcome: Exclude<CallOutcome, { kind: 'abandoned' }>): CniReply
   return { error: { code: e.code, msg: e.message, details: e.details }, cniVersion: outcome.cniVersion };
 }
 
-/** Runs one CNI call from its request: read once (skel), then dispatched (tests call this directly). */
-export async function runCniCall(deps: HandlerDeps, readiness: Readiness, verb: CniVerb, handler: VerbHandler, req: CniRequest__Output): Promise<CniReply> {
+/** Runs one CNI call from its invocation: read once (skel), then dispatched (tests call this directly). */
+export async function runCniCall(deps: HandlerDeps, readiness: Readiness, verb: CniVerb, handler: VerbHandler, req: CniInvocation__Output): Promise<CniReply> {
   const outcome = await dispatch(deps, readiness, handler, readCall(verb, req), { abandoned: () => false });
   return outcome.kind === 'abandoned' ? { error: { code: CniCode.TryAgainLater, msg: outcome.abandoned.message, details: '' }, cniVersion: outcome.cniVersion } : toReply(outcome);
 }
@@ -46,12 +67,12 @@ export function createCniService(
     for (const err of events.publish(event)) log.warn({ err }, 'a CNI event listener failed');
   };
   const unary =
-    (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniRequest__Output, CniReply> =>
+    (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniCallRequest, CniReply> =>
     (call, callback) => {
       const reqId = newRequestId();
       runInRequest({ reqId }, () => {
         const started = process.hrtime.bigint();
-        const req = call.request;
+        const req = call.request.invocation ?? NO_INVOCATION;
         const read = readCall(verb, req);
         const { facts } = read;
         const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
@@ -106,10 +127,10 @@ export function createCniService(
     };
   return {
     Add: unary('ADD', handleAdd),
-    Del: unary('DEL', handleDel),
-    Check: unary('CHECK', handleCheck),
-    Status: unary('STATUS', handleStatus),
-    Gc: unary('GC', handleGc),
+    Del: withoutResult(unary('DEL', handleDel)),
+    Check: withoutResult(unary('CHECK', handleCheck)),
+    Status: withoutResult(unary('STATUS', handleStatus)),
+    Gc: withoutResult(unary('GC', handleGc)),
     Get: unary('GET', handleGet),
   };
 }

@@ -32,7 +32,7 @@ async function scrape(metrics: PodwireMetrics): Promise<ExpositionSample[]> {
   return parseExposition(body);
 }
 
-function event(verb: string, outcome: CniCallEvent['outcome'], durationMs: number, errorCode = 0): CniCallEvent {
+function event(verb: CniCallEvent['verb'], outcome: CniCallEvent['outcome'], durationMs: number, errorCode = 0): CniCallEvent {
   return {
     requestId: `r-${verb}-${durationMs}`,
     time: new Date(),

@@ -91,7 +91,7 @@ test('a refused route fails alone and is reported; conflicts and missing familie
   assert.deepEqual(report, { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
   assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2']);
   const status = await peerRoutingStatus('static', node, r).listPeers();
-  assert.equal(status.source, 'static');
+  assert.equal(status.source, 'PEER_SOURCE_KIND_STATIC');
   assert.deepEqual(status.podCidrs, ['10.220.1.0/24']);
   const routes = Object.fromEntries((status.peers ?? []).flatMap((p) => (p.routes ?? []).map((x) => [x.destination, [x.programmed, x.error]])));
   assert.deepEqual(routes['10.220.2.0/24'], [true, '']);

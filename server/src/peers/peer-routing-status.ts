@@ -1,5 +1,6 @@
 import type { ListPeersReply } from '../generated/podwire/v1/ListPeersReply';
 import { PeerStatusSource } from '../debug/peer-status';
+import { peerSourceKindEnum } from '../debug/wire-enums';
 import { NodePodCidrSource } from './node-pod-cidrs';
 import { PeerRouter } from './peer-router';
 import { PeerSourceKind } from './peer-source';
@@ -14,7 +15,7 @@ export function peerRoutingStatus(kind: PeerSourceKind, node: NodePodCidrSource,
     async listPeers(): Promise<ListPeersReply> {
       const peers = await router.status();
       return {
-        source: kind,
+        source: peerSourceKindEnum(kind),
         nodeName: node.nodeName,
         podCidrs: [...node.podCidrs()],
         peers: peers.map((p) => ({

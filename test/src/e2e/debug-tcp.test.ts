@@ -101,7 +101,7 @@ test('with a client certificate from the CA: reflection lists Debug and health (
 
   const peers = await unary<Obj & { podCidrs: string[]; peers: unknown[] }>(debug, 'ListPeers', {});
   assert.deepEqual({ source: peers.source, nodeName: peers.nodeName, podCidrs: peers.podCidrs, peers: peers.peers }, {
-    source: 'none', nodeName: 'dbg-tcp-node', podCidrs: ['10.226.2.0/24'], peers: [],
+    source: 'PEER_SOURCE_KIND_NONE', nodeName: 'dbg-tcp-node', podCidrs: ['10.226.2.0/24'], peers: [],
   });
 
   const health = await clientFor(reflection, 'grpc.health.v1.Health', target, creds);
@@ -115,7 +115,7 @@ test('Cni over TCP is UNIMPLEMENTED, even for a client with a valid certificate'
   // The Cni descriptor from the unix socket's reflection (TCP does not hand it out).
   const unixReflection = new GrpcReflection(`unix://${h.server.socket}`, grpc.credentials.createInsecure());
   const cni = await clientFor(unixReflection, 'podwire.v1.Cni', target, credentials(tls.clientCert, tls.clientKey));
-  const req = { command: 'STATUS', containerId: '', netns: '', ifname: '', args: '', path: '/opt/cni/bin', config: Buffer.from('{"cniVersion":"1.1.0","name":"x","type":"podwire"}') };
+  const req = { invocation: { containerId: '', netns: '', ifname: '', args: '', path: '/opt/cni/bin', config: Buffer.from('{"cniVersion":"1.1.0","name":"x","type":"podwire"}') } };
   for (const method of ['Status', 'Add', 'Del']) await rejectsWithCode(unary(cni, method, req), grpc.status.UNIMPLEMENTED);
   assert.ok(!h.server.logRecords().some((l) => typeof l.msg === 'string' && l.msg.startsWith('CNI ')), 'no CNI call ran');
 });

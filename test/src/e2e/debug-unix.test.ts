@@ -157,6 +157,13 @@ test('ServerInfo: version, readiness, config, component health and node identity
   assert.equal(config.stateDir, h.server.stateDir);
   assert.equal(config.configFile, h.server.configFile);
   assert.deepEqual(config.node, NODE);
+  // What start-up did: every part present, the verification state one of its three.
+  const startup = info.startup as { reconcile: Obj; phases: Obj; verification: Obj & { problems: unknown[] } };
+  assert.deepEqual(Object.keys(startup.reconcile).sort(), ['failed', 'hostDegraded', 'hostOk', 'orphanLinks', 'orphanRoutes', 'rolledBack']);
+  assert.deepEqual(Object.keys(startup.phases).sort(), ['reconcileMs', 'snapshotMs', 'storeMs', 'toServingMs']);
+  assert.ok(['VERIFICATION_STATE_PENDING', 'VERIFICATION_STATE_RUNNING', 'VERIFICATION_STATE_DONE'].includes(String(startup.verification.state)), String(startup.verification.state));
+  assert.ok(Array.isArray(startup.verification.problems));
+  for (const n of ['total', 'verified', 'failed', 'netnsGone', 'durationMs']) assert.equal(typeof startup.verification[n], 'number', n);
 });
 
 test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and ListLeases agree with the kernel, SQLite and the logs', async () => {
@@ -185,7 +192,7 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
     const att = all.attachments[0]!;
     assert.deepEqual(
       { network: att.network, containerId: att.containerId, ifname: att.ifname, netns: att.netns, hostIfname: att.hostIfname, state: att.state, podNamespace: att.podNamespace, podName: att.podName },
-      { network: NET, containerId: 'dbg-ctr-a', ifname: 'eth0', netns: ns.path, hostIfname, state: 'ready', podNamespace: 'dbg-ns', podName: 'pod-a' },
+      { network: NET, containerId: 'dbg-ctr-a', ifname: 'eth0', netns: ns.path, hostIfname, state: 'ATTACHMENT_STATE_READY', podNamespace: 'dbg-ns', podName: 'pod-a' },
     );
     assert.deepEqual(att.addresses, podAddrs);
     const rows = readStore(h.server.dbPath);
@@ -274,16 +281,16 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
   // Events: ADD, ADD, DEL, DEL of this container, each with the reqId of its server log lines.
   const mine = events.filter((e) => e.containerId === 'dbg-ctr-a');
   assert.deepEqual(mine.map((e) => [e.verb, e.ifname, e.outcome, e.network, e.podNamespace, e.podName]), [
-    ['ADD', 'eth0', 'ok', NET, 'dbg-ns', 'pod-a'],
-    ['ADD', 'eth0', 'ok', NET2, 'dbg-ns', 'pod-a'],
-    ['DEL', 'eth0', 'ok', NET, 'dbg-ns', 'pod-a'],
-    ['DEL', 'eth0', 'ok', NET2, 'dbg-ns', 'pod-a'],
+    ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
+    ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
+    ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
+    ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
   ]);
   const logs = h.server.logRecords();
   for (const e of mine) {
     assert.match(e.requestId, /^[0-9a-f]{16}$/);
     const lines = logs.filter((l) => l.reqId === e.requestId);
-    const perCall = lines.filter((l) => l.msg === `CNI ${e.verb}`);
+    const perCall = lines.filter((l) => l.msg === `CNI ${e.verb.replace(/^CNI_VERB_/, '')}`);
     assert.equal(perCall.length, 1, `one per-call line for ${e.verb} on ${String(e.network)}`);
     assert.equal(perCall[0]?.containerId, 'dbg-ctr-a');
     assert.equal(perCall[0]?.network, e.network);

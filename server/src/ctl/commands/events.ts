@@ -1,16 +1,18 @@
 import type { CniEvent__Output } from '../../generated/podwire/v1/CniEvent';
 import { CommandContext } from '../ctl-io';
 import { EXIT, ExitCode } from '../exit-codes';
+import { outcomeWord, verbWord } from '../enum-words';
 import { eventView } from '../json-views';
 import { dash } from '../text-table';
 import { podLabel } from './pods';
 
 /** One line per event, so a stream can be read with grep and tail. */
 export function formatEvent(e: CniEvent__Output): string {
-  const outcome = e.outcome === 'error' ? `error ${e.errorCode}` : e.outcome;
+  const word = outcomeWord(e.outcome);
+  const outcome = word === 'error' ? `error ${e.errorCode}` : dash(word);
   const fields = [
     e.time,
-    e.verb.padEnd(6),
+    dash(verbWord(e.verb)).padEnd(6),
     outcome.padEnd(9),
     `${e.durationMs.toFixed(1)}ms`.padStart(9),
     podLabel(e),

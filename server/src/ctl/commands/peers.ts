@@ -1,6 +1,7 @@
 import type { ListPeersReply__Output } from '../../generated/podwire/v1/ListPeersReply';
 import { CommandContext, printJson } from '../ctl-io';
 import { EXIT, ExitCode } from '../exit-codes';
+import { peerSourceWord } from '../enum-words';
 import { peersView } from '../json-views';
 import { dash, renderFields, renderTable } from '../text-table';
 
@@ -8,7 +9,7 @@ export function formatPeers(r: ListPeersReply__Output): string {
   let text = renderFields([
     ['node', dash(r.nodeName)],
     ['pod CIDRs', r.podCidrs.length ? r.podCidrs.join(', ') : '-'],
-    ['peer source', dash(r.source)],
+    ['peer source', dash(peerSourceWord(r.source))],
   ]);
   text += '\n';
   if (r.peers.length === 0) return `${text}no peers\n`;

@@ -3,6 +3,7 @@ import type { LinkState__Output } from '../../generated/podwire/v1/LinkState';
 import type { PodSelector } from '../ctl-args';
 import { CommandContext, printJson } from '../ctl-io';
 import { EXIT, ExitCode } from '../exit-codes';
+import { attachmentStateWord } from '../enum-words';
 import { parseEmbeddedJson, podView } from '../json-views';
 import { dash, renderFields, renderTable } from '../text-table';
 import { podLabel } from './pods';
@@ -22,7 +23,7 @@ export function formatPod(p: GetAttachmentReply__Output): string {
         ['ifname', a.ifname],
         ['network', a.network],
         ['netns', dash(a.netns)],
-        ['state', a.state],
+        ['state', dash(attachmentStateWord(a.state))],
         ['created', dash(a.createdAt)],
         ['addresses', a.addresses.length ? a.addresses.join(', ') : '-'],
       ])

@@ -1,6 +1,7 @@
 import type { Attachment__Output } from '../../generated/podwire/v1/Attachment';
 import { CommandContext, printJson } from '../ctl-io';
 import { EXIT, ExitCode } from '../exit-codes';
+import { attachmentStateWord } from '../enum-words';
 import { attachmentView } from '../json-views';
 import { dash, renderTable } from '../text-table';
 
@@ -12,7 +13,7 @@ export function formatPods(attachments: readonly Attachment__Output[]): string {
   if (attachments.length === 0) return 'no attachments\n';
   return renderTable(
     ['POD', 'CONTAINER', 'IFNAME', 'NETWORK', 'ADDRESSES', 'HOST IF', 'STATE', 'CREATED'],
-    attachments.map((a) => [podLabel(a), a.containerId, a.ifname, a.network, a.addresses.length ? a.addresses.join(',') : '-', dash(a.hostIfname), a.state, dash(a.createdAt)]),
+    attachments.map((a) => [podLabel(a), a.containerId, a.ifname, a.network, a.addresses.length ? a.addresses.join(',') : '-', dash(a.hostIfname), dash(attachmentStateWord(a.state)), dash(a.createdAt)]),
   );
 }
 
