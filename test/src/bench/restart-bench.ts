@@ -104,6 +104,8 @@ export interface RestartMeasure {
   /** podwired's CPU (user + sys) from spawn to the first successful ADD. */
   serverCpuMsToAdd?: number;
   serverRssMbAtAdd?: number;
+  /** podwired's CPU from spawn to the end of the wait (the first ADD, or the bound). */
+  serverCpuMsDuringWait?: number;
   startupLogs: StartupLogs;
 }
 
@@ -135,6 +137,8 @@ export interface RestartRowResult {
   leftovers?: Leftovers;
   /** When DEL through the shim was not possible or incomplete: what was removed without it. */
   fallbackCleanup?: string;
+  /** The final kernel check, after podwired was stopped or killed and the netns deleted. */
+  finalKernelCheck?: Pick<Leftovers, 'hostLinks' | 'routes4' | 'routes6' | 'netns' | 'waitedMs'>;
   netnsDeleteMs?: number;
   failures: string[];
   verdict: RestartVerdict;
@@ -462,6 +466,7 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
       }
     };
     await Promise.all([statusLoop(), addLoop()]);
+    restart.serverCpuMsDuringWait = (cpuMs(s2.pid, tck) ?? NaN) - cpu0;
     if (restart.spawnToAddMs === undefined && restart.addError === undefined) {
       if (gone()) restart.serverExited = startError ?? 'podwired exited';
       else restart.timedOut = true;
@@ -561,6 +566,7 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
       if (owner !== undefined) {
         // Deleting a netns destroys its veth pairs (and their routes) in the background.
         const k = await waitKernelClean(`podwire:${owner}`, hostNames, 60_000);
+        row.finalKernelCheck = { hostLinks: k.hostLinks.slice(0, 10), routes4: k.routes4.slice(0, 10), routes6: k.routes6.slice(0, 10), netns: await netnsLeft(nsPrefix), waitedMs: k.waitedMs };
         if (k.hostLinks.length > 0) {
           await runCommand('ip', ['-force', '-batch', '-'], { input: k.hostLinks.map((l) => `link del ${l}`).join('\n') + '\n', timeoutMs: 300_000 });
         }
@@ -659,13 +665,20 @@ export function renderRestart(rows: RestartRowResult[]): string {
       `first STATUS answer (ok or code 50) ${sec(m.spawnToFirstAnswerMs)}`,
       `the successful ADD was issued at ${sec(m.successfulAddIssuedAtMs)} and took ${fmt(m.successfulAddLatencyMs)} ms`,
       `attempts: ${m.addAttempts} ADD ${JSON.stringify(m.addErrorCodes)}, ${m.statusAttempts} STATUS ${JSON.stringify(m.statusErrorCodes)} (poll ${m.pollMs} ms for 5 s, then 100 ms)`,
-      `podwired CPU to first ADD ${fmt(m.serverCpuMsToAdd)} ms, RSS ${fmt(m.serverRssMbAtAdd)} MB`,
+      m.spawnToAddMs !== undefined
+        ? `podwired CPU to first ADD ${fmt(m.serverCpuMsToAdd)} ms, RSS ${fmt(m.serverRssMbAtAdd)} MB`
+        : `podwired CPU during the ${sec(m.timeoutMs)} wait ${fmt(m.serverCpuMsDuringWait)} ms`,
     ];
     lines.push(`  ${r.pods}: ${notes.join('; ')}`);
     const serving = m.startupLogs.serving;
     lines.push(serving ? `  ${r.pods}: "podwired serving" at ${sec(m.spawnToServingLogMs)} after spawn: ${flattenFields(serving)}` : `  ${r.pods}: no "podwired serving" log line seen`);
     if (m.startupLogs.verification) lines.push(`  ${r.pods}: "${String(m.startupLogs.verification.msg)}": ${flattenFields(m.startupLogs.verification)}`);
     if (r.fallbackCleanup) lines.push(`  ${r.pods}: cleanup without DEL: ${r.fallbackCleanup}`);
+    const fk = r.finalKernelCheck;
+    if (fk && !r.leftovers) {
+      const n = fk.hostLinks.length + fk.routes4.length + fk.routes6.length + fk.netns.length;
+      lines.push(`  ${r.pods}: after that, ${n === 0 ? 'no veth, proto-199 route or netns of this row left' : `left (removed by hand): ${fk.hostLinks.length} veths, ${fk.routes4.length + fk.routes6.length} routes, ${fk.netns.length} netns`} (waited ${sec(fk.waitedMs)})`);
+    }
     if (r.check.failures.length) lines.push(`  ${r.pods}: CHECK failures: ${r.check.failures.join(' | ')}`);
     if (r.failures.length) lines.push(`  ${r.pods}: FAILED: ${r.failures.join(' | ')}`);
   }
