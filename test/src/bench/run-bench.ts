@@ -7,7 +7,7 @@
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
  *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
- *        [--restart-pods-per-netns K] [--restart-check-sample K]
+ *        [--restart-check-sample K]
  *
  * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
  * which need the shim and podwired but not the reference plugins.
@@ -61,7 +61,6 @@ interface Options {
   restartPods: number[];
   restartTimeoutS: number;
   restartPollMs: number;
-  restartPodsPerNetns: number;
   restartCheckSample: number;
 }
 
@@ -82,7 +81,6 @@ function parseOptions(argv: string[]): Options {
     restartPods: [1000, 5000],
     restartTimeoutS: 180,
     restartPollMs: 10,
-    restartPodsPerNetns: 1,
     restartCheckSample: 100,
   };
   const explicit = new Set<string>();
@@ -155,9 +153,6 @@ function parseOptions(argv: string[]): Options {
       case '--restart-poll-ms':
         o.restartPollMs = int();
         break;
-      case '--restart-pods-per-netns':
-        o.restartPodsPerNetns = int();
-        break;
       case '--restart-check-sample':
         o.restartCheckSample = int();
         break;
@@ -167,7 +162,7 @@ function parseOptions(argv: string[]): Options {
           'usage: run-bench [--quick] [--pods N] [--fill N] [--samples N] [--shim-runs N] [--fill-budget-s S]\n' +
             '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
             '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
-            '                 [--restart-pods-per-netns K] [--restart-check-sample K]\n',
+            '                 [--restart-check-sample K]\n',
         );
         process.exit(0);
         break;
@@ -886,7 +881,6 @@ async function main(): Promise<number> {
         pollMs: o.restartPollMs,
         phaseBudgetMs: 120_000,
         checkSample: o.restartCheckSample,
-        podsPerNetns: o.restartPodsPerNetns,
         log: (msg) => process.stderr.write(`  ${msg}\n`),
       });
     if (o.only === 'restart') {
