@@ -33,19 +33,24 @@ chmod 700 "$work"
 
 # Belt and braces: run-bench.js cleans up after itself (try/finally, SIGINT/SIGTERM); this
 # also covers it being killed outright. Only touches what this run created: podwired started
-# on this run's socket, netns pwb-<run_id>-*, floor veths bf<run_id>x*, cni-bench0 when this
+# on this run's sockets, netns pwb-<run_id>-* (the restart rows' pwb-<run_id>-r<N>-* too: deleting
+# them destroys those pods' veth pairs and routes), floor veths bf<run_id>x*, cni-bench0 when this
 # run created it and no port is left on it.
 cleanup() {
   local rc=$?
-  if [ -f "$work/podwired.pid" ]; then
-    local pid
-    pid=$(cat "$work/podwired.pid")
-    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$work/run/podwire.sock"; then
+  # podwired.pid: the main run's server; podwired-restart.pid: the restart rows' server. podwired
+  # sets process.title, which replaces its /proc cmdline with "podwired", so a pid is taken to be
+  # this run's server only when it holds a file under $work open (its ipam.db).
+  local pidfile pid
+  for pidfile in "$work/podwired.pid" "$work/podwired-restart.pid"; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    if [ -d "/proc/$pid/fd" ] && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -lname "$work/*" 2>/dev/null | grep -q .; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
       [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
     fi
-  fi
+  done
   ip netns list 2>/dev/null | awk '{print $1}' | grep "^pwb-${run_id}-" | sed 's/^/netns del /' | ip -batch - 2>/dev/null || true
   for l in /sys/class/net/bf"${run_id: -7}"x*; do
     [ -e "$l" ] && ip link del "$(basename "$l")" 2>/dev/null || true

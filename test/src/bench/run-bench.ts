@@ -6,12 +6,17 @@
  *   node test/dist/bench/run-bench.js [--quick] [--pods N] [--fill N] [--samples N]
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
+ *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
+ *        [--restart-check-sample K]
+ *
+ * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
+ * which need the shim and podwired but not the reference plugins.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PodwiredProcess } from '../lib/podwired-process';
-import { SHIM_BINARY } from '../lib/paths';
+import { SERVER_MAIN, SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import {
   BENCH_BRIDGE,
@@ -33,6 +38,8 @@ import {
 } from './cni-driver';
 import { KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-floor';
 import { runPeerRoutesBench } from './peer-routes-bench';
+import { RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, runRestartBench } from './restart-bench';
+import { parsePodCounts } from './restart-report';
 import { Stats, fmt, renderTable, summarize } from './stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -50,6 +57,11 @@ interface Options {
   runId: string;
   workDir: string | undefined;
   quick: boolean;
+  only: 'all' | 'restart';
+  restartPods: number[];
+  restartTimeoutS: number;
+  restartPollMs: number;
+  restartCheckSample: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -65,6 +77,11 @@ function parseOptions(argv: string[]): Options {
     runId: String(process.pid),
     workDir: undefined,
     quick: false,
+    only: 'all',
+    restartPods: [1000, 5000],
+    restartTimeoutS: 180,
+    restartPollMs: 10,
+    restartCheckSample: 100,
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -120,11 +137,32 @@ function parseOptions(argv: string[]): Options {
       case '--work-dir':
         o.workDir = path.resolve(val());
         break;
+      case '--only': {
+        const v = val();
+        if (v !== 'all' && v !== 'restart') throw new Error('--only is all or restart');
+        o.only = v;
+        break;
+      }
+      case '--restart-pods':
+        o.restartPods = parsePodCounts(val());
+        explicit.add('restartPods');
+        break;
+      case '--restart-timeout-s':
+        o.restartTimeoutS = int();
+        break;
+      case '--restart-poll-ms':
+        o.restartPollMs = int();
+        break;
+      case '--restart-check-sample':
+        o.restartCheckSample = int();
+        break;
       case '-h':
       case '--help':
         process.stdout.write(
           'usage: run-bench [--quick] [--pods N] [--fill N] [--samples N] [--shim-runs N] [--fill-budget-s S]\n' +
-            '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n',
+            '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
+            '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
+            '                 [--restart-check-sample K]\n',
         );
         process.exit(0);
         break;
@@ -136,6 +174,7 @@ function parseOptions(argv: string[]): Options {
   if (!explicit.has('fill')) o.fill = o.pods * 5;
   if (o.quick && !explicit.has('samples')) o.samples = 10;
   if (o.quick && !explicit.has('shimRuns')) o.shimRuns = 100;
+  if (o.quick && !explicit.has('restartPods')) o.restartPods = [100];
   o.churnPods = o.pods * 2;
   return o;
 }
@@ -539,7 +578,7 @@ function ratio(a: number | undefined, b: number | undefined): number {
   return a !== undefined && b !== undefined && b > 0 ? a / b : NaN;
 }
 
-function buildReport(configs: ConfigResult[], shim: ShimResult | undefined, floor: KernelFloorResult | undefined, o: Options) {
+function buildReport(configs: ConfigResult[], shim: ShimResult | undefined, floor: KernelFloorResult | undefined, o: Options, restart: RestartRowResult[] = []) {
   const [br, ptp, pw] = configs;
   const lines: string[] = [];
   if (!br || !ptp || !pw) return { text: '(missing configurations)', ratios: {}, targets: [] as Target[] };
@@ -730,6 +769,11 @@ function buildReport(configs: ConfigResult[], shim: ShimResult | undefined, floo
     met: rss !== undefined && rss < 150 && pw.latency.filled >= 1000,
     margin: rss !== undefined ? `${fmt(150 - rss)} MB headroom` : '-',
   });
+  if (restart.length) {
+    lines.push('');
+    lines.push(renderRestart(restart));
+    targets.push(...restartTargets(restart));
+  }
   lines.push('');
   lines.push('targets');
   lines.push(renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin])));
@@ -761,9 +805,13 @@ async function main(): Promise<number> {
   process.stdout.write(
     `podwire benchmark (${o.quick ? 'quick' : 'full'}): ${m.nproc} CPUs, ${m.cpuModel}, kernel ${m.kernel}, Node ${m.node}, ` +
       `${m.memTotalMb} MB RAM, load ${m.loadAvg}, containernetworking-plugins ${m.containernetworkingPlugins}\n` +
-      `sizes: sequential ${o.pods} pods, churn ${o.churnPods} pods @8 and @32, latency ${o.samples} samples at 0 and at ${o.fill} pods, shim ${o.shimRuns} runs\n`,
+      (o.only === 'restart'
+        ? ''
+        : `sizes: sequential ${o.pods} pods, churn ${o.churnPods} pods @8 and @32, latency ${o.samples} samples at 0 and at ${o.fill} pods, shim ${o.shimRuns} runs\n`) +
+      `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`,
   );
-  for (const p of ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY]) {
+  const needed = o.only === 'restart' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
+  for (const p of needed) {
     if (!fs.existsSync(p)) throw new Error(`${p} is missing (run scripts/bench.sh, which installs containernetworking-plugins, after npm run build)`);
   }
 
@@ -794,6 +842,7 @@ async function main(): Promise<number> {
         const left = fs.readdirSync('/sys/class/net').filter((n) => n.startsWith(fp));
         for (const n of left) await runCommand('ip', ['link', 'del', n]);
       });
+      await step('restart rows', () => cleanupRestartBench());
       await step('netns', () => pool.cleanup());
       await step('bridge', async () => {
         if (!bridgeExisted && hostLinkExists(BENCH_BRIDGE) && bridgePorts(BENCH_BRIDGE).length === 0) {
@@ -822,6 +871,31 @@ async function main(): Promise<number> {
     }
     exec ??= new NodeSpawnExecutor();
     process.stdout.write(`plugin executions timed by: ${exec.kind}\n\n`);
+    const restartRows = (): Promise<RestartRowResult[]> =>
+      runRestartBench(o.restartPods, {
+        runId: o.runId,
+        workDir,
+        exec: exec as Executor,
+        concurrency: 8,
+        restartTimeoutMs: o.restartTimeoutS * 1000,
+        pollMs: o.restartPollMs,
+        phaseBudgetMs: 120_000,
+        checkSample: o.restartCheckSample,
+        log: (msg) => process.stderr.write(`  ${msg}\n`),
+      });
+    if (o.only === 'restart') {
+      process.stderr.write('bench: restart to serving after SIGKILL\n');
+      const rows = await restartRows();
+      const targets = restartTargets(rows);
+      const wallS = (performance.now() - wallStart) / 1000;
+      process.stdout.write(
+        `${renderRestart(rows)}\n\ntargets\n${renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
+      );
+      const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, restart: rows, targets, wallSeconds: wallS };
+      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      process.stdout.write(`results written to ${o.out}\n`);
+      return rows.every((r) => r.verdict !== 'FAILED') ? 0 : 1;
+    }
 
     const poolSize = Math.max(o.pods, o.churnPods, o.fill + o.samples);
     const t0 = performance.now();
@@ -862,7 +936,11 @@ async function main(): Promise<number> {
     process.stderr.write('bench: kernel floor\n');
     const floor = await runKernelFloor(exec, pool, o.pods, o.runId);
 
-    const report = buildReport(configs, shim, floor, o);
+    // The main pool is done with: free its namespaces before the restart rows make their own.
+    await pool.cleanup();
+    process.stderr.write('bench: restart to serving after SIGKILL\n');
+    const restart = await timed('restart rows', () => restartRows());
+    const report = buildReport(configs, shim, floor, o, restart);
     const wallS = (performance.now() - wallStart) / 1000;
     process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\nbenchmark wall time: ${fmt(wallS)} s\n`);
     const json = {
@@ -875,6 +953,7 @@ async function main(): Promise<number> {
       kernelFloor: floor,
       ratios: report.ratios,
       targets: report.targets,
+      restart,
       wallSeconds: wallS,
       // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
       peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
