@@ -3,10 +3,7 @@ import { test } from 'node:test';
 import { CniError } from '../cni/cni-error';
 import { readCall } from './cni-call';
 
-// (`command`, if the request type still has it, is not read by readCall.)
-const legacy = { command: '' };
 const raw = (config: unknown, args = '') => ({
-  ...legacy,
   containerId: 'c1',
   netns: '/var/run/netns/x',
   ifname: 'eth0',
