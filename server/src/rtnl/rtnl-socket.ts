@@ -1,8 +1,8 @@
 import * as os from 'node:os';
-import { Flags, MessageType, NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages, rt } from 'netlink';
+import { Flags, MessageType, NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages } from 'netlink';
 import { RtnlError } from './rtnl-error';
 
-export type { RawNetlinkSocket };
+export type { NetlinkMessage, RawNetlinkSocket };
 
 /** Every request carries a deadline: npm netlink itself waits forever. */
 export const RTNL_TIMEOUT_MS = 5000;
@@ -31,8 +31,8 @@ export interface RtnlRequest {
   what: string;
 }
 
-/** A request's outcome: the messages it got back, or why it failed. Never both. */
-export type RtnlOutcome = { messages: rt.Message[]; error?: undefined } | { error: RtnlError; messages?: undefined };
+/** A request's outcome: the messages it got back (undecoded: wire-decode.ts reads them), or why it failed. Never both. */
+export type RtnlOutcome = { messages: NetlinkMessage[]; error?: undefined } | { error: RtnlError; messages?: undefined };
 
 interface Waiter {
   request: RtnlRequest;
@@ -80,7 +80,7 @@ export class RtnlSocket {
   }
 
   /** One request; rejects with an RtnlError when the kernel refuses it or does not answer in time. */
-  async request(request: RtnlRequest): Promise<rt.Message[]> {
+  async request(request: RtnlRequest): Promise<NetlinkMessage[]> {
     const [outcome] = await this.exchange([request]);
     if (!outcome) throw new RtnlError(request.what, EIO, 'EIO', 'no outcome');
     if (outcome.error) throw outcome.error;
@@ -88,7 +88,7 @@ export class RtnlSocket {
   }
 
   /** A dump, after any dump already running on this socket. */
-  dump(request: RtnlRequest): Promise<rt.Message[]> {
+  dump(request: RtnlRequest): Promise<NetlinkMessage[]> {
     const run = this.dumpTail.then(() => this.request({ ...request, expect: 'dump' }));
     this.dumpTail = run.catch(() => undefined);
     return run;
@@ -194,14 +194,7 @@ export class RtnlSocket {
 
   private succeed(seq: number, waiter: Waiter): void {
     this.waiting.delete(seq);
-    let messages: rt.Message[];
-    try {
-      messages = waiter.parts.map((m) => rt.parseMessage(m.type, m.data));
-    } catch (err) {
-      waiter.settle({ error: new RtnlError(waiter.request.what, EIO, 'EIO', `unreadable answer: ${err instanceof Error ? err.message : String(err)}`) });
-      return;
-    }
-    waiter.settle({ messages });
+    waiter.settle({ messages: waiter.parts });
   }
 
   private fail(seq: number, errno: number, detail?: string): void {

@@ -33,7 +33,9 @@ export class PodwiredProcess {
   }
 
   private commandLine(): { file: string; args: string[] } {
-    const args = [SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'];
+    // PODWIRED_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const nodeArgs = (process.env.PODWIRED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const args = [...nodeArgs, SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'];
     if (this.options.config) {
       fs.writeFileSync(this.configFile, JSON.stringify(this.options.config, null, 2));
       args.push('--config', this.configFile);
@@ -51,9 +53,14 @@ export class PodwiredProcess {
     return this.child?.pid;
   }
 
-  /** Starts the server and resolves once it accepts connections on its socket. */
+  /**
+   * Starts the server and resolves once it accepts connections on its socket and has logged
+   * "podwired serving" (its start-up reconcile is done: ADD/DEL/CHECK are served, health is
+   * SERVING).
+   */
   async start(timeoutMs = 15_000): Promise<void> {
     if (this.child) throw new Error('podwired already started');
+    const firstLine = this.logs.length;
     const { file, args } = this.commandLine();
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -70,11 +77,15 @@ export class PodwiredProcess {
         this.child = undefined;
         throw new Error(`podwired exited with ${exitCode} before serving:\n${this.logs.join('\n')}`);
       }
-      if (await this.answers()) return;
-      await new Promise((r) => setTimeout(r, 50));
+      if (this.servingSince(firstLine) && (await this.answers())) return;
+      await new Promise((r) => setTimeout(r, 20));
     }
     await this.kill();
     throw new Error(`podwired did not serve on ${this.socket} within ${timeoutMs} ms:\n${this.logs.join('\n')}`);
+  }
+
+  private servingSince(line: number): boolean {
+    return this.logs.slice(line).some((l) => l.includes('"msg":"podwired serving"'));
   }
 
   private answers(): Promise<boolean> {
