@@ -20,7 +20,7 @@ import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
 import { createDebugService } from './debug/debug-service';
 import { podwiredDebugDeps } from './debug/debug-deps';
-import { PeerStatusSource } from './debug/peer-status';
+import { PeerStatusSource, peerStatusFrom } from './debug/peer-status';
 import { createCniService } from './grpc/cni-service';
 import { startGrpcServer } from './grpc/grpc-server';
 import { ServingHealth } from './grpc/serving-health';
@@ -35,7 +35,7 @@ import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
 import { SnapshotPeerRouteTable } from './peers/peer-route-table';
 import { PeerRouting } from './peers/peer-routing';
 import { Readiness } from './readiness';
-import { reconcile } from './reconcile';
+import { reconcile } from './startup/reconcile';
 import { pendingVerification, verifyPods } from './startup/pod-verification';
 import type { StartupReport } from './startup/startup-report';
 
@@ -77,7 +77,9 @@ async function serve(opts: ServerConfig): Promise<void> {
   const owner = ownerTag(opts.stateDir);
   const networks = new NetworkRegistry();
   // The metrics read the datapath's netns socket cache only when scraped, after it exists.
-  const metrics = opts.metrics ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize() }) : undefined;
+  const metrics = opts.metrics
+    ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup })
+    : undefined;
   const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), metrics?.observeBatch);
   const datapath: RoutedVethDatapath = new RoutedVethDatapath({ host, dumps: hostDumps }, programmer, netns, owner);
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
@@ -93,7 +95,7 @@ async function serve(opts: ServerConfig): Promise<void> {
   const metricsServer = opts.metrics && metrics ? await startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log) : undefined;
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
-  const peers: PeerStatusSource = peerRouting.status;
+  const peers: PeerStatusSource = peerStatusFrom(peerRouting.status);
   const startup: StartupReport = {
     reconcile: { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 },
     phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
@@ -119,8 +121,9 @@ async function serve(opts: ServerConfig): Promise<void> {
   health.markServing();
   startup.phases.toServingMs = performance.now();
   log.info({ reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length }, 'podwired serving');
-  // Not awaited: ADDs are served meanwhile.
-  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log }, startup.verification).then(
+  // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
+  const verifyAbort = new AbortController();
+  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log }, startup.verification, undefined, verifyAbort.signal).then(
     (v) => log.info({ verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } }, 'podwired: ready pods verified in their netns'),
     (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
   );
@@ -137,13 +140,13 @@ async function serve(opts: ServerConfig): Promise<void> {
       } catch (err) {
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: stopping the listeners failed');
       }
-      // Each closed on its own: one failing never keeps the store from being closed.
-      // Each owner closes what it made, in reverse order of start-up; the verification
-      // (reads only) is waited for so nothing reads the store once it is closed.
+      // Each owner closes what it made, in reverse order of start-up, each on its own (one
+      // failing never keeps the store from being closed); the verification is stopped and
+      // waited for, so nothing reads the store or a socket once they are closed.
       const closers: Array<[string, () => unknown]> = [
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
-        ['pod verification', () => verification],
+        ['pod verification', () => (verifyAbort.abort(), verification)],
         ['datapath', () => datapath.close()],
         ['host programmer (link-delete worker)', () => programmer.close()],
         ['netlink sockets', () => sockets.closeAll()],

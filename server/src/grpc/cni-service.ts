@@ -16,7 +16,7 @@ import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
 import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
 import { newRequestId, runInRequest } from '../logging/request-context';
-import { readCall } from '../skel/cni-call';
+import { readCall } from '../cni/cni-call';
 import { CallOutcome, dispatch } from '../skel/dispatch';
 
 /**

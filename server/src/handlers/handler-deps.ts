@@ -2,7 +2,7 @@ import { IpamStore, AttachmentKey } from '@podwire/ipam-store';
 import { Datapath } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { NetworkRegistry } from '../pools/network-registry';
-import type { CniCall } from '../skel/cni-call';
+import type { CniCall } from '../cni/cni-call';
 import { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */

@@ -14,6 +14,8 @@ import { NetworkRegistry } from '../pools/network-registry';
 import { CNI_VERBS } from './cni-call-metrics';
 import { ExpositionSample, parseExposition, sampleValue } from './exposition-samples';
 import { PodwireMetrics, PodwireMetricsSources } from './podwire-metrics';
+import { pendingVerification } from '../startup/pod-verification';
+import type { StartupReport } from '../startup/startup-report';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-metrics-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -181,6 +183,28 @@ test('the netns socket cache size is read from the injected function at each scr
   assert.equal(sampleValue(await scrape(metrics), 'podwire_netns_socket_cache_size'), 3);
   size = 17;
   assert.equal(sampleValue(await scrape(metrics), 'podwire_netns_socket_cache_size'), 17);
+  store.close();
+});
+
+test('the start-up report is read at each scrape: reconcile counts, phase seconds, verification per outcome', async () => {
+  const startup: StartupReport = {
+    reconcile: { rolledBack: 2, orphanLinks: 1, orphanRoutes: 4, hostOk: 97, hostDegraded: 3, failed: 0 },
+    phases: { storeMs: 5, snapshotMs: 200, reconcileMs: 30, toServingMs: 750 },
+    verification: { ...pendingVerification(100), state: 'running', verified: 40, failed: 1 },
+  };
+  const { store, metrics } = fixture({ startup: () => startup });
+  let samples = await scrape(metrics);
+  assert.equal(sampleValue(samples, 'podwire_startup_reconcile_items', { action: 'rolled_back' }), 2);
+  assert.equal(sampleValue(samples, 'podwire_startup_reconcile_items', { action: 'host_degraded' }), 3);
+  assert.equal(sampleValue(samples, 'podwire_startup_phase_seconds', { phase: 'snapshot' }), 0.2);
+  assert.equal(sampleValue(samples, 'podwire_startup_phase_seconds', { phase: 'to_serving' }), 0.75);
+  assert.equal(sampleValue(samples, 'podwire_startup_verification_pods', { outcome: 'unchecked' }), 59);
+  assert.equal(sampleValue(samples, 'podwire_startup_verification_done'), 0);
+  startup.verification = { ...startup.verification, state: 'done', verified: 98, netnsGone: 1 };
+  samples = await scrape(metrics);
+  assert.equal(sampleValue(samples, 'podwire_startup_verification_pods', { outcome: 'verified' }), 98);
+  assert.equal(sampleValue(samples, 'podwire_startup_verification_pods', { outcome: 'unchecked' }), 0);
+  assert.equal(sampleValue(samples, 'podwire_startup_verification_done'), 1);
   store.close();
 });
 

@@ -4,6 +4,8 @@ import { CniCallEvent, CniEventBus } from '../events/cni-events';
 import { BatchMetrics } from './batch-metrics';
 import { CniCallMetrics } from './cni-call-metrics';
 import { StoreGaugeSources, registerStoreGauges } from './store-gauges';
+import { registerStartupGauges } from './startup-gauges';
+import type { StartupReport } from '../startup/startup-report';
 
 export interface PodwireMetricsSources extends StoreGaugeSources {
   /** Pod netns netlink sockets held open for reuse, read at scrape time. */
@@ -14,6 +16,8 @@ export interface PodwireMetricsSources extends StoreGaugeSources {
    * work; podwire's own metrics all start with podwire_. Default true.
    */
   processMetrics?: boolean;
+  /** What the last start did (reconcile, phases, verification), read at scrape time. */
+  startup?: () => StartupReport;
 }
 
 /** The exposition of one scrape. */
@@ -44,6 +48,7 @@ export class PodwireMetrics {
         this.set(sources.netnsSocketCacheSize());
       },
     });
+    if (sources.startup) registerStartupGauges(this.registry, sources.startup);
     if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

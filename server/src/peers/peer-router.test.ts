@@ -9,6 +9,7 @@ import { desiredPeerRoutes } from './peer';
 import { PeerRouteTable } from './peer-route-table';
 import { PeerRouter, RouteChanger } from './peer-router';
 import { peerRoutingStatus } from './peer-routing-status';
+import { peerStatusFrom } from '../debug/peer-status';
 
 /**
  * The main table as the router sees it: `routes` are podwire's proto-198 routes (what list()
@@ -90,7 +91,7 @@ test('a refused route fails alone and is reported; conflicts and missing familie
   });
   assert.deepEqual(report, { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
   assert.deepEqual(k.show(), ['10.220.2.0/24 via 10.219.0.2']);
-  const status = await peerRoutingStatus('static', node, r).listPeers();
+  const status = await peerStatusFrom(peerRoutingStatus('static', node, r)).listPeers();
   assert.equal(status.source, 'PEER_SOURCE_KIND_STATIC');
   assert.deepEqual(status.podCidrs, ['10.220.1.0/24']);
   const routes = Object.fromEntries((status.peers ?? []).flatMap((p) => (p.routes ?? []).map((x) => [x.destination, [x.programmed, x.error]])));
@@ -110,7 +111,7 @@ test('a route to a peer CIDR that podwire does not own is left alone and reporte
   assert.deepEqual(await r.update(snap), { added: 1, updated: 0, removed: 0, failed: 1, unchanged: 0 });
   assert.deepEqual(k.foreign, [{ dst: '10.220.2.0/24', gateway: '10.219.0.77' }]);
   assert.deepEqual(k.show(), ['10.220.3.0/24 via 10.219.0.3']);
-  const status = await peerRoutingStatus('static', node, r).listPeers();
+  const status = await peerStatusFrom(peerRoutingStatus('static', node, r)).listPeers();
   const b = (status.peers ?? []).find((p) => p.name === 'b')?.routes?.[0];
   assert.equal(b?.programmed, false);
   assert.match(String(b?.error), /EEXIST/);

@@ -1,30 +1,22 @@
-import type { ListPeersReply } from '../generated/podwire/v1/ListPeersReply';
-import { PeerStatusSource } from '../debug/peer-status';
-import { peerSourceKindEnum } from '../debug/wire-enums';
 import { NodePodCidrSource } from './node-pod-cidrs';
-import { PeerRouter } from './peer-router';
+import { PeerRouteStatus, PeerRouter } from './peer-router';
 import { PeerSourceKind } from './peer-source';
 
-/**
- * The Debug service's ListPeers from the live peer routing: the source, this node's name and
- * pod CIDRs, and each peer with its routes, each checked against the kernel at call time.
- * A dual-stack peer's node_ip lists its addresses comma-separated.
- */
-export function peerRoutingStatus(kind: PeerSourceKind, node: NodePodCidrSource, router: PeerRouter): PeerStatusSource {
+/** The cross-node routing as it is now: the source, this node, and each peer with its routes (checked against the kernel). */
+export interface PeerRoutingState {
+  source: PeerSourceKind;
+  nodeName: string;
+  podCidrs: string[];
+  peers: PeerRouteStatus[];
+}
+
+/** Reads the live peer routing (the Debug service's ListPeers maps it to its reply). */
+export interface PeerRoutingStatus {
+  state(): Promise<PeerRoutingState>;
+}
+
+export function peerRoutingStatus(kind: PeerSourceKind, node: NodePodCidrSource, router: PeerRouter): PeerRoutingStatus {
   return {
-    async listPeers(): Promise<ListPeersReply> {
-      const peers = await router.status();
-      return {
-        source: peerSourceKindEnum(kind),
-        nodeName: node.nodeName,
-        podCidrs: [...node.podCidrs()],
-        peers: peers.map((p) => ({
-          name: p.name,
-          nodeIp: p.nodeIPs.join(','),
-          podCidrs: p.podCIDRs,
-          routes: p.routes.map((r) => ({ destination: r.dst, gateway: r.gateway, programmed: r.programmed, error: r.error })),
-        })),
-      };
-    },
+    state: async () => ({ source: kind, nodeName: node.nodeName, podCidrs: [...node.podCidrs()], peers: await router.status() }),
   };
 }

@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import { ClusterConfig } from '../config/cluster-config';
-import { PeerStatusSource } from '../debug/peer-status';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { PeerSnapshot } from './peer';
 import { PeerRouteTable } from './peer-route-table';
 import { PeerRouter, RouteChanger } from './peer-router';
-import { peerRoutingStatus } from './peer-routing-status';
+import { PeerRoutingStatus, peerRoutingStatus } from './peer-routing-status';
 import { NoPeerSource, PeerSource } from './peer-source';
 import { StaticPeerSource } from './static-peer-source';
 
@@ -21,7 +20,7 @@ export interface PeerRoutingOptions {
  * and the router that programs `peerPodCIDR via peerNodeIP` for every peer it reports.
  */
 export class PeerRouting {
-  readonly status: PeerStatusSource;
+  readonly status: PeerRoutingStatus;
   private timer: NodeJS.Timeout | undefined;
   private firstPass: Promise<void>;
   private markFirst: () => void = () => undefined;

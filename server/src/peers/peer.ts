@@ -1,5 +1,4 @@
 import * as ipaddr from 'ipaddr.js';
-import { PeerRoute } from '../datapath/host-routes';
 
 /** Another node of the cluster: where its pods live and the address to route them via. */
 export interface Peer {
@@ -111,8 +110,4 @@ export function desiredPeerRoutes(peers: readonly Peer[], ownPodCIDRs: readonly 
     }
   }
   return routes;
-}
-
-export function routeKey(r: PeerRoute): string {
-  return `${r.dst} via ${r.gateway}`;
 }

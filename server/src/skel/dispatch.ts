@@ -2,7 +2,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { AbandonedAdd } from '../handlers/abandoned-add';
 import { CallContext, HandlerDeps, VerbHandler } from '../handlers/handler-deps';
 import { Readiness } from '../readiness';
-import { ReadCall } from './cni-call';
+import { ReadCall } from '../cni/cni-call';
 
 /** How one call ended: what the shim prints, a CNI error, or an ADD rolled back because its caller gave up. */
 export type CallOutcome =

@@ -4,7 +4,7 @@ import type { IpamStore } from '@podwire/ipam-store';
 import type { Datapath } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { lockName } from '../handlers/handler-deps';
-import type { ReadyAttachment } from '../reconcile';
+import type { ReadyAttachment } from './reconcile';
 import type { VerificationReport } from './startup-report';
 
 /** Pods verified at once: enough to overlap their netns entries, few enough not to crowd out CNI calls. */
@@ -19,8 +19,9 @@ export function pendingVerification(total: number): VerificationReport {
  * Verifies ready pods inside their own netns after podwired has started serving (the
  * start-up reconcile only matched their host side): each under its attachment's lock, so it
  * never races an ADD or DEL of the same key, and skipped when a DEL removed it meanwhile
- * (then total exceeds verified + failed + netnsGone). Findings go to the log, to `report`
- * (Debug.ServerInfo) and to `onDone` (metrics); nothing is changed: CHECK reports a broken
+ * (then total exceeds verified + failed + netnsGone; so it does when shutdown aborts the
+ * verification). Findings go to the log and to `report`, which Debug.ServerInfo and the
+ * metrics read; nothing is changed: CHECK reports a broken
  * pod to its runtime, DEL or GC clears it.
  */
 export async function verifyPods(
@@ -28,12 +29,15 @@ export async function verifyPods(
   deps: { store: IpamStore; datapath: Datapath; locks: KeyedMutex; log: Logger },
   report: VerificationReport,
   concurrency = VERIFY_CONCURRENCY,
+  /** Aborted at shutdown: no pod is started after it (the ones in progress finish). */
+  signal?: AbortSignal,
 ): Promise<VerificationReport> {
   const started = performance.now();
   report.state = 'running';
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
+      if (signal?.aborted) return;
       const item = ready[next++];
       if (!item) return;
       const { attachment: att, spec } = item;

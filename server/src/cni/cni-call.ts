@@ -4,11 +4,11 @@
  * parse) and CNI_ARGS once: strictly for ADD (an unknown key is an error, as libcni's
  * LoadArgs), leniently for every other verb (DEL and GC must not fail on them).
  */
-import { CniArgs, parseCniArgsAs } from '../cni/cni-args';
-import { CniCode, CniError } from '../cni/cni-error';
-import { CniInvocation, CniVerb, RawInvocation, validateInvocation } from '../cni/cni-invocation';
-import { LATEST_CNI_VERSION } from '../cni/cni-versions';
-import { NetConf, netConfFromDocument, parseConfigDocument } from '../cni/net-conf';
+import { CniArgs, parseCniArgsAs } from './cni-args';
+import { CniCode, CniError } from './cni-error';
+import { CniInvocation, CniVerb, RawInvocation, validateInvocation } from './cni-invocation';
+import { LATEST_CNI_VERSION } from './cni-versions';
+import { NetConf, netConfFromDocument, parseConfigDocument } from './net-conf';
 
 /** A call that passed validation: what every verb handler works from. */
 export interface CniCall {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Attachment, IpamStore, Lease } from '@podwire/ipam-store';
-import type { Datapath, PodNetworkSpec } from './datapath/datapath';
-import { podAddresses } from './handlers/add';
-import type { ReconcileCounts } from './startup/startup-report';
+import type { Datapath, PodNetworkSpec } from '../datapath/datapath';
+import { podAddresses } from '../handlers/add';
+import type { ReconcileCounts } from './startup-report';
 
 /** A ready attachment and the spec of its wiring, as the store has them. */
 export interface ReadyAttachment {

@@ -10,10 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
-import { FakeDatapath } from './datapath/fake-datapath';
-import { KeyedMutex } from './keyed-mutex';
+import { FakeDatapath } from '../datapath/fake-datapath';
+import { KeyedMutex } from '../keyed-mutex';
 import { reconcile } from './reconcile';
-import { pendingVerification, verifyPods } from './startup/pod-verification';
+import { pendingVerification, verifyPods } from './pod-verification';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-reconcile-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

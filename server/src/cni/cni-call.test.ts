@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CniError } from '../cni/cni-error';
+import { CniError } from './cni-error';
 import { readCall } from './cni-call';
 
 const raw = (config: unknown, args = '') => ({
