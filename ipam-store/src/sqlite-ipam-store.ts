@@ -156,11 +156,12 @@ export class SqliteIpamStore implements IpamStore {
       db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
       // WAL: readers never block the writer.
       // synchronous=FULL by default: WAL+NORMAL survives a process crash but
-      // may lose the last commits on power loss; a lost reserve() after the
-      // server programmed the address can hand that address out twice once
-      // the node is back, a lost remove() leaks it. FULL fsyncs the WAL per
-      // commit: measured ~+200 µs per reserve()/remove() on a virtio ext4 disk
-      // (p50 64 -> 275 µs at 50,000 leases), small next to a pod sandbox setup.
+      // may lose the last commits on power loss, which matters to a caller
+      // whose leases outlive a power loss. FULL fsyncs the WAL per commit:
+      // measured ~+200 µs per reserve()/remove() on a virtio ext4 disk (p50
+      // 64 -> 275 µs at 50,000 leases), on the caller's thread. podwired opens
+      // with NORMAL: its leases are backed by pod netns and veths, which a
+      // power loss destroys too (docs/architecture.md, "Durability").
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       migrate(db, dbPath);

@@ -65,7 +65,11 @@ async function serve(opts: ServerConfig): Promise<void> {
   const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
   const tStore = performance.now();
-  const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'));
+  // WAL with synchronous=NORMAL: a commit is in the OS before reserve() returns, so a SIGKILL
+  // of podwired loses nothing, and no fsync blocks the event loop. What a power loss may lose
+  // (the last commits) was backed by pod netns and veths that the power loss destroys too
+  // (docs/architecture.md, "Durability").
+  const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'), { synchronous: 'normal' });
   const storeMs = performance.now() - tStore;
   // Every rtnetlink socket podwired uses is made here and closed by sockets.closeAll() at
   // shutdown: requests on `host`, dumps (serialized) on `hostDumps`; pod netns sockets are

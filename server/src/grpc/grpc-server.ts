@@ -51,6 +51,9 @@ export async function startGrpcServer(socketPath: string, services: UnixSocketSe
   const server = new grpc.Server({
     // The shim accepts configurations up to 16 MiB.
     'grpc.max_receive_message_length': 32 * 1024 * 1024,
+    // Channelz bookkeeping costs CPU on every call (and every call is a new connection); no
+    // podwire tool reads it.
+    'grpc.enable_channelz': 0,
   });
   server.addService(loadCniProto().podwire.v1.Cni.service, services.cni);
   addIntrospectionServices(server, services.debug, services.health, { cni: true });

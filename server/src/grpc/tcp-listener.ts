@@ -23,7 +23,7 @@ export async function startTcpDebugServer(
   services: { debug: DebugHandlers; health: ServingHealth },
   log: Logger,
 ): Promise<RunningTcpServer> {
-  const server = new grpc.Server();
+  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
   addIntrospectionServices(server, services.debug, services.health, { cni: false });
   const target = listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
   const port = await new Promise<number>((resolve, reject) => {
