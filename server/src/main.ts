@@ -82,7 +82,7 @@ async function serve(opts: ServerConfig): Promise<void> {
   const networks = new NetworkRegistry();
   // The metrics read the datapath's netns socket cache only when scraped, after it exists.
   const metrics = opts.metrics
-    ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup })
+    ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions() })
     : undefined;
   const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), metrics?.observeBatch);
   const datapath: RoutedVethDatapath = new RoutedVethDatapath({ host, dumps: hostDumps }, programmer, netns, owner);

@@ -46,6 +46,7 @@ export function statusView(info: ServerInfoReply__Output, health: HealthView) {
       uptimeSeconds: info.uptimeSeconds,
       ready: info.ready,
       attachments: info.attachments,
+      pendingLinkDestructions: info.pendingLinkDestructions,
       store: { ok: info.store?.ok ?? false, detail: info.store?.detail ?? '' },
       netlink: { ok: info.netlink?.ok ?? false, detail: info.netlink?.detail ?? '' },
       config: parseEmbeddedJson(info.configJson),

@@ -71,6 +71,7 @@ const info: ServerInfoReply__Output = {
   podCidrs: ['10.227.0.0/24'],
   nodeVersion: 'v20.20.0',
   startup: null,
+  pendingLinkDestructions: 2,
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({

@@ -72,6 +72,15 @@ export interface Datapath {
    * exists.
    */
   tearDown(hostIfname: string): Promise<void>;
+  /**
+   * DEL's and GC's teardown: when it returns the pod's host routes are gone, the host end is
+   * down and renamed (so an ADD of the same key can create its own at once), and the pair is
+   * being destroyed in the background, in batches (one RCU grace period per batch). Idempotent
+   * as tearDown; `addresses` are the pod's (their host routes are removed explicitly).
+   */
+  detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void>;
+  /** Veth pairs detached and not destroyed yet. */
+  pendingDestructions(): number;
   /** Verifies the pod is wired as setUp left it (host and pod side); throws CniError(CheckFailed) naming what is wrong. */
   check(spec: PodNetworkSpec): Promise<void>;
   /** What is wrong inside the pod's netns (empty: as ADD left it). Throws when the netns cannot be entered. */

@@ -5,7 +5,7 @@
  */
 import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
-import type { Datapath, HostView, OwnedHostLink, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import type { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { hostVethName } from './host-veth-name';
 import { resultIps, resultRoutes } from './routed-veth-layout';
 
@@ -57,6 +57,19 @@ export class FakeDatapath implements Datapath {
     this.wired.delete(hostIfname);
     const i = this.debrisLinks.findIndex((l) => l.name === hostIfname);
     if (i >= 0) this.debrisLinks.splice(i, 1);
+  }
+
+  /** Host ends detached (DEL, GC): gone from `wired` at once, as the real one renames them. */
+  readonly detached: string[] = [];
+
+  async detach(hostIfname: string, _addresses: readonly PodAddress[]): Promise<void> {
+    await this.opts.onTearDown?.(hostIfname);
+    this.detached.push(hostIfname);
+    this.wired.delete(hostIfname);
+  }
+
+  pendingDestructions(): number {
+    return 0;
   }
 
   async check(spec: PodNetworkSpec): Promise<void> {

@@ -139,6 +139,34 @@ test('DEL removes the pair and every route through it; a second DEL is fine', as
   await datapath.tearDown(s.hostIfname);
 });
 
+test('detach (DEL): host routes gone and host end renamed down at once; an ADD of the same key succeeds at once; the pair is gone within 1 s', async () => {
+  const s = spec();
+  await datapath.setUp(s);
+  const [before] = json<Array<IpAddr & { ifindex: number }>>(HOST, 'link', 'show', s.hostIfname);
+  assert.ok(before);
+  const t0 = performance.now();
+  await datapath.detach(s.hostIfname, s.addresses);
+  const detachMs = performance.now() - t0;
+  assert.equal(json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === s.hostIfname), false, 'the name is free at once');
+  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
+  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), []);
+  assert.equal(datapath.pendingDestructions(), 1);
+  // The same key again, before the old pair is destroyed: its pod end still holds "eth0".
+  const again = await datapath.setUp(s);
+  assert.equal(again.interfaces[0]?.name, s.hostIfname);
+  assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth').map((l) => l.ifname), ['eth0']);
+  await datapath.check(s);
+  await datapath.detach(s.hostIfname, s.addresses);
+  let goneMs = 0;
+  while (json<IpAddr[]>(HOST, 'link', 'show', 'type', 'veth').length > 0) {
+    goneMs = performance.now() - t0;
+    assert.ok(goneMs < 1_000 + detachMs, `the detached pairs are destroyed within 1 s (${Math.round(goneMs)} ms so far)`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+  assert.equal(datapath.pendingDestructions(), 0);
+});
+
 test('a failure midway rolls back everything it did (a route already in the pod: EEXIST)', async () => {
   inNs(POD, 'link', 'set', 'lo', 'up');
   inNs(POD, 'route', 'add', '169.254.1.1/32', 'dev', 'lo');

@@ -2,12 +2,13 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
-import { addAddress, addPermanentNeighbour, changeRoute, createVeth, setLinkAlias, setLinkUp } from '../rtnl/requests';
-import { hasErrno, reasonOf } from '../rtnl/rtnl-error';
+import { addAddress, addPermanentNeighbour, changeRoute, createVeth, renameLink, setLinkAlias, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
-import { Datapath, HostView, OwnedHostLink, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import { PendingDestructions } from './pending-destructions';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
 import { hostVethName } from './host-veth-name';
@@ -23,6 +24,15 @@ const RTN_UNICAST = 1;
 /** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
 const RTPROT_BOOT = 3;
 const SWEEP_INTERVAL_MS = 30_000;
+/** How long an ADD waits for a detached pair that still holds its pod interface name. */
+const DESTRUCTION_WAIT_MS = 3_000;
+/** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
+const DESTRUCTION_DRAIN_MS = 2_000;
+
+/** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
+export function detachedName(index: number): string {
+  return `pz${index.toString(16)}`;
+}
 
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
 async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
@@ -61,6 +71,7 @@ export class RoutedVethDatapath implements Datapath {
   /** Warm sockets inside pod netns (CHECK, verification, a netns's second interface). */
   private readonly pods: PodSocketCache;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly destructions = new PendingDestructions();
 
   /**
    * `ownerTag` marks every host end this server creates (in its interface alias, visible in
@@ -109,7 +120,15 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>): Promise<WiredPod> {
-    const [existing, stale] = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
+    const found = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
+    let existing = found[0];
+    const stale = found[1];
+    // The name may still be held by the pod end of a pair a DEL detached (the same key, DEL
+    // then ADD at once): wait for its destruction rather than fail.
+    if (existing && this.destructions.involves(existing.peerIndex)) {
+      await this.destructions.wait(existing.peerIndex, DESTRUCTION_WAIT_MS);
+      existing = await findLink(pod, spec.podIfname);
+    }
     if (existing) {
       throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, 'CNI ADD must not reuse an existing interface; DEL the attachment first');
     }
@@ -172,6 +191,32 @@ export class RoutedVethDatapath implements Datapath {
     if (link) await this.programmer.deleteLink(link.index);
   }
 
+  async detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void> {
+    this.pods.release(hostIfname);
+    const link = await findLink(this.host, hostIfname);
+    if (!link) return;
+    try {
+      // Down (its IPv4 routes go with that), then renamed: an ADD of the same key creates its
+      // own host end at once. The alias stays: a SIGKILL before the destruction leaves an
+      // owned orphan, which the next start removes.
+      await sendAll(this.host, [setLinkDown(link.index), renameLink(link.index, detachedName(link.index))]);
+    } catch (err) {
+      if (isGone(err)) return;
+      // Cannot detach it (a name clash, an old kernel): destroy it now, as tearDown does.
+      await this.programmer.deleteLink(link.index);
+      return;
+    }
+    // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once.
+    await Promise.all(addresses.map((a) => this.programmer.delPodRoute(a, link.index)));
+    // Destroyed by the programmer's batched group delete (one grace period per batch, in
+    // its worker): not awaited.
+    this.destructions.track(link.index, this.programmer.deleteLink(link.index));
+  }
+
+  pendingDestructions(): number {
+    return this.destructions.size;
+  }
+
   async check(spec: PodNetworkSpec): Promise<void> {
     const [link, host] = await Promise.all([findLink(this.host, spec.hostIfname), takeSnapshot(this.dumps, ['addresses', 'routes'])]);
     const problems = [...hostSideProblems(host, link, spec), ...(await this.podSide(spec, link?.mac))];
@@ -199,6 +244,7 @@ export class RoutedVethDatapath implements Datapath {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.pods.close();
+    await this.destructions.drain(DESTRUCTION_DRAIN_MS);
   }
 }
 

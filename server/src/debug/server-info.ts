@@ -50,5 +50,6 @@ export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
     podCidrs,
     nodeVersion: process.version,
     startup: startupMessage(deps.startup()),
+    pendingLinkDestructions: deps.datapath.pendingDestructions(),
   };
 }

@@ -1,5 +1,6 @@
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
+import { podAddresses } from './add';
 import { VerbHandler, lockName } from './handler-deps';
 
 interface ValidAttachment {
@@ -40,7 +41,7 @@ export const handleGc: VerbHandler = async (deps, { conf }) => {
       await deps.locks.run(lockName(key), async () => {
         const record = deps.store.get(key);
         if (!record) return;
-        await deps.datapath.tearDown(record.attachment.hostIfname);
+        await deps.datapath.detach(record.attachment.hostIfname, podAddresses(record.leases));
         deps.store.remove(key);
       });
     } catch (err) {

@@ -93,7 +93,7 @@ test('DEL is idempotent and tears down the derived host veth even with no record
   await run(handleAdd, inv('a'), conf());
   assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
   assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
-  assert.equal(datapath.tornDown.length, 2);
+  assert.equal(datapath.detached.length, 2);
   assert.deepEqual(store.listLeases(), []);
 });
 

@@ -18,6 +18,8 @@ export interface PodwireMetricsSources extends StoreGaugeSources {
   processMetrics?: boolean;
   /** What the last start did (reconcile, phases, verification), read at scrape time. */
   startup?: () => StartupReport;
+  /** Veth pairs DEL or GC detached that are not destroyed yet, read at scrape time. */
+  pendingLinkDestructions?: () => number;
 }
 
 /** The exposition of one scrape. */
@@ -49,6 +51,17 @@ export class PodwireMetrics {
       },
     });
     if (sources.startup) registerStartupGauges(this.registry, sources.startup);
+    const pending = sources.pendingLinkDestructions;
+    if (pending) {
+      new Gauge({
+        name: 'podwire_link_destructions_pending',
+        help: 'Veth pairs that DEL or GC detached and the background reaper has not destroyed yet.',
+        registers: [this.registry],
+        collect() {
+          this.set(pending());
+        },
+      });
+    }
     if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

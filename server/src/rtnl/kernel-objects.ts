@@ -17,6 +17,8 @@ export interface KernelLink {
   mtu: number;
   /** IFLA_IFALIAS, '' when unset. */
   alias: string;
+  /** IFLA_LINK: for a veth its peer's index (in the peer's netns), 0 when absent. */
+  peerIndex: number;
 }
 
 export interface KernelAddress {

@@ -69,6 +69,15 @@ export function setLinkUp(index: number): RtnlRequest {
   return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index), flags: { up: true }, change: { up: true } }, {}), expect: 'ack', what: `RTM_SETLINK ${index} up` };
 }
 
+export function setLinkDown(index: number): RtnlRequest {
+  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index), flags: {}, change: { up: true } }, {}), expect: 'ack', what: `RTM_SETLINK ${index} down` };
+}
+
+/** A new name (the kernel refuses to rename a link that is up: set it down first). */
+export function renameLink(index: number, name: string): RtnlRequest {
+  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { ifname: name }), expect: 'ack', what: `RTM_SETLINK ${index} name ${name}` };
+}
+
 /** IFLA_IFALIAS (the kernel ignores it in the request that creates a link: set it after). */
 export function setLinkAlias(index: number, alias: string): RtnlRequest {
   return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { ifalias: alias }), expect: 'ack', what: `RTM_SETLINK ${index} alias ${alias}` };

@@ -60,9 +60,12 @@ test('links: index, name, mac, up, operstate, mtu and alias as npm netlink reads
       operState: theirs.attrs.operstate,
       mtu: theirs.attrs.mtu,
       alias: theirs.attrs.ifalias ?? '',
+      peerIndex: theirs.attrs.link?.readUInt32LE(0) ?? 0,
     });
   }
-  assert.equal(msgs.map(decodeLink).find((l) => l?.name === 'wd0')?.alias, 'podwire:abc');
+  const wd0 = msgs.map(decodeLink).find((l) => l?.name === 'wd0');
+  assert.equal(wd0?.alias, 'podwire:abc');
+  assert.equal(wd0?.peerIndex, msgs.map(decodeLink).find((l) => l?.name === 'wd0p')?.index, "a veth's IFLA_LINK is its peer");
 });
 
 test('addresses, routes (incl. a table above 255) and neighbours of both families', async () => {

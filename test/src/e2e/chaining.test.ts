@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
+import { IpAddrInfo, IpLink, IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
@@ -367,7 +367,7 @@ test('DEL in reverse order removes every trace; a second DEL succeeds', async ()
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1, 'host veth is gone');
   if (ifb) assert.equal((await runCommand('ip', ['link', 'show', ifb])).code, 1, 'ifb device is gone');
   assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${ip}/32`]), []);
-  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], podNs.name), []);
+  assert.deepEqual(await settledVeths(podNs.name), []);
   const rows = readStore(h.server.dbPath);
   assert.deepEqual(rows.leases.filter((l) => l.container_id === CONTAINER_ID), []);
   assert.deepEqual(rows.attachments.filter((a) => a.container_id === CONTAINER_ID), []);

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson } from '../lib/netns';
+import { IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
@@ -85,10 +85,12 @@ test('racing calls for one container end consistent: duplicate ADDs, and a DEL r
   const call = { containerId: 'ctr-race', netns: ns.path, ifname: 'eth0', config: CONF };
   const state = async () => {
     const rows = readStore(h.server.dbPath);
+    const attachments = rows.attachments.filter((a) => a.container_id === 'ctr-race').length;
     return {
-      attachments: rows.attachments.filter((a) => a.container_id === 'ctr-race').length,
+      attachments,
       leases: rows.leases.filter((l) => l.container_id === 'ctr-race').length,
-      podVeths: (await ipJson(['link', 'show', 'type', 'veth'], ns.name)).length,
+      // A DEL's pair is destroyed in the background: wait for it when none should be left.
+      podVeths: (await settledVeths(ns.name, attachments)).length,
     };
   };
   for (let round = 0; round < 5; round++) {

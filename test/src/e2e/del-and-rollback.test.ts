@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpLink, IpRoute, hostLinks, ipJson } from '../lib/netns';
+import { IpLink, IpRoute, hostLinks, ipJson, settledVeths } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
@@ -46,7 +46,7 @@ test('DEL with an empty CNI_NETNS succeeds and cleans up host side and lease', a
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-empty', netns: '', ifname: 'eth0', config: CONF });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1);
-  assert.deepEqual(await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns.name), []);
+  assert.deepEqual(await settledVeths(ns.name), []);
   assert.deepEqual(rowsOf('ctr-empty'), { attachments: [], leases: [] });
 });
 
@@ -124,4 +124,33 @@ test('bad input gets one CNI error JSON and exit 1, and the server keeps serving
   assert.deepEqual(rowsOf('c'), { attachments: [], leases: [] });
   const ok = await h.shim({ command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: CONF });
   assert.equal(ok.exitCode, 0, ok.stdout);
+});
+
+test('40 concurrent DELs through the shim: each answers with its host side detached, and every pair is gone within 1 s of its DEL', async () => {
+  const ids = Array.from({ length: 40 }, (_, i) => `ctr-fast-${i}`);
+  const nets = await Promise.all(ids.map((id) => h.netns.create(id.replace('ctr-', ''))));
+  const adds = await Promise.all(ids.map((id, i) => h.shim({ command: 'ADD', containerId: id, netns: nets[i]?.path ?? '', ifname: 'eth0', config: CONF })));
+  adds.forEach((a) => assert.equal(a.exitCode, 0, a.stdout));
+  const answered: number[] = [];
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const del = await h.shim({ command: 'DEL', containerId: id, netns: nets[i]?.path ?? '', ifname: 'eth0', config: CONF });
+      answered[i] = Date.now();
+      assert.equal(del.exitCode, 0, del.stdout);
+    }),
+  );
+  // At the answer: no lease, no attachment, no host veth under its name, no host route.
+  assert.deepEqual(ids.flatMap((id) => rowsOf(id).leases), []);
+  const names = new Set(adds.map((a) => (a.json?.interfaces as Array<{ name: string }>)[0]?.name ?? ''));
+  assert.deepEqual((await hostLinks()).filter((l) => names.has(l.ifname)), []);
+  // Then each pair is destroyed by the background reaper within 1 s of its DEL.
+  for (let i = 0; i < ids.length; i++) {
+    const ns = nets[i]?.name ?? '';
+    for (;;) {
+      const left = await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns);
+      if (left.length === 0) break;
+      assert.ok(Date.now() - (answered[i] ?? 0) < 1_000, `${ids[i]}: its pair is gone within 1 s of the DEL`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 });

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpLink, IpRoute, ipJson } from '../lib/netns';
+import { IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
@@ -99,7 +99,7 @@ test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, 
     const hostIfs = new Set(mine.map((a) => a.host_ifname));
     assert.deepEqual(routes.filter((r) => !hostIfs.has(r.dev ?? '')), [], 'routes point at the attachments’ veths');
     for (let i = 0; i < PODS; i++) {
-      const links = await ipJson<IpLink>(['link', 'show', 'type', 'veth'], `${h.netns.prefix}-k${i}`);
+      const links = await settledVeths(`${h.netns.prefix}-k${i}`, up.has(i) ? 1 : 0);
       assert.equal(links.length, up.has(i) ? 1 : 0, `pod ${i} has ${up.has(i) ? 'its' : 'no'} veth`);
     }
     await pool([...up], async (i) => {

@@ -193,12 +193,17 @@ test('/metrics counts the CNI calls made through the shim and reads pool usage a
   for (const c of [a2, x1, a1]) await ledger.call({ command: 'DEL', ...c });
   await ledger.call({ command: 'DEL', ...x2 }); // never wired: DEL is still fine
 
-  const done = await scrape();
+  // The DELs detached their pairs; the background reaper destroys them within a second.
+  let done = await scrape();
+  for (const until = Date.now() + 2_000; value(done, 'podwire_link_destructions_pending', {}) !== 0 && Date.now() < until; done = await scrape()) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(value(done, 'podwire_link_destructions_pending', {}), 0, 'every detached pair destroyed');
   ledger.assertCounted(done);
   assertMatchesStore(done);
   assert.equal(value(done, 'podwire_ipam_addresses_free', { network: NET_A }), 6);
   assert.deepEqual(samplesOf(done, 'podwire_attachments'), []);
-  // Three host veths existed; each DEL deleted one through the batching programmer.
+  // Three host veths existed; each DEL's pair was destroyed through the batching programmer.
   assert.equal(value(done, 'podwire_host_programmer_batch_size_sum', { kind: 'link-delete' }), 3);
   assert.equal(value(done, 'podwire_netns_socket_cache_size', {}), 0, 'the DEL of the last attachment in a netns closes its socket');
   assert.ok(value(done, 'process_start_time_seconds', {})! > 0, 'process metrics are exported');

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson } from '../lib/netns';
+import { IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
@@ -81,6 +81,6 @@ test(`${CYCLES} ADD/DEL cycles at concurrency ${CONCURRENCY} leave fds, memory, 
   // HTTP/2 buffers). This bound catches a gross leak; the figures are printed above.
   assert.ok(afterFacts.rssKb < before.rssKb + 96 * 1024, `RSS ${before.rssKb} KiB -> ${afterFacts.rssKb} KiB`);
   for (const ns of netns) {
-    assert.deepEqual(await ipJson(['link', 'show', 'type', 'veth'], `${h.netns.prefix}-${ns.split('-').at(-1)}`), []);
+    assert.deepEqual(await settledVeths(`${h.netns.prefix}-${ns.split('-').at(-1)}`), []);
   }
 });

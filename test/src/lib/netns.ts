@@ -62,3 +62,17 @@ export interface IpAddrInfo {
 export async function hostLinks(prefix = 'pw'): Promise<IpLink[]> {
   return (await ipJson<IpLink>(['link', 'show'])).filter((l) => l.ifname.startsWith(prefix));
 }
+
+/**
+ * The veths in netns `ns` once podwired has destroyed the pairs DEL detached (it does so in
+ * the background, within a second): polls until `want` veths are left or `timeoutMs` passes,
+ * and returns what is there then (the caller asserts on it).
+ */
+export async function settledVeths(ns: string, want = 0, timeoutMs = 2_000): Promise<IpLink[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const links = await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns);
+    if (links.length === want || Date.now() >= deadline) return links;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

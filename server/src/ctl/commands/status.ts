@@ -21,6 +21,7 @@ export function formatStatus(info: ServerInfoReply__Output, health: HealthView):
     ['store', component(info.store)],
     ['netlink', component(info.netlink)],
     ['attachments', String(info.attachments)],
+    ['veth pairs being destroyed', String(info.pendingLinkDestructions)],
   ];
   let text = renderFields(fields);
   const pools = info.pools.map(poolView);
