@@ -96,8 +96,20 @@ export class BatchingHostProgrammer implements HostProgrammer {
   }
 
   deleteLink(index: number): Promise<void> {
-    if (!Number.isInteger(index) || index <= 0) return Promise.reject(new Error(`refusing to delete link index ${index}`));
-    return new Promise((resolve, reject) => this.deletes.add({ index, resolve, reject }));
+    const [done] = this.deleteLinks([index]);
+    return done ?? Promise.reject(new Error('no outcome'));
+  }
+
+  /** Queues all the deletes at once (so an idle programmer sends them as one group delete); one promise each. */
+  deleteLinks(indexes: readonly number[]): Array<Promise<void>> {
+    const pending: PendingDelete[] = [];
+    const done = indexes.map((index) =>
+      !Number.isInteger(index) || index <= 0
+        ? Promise.reject(new Error(`refusing to delete link index ${index}`))
+        : new Promise<void>((resolve, reject) => pending.push({ index, resolve, reject })),
+    );
+    if (pending.length > 0) this.deletes.add(...pending);
+    return done;
   }
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {

@@ -14,6 +14,8 @@ export interface HostProgrammer {
   delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void>;
   /** Deletes a link by index; fine when it is already gone. Index 0 is refused (it means "all"). */
   deleteLink(index: number): Promise<void>;
+  /** Deletes links together (one group delete where it can); one promise per index, as deleteLink. */
+  deleteLinks(indexes: readonly number[]): Array<Promise<void>>;
   /**
    * Route changes, all in one pass, sent in order; one outcome per change, in order. A change
    * that fails does not stop the others (see host-routes.ts for each change's semantics).

@@ -1,14 +1,67 @@
 /**
- * Host ends detached by DEL or GC whose veth pair is still being destroyed: counted (Debug,
+ * Host ends detached by DEL or GC whose veth pair is still to be destroyed: counted (Debug,
  * metrics) and awaitable, so an ADD whose pod interface name is still held by such a pair can
  * wait for it instead of failing.
+ *
+ * The reaper destroys them in rounds, at most one every `intervalMs`: each round hands every
+ * pair detached since the last one to `destroy` at once (the programmer's group delete: one
+ * RCU grace period for all of them, with the RTNL lock held). Pacing the rounds keeps the lock
+ * free for ADDs most of the time under churn; a pair is gone within intervalMs + a round.
  */
 export class PendingDestructions {
+  private queued: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastRound = 0;
+
   private readonly pending = new Map<number, Promise<void>>();
   /** Host link indexes destroyed lately, with when (an index is not reused soon). */
   private readonly finished = new Map<number, number>();
 
-  constructor(private readonly rememberMs = 10_000) {}
+  constructor(
+    private readonly destroy: (indexes: readonly number[]) => Array<Promise<void>> = (indexes) => indexes.map(() => Promise.resolve()),
+    private readonly intervalMs = 200,
+    private readonly rememberMs = 10_000,
+  ) {}
+
+  /** Queues host link `index` for the next round. */
+  reap(index: number): void {
+    let release: () => void = () => undefined;
+    this.track(index, new Promise<void>((r) => (release = r)));
+    this.queued.push(index);
+    this.waiters.set(index, release);
+    this.schedule();
+  }
+
+  private readonly waiters = new Map<number, () => void>();
+
+  private schedule(): void {
+    if (this.timer || this.queued.length === 0) return;
+    const wait = Math.max(0, this.lastRound + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => this.round(), wait);
+  }
+
+  private round(): void {
+    this.timer = undefined;
+    this.lastRound = Date.now();
+    const batch = this.queued;
+    this.queued = [];
+    const done = this.destroy(batch);
+    batch.forEach((index, i) => {
+      const release = this.waiters.get(index);
+      this.waiters.delete(index);
+      // A failed destroy leaves a renamed, owned orphan: the next start's reconcile removes it.
+      const released = (): void => release?.();
+      void (done[i] ?? Promise.resolve()).then(released, released);
+    });
+    this.schedule();
+  }
+
+  /** Sends what is queued now, without waiting for the next round (shutdown). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queued.length > 0) this.round();
+  }
 
   get size(): number {
     return this.pending.size;
@@ -53,8 +106,9 @@ export class PendingDestructions {
     }
   }
 
-  /** Resolves once nothing is pending, or after `timeoutMs` (shutdown). */
+  /** Sends what is queued and resolves once nothing is pending, or after `timeoutMs` (shutdown). */
   async drain(timeoutMs: number): Promise<void> {
+    this.flush();
     const deadline = Date.now() + timeoutMs;
     while (this.pending.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.all(this.pending.values()), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);

@@ -26,6 +26,11 @@ const RTPROT_BOOT = 3;
 const SWEEP_INTERVAL_MS = 30_000;
 /** How long an ADD waits for a detached pair that still holds its pod interface name. */
 const DESTRUCTION_WAIT_MS = 3_000;
+/**
+ * At most one reaper round per this many ms: a round holds the RTNL lock for an RCU grace
+ * period, so back-to-back rounds under churn would keep ADDs waiting for the lock.
+ */
+const REAP_INTERVAL_MS = 200;
 /** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
 const DESTRUCTION_DRAIN_MS = 2_000;
 
@@ -71,7 +76,7 @@ export class RoutedVethDatapath implements Datapath {
   /** Warm sockets inside pod netns (CHECK, verification, a netns's second interface). */
   private readonly pods: PodSocketCache;
   private readonly sweeper: NodeJS.Timeout;
-  private readonly destructions = new PendingDestructions();
+  private readonly destructions: PendingDestructions;
 
   /**
    * `ownerTag` marks every host end this server creates (in its interface alias, visible in
@@ -86,6 +91,7 @@ export class RoutedVethDatapath implements Datapath {
     this.host = sockets.host;
     this.dumps = sockets.dumps;
     this.alias = `podwire:${ownerTag}`;
+    this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), REAP_INTERVAL_MS);
     this.pods = new PodSocketCache(netns);
     // Entries of netns the runtime removed without a DEL reaching us are closed here.
     this.sweeper = setInterval(() => this.pods.sweep(), SWEEP_INTERVAL_MS);
@@ -126,6 +132,7 @@ export class RoutedVethDatapath implements Datapath {
     // The name may still be held by the pod end of a pair a DEL detached (the same key, DEL
     // then ADD at once): wait for its destruction rather than fail.
     if (existing && this.destructions.involves(existing.peerIndex)) {
+      this.destructions.flush(); // its round now, not at the next tick of the reaper
       await this.destructions.wait(existing.peerIndex, DESTRUCTION_WAIT_MS);
       existing = await findLink(pod, spec.podIfname);
     }
@@ -208,9 +215,9 @@ export class RoutedVethDatapath implements Datapath {
     }
     // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once.
     await Promise.all(addresses.map((a) => this.programmer.delPodRoute(a, link.index)));
-    // Destroyed by the programmer's batched group delete (one grace period per batch, in
-    // its worker): not awaited.
-    this.destructions.track(link.index, this.programmer.deleteLink(link.index));
+    // Destroyed by the reaper's next round (one group delete for all pairs detached since the
+    // last round, in the programmer's worker): not awaited.
+    this.destructions.reap(link.index);
   }
 
   pendingDestructions(): number {
