@@ -119,13 +119,18 @@ test('CHECK and the pod verification name what is broken', async () => {
 test("reconcile's host view: owned links, host problems and stray routes from one read; strays removed", async () => {
   const s = spec();
   inNs(HOST, 'route', 'add', '10.71.0.99/32', 'dev', s.hostIfname, 'proto', '199');
+  inNs(HOST, '-6', 'route', 'add', 'fd71::99/128', 'dev', s.hostIfname, 'proto', '199');
   const view = await datapath.readHost();
   assert.deepEqual(view.ownedLinks().map((l) => l.name), [s.hostIfname]);
   assert.deepEqual(view.hostProblems(s), [`host route 10.71.0.5/32 dev ${s.hostIfname} is missing`]);
   const stray = view.strayRoutes([s]);
-  assert.deepEqual(stray.map((r) => r.address), ['10.71.0.99']);
+  assert.deepEqual(stray.map((r) => r.address).sort(), ['10.71.0.99', 'fd71::99']);
+  // Only the strays go: the pod's own IPv6 route stays (its IPv4 one was deleted above), and
+  // so does an IPv4 route put back for it.
+  inNs(HOST, 'route', 'add', '10.71.0.5/32', 'dev', s.hostIfname, 'proto', '199');
   assert.deepEqual(await datapath.removeStrayRoutes(stray), []);
-  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
+  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => r.dst), ['10.71.0.5']);
+  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => r.dst), ['fd71::5']);
   // An attachment the view is not told about: its link is an orphan, no stray routes are reported for it.
   assert.deepEqual(view.strayRoutes([]), []);
 });

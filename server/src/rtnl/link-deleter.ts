@@ -21,6 +21,9 @@ export class InThreadLinkDeleter implements LinkDeleter {
   async close(): Promise<void> {}
 }
 
+/** A batch's deadline in the worker: its requests have 5 s each; a fallback deletes one by one. */
+const DELETE_TIMEOUT_MS = 30_000;
+
 /** In a worker thread with its own host netlink socket, off podwired's event loop. */
 export class WorkerLinkDeleter implements LinkDeleter {
   private readonly worker: Worker;
@@ -36,14 +39,29 @@ export class WorkerLinkDeleter implements LinkDeleter {
       this.waiting.delete(msg.id);
     });
     this.worker.on('error', (err) => this.failAll(err));
-    this.worker.on('exit', (code) => this.failAll(new Error(`link delete worker exited with ${code}`)));
+    // A worker that is gone can answer nothing more: every later delete fails at once
+    // (rather than waiting forever with its caller's lock held).
+    this.worker.on('exit', (code) => {
+      this.exited = `link delete worker exited with ${code}`;
+      this.failAll(new Error(this.exited));
+    });
   }
+
+  private exited: string | undefined;
 
   deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
     if (this.closed) return Promise.reject(new Error('the link delete worker is closed'));
+    if (this.exited) return Promise.reject(new Error(this.exited));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.waiting.set(id, { resolve, reject });
+      // Bounded: a group delete is one grace period; a worker that stops answering fails its callers.
+      const timer = setTimeout(() => {
+        if (this.waiting.delete(id)) reject(new Error(`link delete worker gave no answer within ${DELETE_TIMEOUT_MS} ms`));
+      }, DELETE_TIMEOUT_MS);
+      this.waiting.set(id, {
+        resolve: (o) => (clearTimeout(timer), resolve(o)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       const req: DeleteRequest = { id, group, indexes };
       this.worker.postMessage(req);
     });

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import { RtnlError } from './rtnl-error';
+import { formatMessage, parseMessages } from 'netlink';
 import { RawNetlinkSocket, RtnlSocket } from './rtnl-socket';
 import { RtnlSockets } from './rtnl-sockets';
 import { addAddress, addPermanentNeighbour, changeRoute, deleteLink, dumpOf, setLinkUp } from './requests';
@@ -114,4 +115,82 @@ test('RtnlSockets tracks what it opened and closes it all', () => {
 test('index 0 is refused before anything is sent (it would mean every link)', () => {
   assert.throws(() => deleteLink(0), /refusing/);
   assert.throws(() => setLinkUp(-1), /refusing/);
+});
+
+/** A raw socket whose kernel is a script: it answers each sent message with `reply(msg)`. */
+function scriptedKernel(reply: (msg: { type: number; seq: number; flags: number }, attempt: number) => Buffer[] | undefined) {
+  const raw = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  let attempt = 0;
+  Object.assign(raw, {
+    address: () => ({ port: 1, groups: 0 }),
+    ref: () => undefined,
+    unref: () => undefined,
+    close: () => undefined,
+    send: (frames: Uint8Array[]) => {
+      for (const m of parseMessages(Buffer.concat(frames))) {
+        const out = reply(m, attempt++);
+        if (out) setImmediate(() => raw.emit('message', Buffer.concat(out)));
+      }
+    },
+  });
+  return raw as unknown as RawNetlinkSocket;
+}
+const frame = (type: number, seq: number, flags: number, data: Buffer) => Buffer.concat(formatMessage({ type, flags, seq, port: 0, data }));
+const errno = (n: number) => {
+  const b = Buffer.alloc(20);
+  b.writeInt32LE(-n, 0);
+  return b;
+};
+const linkPayload = (index: number) => {
+  const b = Buffer.alloc(16);
+  b.writeInt32LE(index, 4);
+  return b;
+};
+
+test('a receive error fails what waits with its errno instead of crashing; the socket goes on', async () => {
+  let answer = false;
+  const raw = scriptedKernel((m) => (answer ? [frame(2, m.seq, 0, errno(0))] : undefined));
+  const s = new RtnlSocket(raw, 'scripted', undefined, 2_000);
+  const waiting = s.request(deleteLink(5));
+  (raw as unknown as EventEmitter).emit('error', Object.assign(new Error('recvmsg: ENOBUFS'), { errno: -105 }));
+  await assert.rejects(waiting, (e: unknown) => e instanceof RtnlError && e.code === 'ENOBUFS');
+  answer = true;
+  assert.deepEqual(await s.request(deleteLink(6)), []);
+  s.close();
+});
+
+test('a dump interrupted by a change (NLM_F_DUMP_INTR) is tried again; DONE carrying an errno fails it', async () => {
+  const raw = scriptedKernel((m, attempt) => {
+    if (m.type !== 18) return undefined;
+    const intr = attempt === 0 ? 0x10 : 0;
+    return [frame(16, m.seq, 0x2 | intr, linkPayload(attempt + 1)), frame(3, m.seq, 0x2, Buffer.alloc(4))];
+  });
+  const s = new RtnlSocket(raw, 'scripted', undefined, 2_000);
+  const msgs = await s.dump(dumpOf('links'));
+  assert.equal(msgs.length, 1);
+  assert.equal(msgs[0]?.data.readInt32LE(4), 2, 'the second, uninterrupted dump');
+  s.close();
+  const failing = new RtnlSocket(
+    scriptedKernel((m) => [frame(3, m.seq, 0x2, errno(16).subarray(0, 4))]),
+    'scripted',
+    undefined,
+    2_000,
+  );
+  await assert.rejects(failing.dump(dumpOf('routes')), (e: unknown) => e instanceof RtnlError && e.code === 'EBUSY');
+  failing.close();
+});
+
+test('a reply that comes after its request timed out is dropped; the next request gets its own', async () => {
+  let late: Buffer | undefined;
+  const raw = scriptedKernel((m, attempt) => {
+    if (attempt === 0) {
+      late = frame(2, m.seq, 0, errno(17)); // the first request's answer, held back
+      return undefined;
+    }
+    return [...(late ? [late] : []), frame(2, m.seq, 0, errno(0))];
+  });
+  const s = new RtnlSocket(raw, 'scripted', undefined, 30);
+  await assert.rejects(s.request(deleteLink(5)), (e: unknown) => e instanceof RtnlError && e.code === 'ETIMEDOUT');
+  assert.deepEqual(await s.request(deleteLink(6)), [], 'the late EEXIST did not answer this one');
+  s.close();
 });

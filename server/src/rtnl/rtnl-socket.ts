@@ -38,7 +38,19 @@ interface Waiter {
   request: RtnlRequest;
   parts: NetlinkMessage[];
   settle: (outcome: RtnlOutcome) => void;
+  /** Its deadline (armed once the send returned; re-armed by every part of a dump). */
+  timer?: NodeJS.Timeout;
+  /** A part of the dump carried NLM_F_DUMP_INTR: the tables changed while it ran. */
+  interrupted: boolean;
 }
+
+/** NLM_F_DUMP_INTR: the dump was interrupted by a change and may be inconsistent. */
+const NLM_F_DUMP_INTR = 0x10;
+/** The socket's receive buffer: room for many concurrent callers' acknowledgements and dump parts. */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+const EINTR = os.constants.errno.EINTR;
+/** How often a dump interrupted by a concurrent change is tried again. */
+const DUMP_TRIES = 3;
 
 const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
 const ECANCELED = os.constants.errno.ECANCELED;
@@ -67,6 +79,17 @@ export class RtnlSocket {
     private readonly timeoutMs = RTNL_TIMEOUT_MS,
   ) {
     raw.on('message', (buf) => this.receive(buf));
+    // A failed recvmsg (ENOBUFS: the receive buffer overflowed and replies were lost) must not
+    // crash the process: which replies were lost is unknown, so everything waiting fails.
+    raw.on('error', (err) => {
+      const errno = typeof err.errno === 'number' ? Math.abs(err.errno) : EIO;
+      for (const seq of [...this.waiting.keys()]) this.fail(seq, errno, `receive failed: ${err.message}`);
+    });
+    try {
+      raw.setRecvBufferSize(RECV_BUFFER_BYTES);
+    } catch {
+      // capped by net.core.rmem_max; the default still works
+    }
     raw.unref();
   }
 
@@ -87,9 +110,18 @@ export class RtnlSocket {
     return outcome.messages;
   }
 
-  /** A dump, after any dump already running on this socket. */
+  /** A dump, after any dump already running on this socket; tried again when a concurrent change interrupted it. */
   dump(request: RtnlRequest): Promise<NetlinkMessage[]> {
-    const run = this.dumpTail.then(() => this.request({ ...request, expect: 'dump' }));
+    const once = async (): Promise<NetlinkMessage[]> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.request({ ...request, expect: 'dump' });
+        } catch (err) {
+          if (!(err instanceof RtnlError && err.code === 'EINTR') || attempt >= DUMP_TRIES) throw err;
+        }
+      }
+    };
+    const run = this.dumpTail.then(once);
     this.dumpTail = run.catch(() => undefined);
     return run;
   }
@@ -116,12 +148,9 @@ export class RtnlSocket {
         new Promise<RtnlOutcome>((settle) => {
           const seq = this.nextSeq();
           seqs.push(seq);
-          this.waiting.set(seq, { request, parts: [], settle });
+          this.waiting.set(seq, { request, parts: [], settle, interrupted: false });
         }),
     );
-    const timer = setTimeout(() => {
-      for (const seq of seqs) this.fail(seq, ETIMEDOUT, `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`);
-    }, this.timeoutMs);
     try {
       this.raw.ref();
       const port = this.raw.address().port;
@@ -141,10 +170,19 @@ export class RtnlSocket {
     } catch (err) {
       for (const seq of seqs) this.fail(seq, EIO, `send failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+    // Deadlines start once the send returned: the kernel does some requests' work inside
+    // sendmsg(2) itself (a link delete's grace period), and that is not "no answer".
+    for (const seq of seqs) this.arm(seq);
     return Promise.all(settled).finally(() => {
-      clearTimeout(timer);
       if (this.waiting.size === 0 && !this.closed) this.raw.unref();
     });
+  }
+
+  private arm(seq: number): void {
+    const waiter = this.waiting.get(seq);
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    waiter.timer = setTimeout(() => this.fail(seq, ETIMEDOUT, `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`), this.timeoutMs);
   }
 
   /** Closes the socket; requests still waiting fail with ECANCELED. Idempotent. */
@@ -184,15 +222,19 @@ export class RtnlSocket {
         // A dump that failed part-way says so in DONE's payload (a negative errno).
         const errno = msg.data.length >= 4 ? Math.abs(Math.min(0, msg.data.readInt32LE(0))) : 0;
         if (errno !== 0) this.fail(msg.seq, errno);
+        else if (waiter.interrupted || (msg.flags & NLM_F_DUMP_INTR) !== 0) this.fail(msg.seq, EINTR, 'the dump was interrupted by a concurrent change');
         else this.succeed(msg.seq, waiter);
       } else {
         waiter.parts.push(msg);
+        if ((msg.flags & NLM_F_DUMP_INTR) !== 0) waiter.interrupted = true;
         if (waiter.request.expect === 'answer') this.succeed(msg.seq, waiter);
+        else if (waiter.request.expect === 'dump') this.arm(msg.seq);
       }
     }
   }
 
   private succeed(seq: number, waiter: Waiter): void {
+    clearTimeout(waiter.timer);
     this.waiting.delete(seq);
     waiter.settle({ messages: waiter.parts });
   }
@@ -200,6 +242,7 @@ export class RtnlSocket {
   private fail(seq: number, errno: number, detail?: string): void {
     const waiter = this.waiting.get(seq);
     if (!waiter) return;
+    clearTimeout(waiter.timer);
     this.waiting.delete(seq);
     waiter.settle({ error: new RtnlError(waiter.request.what, errno, undefined, detail) });
   }

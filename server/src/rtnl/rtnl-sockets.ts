@@ -27,6 +27,7 @@ export class RtnlSockets {
 
   /** A socket in podwired's own network namespace. */
   openHost(purpose: string): RtnlSocket {
+    if (this.homeFd < 0) throw new Error('netlink sockets are closed: podwired is stopping');
     return this.track(RtnlSocket.open(`host ${purpose}`, (s) => this.open.delete(s), this.timeoutMs));
   }
 
@@ -40,6 +41,8 @@ export class RtnlSockets {
    * (without running `fn`) when `nsFd` is no network namespace.
    */
   enter<T>(nsFd: number, fn: () => T): T {
+    // After closeAll() there is no way home: refuse rather than be stranded (and abort).
+    if (this.homeFd < 0) throw new Error('netlink sockets are closed: podwired is stopping');
     nativeAddon.setns(nsFd);
     try {
       return fn();

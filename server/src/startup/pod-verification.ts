@@ -4,6 +4,7 @@ import type { IpamStore } from '@podwire/ipam-store';
 import type { Datapath } from '../datapath/datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { lockName } from '../handlers/handler-deps';
+import { podAddresses } from '../handlers/add';
 import type { ReadyAttachment } from './reconcile';
 import type { VerificationReport } from './startup-report';
 
@@ -18,7 +19,8 @@ export function pendingVerification(total: number): VerificationReport {
 /**
  * Verifies ready pods inside their own netns after podwired has started serving (the
  * start-up reconcile only matched their host side): each under its attachment's lock, so it
- * never races an ADD or DEL of the same key, and skipped when a DEL removed it meanwhile
+ * never races an ADD or DEL of the same key, and skipped when a DEL removed it meanwhile (or a
+ * DEL and a new ADD replaced it)
  * (then total exceeds verified + failed + netnsGone; so it does when shutdown aborts the
  * verification). Findings go to the log and to `report`, which Debug.ServerInfo and the
  * metrics read; nothing is changed: CHECK reports a broken
@@ -40,11 +42,14 @@ export async function verifyPods(
       if (signal?.aborted) return;
       const item = ready[next++];
       if (!item) return;
-      const { attachment: att, spec } = item;
+      const { attachment: att } = item;
       const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
       await deps.locks.run(lockName(key), async () => {
         const now = deps.store.get(key);
-        if (!now || now.attachment.state !== 'ready' || now.attachment.hostIfname !== att.hostIfname) return;
+        // Gone, or replaced by a later ADD of the same key (a DEL and an ADD in between): not
+        // the attachment reconcile saw; that ADD verified its own wiring.
+        if (!now || now.attachment.state !== 'ready' || now.attachment.createdAt !== att.createdAt || now.attachment.netns !== att.netns) return;
+        const spec = { ...item.spec, netnsPath: now.attachment.netns, addresses: podAddresses(now.leases) };
         if (!fs.existsSync(spec.netnsPath)) {
           report.netnsGone++;
           deps.log.warn({ ...key, netns: spec.netnsPath }, 'verify: pod netns is gone; the lease is kept until DEL or GC');

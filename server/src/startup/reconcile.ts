@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Attachment, IpamStore, Lease } from '@podwire/ipam-store';
-import type { Datapath, PodNetworkSpec } from '../datapath/datapath';
+import type { Datapath, HostView, PodNetworkSpec } from '../datapath/datapath';
 import { podAddresses } from '../handlers/add';
 import type { ReconcileCounts } from './startup-report';
 
@@ -35,8 +35,9 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
 
 /**
  * Brings the store and the host's kernel state into agreement after a (re)start, before
- * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table)
- * and no per-pod kernel request:
+ * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table);
+ * the only further kernel requests are the removals (a lookup and a delete per pending or
+ * orphan link, one per stray route), none for a ready pod:
  *  1. `pending` attachments (an ADD cut short by a crash) are rolled back: host end, routes, lease;
  *  2. this server's host ends that no ready attachment accounts for are removed;
  *  3. this server's pod routes on its ready host ends to addresses not leased are removed;
@@ -55,7 +56,17 @@ export async function reconcile(
 ): Promise<{ counts: ReconcileCounts; ready: ReadyAttachment[]; snapshotMs: number }> {
   const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
   const t0 = performance.now();
-  const host = await datapath.readHost();
+  // Without the host's state there is nothing to reconcile against: a read that fails (a
+  // deadline on a busy host) is tried again before start-up gives up.
+  let host: HostView | undefined;
+  for (let attempt = 1; !host; attempt++) {
+    try {
+      host = await datapath.readHost();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      log.warn({ attempt, err: reason(err) }, 'reconcile: reading the host failed; trying again');
+    }
+  }
   const snapshotMs = performance.now() - t0;
 
   const pending = store.listAttachments({ state: 'pending' });
