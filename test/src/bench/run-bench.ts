@@ -7,8 +7,11 @@
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
  *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
- *        [--restart-check-sample K]
+ *        [--restart-check-sample K] [--cpu-calls N] [--gone-pods M]
  *
+ * `--only cpu-floor` runs only the cpu-floor rows (cpu-floor.ts): podwired CPU per ADD/DEL/STATUS
+ * vs a bare grpc-js server, time until a DEL'd pod's veth pair is gone, and the ADD latency
+ * floor; they also run in the full bench.
  * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
  * which need the shim and podwired but not the reference plugins.
  */
@@ -40,6 +43,7 @@ import { KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-flo
 import { runPeerRoutesBench } from './peer-routes-bench';
 import { RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, runRestartBench } from './restart-bench';
 import { parsePodCounts } from './restart-report';
+import { CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloor, runCpuFloor } from './cpu-floor';
 import { Stats, fmt, renderTable, summarize } from './stats';
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +61,9 @@ interface Options {
   runId: string;
   workDir: string | undefined;
   quick: boolean;
-  only: 'all' | 'restart';
+  only: 'all' | 'restart' | 'cpu-floor';
+  cpuCalls: number;
+  gonePods: number;
   restartPods: number[];
   restartTimeoutS: number;
   restartPollMs: number;
@@ -78,6 +84,8 @@ function parseOptions(argv: string[]): Options {
     workDir: undefined,
     quick: false,
     only: 'all',
+    cpuCalls: 200,
+    gonePods: 100,
     restartPods: [1000, 5000],
     restartTimeoutS: 180,
     restartPollMs: 10,
@@ -139,7 +147,7 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--only': {
         const v = val();
-        if (v !== 'all' && v !== 'restart') throw new Error('--only is all or restart');
+        if (v !== 'all' && v !== 'restart' && v !== 'cpu-floor') throw new Error('--only is all, restart or cpu-floor');
         o.only = v;
         break;
       }
@@ -156,13 +164,22 @@ function parseOptions(argv: string[]): Options {
       case '--restart-check-sample':
         o.restartCheckSample = int();
         break;
+      case '--cpu-calls':
+        o.cpuCalls = int();
+        explicit.add('cpuCalls');
+        break;
+      case '--gone-pods':
+        o.gonePods = int();
+        explicit.add('gonePods');
+        break;
       case '-h':
       case '--help':
         process.stdout.write(
           'usage: run-bench [--quick] [--pods N] [--fill N] [--samples N] [--shim-runs N] [--fill-budget-s S]\n' +
             '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
             '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
-            '                 [--restart-check-sample K]\n',
+            '                 [--restart-check-sample K] [--cpu-calls N] [--gone-pods M]\n' +
+            '                 (--only all|restart|cpu-floor)\n',
         );
         process.exit(0);
         break;
@@ -175,6 +192,8 @@ function parseOptions(argv: string[]): Options {
   if (o.quick && !explicit.has('samples')) o.samples = 10;
   if (o.quick && !explicit.has('shimRuns')) o.shimRuns = 100;
   if (o.quick && !explicit.has('restartPods')) o.restartPods = [100];
+  if (o.quick && !explicit.has('cpuCalls')) o.cpuCalls = 50;
+  if (o.quick && !explicit.has('gonePods')) o.gonePods = 30;
   o.churnPods = o.pods * 2;
   return o;
 }
@@ -805,12 +824,15 @@ async function main(): Promise<number> {
   process.stdout.write(
     `podwire benchmark (${o.quick ? 'quick' : 'full'}): ${m.nproc} CPUs, ${m.cpuModel}, kernel ${m.kernel}, Node ${m.node}, ` +
       `${m.memTotalMb} MB RAM, load ${m.loadAvg}, containernetworking-plugins ${m.containernetworkingPlugins}\n` +
-      (o.only === 'restart'
+      (o.only !== 'all'
         ? ''
         : `sizes: sequential ${o.pods} pods, churn ${o.churnPods} pods @8 and @32, latency ${o.samples} samples at 0 and at ${o.fill} pods, shim ${o.shimRuns} runs\n`) +
-      `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`,
+      (o.only === 'cpu-floor'
+        ? ''
+        : `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`) +
+      (o.only === 'restart' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
   );
-  const needed = o.only === 'restart' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
+  const needed = o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
   for (const p of needed) {
     if (!fs.existsSync(p)) throw new Error(`${p} is missing (run scripts/bench.sh, which installs containernetworking-plugins, after npm run build)`);
   }
@@ -843,6 +865,7 @@ async function main(): Promise<number> {
         for (const n of left) await runCommand('ip', ['link', 'del', n]);
       });
       await step('restart rows', () => cleanupRestartBench());
+      await step('cpu-floor netns', () => new NetnsPool(cpuFloorPoolPrefix(o.runId)).cleanup());
       await step('netns', () => pool.cleanup());
       await step('bridge', async () => {
         if (!bridgeExisted && hostLinkExists(BENCH_BRIDGE) && bridgePorts(BENCH_BRIDGE).length === 0) {
@@ -883,6 +906,33 @@ async function main(): Promise<number> {
         checkSample: o.restartCheckSample,
         log: (msg) => process.stderr.write(`  ${msg}\n`),
       });
+    const cpuFloorRows = (floor?: KernelFloorResult, noop?: Stats): Promise<CpuFloorResult> =>
+      runCpuFloor({
+        runId: o.runId,
+        workDir,
+        exec: exec as Executor,
+        helperPath,
+        clkTck: CLK_TCK,
+        calls: o.cpuCalls,
+        gonePods: o.gonePods,
+        floorPods: Math.min(o.pods, 50),
+        floor,
+        noop,
+        log: (msg) => process.stderr.write(`  [cpu-floor] ${msg}\n`),
+      });
+    if (o.only === 'cpu-floor') {
+      process.stderr.write('bench: cpu-floor (podwired vs bare grpc-js CPU, pair gone after DEL, ADD latency floor)\n');
+      const cf = await cpuFloorRows();
+      const targets = cpuFloorTargets(cf);
+      const wallS = (performance.now() - wallStart) / 1000;
+      process.stdout.write(
+        `${renderCpuFloor(cf)}\n\ntargets\n${renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
+      );
+      const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, cpuFloor: cf, targets, wallSeconds: wallS };
+      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      process.stdout.write(`results written to ${o.out}\n`);
+      return 0;
+    }
     if (o.only === 'restart') {
       process.stderr.write('bench: restart to serving after SIGKILL\n');
       const rows = await restartRows();
@@ -936,11 +986,15 @@ async function main(): Promise<number> {
     process.stderr.write('bench: kernel floor\n');
     const floor = await runKernelFloor(exec, pool, o.pods, o.runId);
 
-    // The main pool is done with: free its namespaces before the restart rows make their own.
+    // The main pool is done with: free its namespaces before the cpu-floor and restart rows make their own.
     await pool.cleanup();
+    process.stderr.write('bench: cpu-floor\n');
+    const cpuFloor = await timed('cpu-floor rows', () => cpuFloorRows(floor, shim.staticNoop));
     process.stderr.write('bench: restart to serving after SIGKILL\n');
     const restart = await timed('restart rows', () => restartRows());
     const report = buildReport(configs, shim, floor, o, restart);
+    const cpuFloorTargetRows = cpuFloorTargets(cpuFloor);
+    report.text += `\n\n${renderCpuFloor(cpuFloor)}\n\ncpu-floor targets\n${renderTable(['target', 'measured', 'result', 'margin'], cpuFloorTargetRows.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}`;
     const wallS = (performance.now() - wallStart) / 1000;
     process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\nbenchmark wall time: ${fmt(wallS)} s\n`);
     const json = {
@@ -954,6 +1008,8 @@ async function main(): Promise<number> {
       ratios: report.ratios,
       targets: report.targets,
       restart,
+      cpuFloor,
+      cpuFloorTargets: cpuFloorTargetRows,
       wallSeconds: wallS,
       // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
       peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
