@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Attachment, IpamStore, Lease } from '@podwire/ipam-store';
 import type { Datapath, HostView, PodNetworkSpec } from '../datapath/datapath';
 import { podAddresses } from '../handlers/add';
+import { lockName } from '../handlers/handler-deps';
+import { reasonOf } from '../rtnl/rtnl-error';
 import type { ReconcileCounts } from './startup-report';
 
 /** A ready attachment and the spec of its wiring, as the store has them. */
@@ -10,26 +12,19 @@ export interface ReadyAttachment {
   spec: PodNetworkSpec;
 }
 
-function keyOf(a: { network: string; containerId: string; ifname: string }): string {
-  return `${a.network}\0${a.containerId}\0${a.ifname}`;
-}
-
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The ready attachments with their leased addresses (one read of each table). */
 export function readyAttachments(store: IpamStore): ReadyAttachment[] {
   const leases = new Map<string, Lease[]>();
   for (const l of store.listLeases()) {
-    const k = keyOf(l);
+    const k = lockName(l);
     const list = leases.get(k);
     if (list) list.push(l);
     else leases.set(k, [l]);
   }
   return store.listAttachments({ state: 'ready' }).map((attachment) => ({
     attachment,
-    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(keyOf(attachment)) ?? []) },
+    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []) },
   }));
 }
 
@@ -64,7 +59,7 @@ export async function reconcile(
       host = await datapath.readHost();
     } catch (err) {
       if (attempt >= 3) throw err;
-      log.warn({ attempt, err: reason(err) }, 'reconcile: reading the host failed; trying again');
+      log.warn({ attempt, err: reasonOf(err) }, 'reconcile: reading the host failed; trying again');
     }
   }
   const snapshotMs = performance.now() - t0;
@@ -85,7 +80,7 @@ export async function reconcile(
         log.warn({ ...key, hostIfname: att.hostIfname }, 'reconcile: rolled back an ADD that never completed');
       } catch (err) {
         counts.failed++;
-        log.error({ ...key, err: reason(err) }, 'reconcile: could not roll back a pending attachment');
+        log.error({ ...key, err: reasonOf(err) }, 'reconcile: could not roll back a pending attachment');
       }
     }),
     ...orphans.map(async (link) => {
@@ -95,7 +90,7 @@ export async function reconcile(
         log.warn({ hostIfname: link.name }, 'reconcile: removed a host veth no attachment accounts for');
       } catch (err) {
         counts.failed++;
-        log.error({ hostIfname: link.name, err: reason(err) }, 'reconcile: could not remove an orphan host veth');
+        log.error({ hostIfname: link.name, err: reasonOf(err) }, 'reconcile: could not remove an orphan host veth');
       }
     }),
     (async () => {
