@@ -163,13 +163,15 @@ test('detach (DEL): host routes gone and host end renamed down at once; an ADD o
   await datapath.check(s);
   await datapath.detach(s.hostIfname, s.addresses);
   let goneMs = 0;
-  while (json<IpAddr[]>(HOST, 'link', 'show', 'type', 'veth').length > 0) {
+  // The kernel drops the links from its dumps before it acks the group delete (the
+  // RCU wait sits between the two), so the reaper's count reaches 0 a little later
+  // than the dump goes empty: wait for both, within the same second.
+  while (json<IpAddr[]>(HOST, 'link', 'show', 'type', 'veth').length > 0 || datapath.pendingDestructions() > 0) {
     goneMs = performance.now() - t0;
-    assert.ok(goneMs < 1_000 + detachMs, `the detached pairs are destroyed within 1 s (${Math.round(goneMs)} ms so far)`);
+    assert.ok(goneMs < 1_000 + detachMs, `the detached pairs are destroyed within 1 s (${Math.round(goneMs)} ms so far, ${datapath.pendingDestructions()} pending)`);
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
-  assert.equal(datapath.pendingDestructions(), 0);
 });
 
 test('a failure midway rolls back everything it did (a route already in the pod: EEXIST)', async () => {
