@@ -16,7 +16,7 @@ import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
 import { hostVethName } from './host-veth-name';
 import { NetnsOpener, PodNetns } from './netns';
-import { PodSocketCache } from './pod-socket-cache';
+import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
 import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, resultIps, resultRoutes } from './routed-veth-layout';
 
@@ -26,7 +26,6 @@ const RT_SCOPE_HOST = 254;
 const RTN_UNICAST = 1;
 /** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
 const RTPROT_BOOT = 3;
-const SWEEP_INTERVAL_MS = 30_000;
 /** How long an ADD waits for a detached pair that still holds its pod interface name. */
 const DESTRUCTION_WAIT_MS = 3_000;
 /**
@@ -84,9 +83,8 @@ export class RoutedVethDatapath implements Datapath {
   private readonly alias: string;
   private readonly host: RtnlSocket;
   private readonly dumps: RtnlSocket;
-  /** Warm sockets inside pod netns (CHECK, verification, a netns's second interface). */
-  private readonly pods: PodSocketCache;
-  private readonly sweeper: NodeJS.Timeout;
+  /** Sockets inside pod netns, open only while a call uses them (none pins a netns). */
+  private readonly pods: PodNetnsSockets;
   private readonly destructions: PendingDestructions;
 
   /**
@@ -103,13 +101,10 @@ export class RoutedVethDatapath implements Datapath {
     this.dumps = sockets.dumps;
     this.alias = ownerAlias(ownerTag);
     this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), REAP_INTERVAL_MS);
-    this.pods = new PodSocketCache(netns);
-    // Entries of netns the runtime removed without a DEL reaching us are closed here.
-    this.sweeper = setInterval(() => this.pods.sweep(), SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
+    this.pods = new PodNetnsSockets(netns);
   }
 
-  /** Open netlink sockets inside pod netns (the cache's size, for metrics). */
+  /** Netlink sockets open inside pod netns now (calls running in them; metrics). */
   netnsSocketCacheSize(): number {
     return this.pods.size;
   }
@@ -123,7 +118,7 @@ export class RoutedVethDatapath implements Datapath {
       enableForwarding(6);
       this.ipv6Forwarding = true;
     }
-    return this.pods.use(spec.netnsPath, spec.hostIfname, async ({ ns, sock: pod }) => {
+    return this.pods.use(spec.netnsPath, async ({ ns, sock: pod }) => {
       const undo: Array<() => Promise<void>> = [];
       try {
         return await this.wire(spec, ns, pod, undo);
@@ -233,13 +228,11 @@ export class RoutedVethDatapath implements Datapath {
   async tearDown(hostIfname: string): Promise<void> {
     // Deleting the host end destroys the pair, and the kernel flushes every route through
     // either end: the host /32 and /128 routes, and everything podwire put in the pod.
-    this.pods.release(hostIfname);
     const link = await findLink(this.host, hostIfname);
     if (link) await this.programmer.deleteLink(link.index);
   }
 
   async detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void> {
-    this.pods.release(hostIfname);
     const link = await findLink(this.host, hostIfname);
     if (!link) return;
     try {
@@ -276,7 +269,7 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   private podSide(spec: PodNetworkSpec, hostMac: string | undefined): Promise<string[]> {
-    return this.pods.use(spec.netnsPath, spec.hostIfname, async ({ sock }) => podSideProblems(await takeSnapshot(sock), spec, hostMac));
+    return this.pods.use(spec.netnsPath, async ({ sock }) => podSideProblems(await takeSnapshot(sock), spec, hostMac));
   }
 
   async readHost(): Promise<HostView> {
@@ -294,7 +287,6 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
     this.pods.close();
     await this.destructions.drain(DESTRUCTION_DRAIN_MS);
   }

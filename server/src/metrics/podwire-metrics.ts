@@ -44,7 +44,7 @@ export class PodwireMetrics {
     registerStoreGauges(this.registry, sources);
     new Gauge({
       name: 'podwire_netns_socket_cache_size',
-      help: 'Netlink sockets into pod network namespaces that podwired holds open for reuse.',
+      help: 'Netlink sockets open inside pod network namespaces now: only while a call runs in them (podwired pins no netns between calls).',
       registers: [this.registry],
       collect() {
         this.set(sources.netnsSocketCacheSize());

@@ -38,6 +38,28 @@ test('DEL succeeds after the pod netns is already gone, and releases the lease',
   assert.deepEqual(rowsOf('ctr-gone'), { attachments: [], leases: [] });
 });
 
+test('a pod netns the runtime removes without a DEL takes its veth pair at once: podwired holds nothing in it, even after a CHECK', async () => {
+  const ns = await h.netns.create('nodel');
+  const call = { containerId: 'ctr-nodel', netns: ns.path, ifname: 'eth0', config: CONF };
+  const add = await h.shim({ command: 'ADD', ...call });
+  assert.equal(add.exitCode, 0, add.stdout);
+  const check = await h.shim({ command: 'CHECK', ...call, config: { ...CONF, prevResult: add.json } });
+  assert.equal(check.exitCode, 0, check.stdout);
+  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 0);
+  await h.netns.remove(ns.name);
+  let present = true;
+  for (const until = Date.now() + 1_000; present && Date.now() < until; ) {
+    present = (await runCommand('ip', ['link', 'show', hostIf])).code === 0;
+    if (present) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(present, false, `host end ${hostIf} still there 1 s after its netns was removed: something pins the netns`);
+  // The runtime's DEL that follows is fine, and releases the lease.
+  const del = await h.shim({ command: 'DEL', ...call });
+  assert.equal(del.exitCode, 0, del.stdout);
+  assert.deepEqual(rowsOf('ctr-nodel'), { attachments: [], leases: [] });
+});
+
 test('DEL with an empty CNI_NETNS succeeds and cleans up host side and lease', async () => {
   const ns = await h.netns.create('empty');
   const add = await h.shim({ command: 'ADD', containerId: 'ctr-empty', netns: ns.path, ifname: 'eth0', config: CONF });

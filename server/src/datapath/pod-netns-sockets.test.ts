@@ -1,0 +1,137 @@
+/**
+ * Sockets inside pod netns, held only while calls use them, against real network namespaces
+ * of the test's own.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { NetnsOpener } from './netns';
+import { PodNetnsSockets } from './pod-netns-sockets';
+import { takeSnapshot } from '../rtnl/snapshot';
+
+const PREFIX = `pwt-pns-${process.pid}`;
+const created: string[] = [];
+const opener = new NetnsOpener();
+
+function netns(suffix: string): string {
+  const name = `${PREFIX}-${suffix}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  created.push(name);
+  return `/var/run/netns/${name}`;
+}
+function removeNetns(path: string): void {
+  const name = path.split('/').at(-1) ?? '';
+  execFileSync('ip', ['netns', 'del', name]);
+  created.splice(created.indexOf(name), 1);
+}
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+const hostLinks = (): string[] => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+
+after(() => {
+  for (const name of created) execFileSync('ip', ['netns', 'del', name]);
+});
+
+test('a call gets a socket inside the pod netns; nothing stays open after it', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const path = netns('a');
+  const fdsBefore = openFds();
+  await sockets.use(path, async (h) => {
+    // Only the pod netns's loopback is visible through this socket.
+    const { links } = await takeSnapshot(h.sock, ['links']);
+    assert.deepEqual(links.map((l) => l.name), ['lo']);
+    assert.equal(sockets.size, 1);
+  });
+  assert.equal(sockets.size, 0);
+  assert.equal(openFds(), fdsBefore, 'the netns fd and the socket are closed');
+  sockets.close();
+});
+
+test('concurrent calls into one netns share one entry and take turns; the last one out closes it', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const path = netns('b');
+  const order: string[] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const first = sockets.use(path, async (h) => {
+    order.push('first in');
+    await gate;
+    order.push('first out');
+    return h.sock;
+  });
+  const second = sockets.use(path, async (h) => {
+    order.push('second in');
+    return h.sock;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(sockets.size, 1, 'one entry for both');
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a, b, 'the same socket');
+  assert.deepEqual(order, ['first in', 'first out', 'second in'], 'one at a time');
+  assert.equal(sockets.size, 0);
+  assert.equal(a.isClosed, true);
+  sockets.close();
+});
+
+test('a netns the runtime removes goes at once, with the veth pair wired into it (nothing of ours pins it)', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const path = netns('c');
+  const name = path.split('/').at(-1) ?? '';
+  const hostEnd = `pwtpns${process.pid % 100000}`;
+  execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
+  try {
+    await sockets.use(path, async (h) => {
+      const { links } = await takeSnapshot(h.sock, ['links']);
+      assert.deepEqual(links.map((l) => l.name).sort(), ['eth0', 'lo']);
+    });
+    removeNetns(path);
+    // The kernel destroys the namespace (and the pair with it) once nothing holds it.
+    for (const until = Date.now() + 2_000; hostLinks().includes(hostEnd) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hostLinks().includes(hostEnd), false, 'the host end went with the removed netns');
+  } finally {
+    if (hostLinks().includes(hostEnd)) execFileSync('ip', ['link', 'del', hostEnd]);
+  }
+  sockets.close();
+});
+
+test('a failing call closes its entry too', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const path = netns('d');
+  await assert.rejects(sockets.use(path, async () => Promise.reject(new Error('boom'))), /boom/);
+  assert.equal(sockets.size, 0);
+  sockets.close();
+});
+
+test('a path that is not a netns is refused and nothing is opened', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const fdsBefore = openFds();
+  await assert.rejects(sockets.use('/etc/hostname', async () => undefined), (e: unknown) => e instanceof Error && /not a network namespace/.test(e.message));
+  await assert.rejects(sockets.use('/nonexistent/netns', async () => undefined), (e: unknown) => e instanceof Error && /cannot be opened/.test(e.message));
+  assert.equal(sockets.size, 0);
+  assert.equal(openFds(), fdsBefore);
+});
+
+test('the same netns through another path name, used at the same time, is the same entry (keyed by inode)', async () => {
+  const sockets = new PodNetnsSockets(opener);
+  const path = netns('e');
+  const other = `/tmp/${PREFIX}-alias`;
+  fs.writeFileSync(other, '');
+  execFileSync('mount', ['--bind', path, other]);
+  try {
+    let inner: Promise<unknown> = Promise.resolve();
+    const outer = await sockets.use(path, async (h1) => {
+      // (the inner call waits for this one's turn to end)
+      inner = sockets.use(other, async (h2) => h2.sock);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(sockets.size, 1);
+      return h1.sock;
+    });
+    assert.equal(await inner, outer, 'one socket for both paths');
+  } finally {
+    execFileSync('umount', [other]);
+    fs.rmSync(other);
+  }
+  assert.equal(sockets.size, 0);
+  sockets.close();
+});
