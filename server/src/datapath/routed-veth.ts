@@ -2,7 +2,7 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
-import { addAddress, addPermanentNeighbour, changeRoute, createVeth, renameLink, setLinkAlias, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAlias, setLinkDown, setLinkUp } from '../rtnl/requests';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
@@ -15,10 +15,9 @@ import { hostVethName } from './host-veth-name';
 import { NetnsOpener, PodNetns } from './netns';
 import { PodSocketCache } from './pod-socket-cache';
 import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
-import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, resultIps, resultRoutes } from './routed-veth-layout';
+import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes, podStepFailure, resultIps, resultRoutes } from './routed-veth-layout';
 
 const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
 const RT_SCOPE_HOST = 254;
 const RTN_UNICAST = 1;
 /** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
@@ -172,7 +171,9 @@ export class RoutedVethDatapath implements Datapath {
     // reply before sending the next request. On any failure the caller's rollback deletes the
     // host end, which takes everything with it.
     // (Sent in this order: the host end is up before the programmer sends the routes through it.)
-    const podSteps = sendAll(pod, podRequests(podLink.index, hostLink.mac, spec));
+    const podSteps = sendAll(pod, podRequests(podLink.index, hostLink.mac, spec)).catch((err: unknown) => {
+      throw podStepFailure(err, spec);
+    });
     const hostSteps = sendAll(this.host, hostRequests(hostLink.index, this.alias, spec));
     const hostRoutes = spec.addresses.map((addr) => this.programmer.addPodRoute(addr, hostLink.index));
     const outcomes = await Promise.allSettled([podSteps, hostSteps, ...hostRoutes]);
@@ -186,7 +187,7 @@ export class RoutedVethDatapath implements Datapath {
         { name: spec.podIfname, mac: podLink.mac, mtu: spec.mtu, sandbox: spec.netnsPath },
       ],
       ips: resultIps(spec.addresses),
-      routes: resultRoutes(spec.addresses),
+      routes: resultRoutes(spec),
     };
   }
 
@@ -273,22 +274,25 @@ export function routedVethHostView(host: NetnsSnapshot, alias: string): HostView
   };
 }
 
-/** The pod end, in order: its addresses, up, then per family the gateway neighbour and routes. */
+/**
+ * The pod end, in order: its addresses, up, per family the gateway's permanent neighbour
+ * entry, then its routes (podRoutes(): the config's `ipam.routes`, else a default route per
+ * family), each `onlink` through this interface so the gateway needs no route of its own and
+ * a second interface in the same netns never collides with this one's.
+ */
 function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): RtnlRequest[] {
+  const routes = podRoutes(spec);
   const requests: RtnlRequest[] = spec.addresses.map((addr) =>
     // IPv6: no duplicate address detection, so the address is usable at once.
     addAddress({ index: podIndex, family: addr.family, address: addr.address, prefixLen: POD_PREFIX[addr.family], nodad: addr.family === 6 }, 'create'),
   );
   requests.push(setLinkUp(podIndex));
   for (const family of familiesOf(spec.addresses)) {
-    const gw = POD_GATEWAY[family];
-    requests.push(addPermanentNeighbour({ index: podIndex, family, dst: gw, lladdr: hostMac }));
-    // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
-    if (family === 4) {
-      requests.push(changeRoute('create', { family, dst: gw, dstLen: 32, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_LINK, type: RTN_UNICAST }));
-    }
+    requests.push(addPermanentNeighbour({ index: podIndex, family, dst: POD_GATEWAY[family], lladdr: hostMac }));
+  }
+  for (const r of routes) {
     requests.push(
-      changeRoute('create', { family, dst: family === 6 ? '::' : '0.0.0.0', dstLen: 0, gateway: gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+      createOnlinkRoute({ family: r.family, dst: r.dst, dstLen: r.dstLen, gateway: r.gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
     );
   }
   return requests;

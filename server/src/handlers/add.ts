@@ -37,7 +37,7 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     }
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(leases), podMac: conf.runtimeConfig.mac });
+      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
     } catch (err) {
       // setUp has already rolled back its own kernel work.
       deps.store.remove(key);
