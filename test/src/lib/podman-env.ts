@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CommandResult, runCommand } from './run-command';
-import { REFERENCE_PLUGIN_DIR, podwirePluginDir } from './libcni-chain';
+import { REFERENCE_PLUGIN_DIR, podwirePluginDir } from './libcni';
 
 /**
  * A private podman for end-to-end tests: podman 4 with its CNI network backend, runc, a
