@@ -205,6 +205,23 @@ test('two podwire networks on one pod (eth0 default route, eth1 dual-stack with 
   }
 });
 
+test('after a SIGKILL, the restarted podwired verifies every interface as ADD left it (ipam.routes taken from the stored results)', async () => {
+  const server = harness().server;
+  await server.kill();
+  const from = server.logRecords().length;
+  await server.start();
+  const deadline = Date.now() + 10_000;
+  let verified: Record<string, unknown> | undefined;
+  while (!(verified = server.logRecords().slice(from).find((r) => r.msg === 'podwired: ready pods verified in their netns'))) {
+    assert.ok(Date.now() < deadline, 'the verification finished');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const broken = server.logRecords().slice(from).filter((r) => r.level === 40 && String(r.msg).includes('verif'));
+  // p2 eth0 (A), p3 eth0 (A), p3 eth1 (B, with routes), p4 eth0 (B, with routes).
+  assert.deepEqual({ ...(verified.verification as object), durationMs: 0 }, { total: 4, verified: 4, failed: 0, netnsGone: 0, durationMs: 0 }, JSON.stringify(broken));
+  await libcni(NET_B).check(rtOf('p3', 'eth1'));
+});
+
 test('GC of network A removes only its interface of the two-network pod; eth1 keeps working', async () => {
   const keep = rtOf('p2', 'eth0');
   const gc = await harness().shim({
