@@ -67,7 +67,7 @@ test('ipam.routes: parsed when present, absent otherwise; a bridge+host-local co
   assert.equal(parse(base).routes, undefined);
   const hostLocal = {
     ...base,
-    ipam: { type: 'host-local', ranges: base.ipam.ranges, routes: [{ dst: '10.214.0.0/16' }, { dst: '::/0', gw: 'fe80::1' }], dataDir: '/run/cni/ipam', resolvConf: '/etc/resolv.conf', name: 'x' },
+    ipam: { type: 'host-local', ranges: [...base.ipam.ranges, [{ subnet: 'fd14::/64' }]], routes: [{ dst: '10.214.0.0/16' }, { dst: '::/0', gw: 'fe80::1' }], dataDir: '/run/cni/ipam', resolvConf: '/etc/resolv.conf', name: 'x' },
   };
   assert.deepEqual(parse(hostLocal).routes, [
     { family: 4, dst: '10.214.0.0', dstLen: 16 },
@@ -75,6 +75,8 @@ test('ipam.routes: parsed when present, absent otherwise; a bridge+host-local co
   ]);
   assert.deepEqual(parse({ ...base, ipam: { routes: [] } }).routes, []);
   assert.equal(code({ ...base, ipam: { ...base.ipam, routes: [{ dst: 'x' }] } }), 7);
+  // A family the ranges give no address of: refused before anything is leased.
+  assert.throws(() => parse({ ...base, ipam: { ...base.ipam, routes: [{ dst: '10.214.0.0/16' }, { dst: 'fd14::/64' }] } }), (e: unknown) => e instanceof CniError && e.code === 7 && /ipam.routes\[1\] is an IPv6 route but ipam.ranges give no IPv6 address/.test(e.message));
 });
 
 test('ipam keys that would change behaviour and are not supported are code 7, named', () => {

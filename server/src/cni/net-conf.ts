@@ -118,6 +118,24 @@ function parseIpam(v: unknown): { rangeSets: RangeSet[]; routes?: IpamRoute[] } 
   }
 }
 
+/**
+ * A route of a family the ranges give no address of could never be installed: refused before
+ * anything is leased. (Without ranges the node's pod CIDRs decide; the datapath checks then.)
+ */
+function requireRouteFamiliesInRanges(routes: readonly IpamRoute[], rangeSets: readonly RangeSet[]): void {
+  if (rangeSets.length === 0) return;
+  const families = new Set<number>(rangeSets.map((r) => r.family));
+  const n = routes.findIndex((r) => !families.has(r.family));
+  const route = routes[n];
+  if (route) {
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `ipam.routes[${n}] is an IPv${route.family} route but ipam.ranges give no IPv${route.family} address`,
+      `route to ${route.dst}/${route.dstLen}`,
+    );
+  }
+}
+
 /** Parses and validates the stdin network configuration. */
 export function parseNetConf(bytes: Buffer): NetConf {
   return netConfFromDocument(parseConfigDocument(bytes));
@@ -165,7 +183,10 @@ export function netConfFromDocument(doc: unknown): NetConf {
     runtimeConfig: parseRuntimeConfig(doc.runtimeConfig),
     raw: doc,
   };
-  if (ipam.routes) conf.routes = ipam.routes;
+  if (ipam.routes) {
+    requireRouteFamiliesInRanges(ipam.routes, ipam.rangeSets);
+    conf.routes = ipam.routes;
+  }
   const dns = parseDns(doc.dns);
   if (dns) conf.dns = dns;
   return conf;
