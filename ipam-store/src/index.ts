@@ -4,6 +4,7 @@ export type { IpFamily } from './ip-address';
 export { parseRangeSets, rangeSetId, describeRangeSet } from './ip-range';
 export type { IpRange, RangeSet } from './ip-range';
 export type {
+  Allocation,
   Attachment,
   AttachmentFilter,
   AttachmentKey,

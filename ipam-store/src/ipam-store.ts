@@ -61,6 +61,19 @@ export interface ReserveOptions {
   readonly requested?: readonly string[];
 }
 
+/** Leases chosen by allocate(), held in memory until commit() or release(). */
+export interface Allocation {
+  readonly leases: readonly Lease[];
+  /**
+   * One transaction: the attachment (state `ready`, with `resultJson`) and its leases.
+   * The hold ends either way. Throws IpamError 'exists' or 'requested-in-use' if another
+   * connection wrote the same key or address meanwhile, 'closed' if the store is closed.
+   */
+  commit(resultJson: string): void;
+  /** Drop the hold without writing anything (idempotent; a no-op after commit()). */
+  release(): void;
+}
+
 export interface AttachmentFilter {
   readonly network?: string;
   readonly state?: AttachmentState;
@@ -89,6 +102,16 @@ export interface IpamStore {
   reserve(att: NewAttachment, sets: readonly RangeSet[], opts?: ReserveOptions): Lease[];
   /** pending -> ready, storing the CNI result JSON. Throws IpamError 'not-found'. */
   markReady(key: AttachmentKey, resultJson: string): void;
+  /**
+   * Choose the attachment's leases as reserve() does, but write nothing: the addresses
+   * are held in this store's memory (no other allocate() or reserve() hands them out)
+   * until the returned allocation is committed or released. commit() records the
+   * attachment as `ready` with its result and its leases in ONE transaction. For callers
+   * whose other state is its own journal (podwired: a host veth it owns without a ready
+   * attachment is removed at its next start), so a crash before commit() loses nothing
+   * the kernel still backs. Throws as reserve() does; nothing is held on error.
+   */
+  allocate(att: NewAttachment, sets: readonly RangeSet[], opts?: ReserveOptions): Allocation;
   /** Delete the attachment and its leases in one transaction; undefined if absent. */
   remove(key: AttachmentKey): AttachmentWithLeases | undefined;
   get(key: AttachmentKey): AttachmentWithLeases | undefined;

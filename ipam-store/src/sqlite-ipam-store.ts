@@ -11,6 +11,7 @@ import { RangeSet, describeRangeSet, findRange } from './ip-range';
 import { findNextFree } from './allocator';
 import { migrate } from './schema';
 import type {
+  Allocation,
   Attachment,
   AttachmentFilter,
   AttachmentKey,
@@ -136,6 +137,17 @@ export class SqliteIpamStore implements IpamStore {
   private readonly removeTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly getTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly usageTx: Transaction<(network: string, sets: readonly RangeSet[]) => RangeSetUsage[]>;
+  private readonly chooseTx: Transaction<(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => Choice>;
+  private readonly commitTx: Transaction<(att: NewAttachment, choice: Choice, resultJson: string) => void>;
+  /** Addresses held by allocations not yet committed or released: network -> addr keys. */
+  private readonly held = new Map<string, Set<string>>();
+  /** Attachments being allocated (describeKey). */
+  private readonly heldKeys = new Set<string>();
+  /**
+   * Round-robin cursors moved by allocate() before their commit (`network\0setId` ->
+   * addr key), so concurrent allocations continue from each other, not from the last commit.
+   */
+  private readonly cursors = new Map<string, string>();
 
   /**
    * Open (creating if needed) the store at `dbPath`. The parent directory is
@@ -179,24 +191,50 @@ export class SqliteIpamStore implements IpamStore {
     this.removeTx = db.transaction((key: KeyParams) => this.removeInTx(key));
     this.getTx = db.transaction((key: KeyParams) => this.getInTx(key));
     this.usageTx = db.transaction((network: string, sets: readonly RangeSet[]) => this.usageInTx(network, sets));
+    this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
+      this.choose(att, sets, requested),
+    );
+    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string) => this.write(att, choice, 'ready', resultJson));
   }
 
   reserve(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Lease[] {
     this.assertOpen();
-    keyParams(att);
-    for (const field of ['netns', 'hostIfname'] as const) {
-      if (typeof att[field] !== 'string') {
-        throw new IpamError('invalid-argument', `attachment ${field} must be a string`);
-      }
-    }
-    const requested = (opts.requested ?? []).map((text) => {
-      const ip = typeof text === 'string' ? parseIp(text.trim()) : undefined;
-      if (ip === undefined) {
-        throw new IpamError('invalid-argument', `requested address ${JSON.stringify(text)} is not an IP address`);
-      }
-      return ip;
-    });
-    return this.reserveTx.immediate(att, sets, requested);
+    return this.reserveTx.immediate(att, sets, validRequest(att, opts));
+  }
+
+  allocate(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Allocation {
+    this.assertOpen();
+    const requested = validRequest(att, opts);
+    // A read transaction: the choice sees one consistent state of the file (no write lock).
+    const choice = this.chooseTx.deferred(att, sets, requested);
+    const name = describeKey(att);
+    this.heldKeys.add(name);
+    for (const k of choice.addrKeys) this.heldIn(att.network).add(k);
+    for (const [setId, k] of choice.cursors) this.cursors.set(cursorName(att.network, setId), k);
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      this.heldKeys.delete(name);
+      const addrs = this.held.get(att.network);
+      for (const k of choice.addrKeys) addrs?.delete(k);
+      if (addrs?.size === 0) this.held.delete(att.network);
+    };
+    return {
+      leases: choice.leases,
+      commit: (resultJson: string) => {
+        if (!held) throw new IpamError('invalid-argument', `allocation of ${name} was already committed or released`);
+        try {
+          this.assertOpen();
+          // The cursors as they stand now: a later allocate() may have moved them past ours.
+          const cursors = choice.cursors.map(([setId, k]): [string, string] => [setId, this.cursors.get(cursorName(att.network, setId)) ?? k]);
+          this.commitTx.immediate(att, { ...choice, cursors }, resultJson);
+        } finally {
+          release();
+        }
+      },
+      release,
+    };
   }
 
   markReady(key: AttachmentKey, resultJson: string): void {
@@ -276,22 +314,42 @@ export class SqliteIpamStore implements IpamStore {
   }
 
   private reserveInTx(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Lease[] {
+    const choice = this.choose(att, sets, requested);
+    this.write(att, choice, 'pending', null);
+    // The memory's cursor (it wins over the file's) moves with the file's.
+    for (const [setId, k] of choice.cursors) this.cursors.set(cursorName(att.network, setId), k);
+    return choice.leases;
+  }
+
+  private heldIn(network: string): Set<string> {
+    let addrs = this.held.get(network);
+    if (!addrs) this.held.set(network, (addrs = new Set()));
+    return addrs;
+  }
+
+  private cursorOf(network: string, setId: string): string | undefined {
+    return this.cursors.get(cursorName(network, setId)) ?? this.stmt.getCursor.get(network, setId);
+  }
+
+  /** Leased (or held) addresses of `network` in [lo, hi], ascending, at most `limit`. */
+  private usedIn(network: string, family: IpFamily, lo: bigint, hi: bigint, limit: number): string[] {
+    const loKey = addressKey(family, lo);
+    const hiKey = addressKey(family, hi);
+    const keys = this.stmt.usedIn.all(network, loKey, hiKey, limit);
+    const held = this.held.get(network);
+    if (!held) return keys;
+    const extra = [...held].filter((k) => k >= loKey && k <= hiKey);
+    if (extra.length === 0) return keys;
+    return [...keys, ...extra].sort().slice(0, limit);
+  }
+
+  /** The leases reserve() or allocate() hands out, chosen without writing anything. Call inside a transaction. */
+  private choose(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Choice {
     const key = keyParams(att);
-    if (this.stmt.getAttachment.get(...key) !== undefined) {
+    if (this.stmt.getAttachment.get(...key) !== undefined || this.heldKeys.has(describeKey(att))) {
       throw new IpamError('exists', `attachment ${describeKey(att)} already exists`);
     }
-    this.stmt.insertAttachment.run({
-      network: att.network,
-      container_id: att.containerId,
-      ifname: att.ifname,
-      netns: att.netns,
-      host_ifname: att.hostIfname,
-      pod_namespace: att.podNamespace ?? null,
-      pod_name: att.podName ?? null,
-      pod_uid: att.podUid ?? null,
-      infra_container_id: att.infraContainerId ?? null,
-      created_at: att.createdAt ?? Date.now(),
-    });
+    const held = this.held.get(att.network);
 
     // Assign each requested address to the set containing it.
     const wanted = new Map<number, IpValue>();
@@ -312,23 +370,25 @@ export class SqliteIpamStore implements IpamStore {
       if (wanted.has(setIndex)) {
         throw new IpamError('invalid-argument', `more than one requested address in range set ${setIndex} (${describeRangeSet(set)})`);
       }
-      if (this.stmt.leaseAt.get(att.network, addressKey(ip.family, ip.value)) !== undefined) {
+      const k = addressKey(ip.family, ip.value);
+      if (this.stmt.leaseAt.get(att.network, k) !== undefined || held?.has(k)) {
         throw new IpamError('requested-in-use', `requested address ${text} is already leased in network ${att.network}`);
       }
       wanted.set(setIndex, ip);
     }
 
-    return sets.map((set, setIndex): Lease => {
+    const choice: Choice = { leases: [], addrKeys: [], cursors: [] };
+    sets.forEach((set, setIndex) => {
       let value = wanted.get(setIndex)?.value;
       let range = value === undefined ? undefined : findRange(set, set.family, value);
       if (value === undefined) {
-        const cursorKey = this.stmt.getCursor.get(att.network, set.id);
+        const cursorKey = this.cursorOf(att.network, set.id);
         const cursor = cursorKey === undefined ? undefined : parseAddressKey(cursorKey);
         const found = findNextFree(
           set,
           cursor !== undefined && cursor.family === set.family ? cursor.value : undefined,
           (lo, hi, limit) => {
-            const keys = this.stmt.usedIn.all(att.network, addressKey(set.family, lo), addressKey(set.family, hi), limit);
+            const keys = this.usedIn(att.network, set.family, lo, hi, limit);
             return { length: keys.length, valueAt: (i) => parseAddressKey(keys[i] ?? '').value };
           },
         );
@@ -341,10 +401,11 @@ export class SqliteIpamStore implements IpamStore {
         value = found.value;
         range = found.range;
         // Requested addresses do not move the cursor: round-robin order is unaffected.
-        this.stmt.setCursor.run(att.network, set.id, addressKey(set.family, value));
+        choice.cursors.push([set.id, addressKey(set.family, value)]);
       }
       if (range === undefined) throw new Error('unreachable: leased address outside its set');
-      const lease: Lease = {
+      choice.addrKeys.push(addressKey(set.family, value));
+      choice.leases.push({
         network: att.network,
         containerId: att.containerId,
         ifname: att.ifname,
@@ -353,31 +414,94 @@ export class SqliteIpamStore implements IpamStore {
         prefixLength: range.prefixLength,
         setIndex,
         ...(range.gateway !== undefined && { gateway: range.gateway }),
-      };
-      this.stmt.insertLease.run({
-        network: lease.network,
-        container_id: lease.containerId,
-        ifname: lease.ifname,
-        set_index: setIndex,
-        family: lease.family,
-        addr_key: addressKey(set.family, value),
-        address: lease.address,
-        prefix_length: lease.prefixLength,
-        gateway: lease.gateway ?? null,
       });
-      return lease;
     });
+    return choice;
   }
+
+  /** The attachment, its leases and the moved cursors. Call inside a write transaction. */
+  private write(att: NewAttachment, choice: Choice, state: AttachmentState, result: string | null): void {
+    try {
+      this.stmt.insertAttachment.run({
+        network: att.network,
+        container_id: att.containerId,
+        ifname: att.ifname,
+        netns: att.netns,
+        host_ifname: att.hostIfname,
+        state,
+        result,
+        pod_namespace: att.podNamespace ?? null,
+        pod_name: att.podName ?? null,
+        pod_uid: att.podUid ?? null,
+        infra_container_id: att.infraContainerId ?? null,
+        created_at: att.createdAt ?? Date.now(),
+      });
+      choice.leases.forEach((lease, i) => {
+        this.stmt.insertLease.run({
+          network: lease.network,
+          container_id: lease.containerId,
+          ifname: lease.ifname,
+          set_index: lease.setIndex,
+          family: lease.family,
+          addr_key: choice.addrKeys[i] ?? '',
+          address: lease.address,
+          prefix_length: lease.prefixLength,
+          gateway: lease.gateway ?? null,
+        });
+      });
+    } catch (err) {
+      throw constraintToIpamError(err, att);
+    }
+    for (const [setId, k] of choice.cursors) this.stmt.setCursor.run(att.network, setId, k);
+  }
+}
+
+/** What reserve() and allocate() decide before writing. */
+interface Choice {
+  readonly leases: Lease[];
+  /** addressKey of each lease, in lease order. */
+  readonly addrKeys: string[];
+  /** [set id, addr key] of each set whose cursor moved. */
+  readonly cursors: Array<[string, string]>;
+}
+
+function cursorName(network: string, setId: string): string {
+  return `${network}\0${setId}`;
+}
+
+/** The requested addresses of a reserve()/allocate(), parsed; the attachment's fields checked. */
+function validRequest(att: NewAttachment, opts: ReserveOptions): IpValue[] {
+  keyParams(att);
+  for (const field of ['netns', 'hostIfname'] as const) {
+    if (typeof att[field] !== 'string') {
+      throw new IpamError('invalid-argument', `attachment ${field} must be a string`);
+    }
+  }
+  return (opts.requested ?? []).map((text) => {
+    const ip = typeof text === 'string' ? parseIp(text.trim()) : undefined;
+    if (ip === undefined) {
+      throw new IpamError('invalid-argument', `requested address ${JSON.stringify(text)} is not an IP address`);
+    }
+    return ip;
+  });
+}
+
+/** A UNIQUE violation at commit: another connection wrote the key or an address meanwhile. */
+function constraintToIpamError(err: unknown, att: NewAttachment): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new IpamError('exists', `attachment ${describeKey(att)} already exists`);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE') return new IpamError('requested-in-use', `an address of ${describeKey(att)} was leased by another writer meanwhile`);
+  return err;
 }
 
 function prepareStatements(db: Db) {
   const keyWhere = 'network = ? AND container_id = ? AND ifname = ?';
   return {
     getAttachment: db.prepare<KeyParams, AttachmentRow>(`SELECT * FROM attachments WHERE ${keyWhere}`),
-    insertAttachment: db.prepare<[Omit<AttachmentRow, 'state' | 'result'>], void>(
+    insertAttachment: db.prepare<[AttachmentRow], void>(
       `INSERT INTO attachments (network, container_id, ifname, netns, host_ifname, state, result,
                                 pod_namespace, pod_name, pod_uid, infra_container_id, created_at)
-       VALUES (@network, @container_id, @ifname, @netns, @host_ifname, 'pending', NULL,
+       VALUES (@network, @container_id, @ifname, @netns, @host_ifname, @state, @result,
                @pod_namespace, @pod_name, @pod_uid, @infra_container_id, @created_at)`,
     ),
     markReady: db.prepare<[string, ...KeyParams], void>(

@@ -288,7 +288,7 @@ test('pod routes go through the route batch: concurrent adds coalesce, each land
       if (kind === 'route') batches.push(size);
     });
     const pods = Array.from({ length: 40 }, (_, i) => ({ address: `10.90.0.${i + 1}`, family: 4 as const, oif: i % 2 === 0 ? i0! : i1! }));
-    await Promise.all([...pods.map((a) => p.addPodRoute(a, a.oif)), p.addPodRoute({ address: 'fd90::5', family: 6 }, i1!)]);
+    await Promise.all([...pods.map((a) => p.addPodRoutes([a], a.oif)), p.addPodRoutes([{ address: 'fd90::5', family: 6 }], i1!)]);
     assert.equal(batches.reduce((a, b) => a + b, 0), 41);
     assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
     const v4 = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string; scope: string }>;
@@ -303,11 +303,11 @@ test('pod routes go through the route batch: concurrent adds coalesce, each land
 
     // A replace moves the route to another veth; deleting one that is gone is fine; a device
     // that does not exist fails only its own caller.
-    await p.addPodRoute({ address: '10.90.0.1', family: 4 }, i1!);
+    await p.addPodRoutes([{ address: '10.90.0.1', family: 4 }], i1!);
     const outcomes = await Promise.allSettled([
-      p.delPodRoute({ address: '10.90.0.2', family: 4 }, i1),
-      p.delPodRoute({ address: '10.90.0.77', family: 4 }, undefined),
-      p.addPodRoute({ address: '10.90.0.99', family: 4 }, 999_999),
+      p.delPodRoutes([{ address: '10.90.0.2', family: 4 }], i1),
+      p.delPodRoutes([{ address: '10.90.0.77', family: 4 }], undefined),
+      p.addPodRoutes([{ address: '10.90.0.99', family: 4 }], 999_999),
     ]);
     assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected']);
     const after = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;

@@ -50,20 +50,24 @@ export class BatchingHostProgrammer implements HostProgrammer {
   ) {}
 
   /** Through the route batch: pod routes of concurrent ADDs go out together. */
-  addPodRoute(addr: PodAddress, hostIndex: number): Promise<void> {
-    return this.changeRoute({ op: 'replace', podRoute: { address: addr.address, family: addr.family, oif: hostIndex } });
+  addPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void> {
+    return this.changeRoutes(addrs.map((a) => ({ op: 'replace', podRoute: { address: a.address, family: a.family, oif: hostIndex } })));
   }
 
   /** Through the route batch; a route already gone counts as removed. */
-  delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void> {
-    return this.changeRoute({ op: 'delete', podRoute: { address: addr.address, family: addr.family, ...(hostIndex ? { oif: hostIndex } : {}) } });
+  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number | undefined): Promise<void> {
+    return this.changeRoutes(addrs.map((a) => ({ op: 'delete', podRoute: { address: a.address, family: a.family, ...(hostIndex ? { oif: hostIndex } : {}) } })));
   }
 
   /** One route change, coalesced with others that arrive while a batch is in flight; rejects with its own failure. */
   changeRoute(change: HostRouteChange): Promise<void> {
-    return this.enqueueRoutes([change]).then(([outcome]) => {
-      if (outcome?.error !== undefined) throw new Error(outcome.error);
-    });
+    return this.changeRoutes([change]);
+  }
+
+  /** Route changes queued together (one batch when idle); rejects with the first failure, in order. */
+  private async changeRoutes(changes: readonly HostRouteChange[]): Promise<void> {
+    const failed = (await this.enqueueRoutes(changes)).find((o) => o.error !== undefined);
+    if (failed?.error !== undefined) throw new Error(failed.error);
   }
 
   /** Queues all the changes at once (so an idle programmer sends them as one batch); one outcome each, in order. */

@@ -8,10 +8,13 @@ import { HostRouteChange, hostRouteRequest } from './host-routes';
  * peer router program the host only through this seam (BatchingHostProgrammer in podwired).
  */
 export interface HostProgrammer {
-  /** Route `address/32` (or /128) to the host end of the pod's veth. Replaces a stale route. */
-  addPodRoute(addr: PodAddress, hostIndex: number): Promise<void>;
-  /** Removes the pod route; fine when it is already gone. */
-  delPodRoute(addr: PodAddress, hostIndex: number | undefined): Promise<void>;
+  /**
+   * Route each `address/32` (or /128) to the host end of the pod's veth, all in one batch.
+   * Replaces stale routes. Rejects with the first failure, in order.
+   */
+  addPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void>;
+  /** Removes the pod routes, all in one batch; fine when they are already gone. Rejects with the first failure. */
+  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number | undefined): Promise<void>;
   /** Deletes a link by index; fine when it is already gone. Index 0 is refused (it means "all"). */
   deleteLink(index: number): Promise<void>;
   /** Deletes links together (one group delete where it can); one promise per index, as deleteLink. */

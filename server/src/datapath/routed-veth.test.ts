@@ -71,9 +71,13 @@ interface IpRoute {
   protocol?: string;
 }
 
-test('ADD wires both ends as the routed layout says; the result names them; CHECK passes', async () => {
+test('ADD wires both ends as the routed layout says, in 4 writes and 2 round trips; the result names them; CHECK passes', async () => {
   const s = spec();
+  const writesBefore = sockets.writes;
   const wired = await datapath.setUp(s);
+  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, the host
+  // end's gateway addresses and the programmer's host routes, one write each.
+  assert.equal(sockets.writes - writesBefore, 4, 'writes per ADD');
   const [hostLink] = json<IpAddr[]>(HOST, 'addr', 'show', s.hostIfname);
   const [hostDetail] = json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname);
   const [podLink] = json<IpAddr[]>(POD, 'addr', 'show', 'eth0');
@@ -197,4 +201,17 @@ test('ADD refuses an interface name already in the pod (102) and leaves it alone
   } finally {
     inNs(POD, 'link', 'del', 'eth0');
   }
+});
+
+test('a host end left by a crashed ADD of the same key (its derived name, no pod end) is replaced, not refused', async () => {
+  const s = spec({ addresses: [{ address: '10.71.0.7', family: 4 }] });
+  inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'debris0');
+  const wired = await datapath.setUp(s);
+  const [host] = json<Array<IpAddr & { link_netnsid?: number }>>(HOST, 'link', 'show', s.hostIfname);
+  assert.equal(host?.link_netnsid !== undefined, true, 'the name is held by a pair reaching into the pod now');
+  assert.equal(json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === 'debris0'), false, 'the debris went whole');
+  assert.equal(wired.interfaces[0]?.mac, host?.address);
+  await datapath.check(s);
+  await datapath.tearDown(s.hostIfname);
+  assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
 });

@@ -2,13 +2,16 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
-import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAlias, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { decodeLink } from '../rtnl/decode';
+import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { PendingDestructions } from './pending-destructions';
+import { randomMac } from './random-mac';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
 import { hostVethName } from './host-veth-name';
@@ -37,6 +40,9 @@ const DESTRUCTION_DRAIN_MS = 2_000;
 export function detachedName(index: number): string {
   return `pz${index.toString(16)}`;
 }
+
+/** createPair's outcome: the pair made (with this end as the kernel echoed it), or a name in the way. */
+type CreatedPair = { ok: true; host?: KernelLink; aliasError?: unknown } | { ok: false; error: unknown };
 
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
 async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
@@ -124,59 +130,46 @@ export class RoutedVethDatapath implements Datapath {
     });
   }
 
+  /**
+   * Two round trips when nothing is in the way: (1) one write creating the pair (host end up,
+   * both MACs podwire's, NLM_F_ECHO) and marking the host end as ours by its name, (2) both
+   * ends' programming, each end's requests in one write on its socket, the host routes through
+   * the programmer at the same time. A name in the way (EEXIST) costs the lookups that tell
+   * why, and one more try when it was debris.
+   */
   private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>): Promise<WiredPod> {
-    const found = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
-    let existing = found[0];
-    const stale = found[1];
-    // The name may still be held by the pod end of a pair a DEL detached (the same key, DEL
-    // then ADD at once): wait for its destruction rather than fail.
-    if (existing && this.destructions.involves(existing.peerIndex)) {
-      this.destructions.flush(); // its round now, not at the next tick of the reaper
-      await this.destructions.wait(existing.peerIndex, DESTRUCTION_WAIT_MS);
-      existing = await findLink(pod, spec.podIfname);
+    const podMac = spec.podMac ?? randomMac();
+    let created = await this.createPair(spec, ns, podMac);
+    if (!created.ok) {
+      await this.clearTheWay(spec, pod, created.error);
+      created = await this.createPair(spec, ns, podMac);
+      if (!created.ok) throw this.interfaceExists(spec, created.error);
     }
-    if (existing) {
-      throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, 'CNI ADD must not reuse an existing interface; DEL the attachment first');
-    }
-    // A host end with our derived name but no attachment is debris of a crashed ADD of
-    // this same key: remove it rather than fail forever.
-    if (stale) await this.programmer.deleteLink(stale.index);
-
-    try {
-      await this.host.request(
-        createVeth({ name: spec.hostIfname, mtu: spec.mtu, alias: this.alias, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, ...(spec.podMac ? { mac: spec.podMac } : {}) } }),
-      );
-    } catch (err) {
-      if (hasErrno(err, 'EEXIST')) throw new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, reasonOf(err));
-      throw err;
-    }
-    // The pair exists from here on: undo deletes it by name even if the lookups below fail.
-    let hostIndex: number | undefined;
+    // The pair exists from here on: undo deletes it (by name if the kernel did not echo it).
+    const echoed = created.host;
     undo.push(async () => {
-      const index = hostIndex ?? (await findLink(this.host, spec.hostIfname))?.index;
+      const index = echoed?.index ?? (await findLink(this.host, spec.hostIfname))?.index;
       if (index !== undefined) await this.programmer.deleteLink(index);
     });
-    const [hostFound, podFound] = await Promise.allSettled([findLink(this.host, spec.hostIfname), findLink(pod, spec.podIfname)]);
-    if (hostFound.status === 'rejected') throw hostFound.reason;
-    if (podFound.status === 'rejected') throw podFound.reason;
-    const hostLink = hostFound.value;
-    const podLink = podFound.value;
+    if (created.aliasError) throw created.aliasError;
+    // A kernel without NLM_F_ECHO for links (before 5.19) answers with the acknowledgement only.
+    const hostLink = echoed ?? (await findLink(this.host, spec.hostIfname));
     if (!hostLink) throw new Error(`host veth ${spec.hostIfname} vanished right after creation`);
-    hostIndex = hostLink.index;
-    if (!podLink) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
+    const podIndex = echoed?.peerIndex || (await findLink(pod, spec.podIfname))?.index;
+    if (!podIndex) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
     // Both ends are programmed at once, each end's requests pipelined on its socket: the
     // kernel handles one socket's requests in the order they were sent, so each end still
     // sees its steps in order (link up before the routes through it), but nobody waits for a
     // reply before sending the next request. On any failure the caller's rollback deletes the
-    // host end, which takes everything with it.
-    // (Sent in this order: the host end is up before the programmer sends the routes through it.)
-    const podSteps = sendAll(pod, podRequests(podLink.index, hostLink.mac, spec)).catch((err: unknown) => {
+    // host end, which takes everything with it. (The host end is up since its creation, before
+    // the programmer sends the routes through it.)
+    const podSteps = sendAll(pod, podRequests(podIndex, hostLink.mac, spec)).catch((err: unknown) => {
       throw podStepFailure(err, spec);
     });
-    const hostSteps = sendAll(this.host, hostRequests(hostLink.index, this.alias, spec));
-    const hostRoutes = spec.addresses.map((addr) => this.programmer.addPodRoute(addr, hostLink.index));
-    const outcomes = await Promise.allSettled([podSteps, hostSteps, ...hostRoutes]);
+    const hostSteps = sendAll(this.host, hostRequests(hostLink.index, spec));
+    const hostRoutes = this.programmer.addPodRoutes(spec.addresses, hostLink.index);
+    const outcomes = await Promise.allSettled([podSteps, hostSteps, hostRoutes]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
 
@@ -184,11 +177,53 @@ export class RoutedVethDatapath implements Datapath {
     return {
       interfaces: [
         { name: spec.hostIfname, mac: hostLink.mac, mtu: spec.mtu },
-        { name: spec.podIfname, mac: podLink.mac, mtu: spec.mtu, sandbox: spec.netnsPath },
+        { name: spec.podIfname, mac: podMac, mtu: spec.mtu, sandbox: spec.netnsPath },
       ],
       ips: resultIps(spec.addresses),
       routes: resultRoutes(spec),
     };
+  }
+
+  /**
+   * One write: the pair (host end up, the kernel echoing it) and the owner tag on the host end.
+   * The kernel handles both messages of one sendmsg(2) inside that call, so no crash of
+   * podwired can leave the pair without its tag (reconcile removes tagged ends no ready
+   * attachment accounts for).
+   */
+  private async createPair(spec: PodNetworkSpec, ns: PodNetns, podMac: string): Promise<CreatedPair> {
+    const [create, alias] = await this.host.exchange([
+      createVeth({ name: spec.hostIfname, mtu: spec.mtu, up: true, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac } }),
+      setLinkAliasByName(spec.hostIfname, this.alias),
+    ]);
+    if (!create || create.error) {
+      const error = create?.error ?? new Error('no outcome for the veth creation');
+      if (hasErrno(error, 'EEXIST')) return { ok: false, error };
+      throw error;
+    }
+    const host = create.messages.map(decodeLink).find((l) => l?.name === spec.hostIfname);
+    return { ok: true, ...(host ? { host } : {}), ...(alias?.error ? { aliasError: alias.error } : {}) };
+  }
+
+  /**
+   * A name was in the way. The pod end's may still be held by a pair a DEL detached (the
+   * same key, DEL then ADD at once): wait for its destruction. A host end with our derived
+   * name but no attachment is debris of a crashed ADD of this same key: remove it. Anything
+   * else is the caller's interface: refuse.
+   */
+  private async clearTheWay(spec: PodNetworkSpec, pod: RtnlSocket, cause: unknown): Promise<void> {
+    const [inPod, stale] = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
+    let existing = inPod;
+    if (existing && this.destructions.involves(existing.peerIndex)) {
+      this.destructions.flush(); // its round now, not at the next tick of the reaper
+      await this.destructions.wait(existing.peerIndex, DESTRUCTION_WAIT_MS);
+      existing = await findLink(pod, spec.podIfname);
+    }
+    if (existing) throw this.interfaceExists(spec, cause);
+    if (stale) await this.programmer.deleteLink(stale.index);
+  }
+
+  private interfaceExists(spec: PodNetworkSpec, cause: unknown): CniError {
+    return new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, `CNI ADD must not reuse an existing interface; DEL the attachment first (${reasonOf(cause)})`);
   }
 
   async tearDown(hostIfname: string): Promise<void> {
@@ -215,7 +250,7 @@ export class RoutedVethDatapath implements Datapath {
       return;
     }
     // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once.
-    await Promise.all(addresses.map((a) => this.programmer.delPodRoute(a, link.index)));
+    await this.programmer.delPodRoutes(addresses, link.index);
     // Destroyed by the reaper's next round (one group delete for all pairs detached since the
     // last round, in the programmer's worker): not awaited.
     this.destructions.reap(link.index);
@@ -245,8 +280,8 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
-    const outcomes = await Promise.allSettled(routes.map((r) => this.programmer.delPodRoute({ address: r.address, family: r.family }, r.hostIndex)));
-    return outcomes.flatMap((o, i) => (o.status === 'rejected' && routes[i] ? [{ route: routes[i], error: reasonOf(o.reason) }] : []));
+    const outcomes = await this.programmer.applyRouteChanges(routes.map((r) => ({ op: 'delete', podRoute: { address: r.address, family: r.family, oif: r.hostIndex } })));
+    return outcomes.flatMap((o, i) => (o.error !== undefined && routes[i] ? [{ route: routes[i], error: o.error }] : []));
   }
 
   async close(): Promise<void> {
@@ -299,21 +334,18 @@ function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): R
 }
 
 /**
- * The host end, in order: its owner tag (alias), up, then the gateway address per family (the routes to the pod go
- * through the batched programmer). The host end also owns the gateway address, so it answers
- * ARP/NDP for it whenever the pod's static neighbour entry is flushed (a chained plugin
- * changing the pod's MAC does that). IPv4: scope host, so the host never picks it as the
- * source of its own traffic. (No undo of their own: deleting the host end flushes them.)
+ * The host end (up since its creation, tagged in the same write): the gateway address per
+ * family (the routes to the pod go through the batched programmer). The host end owns the
+ * gateway address, so it answers ARP/NDP for it whenever the pod's static neighbour entry is
+ * flushed (a chained plugin changing the pod's MAC does that). IPv4: scope host, so the host
+ * never picks it as the source of its own traffic. (No undo of their own: deleting the host
+ * end flushes them.)
  */
-function hostRequests(hostIndex: number, alias: string, spec: PodNetworkSpec): RtnlRequest[] {
-  return [
-    setLinkAlias(hostIndex, alias),
-    setLinkUp(hostIndex),
-    ...familiesOf(spec.addresses).map((family) =>
-      addAddress(
-        { index: hostIndex, family, address: POD_GATEWAY[family], prefixLen: HOST_GATEWAY_PREFIX[family], ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }) },
-        'replace',
-      ),
+function hostRequests(hostIndex: number, spec: PodNetworkSpec): RtnlRequest[] {
+  return familiesOf(spec.addresses).map((family) =>
+    addAddress(
+      { index: hostIndex, family, address: POD_GATEWAY[family], prefixLen: HOST_GATEWAY_PREFIX[family], ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }) },
+      'replace',
     ),
-  ];
+  );
 }

@@ -1,4 +1,4 @@
-import { Lease } from '@podwire/ipam-store';
+import type { Allocation, Lease } from '@podwire/ipam-store';
 import { CniCode, toCniError } from '../cni/cni-error';
 import { CniResult, resultForVersion } from '../cni/cni-result';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
@@ -13,10 +13,13 @@ export function podAddresses(leases: readonly Lease[]): PodAddress[] {
 }
 
 /**
- * ADD: lease first (committed, with a `pending` attachment, before the kernel is touched), then
- * wire the pod, then mark the attachment `ready` with its result. Any failure after the lease
- * undoes the kernel work (the datapath rolls itself back) and releases the lease. An ADD whose
- * caller gave up meanwhile is rolled back too (the runtime saw it fail) and ends as AbandonedAdd.
+ * ADD: choose the leases (held in the store's memory, nothing written), wire the pod, then
+ * ONE commit: the attachment, `ready` with its result, and its leases. A crash before the
+ * commit loses nothing the kernel backs: the host end this server created, owned by its alias
+ * and accounted for by no ready attachment, is removed by the next start's reconcile (the
+ * kernel is the journal). Any failure after the allocation undoes the kernel work (the
+ * datapath rolls itself back) and releases the hold. An ADD whose caller gave up meanwhile is
+ * torn down before the commit (the runtime saw it fail) and ends as AbandonedAdd.
  */
 export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const { conf, inv, args } = call;
@@ -25,9 +28,9 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const hostIfname = deps.datapath.hostIfname(key);
-    let leases: Lease[];
+    let allocation: Allocation;
     try {
-      leases = deps.store.reserve(
+      allocation = deps.store.allocate(
         { ...key, netns: inv.netns, hostIfname, podNamespace: args.podNamespace, podName: args.podName, podUid: args.podUid, infraContainerId: args.infraContainerId },
         ranges,
         { requested: [...new Set([...args.ips, ...conf.runtimeConfig.ips])] },
@@ -37,30 +40,30 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     }
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
+      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
     } catch (err) {
       // setUp has already rolled back its own kernel work.
-      deps.store.remove(key);
+      allocation.release();
       throw toCniError(err, CniCode.DatapathFailure, 'failed to wire the pod network');
-    }
-    const result: CniResult = { cniVersion: LATEST_CNI_VERSION, ...wired, ...(conf.dns ? { dns: conf.dns } : {}) };
-    try {
-      deps.store.markReady(key, JSON.stringify(result));
-    } catch (err) {
-      await deps.datapath.tearDown(hostIfname).catch(() => undefined);
-      deps.store.remove(key);
-      throw storeErrorToCni(err);
     }
     if (ctx.abandoned()) {
       // The runtime saw this ADD fail; an attachment it does not know of must not stay.
       let rollbackError: string | undefined;
       try {
         await deps.datapath.tearDown(hostIfname);
-        deps.store.remove(key);
       } catch (err) {
         rollbackError = err instanceof Error ? err.message : String(err);
       }
+      allocation.release();
       throw new AbandonedAdd(rollbackError);
+    }
+    const result: CniResult = { cniVersion: LATEST_CNI_VERSION, ...wired, ...(conf.dns ? { dns: conf.dns } : {}) };
+    try {
+      // Synchronous from the abandoned() check on: no caller can give up in between.
+      allocation.commit(JSON.stringify(result));
+    } catch (err) {
+      await deps.datapath.tearDown(hostIfname).catch(() => undefined);
+      throw storeErrorToCni(err);
     }
     return JSON.stringify(resultForVersion(result, conf.cniVersion));
   });

@@ -34,35 +34,46 @@ export function getLinkByName(name: string): RtnlRequest {
 export interface VethSpec {
   name: string;
   mtu: number;
-  alias: string;
-  peer: { name: string; netnsFd: number; mtu: number; mac?: string };
+  /** This end's MAC; the kernel picks a random one when absent. */
+  mac?: string;
+  /** Bring this end up as it is created (the peer cannot be: it has no peer yet when it is set up). */
+  up: boolean;
+  peer: { name: string; netnsFd: number; mtu: number; mac: string };
 }
+
+/** NLM_F_ECHO: the kernel sends the created object back before the acknowledgement. */
+const NLM_F_ECHO = 0x08;
 
 /**
  * A veth pair: `name` here, its peer created directly inside the netns of `peer.netnsFd`.
- * Fails with EEXIST if `name` exists. The alias is sent too, but the kernel does not set an
- * alias while creating a link: follow with setLinkAlias.
+ * Fails with EEXIST if either name exists where it would be created. With NLM_F_ECHO the
+ * kernel (5.19+) answers with this end as created (index, MAC, IFLA_LINK = the peer's index in
+ * its netns) before the acknowledgement, so nothing needs a lookup after creation. The kernel
+ * does not set an alias while creating a link: follow with setLinkAliasByName in the same
+ * write.
  */
 export function createVeth(spec: VethSpec): RtnlRequest {
   const peer = Buffer.concat([
     rt.formatLink({}),
-    encodeStream(
-      ifla.formatLinkAttrs({
-        ifname: spec.peer.name,
-        netNsFd: spec.peer.netnsFd,
-        mtu: spec.peer.mtu,
-        ...(spec.peer.mac ? { address: macBytes(spec.peer.mac) } : {}),
-      }),
-    ),
+    encodeStream(ifla.formatLinkAttrs({ ifname: spec.peer.name, netNsFd: spec.peer.netnsFd, mtu: spec.peer.mtu, address: macBytes(spec.peer.mac) })),
   ]);
   const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
+  const up: rt.Link = spec.up ? { flags: { up: true }, change: { up: true } } : {};
   return {
     type: RTM.NEWLINK,
-    flags: FlagsNew.CREATE | FlagsNew.EXCL,
-    payload: linkMessage({}, { ifname: spec.name, mtu: spec.mtu, linkinfo, ifalias: spec.alias }),
+    flags: FlagsNew.CREATE | FlagsNew.EXCL | NLM_F_ECHO,
+    payload: linkMessage(up, { ifname: spec.name, mtu: spec.mtu, linkinfo, ...(spec.mac ? { address: macBytes(spec.mac) } : {}) }),
     expect: 'ack',
     what: `RTM_NEWLINK veth ${spec.name} (peer ${spec.peer.name})`,
   };
+}
+
+/**
+ * IFLA_IFALIAS of the link NAMED `name` (no index needed: it can follow the request creating
+ * the link in the same write, which a crash cannot split).
+ */
+export function setLinkAliasByName(name: string, alias: string): RtnlRequest {
+  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({}, { ifname: name, ifalias: alias }), expect: 'ack', what: `RTM_SETLINK ${name} alias ${alias}` };
 }
 
 export function setLinkUp(index: number): RtnlRequest {
@@ -76,11 +87,6 @@ export function setLinkDown(index: number): RtnlRequest {
 /** A new name (the kernel refuses to rename a link that is up: set it down first). */
 export function renameLink(index: number, name: string): RtnlRequest {
   return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { ifname: name }), expect: 'ack', what: `RTM_SETLINK ${index} name ${name}` };
-}
-
-/** IFLA_IFALIAS (the kernel ignores it in the request that creates a link: set it after). */
-export function setLinkAlias(index: number, alias: string): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { ifalias: alias }), expect: 'ack', what: `RTM_SETLINK ${index} alias ${alias}` };
 }
 
 export function setLinkGroup(index: number, group: number): RtnlRequest {

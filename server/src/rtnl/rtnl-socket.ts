@@ -70,6 +70,7 @@ export class RtnlSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff) + 1;
   private dumpTail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private sends = 0;
 
   constructor(
     private readonly raw: RawNetlinkSocket,
@@ -100,6 +101,11 @@ export class RtnlSocket {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** sendmsg(2) calls made so far: each is one write, answered by one round of replies. */
+  get writes(): number {
+    return this.sends;
   }
 
   /** One request; rejects with an RtnlError when the kernel refuses it or does not answer in time. */
@@ -164,6 +170,7 @@ export class RtnlSocket {
         const unaligned = frame.reduce((n, b) => n + b.length, 0) % 4;
         if (unaligned !== 0) frames.push(new Uint8Array(4 - unaligned));
       });
+      this.sends++;
       this.raw.send(frames, undefined, (error) => {
         if (error) for (const seq of seqs) this.fail(seq, error.errno ? Math.abs(error.errno) : EIO, `send failed: ${error.message}`);
       });

@@ -34,8 +34,10 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
  * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table);
  * the only further kernel requests are the removals (a lookup and a delete per pending or
  * orphan link, one per stray route), none for a ready pod:
- *  1. `pending` attachments (an ADD cut short by a crash) are rolled back: host end, routes, lease;
- *  2. this server's host ends that no ready attachment accounts for are removed;
+ *  1. `pending` attachments (left by a podwired whose ADD still
+ *     committed twice, or written by another user of the store's reserve()) are rolled back: host end, routes, lease;
+ *  2. this server's host ends that no ready attachment accounts for are removed: what an ADD
+ *     cut short by a crash before its one commit leaves (its hold was only in memory);
  *  3. this server's pod routes on its ready host ends to addresses not leased are removed;
  *  4. every ready attachment's host side is matched against the snapshot (counted, logged: kept).
  * The removals are issued together, so the programmer batches them (one group delete for
