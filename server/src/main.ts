@@ -10,11 +10,8 @@ import * as path from 'node:path';
 import { openIpamStore } from '@podwire/ipam-store';
 import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
-import { RoutedVethDatapath } from './datapath/routed-veth';
-import { rtnlRouteSender } from './datapath/host-programmer';
-import { BatchingHostProgrammer } from './datapath/batching-host-programmer';
 import { NetnsOpener } from './datapath/netns';
-import { WorkerLinkDeleter } from './rtnl/link-deleter';
+import { ThreadedDatapath } from './datapath/threaded-datapath';
 import { RtnlSockets } from './rtnl/rtnl-sockets';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
@@ -71,9 +68,10 @@ async function serve(opts: ServerConfig): Promise<void> {
   // (docs/architecture.md, "Durability").
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'), { synchronous: 'normal' });
   const storeMs = performance.now() - tStore;
-  // Every rtnetlink socket podwired uses is made here and closed by sockets.closeAll() at
-  // shutdown: requests on `host`, dumps (serialized) on `hostDumps`; pod netns sockets are
-  // opened through `netns` and closed by the datapath's cache (or closeAll).
+  // The event loop's own rtnetlink sockets, for reading only (the Debug inspector, the peer
+  // route table), made here and closed by sockets.closeAll() at shutdown: requests on `host`,
+  // dumps (serialized) on `hostDumps`, pod netns sockets through `netns`. Everything that
+  // changes the kernel runs on the datapath thread, with sockets of its own.
   const sockets = new RtnlSockets();
   const host = sockets.openHost('requests');
   const hostDumps = sockets.openHost('dumps');
@@ -84,10 +82,19 @@ async function serve(opts: ServerConfig): Promise<void> {
   const metrics = opts.metrics
     ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions() })
     : undefined;
-  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), metrics?.observeBatch);
-  const datapath: RoutedVethDatapath = new RoutedVethDatapath({ host, dumps: hostDumps }, programmer, netns, owner);
+  // The routed veth datapath, its batched host programmer (pod and peer routes, group
+  // deletes through its link-delete worker) and its reaper, on a thread of their own.
+  const datapath = await ThreadedDatapath.start({
+    ownerTag: owner,
+    ...(metrics ? { onBatch: metrics.observeBatch } : {}),
+    onExit: (reason) => {
+      // Nothing can be wired or torn down any more: exit, to be restarted and reconciled.
+      log.fatal({ reason }, 'podwired: the datapath thread is gone; exiting');
+      process.exit(1);
+    },
+  });
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
-  const peerRouting = await PeerRouting.create(opts, programmer, new SnapshotPeerRouteTable(hostDumps), log, {
+  const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
   });
   const locks = new KeyedMutex();
@@ -151,8 +158,7 @@ async function serve(opts: ServerConfig): Promise<void> {
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
         ['pod verification', () => (verifyAbort.abort(), verification)],
-        ['datapath', () => datapath.close()],
-        ['host programmer (link-delete worker)', () => programmer.close()],
+        ['datapath (its thread, programmer, link-delete worker and sockets)', () => datapath.close()],
         ['netlink sockets', () => sockets.closeAll()],
         ['lease store', () => store.close()],
       ];

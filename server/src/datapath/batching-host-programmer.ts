@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { PodAddress } from './datapath';
 import type { LinkDeleter } from '../rtnl/link-deleter';
 import { HostProgrammer, RouteChangeOutcome, RouteChangeSender } from './host-programmer';
@@ -6,10 +7,13 @@ import { CoalescingQueue } from './coalescing-queue';
 
 /**
  * Interface groups podwire uses for batched deletes: a high range no distribution or CNI
- * assigns, one group per batch, so a group delete can only ever hit links podwire moved there.
+ * assigns, so a group delete can only ever hit links podwire moved there. Each batch takes a
+ * random group of the range: two podwired on one host (different state dirs) batching at the
+ * same moment must not pick the same group, or one's group delete would take the other's
+ * links (a counter starting at the same value in every process did exactly that).
  */
-const GROUP_BASE = 0x50770000;
-const GROUP_SPAN = 0x10000;
+const GROUP_BASE = 0x50000000;
+const GROUP_SPAN = 0x01000000;
 
 /** Told the size of every batch the programmer sends (metrics, tests). */
 export type BatchObserver = (kind: 'link-delete' | 'route', size: number) => void;
@@ -41,7 +45,6 @@ interface PendingRouteChange {
 export class BatchingHostProgrammer implements HostProgrammer {
   private readonly deletes = new CoalescingQueue<PendingDelete>((batch) => this.deleteBatch(batch));
   private readonly routes = new CoalescingQueue<PendingRouteChange>((batch) => this.routeBatch(batch));
-  private nextGroup = 0;
 
   constructor(
     private readonly sendRoutes: RouteChangeSender,
@@ -118,7 +121,7 @@ export class BatchingHostProgrammer implements HostProgrammer {
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {
     this.onBatch('link-delete', batch.length);
-    const group = GROUP_BASE + (this.nextGroup++ % GROUP_SPAN);
+    const group = GROUP_BASE + randomInt(GROUP_SPAN);
     try {
       const outcomes = await this.deleter.deleteLinks(group, batch.map((d) => d.index));
       batch.forEach((d, i) => {

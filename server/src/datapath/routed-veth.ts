@@ -36,6 +36,11 @@ const REAP_INTERVAL_MS = 200;
 /** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
 const DESTRUCTION_DRAIN_MS = 2_000;
 
+/** The alias marking a host end as created by the server with this owner tag. */
+export function ownerAlias(ownerTag: string): string {
+  return `podwire:${ownerTag}`;
+}
+
 /** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
 export function detachedName(index: number): string {
   return `pz${index.toString(16)}`;
@@ -95,7 +100,7 @@ export class RoutedVethDatapath implements Datapath {
   ) {
     this.host = sockets.host;
     this.dumps = sockets.dumps;
-    this.alias = `podwire:${ownerTag}`;
+    this.alias = ownerAlias(ownerTag);
     this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), REAP_INTERVAL_MS);
     this.pods = new PodSocketCache(netns);
     // Entries of netns the runtime removed without a DEL reaching us are closed here.
@@ -276,7 +281,12 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async readHost(): Promise<HostView> {
-    return routedVethHostView(await takeSnapshot(this.dumps, ['links', 'addresses', 'routes']), this.alias);
+    return routedVethHostView(await this.snapshotHost(), this.alias);
+  }
+
+  /** What readHost() reads: the host's links, addresses and routes (one dump each). */
+  snapshotHost(): Promise<NetnsSnapshot> {
+    return takeSnapshot(this.dumps, ['links', 'addresses', 'routes']);
   }
 
   async removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {

@@ -1,0 +1,82 @@
+/**
+ * podwired's datapath thread: the routed veth datapath, its batched host programmer, its
+ * reaper and every netlink socket they use live here, so the kernel's share of wiring and
+ * tearing down pods (it runs inside sendmsg(2), on the sending thread) and the entering of
+ * pod netns (setns(2) is per thread) never hold up the event loop that serves gRPC. The
+ * event loop talks to it through ThreadedDatapath (threaded-datapath.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { WorkerLinkDeleter } from '../rtnl/link-deleter';
+import { RtnlSockets } from '../rtnl/rtnl-sockets';
+import { BatchingHostProgrammer } from './batching-host-programmer';
+import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
+import { toWire } from './datapath-thread-protocol';
+import { rtnlRouteSender } from './host-programmer';
+import { NetnsOpener } from './netns';
+import { RoutedVethDatapath } from './routed-veth';
+
+/** How often the counters the event loop mirrors are compared and, when changed, sent. */
+const COUNTERS_INTERVAL_MS = 50;
+
+type Implementations = { [N in CallName]: (...args: DatapathCalls[N]['args']) => Promise<DatapathCalls[N]['value']> };
+
+function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): void {
+  const post = (msg: ThreadMessage): void => port.postMessage(msg);
+  // Every socket of this thread is made here and closed by sockets.closeAll() (close below).
+  const sockets = new RtnlSockets();
+  const host = sockets.openHost('datapath requests');
+  const dumps = sockets.openHost('datapath dumps');
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), (batch, size) => post({ kind: 'batch', batch, size }));
+  const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), data.ownerTag);
+
+  let sent = { pendingDestructions: 0, netnsSockets: 0 };
+  const sendCounters = (): void => {
+    const now = { pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() };
+    if (now.pendingDestructions === sent.pendingDestructions && now.netnsSockets === sent.netnsSockets) return;
+    sent = now;
+    post({ kind: 'counters', ...now });
+  };
+  const counters = setInterval(sendCounters, COUNTERS_INTERVAL_MS);
+
+  const calls: Implementations = {
+    setUp: (spec) => datapath.setUp(spec),
+    tearDown: (name) => datapath.tearDown(name),
+    detach: (name, addresses) => datapath.detach(name, addresses),
+    check: (spec) => datapath.check(spec),
+    podProblems: (spec) => datapath.podProblems(spec),
+    readHost: async (): Promise<HostTables> => {
+      const s = await datapath.snapshotHost();
+      return { links: [...s.links], addresses: [...s.addresses], routes: [...s.routes] };
+    },
+    removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
+    applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
+    close: async () => {
+      clearInterval(counters);
+      // Each owner closes what it made: the datapath (reaper drained, pod sockets), the
+      // programmer (its link-delete worker), then every socket left.
+      try {
+        await datapath.close();
+        await programmer.close();
+      } finally {
+        sockets.closeAll();
+      }
+    },
+  };
+
+  port.on('message', (msg: CallMessage) => {
+    const impl = calls[msg.call] as (...args: unknown[]) => Promise<unknown>;
+    impl(...msg.args).then(
+      (value) => {
+        post({ kind: 'reply', id: msg.id, value });
+        sendCounters();
+      },
+      (err: unknown) => {
+        post({ kind: 'reply', id: msg.id, error: toWire(err) });
+        sendCounters();
+      },
+    );
+  });
+  post({ kind: 'ready' });
+}
+
+if (parentPort) run(parentPort, workerData as DatapathThreadData);

@@ -1,0 +1,160 @@
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AttachmentKey } from '@podwire/ipam-store';
+import { NetnsSnapshot } from '../rtnl/snapshot';
+import type { BatchObserver } from './batching-host-programmer';
+import type { Datapath, HostView, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, ThreadMessage } from './datapath-thread-protocol';
+import { fromWire } from './datapath-thread-protocol';
+import type { RouteChangeOutcome } from './host-programmer';
+import type { HostRouteChange } from './host-routes';
+import { hostVethName } from './host-veth-name';
+import { ownerAlias, routedVethHostView } from './routed-veth';
+
+export interface ThreadedDatapathOptions {
+  ownerTag: string;
+  /** Told every batch the thread's host programmer sends (metrics). */
+  onBatch?: BatchObserver;
+  /** The thread died (a crash in it, not close()): nothing can be wired any more. */
+  onExit?: (reason: string) => void;
+}
+
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The Datapath podwired's handlers use: the routed veth datapath running on its own thread
+ * (datapath-thread.ts), so the kernel work of concurrent calls overlaps with the event
+ * loop's gRPC and store work, on both cores. Each call is one message there and one back;
+ * errors come back as the CniError or RtnlError they were. The counters the event loop
+ * reads synchronously (pending destructions, open netns sockets) are mirrored from the
+ * thread's notes. Peer routes go through the same thread's programmer (applyRouteChanges).
+ */
+export class ThreadedDatapath implements Datapath {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly alias: string;
+  private nextId = 1;
+  private pending = 0;
+  private netnsSockets = 0;
+  private gone: string | undefined;
+  private closing = false;
+
+  private constructor(opts: ThreadedDatapathOptions) {
+    this.alias = ownerAlias(opts.ownerTag);
+    const data: DatapathThreadData = { ownerTag: opts.ownerTag };
+    this.worker = new Worker(path.join(__dirname, 'datapath-thread.js'), { workerData: data });
+    this.worker.on('message', (msg: ThreadMessage) => {
+      if (msg.kind === 'reply') {
+        const w = this.waiting.get(msg.id);
+        this.waiting.delete(msg.id);
+        if (msg.error) w?.reject(fromWire(msg.error));
+        else w?.resolve(msg.value);
+      } else if (msg.kind === 'counters') {
+        this.pending = msg.pendingDestructions;
+        this.netnsSockets = msg.netnsSockets;
+      } else if (msg.kind === 'batch') {
+        opts.onBatch?.(msg.batch, msg.size);
+      }
+    });
+    this.worker.on('error', (err) => this.fail(`the datapath thread failed: ${err.message}`));
+    this.worker.on('exit', (code) => {
+      const reason = `the datapath thread exited with code ${code}`;
+      const unexpected = !this.closing;
+      this.fail(reason);
+      if (unexpected) opts.onExit?.(reason);
+    });
+  }
+
+  /** Starts the thread; resolves once its sockets are open (rejects when they cannot be). */
+  static start(opts: ThreadedDatapathOptions): Promise<ThreadedDatapath> {
+    const dp = new ThreadedDatapath(opts);
+    return new Promise((resolve, reject) => {
+      const onMessage = (msg: ThreadMessage): void => {
+        if (msg.kind !== 'ready') return;
+        dp.worker.off('message', onMessage);
+        dp.worker.off('exit', onExit);
+        resolve(dp);
+      };
+      const onExit = (): void => reject(new Error(dp.gone ?? 'the datapath thread exited while starting'));
+      dp.worker.on('message', onMessage);
+      dp.worker.once('exit', onExit);
+    });
+  }
+
+  /** Open netlink sockets inside pod netns (the thread's cache), as last reported. */
+  netnsSocketCacheSize(): number {
+    return this.netnsSockets;
+  }
+
+  pendingDestructions(): number {
+    return this.pending;
+  }
+
+  hostIfname(key: AttachmentKey): string {
+    return hostVethName(key.network, key.containerId, key.ifname);
+  }
+
+  setUp(spec: PodNetworkSpec): Promise<WiredPod> {
+    return this.call('setUp', spec);
+  }
+
+  tearDown(hostIfname: string): Promise<void> {
+    return this.call('tearDown', hostIfname);
+  }
+
+  detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void> {
+    return this.call('detach', hostIfname, addresses);
+  }
+
+  check(spec: PodNetworkSpec): Promise<void> {
+    return this.call('check', spec);
+  }
+
+  podProblems(spec: PodNetworkSpec): Promise<string[]> {
+    return this.call('podProblems', spec);
+  }
+
+  async readHost(): Promise<HostView> {
+    const t = await this.call('readHost');
+    return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.alias);
+  }
+
+  removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
+    return this.call('removeStrayRoutes', routes);
+  }
+
+  /** Host route changes through the thread's batched programmer (the peer router's RouteChanger). */
+  applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
+    return this.call('applyRouteChanges', changes);
+  }
+
+  /** Closes the datapath in its thread (reaper drained, workers and sockets closed), then ends the thread. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    try {
+      if (!this.gone) await this.call('close');
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private call<N extends CallName>(name: N, ...args: DatapathCalls[N]['args']): Promise<DatapathCalls[N]['value']> {
+    if (this.gone) return Promise.reject(new Error(this.gone));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const msg: CallMessage<N> = { id, call: name, args };
+      this.worker.postMessage(msg);
+    });
+  }
+
+  private fail(reason: string): void {
+    this.gone ??= reason;
+    for (const w of this.waiting.values()) w.reject(new Error(reason));
+    this.waiting.clear();
+  }
+}
