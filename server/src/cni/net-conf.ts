@@ -3,6 +3,7 @@ import { CniCode, CniError } from './cni-error';
 import { CniVersion, requireSupportedVersion } from './cni-versions';
 import { validateNetworkName } from './cni-invocation';
 import { RuntimeConfig, parseRuntimeConfig } from './runtime-config';
+import { IpamRoute, parseIpamRoutes } from './ipam-routes';
 
 export interface DnsConfig {
   nameservers?: string[];
@@ -18,6 +19,11 @@ export interface NetConf {
   type: string;
   /** One entry per range set: ADD takes one address from each. Empty when the config has no ipam ranges (the node's pod CIDRs are used). */
   rangeSets: RangeSet[];
+  /**
+   * `ipam.routes` (host-local syntax): when present the pod interface gets exactly these routes
+   * and no default route; undefined when absent (a default route per family, as always).
+   */
+  routes?: IpamRoute[];
   mtu: number;
   dns?: DnsConfig;
   runtimeConfig: RuntimeConfig;
@@ -56,8 +62,39 @@ function parseDns(v: unknown): DnsConfig | undefined {
   return dns;
 }
 
-function parseIpam(v: unknown): RangeSet[] {
-  if (v === undefined) return [];
+/** `ipam` keys podwire reads. */
+const IPAM_KEYS = ['type', 'ranges', 'routes'] as const;
+/**
+ * `ipam` keys a bridge/ptp + host-local config carries that make no difference to podwire
+ * (its lease store replaces host-local's data directory; the result's DNS comes from the
+ * network config's "dns"): accepted and ignored.
+ */
+export const IGNORED_IPAM_KEYS = ['dataDir', 'resolvConf', 'name'] as const;
+/** host-local's legacy single-range keys: they would set the range, so they are refused rather than ignored. */
+const LEGACY_RANGE_KEYS = ['subnet', 'rangeStart', 'rangeEnd', 'gateway'] as const;
+
+function checkIpamKeys(v: Record<string, unknown>): void {
+  const legacy = LEGACY_RANGE_KEYS.filter((k) => v[k] !== undefined);
+  if (legacy.length > 0) {
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `unsupported ipam key ${legacy.map((k) => `"${k}"`).join(', ')}`,
+      'host-local\'s legacy single-range form is not supported: write it as "ranges": [[{"subnet": ..., "rangeStart": ..., "rangeEnd": ..., "gateway": ...}]]',
+    );
+  }
+  const known: readonly string[] = [...IPAM_KEYS, ...IGNORED_IPAM_KEYS];
+  const unknown = Object.keys(v).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `unsupported ipam key ${unknown.map((k) => `"${k}"`).join(', ')}`,
+      `podwire reads "ipam" keys ${IPAM_KEYS.map((k) => `"${k}"`).join(', ')} and ignores ${IGNORED_IPAM_KEYS.map((k) => `"${k}"`).join(', ')}`,
+    );
+  }
+}
+
+function parseIpam(v: unknown): { rangeSets: RangeSet[]; routes?: IpamRoute[] } {
+  if (v === undefined) return { rangeSets: [] };
   if (!isObject(v)) throw new CniError(CniCode.InvalidNetworkConfig, '"ipam" must be an object', `got ${JSON.stringify(v)}`);
   // podwire allocates addresses itself; the host-local syntax is accepted so a bridge+host-local
   // config can be switched over by changing "type" only.
@@ -68,13 +105,34 @@ function parseIpam(v: unknown): RangeSet[] {
       'podwire allocates addresses itself: leave "ipam.type" out, or set it to "podwire" or "host-local"',
     );
   }
+  checkIpamKeys(v);
+  const routes = parseIpamRoutes(v.routes);
   // No ranges at all: podwired allocates from the node's pod CIDRs (handlers/network-ranges.ts).
-  if (v.ranges === undefined && v.subnet === undefined) return [];
+  if (v.ranges === undefined) return routes ? { rangeSets: [], routes } : { rangeSets: [] };
   try {
-    return parseRangeSets(v.ranges);
+    const rangeSets = parseRangeSets(v.ranges);
+    return routes ? { rangeSets, routes } : { rangeSets };
   } catch (err) {
     if (err instanceof IpamError) throw new CniError(CniCode.InvalidNetworkConfig, 'invalid ipam ranges', err.message);
     throw err;
+  }
+}
+
+/**
+ * A route of a family the ranges give no address of could never be installed: refused before
+ * anything is leased. (Without ranges the node's pod CIDRs decide; the datapath checks then.)
+ */
+function requireRouteFamiliesInRanges(routes: readonly IpamRoute[], rangeSets: readonly RangeSet[]): void {
+  if (rangeSets.length === 0) return;
+  const families = new Set<number>(rangeSets.map((r) => r.family));
+  const n = routes.findIndex((r) => !families.has(r.family));
+  const route = routes[n];
+  if (route) {
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `ipam.routes[${n}] is an IPv${route.family} route but ipam.ranges give no IPv${route.family} address`,
+      `route to ${route.dst}/${route.dstLen}`,
+    );
   }
 }
 
@@ -115,15 +173,20 @@ export function netConfFromDocument(doc: unknown): NetConf {
     }
     mtu = doc.mtu;
   }
+  const ipam = parseIpam(doc.ipam);
   const conf: NetConf = {
     cniVersion,
     name,
     type: doc.type,
-    rangeSets: parseIpam(doc.ipam),
+    rangeSets: ipam.rangeSets,
     mtu,
     runtimeConfig: parseRuntimeConfig(doc.runtimeConfig),
     raw: doc,
   };
+  if (ipam.routes) {
+    requireRouteFamiliesInRanges(ipam.routes, ipam.rangeSets);
+    conf.routes = ipam.routes;
+  }
   const dns = parseDns(doc.dns);
   if (dns) conf.dns = dns;
   return conf;

@@ -6,6 +6,7 @@
  */
 import type { AttachmentKey } from '@podwire/ipam-store';
 import type { ResultInterface, ResultIp, ResultRoute } from '../cni/cni-result';
+import type { IpamRoute } from '../cni/ipam-routes';
 
 export interface PodAddress {
   /** Plain address, e.g. "10.22.0.7". */
@@ -25,6 +26,11 @@ export interface PodNetworkSpec {
   addresses: PodAddress[];
   /** The pod end's MAC ("aa:bb:..."); the kernel picks one when absent. */
   podMac?: string;
+  /**
+   * The network's `ipam.routes`: exactly these routes on the pod interface, and no default
+   * route. Absent: a default route per family through the gateway.
+   */
+  routes?: readonly IpamRoute[];
 }
 
 /** The parts of the CNI result the datapath decides: interfaces, IPs (indexes into interfaces) and routes. */

@@ -47,7 +47,7 @@ export class FakeDatapath implements Datapath {
         { name: spec.podIfname, mac: '02:00:00:00:00:02', mtu: spec.mtu, sandbox: spec.netnsPath },
       ],
       ips: resultIps(spec.addresses),
-      routes: resultRoutes(spec.addresses),
+      routes: resultRoutes(spec),
     };
   }
 

@@ -6,7 +6,19 @@ import { KernelLink, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import type { NetnsSnapshot } from '../rtnl/snapshot';
 import type { PodNetworkSpec } from './datapath';
 import { RTPROT_PODWIRE } from './host-routes';
-import { POD_GATEWAY, POD_PREFIX, familiesOf } from './routed-veth-layout';
+import * as ipaddr from 'ipaddr.js';
+import { routeDstText } from '../cni/ipam-routes';
+import { POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes } from './routed-veth-layout';
+
+/** Two addresses' texts name the same address (the kernel's and ipaddr.js's IPv6 spellings may differ). */
+function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
+  } catch {
+    return false;
+  }
+}
 
 /** The host side: the host end exists and is up, holds each family's gateway address, and has a route to each pod address. */
 export function hostSideProblems(host: NetnsSnapshot, link: KernelLink | undefined, spec: PodNetworkSpec): string[] {
@@ -27,9 +39,12 @@ export function hostSideProblems(host: NetnsSnapshot, link: KernelLink | undefin
 }
 
 /**
- * The pod side: the pod end exists and is up, holds each address, and per family has the
- * default route via the gateway (IPv4 also the on-link route to it) and the permanent
- * neighbour entry for the gateway with the host end's MAC (when `hostMac` is known).
+ * The pod side: the pod end exists and is up, holds each address, has each of its routes
+ * (podRoutes(): the config's `ipam.routes`, else the default route per family) through itself
+ * via its next hop, and the permanent neighbour entry for the gateway with the host end's MAC
+ * (when `hostMac` is known). Only this interface's routes are looked at: other interfaces in
+ * the netns (another podwire network's, another plugin's) and routes a chained plugin added
+ * are not podwire's business.
  */
 export function podSideProblems(pod: NetnsSnapshot, spec: PodNetworkSpec, hostMac: string | undefined): string[] {
   const link = pod.link(spec.podIfname);
@@ -44,11 +59,13 @@ export function podSideProblems(pod: NetnsSnapshot, spec: PodNetworkSpec, hostMa
     }
   }
   const routes = pod.routesVia(link.index).filter((r) => r.table === RT_TABLE_MAIN);
+  for (const want of podRoutes(spec)) {
+    const found = routes.some((r) => r.family === want.family && r.dstLen === want.dstLen && sameAddress(r.dst, want.dst) && sameAddress(r.gateway, want.gw));
+    if (!found) problems.push(`${want.dstLen === 0 ? 'default route' : `route ${routeDstText(want)}`} via ${want.gw} dev ${spec.podIfname} is missing`);
+  }
   const neighbours = pod.neighboursOf(link.index);
   for (const family of familiesOf(spec.addresses)) {
     const gw = POD_GATEWAY[family];
-    if (!routes.some((r) => r.family === family && r.dstLen === 0 && r.gateway === gw)) problems.push(`default route via ${gw} dev ${spec.podIfname} is missing`);
-    if (family === 4 && !routes.some((r) => r.family === 4 && r.dstLen === 32 && r.dst === gw)) problems.push(`on-link route to ${gw} dev ${spec.podIfname} is missing`);
     if (hostMac !== undefined) {
       const neigh = neighbours.find((n) => n.family === family && n.dst === gw);
       // A chained plugin may flush it (the host end then answers ARP/NDP itself): only a wrong MAC is a problem.

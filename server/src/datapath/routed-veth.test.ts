@@ -180,14 +180,15 @@ test('detach (DEL): host routes gone and host end renamed down at once; an ADD o
 
 test('a failure midway rolls back everything it did (a route already in the pod: EEXIST)', async () => {
   inNs(POD, 'link', 'set', 'lo', 'up');
-  inNs(POD, 'route', 'add', '169.254.1.1/32', 'dev', 'lo');
+  // A default route the pod already has (another interface's): podwire's own default route, its last step, meets EEXIST.
+  inNs(POD, 'route', 'add', 'default', 'dev', 'lo');
   try {
     await assert.rejects(datapath.setUp(spec({ addresses: [{ address: '10.71.0.6', family: 4 }] })), (e: unknown) => e instanceof CniError && e.code === 103 && /EEXIST/.test(e.details));
     assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
     assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
     assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
   } finally {
-    inNs(POD, 'route', 'del', '169.254.1.1/32', 'dev', 'lo');
+    inNs(POD, 'route', 'del', 'default', 'dev', 'lo');
   }
 });
 

@@ -2,7 +2,7 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
-import { addAddress, addPermanentNeighbour, changeRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from '../rtnl/requests';
 import { decodeLink } from '../rtnl/decode';
 import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
@@ -18,10 +18,9 @@ import { hostVethName } from './host-veth-name';
 import { NetnsOpener, PodNetns } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
-import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, resultIps, resultRoutes } from './routed-veth-layout';
+import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes, podStepFailure, resultIps, resultRoutes } from './routed-veth-layout';
 
 const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
 const RT_SCOPE_HOST = 254;
 const RTN_UNICAST = 1;
 /** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
@@ -165,7 +164,9 @@ export class RoutedVethDatapath implements Datapath {
     // reply before sending the next request. On any failure the caller's rollback deletes the
     // host end, which takes everything with it. (The host end is up since its creation, before
     // the programmer sends the routes through it.)
-    const podSteps = sendAll(pod, podRequests(podIndex, hostLink.mac, spec));
+    const podSteps = sendAll(pod, podRequests(podIndex, hostLink.mac, spec)).catch((err: unknown) => {
+      throw podStepFailure(err, spec);
+    });
     const hostSteps = sendAll(this.host, hostRequests(hostLink.index, spec));
     const hostRoutes = this.programmer.addPodRoutes(spec.addresses, hostLink.index);
     const outcomes = await Promise.allSettled([podSteps, hostSteps, hostRoutes]);
@@ -179,7 +180,7 @@ export class RoutedVethDatapath implements Datapath {
         { name: spec.podIfname, mac: podMac, mtu: spec.mtu, sandbox: spec.netnsPath },
       ],
       ips: resultIps(spec.addresses),
-      routes: resultRoutes(spec.addresses),
+      routes: resultRoutes(spec),
     };
   }
 
@@ -310,22 +311,25 @@ export function routedVethHostView(host: NetnsSnapshot, alias: string): HostView
   };
 }
 
-/** The pod end, in order: its addresses, up, then per family the gateway neighbour and routes. */
+/**
+ * The pod end, in order: its addresses, up, per family the gateway's permanent neighbour
+ * entry, then its routes (podRoutes(): the config's `ipam.routes`, else a default route per
+ * family), each `onlink` through this interface so the gateway needs no route of its own and
+ * a second interface in the same netns never collides with this one's.
+ */
 function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): RtnlRequest[] {
+  const routes = podRoutes(spec);
   const requests: RtnlRequest[] = spec.addresses.map((addr) =>
     // IPv6: no duplicate address detection, so the address is usable at once.
     addAddress({ index: podIndex, family: addr.family, address: addr.address, prefixLen: POD_PREFIX[addr.family], nodad: addr.family === 6 }, 'create'),
   );
   requests.push(setLinkUp(podIndex));
   for (const family of familiesOf(spec.addresses)) {
-    const gw = POD_GATEWAY[family];
-    requests.push(addPermanentNeighbour({ index: podIndex, family, dst: gw, lladdr: hostMac }));
-    // IPv4 needs the gateway on-link explicitly; fe80::/64 is on-link by definition.
-    if (family === 4) {
-      requests.push(changeRoute('create', { family, dst: gw, dstLen: 32, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_LINK, type: RTN_UNICAST }));
-    }
+    requests.push(addPermanentNeighbour({ index: podIndex, family, dst: POD_GATEWAY[family], lladdr: hostMac }));
+  }
+  for (const r of routes) {
     requests.push(
-      changeRoute('create', { family, dst: family === 6 ? '::' : '0.0.0.0', dstLen: 0, gateway: gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+      createOnlinkRoute({ family: r.family, dst: r.dst, dstLen: r.dstLen, gateway: r.gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
     );
   }
   return requests;

@@ -1,5 +1,6 @@
 import type { Attachment, Lease } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
+import { withStoredRoutes } from '../cni/result-routes';
 import type { Datapath } from '../datapath/datapath';
 import { podAddresses } from '../handlers/add';
 
@@ -17,6 +18,7 @@ export async function attachmentProblems(datapath: Datapath, att: Attachment, le
       hostIfname: att.hostIfname,
       mtu: 0,
       addresses: podAddresses([...leases]),
+      ...withStoredRoutes(att.result),
     });
     return [];
   } catch (err) {

@@ -40,7 +40,7 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     }
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(allocation.leases), podMac: conf.runtimeConfig.mac });
+      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
     } catch (err) {
       // setUp has already rolled back its own kernel work.
       allocation.release();

@@ -53,6 +53,7 @@ export const handleCheck: VerbHandler = async (deps, call) => {
       hostIfname: record.attachment.hostIfname,
       mtu: conf.mtu,
       addresses: leased,
+      ...(conf.routes ? { routes: conf.routes } : {}),
     });
     return '';
   });

@@ -229,3 +229,29 @@ export function dumpOf(kind: DumpKind): RtnlRequest {
   }
   return { type, flags: FlagsGet.DUMP, payload: out.bufs, expect: 'dump', what: `dump of ${kind}` };
 }
+
+/** RTNH_F_ONLINK in rtm_flags: the gateway is on the output link, whatever the link's addresses. */
+const RTNH_F_ONLINK = 4;
+
+/**
+ * A route created exclusively (EEXIST when the table has one to the destination) with the
+ * `onlink` flag (`ip route add DST via GW dev IF onlink`): the gateway needs no route of its
+ * own, so several interfaces can each route through the same link-local gateway.
+ */
+export function createOnlinkRoute(route: RouteSpec & { gateway: string; oif: number }): RtnlRequest {
+  const out = new AttrStream();
+  const data = { family: afOf(route.family), dstLen: route.dstLen, table: route.table, protocol: route.protocol, scope: route.scope, type: route.type, flags: { __unknown: RTNH_F_ONLINK } };
+  const attrs = {
+    ...(route.dstLen > 0 ? { dst: addressBytes(route.dst) } : {}),
+    gateway: addressBytes(route.gateway),
+    oif: requireIndex(route.oif),
+  };
+  rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
+  return {
+    type: RTM.NEWROUTE,
+    flags: FlagsNew.CREATE | FlagsNew.EXCL,
+    payload: out.bufs,
+    expect: 'ack',
+    what: `RTM_NEWROUTE ${route.dst}/${route.dstLen} via ${route.gateway} dev ${route.oif} onlink`,
+  };
+}

@@ -4,6 +4,7 @@ import type { Datapath, HostView, PodNetworkSpec } from '../datapath/datapath';
 import { podAddresses } from '../handlers/add';
 import { lockName } from '../handlers/handler-deps';
 import { reasonOf } from '../rtnl/rtnl-error';
+import { withStoredRoutes } from '../cni/result-routes';
 import type { ReconcileCounts } from './startup-report';
 
 /** A ready attachment and the spec of its wiring, as the store has them. */
@@ -24,7 +25,7 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
   }
   return store.listAttachments({ state: 'ready' }).map((attachment) => ({
     attachment,
-    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []) },
+    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []), ...withStoredRoutes(attachment.result) },
   }));
 }
 

@@ -9,11 +9,12 @@ import { IpAddrInfo, IpLink, IpRoute, ipJson, settledVeths } from '../lib/netns'
 import { mustRun, runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
-import { CniPluginError, CniResult, LibcniChain, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni-chain';
+import { CniResult, Libcni, LibcniError, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni';
 
 /*
- * podwire as the first plugin of a chain podwire → portmap → bandwidth → tuning, driven the
- * way libcni drives a conflist, with the reference plugins from Debian's
+ * podwire as the first plugin of a chain podwire → portmap → bandwidth → tuning, driven by
+ * the real libcni (Debian's golang-github-appc-cni-dev, through test/build/libcni-driver:
+ * scripts/install-libcni-helper.sh builds it), with the reference plugins from Debian's
  * containernetworking-plugins (scripts/install-runtime-deps.sh installs them). Every effect is
  * read back from the kernel (iptables, tc, ip, /proc/sys) rather than from a plugin's output.
  *
@@ -31,7 +32,7 @@ const SYSCTL = 'net.ipv4.conf.eth0.arp_filter';
 const BANDWIDTH = { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 };
 
 let h: E2eHarness;
-let chain: LibcniChain;
+let chain: Libcni;
 let rt: RuntimeConf;
 let podNs: { name: string; path: string };
 let tuningDir: string;
@@ -73,8 +74,11 @@ before(async () => {
       { type: 'tuning', mac: TUNED_MAC, mtu: TUNED_MTU, sysctl: { [SYSCTL]: '1' }, dataDir: tuningDir },
     ],
   };
-  chain = new LibcniChain(list, {
+  const unavailable = Libcni.unavailable();
+  if (unavailable) throw new Error(unavailable);
+  chain = new Libcni(list, {
     cniPath: [podwirePluginDir(h.root, SHIM_BINARY), REFERENCE_PLUGIN_DIR],
+    workDir: path.join(h.root, 'libcni'),
     env: { PODWIRE_SOCKET: h.server.socket },
   });
   rt = {
@@ -101,7 +105,7 @@ after(async () => {
     // A runtime DELs after a failed or abandoned ADD: portmap's rules, bandwidth's ifb and
     // tuning's saved state are only removed by their DEL.
     if (addAttempted && !deleted) {
-      const failures = await chain.delBestEffort(rt, finalResult);
+      const failures = await chain.delBestEffort(rt);
       if (failures.length > 0) console.error(`chaining: clean-up DEL failures:\n${failures.join('\n')}`);
     }
   } finally {
@@ -180,7 +184,9 @@ test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does it
   assert.deepEqual(bw.stdin.runtimeConfig, { bandwidth: BANDWIDTH });
   assert.equal(tu.stdin.runtimeConfig, undefined);
   const podwireResult = JSON.parse(pw.stdout) as CniResult;
-  assert.deepEqual(pm.stdin.prevResult, podwireResult);
+  // libcni decodes each result into its Go types and hands that on: a result without "dns"
+  // is passed on with an empty one, everything else as podwire printed it.
+  assert.deepEqual(pm.stdin.prevResult, { ...podwireResult, dns: podwireResult.dns ?? {} });
   assert.deepEqual(bw.stdin.prevResult, JSON.parse(pm.stdout));
   assert.deepEqual(tu.stdin.prevResult, JSON.parse(bw.stdout));
 
@@ -312,7 +318,7 @@ function ipv4OnlyPath(): string {
 test('CHECK of the whole chain passes with the final result as prevResult', async () => {
   assert.ok(finalResult, 'ADD succeeded');
   const first = chain.invocations.length;
-  await chain.check(rt, finalResult, { env: { PATH: ipv4OnlyPath() } });
+  await chain.check(rt, { env: { PATH: ipv4OnlyPath() } });
   const checks = chain.invocations.slice(first);
   assert.deepEqual(
     checks.map((i) => [i.verb, i.type, i.exitCode, i.stdout]),
@@ -330,11 +336,11 @@ test('CHECK with ip6tables present: any failure is portmap\'s own IPv6 bug, neve
   assert.ok(finalResult, 'ADD succeeded');
   const first = chain.invocations.length;
   try {
-    await chain.check(rt, finalResult);
+    await chain.check(rt);
   } catch (e) {
-    const err = e as CniPluginError;
+    const err = e as LibcniError;
     assert.equal(err.type, 'portmap', err.message);
-    assert.match(err.msg, /^could not check ipv6 dnat: chain CNI-DN-[0-9a-f]+ not found in iptables table nat$/, err.message);
+    assert.match(err.msg ?? '', /^could not check ipv6 dnat: chain CNI-DN-[0-9a-f]+ not found in iptables table nat$/, err.message);
     t.diagnostic(`known upstream portmap bug (containernetworking/plugins#819): ${err.msg}`);
   }
   assert.deepEqual(
@@ -349,7 +355,7 @@ test('DEL in reverse order removes every trace; a second DEL succeeds', async ()
   const hostIf = hostIfName();
   const ifb = await ifbOf(hostIf);
   const first = chain.invocations.length;
-  await chain.del(rt, finalResult);
+  await chain.del(rt);
   deleted = true;
   assert.deepEqual(
     chain.invocations.slice(first).map((i) => [i.verb, i.type, i.exitCode]),
@@ -373,6 +379,6 @@ test('DEL in reverse order removes every trace; a second DEL succeeds', async ()
   assert.deepEqual(rows.attachments.filter((a) => a.container_id === CONTAINER_ID), []);
   assert.deepEqual(fs.existsSync(tuningDir) ? fs.readdirSync(tuningDir) : [], [], 'tuning removed its saved state');
 
-  // DEL is idempotent through the whole chain (a runtime may repeat it).
-  await chain.del(rt, finalResult);
+  // DEL is idempotent through the whole chain (a runtime may repeat it; libcni's cache is gone, so without prevResult).
+  await chain.del(rt);
 });

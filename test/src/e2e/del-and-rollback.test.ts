@@ -80,11 +80,11 @@ test('DEL of a container podwire never saw succeeds', async () => {
 test('a datapath failure midway rolls back links, routes and the lease', async () => {
   const ns = await h.netns.create('fail');
   // (The kernel here has no dummy driver: a veth pair inside the pod stands in.)
-  // Make the pod's on-link gateway route fail with EEXIST after the veth pair, the address
-  // and the neighbour entry were already created.
+  // Make the pod's default route (its last step) fail with EEXIST after the veth pair, the
+  // address and the neighbour entry were already created.
   await mustRun('ip', ['-n', ns.name, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
   await mustRun('ip', ['-n', ns.name, 'link', 'set', 'd0', 'up']);
-  await mustRun('ip', ['-n', ns.name, 'route', 'add', '169.254.1.1/32', 'dev', 'd0']);
+  await mustRun('ip', ['-n', ns.name, 'route', 'add', 'default', 'dev', 'd0']);
   const before = (await hostLinks()).map((l) => l.ifname);
 
   const add = await h.shim({ command: 'ADD', containerId: 'ctr-fail', netns: ns.path, ifname: 'eth0', config: CONF });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CommandResult, runCommand } from './run-command';
-import { REFERENCE_PLUGIN_DIR, podwirePluginDir } from './libcni-chain';
+import { REFERENCE_PLUGIN_DIR, podwirePluginDir } from './libcni';
 
 /**
  * A private podman for end-to-end tests: podman 4 with its CNI network backend, runc, a
@@ -63,6 +63,8 @@ export interface PodmanEnvOptions {
   socket: string;
   /** The conflist podman gets (its `name` is the network name). */
   conflist: { name: string; [key: string]: unknown };
+  /** More networks (conflists) for containers attached to several networks. */
+  extraConflists?: Array<{ name: string; [key: string]: unknown }>;
 }
 
 export class PodmanEnv {
@@ -144,7 +146,9 @@ export class PodmanEnv {
     const d = this.dir;
     const q = (s: string) => JSON.stringify(s);
     fs.mkdirSync(this.cniConfDir, { recursive: true });
-    fs.writeFileSync(path.join(this.cniConfDir, `${this.network}.conflist`), JSON.stringify(this.opts.conflist, null, 2));
+    for (const list of [this.opts.conflist, ...(this.opts.extraConflists ?? [])]) {
+      fs.writeFileSync(path.join(this.cniConfDir, `${list.name}.conflist`), JSON.stringify(list, null, 2));
+    }
     fs.writeFileSync(
       this.containersConf,
       [
@@ -175,12 +179,12 @@ export class PodmanEnv {
     );
   }
 
-  /** The container's address on the test network, from `podman inspect`. */
-  async ipOf(container: string): Promise<string> {
+  /** The container's address on the test network (or `network`), from `podman inspect`. */
+  async ipOf(container: string, network = this.network): Promise<string> {
     const out = await this.mustPodman(['inspect', container, '--format', '{{json .NetworkSettings.Networks}}']);
     const nets = JSON.parse(out) as Record<string, { IPAddress?: string }>;
-    const ip = nets[this.network]?.IPAddress;
-    if (!ip) throw new Error(`container ${container} has no address on ${this.network}: ${out.trim()}`);
+    const ip = nets[network]?.IPAddress;
+    if (!ip) throw new Error(`container ${container} has no address on ${network}: ${out.trim()}`);
     return ip;
   }
 
