@@ -49,8 +49,13 @@ const NLM_F_DUMP_INTR = 0x10;
 /** The socket's receive buffer: room for many concurrent callers' acknowledgements and dump parts. */
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 const EINTR = os.constants.errno.EINTR;
-/** How often a dump interrupted by a concurrent change is tried again. */
-const DUMP_TRIES = 3;
+/**
+ * How often a dump interrupted by a concurrent change is tried (a host where other pods are
+ * wired all the time interrupts a full dump often; each retry waits a little longer, with
+ * jitter, so it lands in a quieter moment).
+ */
+const DUMP_TRIES = 8;
+const DUMP_RETRY_BASE_MS = 2;
 
 const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
 const ECANCELED = os.constants.errno.ECANCELED;
@@ -124,6 +129,7 @@ export class RtnlSocket {
           return await this.request({ ...request, expect: 'dump' });
         } catch (err) {
           if (!(err instanceof RtnlError && err.code === 'EINTR') || attempt >= DUMP_TRIES) throw err;
+          await new Promise((r) => setTimeout(r, DUMP_RETRY_BASE_MS * attempt * (1 + Math.random())));
         }
       }
     };
