@@ -68,6 +68,9 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
     impl(...msg.args).then(
       (value) => {
         post({ kind: 'reply', id: msg.id, value });
+        // After close, with every socket of this thread closed: end the thread by itself
+        // (terminating a thread with a native socket open aborts the process).
+        if (msg.call === 'close') return port.close();
         sendCounters();
       },
       (err: unknown) => {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AttachmentKey } from '@podwire/ipam-store';
+import { CLOSE_WAIT_MS } from '../rtnl/link-deleter';
 import { NetnsSnapshot } from '../rtnl/snapshot';
 import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
@@ -135,10 +136,18 @@ export class ThreadedDatapath implements Datapath {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    if (this.gone) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     try {
-      if (!this.gone) await this.call('close');
-    } finally {
+      // The thread closes its datapath, programmer and sockets, answers, and ends by itself.
+      await this.call('close');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS)));
+      if ((await Promise.race([exited, late])) === 'late') await this.worker.terminate();
+      clearTimeout(timer);
+    } catch (err) {
       await this.worker.terminate();
+      throw err;
     }
   }
 

@@ -14,13 +14,25 @@ export interface DeleteRequest {
   indexes: number[];
 }
 
+/** Sent by the owner to stop the worker: it closes its socket and port, and exits by itself. */
+export interface CloseRequest {
+  close: true;
+}
+
 const port = parentPort;
 if (port) {
   // Created when the worker starts: the thread inherits the host netns of the main thread.
-  // Closed with the port, when the owner (WorkerLinkDeleter.close) terminates the worker.
+  // Closed when the owner (WorkerLinkDeleter.close) asks, or with the port.
   const sock = RtnlSocket.open('host link-delete worker');
   const ops = linkDeleteOps(sock);
-  port.on('message', (req: DeleteRequest) => {
+  port.on('message', (req: DeleteRequest | CloseRequest) => {
+    if ('close' in req) {
+      // Closing the socket here, before the thread ends, matters: a worker terminated with
+      // the native socket still open aborted the whole process (Napi::Error at teardown).
+      sock.close();
+      port.close();
+      return;
+    }
     deleteLinksAsGroup(ops, req.group, req.indexes).then(
       (outcomes) => port.postMessage({ id: req.id, outcomes }),
       (err: unknown) => port.postMessage({ id: req.id, outcomes: req.indexes.map((index) => ({ index, error: String(err) })) }),
