@@ -40,8 +40,8 @@ export interface ContainerdOptions {
 export class ContainerdProcess {
   readonly layout: ContainerdLayout;
   readonly logs: string[] = [];
-  /** Cgroup parent for every sandbox of this run (cgroupfs path, one per process). */
-  readonly cgroupParent = `/podwire-cri-${process.pid}`;
+  /** Cgroup parent of every sandbox of this instance (a cgroupfs path named for its dir). */
+  readonly cgroupParent: string;
   private child: ChildProcess | undefined;
   private clientInstance: CriClient | undefined;
   private readonly createdHostDirs: string[];
@@ -52,6 +52,7 @@ export class ContainerdProcess {
     readonly options: ContainerdOptions,
   ) {
     this.layout = containerdLayout(dir);
+    this.cgroupParent = `/podwire-cri-${path.basename(dir)}`;
     this.createdHostDirs = missingDirs(['/run/containerd', SHIM_SOCKET_DIR, LIBCNI_CACHE_DIR, `${LIBCNI_CACHE_DIR}/results`, `${LIBCNI_CACHE_DIR}/networks`]);
     fs.mkdirSync(this.layout.cniBinDir, { recursive: true });
     fs.mkdirSync(this.layout.cniConfDir, { recursive: true });
