@@ -36,7 +36,11 @@ function q(s: string): string {
   return JSON.stringify(s);
 }
 
-export function containerdConfigToml(l: ContainerdLayout, sandboxImage: string, runcBinary: string): string {
+/**
+ * `netnsUnderStateDir`: pod netns pinned under containerd's state dir (true) or, as on a
+ * kubelet node, in /var/run/netns/cni-* (false).
+ */
+export function containerdConfigToml(l: ContainerdLayout, sandboxImage: string, runcBinary: string, netnsUnderStateDir = true): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
   return [
     'version = 2',
@@ -57,7 +61,7 @@ export function containerdConfigToml(l: ContainerdLayout, sandboxImage: string, 
     `[${cri}]`,
     `  sandbox_image = ${q(sandboxImage)}`,
     '  restrict_oom_score_adj = true',
-    '  netns_mounts_under_state_dir = true',
+    `  netns_mounts_under_state_dir = ${netnsUnderStateDir}`,
     '  stream_server_address = "127.0.0.1"',
     '  stream_server_port = "0"',
     '  enable_selinux = false',

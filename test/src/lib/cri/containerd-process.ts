@@ -30,6 +30,8 @@ export interface ContainerdOptions {
   sandboxImage: string;
   /** CNI network names whose libcni cache entries cleanup() removes. */
   networks: string[];
+  /** false: pod netns in /var/run/netns/cni-* as on a node (default true: under the state dir). */
+  netnsUnderStateDir?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export class ContainerdProcess {
     this.createdHostDirs = missingDirs(['/run/containerd', SHIM_SOCKET_DIR, LIBCNI_CACHE_DIR, `${LIBCNI_CACHE_DIR}/results`, `${LIBCNI_CACHE_DIR}/networks`]);
     fs.mkdirSync(this.layout.cniBinDir, { recursive: true });
     fs.mkdirSync(this.layout.cniConfDir, { recursive: true });
-    fs.writeFileSync(this.configFile, containerdConfigToml(this.layout, options.sandboxImage, RUNC));
+    fs.writeFileSync(this.configFile, containerdConfigToml(this.layout, options.sandboxImage, RUNC, options.netnsUnderStateDir ?? true));
   }
 
   static create(prefix: string, options: ContainerdOptions): ContainerdProcess {
@@ -149,6 +151,18 @@ export class ContainerdProcess {
     if (r.code !== 0) throw new Error(`ctr images import ${archive} exited ${r.code}: ${(r.stderr || r.stdout).trim()}`);
   }
 
+  /** The network namespace path(s) of a sandbox's runtime spec (containerd's verbose status). */
+  async sandboxNetns(id: string): Promise<string[]> {
+    try {
+      const info = JSON.parse((await this.client.podSandboxStatus(id, true)).info.info ?? '{}') as {
+        runtimeSpec?: { linux?: { namespaces?: { type: string; path?: string }[] } };
+      };
+      return (info.runtimeSpec?.linux?.namespaces ?? []).filter((n) => n.type === 'network' && n.path).map((n) => n.path ?? '');
+    } catch {
+      return [];
+    }
+  }
+
   /** Every task (sandbox and container) id containerd's runc shims have state for. */
   private scanTaskIds(): void {
     const tasks = path.join(this.layout.state, 'io.containerd.runtime.v2.task', CRI_NAMESPACE);
@@ -174,9 +188,11 @@ export class ContainerdProcess {
   async cleanup(): Promise<string[]> {
     const problems: string[] = [];
     this.scanTaskIds();
+    const netnsPaths: string[] = [];
     if (this.child) {
       try {
         for (const s of await this.client.listPodSandbox()) {
+          netnsPaths.push(...(await this.sandboxNetns(s.id)));
           await this.client.stopPodSandbox(s.id).catch((e: Error) => problems.push(e.message));
           await this.client.removePodSandbox(s.id).catch((e: Error) => problems.push(e.message));
         }
@@ -201,6 +217,11 @@ export class ContainerdProcess {
     }
     for (const sock of [...this.taskIds].map((id) => shimSocketPath(this.layout.socket, CRI_NAMESPACE, id))) fs.rmSync(sock, { force: true });
     for (const f of this.options.networks.flatMap(libcniCacheFiles)) fs.rmSync(f, { recursive: true, force: true });
+    // pod netns containerd pinned outside its dir (/var/run/netns/cni-*) and did not remove
+    for (const ns of netnsPaths.filter((p) => !p.startsWith(`${this.dir}/`) && fs.existsSync(p))) {
+      await runCommand('umount', [ns], { timeoutMs: 10_000 });
+      fs.rmSync(ns, { force: true });
+    }
     problems.push(...removeCgroup(this.cgroupParent));
     problems.push(...(await unmountAll(this.dir)));
     rmdirIfEmpty(this.createdHostDirs);
