@@ -108,6 +108,12 @@ export class ContainerdProcess {
           return;
         } catch (e) {
           last = (e as Error).message;
+          // containerd runs but its CRI plugin did not load (e.g. no usable snapshotter): it cannot serve CRI here
+          if (/UNIMPLEMENTED|unknown service/.test(last)) {
+            const why = this.logs.filter((l) => /failed to load plugin|io\.containerd\.grpc\.v1\.cri/.test(l) && /level=(warning|error|fatal)/.test(l));
+            await this.kill();
+            throw new ContainerdUnavailable(`containerd's CRI plugin is not serving: ${(why[why.length - 1] ?? last).trim()}`);
+          }
         }
       }
       await new Promise((r) => setTimeout(r, 50));
