@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, SHIM_BINARY } from '../paths';
 import { runCommand } from '../run-command';
-import { REFERENCE_PLUGIN_DIR } from '../libcni-chain';
 import { ContainerdProcess } from './containerd-process';
 import { PodSandboxConfig } from './cri-client';
 
@@ -15,6 +14,8 @@ import { PodSandboxConfig } from './cri-client';
  */
 
 export const PAUSE_IMAGE = 'localhost/podwire/pause:test';
+/** Debian's containernetworking-plugins. */
+export const REFERENCE_PLUGIN_DIR = '/usr/lib/cni';
 export const INSTALL_SH = path.join(REPO_ROOT, 'deploy', 'install.sh');
 const BUILD_PAUSE = path.join(REPO_ROOT, 'scripts', 'build-pause-image.sh');
 
