@@ -79,6 +79,18 @@ function containerLog(name: string): string {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
 }
 
+function cgroupV2(): boolean {
+  return fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+}
+
+/** A container's cgroup file: v1 `<controller>/<parent>/<id>/<v1file>`, or v2 `<parent>/<id>/<v2file>`. */
+function cgroupValue(containerId: string, controller: string, v1file: string, v2file: string): string {
+  const dir = cgroupV2()
+    ? path.join('/sys/fs/cgroup', node().cgroupParent, containerId)
+    : path.join('/sys/fs/cgroup', controller, node().cgroupParent, containerId);
+  return fs.readFileSync(path.join(dir, cgroupV2() ? v2file : v1file), 'utf8').trim();
+}
+
 async function createAndStart(c: RenderedContainer): Promise<string> {
   const client = node().client;
   const id = await client.createContainer(dsSandbox, c.config, pod().sandbox);
@@ -191,6 +203,12 @@ test("podwired runs in the DaemonSet's container and its probes' command reports
   assert.match(containerLog('podwired'), /"msg":"podwired serving"/);
   assert.ok(fs.existsSync(path.join(hostRun, 'podwire.sock')), 'the socket is on the hostPath the shim uses');
   assert.ok(fs.existsSync(path.join(hostState, 'ipam.db')), 'the lease store is on the state hostPath');
+  // the manifest's resources, as kubelet would set them, in the kernel's cgroup files
+  const res = c.config.linux?.resources;
+  assert.equal(res?.memory_limit_in_bytes, 384 * 1024 * 1024, 'limits.memory 384Mi');
+  assert.equal(res?.cpu_shares, 102, 'requests.cpu 100m');
+  assert.equal(cgroupValue(id, 'memory', 'memory.limit_in_bytes', 'memory.max'), String(384 * 1024 * 1024));
+  assert.equal(cgroupValue(id, 'cpu', 'cpu.shares', 'cpu.weight'), cgroupV2() ? String(1 + Math.floor(((102 - 2) * 9999) / 262142)) : '102');
   // host PID: podwired sees the host's processes (this test's own pid)
   const ps = await node().client.execSync(id, ['node', '-e', `process.exit(require('fs').existsSync('/proc/${process.pid}') ? 0 : 3)`], 10);
   assert.equal(ps.exit_code, 0, 'hostPID: the host /proc is visible');

@@ -67,6 +67,7 @@ export interface ContainerConfig {
   annotations?: Record<string, string>;
   log_path?: string;
   linux?: {
+    resources?: { cpu_period?: number; cpu_quota?: number; cpu_shares?: number; memory_limit_in_bytes?: number };
     security_context?: {
       privileged?: boolean;
       namespace_options?: NamespaceOption;

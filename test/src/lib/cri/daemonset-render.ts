@@ -10,8 +10,10 @@ import { ContainerConfig, CriMount, NamespaceOption, PodSandboxConfig } from './
  * host PID (NamespaceMode NODE for the sandbox and every container), privileged, each
  * container's command/args (with $(VAR) expanded from its env as kubelet does), env,
  * volumeMounts (hostPath volumes mapped through `hostPaths`, the ConfigMap volume to a
- * directory of its data), mount propagation, and each probe's exec command.
- * Not rendered (kubelet-only): resources, ports, tolerations, priority, service account.
+ * directory of its data), mount propagation, each probe's exec command, and resources as
+ * kubelet turns them into cgroup settings (memory limit; CPU shares from the request, CFS
+ * quota from a CPU limit). Not rendered: oom_score_adj (containerd restricts it here), DNS
+ * policy, ports, tolerations, priority, service account (kubelet and API server matters).
  */
 
 type Obj = Record<string, any>;
@@ -144,7 +146,10 @@ export function renderDaemonSet(o: RenderOptions): RenderedPod {
         mounts,
         labels: { 'io.kubernetes.container.name': c.name },
         log_path: `${c.name}/0.log`,
-        linux: { security_context: { privileged: c.securityContext?.privileged === true, namespace_options: namespaces } },
+        linux: {
+          resources: linuxResources(c.resources as Obj | undefined),
+          security_context: { privileged: c.securityContext?.privileged === true, namespace_options: namespaces },
+        },
       },
     };
   };
@@ -154,6 +159,36 @@ export function renderDaemonSet(o: RenderOptions): RenderedPod {
     containers: (spec.containers as Obj[]).map(render),
     configMapFiles,
   };
+}
+
+/** A Kubernetes quantity in bytes ("64Mi", "1G", "512") or millicores ("100m", "2"). */
+export function parseQuantity(q: string | number, unit: 'bytes' | 'millicores'): number {
+  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(String(q));
+  if (!m) throw new Error(`quantity ${q} is not understood`);
+  const n = Number(m[1]);
+  const suffix = m[2] ?? '';
+  if (unit === 'millicores') {
+    if (suffix === 'm') return n;
+    if (suffix === '') return n * 1000;
+    throw new Error(`CPU quantity ${q} is not understood`);
+  }
+  const mult: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 };
+  const f = mult[suffix];
+  if (f === undefined) throw new Error(`memory quantity ${q} is not understood`);
+  return Math.round(n * f);
+}
+
+/** kubelet's cgroup settings for a container's resources (cgroupfs, CFS period 100 ms). */
+export function linuxResources(res: Obj | undefined): { cpu_shares?: number; cpu_period?: number; cpu_quota?: number; memory_limit_in_bytes?: number } {
+  const out: { cpu_shares?: number; cpu_period?: number; cpu_quota?: number; memory_limit_in_bytes?: number } = {};
+  const cpuReq = res?.requests?.cpu ?? res?.limits?.cpu;
+  if (cpuReq !== undefined) out.cpu_shares = Math.max(2, Math.floor((parseQuantity(cpuReq, 'millicores') * 1024) / 1000));
+  if (res?.limits?.cpu !== undefined) {
+    out.cpu_period = 100_000;
+    out.cpu_quota = Math.max(1000, Math.floor((parseQuantity(res.limits.cpu, 'millicores') * 100_000) / 1000));
+  }
+  if (res?.limits?.memory !== undefined) out.memory_limit_in_bytes = parseQuantity(res.limits.memory, 'bytes');
+  return out;
 }
 
 function anyPrivileged(spec: Obj): boolean {
