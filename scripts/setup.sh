@@ -27,6 +27,7 @@ fi
 # podman + runc and a busybox rootfs (the podman test skips itself if podman cannot run).
 bash scripts/install-runtime-deps.sh
 bash scripts/install-libcni-helper.sh   # the real-libcni driver of the chaining and multi-network tests
+bash scripts/install-containerd.sh   # containerd 1.6 (CRI) + runc for the CRI test and bench
 
 # npm packages: `npm ci` when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

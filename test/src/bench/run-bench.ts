@@ -12,6 +12,9 @@
  * `--only cpu-floor` runs only the cpu-floor rows (cpu-floor.ts): podwired CPU per ADD/DEL/STATUS
  * vs a bare grpc-js server, time until a DEL'd pod's veth pair is gone, and the ADD latency
  * floor; they also run in the full bench.
+ * `--only cri` runs only the CRI rows (cri-bench.ts): bridge+host-local vs podwire behind a private
+ * containerd 1.6 driven through CRI (RunPodSandbox p50, churn@8, the CNI step from containerd's
+ * debug log); they also run in the full bench.
  * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
  * which need the shim and podwired but not the reference plugins.
  */
@@ -45,6 +48,7 @@ import { RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, r
 import { parsePodCounts } from './restart-report';
 import { CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloor, runCpuFloor } from './cpu-floor';
 import { Stats, fmt, renderTable, summarize } from './stats';
+import { CriBenchResult, renderCri, runCriBench } from './cri-bench';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -61,7 +65,7 @@ interface Options {
   runId: string;
   workDir: string | undefined;
   quick: boolean;
-  only: 'all' | 'restart' | 'cpu-floor';
+  only: 'all' | 'restart' | 'cpu-floor' | 'cri';
   cpuCalls: number;
   gonePods: number;
   restartPods: number[];
@@ -147,7 +151,7 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--only': {
         const v = val();
-        if (v !== 'all' && v !== 'restart' && v !== 'cpu-floor') throw new Error('--only is all, restart or cpu-floor');
+        if (v !== 'all' && v !== 'restart' && v !== 'cpu-floor' && v !== 'cri') throw new Error('--only is all, restart, cpu-floor or cri');
         o.only = v;
         break;
       }
@@ -179,7 +183,7 @@ function parseOptions(argv: string[]): Options {
             '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
             '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
             '                 [--restart-check-sample K] [--cpu-calls N] [--gone-pods M]\n' +
-            '                 (--only all|restart|cpu-floor)\n',
+            '                 (--only all|restart|cpu-floor|cri)\n',
         );
         process.exit(0);
         break;
@@ -827,10 +831,10 @@ async function main(): Promise<number> {
       (o.only !== 'all'
         ? ''
         : `sizes: sequential ${o.pods} pods, churn ${o.churnPods} pods @8 and @32, latency ${o.samples} samples at 0 and at ${o.fill} pods, shim ${o.shimRuns} runs\n`) +
-      (o.only === 'cpu-floor'
+      (o.only === 'cpu-floor' || o.only === 'cri'
         ? ''
         : `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`) +
-      (o.only === 'restart' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
+      (o.only === 'restart' || o.only === 'cri' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
   );
   const needed = o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
   for (const p of needed) {
@@ -933,6 +937,24 @@ async function main(): Promise<number> {
       process.stdout.write(`results written to ${o.out}\n`);
       return 0;
     }
+    const criRows = (): Promise<CriBenchResult> =>
+      runCriBench({
+        runId: o.runId,
+        samples: o.quick ? 10 : 30,
+        churnPods: o.quick ? 24 : 80,
+        concurrency: 8,
+        log: (msg) => process.stderr.write(`  [cri] ${msg}\n`),
+      });
+    if (o.only === 'cri') {
+      process.stderr.write('bench: CRI (containerd 1.6): bridge+host-local vs podwire\n');
+      const cri = await criRows();
+      const wallS = (performance.now() - wallStart) / 1000;
+      process.stdout.write(`${renderCri(cri)}\n\nbenchmark wall time: ${fmt(wallS)} s\n`);
+      const json = { machine: m, options: { ...o, workDir: undefined }, cri, wallSeconds: wallS };
+      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      process.stdout.write(`results written to ${o.out}\n`);
+      return 0;
+    }
     if (o.only === 'restart') {
       process.stderr.write('bench: restart to serving after SIGKILL\n');
       const rows = await restartRows();
@@ -992,7 +1014,10 @@ async function main(): Promise<number> {
     const cpuFloor = await timed('cpu-floor rows', () => cpuFloorRows(floor, shim.staticNoop));
     process.stderr.write('bench: restart to serving after SIGKILL\n');
     const restart = await timed('restart rows', () => restartRows());
+    process.stderr.write('bench: CRI (containerd 1.6)\n');
+    const cri = await timed('CRI rows', () => criRows());
     const report = buildReport(configs, shim, floor, o, restart);
+    report.text += `\n\n${renderCri(cri)}`;
     const cpuFloorTargetRows = cpuFloorTargets(cpuFloor);
     report.text += `\n\n${renderCpuFloor(cpuFloor)}\n\ncpu-floor targets\n${renderTable(['target', 'measured', 'result', 'margin'], cpuFloorTargetRows.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}`;
     const wallS = (performance.now() - wallStart) / 1000;
@@ -1010,6 +1035,7 @@ async function main(): Promise<number> {
       restart,
       cpuFloor,
       cpuFloorTargets: cpuFloorTargetRows,
+      cri,
       wallSeconds: wallS,
       // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
       peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
