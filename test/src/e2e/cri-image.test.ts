@@ -268,14 +268,10 @@ test('StopContainer ends podwired (SIGTERM) and removing the DaemonSet pod leave
   assert.deepEqual(c.shimPids(), []);
 });
 
-// Known bug (server/, not this test's): after CRI sandboxes were wired and torn down, podwired
-// sometimes aborts on SIGTERM, 2–4 ms after "podwired stopping", with "terminate called after
-// throwing an instance of 'Napi::Error'" (exit 134); seen in 2 of 3 runs here, also with
-// podwired on the host. Likely cause: WorkerLinkDeleter.close() terminates the link-delete
-// worker while the worker's netlink socket is open (closing the socket in the worker and
-// letting it exit instead gave 8 of 8 clean exits in an uncommitted experiment). Kept
-// visible as a todo until the server is fixed.
-test('podwired exits 0 on SIGTERM', { todo: "podwired can abort on SIGTERM (Napi::Error thrown during shutdown, exit 134)" }, (t) => {
+// After CRI sandboxes were wired and torn down, podwired used to abort on SIGTERM (exit 134,
+// "terminate called after throwing an instance of 'Napi::Error'"): its workers were
+// terminated with their netlink sockets open. They now close them and exit by themselves.
+test('podwired exits 0 on SIGTERM', (t) => {
   if (skipped(t)) return;
   assert.equal(podwiredExit, 0, containerLog('podwired').slice(-1500));
 });
