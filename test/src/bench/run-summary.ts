@@ -1,0 +1,112 @@
+/**
+ * The median and the range of a few full bench runs (bench-results.json files of
+ * `scripts/bench.sh --out FILE`), for the README's table: ratios move with the machine and
+ * with one run's noise, so a figure is quoted as median (min–max) over the runs.
+ */
+import { fmt } from './stats';
+
+/** One figure read from a run's JSON: undefined when that run does not have it. */
+export interface Figure {
+  label: string;
+  unit: string;
+  read: (run: BenchJson) => number | undefined;
+}
+
+/** The parts of bench-results.json the summary reads (everything optional: older runs lack some). */
+export interface BenchJson {
+  machine?: { cpuModel?: string; nproc?: number; kernel?: string; node?: string };
+  configs?: Array<{
+    label: string;
+    sequential?: { add?: PhaseJson; del?: PhaseJson; check?: PhaseJson };
+    churn?: Array<{ concurrency: number; addPerSecond?: number; delPerSecond?: number }>;
+    latency?: { serverRssMbAtFill?: number };
+  }>;
+  cpuFloor?: {
+    verbs?: Array<{ verb: string; podwiredMsPerCall: number; bareMsPerCall: number; ratio: number }>;
+    addDelSumRatio?: number;
+    gone?: Array<{ concurrency: number; goneAfterDel?: { p99: number } }>;
+    floor?: { floorMs?: number; seqAddOverFloor?: number };
+  };
+  restart?: Array<{ pods: number; restart?: { spawnToAddMs?: number } }>;
+  cri?: { ratios?: { runPodSandboxP50: number; cniStepP50: number; churnRate: number } };
+}
+
+interface PhaseJson {
+  latency?: { p50: number };
+  perSecond?: number;
+  serverCpuMsPerCall?: number;
+}
+
+export interface SummaryRow {
+  label: string;
+  unit: string;
+  values: number[];
+  median: number | undefined;
+  min: number | undefined;
+  max: number | undefined;
+}
+
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+export function summarizeRuns(runs: readonly BenchJson[], figures: readonly Figure[]): SummaryRow[] {
+  return figures.map((f) => {
+    const values = runs.map(f.read).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return { label: f.label, unit: f.unit, values, median: median(values), min: values.length ? Math.min(...values) : undefined, max: values.length ? Math.max(...values) : undefined };
+  });
+}
+
+/** "3.24× (3.10–3.41)"; one value alone has no range. */
+export function formatRow(row: SummaryRow): string {
+  const u = row.unit;
+  if (row.median === undefined) return '-';
+  if (row.values.length === 1) return `${fmt(row.median)}${u}`;
+  return `${fmt(row.median)}${u} (${fmt(row.min)}–${fmt(row.max)})`;
+}
+
+const cfg = (run: BenchJson, label: string) => run.configs?.find((c) => c.label === label);
+const c8 = (run: BenchJson, label: string) => cfg(run, label)?.churn?.find((c) => c.concurrency === 8);
+const div = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+const verb = (run: BenchJson, name: string) => run.cpuFloor?.verbs?.find((v) => v.verb === name);
+
+const BR = 'bridge+host-local';
+const PW = 'podwire';
+
+/** The figures of issue 13's "Done when" and the README's table, in its order. */
+export const README_FIGURES: readonly Figure[] = [
+  { label: 'sequential ADD p50, bridge+host-local', unit: ' ms', read: (r) => cfg(r, BR)?.sequential?.add?.latency?.p50 },
+  { label: 'sequential ADD p50, podwire', unit: ' ms', read: (r) => cfg(r, PW)?.sequential?.add?.latency?.p50 },
+  { label: 'sequential ADD: podwire vs bridge', unit: '×', read: (r) => div(cfg(r, BR)?.sequential?.add?.latency?.p50, cfg(r, PW)?.sequential?.add?.latency?.p50) },
+  { label: 'sequential DEL p50, bridge+host-local', unit: ' ms', read: (r) => cfg(r, BR)?.sequential?.del?.latency?.p50 },
+  { label: 'sequential DEL p50, podwire', unit: ' ms', read: (r) => cfg(r, PW)?.sequential?.del?.latency?.p50 },
+  { label: 'sequential DEL: podwire vs bridge', unit: '×', read: (r) => div(cfg(r, BR)?.sequential?.del?.latency?.p50, cfg(r, PW)?.sequential?.del?.latency?.p50) },
+  { label: 'churn@8 ADD pods/s, bridge+host-local', unit: '', read: (r) => c8(r, BR)?.addPerSecond },
+  { label: 'churn@8 ADD pods/s, podwire', unit: '', read: (r) => c8(r, PW)?.addPerSecond },
+  { label: 'churn@8 ADD: podwire vs bridge', unit: '×', read: (r) => div(c8(r, PW)?.addPerSecond, c8(r, BR)?.addPerSecond) },
+  { label: 'churn@8 DEL pods/s, bridge+host-local', unit: '', read: (r) => c8(r, BR)?.delPerSecond },
+  { label: 'churn@8 DEL pods/s, podwire', unit: '', read: (r) => c8(r, PW)?.delPerSecond },
+  { label: 'churn@8 DEL: podwire vs bridge', unit: '×', read: (r) => div(c8(r, PW)?.delPerSecond, c8(r, BR)?.delPerSecond) },
+  { label: 'podwired CPU per ADD (cpu-floor)', unit: ' ms', read: (r) => verb(r, 'ADD')?.podwiredMsPerCall },
+  { label: 'podwired CPU per DEL (cpu-floor)', unit: ' ms', read: (r) => verb(r, 'DEL')?.podwiredMsPerCall },
+  { label: 'podwired CPU per STATUS (cpu-floor)', unit: ' ms', read: (r) => verb(r, 'STATUS')?.podwiredMsPerCall },
+  { label: 'bare grpc-js CPU per ADD+DEL', unit: ' ms', read: (r) => sum(verb(r, 'ADD')?.bareMsPerCall, verb(r, 'DEL')?.bareMsPerCall) },
+  { label: 'podwired CPU per ADD+DEL vs bare grpc-js', unit: '×', read: (r) => r.cpuFloor?.addDelSumRatio },
+  { label: 'pair gone after DEL p99 @1', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 1)?.goneAfterDel?.p99 },
+  { label: 'pair gone after DEL p99 @8', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 8)?.goneAfterDel?.p99 },
+  { label: 'ADD latency floor (no-op exec + kernel work)', unit: ' ms', read: (r) => r.cpuFloor?.floor?.floorMs },
+  { label: 'sequential ADD p50 / floor', unit: '×', read: (r) => r.cpuFloor?.floor?.seqAddOverFloor },
+  { label: 'podwired RSS with 1,000 pods', unit: ' MB', read: (r) => cfg(r, PW)?.latency?.serverRssMbAtFill },
+  { label: 'restart after SIGKILL, 1,000 pods: spawn → first ADD', unit: ' ms', read: (r) => r.restart?.find((x) => x.pods === 1000)?.restart?.spawnToAddMs },
+  { label: 'restart after SIGKILL, 5,000 pods: spawn → first ADD', unit: ' ms', read: (r) => r.restart?.find((x) => x.pods === 5000)?.restart?.spawnToAddMs },
+  { label: 'CRI RunPodSandbox p50: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.runPodSandboxP50 },
+  { label: 'CRI CNI step p50: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.cniStepP50 },
+  { label: 'CRI churn@8 sandboxes/s: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.churnRate },
+];
+
+function sum(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined ? a + b : undefined;
+}
