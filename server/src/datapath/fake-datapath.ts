@@ -28,6 +28,8 @@ export class FakeDatapath implements Datapath {
   readonly tornDown: string[] = [];
   readonly removedRoutes: StrayHostRoute[] = [];
   readHostCalls = 0;
+  /** readHost() rejects with these first, one per call (a busy host's interrupted dumps). */
+  readonly readHostFailures: Error[] = [];
   podProblemsCalls = 0;
   closed = false;
 
@@ -84,6 +86,8 @@ export class FakeDatapath implements Datapath {
 
   async readHost(): Promise<HostView> {
     this.readHostCalls++;
+    const failure = this.readHostFailures.shift();
+    if (failure) throw failure;
     const links: OwnedHostLink[] = [...[...this.wired.keys()].map((name, i) => ({ name, index: 100 + i })), ...this.debrisLinks];
     const stray = [...this.strayRouteList];
     return {

@@ -93,3 +93,14 @@ test('verification after serving: verified, broken, netns gone, and one DELed me
   assert.ok(ok);
   assert.equal(datapath.podProblemsCalls, 2, 'the gone and the deleted pod were not entered');
 });
+
+test('a host read that keeps failing (interrupted dumps on a busy host) is tried again, waiting longer each time, and then reconciled', async () => {
+  const hostIfname = await readyPod('busy');
+  for (let i = 0; i < 3; i++) datapath.readHostFailures.push(new Error('dump of links: EINTR (the dump was interrupted by a concurrent change)'));
+  const t0 = performance.now();
+  const { counts } = await reconcile(store, datapath, log);
+  assert.equal(datapath.readHostCalls, 4);
+  assert.ok(performance.now() - t0 >= 100 + 200 + 400 - 10, 'backed off between tries');
+  assert.equal(counts.hostOk, 1);
+  assert.ok(datapath.wired.has(hostIfname));
+});

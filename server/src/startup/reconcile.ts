@@ -29,6 +29,10 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
   }));
 }
 
+/** How long start-up keeps trying to read the host before it gives up. */
+const READ_HOST_BUDGET_MS = 30_000;
+const READ_HOST_MAX_WAIT_MS = 2_000;
+
 /**
  * Brings the store and the host's kernel state into agreement after a (re)start, before
  * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table);
@@ -55,14 +59,18 @@ export async function reconcile(
   const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
   const t0 = performance.now();
   // Without the host's state there is nothing to reconcile against: a read that fails (a
-  // deadline on a busy host) is tried again before start-up gives up.
+  // deadline on a busy host, dumps interrupted again and again by links coming and going)
+  // is tried again, waiting longer each time, for up to READ_HOST_BUDGET_MS before start-up
+  // gives up (serving later beats exiting to be restarted into the same busy host).
   let host: HostView | undefined;
   for (let attempt = 1; !host; attempt++) {
     try {
       host = await datapath.readHost();
     } catch (err) {
-      if (attempt >= 3) throw err;
-      log.warn({ attempt, err: reasonOf(err) }, 'reconcile: reading the host failed; trying again');
+      const waitMs = Math.min(READ_HOST_MAX_WAIT_MS, 50 * 2 ** attempt);
+      if (performance.now() - t0 + waitMs > READ_HOST_BUDGET_MS) throw err;
+      log.warn({ attempt, retryInMs: waitMs, err: reasonOf(err) }, 'reconcile: reading the host failed; trying again');
+      await new Promise((r) => setTimeout(r, waitMs));
     }
   }
   const snapshotMs = performance.now() - t0;

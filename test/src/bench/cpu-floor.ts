@@ -68,8 +68,8 @@ export interface GoneRow {
 
 export interface CpuFloorResult {
   calls: number;
-  podwired: { add: number; del: number; delWithReaper: number; status: number; failed: number; firstError?: string };
-  bare: { add: number; del: number; delWithReaper: number; status: number; failed: number; firstError?: string };
+  podwired: { add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string };
+  bare: { add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string };
   verbs: VerbCpu[];
   addDelSumRatio: number;
   addDelSumRatioWithReaper: number;
@@ -86,6 +86,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function procCpu(pid: number, clkTck: number): number {
   return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'), clkTck);
+}
+
+/** The CPU of the process's main thread only (its event loop): /proc/PID/task/PID/stat. */
+function mainThreadCpu(pid: number, clkTck: number): number {
+  return statCpuMs(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'), clkTck);
+}
+
+/** CPU per call of a server, all threads and its main thread (event loop) alone. */
+export interface VerbSplit {
+  add: number;
+  del: number;
+  status: number;
 }
 
 /** The bare grpc-js server as a child process. */
@@ -176,7 +188,7 @@ async function cpuPerVerb(
   o: CpuFloorOptions,
   pool: NetnsPool,
   settle: () => Promise<void>,
-): Promise<{ add: number; del: number; delWithReaper: number; status: number; failed: number; firstError?: string; addOutcomes: CniCallOutcome[] }> {
+): Promise<{ add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string; addOutcomes: CniCallOutcome[] }> {
   const n = o.calls;
   let failed = 0;
   let firstError: string | undefined;
@@ -199,22 +211,31 @@ async function cpuPerVerb(
   await settle();
 
   const pods = Array.from({ length: n }, (_, i) => pod(tag, i, pool));
+  const main = () => mainThreadCpu(pid(), o.clkTck);
   let c0 = procCpu(pid(), o.clkTck);
+  let m0 = main();
   const adds = await sequential(n, (i) => d.add(pods[i] as PodRef));
   let c1 = procCpu(pid(), o.clkTck);
-  const add = perCall(c0, c1, note(adds));
+  const okAdds = note(adds);
+  const add = perCall(c0, c1, okAdds);
+  const addLoop = perCall(m0, main(), okAdds);
   c0 = procCpu(pid(), o.clkTck);
+  m0 = main();
   const dels = await sequential(n, (i) => d.del(pods[i] as PodRef, adds[i]?.ok ? adds[i]?.json : undefined));
   c1 = procCpu(pid(), o.clkTck);
   const okDels = note(dels);
   const del = perCall(c0, c1, okDels);
+  const delLoop = perCall(m0, main(), okDels);
   await settle();
   const delWithReaper = perCall(c0, procCpu(pid(), o.clkTck), okDels);
   c0 = procCpu(pid(), o.clkTck);
+  m0 = main();
   const st = await sequential(n, () => d.status());
   c1 = procCpu(pid(), o.clkTck);
-  const status = perCall(c0, c1, note(st));
-  return { add, del, delWithReaper, status, failed, ...(firstError ? { firstError } : {}), addOutcomes: adds };
+  const okSt = note(st);
+  const status = perCall(c0, c1, okSt);
+  const eventLoop = { add: addLoop, del: delLoop, status: perCall(m0, main(), okSt) };
+  return { add, del, delWithReaper, status, eventLoop, failed, ...(firstError ? { firstError } : {}), addOutcomes: adds };
 }
 
 /** Waits (bounded) until no veth of the pool's first `n` namespaces is left in the host netns. */
@@ -428,6 +449,14 @@ export function renderCpuFloor(r: CpuFloorResult): string {
         ['ADD+DEL', fmt(r.podwired.add + r.podwired.del, 3), fmt(r.bare.add + r.bare.del, 3), `${fmt(r.addDelSumRatio)}x`],
         ['ADD+DEL incl. reaper', fmt(r.podwired.add + r.podwired.delWithReaper, 3), fmt(r.bare.add + r.bare.delWithReaper, 3), `${fmt(r.addDelSumRatioWithReaper)}x`],
       ],
+    ),
+  );
+  lines.push('');
+  lines.push('of which the event loop (main thread: /proc/PID/task/PID/stat); podwired does its kernel work on its datapath thread');
+  lines.push(
+    renderTable(
+      ['verb', 'podwired event loop ms/call', 'podwired other threads ms/call', 'bare server event loop ms/call'],
+      (['add', 'del', 'status'] as const).map((v) => [v.toUpperCase(), fmt(r.podwired.eventLoop[v], 3), fmt(r.podwired[v] - r.podwired.eventLoop[v], 3), fmt(r.bare.eventLoop[v], 3)]),
     ),
   );
   if (r.podwired.failed || r.bare.failed) lines.push(`cpu-floor failures: podwired ${r.podwired.failed} (${r.podwired.firstError ?? ''}), bare ${r.bare.failed} (${r.bare.firstError ?? ''})`);

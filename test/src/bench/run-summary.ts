@@ -22,6 +22,8 @@ export interface BenchJson {
     latency?: { serverRssMbAtFill?: number };
   }>;
   cpuFloor?: {
+    podwired?: { eventLoop?: { add: number; del: number; status: number } };
+    bare?: { eventLoop?: { add: number; del: number; status: number } };
     verbs?: Array<{ verb: string; podwiredMsPerCall: number; bareMsPerCall: number; ratio: number }>;
     addDelSumRatio?: number;
     gone?: Array<{ concurrency: number; goneAfterDel?: { p99: number } }>;
@@ -95,6 +97,8 @@ export const README_FIGURES: readonly Figure[] = [
   { label: 'podwired CPU per STATUS (cpu-floor)', unit: ' ms', read: (r) => verb(r, 'STATUS')?.podwiredMsPerCall },
   { label: 'bare grpc-js CPU per ADD+DEL', unit: ' ms', read: (r) => sum(verb(r, 'ADD')?.bareMsPerCall, verb(r, 'DEL')?.bareMsPerCall) },
   { label: 'podwired CPU per ADD+DEL vs bare grpc-js', unit: '×', read: (r) => r.cpuFloor?.addDelSumRatio },
+  { label: 'of which podwired event loop per ADD+DEL', unit: ' ms', read: (r) => sum(r.cpuFloor?.podwired?.eventLoop?.add, r.cpuFloor?.podwired?.eventLoop?.del) },
+  { label: 'bare grpc-js event loop per ADD+DEL', unit: ' ms', read: (r) => sum(r.cpuFloor?.bare?.eventLoop?.add, r.cpuFloor?.bare?.eventLoop?.del) },
   { label: 'pair gone after DEL p99 @1', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 1)?.goneAfterDel?.p99 },
   { label: 'pair gone after DEL p99 @8', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 8)?.goneAfterDel?.p99 },
   { label: 'ADD latency floor (no-op exec + kernel work)', unit: ' ms', read: (r) => r.cpuFloor?.floor?.floorMs },
