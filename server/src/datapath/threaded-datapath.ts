@@ -20,6 +20,15 @@ export interface ThreadedDatapathOptions {
   onExit?: (reason: string) => void;
 }
 
+/**
+ * The thread's heap: its objects are small and short-lived (requests, replies, one host
+ * snapshot at start-up), so a small young generation keeps podwired's RSS down (V8's default
+ * let the thread's heap grow by tens of MB under churn); the old generation leaves room for a
+ * snapshot of a host with tens of thousands of routes. Beyond it the thread dies and podwired
+ * exits (onExit).
+ */
+const DATAPATH_THREAD_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 256 };
+
 interface Waiting {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -46,7 +55,7 @@ export class ThreadedDatapath implements Datapath {
   private constructor(opts: ThreadedDatapathOptions) {
     this.alias = ownerAlias(opts.ownerTag);
     const data: DatapathThreadData = { ownerTag: opts.ownerTag };
-    this.worker = new Worker(path.join(__dirname, 'datapath-thread.js'), { workerData: data });
+    this.worker = new Worker(path.join(__dirname, 'datapath-thread.js'), { workerData: data, resourceLimits: DATAPATH_THREAD_LIMITS });
     this.worker.on('message', (msg: ThreadMessage) => {
       if (msg.kind === 'reply') {
         const w = this.waiting.get(msg.id);

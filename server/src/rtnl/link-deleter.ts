@@ -51,7 +51,8 @@ export class WorkerLinkDeleter implements LinkDeleter {
   private readonly waiting = new Map<number, { resolve: (o: LinkDeleteOutcome[]) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    this.worker = new Worker(path.join(__dirname, 'link-delete-worker.js'));
+    // A tiny heap: it only frames group deletes.
+    this.worker = new Worker(path.join(__dirname, 'link-delete-worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
     this.worker.unref();
     this.worker.on('message', (msg: { id: number; outcomes: LinkDeleteOutcome[] }) => {
       this.waiting.get(msg.id)?.resolve(msg.outcomes);
