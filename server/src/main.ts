@@ -12,6 +12,7 @@ import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
 import { NetnsOpener } from './datapath/netns';
 import { ThreadedDatapath } from './datapath/threaded-datapath';
+import type { BatchObserver } from './datapath/batching-host-programmer';
 import { RtnlSockets } from './rtnl/rtnl-sockets';
 import { enableForwarding } from './datapath/ip-forwarding';
 import { CniEventBus } from './events/cni-events';
@@ -61,6 +62,23 @@ async function serve(opts: ServerConfig): Promise<void> {
   // Checked before anything is opened: an unusable TLS file stops podwired at once, naming it.
   const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
   if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
+  // The datapath thread boots (~80 ms: its own module loading) while the event loop opens
+  // the store and its listeners; awaited before anything asks it to do work. In it: the routed
+  // veth datapath, its batched host programmer (pod and peer routes, group deletes through
+  // its link-delete worker) and its reaper.
+  const owner = ownerTag(opts.stateDir);
+  let observeBatch: BatchObserver | undefined;
+  const datapathStarted = ThreadedDatapath.start({
+    ownerTag: owner,
+    onBatch: (kind, size) => observeBatch?.(kind, size),
+    onExit: (reason) => {
+      // Nothing can be wired or torn down any more: exit, to be restarted and reconciled.
+      log.fatal({ reason }, 'podwired: the datapath thread is gone; exiting');
+      process.exit(1);
+    },
+  });
+  // A failure to start is reported where it is awaited (not as an unhandled rejection).
+  datapathStarted.catch(() => undefined);
   const tStore = performance.now();
   // WAL with synchronous=NORMAL: a commit is in the OS before reserve() returns, so a SIGKILL
   // of podwired loses nothing, and no fsync blocks the event loop. What a power loss may lose
@@ -76,23 +94,13 @@ async function serve(opts: ServerConfig): Promise<void> {
   const host = sockets.openHost('requests');
   const hostDumps = sockets.openHost('dumps');
   const netns = new NetnsOpener(sockets);
-  const owner = ownerTag(opts.stateDir);
   const networks = new NetworkRegistry();
   // The metrics read the datapath's netns socket cache only when scraped, after it exists.
   const metrics = opts.metrics
     ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions() })
     : undefined;
-  // The routed veth datapath, its batched host programmer (pod and peer routes, group
-  // deletes through its link-delete worker) and its reaper, on a thread of their own.
-  const datapath = await ThreadedDatapath.start({
-    ownerTag: owner,
-    ...(metrics ? { onBatch: metrics.observeBatch } : {}),
-    onExit: (reason) => {
-      // Nothing can be wired or torn down any more: exit, to be restarted and reconciled.
-      log.fatal({ reason }, 'podwired: the datapath thread is gone; exiting');
-      process.exit(1);
-    },
-  });
+  observeBatch = metrics?.observeBatch;
+  const datapath = await datapathStarted;
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
   const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
