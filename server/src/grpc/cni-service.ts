@@ -15,7 +15,7 @@ import { handleGet } from '../handlers/get';
 import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
 import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
-import { newRequestId, runInRequest } from '../logging/request-context';
+import { newRequestId } from '../logging/request-id';
 import { readCall } from '../cni/cni-call';
 import { CallOutcome, dispatch } from '../skel/dispatch';
 
@@ -53,9 +53,9 @@ export async function runCniCall(deps: HandlerDeps, readiness: Readiness, verb: 
 }
 
 /**
- * The podwire.v1.Cni service. Each call gets a request id that every log line it causes
- * carries (`reqId`, through the async context), one pino line when it completes (verb,
- * container, ifname, duration, outcome), and one CniCallEvent on `events`.
+ * The podwire.v1.Cni service. Each call gets a request id, one pino line when it completes
+ * (reqId, verb, container, ifname, duration, outcome), and one CniCallEvent on `events`
+ * carrying the same id.
  */
 export function createCniService(
   deps: HandlerDeps,
@@ -64,66 +64,64 @@ export function createCniService(
   events: CniEventBus = new CniEventBus(),
 ): CniHandlers {
   const publish = (event: CniCallEvent): void => {
-    for (const err of events.publish(event)) log.warn({ err }, 'a CNI event listener failed');
+    for (const err of events.publish(event)) log.warn({ reqId: event.requestId, err }, 'a CNI event listener failed');
   };
   const unary =
     (verb: CniVerb, handler: VerbHandler): grpc.handleUnaryCall<CniCallRequest, CniReply> =>
     (call, callback) => {
       const reqId = newRequestId();
-      runInRequest({ reqId }, () => {
-        const started = process.hrtime.bigint();
-        const req = call.request.invocation ?? NO_INVOCATION;
-        const read = readCall(verb, req);
-        const { facts } = read;
-        const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
-          publish({
-            requestId: reqId,
-            time: new Date(),
-            verb,
-            containerId: req.containerId,
-            ifname: req.ifname,
-            network: facts.network,
-            podNamespace: facts.podNamespace,
-            podName: facts.podName,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-            outcome,
-            errorCode,
-            errorMsg,
-          });
-        // The shim's deadline passed or it went away: nobody will read the answer.
-        let abandoned = false;
-        call.on('cancelled', () => {
-          abandoned = true;
+      const started = process.hrtime.bigint();
+      const req = call.request.invocation ?? NO_INVOCATION;
+      const read = readCall(verb, req);
+      const { facts } = read;
+      const completed = (outcome: CniOutcome, errorCode = 0, errorMsg = ''): void =>
+        publish({
+          requestId: reqId,
+          time: new Date(),
+          verb,
+          containerId: req.containerId,
+          ifname: req.ifname,
+          network: facts.network,
+          podNamespace: facts.podNamespace,
+          podName: facts.podName,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          outcome,
+          errorCode,
+          errorMsg,
         });
-        dispatch(deps, readiness, handler, read, { abandoned: () => abandoned }).then(
-          (outcome) => {
-            const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-            const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };
-            if (outcome.kind === 'abandoned') {
-              const { rollbackError } = outcome.abandoned;
-              log.warn({ ...fields, outcome: 'abandoned', rolledBack: rollbackError === undefined, rollbackError }, 'CNI ADD finished after its caller gave up; rolled back');
-              completed('abandoned', rollbackError === undefined ? 0 : CniCode.Internal, outcome.abandoned.message);
-              callback({ code: grpc.status.CANCELLED, details: outcome.abandoned.message });
-              return;
-            }
-            if (outcome.kind === 'error') {
-              const e = outcome.error;
-              log.warn({ ...fields, outcome: 'error', code: e.code, err: e.message, details: e.details }, `CNI ${verb} failed`);
-              completed('error', e.code, e.message);
-            } else {
-              log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
-              completed('ok');
-            }
-            callback(null, toReply(outcome));
-          },
-          (err: unknown) => {
-            log.error({ reqId, verb, err }, 'CNI call crashed');
-            const msg = err instanceof Error ? err.message : String(err);
-            completed('error', CniCode.Internal, msg);
-            callback({ code: grpc.status.INTERNAL, details: msg });
-          },
-        );
+      // The shim's deadline passed or it went away: nobody will read the answer.
+      let abandoned = false;
+      call.on('cancelled', () => {
+        abandoned = true;
       });
+      dispatch(deps, readiness, handler, read, { abandoned: () => abandoned }).then(
+        (outcome) => {
+          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+          const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };
+          if (outcome.kind === 'abandoned') {
+            const { rollbackError } = outcome.abandoned;
+            log.warn({ ...fields, outcome: 'abandoned', rolledBack: rollbackError === undefined, rollbackError }, 'CNI ADD finished after its caller gave up; rolled back');
+            completed('abandoned', rollbackError === undefined ? 0 : CniCode.Internal, outcome.abandoned.message);
+            callback({ code: grpc.status.CANCELLED, details: outcome.abandoned.message });
+            return;
+          }
+          if (outcome.kind === 'error') {
+            const e = outcome.error;
+            log.warn({ ...fields, outcome: 'error', code: e.code, err: e.message, details: e.details }, `CNI ${verb} failed`);
+            completed('error', e.code, e.message);
+          } else {
+            log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
+            completed('ok');
+          }
+          callback(null, toReply(outcome));
+        },
+        (err: unknown) => {
+          log.error({ reqId, verb, err }, 'CNI call crashed');
+          const msg = err instanceof Error ? err.message : String(err);
+          completed('error', CniCode.Internal, msg);
+          callback({ code: grpc.status.INTERNAL, details: msg });
+        },
+      );
     };
   return {
     Add: unary('ADD', handleAdd),

@@ -10,6 +10,7 @@ import { mustRun, runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { CniResult, Libcni, LibcniError, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni';
+import { freeLoopbackPort } from '../lib/loopback-port';
 
 /*
  * podwire as the first plugin of a chain podwire → portmap → bandwidth → tuning, driven by
@@ -42,28 +43,13 @@ let deleted = false;
 let finalResult: CniResult | undefined;
 let listener: ChildProcess | undefined;
 
-/** A TCP port nothing on 127.0.0.1 listens on and no nat rule mentions. */
-async function freeLoopbackPort(): Promise<number> {
-  const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
-  for (let port = 18_100 + (process.pid % 800); port < 19_000; port++) {
-    if (nat.includes(`--dport ${port} `)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port on 127.0.0.1 in 18100-18999');
-}
-
 before(async () => {
   // the server is started separately so that after() cleans up even when it fails to start
   h = await E2eHarness.start('chain', { startServer: false });
   await h.server.start();
   podNs = await h.netns.create('pod');
   tuningDir = path.join(h.root, 'tuning');
-  hostPort = await freeLoopbackPort();
+  hostPort = await freeLoopbackPort(18_100 + (process.pid % 800), 900 - (process.pid % 800));
   const list: NetworkConfList = {
     cniVersion: '1.0.0',
     name: NET,

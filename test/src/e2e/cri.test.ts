@@ -12,6 +12,7 @@ import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-
 import { PAUSE_IMAGE, buildPauseImage, installPodwire, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
 import { PodSandboxConfig } from '../lib/cri/cri-client';
 import { cgroupDirs } from '../lib/cri/host-leftovers';
+import { freeLoopbackPort } from '../lib/loopback-port';
 
 /*
  * The Kubernetes node path: containerd 1.6's CRI plugin (what kubelet drives) runs podwire.
@@ -107,21 +108,6 @@ async function eventually<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}
-
-/** 127.0.0.1 port nothing listens on and no nat rule mentions. */
-async function freeLoopbackPort(from: number): Promise<number> {
-  const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
-  for (let port = from; port < from + 200; port++) {
-    if (nat.includes(`--dport ${port} `) || nat.includes(`--dports ${port} `)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`no free port on 127.0.0.1 in ${from}-${from + 199}`);
 }
 
 function readFromLoopback(port: number): Promise<string> {

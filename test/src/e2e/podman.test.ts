@@ -8,6 +8,7 @@ import { runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { PodmanEnv, checkPodmanPrerequisites } from '../lib/podman-env';
+import { freeLoopbackPort } from '../lib/loopback-port';
 
 /*
  * A real container runtime: podman 4 (CNI backend, runc) runs busybox containers on a
@@ -29,21 +30,6 @@ let skipReason: string | undefined;
 let hostPort = 18080;
 const ips = new Map<string, string>();
 const ids = new Map<string, string>();
-
-/** 127.0.0.1 port nothing listens on and no nat rule mentions, from 18080 up. */
-async function freeLoopbackPort(from: number): Promise<number> {
-  const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
-  for (let port = from; port < from + 100; port++) {
-    if (nat.includes(`--dport ${port} `) || nat.includes(`--dports ${port} `)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`no free port on 127.0.0.1 in ${from}-${from + 99}`);
-}
 
 function skipped(t: TestContext): boolean {
   if (skipReason === undefined) return false;

@@ -1,0 +1,20 @@
+import * as net from 'node:net';
+import { runCommand } from './run-command';
+
+/**
+ * A 127.0.0.1 port from `from` up (within `span`) that nothing listens on and no nat rule
+ * mentions: for a hostPort mapping a test makes through portmap.
+ */
+export async function freeLoopbackPort(from: number, span = 200): Promise<number> {
+  const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
+  for (let port = from; port < from + span; port++) {
+    if (nat.includes(`--dport ${port} `) || nat.includes(`--dports ${port} `)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 in ${from}-${from + span - 1}`);
+}
