@@ -77,5 +77,5 @@ while IFS= read -r -d '' so; do objects+=("$so"); done < <(find "$app" -name '*.
 done
 
 bash "$repo/scripts/oci-archive.sh" --rootfs "$rootfs" --name "$name" --out "$out" \
-  --entrypoint '["node","/opt/podwire/server/dist/main.js"]' --workdir /opt/podwire \
+  --entrypoint '["node","--max-semi-space-size=2","/opt/podwire/server/dist/main.js"]' --workdir /opt/podwire \
   --env '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'

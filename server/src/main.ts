@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * podwired: the resident per-node podwire server. The `podwire` shim forwards every CNI call
  * here over gRPC on a unix socket; this process keeps the lease store open and a warm host

@@ -60,7 +60,7 @@ test('the systemd installer writes the shim, the conflist and a unit that runs t
     const unit = fs.readFileSync(path.join(sysRoot, 'etc/systemd/system/podwired.service'), 'utf8');
     assert.ok(!/@[A-Z_]+@/.test(unit), 'every placeholder is filled');
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    assert.equal(exec, `${process.execPath} ${REPO_ROOT}/server/dist/main.js --socket /run/podwire/podwire.sock --state-dir /var/lib/podwire`);
+    assert.equal(exec, `${process.execPath} --max-semi-space-size=2 ${REPO_ROOT}/server/dist/main.js --socket /run/podwire/podwire.sock --state-dir /var/lib/podwire`);
     assert.ok(fs.existsSync(`${REPO_ROOT}/server/dist/main.js`), 'ExecStart names a file that exists');
     assert.match(unit, /^RuntimeDirectory=podwire$/m);
     assert.match(unit, /^StateDirectory=podwire$/m);

@@ -289,7 +289,7 @@ test('Dockerfile: the runtime carries what the DaemonSet runs, and its entrypoin
   const runtime = dockerfile.instructions.filter((i) => i.stage === 1);
   assert.ok(runtime.some((i) => i.op === 'WORKDIR' && i.args === '/opt/podwire'));
   const entry = runtime.find((i) => i.op === 'ENTRYPOINT');
-  assert.deepEqual(JSON.parse(entry!.args), ['node', '/opt/podwire/server/dist/main.js']);
+  assert.deepEqual(JSON.parse(entry!.args), ['node', '--max-semi-space-size=2', '/opt/podwire/server/dist/main.js']);
   assert.ok(fs.existsSync(path.join(REPO_ROOT, 'server/dist/main.js')));
   assert.equal(podwired.command, undefined, 'the DaemonSet keeps the image entrypoint (podwired) and passes only args');
   const runtimeDests = dockerfile.copies.filter((c) => c.stage === 1).map((c) => c.dest);

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { SERVER_MAIN } from './paths';
+import { REPO_ROOT, SERVER_MAIN } from './paths';
 
 export interface PodwiredOptions {
   /** A server configuration (podwired --config): written to a JSON file beside the state dir at start(). */
@@ -10,6 +10,9 @@ export interface PodwiredOptions {
   /** Run the server inside this named network namespace (`ip netns exec`), e.g. a test "node". */
   netns?: string;
 }
+
+/** The flags every podwired launcher passes node (server/src/node-flags.ts). */
+const { PODWIRED_NODE_FLAGS } = require(path.join(REPO_ROOT, 'server/dist/node-flags.js')) as { PODWIRED_NODE_FLAGS: readonly string[] };
 
 /** A real `node server/dist/main.js` process on a private socket and state dir. */
 export class PodwiredProcess {
@@ -35,7 +38,7 @@ export class PodwiredProcess {
   private commandLine(): { file: string; args: string[] } {
     // PODWIRED_NODE_ARGS: extra node flags for the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const nodeArgs = (process.env.PODWIRED_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const args = [...nodeArgs, SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'];
+    const args = [...PODWIRED_NODE_FLAGS, ...nodeArgs, SERVER_MAIN, '--socket', this.socket, '--state-dir', this.stateDir, '--log-level', 'debug'];
     if (this.options.config) {
       fs.writeFileSync(this.configFile, JSON.stringify(this.options.config, null, 2));
       args.push('--config', this.configFile);
