@@ -1,202 +1,17 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * podwired: the resident per-node podwire server. The `podwire` shim forwards every CNI call
- * here over gRPC on a unix socket; this process keeps the lease store open and a warm host
- * netlink socket, and wires pods through the routed veth datapath.
+ * here over gRPC on a unix socket; this process keeps the lease store open, wires pods through
+ * the routed veth datapath on a thread of its own, and reconciles with the kernel at start.
+ *
+ * This entry loads as little as it can before it starts the datapath thread and the host
+ * read that reconcile needs (early-start.ts): the thread boots and dumps the host's tables
+ * while the event loop loads the rest of podwired (serve.ts: gRPC, protobuf, the store, ~0.3 s).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { openIpamStore } from '@podwire/ipam-store';
 import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
-import { NetnsOpener } from './datapath/netns';
-import { ThreadedDatapath } from './datapath/threaded-datapath';
-import type { BatchObserver } from './datapath/batching-host-programmer';
-import { RtnlSockets } from './rtnl/rtnl-sockets';
-import { enableForwarding } from './datapath/ip-forwarding';
-import { CniEventBus } from './events/cni-events';
-import { createDebugService } from './debug/debug-service';
-import { podwiredDebugDeps } from './debug/debug-deps';
-import { PeerStatusSource, peerStatusFrom } from './debug/peer-status';
-import { createCniService } from './grpc/cni-service';
-import { startGrpcServer } from './grpc/grpc-server';
-import { ServingHealth } from './grpc/serving-health';
-import { startTcpDebugServer } from './grpc/tcp-listener';
-import { loadTcpTls } from './grpc/tls-credentials';
-import { KeyedMutex } from './keyed-mutex';
-import { startMetricsHttpServer } from './metrics/metrics-http-server';
-import { PodwireMetrics } from './metrics/podwire-metrics';
-import { createServerLogger } from './logging/server-logger';
-import { NetworkRegistry } from './pools/network-registry';
-import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
-import { SnapshotPeerRouteTable } from './peers/peer-route-table';
-import { PeerRouting } from './peers/peer-routing';
-import { Readiness } from './readiness';
-import { reconcile } from './startup/reconcile';
-import { pendingVerification, verifyPods } from './startup/pod-verification';
-import type { StartupReport } from './startup/startup-report';
-
-/** Identifies this server's host veths (by state dir), so reconcile never touches another's. */
-function ownerTag(stateDir: string): string {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  return createHash('sha256').update(fs.realpathSync(stateDir)).digest('hex').slice(0, 12);
-}
-
-async function serve(opts: ServerConfig): Promise<void> {
-  const log = createServerLogger(opts.logLevel);
-  // Signals are taken from the first moment: a stop asked for while starting runs once the
-  // server is up (so what start-up opened is closed in order); a SIGHUP then is logged, not fatal.
-  let stop: ((signal: string) => void) | undefined;
-  let stopAsked: string | undefined;
-  let reload: (() => void) | undefined;
-  const onStopSignal = (signal: string): void => {
-    if (stop) return stop(signal);
-    if (stopAsked) return;
-    stopAsked = signal;
-    log.info({ signal }, 'podwired: stop asked for while starting; stopping once started');
-  };
-  process.on('SIGTERM', () => onStopSignal('SIGTERM'));
-  process.on('SIGINT', () => onStopSignal('SIGINT'));
-  process.on('SIGHUP', () => (reload ? reload() : log.warn('podwired: SIGHUP while starting ignored; send it again once serving')));
-  // Checked before anything is opened: an unusable TLS file stops podwired at once, naming it.
-  const tcpTls = opts.tcp ? loadTcpTls(opts.tcp, (file) => fs.readFileSync(file)) : undefined;
-  if (enableForwarding(4)) log.info('enabled net.ipv4.ip_forward');
-  // The datapath thread boots (~80 ms: its own module loading) while the event loop opens
-  // the store and its listeners; awaited before anything asks it to do work. In it: the routed
-  // veth datapath, its batched host programmer (pod and peer routes, group deletes through
-  // its link-delete worker) and its reaper.
-  const owner = ownerTag(opts.stateDir);
-  let observeBatch: BatchObserver | undefined;
-  const datapathStarted = ThreadedDatapath.start({
-    ownerTag: owner,
-    onBatch: (kind, size) => observeBatch?.(kind, size),
-    onExit: (reason) => {
-      // Nothing can be wired or torn down any more: exit, to be restarted and reconciled.
-      log.fatal({ reason }, 'podwired: the datapath thread is gone; exiting');
-      process.exit(1);
-    },
-  });
-  // A failure to start is reported where it is awaited (not as an unhandled rejection).
-  datapathStarted.catch(() => undefined);
-  const tStore = performance.now();
-  // WAL with synchronous=NORMAL: a commit is in the OS before reserve() returns, so a SIGKILL
-  // of podwired loses nothing, and no fsync blocks the event loop. What a power loss may lose
-  // (the last commits) was backed by pod netns and veths that the power loss destroys too
-  // (docs/architecture.md, "Durability").
-  const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'), { synchronous: 'normal' });
-  const storeMs = performance.now() - tStore;
-  // The event loop's own rtnetlink sockets, for reading only (the Debug inspector, the peer
-  // route table), made here and closed by sockets.closeAll() at shutdown: requests on `host`,
-  // dumps (serialized) on `hostDumps`, pod netns sockets through `netns`. Everything that
-  // changes the kernel runs on the datapath thread, with sockets of its own.
-  const sockets = new RtnlSockets();
-  const host = sockets.openHost('requests');
-  const hostDumps = sockets.openHost('dumps');
-  const netns = new NetnsOpener(sockets);
-  const networks = new NetworkRegistry();
-  // The metrics read the datapath's netns socket cache only when scraped, after it exists.
-  const metrics = opts.metrics
-    ? new PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions() })
-    : undefined;
-  observeBatch = metrics?.observeBatch;
-  const datapath = await datapathStarted;
-  // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
-  const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps), log, {
-    kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
-  });
-  const locks = new KeyedMutex();
-  const deps = { store, datapath, locks, networks, node: peerRouting.node };
-  const readiness = new Readiness();
-  // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
-  const events = new CniEventBus();
-  metrics?.subscribeTo(events);
-  const metricsServer = opts.metrics && metrics ? await startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log) : undefined;
-  // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
-  const health = new ServingHealth();
-  const peers: PeerStatusSource = peerStatusFrom(peerRouting.status);
-  const startup: StartupReport = {
-    reconcile: { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 },
-    phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
-    verification: pendingVerification(0),
-  };
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping });
-  const debug = createDebugService(debugDeps);
-  const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
-  const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
-  log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
-  const tReconcile = performance.now();
-  const reconciled = await reconcile(store, datapath, log);
-  startup.reconcile = reconciled.counts;
-  startup.phases.snapshotMs = reconciled.snapshotMs;
-  startup.phases.reconcileMs = performance.now() - tReconcile - reconciled.snapshotMs;
-  startup.verification = pendingVerification(reconciled.ready.length);
-  // The peer set (static: at once; Kubernetes: the first list) before serving, so pod CIDRs
-  // learnt from the Node object are there for the first ADD; bounded, serving goes on without.
-  const tPeers = performance.now();
-  if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
-  const peersMs = performance.now() - tPeers;
-  readiness.markReady();
-  health.markServing();
-  startup.phases.toServingMs = performance.now();
-  log.info({ reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length }, 'podwired serving');
-  // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
-  const verifyAbort = new AbortController();
-  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log }, startup.verification, undefined, verifyAbort.signal).then(
-    (v) => log.info({ verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } }, 'podwired: ready pods verified in their netns'),
-    (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
-  );
-
-  let stopping = false;
-  stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'podwired stopping');
-    health.markShuttingDown();
-    void (async () => {
-      try {
-        await Promise.all([server.stop(10_000), tcpServer?.stop(10_000)]);
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: stopping the listeners failed');
-      }
-      // Each owner closes what it made, in reverse order of start-up, each on its own (one
-      // failing never keeps the store from being closed); the verification is stopped and
-      // waited for, so nothing reads the store or a socket once they are closed.
-      const closers: Array<[string, () => unknown]> = [
-        ['metrics endpoint', () => metricsServer?.close()],
-        ['peer routing', () => peerRouting.close()],
-        ['pod verification', () => (verifyAbort.abort(), verification)],
-        ['datapath (its thread, programmer, link-delete worker and sockets)', () => datapath.close()],
-        ['netlink sockets', () => sockets.closeAll()],
-        ['lease store', () => store.close()],
-      ];
-      for (const [what, close] of closers) {
-        try {
-          await close();
-        } catch (err) {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, `podwired: closing the ${what} failed`);
-        }
-      }
-      log.info('podwired stopped');
-      process.exit(0);
-    })();
-  };
-  // SIGHUP re-reads --config: static peers are replaced live (their routes follow).
-  reload = () => {
-    try {
-      const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
-      log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
-    } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');
-    }
-  };
-  if (stopAsked) stop(stopAsked);
-}
-
-/** Phase times rounded to 0.1 ms for the start-up log line. */
-function roundPhases(phases: StartupReport['phases']): Record<string, number> {
-  return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 10) / 10]));
-}
+import { startEarly } from './early-start';
 
 // `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.
 process.title = 'podwired';
@@ -209,7 +24,10 @@ try {
   process.stderr.write(`podwired: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
   process.exit(2);
 }
-serve(opts).catch((err: unknown) => {
+const early = startEarly(opts.stateDir);
+// Loaded now, not at the top: the datapath thread boots and reads the host meanwhile.
+const { serve } = require('./serve.js') as typeof import('./serve.js');
+serve(opts, early).catch((err: unknown) => {
   process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

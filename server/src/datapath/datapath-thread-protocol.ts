@@ -14,6 +14,12 @@ import type { PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './dat
 /** Given to the thread when it starts. */
 export interface DatapathThreadData {
   ownerTag: string;
+  /**
+   * Read the host as soon as the thread is up, and answer the first readHost() with it:
+   * podwired's start-up reconcile then does not wait for the dumps (taken while the event
+   * loop is still loading its modules).
+   */
+  prefetchHostRead?: boolean;
 }
 
 /** The calls, by name, with their arguments and what they answer. */

@@ -23,11 +23,15 @@ type Implementations = { [N in CallName]: (...args: DatapathCalls[N]['args']) =>
 function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): void {
   const post = (msg: ThreadMessage): void => port.postMessage(msg);
   // Every socket of this thread is made here and closed by sockets.closeAll() (close below).
-  const sockets = new RtnlSockets();
+  // Home is this thread's own netns (the host's: a thread starts in its creator's), read
+  // through /proc/thread-self: /proc/self names the main thread's, which is inside a pod
+  // netns whenever the event loop's Debug inspector has just entered one.
+  const home = '/proc/thread-self/ns/net';
+  const sockets = new RtnlSockets(home);
   const host = sockets.openHost('datapath requests');
   const dumps = sockets.openHost('datapath dumps');
   const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), (batch, size) => post({ kind: 'batch', batch, size }));
-  const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), data.ownerTag);
+  const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets, home), data.ownerTag);
 
   let sent = { pendingDestructions: 0, netnsSockets: 0 };
   const sendCounters = (): void => {
@@ -38,15 +42,23 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   };
   const counters = setInterval(sendCounters, COUNTERS_INTERVAL_MS);
 
+  const readTables = async (): Promise<HostTables> => {
+    const s = await datapath.snapshotHost();
+    return { links: [...s.links], addresses: [...s.addresses], routes: [...s.routes] };
+  };
+  let prefetched = data.prefetchHostRead ? readTables() : undefined;
+  prefetched?.catch(() => undefined); // its failure is the first readHost()'s
+
   const calls: Implementations = {
     setUp: (spec) => datapath.setUp(spec),
     tearDown: (name) => datapath.tearDown(name),
     detach: (name, addresses) => datapath.detach(name, addresses),
     check: (spec) => datapath.check(spec),
     podProblems: (spec) => datapath.podProblems(spec),
-    readHost: async (): Promise<HostTables> => {
-      const s = await datapath.snapshotHost();
-      return { links: [...s.links], addresses: [...s.addresses], routes: [...s.routes] };
+    readHost: (): Promise<HostTables> => {
+      const first = prefetched;
+      prefetched = undefined;
+      return first ?? readTables();
     },
     removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
     applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),

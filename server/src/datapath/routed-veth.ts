@@ -12,6 +12,7 @@ import type { RtnlRequest } from '../rtnl/rtnl-socket';
 import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { PendingDestructions } from './pending-destructions';
 import { randomMac } from './random-mac';
+import { ownerAlias } from './owner-alias';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
 import { hostVethName } from './host-veth-name';
@@ -34,11 +35,6 @@ const DESTRUCTION_WAIT_MS = 3_000;
 const REAP_INTERVAL_MS = 200;
 /** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
 const DESTRUCTION_DRAIN_MS = 2_000;
-
-/** The alias marking a host end as created by the server with this owner tag. */
-export function ownerAlias(ownerTag: string): string {
-  return `podwire:${ownerTag}`;
-}
 
 /** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
 export function detachedName(index: number): string {

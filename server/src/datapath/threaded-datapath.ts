@@ -1,8 +1,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AttachmentKey } from '@podwire/ipam-store';
-import { CLOSE_WAIT_MS } from '../rtnl/link-deleter';
-import { NetnsSnapshot } from '../rtnl/snapshot';
+import { endWorker } from '../end-worker';
 import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, ThreadMessage } from './datapath-thread-protocol';
@@ -10,10 +9,12 @@ import { fromWire } from './datapath-thread-protocol';
 import type { RouteChangeOutcome } from './host-programmer';
 import type { HostRouteChange } from './host-routes';
 import { hostVethName } from './host-veth-name';
-import { ownerAlias, routedVethHostView } from './routed-veth';
+import { ownerAlias } from './owner-alias';
 
 export interface ThreadedDatapathOptions {
   ownerTag: string;
+  /** The thread reads the host at once and answers the first readHost() with that (DatapathThreadData). */
+  prefetchHostRead?: boolean;
   /** Told every batch the thread's host programmer sends (metrics). */
   onBatch?: BatchObserver;
   /** The thread died (a crash in it, not close()): nothing can be wired any more. */
@@ -54,7 +55,7 @@ export class ThreadedDatapath implements Datapath {
 
   private constructor(opts: ThreadedDatapathOptions) {
     this.alias = ownerAlias(opts.ownerTag);
-    const data: DatapathThreadData = { ownerTag: opts.ownerTag };
+    const data: DatapathThreadData = { ownerTag: opts.ownerTag, ...(opts.prefetchHostRead ? { prefetchHostRead: true } : {}) };
     this.worker = new Worker(path.join(__dirname, 'datapath-thread.js'), { workerData: data, resourceLimits: DATAPATH_THREAD_LIMITS });
     this.worker.on('message', (msg: ThreadMessage) => {
       if (msg.kind === 'reply') {
@@ -129,6 +130,10 @@ export class ThreadedDatapath implements Datapath {
 
   async readHost(): Promise<HostView> {
     const t = await this.call('readHost');
+    // Loaded here, not at the top: podwired starts this thread before it loads the rest of
+    // itself (main.ts), and these pull in npm netlink.
+    const { NetnsSnapshot } = require('../rtnl/snapshot.js') as typeof import('../rtnl/snapshot.js');
+    const { routedVethHostView } = require('./routed-veth.js') as typeof import('./routed-veth.js');
     return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.alias);
   }
 
@@ -146,18 +151,8 @@ export class ThreadedDatapath implements Datapath {
     if (this.closing) return;
     this.closing = true;
     if (this.gone) return;
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    try {
-      // The thread closes its datapath, programmer and sockets, answers, and ends by itself.
-      await this.call('close');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS)));
-      if ((await Promise.race([exited, late])) === 'late') await this.worker.terminate();
-      clearTimeout(timer);
-    } catch (err) {
-      await this.worker.terminate();
-      throw err;
-    }
+    // The thread closes its datapath, programmer and sockets, answers, and ends by itself.
+    await endWorker(this.worker, () => this.call('close'));
   }
 
   private call<N extends CallName>(name: N, ...args: DatapathCalls[N]['args']): Promise<DatapathCalls[N]['value']> {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { LinkDeleteOutcome, deleteLinksAsGroup, linkDeleteOps } from './link-group-delete';
 import type { CloseRequest, DeleteRequest } from './link-delete-worker';
+import { endWorker } from '../end-worker';
 import type { RtnlSocket } from './rtnl-socket';
 
 /** Deletes a batch of host links (see deleteLinksAsGroup), reporting each link's outcome. */
@@ -19,25 +20,6 @@ export class InThreadLinkDeleter implements LinkDeleter {
   }
 
   async close(): Promise<void> {}
-}
-
-/** How long a worker asked to stop gets to exit by itself before it is terminated. */
-export const CLOSE_WAIT_MS = 2_000;
-
-/**
- * Asks a worker to stop (`request`: it closes what it holds and its port, then exits) and
- * resolves once it has exited, terminating it if it has not within CLOSE_WAIT_MS.
- */
-export async function endWorker(worker: Worker, request: unknown): Promise<void> {
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.postMessage(request);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS)));
-  try {
-    if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A batch's deadline in the worker: its requests have 5 s each; a fallback deletes one by one. */
@@ -89,12 +71,12 @@ export class WorkerLinkDeleter implements LinkDeleter {
 
   /**
    * Stops the worker: it closes its socket and exits by itself (terminated only if it has not
-   * within CLOSE_WAIT_MS); deletes still waiting fail. Idempotent.
+   * within end-worker.ts's CLOSE_WAIT_MS); deletes still waiting fail. Idempotent.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.exited) await endWorker(this.worker, { close: true } satisfies CloseRequest);
+    if (!this.exited) await endWorker(this.worker, () => this.worker.postMessage({ close: true } satisfies CloseRequest));
   }
 
   private failAll(err: Error): void {

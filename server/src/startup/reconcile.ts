@@ -55,6 +55,8 @@ export async function reconcile(
   store: IpamStore,
   datapath: Datapath,
   log: Logger,
+  /** A read of the host already under way (podwired starts it early, see early-start.ts); its failure is retried like any. */
+  firstRead?: Promise<HostView>,
 ): Promise<{ counts: ReconcileCounts; ready: ReadyAttachment[]; snapshotMs: number }> {
   const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
   const t0 = performance.now();
@@ -65,7 +67,7 @@ export async function reconcile(
   let host: HostView | undefined;
   for (let attempt = 1; !host; attempt++) {
     try {
-      host = await datapath.readHost();
+      host = await (attempt === 1 && firstRead ? firstRead : datapath.readHost());
     } catch (err) {
       const waitMs = Math.min(READ_HOST_MAX_WAIT_MS, 50 * 2 ** attempt);
       if (performance.now() - t0 + waitMs > READ_HOST_BUDGET_MS) throw err;

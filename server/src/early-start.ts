@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { BatchObserver } from './datapath/batching-host-programmer';
+import type { HostView } from './datapath/datapath';
+import { ThreadedDatapath } from './datapath/threaded-datapath';
+
+/** What main.ts starts before it loads the rest of podwired, for serve() to pick up. */
+export interface EarlyStart {
+  /** Identifies this server's host veths (by state dir), so reconcile never touches another's. */
+  ownerTag: string;
+  /** The datapath thread, once its sockets are open. */
+  datapath: Promise<ThreadedDatapath>;
+  /**
+   * Reconcile's first read of the host, which the thread takes as soon as it is up (while the
+   * event loop still loads serve.ts). Nothing changes the host's pod links meanwhile: no CNI
+   * call is served before reconcile has run.
+   */
+  hostRead: Promise<HostView>;
+  /** Set by serve() once its logger and metrics exist. */
+  hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void };
+}
+
+export function ownerTagOf(stateDir: string): string {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  return createHash('sha256').update(fs.realpathSync(stateDir)).digest('hex').slice(0, 12);
+}
+
+/** Starts the datapath thread and the host read (their failures surface where serve() awaits them). */
+export function startEarly(stateDir: string): EarlyStart {
+  const ownerTag = ownerTagOf(stateDir);
+  const hooks: EarlyStart['hooks'] = {
+    onExit: (reason) => {
+      process.stderr.write(`podwired: the datapath thread is gone while starting: ${reason}\n`);
+      process.exit(1);
+    },
+  };
+  const datapath = ThreadedDatapath.start({ ownerTag, prefetchHostRead: true, onBatch: (kind, size) => hooks.onBatch?.(kind, size), onExit: (reason) => hooks.onExit(reason) });
+  const hostRead = datapath.then((d) => d.readHost());
+  // Reported where they are awaited, not as unhandled rejections meanwhile.
+  datapath.catch(() => undefined);
+  hostRead.catch(() => undefined);
+  return { ownerTag, datapath, hostRead, hooks };
+}
