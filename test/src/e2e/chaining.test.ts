@@ -10,7 +10,7 @@ import { mustRun, runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { CniResult, Libcni, LibcniError, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni';
-import { freeLoopbackPort } from '../lib/loopback-port';
+import { freeLoopbackPort } from '../lib/loopback';
 
 /*
  * podwire as the first plugin of a chain podwire → portmap → bandwidth → tuning, driven by

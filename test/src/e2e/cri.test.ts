@@ -3,7 +3,6 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
@@ -12,7 +11,8 @@ import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-
 import { PAUSE_IMAGE, buildPauseImage, installPodwire, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
 import { PodSandboxConfig } from '../lib/cri/cri-client';
 import { cgroupDirs } from '../lib/cri/host-leftovers';
-import { freeLoopbackPort } from '../lib/loopback-port';
+import { eventually } from '../lib/eventually';
+import { freeLoopbackPort, readFromLoopback } from '../lib/loopback';
 
 /*
  * The Kubernetes node path: containerd 1.6's CRI plugin (what kubelet drives) runs podwire.
@@ -98,29 +98,6 @@ async function podView(p: Pod): Promise<{ link: IpLink; addrs: string[]; routes:
   return { link: { ifname: link.ifname, ifindex: link.ifindex, address: link.address, mtu: link.mtu }, addrs, routes };
 }
 
-async function eventually<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-function readFromLoopback(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const c = net.connect({ host: '127.0.0.1', port });
-    c.setTimeout(5_000, () => c.destroy(new Error(`no answer from 127.0.0.1:${port} within 5 s`)));
-    c.on('data', (d: Buffer) => chunks.push(d));
-    c.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    c.on('error', reject);
-  });
-}
-
 /** RunPodSandbox, then what the test knows of the sandbox: CRI's IP, podwire's attachment. */
 async function runPod(name: string, extra: Partial<PodSandboxConfig> = {}): Promise<Pod> {
   const c = node();
@@ -154,7 +131,7 @@ async function assertGone(p: Pod): Promise<void> {
   await eventually(async () => {
     const links = await ipJson<IpLink>(['link', 'show']);
     assert.deepEqual(links.filter((l) => l.ifname === p.hostIfname), [], `${p.name}: host veth ${p.hostIfname} destroyed`);
-  }, 5_000);
+  }, 5_000, 100);
   assert.equal(fs.existsSync(p.netns), false, `${p.name}: netns ${p.netns} removed`);
 }
 
@@ -235,7 +212,7 @@ test('a hostPort mapping through CRI (portmap chained after podwire) answers on 
   const l = spawn('nsenter', [`--net=${a.netns}`, '--', process.execPath, '-e', server], { stdio: 'ignore' });
   listeners.push(l);
   try {
-    assert.equal(await eventually(() => readFromLoopback(hostPort)), 'pong-from-a\n');
+    assert.equal(await eventually(() => readFromLoopback(hostPort), 10_000, 100), 'pong-from-a\n');
   } finally {
     l.kill('SIGKILL');
   }

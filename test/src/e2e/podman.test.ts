@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpRoute, ipJson } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { PodmanEnv, checkPodmanPrerequisites } from '../lib/podman-env';
-import { freeLoopbackPort } from '../lib/loopback-port';
+import { eventually } from '../lib/eventually';
+import { freeLoopbackPort, readFromLoopback } from '../lib/loopback';
 
 /*
  * A real container runtime: podman 4 (CNI backend, runc) runs busybox containers on a
@@ -47,31 +47,6 @@ function leasesOf(containerId: string): string[] {
   return readStore(h.server.dbPath)
     .leases.filter((l) => l.network === NET && l.container_id === containerId)
     .map((l) => l.address);
-}
-
-/** Connects to 127.0.0.1:port and returns everything the peer sent before closing. */
-function readFromLoopback(port: number): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const c = net.connect({ host: '127.0.0.1', port });
-    c.setTimeout(5_000, () => c.destroy(new Error(`no answer from 127.0.0.1:${port} within 5 s`)));
-    c.on('data', (d: Buffer) => chunks.push(d));
-    c.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    c.on('error', reject);
-  });
-}
-
-/** Retries `fn` until it succeeds or `ms` passed (a container's listener starts asynchronously). */
-async function eventually<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 }
 
 before(async () => {

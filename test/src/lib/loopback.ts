@@ -18,3 +18,15 @@ export async function freeLoopbackPort(from: number, span = 200): Promise<number
   }
   throw new Error(`no free port on 127.0.0.1 in ${from}-${from + span - 1}`);
 }
+
+/** Connects to 127.0.0.1:port and returns everything the peer sent before closing (5 s bound). */
+export function readFromLoopback(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.setTimeout(5_000, () => c.destroy(new Error(`no answer from 127.0.0.1:${port} within 5 s`)));
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    c.on('error', reject);
+  });
+}
