@@ -20,7 +20,7 @@ export interface EarlyStart {
   hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void };
 }
 
-export function ownerTagOf(stateDir: string): string {
+function ownerTagOf(stateDir: string): string {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   return createHash('sha256').update(fs.realpathSync(stateDir)).digest('hex').slice(0, 12);
 }

@@ -39,9 +39,9 @@ export interface DatapathCalls {
 export type CallName = keyof DatapathCalls;
 
 export interface HostTables {
-  links: KernelLink[];
-  addresses: KernelAddress[];
-  routes: KernelRoute[];
+  links: readonly KernelLink[];
+  addresses: readonly KernelAddress[];
+  routes: readonly KernelRoute[];
 }
 
 export interface CallMessage<N extends CallName = CallName> {

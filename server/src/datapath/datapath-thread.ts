@@ -44,7 +44,8 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
 
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
-    return { links: [...s.links], addresses: [...s.addresses], routes: [...s.routes] };
+    // (postMessage copies them; the snapshot's indexes stay behind)
+    return { links: s.links, addresses: s.addresses, routes: s.routes };
   };
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s
