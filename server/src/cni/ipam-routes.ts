@@ -5,6 +5,7 @@
  * per family as always. Parsing is strict: every bad entry is a code-7 error naming it.
  */
 import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 import { CniCode, CniError } from './cni-error';
 
 /** One route the network config asks for. */
@@ -42,7 +43,7 @@ function isCidrText(s: string): boolean {
 
 function parseDst(v: unknown, where: string): Pick<IpamRoute, 'family' | 'dst' | 'dstLen'> {
   if (typeof v !== 'string' || !isCidrText(v)) throw invalid(`${where}.dst must be a CIDR`, `got ${JSON.stringify(v)}`);
-  const [addr, len] = ipaddr.parseCIDR(v);
+  const [addr, len] = parseCidrText(v);
   const family = familyOf(addr);
   const network = family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(v) : ipaddr.IPv6.networkAddressFromCIDR(v);
   if (network.toString() !== addr.toString()) {

@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
 
 export interface NodeConfig {
@@ -38,7 +39,7 @@ export function parseCidr(text: unknown, field: string): { cidr: string; family:
   if (typeof text !== 'string') throw new ConfigError(`"${field}" must be a CIDR string, got ${JSON.stringify(text)}`);
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
-    parsed = ipaddr.parseCIDR(text);
+    parsed = parseCidrText(text);
   } catch {
     throw new ConfigError(`"${field}": ${JSON.stringify(text)} is not a CIDR`);
   }

@@ -1,4 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 import { IpamStore, Lease, parseRangeSets } from '@podwire/ipam-store';
 import type { PoolUsage } from '../generated/podwire/v1/PoolUsage';
 import { NetworkRegistry } from '../pools/network-registry';
@@ -16,7 +17,7 @@ function inCidr(lease: Lease, cidr: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolea
 export function podCidrUsage(cidr: string, leases: readonly Lease[]): PoolUsage {
   const [set] = parseRangeSets([[{ subnet: cidr }]]);
   const size = set ? Number(set.size > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : set.size) : 0;
-  const parsed = ipaddr.parseCIDR(cidr);
+  const parsed = parseCidrText(cidr);
   const used = leases.filter((l) => inCidr(l, parsed)).length;
   return { network: '', rangeSet: cidr, used, size, free: Math.max(0, size - used) };
 }

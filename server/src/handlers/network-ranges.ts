@@ -1,4 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 import { IpRange, RangeSet, parseRangeSets } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { NetConf } from '../cni/net-conf';
@@ -20,7 +21,7 @@ function rangesFromNode(cidrs: readonly string[]): RangeSet[] {
 }
 
 function inside(range: IpRange, cidr: string): boolean {
-  const [net, bits] = ipaddr.parseCIDR(cidr);
+  const [net, bits] = parseCidrText(cidr);
   if (net.kind() !== (range.family === 6 ? 'ipv6' : 'ipv4')) return false;
   return ipaddr.parse(range.rangeStart).match(net, bits) && ipaddr.parse(range.rangeEnd).match(net, bits);
 }

@@ -1,4 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 import { Peer } from './peer';
 
 /** The fields of a Kubernetes Node object podwire reads (a subset of V1Node). */
@@ -10,7 +11,7 @@ export interface NodeObject {
 
 function canonicalCidr(text: string): string | undefined {
   try {
-    const [addr, bits] = ipaddr.parseCIDR(text);
+    const [addr, bits] = parseCidrText(text);
     const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
     return `${network.toString()}/${bits}`;
   } catch {

@@ -1,4 +1,4 @@
-import * as ipaddr from 'ipaddr.js';
+import { parseCidrText } from '../ip-text';
 
 /** Another node of the cluster: where its pods live and the address to route them via. */
 export interface Peer {
@@ -32,8 +32,8 @@ export function familyOf(address: string): 4 | 6 {
 
 /** True when the two CIDRs share any address (one contains the other's network address). */
 export function cidrsOverlap(a: string, b: string): boolean {
-  const pa = ipaddr.parseCIDR(a);
-  const pb = ipaddr.parseCIDR(b);
+  const pa = parseCidrText(a);
+  const pb = parseCidrText(b);
   if (pa[0].kind() !== pb[0].kind()) return false;
   return pa[0].match(pb) || pb[0].match(pa);
 }
@@ -45,7 +45,7 @@ interface ParsedCidr {
 }
 
 function parseCidrValue(cidr: string): ParsedCidr {
-  const [addr, bits] = ipaddr.parseCIDR(cidr);
+  const [addr, bits] = parseCidrText(cidr);
   const value = addr.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
   return { family: addr.kind() === 'ipv6' ? 6 : 4, value, bits };
 }
