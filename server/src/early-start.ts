@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { BatchObserver } from './datapath/batching-host-programmer';
 import type { HostView } from './datapath/datapath';
+import type { HostTables } from './datapath/datapath-thread-protocol';
 import { ThreadedDatapath } from './datapath/threaded-datapath';
 
 /** What main.ts starts before it loads the rest of podwired, for serve() to pick up. */
@@ -16,6 +17,11 @@ export interface EarlyStart {
    * call is served before reconcile has run.
    */
   hostRead: Promise<HostView>;
+  /**
+   * The same read's tables: the peer route table's first pass takes the peer routes from
+   * them instead of dumping every host route again on the event loop.
+   */
+  hostTables: Promise<HostTables>;
   /** Set by serve() once its logger and metrics exist. */
   hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void };
 }
@@ -35,9 +41,11 @@ export function startEarly(stateDir: string): EarlyStart {
     },
   };
   const datapath = ThreadedDatapath.start({ ownerTag, prefetchHostRead: true, onBatch: (kind, size) => hooks.onBatch?.(kind, size), onExit: (reason) => hooks.onExit(reason) });
-  const hostRead = datapath.then((d) => d.readHost());
+  const hostTables = datapath.then((d) => d.readHostTables());
+  const hostRead = Promise.all([datapath, hostTables]).then(([d, t]) => d.hostViewOf(t));
   // Reported where they are awaited, not as unhandled rejections meanwhile.
   datapath.catch(() => undefined);
+  hostTables.catch(() => undefined);
   hostRead.catch(() => undefined);
-  return { ownerTag, datapath, hostRead, hooks };
+  return { ownerTag, datapath, hostRead, hostTables, hooks };
 }

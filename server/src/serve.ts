@@ -81,7 +81,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   if (metrics) early.hooks.onBatch = metrics.observeBatch;
   const datapath = await early.datapath;
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
-  const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps), log, {
+  const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps, early.hostTables.then((t) => t.routes)), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
   });
   const locks = new KeyedMutex();

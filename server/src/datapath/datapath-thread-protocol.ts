@@ -38,6 +38,11 @@ export interface DatapathCalls {
 
 export type CallName = keyof DatapathCalls;
 
+/**
+ * The host as reconcile and the peer route table read it: every link and address, and the
+ * main table's routes (pod and peer routes live there; the local table's per-address and
+ * multicast routes, several per veth, are left on the thread instead of being copied over).
+ */
 export interface HostTables {
   links: readonly KernelLink[];
   addresses: readonly KernelAddress[];

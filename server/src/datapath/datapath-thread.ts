@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkerLinkDeleter } from '../rtnl/link-deleter';
+import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
@@ -45,7 +46,7 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
     // (postMessage copies them; the snapshot's indexes stay behind)
-    return { links: s.links, addresses: s.addresses, routes: s.routes };
+    return { links: s.links, addresses: s.addresses, routes: s.routes.filter((r) => r.table === RT_TABLE_MAIN) };
   };
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s

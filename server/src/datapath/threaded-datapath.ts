@@ -4,7 +4,7 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { endWorker } from '../end-worker';
 import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
-import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, ThreadMessage } from './datapath-thread-protocol';
+import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
 import type { RouteChangeOutcome } from './host-programmer';
 import type { HostRouteChange } from './host-routes';
@@ -129,7 +129,16 @@ export class ThreadedDatapath implements Datapath {
   }
 
   async readHost(): Promise<HostView> {
-    const t = await this.call('readHost');
+    return this.hostViewOf(await this.readHostTables());
+  }
+
+  /** The host's tables as the thread read them (the first call: the read it took at start). */
+  readHostTables(): Promise<HostTables> {
+    return this.call('readHost');
+  }
+
+  /** Reconcile's view of tables readHostTables() answered. */
+  hostViewOf(t: HostTables): HostView {
     // Loaded here, not at the top: podwired starts this thread before it loads the rest of
     // itself (main.ts), and these pull in npm netlink.
     const { NetnsSnapshot } = require('../rtnl/snapshot.js') as typeof import('../rtnl/snapshot.js');
