@@ -4,7 +4,7 @@ import type { Datapath, HostView, PodNetworkSpec } from '../datapath/datapath';
 import { podAddresses } from '../handlers/add';
 import { lockName } from '../handlers/handler-deps';
 import { reasonOf } from '../rtnl/rtnl-error';
-import { withStoredRoutes } from '../cni/result-routes';
+import { storedRoutesReader } from '../cni/result-routes';
 import type { ReconcileCounts } from './startup-report';
 
 /** A ready attachment and the spec of its wiring, as the store has them. */
@@ -23,10 +23,14 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
     if (list) list.push(l);
     else leases.set(k, [l]);
   }
-  return store.listAttachments({ state: 'ready' }).map((attachment) => ({
-    attachment,
-    spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []), ...withStoredRoutes(attachment.result) },
-  }));
+  const routesOf = storedRoutesReader();
+  return store.listAttachments({ state: 'ready' }).map((attachment) => {
+    const routes = routesOf(attachment.result);
+    return {
+      attachment,
+      spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []), ...(routes ? { routes } : {}) },
+    };
+  });
 }
 
 /** How long start-up keeps trying to read the host before it gives up. */
