@@ -50,6 +50,16 @@ test('the first list() is the start-up read (peer routes of the main table only)
   assert.equal(dumps(), 1);
 });
 
+test('a start-up read older than the bound by the first list() is replaced by a dump', async () => {
+  const { sock, dumps } = emptyDumps();
+  let now = 1_000;
+  const table = new SnapshotPeerRouteTable(sock, Promise.resolve([route({})]), 5_000, () => now);
+  await new Promise((r) => setImmediate(r));
+  now += 5_001;
+  assert.deepEqual(await table.list(), []);
+  assert.equal(dumps(), 1);
+});
+
 test('a failed start-up read is replaced by a dump', async () => {
   const { sock, dumps } = emptyDumps();
   const table = new SnapshotPeerRouteTable(sock, Promise.reject(new Error('EINTR')));

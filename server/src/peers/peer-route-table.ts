@@ -8,26 +8,37 @@ export interface PeerRouteTable {
   list(): Promise<PeerRoute[]>;
 }
 
+/** How old routes given to SnapshotPeerRouteTable may be when its first list() takes them. */
+export const FIRST_READ_MAX_AGE_MS = 5_000;
+
 /**
  * Reads podwire's peer routes from a route snapshot on the host's dump socket (dumps there run
  * one at a time). The first list() may be answered from routes read moments before (podwired's
- * start-up read of the host, taken before anything changes peer routes); a failed first read
- * falls back to a dump.
+ * start-up read of the host: nothing of podwired changes peer routes before the router's first
+ * pass); a read that failed, or that is older than `maxAgeMs` by then (a peer source whose
+ * first peer set came late), is replaced by a dump.
  */
 export class SnapshotPeerRouteTable implements PeerRouteTable {
-  private first: Promise<readonly KernelRoute[]> | undefined;
+  private first: Promise<{ routes: readonly KernelRoute[]; at: number } | undefined> | undefined;
 
   constructor(
     private readonly dumps: RtnlSocket,
     first?: Promise<readonly KernelRoute[]>,
+    private readonly maxAgeMs = FIRST_READ_MAX_AGE_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {
-    this.first = first;
+    this.first = first?.then(
+      (routes) => ({ routes, at: this.now() }),
+      () => undefined,
+    );
   }
 
   async list(): Promise<PeerRoute[]> {
-    const first = this.first;
+    const pending = this.first;
     this.first = undefined;
-    const routes = (first && (await first.catch(() => undefined))) || (await takeSnapshot(this.dumps, ['routes'])).routes;
+    const first = pending && (await pending);
+    const fresh = first && this.now() - first.at <= this.maxAgeMs ? first.routes : undefined;
+    const routes = fresh ?? (await takeSnapshot(this.dumps, ['routes'])).routes;
     return routes
       .filter((r) => r.protocol === RTPROT_PODWIRE_PEER && r.table === RT_TABLE_MAIN && r.dstLen > 0)
       .map((r) => ({ dst: `${r.dst}/${r.dstLen}`, gateway: r.gateway }));
