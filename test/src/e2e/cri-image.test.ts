@@ -1,5 +1,4 @@
 import { after, before, test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +10,7 @@ import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-
 import { PAUSE_IMAGE, buildPauseImage, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
 import { RenderedContainer, RenderedPod, renderDaemonSet } from '../lib/cri/daemonset-render';
 import { DOCKERFILE, NODE_IMAGE, buildNodeImage, dockerfileRuntimeLayout, imageContents } from '../lib/cri/node-image';
+import { SkipReason } from '../lib/skip-reason';
 
 /*
  * podwire's own image and the DaemonSet's containers, run for real through containerd's CRI:
@@ -34,7 +34,7 @@ const SUBNET = '10.219.0.0/24';
 const NODE_NAME = `pwnode${process.pid}`;
 
 let cd: ContainerdProcess | undefined;
-let skipReason: string | undefined;
+const skip = new SkipReason();
 let archive = '';
 let rendered: RenderedPod | undefined;
 let hostRun = '';
@@ -42,11 +42,6 @@ let hostState = '';
 let dsSandbox = '';
 const containerIds = new Map<string, string>();
 
-function skipped(t: TestContext): boolean {
-  if (skipReason === undefined) return false;
-  t.skip(skipReason);
-  return true;
-}
 
 function node(): ContainerdProcess {
   assert.ok(cd);
@@ -105,7 +100,7 @@ before(async () => {
     await cd.start();
   } catch (e) {
     if (!(e instanceof ContainerdUnavailable)) throw e;
-    skipReason = e.message;
+    skip.reason = e.message;
     return;
   }
   archive = await buildNodeImage(cd.dir);
@@ -155,7 +150,7 @@ after(async () => {
 });
 
 test("the image built without a registry holds deploy/Dockerfile's runtime layout and entrypoint", async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const want = dockerfileRuntimeLayout(fs.readFileSync(DOCKERFILE, 'utf8'));
   assert.ok(want.paths.length >= 10, JSON.stringify(want));
   const got = await imageContents(archive, path.join(node().dir, 'image-scratch'));
@@ -166,7 +161,7 @@ test("the image built without a registry holds deploy/Dockerfile's runtime layou
 });
 
 test("the DaemonSet's init container installs the shim and the conflist into the CNI dirs containerd reads", async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const p = pod();
   assert.deepEqual(p.sandbox.linux?.security_context?.namespace_options, { network: 'NODE', pid: 'NODE', ipc: 'POD' });
   dsSandbox = await node().client.runPodSandbox(p.sandbox);
@@ -185,7 +180,7 @@ test("the DaemonSet's init container installs the shim and the conflist into the
 });
 
 test("podwired runs in the DaemonSet's container and its probes' command reports SERVING", async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const c = container(pod().containers, 'podwired');
   const probe = c.probes.startupProbe;
   assert.ok(probe && c.probes.readinessProbe && c.probes.livenessProbe, 'the manifest has exec probes');
@@ -215,7 +210,7 @@ test("podwired runs in the DaemonSet's container and its probes' command reports
 });
 
 test('pod sandboxes created afterwards are wired by the containerized podwired', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const c = node();
   await networkReady(c);
   const db = path.join(hostState, 'ipam.db');
@@ -254,7 +249,7 @@ test('pod sandboxes created afterwards are wired by the containerized podwired',
 let podwiredExit: number | undefined;
 
 test('StopContainer ends podwired (SIGTERM) and removing the DaemonSet pod leaves nothing', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const c = node();
   const id = containerIds.get('podwired');
   assert.ok(id);
@@ -272,6 +267,6 @@ test('StopContainer ends podwired (SIGTERM) and removing the DaemonSet pod leave
 // "terminate called after throwing an instance of 'Napi::Error'"): its workers were
 // terminated with their netlink sockets open. They now close them and exit by themselves.
 test('podwired exits 0 on SIGTERM', (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   assert.equal(podwiredExit, 0, containerLog('podwired').slice(-1500));
 });

@@ -1,5 +1,4 @@
 import { after, before, test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +12,7 @@ import { PodSandboxConfig } from '../lib/cri/cri-client';
 import { cgroupDirs } from '../lib/cri/host-leftovers';
 import { eventually } from '../lib/eventually';
 import { freeLoopbackPort, readFromLoopback } from '../lib/loopback';
+import { SkipReason } from '../lib/skip-reason';
 
 /*
  * The Kubernetes node path: containerd 1.6's CRI plugin (what kubelet drives) runs podwire.
@@ -31,7 +31,7 @@ const CONTAINER_PORT = 8080;
 
 let h: E2eHarness | undefined;
 let cd: ContainerdProcess | undefined;
-let skipReason: string | undefined;
+const skip = new SkipReason();
 let hostPort = 0;
 const listeners: ChildProcess[] = [];
 
@@ -45,11 +45,6 @@ interface Pod {
 }
 const pods = new Map<string, Pod>();
 
-function skipped(t: TestContext): boolean {
-  if (skipReason === undefined) return false;
-  t.skip(skipReason);
-  return true;
-}
 
 function node(): ContainerdProcess {
   assert.ok(cd, 'containerd is set up');
@@ -143,7 +138,7 @@ before(async () => {
     await cd.start();
   } catch (e) {
     if (!(e instanceof ContainerdUnavailable)) throw e;
-    skipReason = e.message;
+    skip.reason = e.message;
     return;
   }
   await cd.importImage(await buildPauseImage(cd.dir));
@@ -173,7 +168,7 @@ after(async () => {
 });
 
 test('two CRI pod sandboxes get podwire addresses that match their netns, and ping each other', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const a = await runPod('a', {
     port_mappings: [{ protocol: 'TCP', container_port: CONTAINER_PORT, host_port: hostPort, host_ip: '127.0.0.1' }],
   });
@@ -201,7 +196,7 @@ test('two CRI pod sandboxes get podwire addresses that match their netns, and pi
 });
 
 test('a hostPort mapping through CRI (portmap chained after podwire) answers on 127.0.0.1', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const a = pod('a');
   const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n');
   assert.ok(
@@ -219,7 +214,7 @@ test('a hostPort mapping through CRI (portmap chained after podwire) answers on 
 });
 
 test('podwired SIGKILL + restart with sandboxes up changes nothing they can see', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const a = pod('a');
   const b = pod('b');
   const before = { a: await podView(a), b: await podView(b) };
@@ -237,7 +232,7 @@ test('podwired SIGKILL + restart with sandboxes up changes nothing they can see'
 });
 
 test('StopPodSandbox + RemovePodSandbox leave no veth, route, lease or netns', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const b = pod('b');
   await node().client.stopPodSandbox(b.id);
   assert.deepEqual(leasesOf(b.id), [], 'stop ran DEL: lease released');
@@ -248,7 +243,7 @@ test('StopPodSandbox + RemovePodSandbox leave no veth, route, lease or netns', a
 });
 
 test('containerd SIGKILL + restart with a sandbox up: it keeps its IP and tears down cleanly', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const c = node();
   const a = pod('a');
   const view = await podView(a);

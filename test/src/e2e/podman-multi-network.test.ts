@@ -1,11 +1,11 @@
 import { after, before, test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpRoute, ipJson } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { PodmanEnv, checkPodmanPrerequisites } from '../lib/podman-env';
+import { SkipReason } from '../lib/skip-reason';
 
 /*
  * podman 4 (CNI backend, runc) runs two busybox containers, each on two podwire networks
@@ -27,13 +27,8 @@ const C2 = `pwmn${PID}-2`;
 
 let h: E2eHarness | undefined;
 let pe: PodmanEnv | undefined;
-let skipReason: string | undefined;
+const skip = new SkipReason();
 
-function skipped(t: TestContext): boolean {
-  if (skipReason === undefined) return false;
-  t.skip(skipReason);
-  return true;
-}
 
 function env(): PodmanEnv {
   assert.ok(pe);
@@ -41,8 +36,8 @@ function env(): PodmanEnv {
 }
 
 before(async () => {
-  skipReason = await checkPodmanPrerequisites();
-  if (skipReason) return;
+  skip.reason = await checkPodmanPrerequisites();
+  if (skip.reason) return;
   h = await E2eHarness.start('podmn', { startServer: false });
   await h.server.start();
   const socket = h.server.socket;
@@ -60,7 +55,7 @@ before(async () => {
     extraConflists: [list(NET_B, { ranges: [[{ subnet: SUBNET_B }]], routes: [{ dst: SUBNET_B }] })],
   });
   pe = prepared.env;
-  if ('skip' in prepared) skipReason = prepared.skip;
+  if ('skip' in prepared) skip.reason = prepared.skip;
 });
 
 after(async () => {
@@ -73,7 +68,7 @@ after(async () => {
 });
 
 test('two podman containers on two podwire networks reach each other on both', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const p = env();
   for (const c of [C1, C2]) {
     await p.mustPodman(['run', '-d', '--name', c, '--network', `${NET_A},${NET_B}`, '--rootfs', p.rootfs, '/bin/sleep', '600']);
@@ -119,7 +114,7 @@ test('two podman containers on two podwire networks reach each other on both', a
 });
 
 test('removing the containers releases both networks\' attachments, leases and routes', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const p = env();
   assert.ok(h);
   const ids = [await p.idOf(C1), await p.idOf(C2)];

@@ -1,5 +1,4 @@
 import { after, before, test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpRoute, ipJson } from '../lib/netns';
@@ -9,6 +8,7 @@ import { readStore } from '../lib/store-rows';
 import { PodmanEnv, checkPodmanPrerequisites } from '../lib/podman-env';
 import { eventually } from '../lib/eventually';
 import { freeLoopbackPort, readFromLoopback } from '../lib/loopback';
+import { SkipReason } from '../lib/skip-reason';
 
 /*
  * A real container runtime: podman 4 (CNI backend, runc) runs busybox containers on a
@@ -26,16 +26,11 @@ const CONTAINER_PORT = 8080;
 
 let h: E2eHarness | undefined;
 let pe: PodmanEnv | undefined;
-let skipReason: string | undefined;
+const skip = new SkipReason();
 let hostPort = 18080;
 const ips = new Map<string, string>();
 const ids = new Map<string, string>();
 
-function skipped(t: TestContext): boolean {
-  if (skipReason === undefined) return false;
-  t.skip(skipReason);
-  return true;
-}
 
 function env(): PodmanEnv {
   assert.ok(pe);
@@ -50,8 +45,8 @@ function leasesOf(containerId: string): string[] {
 }
 
 before(async () => {
-  skipReason = await checkPodmanPrerequisites();
-  if (skipReason) return;
+  skip.reason = await checkPodmanPrerequisites();
+  if (skip.reason) return;
   // the server is started separately so that after() cleans up even when it fails to start
   h = await E2eHarness.start('podman', { startServer: false });
   await h.server.start();
@@ -71,7 +66,7 @@ before(async () => {
     },
   });
   pe = prepared.env;
-  if ('skip' in prepared) skipReason = prepared.skip;
+  if ('skip' in prepared) skip.reason = prepared.skip;
 });
 
 after(async () => {
@@ -84,7 +79,7 @@ after(async () => {
 });
 
 test('two podman containers on the podwire network reach each other', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const p = env();
   await p.mustPodman([
     'run', '-d', '--name', A, '--network', NET, '-p', `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, '--rootfs', p.rootfs,
@@ -129,7 +124,7 @@ test('two podman containers on the podwire network reach each other', async (t) 
 });
 
 test('a published port (-p 127.0.0.1:<port>:8080) reaches the container through portmap', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const ipA = ips.get(A);
   assert.ok(ipA, 'container A runs');
   const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n');
@@ -142,7 +137,7 @@ test('a published port (-p 127.0.0.1:<port>:8080) reaches the container through 
 });
 
 test('stopping and removing containers releases their addresses and rules', async (t) => {
-  if (skipped(t)) return;
+  if (skip.skipped(t)) return;
   const p = env();
   const idA = ids.get(A);
   const idB = ids.get(B);
