@@ -15,7 +15,8 @@ fi
 if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/ptp ] || [ ! -x /usr/lib/cni/host-local ]; then
   echo "bench: installing containernetworking-plugins (reference plugins in /usr/lib/cni)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  . scripts/lib/debian-packages.sh
+  apt_update_once
   apt-get install -y -qq containernetworking-plugins >/dev/null
 fi
 # The exec helper that times plugin executions is compiled with cc (build-essential, which

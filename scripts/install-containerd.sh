@@ -7,11 +7,10 @@
 # state dir). Exits 0 even when the install fails (it says why): the CRI test then skips
 # itself with containerd's own error.
 set -uo pipefail
+. "$(dirname "$0")/lib/debian-packages.sh"
 
 packages=(containerd runc)
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-missing=()
-for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+mapfile -t missing < <(missing_packages "${packages[@]}")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -20,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 echo "install-containerd: installing Debian packages: ${missing[*]}"
-apt-get update -qq || echo "install-containerd: apt-get update failed" >&2
+apt_update_once || echo "install-containerd: apt-get update failed" >&2
 if ! out=$(apt-get install -y -qq --no-install-recommends "${missing[@]}" 2>&1); then
   echo "install-containerd: ${missing[*]} not installed, the CRI test will skip:" >&2
   echo "$out" | tail -n 5 >&2

@@ -5,12 +5,10 @@
 # module download. Idempotent: rebuilds only when the source is newer than the binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/debian-packages.sh
 
 packages=(golang-go golang-github-appc-cni-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+mapfile -t missing < <(missing_packages "${packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-libcni-helper: installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -18,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt_update_once
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

@@ -6,19 +6,17 @@
 #   podman, runc                 a real container runtime driving podwire (crun fails on
 #                                hosts with hybrid cgroups, so the test uses --runtime runc)
 #   busybox-static               a self-contained rootfs for podman (--rootfs, no registry)
-# Idempotent: `apt-get update` runs once, and only when something is missing. Exits 0 even
+# Idempotent: `apt-get update` runs only when something is missing (and once for all the
+# install scripts: scripts/lib/debian-packages.sh). Exits 0 even
 # when podman cannot be installed (it says why): the podman test then skips itself.
 set -uo pipefail
+. "$(dirname "$0")/lib/debian-packages.sh"
 
 required=(containernetworking-plugins iptables busybox-static)
 optional=(podman runc)
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-
-missing_required=()
-missing_optional=()
-for p in "${required[@]}"; do installed "$p" || missing_required+=("$p"); done
-for p in "${optional[@]}"; do installed "$p" || missing_optional+=("$p"); done
+mapfile -t missing_required < <(missing_packages "${required[@]}")
+mapfile -t missing_optional < <(missing_packages "${optional[@]}")
 
 if [ ${#missing_required[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
   exit 0
@@ -31,7 +29,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "install-runtime-deps: installing Debian packages: ${missing_required[*]} ${missing_optional[*]}"
-if ! apt-get update -qq; then
+if ! apt_update_once; then
   echo "install-runtime-deps: apt-get update failed" >&2
 fi
 

@@ -4,14 +4,12 @@
 # Idempotent: run by both `npm run demo` and `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/debian-packages.sh
 
 # Debian packages: the shim's build (nghttp2, protobuf-c and its compiler, a C toolchain),
 # the tests' and the demo's tools (iproute2, ping, file).
 packages=(build-essential libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler iproute2 iputils-ping file python3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+mapfile -t missing < <(missing_packages "${packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -19,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt_update_once
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
