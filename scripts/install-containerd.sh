@@ -7,7 +7,7 @@
 # state dir). Exits 0 even when the install fails (it says why): the CRI test then skips
 # itself with containerd's own error.
 set -uo pipefail
-. "$(dirname "$0")/lib/debian-packages.sh"
+. "$(dirname "$(readlink -f "$0")")/lib/debian-packages.sh" || { echo "install-containerd: cannot read scripts/lib/debian-packages.sh" >&2; exit 1; }
 
 packages=(containerd runc)
 mapfile -t missing < <(missing_packages "${packages[@]}")

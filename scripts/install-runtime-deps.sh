@@ -10,7 +10,7 @@
 # install scripts: scripts/lib/debian-packages.sh). Exits 0 even
 # when podman cannot be installed (it says why): the podman test then skips itself.
 set -uo pipefail
-. "$(dirname "$0")/lib/debian-packages.sh"
+. "$(dirname "$(readlink -f "$0")")/lib/debian-packages.sh" || { echo "install-runtime-deps: cannot read scripts/lib/debian-packages.sh" >&2; exit 1; }
 
 required=(containernetworking-plugins iptables busybox-static)
 optional=(podman runc)

@@ -14,9 +14,13 @@ missing_packages() {
 }
 
 # `apt-get update`, unless one of these scripts ran it successfully in the last 30 minutes
-# (the stamp is in /run, so a reboot forgets it). Its exit status is apt-get's.
+# and the package lists are still there (the stamp is in /run, usually a tmpfs). Its exit
+# status is apt-get's (a stamp that cannot be written only means the next script updates too).
 apt_update_once() {
   local stamp=/run/podwire-apt-lists-updated
-  if [ -n "$(find "$stamp" -maxdepth 0 -mmin -30 2>/dev/null)" ]; then return 0; fi
-  apt-get update -qq && touch "$stamp"
+  if [ -n "$(find "$stamp" -maxdepth 0 -mmin -30 2>/dev/null)" ] && compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    return 0
+  fi
+  apt-get update -qq || return
+  touch "$stamp" 2>/dev/null || true
 }

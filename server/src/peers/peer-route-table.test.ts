@@ -31,7 +31,7 @@ function emptyDumps(): { sock: RtnlSocket; dumps: () => number } {
   return { sock, dumps: () => dumps };
 }
 
-test('the first list() is the start-up read (peer routes of the main table only); later ones dump', async () => {
+test('the first pass is the start-up read (peer routes of the main table only); later passes dump', async () => {
   const { sock, dumps } = emptyDumps();
   const startup = Promise.resolve([
     route({}),
@@ -41,12 +41,21 @@ test('the first list() is the start-up read (peer routes of the main table only)
     route({ dst: '0.0.0.0', dstLen: 0 }), // a default route is never a peer route
   ]);
   const table = new SnapshotPeerRouteTable(sock, startup);
-  assert.deepEqual(await table.list(), [
+  assert.deepEqual(await table.listForPass(), [
     { dst: '10.220.2.0/24', gateway: '10.219.0.2' },
     { dst: '10.220.3.0/24', gateway: '10.219.0.3' },
   ]);
   assert.equal(dumps(), 0);
+  assert.deepEqual(await table.listForPass(), []);
+  assert.equal(dumps(), 1);
+});
+
+test('list() (ListPeers) always dumps and leaves the start-up read to the first pass', async () => {
+  const { sock, dumps } = emptyDumps();
+  const table = new SnapshotPeerRouteTable(sock, Promise.resolve([route({})]));
   assert.deepEqual(await table.list(), []);
+  assert.equal(dumps(), 1);
+  assert.deepEqual(await table.listForPass(), [{ dst: '10.220.2.0/24', gateway: '10.219.0.2' }]);
   assert.equal(dumps(), 1);
 });
 
@@ -56,13 +65,13 @@ test('a start-up read older than the bound by the first list() is replaced by a 
   const table = new SnapshotPeerRouteTable(sock, Promise.resolve([route({})]), 5_000, () => now);
   await new Promise((r) => setImmediate(r));
   now += 5_001;
-  assert.deepEqual(await table.list(), []);
+  assert.deepEqual(await table.listForPass(), []);
   assert.equal(dumps(), 1);
 });
 
 test('a failed start-up read is replaced by a dump', async () => {
   const { sock, dumps } = emptyDumps();
   const table = new SnapshotPeerRouteTable(sock, Promise.reject(new Error('EINTR')));
-  assert.deepEqual(await table.list(), []);
+  assert.deepEqual(await table.listForPass(), []);
   assert.equal(dumps(), 1);
 });

@@ -96,7 +96,7 @@ export class PeerRouter {
     const snapshot = this.snapshot ?? { peers: [] };
     this.desired = desiredPeerRoutes(snapshot.peers, this.node.podCidrs());
     const wanted = new Map(this.desired.filter((r) => r.error === undefined).map((r) => [r.dst, r.gateway]));
-    const kernel = await this.table.list();
+    const kernel = await (this.table.listForPass ? this.table.listForPass() : this.table.list());
     const report: PeerSyncReport = { added: 0, updated: 0, removed: 0, failed: 0, unchanged: 0 };
     const changes: RouteChange[] = [];
     /** removed: no longer wanted; moving: the old gateway's route, deleted before the new one is created. */
