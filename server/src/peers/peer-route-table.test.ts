@@ -59,7 +59,7 @@ test('list() (ListPeers) always dumps and leaves the start-up read to the first 
   assert.equal(dumps(), 1);
 });
 
-test('a start-up read older than the bound by the first list() is replaced by a dump', async () => {
+test('a start-up read received longer ago than the bound when the first pass comes is replaced by a dump', async () => {
   const { sock, dumps } = emptyDumps();
   let now = 1_000;
   const table = new SnapshotPeerRouteTable(sock, Promise.resolve([route({})]), 5_000, () => now);
