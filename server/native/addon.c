@@ -1,5 +1,5 @@
-// Registers the addon's functions, setns (setns.c) and peerCred (peercred.c), and holds
-// the argument helper they share.
+// Registers the addon's functions, setns (setns.c), peerCred (peercred.c) and flockExclusive
+// (flock.c), and holds the argument helper they share.
 #include <stdio.h>
 #include <node_api.h>
 #include "podwire_native.h"
@@ -25,6 +25,7 @@ static void export_fn(napi_env env, napi_value exports, const char *name, napi_c
 static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "setns", js_setns);
   export_fn(env, exports, "peerCred", js_peer_cred);
+  export_fn(env, exports, "flockExclusive", js_flock_exclusive);
   return exports;
 }
 

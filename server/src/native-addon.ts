@@ -11,6 +11,8 @@ interface PodwireNative {
   setns(fd: number): void;
   /** SO_PEERCRED of a connected unix socket. Throws on failure. */
   peerCred(fd: number): PeerCred;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. Throws on other failures. */
+  flockExclusive(fd: number): boolean;
 }
 
 // Built by server/build.sh into server/native/build/Release; this file runs from server/dist.
