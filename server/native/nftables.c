@@ -1,0 +1,137 @@
+// nftCreate / nftRun / nftFree: libnftables called in-process, so podwired programs its
+// nftables table without spawning `nft`. A context speaks JSON both ways (libnftables 1.0.6
+// parses a buffer as JSON first when JSON output is on) and buffers its output and errors,
+// which nftRun returns or throws. One nftRun is one nft_run_cmd_from_buffer: every command
+// of the buffer goes to the kernel in one netlink batch, applied all or nothing.
+//
+// Threads: a context belongs to the JavaScript thread that created it (a napi_external
+// cannot leave its env) and libnftables serialises nothing inside one context, so each
+// owner has its own; contexts in different threads share no state of ours.
+// Network namespace: libnftables opens its netlink socket in nft_ctx_new, in the calling
+// thread's netns (measured: a context made in the host and run inside another netns still
+// programs the host), and may reopen it when a cache dump is interrupted. Callers that
+// program another netns create the context and run every command with the thread inside it.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nftables/libnftables.h>
+#include <node_api.h>
+#include "podwire_native.h"
+
+typedef struct {
+  struct nft_ctx *ctx;  // NULL once freed
+} podwire_nft;
+
+static void nft_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  podwire_nft *h = data;
+  if (h->ctx) nft_ctx_free(h->ctx);
+  free(h);
+}
+
+// Reads the context argument argv[0]; throws a TypeError and returns NULL when it is not one
+// or was freed.
+static podwire_nft *nft_arg(napi_env env, napi_value value, const char *usage) {
+  napi_valuetype type;
+  void *data = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  podwire_nft *h = data;
+  if (!h->ctx) {
+    napi_throw_error(env, NULL, "nftables context already freed");
+    return NULL;
+  }
+  return h;
+}
+
+// nftCreate(): External — a new libnftables context (JSON in and out, buffered output and errors).
+napi_value js_nft_create(napi_env env, napi_callback_info info) {
+  (void)info;
+  podwire_nft *h = calloc(1, sizeof *h);
+  if (!h) return podwire_throw_errno(env, "nftCreate", ENOMEM);
+  h->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!h->ctx) {
+    free(h);
+    return podwire_throw_errno(env, "nft_ctx_new", ENOMEM);
+  }
+  // Numeric protocols: listings do not depend on /etc/protocols (the node image has none).
+  nft_ctx_output_set_flags(h->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_PROTO);
+  if (nft_ctx_buffer_output(h->ctx) != 0 || nft_ctx_buffer_error(h->ctx) != 0) {
+    nft_ctx_free(h->ctx);
+    free(h);
+    return podwire_throw_errno(env, "nft_ctx_buffer_output", ENOMEM);
+  }
+  napi_value out;
+  if (napi_create_external(env, h, nft_finalize, NULL, &out) != napi_ok) {
+    nft_ctx_free(h->ctx);
+    free(h);
+    napi_throw_error(env, NULL, "nftCreate: napi_create_external failed");
+    return NULL;
+  }
+  return out;
+}
+
+// nftRun(ctx, commands: string): string — runs the commands as one transaction and returns
+// libnftables' output (JSON, "" when a command prints nothing). On failure throws an Error
+// whose message is libnftables' error text (the kernel's reason and the failing command),
+// with .nftError set to the same text.
+napi_value js_nft_run(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) {
+    napi_throw_type_error(env, NULL, "nftRun(ctx, commands): two arguments expected");
+    return NULL;
+  }
+  podwire_nft *h = nft_arg(env, argv[0], "nftRun(ctx, commands): ctx must come from nftCreate()");
+  if (!h) return NULL;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[1], NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "nftRun(ctx, commands): commands must be a string");
+    return NULL;
+  }
+  char *buf = malloc(len + 1);
+  if (!buf) return podwire_throw_errno(env, "nftRun", ENOMEM);
+  napi_get_value_string_utf8(env, argv[1], buf, len + 1, &len);
+  int rc = nft_run_cmd_from_buffer(h->ctx, buf);
+  free(buf);
+  // Both buffers are read every time: reading one rewinds it for the next run.
+  const char *output = nft_ctx_get_output_buffer(h->ctx);
+  const char *errors = nft_ctx_get_error_buffer(h->ctx);
+  if (rc != 0) {
+    const char *text = errors && errors[0] ? errors : "libnftables failed without an error message";
+    napi_value msg, error;
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &error);
+    napi_set_named_property(env, error, "nftError", msg);
+    napi_throw(env, error);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_string_utf8(env, output ? output : "", NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+// nftFree(ctx): void — frees the context now (the garbage collector would otherwise). Idempotent.
+napi_value js_nft_free(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "nftFree(ctx): ctx must come from nftCreate()");
+    return NULL;
+  }
+  podwire_nft *h = data;
+  if (h->ctx) {
+    nft_ctx_free(h->ctx);
+    h->ctx = NULL;
+  }
+  return NULL;
+}
