@@ -103,3 +103,30 @@ export function driftOf(expected: NftProgrammed, actual: NftProgrammed): string[
   for (const name of Object.keys(actual.sets)) if (!(name in expected.sets)) out.push(`set ${name} is not podwired's`);
   return out;
 }
+
+/** A few numbers of a read-back, for `podwirectl status` and metrics. */
+export interface ProgrammedSummary {
+  /** "inet podwire-1a2b3c4d5e6f". */
+  table: string;
+  present: boolean;
+  rules: number;
+  /** hostPort mappings programmed (address map elements of both families, any and specific host address). */
+  portMappings: number;
+  /** Elements (CIDRs) of the masquerade sets, both families. */
+  podSources: number;
+  cluster: number;
+  nonMasquerade: number;
+}
+
+export function summaryOf(p: NftProgrammed): ProgrammedSummary {
+  const count = (re: RegExp) => Object.entries(p.sets).reduce((n, [name, e]) => (re.test(name) ? n + e.length : n), 0);
+  return {
+    table: `${p.family} ${p.table}`,
+    present: p.present,
+    rules: p.chains.reduce((n, c) => n + c.rules, 0),
+    portMappings: count(/^hostports-.*-addr$/),
+    podSources: count(/^pod-sources-/),
+    cluster: count(/^cluster-/),
+    nonMasquerade: count(/^nonmasq-/),
+  };
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cidrDelta, normaliseCidrs } from './cidr-sets';
 import { NftCommand } from './nft-json';
 import { InvalidPortMapping, canonicalMapping, portKeyOf, portMappingsFor } from './port-mappings';
-import { programmedOfCommands } from './read-back';
+import { programmedOfCommands, summaryOf } from './read-back';
 import { cidrSetCommands, mappingCommands, wholeTableCommands } from './table-build';
 import { tableNameOf } from './table-layout';
 import { reasonOf, NftError } from './nft-error';
@@ -80,6 +80,7 @@ test('a mapping is two elements with one key (address, port) plus the pod\'s hai
   assert.deepEqual(p.sets['hostports-ip-v4-addr'], ['6 . 10.124.0.1 . 8080 : 10.123.1.5']);
   assert.deepEqual(p.sets['hostports-ip-v4-port'], ['6 . 10.124.0.1 . 8080 : 80']);
   assert.deepEqual(p.sets['hairpin-v4'], ['10.123.1.5 . 10.123.1.5']);
+  assert.deepEqual(summaryOf(p), { table: `inet ${T}`, present: true, rules: 13, portMappings: 2, podSources: 2, cluster: 2, nonMasquerade: 1 });
   const del = mappingCommands('delete', T, [m], new Set(['10.123.1.5']));
   assert.deepEqual(del.map((c) => (c.delete as { element: { name: string } }).element.name), ['hostports-any-v4-addr', 'hostports-any-v4-port', 'hairpin-v4']);
 });
