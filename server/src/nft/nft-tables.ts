@@ -5,7 +5,7 @@ import { isNftError } from './nft-error';
 import { NftCommand } from './nft-json';
 import { HeldPortMapping, InvalidPortMapping, PortMapping, canonicalMapping, portKeyOf } from './port-mappings';
 import { NftProgrammed, driftOf, programmedOf, programmedOfCommands } from './read-back';
-import { cidrSetCommands, mappingCommands, wholeTableCommands } from './table-build';
+import { cidrSetCommands, mappingCommands, refillSetCommands, wholeTableCommands } from './table-build';
 import { MASQ_SETS, MasqSetKind, TABLE_FAMILY, tableNameOf } from './table-layout';
 
 /** What podwired's table is rebuilt from: its store (mappings) and its config and peers (masquerade). */
@@ -35,6 +35,14 @@ export interface NftTablesOptions {
   /** Told when an incremental change failed and the table was rebuilt whole instead. */
   onRepair?: (operation: string, err: unknown) => void;
 }
+
+/**
+ * libnftables 1.0.6 deletes interval elements at a cost growing with the set (measured in a
+ * 501-CIDR set: 1 delete 1.5 ms, 10 deletes 3 ms, 500 deletes 52 ms), while flushing the set
+ * and adding back all 501 in one transaction took 3.6 ms. Past this many deletes in one set
+ * the delta is a flush and refill (still one transaction, still no rule touched).
+ */
+const REFILL_ABOVE_REMOVALS = 16;
 
 /** Masquerade off, nothing in its sets: the state before the first rebuild. */
 const EMPTY_MASQUERADE: MasqueradeState = { enabled: false, podSources: [], cluster: [], nonMasquerade: [] };
@@ -152,8 +160,9 @@ export class NftTables {
 
   /**
    * Sets one masquerade set's CIDRs (both families; `cluster` as peers come and go) with one
-   * transaction of element deletes and adds, no rule rewritten. Returns how many elements
-   * changed (0: no transaction).
+   * transaction of element deletes and adds, no rule rewritten; past REFILL_ABOVE_REMOVALS
+   * deletes in a family, that set is flushed and refilled in the same transaction instead.
+   * Returns how many elements changed (0: no transaction).
    */
   setMasqueradeCidrs(kind: MasqSetKind, cidrs: readonly string[]): { added: number; removed: number } {
     const next = normaliseCidrs(cidrs);
@@ -165,7 +174,9 @@ export class NftTables {
       const d = cidrDelta(now[f], next[f]);
       added += d.add.length;
       removed += d.remove.length;
-      commands.push(...cidrSetCommands(this.table, MASQ_SETS[kind][f], d.remove, d.add));
+      const set = MASQ_SETS[kind][f];
+      if (d.remove.length > REFILL_ABOVE_REMOVALS) commands.push(...refillSetCommands(this.table, set, next[f]));
+      else commands.push(...cidrSetCommands(this.table, set, d.remove, d.add));
     }
     const state = { ...this.masquerade, [kind]: [...cidrs] };
     if (commands.length === 0) {

@@ -119,3 +119,10 @@ function addrType(f: Family): string {
 function push(cmds: NftCommand[], c: NftCommand | undefined): void {
   if (c) cmds.push(c);
 }
+
+/** One set's contents replaced: flushed and refilled with `cidrs` (in one transaction with the rest). */
+export function refillSetCommands(table: string, set: string, cidrs: CidrList): NftCommand[] {
+  const cmds: NftCommand[] = [{ flush: { set: { family: TABLE_FAMILY, table, name: set } } }];
+  push(cmds, elementCommand('add', table, set, cidrs.map(cidrElement)));
+  return cmds;
+}
