@@ -205,13 +205,16 @@ test('hostPort from the node\'s 127.0.0.1 (route_localnet on the pod\'s interfac
   }
 });
 
-test('hostPort from another pod on the node (its own address kept) and hairpin from the pod itself (masqueraded), TCP and UDP', async () => {
+test('hostPort from another pod on the node (its own address kept) and hairpin from the pod itself (masqueraded), TCP and UDP, IPv6 TCP', async () => {
   assert.deepEqual(await client(NS.pod2, 'ask', 'tcp', '10.124.0.1', 8080), { code: 0, out: '10.123.1.6' });
   for (const proto of ['tcp', 'udp'] as const) {
     const r = await client(NS.pod, 'ask', proto, '10.124.0.1', 8080);
     assert.equal(r.code, 0, `${proto} hairpin: ${r.out}`);
     assert.notEqual(r.out, '10.123.1.5', 'the pod sees the node, so its reply goes back through the node');
   }
+  const r6 = await client(NS.pod, 'ask', 'tcp', 'fd7b::1', 8080);
+  assert.equal(r6.code, 0, `IPv6 hairpin: ${r6.out}`);
+  assert.notEqual(r6.out, 'fd7a:1::5');
 });
 
 test('unmapped, the port is closed again (last: it removes the mappings)', async () => {
