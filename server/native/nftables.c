@@ -5,14 +5,17 @@
 // of the buffer goes to the kernel in one netlink batch, applied all or nothing.
 //
 // Threads: a context belongs to the JavaScript thread that created it (a napi_external
-// cannot leave its env) and libnftables serialises nothing inside one context, so each
-// owner has its own; contexts in different threads share no state of ours.
+// cannot leave its env), so each owner (main thread, datapath worker) has its own. Creating,
+// running and freeing contexts is serialised process-wide by one mutex: libnftables' set-up
+// touches process-wide state (gmp's allocator hooks, libxtables' globals for xt compat), and
+// a transaction takes about a millisecond, so two threads never wait on each other for long.
 // Network namespace: libnftables opens its netlink socket in nft_ctx_new, in the calling
 // thread's netns (measured: a context made in the host and run inside another netns still
 // programs the host), and may reopen it when a cache dump is interrupted. Callers that
 // program another netns create the context and run every command with the thread inside it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <nftables/libnftables.h>
@@ -23,11 +26,15 @@ typedef struct {
   struct nft_ctx *ctx;  // NULL once freed
 } podwire_nft;
 
+static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void nft_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   podwire_nft *h = data;
+  pthread_mutex_lock(&nft_lock);
   if (h->ctx) nft_ctx_free(h->ctx);
+  pthread_mutex_unlock(&nft_lock);
   free(h);
 }
 
@@ -54,21 +61,30 @@ napi_value js_nft_create(napi_env env, napi_callback_info info) {
   (void)info;
   podwire_nft *h = calloc(1, sizeof *h);
   if (!h) return podwire_throw_errno(env, "nftCreate", ENOMEM);
+  pthread_mutex_lock(&nft_lock);
+  const char *failed = NULL;
   h->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (!h->ctx) {
-    free(h);
-    return podwire_throw_errno(env, "nft_ctx_new", ENOMEM);
+    failed = "nft_ctx_new";
+  } else {
+    // Numeric protocols: listings do not depend on /etc/protocols (the node image has none).
+    nft_ctx_output_set_flags(h->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_PROTO);
+    if (nft_ctx_buffer_output(h->ctx) != 0 || nft_ctx_buffer_error(h->ctx) != 0) {
+      nft_ctx_free(h->ctx);
+      h->ctx = NULL;
+      failed = "nft_ctx_buffer_output";
+    }
   }
-  // Numeric protocols: listings do not depend on /etc/protocols (the node image has none).
-  nft_ctx_output_set_flags(h->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_PROTO);
-  if (nft_ctx_buffer_output(h->ctx) != 0 || nft_ctx_buffer_error(h->ctx) != 0) {
-    nft_ctx_free(h->ctx);
+  pthread_mutex_unlock(&nft_lock);
+  if (failed) {
     free(h);
-    return podwire_throw_errno(env, "nft_ctx_buffer_output", ENOMEM);
+    return podwire_throw_errno(env, failed, ENOMEM);
   }
   napi_value out;
   if (napi_create_external(env, h, nft_finalize, NULL, &out) != napi_ok) {
+    pthread_mutex_lock(&nft_lock);
     nft_ctx_free(h->ctx);
+    pthread_mutex_unlock(&nft_lock);
     free(h);
     napi_throw_error(env, NULL, "nftCreate: napi_create_external failed");
     return NULL;
@@ -97,23 +113,28 @@ napi_value js_nft_run(napi_env env, napi_callback_info info) {
   char *buf = malloc(len + 1);
   if (!buf) return podwire_throw_errno(env, "nftRun", ENOMEM);
   napi_get_value_string_utf8(env, argv[1], buf, len + 1, &len);
+  pthread_mutex_lock(&nft_lock);
   int rc = nft_run_cmd_from_buffer(h->ctx, buf);
   free(buf);
-  // Both buffers are read every time: reading one rewinds it for the next run.
+  // Both buffers are read every time (reading one rewinds it for the next run) and copied
+  // into JavaScript strings before the lock is released.
   const char *output = nft_ctx_get_output_buffer(h->ctx);
   const char *errors = nft_ctx_get_error_buffer(h->ctx);
+  napi_value text;
   if (rc != 0) {
-    const char *text = errors && errors[0] ? errors : "libnftables failed without an error message";
-    napi_value msg, error;
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &error);
-    napi_set_named_property(env, error, "nftError", msg);
+    napi_create_string_utf8(env, errors && errors[0] ? errors : "libnftables failed without an error message", NAPI_AUTO_LENGTH, &text);
+  } else {
+    napi_create_string_utf8(env, output ? output : "", NAPI_AUTO_LENGTH, &text);
+  }
+  pthread_mutex_unlock(&nft_lock);
+  if (rc != 0) {
+    napi_value error;
+    napi_create_error(env, NULL, text, &error);
+    napi_set_named_property(env, error, "nftError", text);
     napi_throw(env, error);
     return NULL;
   }
-  napi_value out;
-  napi_create_string_utf8(env, output ? output : "", NAPI_AUTO_LENGTH, &out);
-  return out;
+  return text;
 }
 
 // nftFree(ctx): void — frees the context now (the garbage collector would otherwise). Idempotent.
@@ -130,7 +151,9 @@ napi_value js_nft_free(napi_env env, napi_callback_info info) {
   }
   podwire_nft *h = data;
   if (h->ctx) {
+    pthread_mutex_lock(&nft_lock);
     nft_ctx_free(h->ctx);
+    pthread_mutex_unlock(&nft_lock);
     h->ctx = NULL;
   }
   return NULL;
