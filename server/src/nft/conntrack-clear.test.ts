@@ -50,7 +50,8 @@ test('the UDP entries toward a pod go; its TCP entries, other pods\' and other f
   assert.equal(await cleaner.clearUdpToward('10.123.1.5'), 2);
   assert.deepEqual(entries(), ['tcp 10.1.1.1->:8053 via 10.123.1.5', 'udp 10.1.1.1->:8054 via 10.123.1.6', 'udp fd7b::2->:8053 via fd7a:1::5']);
   assert.equal(await cleaner.clearUdpToward('10.123.1.5'), 0, 'nothing left to delete');
-  assert.equal(await cleaner.clearUdpToward('fd7a:1::5'), 1);
+  assert.equal(await cleaner.clearAfterUnmap([{ protocol: 'tcp', hostPort: 8053, podIP: '10.123.1.5', containerPort: 53 }]), 0, 'TCP mappings: nothing to clear');
+  assert.equal(await cleaner.clearAfterUnmap([{ protocol: 'udp', hostPort: 8053, podIP: 'fd7a:1::5', containerPort: 53 }]), 1);
   assert.equal(await cleaner.clear({ protocol: 'udp', family: 4, origDestinationPort: 8054 }), 1, 'by hostPort');
   assert.deepEqual(entries(), ['tcp 10.1.1.1->:8053 via 10.123.1.5']);
 });

@@ -2,7 +2,7 @@ import { Protocol, RawNetlinkSocket } from 'netlink';
 import * as ipaddr from 'ipaddr.js';
 import { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { IP_PROTOCOLS } from './port-mapping-rules';
-import { PortProtocol, familyOf } from './port-mappings';
+import { PortMapping, PortProtocol, familyOf } from './port-mappings';
 import type { NetnsEnter } from './nft-context';
 
 // include/uapi/linux/netfilter/nfnetlink{,_conntrack}.h
@@ -59,6 +59,17 @@ export class ConntrackCleaner {
   /** Deletes the UDP entries toward `podIP` (DNATed to it, or replied to by it). Returns how many went. */
   clearUdpToward(podIP: string): Promise<number> {
     return this.clear({ protocol: 'udp', family: familyOf(podIP), replySource: podIP });
+  }
+
+  /**
+   * After DEL: deletes the UDP entries toward the pod addresses of `removed` mappings (what
+   * NftTables.removePortMappings returned) that were UDP. Returns how many went.
+   */
+  async clearAfterUnmap(removed: readonly PortMapping[]): Promise<number> {
+    const pods = new Set(removed.filter((m) => m.protocol === 'udp').map((m) => m.podIP));
+    let n = 0;
+    for (const ip of pods) n += await this.clearUdpToward(ip);
+    return n;
   }
 
   /** Deletes the entries `selector` picks; entries gone meanwhile are fine. Returns how many it deleted. */

@@ -7,7 +7,7 @@
  *   nft.addPortMappings(holder, portMappingsFor(rc.portMappings, podIPs)); // ADD: throws PortMappingConflict
  *   enableRouteLocalnet(hostIfname);                           // ADD with IPv4 mappings: 127.0.0.1 reaches them
  *   const gone = nft.removePortMappings(holder);               // DEL
- *   await conntrack.clearUdpToward(podIP);                     // DEL, for gone UDP mappings
+ *   await conntrack.clearAfterUnmap(gone);                     // DEL: stale UDP flows to the old pod
  *   nft.setMasqueradeCidrs('cluster', podCidrsOfEveryNode);    // peers changed: element delta
  *   nft.resync();                                              // periodic: repairs drift whole
  *   summaryOf(nft.readBack());                                 // status / Debug

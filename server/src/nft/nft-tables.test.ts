@@ -114,6 +114,13 @@ test('mappings: one transaction per add or remove, holders tracked, a second cla
   for (const name of ['hostports-any-v4-addr', 'hostports-any-v4-port', 'hostports-any-v6-addr', 'hairpin-v4', 'hairpin-v6']) assert.deepEqual(back.sets[name], [], name);
   t.addPortMappings('pod-b', [{ ...web, podIP: '10.123.1.6' }]);
   assert.deepEqual(t.readBack().sets['hostports-any-v4-addr'], ['6 . 8080 : 10.123.1.6'], 'the key is free again');
+  n = t.transactions;
+  t.addPortMappings('pod-b', [{ ...web, podIP: '10.123.1.7', containerPort: 81 }]);
+  assert.equal(t.transactions - n, 1, 'the holder moving its own key: one transaction');
+  const moved = t.readBack();
+  assert.deepEqual([moved.sets['hostports-any-v4-addr'], moved.sets['hostports-any-v4-port'], moved.sets['hairpin-v4']], [['6 . 8080 : 10.123.1.7'], ['6 . 8080 : 81'], ['10.123.1.7 . 10.123.1.7']]);
+  assert.throws(() => t.addPortMappings('pod-c', [web, { ...web, podIP: '10.123.1.8' }]), PortMappingConflict);
+  assert.throws(() => t.addPortMappings('pod-c', [{ ...web, hostPort: 1 }, { ...web, hostPort: 1, containerPort: 9 }]), /mapped twice in one request/);
   assert.deepEqual(t.drift(), []);
   t.deleteTable();
   assert.equal(foreignState(), before);
