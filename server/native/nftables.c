@@ -28,6 +28,21 @@ typedef struct {
 
 static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
 
+// Marks the externals nftCreate returns, so no other external is ever taken for a context.
+static const napi_type_tag NFT_TAG = {0x706f64776972656eULL, 0x6674637478000001ULL};
+
+// The context behind `value`, or NULL (nothing thrown) when it is not one of ours.
+static podwire_nft *nft_of(napi_env env, napi_value value) {
+  napi_valuetype type;
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_check_object_type_tag(env, value, &NFT_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, &data) != napi_ok)
+    return NULL;
+  return data;
+}
+
 static void nft_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -41,14 +56,11 @@ static void nft_finalize(napi_env env, void *data, void *hint) {
 // Reads the context argument argv[0]; throws a TypeError and returns NULL when it is not one
 // or was freed.
 static podwire_nft *nft_arg(napi_env env, napi_value value, const char *usage) {
-  napi_valuetype type;
-  void *data = NULL;
-  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
-      napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+  podwire_nft *h = nft_of(env, value);
+  if (!h) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  podwire_nft *h = data;
   if (!h->ctx) {
     napi_throw_error(env, NULL, "nftables context already freed");
     return NULL;
@@ -87,6 +99,11 @@ napi_value js_nft_create(napi_env env, napi_callback_info info) {
     pthread_mutex_unlock(&nft_lock);
     free(h);
     napi_throw_error(env, NULL, "nftCreate: napi_create_external failed");
+    return NULL;
+  }
+  // Past this point the finalizer owns h.
+  if (napi_type_tag_object(env, out, &NFT_TAG) != napi_ok) {
+    napi_throw_error(env, NULL, "nftCreate: napi_type_tag_object failed");
     return NULL;
   }
   return out;
@@ -141,15 +158,11 @@ napi_value js_nft_run(napi_env env, napi_callback_info info) {
 napi_value js_nft_free(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  void *data = NULL;
-  napi_valuetype type;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
-      napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
+  podwire_nft *h = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !(h = nft_of(env, argv[0]))) {
     napi_throw_type_error(env, NULL, "nftFree(ctx): ctx must come from nftCreate()");
     return NULL;
   }
-  podwire_nft *h = data;
   if (h->ctx) {
     pthread_mutex_lock(&nft_lock);
     nft_ctx_free(h->ctx);
