@@ -6,6 +6,7 @@
  *   nft.rebuild({ masquerade, portMappings });                 // at start: the whole table, from store + config
  *   nft.addPortMappings(holder, portMappingsFor(rc.portMappings, podIPs)); // ADD: throws PortMappingConflict
  *   enableRouteLocalnet(hostIfname);                           // ADD with IPv4 mappings: 127.0.0.1 reaches them
+ *   nft.checkPortMappings(holder);                             // CHECK: [] when all is programmed
  *   const gone = nft.removePortMappings(holder);               // DEL
  *   await conntrack.clearAfterUnmap(gone);                     // DEL: stale UDP flows to the old pod
  *   nft.setMasqueradeCidrs('cluster', podCidrsOfEveryNode);    // peers changed: element delta

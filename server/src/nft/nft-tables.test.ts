@@ -147,7 +147,7 @@ test('the cluster set follows peers with element deltas in one transaction: 500 
   t.deleteTable();
 });
 
-test('drift is repaired whole: a flushed table and set, a deleted table; a delta on a missing table rebuilds it', () => {
+test('drift is repaired whole: a flushed table and set, a deleted table; a delta on a missing table rebuilds it; CHECK finds a missing mapping', () => {
   const t = owner('0d0d0d0d0d0d');
   t.rebuild({ masquerade, portMappings: [{ ...web, holder: 'pod-a' }] });
   nft('flush', 'table', 'inet', 'podwire-0d0d0d0d0d0d');
@@ -167,6 +167,15 @@ test('drift is repaired whole: a flushed table and set, a deleted table; a delta
   assert.deepEqual(repaired, ['map ports for pod-a: ENOENT']);
   assert.deepEqual(t2.drift(), []);
   assert.deepEqual(t2.readBack().sets['hostports-any-v4-addr'], ['6 . 8080 : 10.123.1.5']);
+  // CHECK: one missing element is reported; the other holder's and an unknown holder's are fine.
+  assert.deepEqual(t2.checkPortMappings('pod-a'), []);
+  assert.deepEqual(t2.checkPortMappings('nobody'), []);
+  nft('delete', 'element', 'inet', 'podwire-0d0d0d0d0d0d', 'hostports-any-v4-port', '{ tcp . 8080 }');
+  assert.deepEqual(t2.checkPortMappings('pod-a'), ['hostPort tcp 0.0.0.0:8080: hostports-any-v4-port lacks 6 . 8080 : 80']);
+  nft('delete', 'table', 'inet', 'podwire-0d0d0d0d0d0d');
+  assert.deepEqual(t2.checkPortMappings('pod-a'), ['table inet podwire-0d0d0d0d0d0d is missing']);
+  t2.repair();
+  assert.deepEqual(t2.checkPortMappings('pod-a'), []);
   t2.deleteTable();
 });
 

@@ -4,7 +4,8 @@ import { NetnsEnter, NftContext } from './nft-context';
 import { isNftError } from './nft-error';
 import { NftCommand } from './nft-json';
 import { HeldPortMapping, InvalidPortMapping, PortMapping, canonicalMapping, portKeyOf } from './port-mappings';
-import { NftProgrammed, driftOf, programmedOf, programmedOfCommands } from './read-back';
+import { hairpinElement, mappingElements } from './port-mapping-rules';
+import { NftProgrammed, driftOf, elementText, programmedOf, programmedOfCommands } from './read-back';
 import { cidrSetCommands, mappingCommands, refillSetCommands, wholeTableCommands } from './table-build';
 import { MASQ_SETS, MasqSetKind, TABLE_FAMILY, tableNameOf } from './table-layout';
 
@@ -151,6 +152,26 @@ export class NftTables {
   portMappings(holder?: string): HeldPortMapping[] {
     const all = [...this.byKey.values()];
     return holder === undefined ? all : all.filter((m) => m.holder === holder);
+  }
+
+  /**
+   * CHECK's question: is every mapping of `holder` in the kernel? One read of the table;
+   * returns what is missing ([] when all is there, or when the holder has no mappings).
+   */
+  checkPortMappings(holder: string): string[] {
+    const mine = this.portMappings(holder);
+    if (mine.length === 0) return [];
+    const back = this.readBack();
+    if (!back.present) return [`table ${TABLE_FAMILY} ${this.table} is missing`];
+    const sets = new Map(Object.entries(back.sets).map(([name, elems]) => [name, new Set(elems)]));
+    const problems: string[] = [];
+    for (const m of mine) {
+      for (const el of [...mappingElements(m), hairpinElement(m.podIP)]) {
+        const text = elementText(el.elem);
+        if (!sets.get(el.set)?.has(text)) problems.push(`hostPort ${portKeyOf(m)}: ${el.set} lacks ${text}`);
+      }
+    }
+    return problems;
   }
 
   /** The desired masquerade state. */
