@@ -74,8 +74,13 @@ test('a rebuild creates podwire-<ownerTag> whole in one transaction and reads ba
   const back = t.readBack();
   assert.deepEqual(back.sets['cluster-v4'], ['10.123.0.0/16']);
   assert.deepEqual(back.sets['hostports-any-v4-port'], ['6 . 8080 : 80']);
-  t.rebuild({ masquerade, portMappings: [{ ...web, holder: 'pod-a' }] });
-  assert.deepEqual(t.drift(), [], 'a second rebuild of an existing table');
+  const refused = t.rebuild({
+    masquerade,
+    portMappings: [{ ...web, holder: 'pod-a' }, { ...web, podIP: '10.123.1.9', holder: 'pod-b' }, { ...web, hostPort: 0, holder: 'pod-c' }],
+  });
+  assert.deepEqual(refused, { conflicts: [{ ...web, podIP: '10.123.1.9', holder: 'pod-b' }], invalid: [{ ...web, hostPort: 0, holder: 'pod-c' }] });
+  assert.deepEqual(t.drift(), [], 'a second rebuild of an existing table, without what it refused');
+  assert.deepEqual(t.readBack().sets['hostports-any-v4-addr'], ['6 . 8080 : 10.123.1.5']);
   assert.equal(foreignState(), before, 'the foreign tables are byte for byte the same');
   t.deleteTable();
   t.deleteTable();

@@ -80,21 +80,30 @@ export class NftTables {
 
   /**
    * Replaces the desired state and writes the whole table in one transaction (an absent table
-   * is created). Throws InvalidPortMapping for a mapping that cannot be programmed. Mappings claiming a key already claimed by an earlier one of another holder
-   * are left out and returned (a store should never hold them).
+   * is created). Mappings a store should never hold are left out and returned rather than
+   * failing the whole start: `conflicts` claim a key an earlier mapping of another holder
+   * claimed, `invalid` cannot be programmed (canonicalMapping refused them).
    */
-  rebuild(state: NftDesiredState): { conflicts: HeldPortMapping[] } {
+  rebuild(state: NftDesiredState): { conflicts: HeldPortMapping[]; invalid: HeldPortMapping[] } {
     const byKey = new Map<string, HeldPortMapping>();
     const conflicts: HeldPortMapping[] = [];
+    const invalid: HeldPortMapping[] = [];
     for (const given of state.portMappings) {
-      const m = { ...canonicalMapping(given), holder: given.holder };
+      let m: HeldPortMapping;
+      try {
+        m = { ...canonicalMapping(given), holder: given.holder };
+      } catch (err) {
+        if (!(err instanceof InvalidPortMapping)) throw err;
+        invalid.push(given);
+        continue;
+      }
       const key = portKeyOf(m);
       const held = byKey.get(key);
       if (held && held.holder !== m.holder) conflicts.push(m);
       else byKey.set(key, m);
     }
     this.write('rebuild', state.masquerade, byKey);
-    return { conflicts };
+    return { conflicts, invalid };
   }
 
   /** Writes the whole table again from the desired state (what a resync does on drift). */
