@@ -66,8 +66,10 @@ export interface Allocation {
   readonly leases: readonly Lease[];
   /**
    * One transaction: the attachment (state `ready`, with `resultJson`) and its leases.
-   * The hold ends either way. Throws IpamError 'exists' or 'requested-in-use' if another
-   * connection wrote the same key or address meanwhile, 'closed' if the store is closed.
+   * The hold ends either way. Throws IpamError 'exists' if another connection wrote the
+   * same key meanwhile, 'requested-in-use' (a requested address) or 'conflict' (an address
+   * the store chose) if it leased one of the addresses, in any network, naming the holder;
+   * 'closed' if the store is closed.
    */
   commit(resultJson: string): void;
   /** Drop the hold without writing anything (idempotent; a no-op after commit()). */
@@ -82,7 +84,13 @@ export interface AttachmentFilter {
 export interface RangeSetUsage {
   /** The set's canonical identity (RangeSet.id). */
   readonly set: string;
-  /** Leases of the network inside the set's ranges. */
+  /**
+   * Addresses inside the set's ranges leased in ANY network, each counted once: addresses
+   * are unique per node, so these are what the set can no longer hand out, and
+   * `size - used` is what an ADD of any network over these ranges can still get (STATUS
+   * and the pool metrics rely on that). Two networks over the same ranges report the same
+   * count; summing `used` across networks double-counts them.
+   */
   readonly used: number;
   /**
    * Allocatable addresses of the set, capped at Number.MAX_SAFE_INTEGER
@@ -117,6 +125,10 @@ export interface IpamStore {
   get(key: AttachmentKey): AttachmentWithLeases | undefined;
   listAttachments(filter?: AttachmentFilter): Attachment[];
   listLeases(network?: string): Lease[];
+  /**
+   * Usage of each set, node-wide (RangeSetUsage.used). `network` names the network whose
+   * configuration the sets are; the counts do not depend on it.
+   */
   usage(network: string, sets: readonly RangeSet[]): RangeSetUsage[];
   close(): void;
 }

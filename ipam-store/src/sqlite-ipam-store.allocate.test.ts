@@ -80,7 +80,7 @@ test('commit fails cleanly when another connection leased the address meanwhile,
   const other = openIpamStore(path);
   const a = store.allocate(attachment('a'), small);
   assert.equal(other.reserve(attachment('x'), small)[0]?.address, '10.0.0.10', 'the other connection cannot see the hold');
-  throwsKind(() => a.commit('{}'), 'requested-in-use', /another writer/);
+  throwsKind(() => a.commit('{}'), 'conflict', /10\.0\.0\.10 of net1\/a\/eth0 was leased to network net1, container x, interface eth0 by another writer/);
   assert.equal(store.get(attachment('a')), undefined, 'nothing of the failed commit is written');
   assert.equal(store.allocate(attachment('a'), small).leases[0]?.address, '10.0.0.11', 'the key is free again');
   other.close();

@@ -124,10 +124,10 @@ describe('allocation', () => {
     store.close();
   });
 
-  test('networks are independent', () => {
+  test('networks keep their own leases, but an address is leased once on the node', () => {
     const { store } = fresh();
     assert.deepEqual(addresses(store, attachment('a', 'netA'), small), ['10.0.0.10']);
-    assert.deepEqual(addresses(store, attachment('a', 'netB'), small), ['10.0.0.10']);
+    assert.deepEqual(addresses(store, attachment('a', 'netB'), small), ['10.0.0.11']);
     assert.equal(store.listLeases('netA').length, 1);
     assert.equal(store.listLeases().length, 2);
     store.close();
@@ -250,14 +250,14 @@ describe('attachment lifecycle', () => {
     throwsKind(() => store.reserve(attachment('a'), small), 'closed');
   });
 
-  test('usage counts leases per set; size is capped for huge IPv6 sets', () => {
+  test('usage counts leases per set, of every network; size is capped for huge IPv6 sets', () => {
     const { store } = fresh();
     store.reserve(attachment('a'), dual);
     store.reserve(attachment('b'), dual);
     store.reserve(attachment('x', 'other'), dual);
     assert.deepEqual(store.usage('net1', dual), [
-      { set: '10.22.0.0/16:10.22.1.10-10.22.1.200', used: 2, size: 191 },
-      { set: 'fd00:22::/64:fd00:22::1-fd00:22::ffff:ffff:ffff:ffff', used: 2, size: Number.MAX_SAFE_INTEGER },
+      { set: '10.22.0.0/16:10.22.1.10-10.22.1.200', used: 3, size: 191 },
+      { set: 'fd00:22::/64:fd00:22::1-fd00:22::ffff:ffff:ffff:ffff', used: 3, size: Number.MAX_SAFE_INTEGER },
     ]);
     store.close();
   });
