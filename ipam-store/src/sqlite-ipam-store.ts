@@ -21,13 +21,13 @@ import type {
   Lease,
   NewAttachment,
   RangeSetUsage,
-  ReserveOptions,
+  AllocateOptions,
 } from './ipam-store';
 
 export interface OpenOptions {
   /**
    * SQLite `synchronous` level (journal_mode is always WAL).
-   * - 'full' (default): every commit is fsync'ed to the WAL before reserve()
+   * - 'full' (default): every commit is fsync'ed to the WAL before commit()
    *   / remove() return, so a lease the caller went on to program into the
    *   kernel survives power loss too.
    * - 'normal': commits survive a crash of the process but the last ones may
@@ -131,9 +131,6 @@ function secureFiles(dbPath: string): void {
 export class SqliteIpamStore implements IpamStore {
   private readonly db: Db;
   private readonly stmt: ReturnType<typeof prepareStatements>;
-  private readonly reserveTx: Transaction<
-    (att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => Lease[]
-  >;
   private readonly removeTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly getTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly usageTx: Transaction<(sets: readonly RangeSet[]) => RangeSetUsage[]>;
@@ -173,7 +170,7 @@ export class SqliteIpamStore implements IpamStore {
       // synchronous=FULL by default: WAL+NORMAL survives a process crash but
       // may lose the last commits on power loss, which matters to a caller
       // whose leases outlive a power loss. FULL fsyncs the WAL per commit:
-      // measured ~+200 µs per reserve()/remove() on a virtio ext4 disk (p50
+      // measured ~+200 µs per commit/remove() on a virtio ext4 disk (p50
       // 64 -> 275 µs at 50,000 leases), on the caller's thread. podwired opens
       // with NORMAL: its leases are backed by pod netns and veths, which a
       // power loss destroys too (docs/architecture.md, "Durability").
@@ -187,25 +184,16 @@ export class SqliteIpamStore implements IpamStore {
     }
     this.db = db;
     this.stmt = prepareStatements(db);
-    this.reserveTx = db.transaction(
-      (att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
-        this.reserveInTx(att, sets, requested),
-    );
     this.removeTx = db.transaction((key: KeyParams) => this.removeInTx(key));
     this.getTx = db.transaction((key: KeyParams) => this.getInTx(key));
     this.usageTx = db.transaction((sets: readonly RangeSet[]) => this.usageInTx(sets));
     this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
       this.choose(att, sets, requested),
     );
-    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string) => this.write(att, choice, 'ready', resultJson));
+    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string) => this.write(att, choice, resultJson));
   }
 
-  reserve(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Lease[] {
-    this.assertOpen();
-    return this.reserveTx.immediate(att, sets, validRequest(att, opts));
-  }
-
-  allocate(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Allocation {
+  allocate(att: NewAttachment, sets: readonly RangeSet[], opts: AllocateOptions = {}): Allocation {
     this.assertOpen();
     const requested = validRequest(att, opts);
     // A read transaction: the choice sees one consistent state of the file (no write lock).
@@ -239,12 +227,6 @@ export class SqliteIpamStore implements IpamStore {
     };
   }
 
-  markReady(key: AttachmentKey, resultJson: string): void {
-    this.assertOpen();
-    const info = this.stmt.markReady.run(resultJson, ...keyParams(key));
-    if (info.changes === 0) throw new IpamError('not-found', `no attachment ${describeKey(key)}`);
-  }
-
   remove(key: AttachmentKey): AttachmentWithLeases | undefined {
     this.assertOpen();
     return this.removeTx.immediate(keyParams(key));
@@ -275,8 +257,9 @@ export class SqliteIpamStore implements IpamStore {
   }
 
   /**
-   * Run `fn` in one IMMEDIATE transaction (reserve/remove/markReady inside it
-   * become savepoints; a throwing reserve still leaves nothing behind).
+   * Run `fn` in one IMMEDIATE transaction (the transactions of allocate(),
+   * commit() and remove() inside it become savepoints; a throwing commit still
+   * leaves nothing of its own behind).
    * Used for bulk work such as garbage collection or filling test databases.
    */
   batch<T>(fn: () => T): T {
@@ -316,14 +299,6 @@ export class SqliteIpamStore implements IpamStore {
     return found;
   }
 
-  private reserveInTx(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Lease[] {
-    const choice = this.choose(att, sets, requested);
-    this.write(att, choice, 'pending', null);
-    // The memory's cursor (it wins over the file's) moves with the file's.
-    for (const [setId, k] of choice.cursors) this.cursors.set(cursorName(att.network, setId), k);
-    return choice.leases;
-  }
-
   private cursorOf(network: string, setId: string): string | undefined {
     return this.cursors.get(cursorName(network, setId)) ?? this.stmt.getCursor.get(network, setId);
   }
@@ -351,7 +326,7 @@ export class SqliteIpamStore implements IpamStore {
     return held === undefined ? undefined : { key: held, committed: false };
   }
 
-  /** The leases reserve() or allocate() hands out, chosen without writing anything. Call inside a transaction. */
+  /** The leases allocate() hands out, chosen without writing anything. Call inside a transaction. */
   private choose(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Choice {
     const key = keyParams(att);
     if (this.stmt.getAttachment.get(...key) !== undefined || this.heldKeys.has(describeKey(att))) {
@@ -431,8 +406,8 @@ export class SqliteIpamStore implements IpamStore {
     return choice;
   }
 
-  /** The attachment, its leases and the moved cursors. Call inside a write transaction. */
-  private write(att: NewAttachment, choice: Choice, state: AttachmentState, result: string | null): void {
+  /** The attachment (`ready`, with its result), its leases and the moved cursors. Call inside a write transaction. */
+  private write(att: NewAttachment, choice: Choice, result: string): void {
     // Node-wide uniqueness, checked here because the schema cannot enforce it (schema.ts,
     // version 2): within this store the holds already keep chosen addresses apart, so a
     // lease found now was written by another connection since the choice.
@@ -454,7 +429,7 @@ export class SqliteIpamStore implements IpamStore {
         ifname: att.ifname,
         netns: att.netns,
         host_ifname: att.hostIfname,
-        state,
+        state: 'ready',
         result,
         pod_namespace: att.podNamespace ?? null,
         pod_name: att.podName ?? null,
@@ -482,7 +457,7 @@ export class SqliteIpamStore implements IpamStore {
   }
 }
 
-/** What reserve() and allocate() decide before writing. */
+/** What allocate() decides before writing. */
 interface Choice {
   readonly leases: Lease[];
   /** addressKey of each lease, in lease order. */
@@ -501,8 +476,8 @@ function cursorName(network: string, setId: string): string {
   return `${network}\0${setId}`;
 }
 
-/** The requested addresses of a reserve()/allocate(), parsed; the attachment's fields checked. */
-function validRequest(att: NewAttachment, opts: ReserveOptions): IpValue[] {
+/** The requested addresses of an allocate(), parsed; the attachment's fields checked. */
+function validRequest(att: NewAttachment, opts: AllocateOptions): IpValue[] {
   keyParams(att);
   for (const field of ['netns', 'hostIfname'] as const) {
     if (typeof att[field] !== 'string') {
@@ -538,9 +513,6 @@ function prepareStatements(db: Db) {
                                 pod_namespace, pod_name, pod_uid, infra_container_id, created_at)
        VALUES (@network, @container_id, @ifname, @netns, @host_ifname, @state, @result,
                @pod_namespace, @pod_name, @pod_uid, @infra_container_id, @created_at)`,
-    ),
-    markReady: db.prepare<[string, ...KeyParams], void>(
-      `UPDATE attachments SET state = 'ready', result = ? WHERE ${keyWhere}`,
     ),
     deleteAttachment: db.prepare<KeyParams, void>(`DELETE FROM attachments WHERE ${keyWhere}`),
     listAttachments: db.prepare<[{ network: string | null; state: string | null }], AttachmentRow>(

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RangeSet } from './ip-range';
-import type { IpamStore, Lease, NewAttachment, ReserveOptions as AllocateOptions } from './ipam-store';
+import type { IpamStore, Lease, NewAttachment, AllocateOptions } from './ipam-store';
 
 /** A fresh temporary directory; remove it with removeTempDir in `after`. */
 export function makeTempDir(): string {
