@@ -5,7 +5,7 @@
  * its own and never touches anyone else's routes.
  */
 import { familyOfText } from '../rtnl/addresses';
-import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RouteSpec, changeRoute } from '../rtnl/requests';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 
@@ -14,9 +14,6 @@ export const RTPROT_PODWIRE = 199;
 /** rtm_protocol of podwire's routes to other nodes' pod CIDRs. Unassigned in iproute2's rt_protos ("198"). */
 export const RTPROT_PODWIRE_PEER = 198;
 
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
-const RTN_UNICAST = 1;
 
 /** A route to another node's pod CIDR: `dst via gateway` in the main table, proto 198. */
 export interface PeerRoute {

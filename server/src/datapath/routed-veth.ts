@@ -6,7 +6,7 @@ import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renam
 import { decodeLink } from '../rtnl/decode';
 import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
-import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
@@ -21,11 +21,6 @@ import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
 import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes, podStepFailure, resultIps, resultRoutes } from './routed-veth-layout';
 
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_HOST = 254;
-const RTN_UNICAST = 1;
-/** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
-const RTPROT_BOOT = 3;
 /** How long an ADD waits for a detached pair that still holds its pod interface name. */
 const DESTRUCTION_WAIT_MS = 3_000;
 /**
