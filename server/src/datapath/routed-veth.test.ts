@@ -19,6 +19,8 @@ import { RoutedVethDatapath } from './routed-veth';
 
 const HOST = `pwt-rvh-${process.pid}`;
 const POD = `pwt-rvp-${process.pid}`;
+/** A second pod (another attachment's). */
+const POD2 = `pwt-rvq-${process.pid}`;
 const sockets = new RtnlSockets();
 let hostFd: number;
 let datapath: RoutedVethDatapath;
@@ -30,6 +32,7 @@ const podPath = `/var/run/netns/${POD}`;
 before(() => {
   execFileSync('ip', ['netns', 'add', HOST]);
   execFileSync('ip', ['netns', 'add', POD]);
+  execFileSync('ip', ['netns', 'add', POD2]);
   hostFd = fs.openSync(`/var/run/netns/${HOST}`, 'r');
   const host = sockets.openIn(hostFd, 'test host requests');
   const dumps = sockets.openIn(hostFd, 'test host dumps');
@@ -41,6 +44,7 @@ after(async () => {
   sockets.closeAll();
   fs.closeSync(hostFd);
   execFileSync('ip', ['netns', 'del', POD]);
+  execFileSync('ip', ['netns', 'del', POD2]);
   execFileSync('ip', ['netns', 'del', HOST]);
 });
 
@@ -71,13 +75,13 @@ interface IpRoute {
   protocol?: string;
 }
 
-test('ADD wires both ends as the routed layout says, in 4 writes and 2 round trips; the result names them; CHECK passes', async () => {
+test('ADD wires both ends as the routed layout says, in 3 writes and 2 round trips; the result names them; CHECK passes', async () => {
   const s = spec();
   const writesBefore = sockets.writes;
   const wired = await datapath.setUp(s);
-  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, the host
-  // end's gateway addresses and the programmer's host routes, one write each.
-  assert.equal(sockets.writes - writesBefore, 4, 'writes per ADD');
+  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, and the
+  // host end's name, gateway addresses and routes to the pod, one write each.
+  assert.equal(sockets.writes - writesBefore, 3, 'writes per ADD');
   const [hostLink] = json<IpAddr[]>(HOST, 'addr', 'show', s.hostIfname);
   const [hostDetail] = json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname);
   const [podLink] = json<IpAddr[]>(POD, 'addr', 'show', 'eth0');
@@ -203,9 +207,10 @@ test('ADD refuses an interface name already in the pod (102) and leaves it alone
   }
 });
 
-test('a host end left by a crashed ADD of the same key (its derived name, no pod end) is replaced, not refused', async () => {
+test("a host end left by a crashed ADD of the same key (its derived name, this server's tag, no pod end) is replaced, not refused", async () => {
   const s = spec({ addresses: [{ address: '10.71.0.7', family: 4 }] });
   inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'debris0');
+  inNs(HOST, 'link', 'set', s.hostIfname, 'alias', 'podwire:testowner');
   const wired = await datapath.setUp(s);
   const [host] = json<Array<IpAddr & { link_netnsid?: number }>>(HOST, 'link', 'show', s.hostIfname);
   assert.equal(host?.link_netnsid !== undefined, true, 'the name is held by a pair reaching into the pod now');
@@ -214,4 +219,68 @@ test('a host end left by a crashed ADD of the same key (its derived name, no pod
   await datapath.check(s);
   await datapath.tearDown(s.hostIfname);
   assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+});
+
+/** The host's links other than lo, as "name alias". */
+const hostLinkNames = () => json<IpAddr[]>(HOST, 'link', 'show').filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`);
+
+for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "another server's", alias: 'podwire:otherowner' }]) {
+  test(`${foreign.what} link holding the derived host name is never tagged or removed: ADD fails (102) naming it, DEL, tearDown and reconcile leave it`, async () => {
+    const s = spec({ addresses: [{ address: '10.71.0.8', family: 4 }] });
+    inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'foreign0');
+    if (foreign.alias) inNs(HOST, 'link', 'set', s.hostIfname, 'alias', foreign.alias);
+    const planted = [`${s.hostIfname}${foreign.alias ? ` ${foreign.alias}` : ''}`, 'foreign0'].sort();
+    try {
+      await assert.rejects(datapath.setUp(s), (e: unknown) => {
+        assert.ok(e instanceof CniError);
+        assert.equal(e.code, 102);
+        assert.match(e.message, new RegExp(`host interface ${s.hostIfname} already exists`));
+        return true;
+      });
+      assert.deepEqual(hostLinkNames().sort(), planted, 'not tagged, not removed, and nothing of the failed ADD left');
+      assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo'], 'no pod end left');
+      await datapath.detach(s.hostIfname, s.addresses);
+      await datapath.tearDown(s.hostIfname);
+      assert.deepEqual(hostLinkNames().sort(), planted, 'DEL and tearDown leave a link podwire did not create');
+      assert.deepEqual((await datapath.readHost()).ownedLinks(), [], 'reconcile does not count it as its own');
+    } finally {
+      inNs(HOST, 'link', 'del', s.hostIfname);
+    }
+  });
+}
+
+test("a pod address another attachment's host route already uses: the second ADD fails naming that route, the first keeps its route, and the second's DEL leaves it", async () => {
+  const a = spec({ addresses: [{ address: '10.71.0.9', family: 4 }, { address: 'fd71::9', family: 6 }] });
+  const b = spec({ netnsPath: `/var/run/netns/${POD2}`, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c2', ifname: 'eth0' }), addresses: a.addresses });
+  await datapath.setUp(a);
+  try {
+    await assert.rejects(datapath.setUp(b), (e: unknown) => {
+      assert.ok(e instanceof CniError);
+      assert.equal(e.code, 103);
+      assert.match(`${e.message}: ${e.details}`, new RegExp(`10\\.71\\.0\\.9/32 dev ${a.hostIfname} proto 199`));
+      return true;
+    });
+    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`10.71.0.9 dev ${a.hostIfname}`]);
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::9 dev ${a.hostIfname}`]);
+    assert.deepEqual(json<IpAddr[]>(POD2, 'link', 'show').map((l) => l.ifname), ['lo'], 'the failed ADD left nothing in its pod');
+    await datapath.detach(b.hostIfname, b.addresses);
+    await datapath.check(a);
+  } finally {
+    await datapath.tearDown(a.hostIfname);
+  }
+});
+
+test('a host route podwire did not create (another owner, proto static) is never replaced: ADD fails naming it, the route stays', async () => {
+  inNs(HOST, 'link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1');
+  inNs(HOST, 'link', 'set', 'other0', 'up');
+  inNs(HOST, 'route', 'add', '10.71.0.10/32', 'dev', 'other0', 'proto', 'static');
+  try {
+    const s = spec({ addresses: [{ address: '10.71.0.10', family: 4 }] });
+    await assert.rejects(datapath.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /10\.71\.0\.10\/32 dev other0 proto static/.test(`${e.message}: ${e.details}`));
+    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', '10.71.0.10/32').map((r) => `${r.dev} ${r.protocol}`), ['other0 static']);
+    assert.deepEqual(hostLinkNames().sort(), ['other0', 'other1']);
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+  } finally {
+    inNs(HOST, 'link', 'del', 'other0');
+  }
 });
