@@ -15,7 +15,8 @@ import { BatchingHostProgrammer } from './batching-host-programmer';
 import type { PodNetworkSpec } from './datapath';
 import { rtnlRouteSender } from './host-programmer';
 import { NetnsOpener } from './netns';
-import { RoutedVethDatapath } from './routed-veth';
+import { RoutedVethDatapath, RoutedVethSockets } from './routed-veth';
+import type { HostProgrammer } from './host-programmer';
 
 const HOST = `pwt-rvh-${process.pid}`;
 const POD = `pwt-rvp-${process.pid}`;
@@ -25,6 +26,7 @@ const sockets = new RtnlSockets();
 let hostFd: number;
 let datapath: RoutedVethDatapath;
 let programmer: BatchingHostProgrammer;
+let hostSockets: RoutedVethSockets;
 const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
 const json = <T>(ns: string, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
 const podPath = `/var/run/netns/${POD}`;
@@ -37,7 +39,8 @@ before(() => {
   const host = sockets.openIn(hostFd, 'test host requests');
   const dumps = sockets.openIn(hostFd, 'test host dumps');
   programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new InThreadLinkDeleter(host));
-  datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), 'testowner');
+  hostSockets = { host, dumps };
+  datapath = new RoutedVethDatapath(hostSockets, programmer, new NetnsOpener(sockets), 'testowner');
 });
 after(async () => {
   await datapath.close();
@@ -282,5 +285,68 @@ test('a host route podwire did not create (another owner, proto static) is never
     assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
   } finally {
     inNs(HOST, 'link', 'del', 'other0');
+  }
+});
+
+/** The test's programmer, with route deletes and link deletes failing while told to. */
+function faultyProgrammer(fail: { routeDeletes: boolean; linkDeletes: boolean }): HostProgrammer {
+  const injected = (what: string) => Promise.reject(new Error(`injected: ${what} failed`));
+  return {
+    delPodRoutes: (addrs, index) => (fail.routeDeletes ? injected('route delete') : programmer.delPodRoutes(addrs, index)),
+    deleteLink: (index) => (fail.linkDeletes ? injected('link delete') : programmer.deleteLink(index)),
+    deleteLinks: (indexes) => (fail.linkDeletes ? indexes.map(() => injected('link delete')) : programmer.deleteLinks(indexes)),
+    applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
+  };
+}
+
+test('DEL whose route delete fails still destroys the pair (and with it every route), before it answers; the same ifname can be added again', async () => {
+  const fail = { routeDeletes: true, linkDeletes: false };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.11', family: 4 }, { address: 'fd71::11', family: 6 }] });
+  try {
+    await dp.setUp(s);
+    await dp.detach(s.hostIfname, s.addresses);
+    assert.deepEqual(hostLinkNames(), [], 'no host end, under any name');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), [], 'no pod end');
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), [], 'the IPv6 route (which a down link keeps) went with the pair');
+    assert.equal(dp.pendingDestructions(), 0);
+    await dp.setUp(s);
+    await dp.check(s);
+  } finally {
+    fail.routeDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
+  }
+});
+
+test("DEL whose route delete and pair destruction both fail reports it and keeps track: the stale route does not block another pod's ADD of that address, and a retried DEL destroys the pair", async () => {
+  const fail = { routeDeletes: true, linkDeletes: true };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: 'fd71::12', family: 6 }] });
+  const other = spec({ netnsPath: `/var/run/netns/${POD2}`, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c3', ifname: 'eth0' }), addresses: s.addresses });
+  try {
+    await dp.setUp(s);
+    await assert.rejects(dp.detach(s.hostIfname, s.addresses), /injected: route delete failed.*injected: link delete failed/);
+    const [detached] = hostLinkNames();
+    assert.match(detached ?? '', /^pz[0-9a-f]+ podwire:testowner$/, 'detached (renamed, still tagged)');
+    // A kernel that keeps IPv6 routes through a down link (this one drops them) leaves the
+    // pod route through the detached end: put it back as such a kernel would have kept it.
+    const pz = detached?.split(' ')[0] ?? '';
+    inNs(HOST, 'link', 'set', pz, 'up');
+    inNs(HOST, '-6', 'route', 'add', 'fd71::12/128', 'dev', pz, 'proto', '199');
+    // The address is free in the store once the DEL is retried; a new pod gets it: the stale
+    // route through the detached pair is podwire's own and gives way.
+    fail.linkDeletes = false;
+    await dp.setUp(other);
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::12 dev ${other.hostIfname}`]);
+    await dp.detach(s.hostIfname, s.addresses);
+    assert.deepEqual(hostLinkNames(), [`${other.hostIfname} podwire:testowner`], 'the retried DEL destroyed the detached pair');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+  } finally {
+    fail.routeDeletes = false;
+    fail.linkDeletes = false;
+    await dp.tearDown(other.hostIfname);
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
   }
 });

@@ -124,7 +124,7 @@ export class RoutedVethDatapath implements Datapath {
     this.host = sockets.host;
     this.dumps = sockets.dumps;
     this.alias = ownerAlias(ownerTag);
-    this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), REAP_INTERVAL_MS);
+    this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), { intervalMs: REAP_INTERVAL_MS });
     this.pods = new PodNetnsSockets(netns);
   }
 
