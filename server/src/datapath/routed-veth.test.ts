@@ -16,6 +16,9 @@ import type { PodNetworkSpec } from './datapath';
 import { rtnlRouteSender } from './host-programmer';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath, RoutedVethSockets } from './routed-veth';
+import { Protocol, RawNetlinkSocket } from 'netlink';
+import { RtnlOutcome, RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
+import { RtnlError } from '../rtnl/rtnl-error';
 import type { HostProgrammer } from './host-programmer';
 
 const HOST = `pwt-rvh-${process.pid}`;
@@ -348,5 +351,44 @@ test("DEL whose route delete and pair destruction both fail reports it and keeps
     await dp.tearDown(other.hostIfname);
     await dp.tearDown(s.hostIfname);
     await dp.close();
+  }
+});
+
+/**
+ * A host request socket whose veth creations "time out": the kernel creates the pair, but
+ * the answer is replaced by ETIMEDOUT (as when the reply comes after the deadline).
+ */
+class CreationTimesOut extends RtnlSocket {
+  override async exchange(requests: readonly RtnlRequest[]): Promise<RtnlOutcome[]> {
+    const outcomes = await super.exchange(requests);
+    return outcomes.map((o, i) => {
+      const what = requests[i]?.what ?? '';
+      return what.startsWith('RTM_NEWLINK veth') ? { error: new RtnlError(what, 110, 'ETIMEDOUT', 'injected: no answer within the deadline') } : o;
+    });
+  }
+}
+
+test('a veth creation that times out after the kernel made the pair is rolled back: no pair is left; when that rollback fails, tearDown of the attachment destroys it', async () => {
+  const timingOut = sockets.enter(hostFd, () => new CreationTimesOut(new RawNetlinkSocket(Protocol.ROUTE), 'test host, creations time out'));
+  const fail = { routeDeletes: false, linkDeletes: false };
+  const dp = new RoutedVethDatapath({ host: timingOut, dumps: hostSockets.dumps }, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.13', family: 4 }] });
+  try {
+    await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /ETIMEDOUT/.test(e.details) && !/rollback also failed/.test(e.details));
+    assert.deepEqual(hostLinkNames(), [], 'the pair the kernel made was deleted');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+
+    fail.linkDeletes = true;
+    await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && /rollback also failed: injected: link delete failed/.test(e.details));
+    const [left] = hostLinkNames();
+    assert.match(left ?? '', /^py[0-9a-f]{12} podwire:testowner$/, 'left under its provisional name, tagged');
+    fail.linkDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    assert.deepEqual(hostLinkNames(), [], "the attachment's tearDown destroyed it");
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+  } finally {
+    for (const name of hostLinkNames()) inNs(HOST, 'link', 'del', name.split(' ')[0] ?? '');
+    await dp.close();
+    timingOut.close();
   }
 });
