@@ -143,8 +143,10 @@ export class RoutedVethDatapath implements Datapath {
       this.ipv6Forwarding = true;
     }
     return this.pods.use(spec.netnsPath, async ({ ns, sock: pod }) => {
-      // A name in the way is cleared (or found to be someone else's) once, then tried again.
-      for (let attempt = 1; ; attempt++) {
+      // A name in the way is cleared (or found to be someone else's), then the ADD is tried
+      // again: at most once per name (the pod's, the host end's).
+      const cleared = { pod: false, host: false };
+      for (;;) {
         const undo: Array<() => Promise<void>> = [];
         let provisional = '';
         try {
@@ -158,12 +160,16 @@ export class RoutedVethDatapath implements Datapath {
             const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
             throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
           }
-          if (err instanceof PodNameTaken) {
-            if (attempt > 1) throw this.interfaceExists(spec, err.cause);
+          if (err instanceof PodNameTaken && !cleared.pod) {
             await this.waitForPodName(spec, pod, err.cause);
-          } else if (err instanceof HostNameTaken) {
-            if (attempt > 1) throw this.hostInterfaceExists(spec, err.cause, undefined);
+            cleared.pod = true;
+          } else if (err instanceof HostNameTaken && !cleared.host) {
             await this.clearHostName(spec, err.cause);
+            cleared.host = true;
+          } else if (err instanceof PodNameTaken) {
+            throw this.interfaceExists(spec, err.cause);
+          } else if (err instanceof HostNameTaken) {
+            throw this.hostInterfaceExists(spec, err.cause, await findLink(this.host, spec.hostIfname));
           } else {
             throw err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
           }
@@ -331,12 +337,16 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   private hostInterfaceExists(spec: PodNetworkSpec, cause: unknown, holder: KernelLink | undefined): CniError {
-    const whose = holder ? `its alias is ${holder.alias === '' ? 'empty' : `"${holder.alias}"`}, not this server's "${this.alias}"` : 'it came back after it was cleared';
-    return new CniError(
-      CniCode.InterfaceExists,
-      `host interface ${spec.hostIfname} already exists and podwire did not create it`,
-      `${whose}: podwire neither takes over nor removes a link it did not create; remove it, or DEL the attachment through whatever created it (${reasonOf(cause)})`,
-    );
+    const message = `host interface ${spec.hostIfname} already exists`;
+    if (holder && !this.owns(holder)) {
+      const alias = holder.alias === '' ? 'no alias' : `alias "${holder.alias}"`;
+      return new CniError(
+        CniCode.InterfaceExists,
+        `${message} and podwire did not create it`,
+        `it has ${alias}, not this server's "${this.alias}": podwire neither takes over nor removes a link it did not create; remove it, or DEL the attachment through whatever created it (${reasonOf(cause)})`,
+      );
+    }
+    return new CniError(CniCode.InterfaceExists, message, `it was in the way again after it was cleared (${reasonOf(cause)})`);
   }
 
   /** True for a link this server created (it carries the owner tag). */
