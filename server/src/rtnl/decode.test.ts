@@ -9,10 +9,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as ipaddr from 'ipaddr.js';
 import { rt } from 'netlink';
-import { decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
+import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
 import { dumpOf } from './requests';
 import { RtnlSockets } from './rtnl-sockets';
-import { addressText } from './wire-decode';
 import type { RtnlSocket } from './rtnl-socket';
 
 const NS = `pwt-wire-${process.pid}`;
