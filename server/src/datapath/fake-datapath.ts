@@ -6,7 +6,7 @@
 import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import type { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
-import { hostVethName } from './host-veth-name';
+import { hostVethName } from './link-identity';
 import { resultIps, resultRoutes } from './routed-veth-layout';
 
 export interface FakeDatapathOptions {

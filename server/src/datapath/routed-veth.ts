@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { RtnlSocket } from '../rtnl/rtnl-socket';
@@ -12,11 +11,9 @@ import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { PendingDestructions } from './pending-destructions';
-import { randomMac } from './random-mac';
-import { ownerAlias } from './owner-alias';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { hostVethName } from './host-veth-name';
+import { detachedName, hostVethName, isDetachedName, ownerAlias, provisionalName, randomMac } from './link-identity';
 import { NetnsOpener, PodNetns } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, sameAddress, strayPodRoutes } from './routed-veth-check';
@@ -32,26 +29,6 @@ const DESTRUCTION_WAIT_MS = 3_000;
 const REAP_INTERVAL_MS = 200;
 /** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
 const DESTRUCTION_DRAIN_MS = 2_000;
-
-/** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
-export function detachedName(index: number): string {
-  return `pz${index.toString(16)}`;
-}
-
-/**
- * The name a host end has from its creation until ADD's second write gives it the derived
- * one: random (48 bits), so the owner tag, written by name in the creating write, can only
- * land on the link that write made; and never a name an ADD derives ("pw…") or a detach
- * gives ("pz…").
- */
-export function provisionalName(): string {
-  return `py${randomBytes(6).toString('hex')}`;
-}
-
-/** A name a DEL or GC gave a host end (detachedName()). */
-function isDetachedName(name: string): boolean {
-  return /^pz[0-9a-f]+$/.test(name);
-}
 
 /** The pair could not be created: the pod interface name is taken (EEXIST; the kernel made nothing). */
 class PodNameTaken extends Error {
