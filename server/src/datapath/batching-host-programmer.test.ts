@@ -5,7 +5,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { RawNetlinkSocket } from '../rtnl/rtnl-socket';
 import pino from 'pino';
@@ -17,13 +16,14 @@ import { BatchingHostProgrammer } from './batching-host-programmer';
 import { rtnlRouteSender } from './host-programmer';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { NetnsOpener, PodNetns } from './netns';
+import { TestNetns } from '../test-support/test-netns';
 
-const NS = `pwt-batch-${process.pid}`;
+let NS: TestNetns;
 const opener = new NetnsOpener();
 let ns: PodNetns;
 let sock: RtnlSocket;
 
-const ip = (...args: string[]) => execFileSync('ip', ['-n', NS, ...args], { encoding: 'utf8' });
+const ip = (...args: string[]) => NS.ip(...args);
 function vethIndexes(count: number, prefix: string): number[] {
   for (let i = 0; i < count; i++) ip('link', 'add', `${prefix}${i}`, 'type', 'veth', 'peer', 'name', `${prefix}p${i}`);
   const links = JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string; ifindex: number }>;
@@ -33,14 +33,17 @@ const remaining = (prefix: string) =>
   (JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string }>).filter((l) => l.ifname.startsWith(prefix)).length;
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  ns = opener.openPod(`/var/run/netns/${NS}`);
+  NS = new TestNetns('batch');
+  ns = opener.openPod(NS.path);
   sock = opener.rtnetlinkIn(ns);
 });
 after(() => {
-  sock.close();
-  opener.close(ns);
-  execFileSync('ip', ['netns', 'del', NS]);
+  try {
+    sock?.close();
+    if (ns) opener.close(ns);
+  } finally {
+    NS?.remove();
+  }
 });
 
 test('deletes that arrive while one is in flight are sent as one group delete', async () => {

@@ -6,8 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { CniError } from '../cni/cni-error';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
@@ -20,42 +18,40 @@ import { Protocol, RawNetlinkSocket } from 'netlink';
 import { RtnlOutcome, RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { RtnlError } from '../rtnl/rtnl-error';
 import type { HostProgrammer } from './host-programmer';
+import { TestNetns } from '../test-support/test-netns';
 
-const HOST = `pwt-rvh-${process.pid}`;
-const POD = `pwt-rvp-${process.pid}`;
+let HOST: TestNetns;
+let POD: TestNetns;
 /** A second pod (another attachment's). */
-const POD2 = `pwt-rvq-${process.pid}`;
+let POD2: TestNetns;
 const sockets = new RtnlSockets();
-let hostFd: number;
 let datapath: RoutedVethDatapath;
 let programmer: BatchingHostProgrammer;
 let hostSockets: RoutedVethSockets;
-const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-const json = <T>(ns: string, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
-const podPath = `/var/run/netns/${POD}`;
+const inNs = (ns: TestNetns, ...args: string[]) => ns.ip(...args);
+const json = <T>(ns: TestNetns, ...args: string[]): T => ns.json<T>(...args);
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', HOST]);
-  execFileSync('ip', ['netns', 'add', POD]);
-  execFileSync('ip', ['netns', 'add', POD2]);
-  hostFd = fs.openSync(`/var/run/netns/${HOST}`, 'r');
-  const host = sockets.openIn(hostFd, 'test host requests');
-  const dumps = sockets.openIn(hostFd, 'test host dumps');
+  HOST = new TestNetns('rvh');
+  POD = new TestNetns('rvp');
+  POD2 = new TestNetns('rvq');
+  const host = sockets.openIn(HOST.fd, 'test host requests');
+  const dumps = sockets.openIn(HOST.fd, 'test host dumps');
   programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new InThreadLinkDeleter(host));
   hostSockets = { host, dumps };
   datapath = new RoutedVethDatapath(hostSockets, programmer, new NetnsOpener(sockets), 'testowner');
 });
 after(async () => {
-  await datapath.close();
-  sockets.closeAll();
-  fs.closeSync(hostFd);
-  execFileSync('ip', ['netns', 'del', POD]);
-  execFileSync('ip', ['netns', 'del', POD2]);
-  execFileSync('ip', ['netns', 'del', HOST]);
+  try {
+    await datapath?.close();
+  } finally {
+    sockets.closeAll();
+    for (const ns of [POD, POD2, HOST]) ns?.remove();
+  }
 });
 
 const spec = (over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-  netnsPath: podPath,
+  netnsPath: POD.path,
   podIfname: 'eth0',
   hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c1', ifname: 'eth0' }),
   mtu: 1400,
@@ -98,7 +94,7 @@ test('ADD wires both ends as the routed layout says, in 3 writes and 2 round tri
   assert.deepEqual(podLink.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`), ['10.71.0.5/32', 'fd71::5/128']);
   assert.deepEqual(wired.interfaces, [
     { name: s.hostIfname, mac: hostLink.address, mtu: 1400 },
-    { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: podPath },
+    { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: POD.path },
   ]);
   assert.deepEqual(wired.ips, [
     { address: '10.71.0.5/32', gateway: '169.254.1.1', interface: 1 },
@@ -257,7 +253,7 @@ for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "anoth
 
 test("a pod address another attachment's host route already uses: the second ADD fails naming that route, the first keeps its route, and the second's DEL leaves it", async () => {
   const a = spec({ addresses: [{ address: '10.71.0.9', family: 4 }, { address: 'fd71::9', family: 6 }] });
-  const b = spec({ netnsPath: `/var/run/netns/${POD2}`, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c2', ifname: 'eth0' }), addresses: a.addresses });
+  const b = spec({ netnsPath: POD2.path, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c2', ifname: 'eth0' }), addresses: a.addresses });
   await datapath.setUp(a);
   try {
     await assert.rejects(datapath.setUp(b), (e: unknown) => {
@@ -326,7 +322,7 @@ test("DEL whose route delete and pair destruction both fail reports it and keeps
   const fail = { routeDeletes: true, linkDeletes: true };
   const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
   const s = spec({ addresses: [{ address: 'fd71::12', family: 6 }] });
-  const other = spec({ netnsPath: `/var/run/netns/${POD2}`, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c3', ifname: 'eth0' }), addresses: s.addresses });
+  const other = spec({ netnsPath: POD2.path, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c3', ifname: 'eth0' }), addresses: s.addresses });
   try {
     await dp.setUp(s);
     await assert.rejects(dp.detach(s.hostIfname, s.addresses), /injected: route delete failed.*injected: link delete failed/);
@@ -369,7 +365,7 @@ class CreationTimesOut extends RtnlSocket {
 }
 
 test('a veth creation that times out after the kernel made the pair is rolled back: no pair is left; when that rollback fails, tearDown of the attachment destroys it', async () => {
-  const timingOut = sockets.enter(hostFd, () => new CreationTimesOut(new RawNetlinkSocket(Protocol.ROUTE), 'test host, creations time out'));
+  const timingOut = sockets.enter(HOST.fd, () => new CreationTimesOut(new RawNetlinkSocket(Protocol.ROUTE), 'test host, creations time out'));
   const fail = { routeDeletes: false, linkDeletes: false };
   const dp = new RoutedVethDatapath({ host: timingOut, dumps: hostSockets.dumps }, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
   const s = spec({ addresses: [{ address: '10.71.0.13', family: 4 }] });
