@@ -79,8 +79,10 @@ test('a pair whose destruction keeps failing is given up after `tries` rounds (t
     },
     { intervalMs: 0, tries: 3 },
   );
-  p.reap(12);
+  let givenUp = 0;
+  p.reap(12, () => givenUp++);
   await p.drain(1_000);
   assert.equal(p.size, 0);
   assert.equal(rounds, 3);
+  assert.equal(givenUp, 1, 'the caller is told');
 });

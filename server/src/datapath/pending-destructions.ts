@@ -43,8 +43,12 @@ export class PendingDestructions {
     this.tries = opts.tries ?? 5;
   }
 
-  /** Queues host link `index` for the next round. */
-  reap(index: number): void {
+  /** What to do when a pair is given up, per pair still pending. */
+  private readonly givenUp = new Map<number, () => void>();
+
+  /** Queues host link `index` for the next round; `onGiveUp` is called if its destruction is given up. */
+  reap(index: number, onGiveUp?: () => void): void {
+    if (onGiveUp) this.givenUp.set(index, onGiveUp);
     let release: () => void = () => undefined;
     this.track(index, new Promise<void>((r) => (release = r)));
     this.queued.push(index);
@@ -71,8 +75,12 @@ export class PendingDestructions {
         () => this.finish(index),
         () => {
           const failed = (this.failures.get(index) ?? 0) + 1;
-          // Given up: a renamed, owned orphan, which the next start's reconcile removes.
-          if (failed >= this.tries) return this.finish(index);
+          // Given up: a renamed, owned orphan, which the next start's reconcile removes
+          // (and the caller's onGiveUp may hand to someone who tries again).
+          if (failed >= this.tries) {
+            this.givenUp.get(index)?.();
+            return this.finish(index);
+          }
           this.failures.set(index, failed);
           this.queued.push(index);
           this.schedule();
@@ -84,6 +92,7 @@ export class PendingDestructions {
 
   private finish(index: number): void {
     this.failures.delete(index);
+    this.givenUp.delete(index);
     const release = this.waiters.get(index);
     this.waiters.delete(index);
     release?.();

@@ -388,3 +388,27 @@ test('a veth creation that times out after the kernel made the pair is rolled ba
     timingOut.close();
   }
 });
+
+test('a detached pair whose destruction the reaper gives up on is destroyed by the next ADD of its key, which then succeeds', async () => {
+  const fail = { routeDeletes: false, linkDeletes: true };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.14', family: 4 }] });
+  try {
+    await dp.setUp(s);
+    await dp.detach(s.hostIfname, s.addresses);
+    // The reaper's rounds (one per 200 ms) fail until it gives up.
+    for (const until = Date.now() + 5_000; dp.pendingDestructions() > 0; ) {
+      assert.ok(Date.now() < until, 'given up within 5 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(hostLinkNames()[0] ?? '', /^pz[0-9a-f]+ podwire:testowner$/, 'still there, renamed');
+    fail.linkDeletes = false;
+    await dp.setUp(s);
+    await dp.check(s);
+    assert.deepEqual(hostLinkNames(), [`${s.hostIfname} podwire:testowner`], 'the old pair is gone');
+  } finally {
+    fail.linkDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
+  }
+});

@@ -380,8 +380,9 @@ export class RoutedVethDatapath implements Datapath {
       return;
     }
     // Destroyed by the reaper's next round (one group delete for all pairs detached since the
-    // last round, in the programmer's worker): not awaited.
-    this.destructions.reap(link.index);
+    // last round, in the programmer's worker): not awaited. A pair the reaper gives up on is
+    // remembered for the attachment: its next ADD, DEL or tearDown tries again.
+    this.destructions.reap(link.index, () => this.leftovers.set(hostIfname, detachedName(link.index)));
   }
 
   pendingDestructions(): number {
