@@ -68,10 +68,12 @@ export interface RoutedVethSockets {
 /**
  * The routed veth datapath (as Calico, Cilium and the reference ptp plugin do it): the pod end
  * is created directly inside the pod netns under CNI_IFNAME and gets IP/32, a static
- * neighbour entry and an on-link /32 route for the link-local gateway 169.254.1.1 (the host
- * end's MAC), and a default route via it (IPv6: /128, fe80::1). The host end stays in the
+ * neighbour entry for the link-local gateway 169.254.1.1 (the host end's MAC), and a default
+ * route via it, onlink (IPv6: /128, fe80::1; routed-veth-layout.ts). The host end stays in the
  * host netns, up, holding the gateway address itself (so it also answers ARP/NDP for it), with
- * a /32 (/128) route to the pod. No bridge, no L2 domain shared between pods.
+ * a /32 (/128) route to the pod that no other attachment's or program's route ever replaces.
+ * No bridge, no L2 domain shared between pods. The host end carries this server's owner tag
+ * from its creation on; a link without it is never changed or removed.
  */
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
@@ -125,15 +127,15 @@ export class RoutedVethDatapath implements Datapath {
       const cleared = { pod: false, host: false };
       for (;;) {
         const undo: Array<() => Promise<void>> = [];
-        let provisional = '';
+        const provisional = provisionalName();
         try {
-          return await this.wire(spec, ns, pod, undo, (name) => (provisional = name));
+          return await this.wire(spec, ns, pod, provisional, undo);
         } catch (err) {
           const failures = await rollBack(undo);
           if (failures.length > 0) {
             // The pair may still exist under its provisional name: tearDown() and detach() of
             // this attachment try again to destroy it.
-            if (provisional !== '') this.leftovers.set(spec.hostIfname, provisional);
+            this.leftovers.set(spec.hostIfname, provisional);
             const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
             throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
           }
@@ -157,17 +159,15 @@ export class RoutedVethDatapath implements Datapath {
 
   /**
    * Two round trips when nothing is in the way: (1) one write creating the pair (host end
-   * down under a provisional name, both MACs podwire's, NLM_F_ECHO) and tagging the host end
+   * down under a provisional name, the pod end's MAC podwire's, NLM_F_ECHO) and tagging the host end
    * as ours by that name, (2) both ends' programming, each end's requests in one write on its
    * socket: on the host, the derived name, up, the gateway addresses and the routes to the pod.
    * A name in the way (EEXIST) costs the lookups that tell why, and one more try when it
    * was ours to clear.
    */
-  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>, named: (provisional: string) => void): Promise<WiredPod> {
+  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, provisional: string, undo: Array<() => Promise<void>>): Promise<WiredPod> {
     const podMac = spec.podMac ?? randomMac();
-    const name = provisionalName();
-    named(name);
-    const hostLink = await this.createPair(spec, ns, podMac, name, undo);
+    const hostLink = await this.createPair(spec, ns, podMac, provisional, undo);
     const podIndex = hostLink.peerIndex || (await findLink(pod, spec.podIfname))?.index;
     if (!podIndex) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
