@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { CniError } from '../cni/cni-error';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
@@ -359,7 +360,7 @@ class CreationTimesOut extends RtnlSocket {
     const outcomes = await super.exchange(requests);
     return outcomes.map((o, i) => {
       const what = requests[i]?.what ?? '';
-      return what.startsWith('RTM_NEWLINK veth') ? { error: new RtnlError(what, 110, 'ETIMEDOUT', 'injected: no answer within the deadline') } : o;
+      return what.startsWith('RTM_NEWLINK veth') ? { error: new RtnlError(what, os.constants.errno.ETIMEDOUT, 'ETIMEDOUT', 'injected: no answer within the deadline') } : o;
     });
   }
 }
