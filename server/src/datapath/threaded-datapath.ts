@@ -8,8 +8,7 @@ import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTabl
 import { fromWire } from './datapath-thread-protocol';
 import type { RouteChangeOutcome } from './host-programmer';
 import type { HostRouteChange } from './host-routes';
-import { hostVethName } from './host-veth-name';
-import { ownerAlias } from './owner-alias';
+import { hostVethName, ownerAlias } from './link-identity';
 
 export interface ThreadedDatapathOptions {
   ownerTag: string;
