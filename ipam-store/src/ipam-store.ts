@@ -71,14 +71,21 @@ export interface AllocateOptions {
 export interface Allocation {
   readonly leases: readonly Lease[];
   /**
-   * One transaction: the attachment (state `ready`, with `resultJson`) and its leases.
-   * The hold ends either way. Throws IpamError 'exists' if another connection wrote the
-   * same key meanwhile, 'requested-in-use' (a requested address) or 'conflict' (an address
-   * the store chose) if it leased one of the addresses, in any network, naming the holder;
-   * 'closed' if the store is closed.
+   * One transaction: the attachment (state `ready`, with `resultJson`) and its leases; the
+   * hold ends. Throws IpamError 'exists' if another connection wrote the same key meanwhile,
+   * 'requested-in-use' (a requested address) or 'conflict' (an address the store chose) if
+   * it leased one of the addresses, in any network, naming the holder; 'closed' if the store
+   * is closed. A commit that throws keeps the hold: release() it, or keepPending().
    */
   commit(resultJson: string): void;
-  /** Drop the hold without writing anything (idempotent; a no-op after commit()). */
+  /**
+   * One transaction: the attachment as `pending` (no result) with its leases; the hold ends.
+   * For a caller that could not prove its kernel state gone (podwired's ADD whose tear-down
+   * failed): the addresses stay leased until DEL, GC or the next start's reconcile removes
+   * the attachment. Throws as commit() does.
+   */
+  keepPending(): void;
+  /** Drop the hold without writing anything (idempotent; a no-op once written). */
   release(): void;
 }
 

@@ -74,7 +74,7 @@ test('a crash before commit (close without it) leaves nothing; the cursor a comm
   store.close();
 });
 
-test('commit fails cleanly when another connection leased the address meanwhile, and the hold ends', () => {
+test('commit fails cleanly when another connection leased the address meanwhile; the hold stays until released', () => {
   const path = dbPathIn(dir);
   const store = openIpamStore(path);
   const other = openIpamStore(path);
@@ -82,8 +82,23 @@ test('commit fails cleanly when another connection leased the address meanwhile,
   assert.equal(addCommitted(other, attachment('x'), small)[0]?.address, '10.0.0.10', 'the other connection cannot see the hold');
   throwsKind(() => a.commit('{}'), 'conflict', /10\.0\.0\.10 of net1\/a\/eth0 was leased to network net1, container x, interface eth0 by another writer/);
   assert.equal(store.get(attachment('a')), undefined, 'nothing of the failed commit is written');
-  assert.equal(store.allocate(attachment('a'), small).leases[0]?.address, '10.0.0.11', 'the key is free again');
+  throwsKind(() => store.allocate(attachment('a'), small), 'exists', /net1\/a\/eth0/);
+  a.release();
+  assert.equal(store.allocate(attachment('a'), small).leases[0]?.address, '10.0.0.11', 'once released, the key is free again');
   other.close();
+  store.close();
+});
+
+test('keepPending writes the attachment pending, without a result, with its leases; the hold ends', () => {
+  const store = openIpamStore(dbPathIn(dir));
+  const a = store.allocate(attachment('a'), small);
+  a.keepPending();
+  const row = store.get(attachment('a'));
+  assert.equal(row?.attachment.state, 'pending');
+  assert.equal(row?.attachment.result, undefined);
+  assert.deepEqual(row?.leases.map((l) => l.address), [a.leases[0]?.address]);
+  a.release(); // a no-op once written
+  throwsKind(() => a.commit('{}'), 'invalid-argument', /already committed or released/);
   store.close();
 });
 

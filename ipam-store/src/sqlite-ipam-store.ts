@@ -135,7 +135,7 @@ export class SqliteIpamStore implements IpamStore {
   private readonly getTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly usageTx: Transaction<(sets: readonly RangeSet[]) => RangeSetUsage[]>;
   private readonly chooseTx: Transaction<(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => Choice>;
-  private readonly commitTx: Transaction<(att: NewAttachment, choice: Choice, resultJson: string) => void>;
+  private readonly commitTx: Transaction<(att: NewAttachment, choice: Choice, resultJson: string | undefined) => void>;
   /**
    * Addresses held by allocations not yet committed or released, node-wide (every network):
    * addr key -> the attachment being added.
@@ -190,7 +190,7 @@ export class SqliteIpamStore implements IpamStore {
     this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
       this.choose(att, sets, requested),
     );
-    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string) => this.write(att, choice, resultJson));
+    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string | undefined) => this.write(att, choice, resultJson));
   }
 
   allocate(att: NewAttachment, sets: readonly RangeSet[], opts: AllocateOptions = {}): Allocation {
@@ -210,19 +210,20 @@ export class SqliteIpamStore implements IpamStore {
       this.heldKeys.delete(name);
       for (const k of choice.addrKeys) if (this.held.get(k) === holder) this.held.delete(k);
     };
+    // The hold ends once written; a write that fails keeps it, for the caller to release it
+    // or to keep the addresses another way (keepPending() after a failed commit()).
+    const write = (resultJson: string | undefined): void => {
+      if (!held) throw new IpamError('invalid-argument', `allocation of ${name} was already committed or released`);
+      this.assertOpen();
+      // The cursors as they stand now: a later allocate() may have moved them past ours.
+      const cursors = choice.cursors.map(([setId, k]): [string, string] => [setId, this.cursors.get(cursorName(att.network, setId)) ?? k]);
+      this.commitTx.immediate(att, { ...choice, cursors }, resultJson);
+      release();
+    };
     return {
       leases: choice.leases,
-      commit: (resultJson: string) => {
-        if (!held) throw new IpamError('invalid-argument', `allocation of ${name} was already committed or released`);
-        try {
-          this.assertOpen();
-          // The cursors as they stand now: a later allocate() may have moved them past ours.
-          const cursors = choice.cursors.map(([setId, k]): [string, string] => [setId, this.cursors.get(cursorName(att.network, setId)) ?? k]);
-          this.commitTx.immediate(att, { ...choice, cursors }, resultJson);
-        } finally {
-          release();
-        }
-      },
+      commit: (resultJson: string) => write(resultJson),
+      keepPending: () => write(undefined),
       release,
     };
   }
@@ -406,8 +407,11 @@ export class SqliteIpamStore implements IpamStore {
     return choice;
   }
 
-  /** The attachment (`ready`, with its result), its leases and the moved cursors. Call inside a write transaction. */
-  private write(att: NewAttachment, choice: Choice, result: string): void {
+  /**
+   * The attachment (`ready` with its result, or `pending` without one), its leases and the
+   * moved cursors. Call inside a write transaction.
+   */
+  private write(att: NewAttachment, choice: Choice, result: string | undefined): void {
     // Node-wide uniqueness, checked here because the schema cannot enforce it (schema.ts,
     // version 2): within this store the holds already keep chosen addresses apart, so a
     // lease found now was written by another connection since the choice.
@@ -429,8 +433,8 @@ export class SqliteIpamStore implements IpamStore {
         ifname: att.ifname,
         netns: att.netns,
         host_ifname: att.hostIfname,
-        state: 'ready',
-        result,
+        state: result === undefined ? 'pending' : 'ready',
+        result: result ?? null,
         pod_namespace: att.podNamespace ?? null,
         pod_name: att.podName ?? null,
         pod_uid: att.podUid ?? null,

@@ -1,4 +1,4 @@
-import type { Allocation, Lease, NewAttachment, RangeSet } from '@podwire/ipam-store';
+import type { Allocation, Lease, NewAttachment } from '@podwire/ipam-store';
 import { CniCode, CniError, toCniError } from '../cni/cni-error';
 import { CniResult, resultForVersion } from '../cni/cni-result';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
@@ -16,7 +16,6 @@ export function podAddresses(leases: readonly Lease[]): PodAddress[] {
 /** What ADD holds while it wires the pod: the attachment it will record and its leases, held in memory. */
 interface AddInProgress {
   attachment: NewAttachment;
-  ranges: readonly RangeSet[];
   allocation: Allocation;
 }
 
@@ -37,12 +36,11 @@ async function rollBack(deps: HandlerDeps, add: AddInProgress): Promise<string |
   } catch (err) {
     failure = reasonOf(err);
   }
-  // Synchronous from the release on: no other ADD of this server can take the addresses in between.
-  add.allocation.release();
   try {
-    deps.store.reserve(add.attachment, add.ranges, { requested: add.allocation.leases.map((l) => l.address) });
+    add.allocation.keepPending();
     return `${failure}; its addresses stay leased to a pending attachment until DEL, GC or the next start removes it`;
   } catch (err) {
+    add.allocation.release();
     return `${failure}; keeping its addresses leased failed too (${reasonOf(err)}): DEL the attachment before they are handed out again`;
   }
 }
@@ -73,7 +71,7 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     const attachment: NewAttachment = { ...key, netns: inv.netns, hostIfname, podNamespace: args.podNamespace, podName: args.podName, podUid: args.podUid, infraContainerId: args.infraContainerId };
     let add: AddInProgress;
     try {
-      add = { attachment, ranges, allocation: deps.store.allocate(attachment, ranges, { requested: [...new Set([...args.ips, ...conf.runtimeConfig.ips])] }) };
+      add = { attachment, allocation: deps.store.allocate(attachment, ranges, { requested: [...new Set([...args.ips, ...conf.runtimeConfig.ips])] }) };
     } catch (err) {
       throw storeErrorToCni(err);
     }
