@@ -60,7 +60,9 @@ function placement(range: IpRange, cidr: string): 'inside' | 'disjoint' | 'parti
  * with host-local). Addresses are unique on the node across networks (the lease store sees
  * to that), so several networks may share the pod CIDRs. A range that overlaps a pod CIDR
  * without lying inside it (wider than it, or straddling its edge) makes no sense: part of it
- * is the cluster's route to this node and part is not. Code 7 for it, naming both.
+ * is the cluster's route to this node and part is not. Code 7 for it, naming both. A range
+ * that uses any address of another node's pod CIDR (the peer set's) is code 7 too, naming the
+ * node: traffic to those addresses is routed there.
  */
 export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined): RangeSet[] {
   const cidrs = node?.podCidrs() ?? [];
@@ -72,8 +74,18 @@ export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined
       `set "ipam": {"ranges": [[{"subnet": "10.22.0.0/16"}]]}, or give podwired "node": {"podCIDRs": [...]} (or run it with the kubernetes peer source on a node with spec.podCIDRs)`,
     );
   }
+  const peers = node?.peerPodCidrs() ?? [];
   for (const set of conf.rangeSets) {
     for (const range of set.ranges) {
+      const taken = peers.find((p) => placement(range, p.cidr) !== 'disjoint');
+      if (taken !== undefined) {
+        throw new CniError(
+          CniCode.InvalidNetworkConfig,
+          `ipam range ${range.rangeStart}-${range.rangeEnd} (${range.subnet}) overlaps the pod CIDR ${taken.cidr} of node ${taken.peer}`,
+          `traffic to ${taken.cidr} is routed to node ${taken.peer}: a range here must not use its addresses` +
+            (cidrs.length > 0 ? `; this node's own pod CIDRs are ${cidrs.join(', ')}` : ''),
+        );
+      }
       const straddled = cidrs.find((c) => placement(range, c) === 'partial');
       if (straddled === undefined) continue;
       throw new CniError(

@@ -7,10 +7,19 @@ export interface NodePodCidrSource {
   readonly nodeName: string;
   /** Canonical CIDRs, IPv4 first; empty while unknown. */
   podCidrs(): readonly string[];
+  /** The other nodes' pod CIDRs as the peer source last reported them (none without peers). */
+  peerPodCidrs(): readonly PeerPodCidr[];
+}
+
+/** A pod CIDR of another node: traffic to it is routed to that node, so no range here may use it. */
+export interface PeerPodCidr {
+  peer: string;
+  cidr: string;
 }
 
 export class NodePodCidrs implements NodePodCidrSource {
   private cidrs: readonly string[];
+  private peers: readonly PeerPodCidr[] = [];
 
   constructor(
     readonly nodeName: string,
@@ -23,6 +32,15 @@ export class NodePodCidrs implements NodePodCidrSource {
 
   podCidrs(): readonly string[] {
     return this.cidrs;
+  }
+
+  peerPodCidrs(): readonly PeerPodCidr[] {
+    return this.peers;
+  }
+
+  /** The peer set's pod CIDRs, replaced whenever the peer source reports a new set. */
+  learnPeers(peers: ReadonlyArray<{ name: string; podCIDRs: readonly string[] }>): void {
+    this.peers = peers.flatMap((p) => p.podCIDRs.map((cidr) => ({ peer: p.name, cidr })));
   }
 
   /** Learnt from the Node object; ignored when the configuration fixed them. Returns whether they changed. */

@@ -58,6 +58,8 @@ export class PeerRouting {
 
   private start(resyncMs: number): void {
     this.source.start((snapshot: PeerSnapshot) => {
+      // ADD's range checks see the new peers' pod CIDRs at once, before their routes are programmed.
+      this.node.learnPeers(snapshot.peers);
       void this.router.update(snapshot).then(
         (report) => {
           this.log.info({ source: this.source.kind, peers: snapshot.peers.length, ...report }, 'peers: routes reconciled with the peer set');

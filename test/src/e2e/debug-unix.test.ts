@@ -156,7 +156,7 @@ test('ServerInfo: version, readiness, config, component health and node identity
   assert.equal(config.socket, h.server.socket);
   assert.equal(config.stateDir, h.server.stateDir);
   assert.equal(config.configFile, h.server.configFile);
-  assert.deepEqual(config.node, NODE);
+  assert.deepEqual(config.node, { ...NODE, nodeIPs: [] });
   // What start-up did: every part present, the verification state one of its three.
   const startup = info.startup as { reconcile: Obj; phases: Obj; verification: Obj & { problems: unknown[] } };
   assert.deepEqual(Object.keys(startup.reconcile).sort(), ['failed', 'hostDegraded', 'hostOk', 'orphanLinks', 'orphanRoutes', 'rolledBack']);
