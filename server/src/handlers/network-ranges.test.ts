@@ -10,7 +10,7 @@ import { describeRangeSet } from '@podwire/ipam-store';
 import { CniError } from '../cni/cni-error';
 import { parseNetConf } from '../cni/net-conf';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
-import { resolveRanges } from './network-ranges';
+import { PeerPodCidrSource, resolveRanges } from './network-ranges';
 
 const node = new NodePodCidrs('node-a', ['10.244.1.0/24', 'fd10:244:1::/64']);
 const v4Only = new NodePodCidrs('node-b', ['10.244.2.0/24']);
@@ -72,4 +72,21 @@ test('a range that overlaps a pod CIDR without lying inside it is code 7, naming
     () => resolveRanges(conf([[{ subnet: '10.245.0.0/24' }], [{ subnet: 'fd10:244::/32' }]]), node),
     /fd10:244::1-.* overlaps this node's pod CIDR fd10:244:1::\/64/,
   );
+});
+
+test("with the peers known, a range that overlaps another node's pod CIDR at all is code 7, naming the node", () => {
+  const peers: PeerPodCidrSource = { peerPodCidrs: () => [{ name: 'node-b', podCIDRs: ['10.244.2.0/24', 'fd10:244:2::/64'] }] };
+  const theirs = refused(
+    () => resolveRanges(conf([[{ subnet: '10.244.2.0/24' }]]), node, peers),
+    /ipam range 10\.244\.2\.1-10\.244\.2\.254 \(10\.244\.2\.0\/24\) overlaps pod CIDR 10\.244\.2\.0\/24 of node node-b/,
+  );
+  assert.match(theirs.details, /routes 10\.244\.2\.0\/24 to node node-b/);
+  refused(() => resolveRanges(conf([[{ subnet: '10.244.2.128/25' }]]), node, peers), /of node node-b/);
+  refused(() => resolveRanges(conf([[{ subnet: '10.245.0.0/24' }], [{ subnet: 'fd10:244::/32' }]]), node, peers), /fd10:244:2::\/64 of node node-b/);
+  // This node's own CIDR and a subnet apart from every node's are still fine.
+  const own = conf([[{ subnet: '10.245.0.0/24' }], [{ subnet: 'fd00:10:245::/64' }]]);
+  assert.equal(resolveRanges(own, node, peers), own.rangeSets);
+  assert.equal(resolveRanges(conf([[{ subnet: '10.244.1.0/24' }]]), node, peers).length, 1);
+  // Without ranges the node's own pod CIDRs are used whatever the peers.
+  assert.equal(resolveRanges(conf(), node, peers).length, 2);
 });

@@ -51,6 +51,11 @@ function placement(range: IpRange, cidr: string): 'inside' | 'disjoint' | 'parti
   return 'partial';
 }
 
+/** The other nodes' pod CIDRs, as the peer source knows them now (host-gw routes them to those nodes). */
+export interface PeerPodCidrSource {
+  peerPodCidrs(): ReadonlyArray<{ readonly name: string; readonly podCIDRs: readonly string[] }>;
+}
+
 /**
  * The range sets ADD and STATUS allocate from. A configuration without "ranges" takes this
  * node's pod CIDRs (one range set per family). A configuration with ranges keeps them; when
@@ -60,9 +65,11 @@ function placement(range: IpRange, cidr: string): 'inside' | 'disjoint' | 'parti
  * with host-local). Addresses are unique on the node across networks (the lease store sees
  * to that), so several networks may share the pod CIDRs. A range that overlaps a pod CIDR
  * without lying inside it (wider than it, or straddling its edge) makes no sense: part of it
- * is the cluster's route to this node and part is not. Code 7 for it, naming both.
+ * is the cluster's route to this node and part is not. Code 7 for it, naming both. So is,
+ * when `peers` is given, a range that overlaps another node's pod CIDR at all: the cluster
+ * routes those addresses to that node, whose pods hold them.
  */
-export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined): RangeSet[] {
+export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined, peers?: PeerPodCidrSource): RangeSet[] {
   const cidrs = node?.podCidrs() ?? [];
   if (conf.rangeSets.length === 0) {
     if (cidrs.length > 0) return rangesFromNode(cidrs);
@@ -72,8 +79,18 @@ export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined
       `set "ipam": {"ranges": [[{"subnet": "10.22.0.0/16"}]]}, or give podwired "node": {"podCIDRs": [...]} (or run it with the kubernetes peer source on a node with spec.podCIDRs)`,
     );
   }
+  const peerCidrs = peers?.peerPodCidrs() ?? [];
   for (const set of conf.rangeSets) {
     for (const range of set.ranges) {
+      for (const peer of peerCidrs) {
+        const theirs = peer.podCIDRs.find((c) => placement(range, c) !== 'disjoint');
+        if (theirs === undefined) continue;
+        throw new CniError(
+          CniCode.InvalidNetworkConfig,
+          `ipam range ${range.rangeStart}-${range.rangeEnd} (${range.subnet}) overlaps pod CIDR ${theirs} of node ${peer.name}`,
+          `the cluster routes ${theirs} to node ${peer.name}, whose pods hold those addresses: keep ranges inside this node's pod CIDRs (${cidrs.join(', ') || 'none known'}) or outside every node's`,
+        );
+      }
       const straddled = cidrs.find((c) => placement(range, c) === 'partial');
       if (straddled === undefined) continue;
       throw new CniError(
