@@ -10,8 +10,6 @@ export type IpamErrorKind =
   | 'invalid-argument'
   /** An attachment with the same key already exists. */
   | 'exists'
-  /** No attachment with that key. */
-  | 'not-found'
   /** A requested address is in none of the range sets, or is a reserved address of one. */
   | 'requested-not-in-range'
   /** A requested address is already leased or held, in any network (addresses are unique per node). */

@@ -1,15 +1,16 @@
 /**
- * Writes a `pending` attachment as an older podwired left one, for tests of the code that
- * still handles such rows (podwired's start-up reconcile rolls them back).
+ * Writes rows as an older podwired left them and today's store never writes, for tests of
+ * the code that still handles them.
  *
- * That podwired recorded an ADD twice: reserve() committed the attachment as `pending` with
- * its leases before wiring the pod, markReady() turned it `ready` after. A crash in between
- * left the `pending` row. The store no longer writes one (its only write path is allocate()
- * then commit()), but a database from then may hold some, so they are planted here with SQL
- * on a connection of its own: `pending`, no result, its leases, no cursor moved.
+ * - `pending` attachments: that podwired recorded an ADD twice, reserve() committed the
+ *   attachment as `pending` with its leases before wiring the pod, markReady() turned it
+ *   `ready` after; a crash in between left the `pending` row (podwired's start-up reconcile
+ *   rolls such rows back). The store's only write path is now allocate() then commit().
+ * - an address leased in two networks: before schema version 2 leases were unique per
+ *   network only, so two networks over the same ranges could hold the same address.
  *
- * Not exported from the package index; tests import it from
- * `@podwire/ipam-store/dist/legacy-pending`.
+ * Planted with SQL on a connection of their own. Not exported from the package index;
+ * tests import them from `@podwire/ipam-store/dist/legacy-pending`.
  */
 import Database from 'better-sqlite3';
 import { addressKey, parseIp } from './ip-address';
@@ -19,8 +20,8 @@ import { SqliteIpamStore } from './sqlite-ipam-store';
 
 /**
  * Plant `att` as a `pending` attachment with one lease per range set, the addresses
- * allocate() would choose now on a fresh connection (requested ones honoured). The
- * database is migrated first if it is new. Returns the leases in set order.
+ * allocate() would choose now on a fresh connection (requested ones honoured), no cursor
+ * moved. The database is migrated first if it is new. Returns the leases in set order.
  */
 export function plantPendingAttachment(
   dbPath: string,
@@ -37,6 +38,27 @@ export function plantPendingAttachment(
   } finally {
     store.close();
   }
+  plantRows(dbPath, att, 'pending', null, leases);
+  return [...leases];
+}
+
+/**
+ * Plant `att` as a `ready` attachment (result `resultJson`) holding exactly `addresses`
+ * (one per set, in set order; prefix length /32 or /128), whether or not another attachment holds
+ * them: what a version-1 database may contain. The database must exist (open a store on
+ * it first). Returns the leases.
+ */
+export function plantReadyAttachmentAt(dbPath: string, att: NewAttachment, addresses: readonly string[], resultJson = '{}'): Lease[] {
+  const leases = addresses.map((address, setIndex): Lease => {
+    const ip = parseIp(address);
+    if (ip === undefined) throw new Error(`not an IP address: ${address}`);
+    return { network: att.network, containerId: att.containerId, ifname: att.ifname, address, family: ip.family, prefixLength: ip.family === 6 ? 128 : 32, setIndex };
+  });
+  plantRows(dbPath, att, 'ready', resultJson, leases);
+  return leases;
+}
+
+function plantRows(dbPath: string, att: NewAttachment, state: 'pending' | 'ready', result: string | null, leases: readonly Lease[]): void {
   const db = new Database(dbPath, { timeout: 5000 });
   try {
     db.pragma('foreign_keys = ON');
@@ -44,13 +66,15 @@ export function plantPendingAttachment(
       db.prepare(
         `INSERT INTO attachments (network, container_id, ifname, netns, host_ifname, state, result,
                                   pod_namespace, pod_name, pod_uid, infra_container_id, created_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         att.network,
         att.containerId,
         att.ifname,
         att.netns,
         att.hostIfname,
+        state,
+        result,
         att.podNamespace ?? null,
         att.podName ?? null,
         att.podUid ?? null,
@@ -70,5 +94,4 @@ export function plantPendingAttachment(
   } finally {
     db.close();
   }
-  return [...leases];
 }

@@ -8,14 +8,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { IpamError, IpamErrorKind } from './ipam-error';
 import { parseRangeSets } from './ip-range';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 import { openIpamStore } from './sqlite-ipam-store';
 import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
-import fs from 'node:fs';
-import path from 'node:path';
 
 let dir = '';
 before(() => {

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
-import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
+import { plantPendingAttachment, plantReadyAttachmentAt } from '@podwire/ipam-store/dist/legacy-pending';
 import { FakeDatapath } from '../datapath/fake-datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { reconcile } from './reconcile';
@@ -72,6 +72,31 @@ test('pending rolled back, orphans removed, stray routes removed, ready pods mat
   );
   assert.deepEqual(datapath.tornDown.sort(), [datapath.hostIfname(pendingKey), 'pwdeadbeef0001'].sort());
   assert.deepEqual(datapath.removedRoutes.map((r) => r.address), ['10.44.0.200']);
+});
+
+test('an address two attachments hold (a database from before addresses were unique per node) is logged naming both; both are kept', async () => {
+  await readyPod('a');
+  // As a version-1 store let two networks over the same ranges lease 10.44.0.1 twice.
+  const other = { network: 'm', containerId: 'b', ifname: 'net1', netns: '/proc/self/ns/net', hostIfname: 'pwshared000001' };
+  plantReadyAttachmentAt(dbPath, other, ['10.44.0.1']);
+  const lines: Array<Record<string, unknown>> = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { counts, ready } = await reconcile(store, datapath, capture);
+  const warned = lines.find((l) => String(l.msg).startsWith('reconcile: addresses leased to more than one attachment'));
+  assert.ok(warned, JSON.stringify(lines));
+  assert.deepEqual(warned.shared, ['10.44.0.1: m/b/net1, n/a/eth0']);
+  assert.equal(warned.count, 1);
+  assert.equal(ready.length, 2, 'both kept');
+  assert.deepEqual(counts, { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 1, hostDegraded: 1, failed: 0 });
+  assert.equal(store.listLeases().length, 2);
+});
+
+test('no warning about shared addresses when every address has one holder', async () => {
+  await readyPod('a');
+  await readyPod('b');
+  const lines: string[] = [];
+  await reconcile(store, datapath, pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }));
+  assert.deepEqual(lines.filter((l) => l.includes('more than one attachment')), []);
 });
 
 test('a failure to remove something is counted and logged; the rest is still reconciled', async () => {

@@ -13,10 +13,10 @@ export interface ReadyAttachment {
   spec: PodNetworkSpec;
 }
 
-/** The ready attachments with their leased addresses (one read of each table). */
-export function readyAttachments(store: IpamStore): ReadyAttachment[] {
+/** The ready attachments with their leased addresses (one read of each table; `all` is every lease when the caller has read them). */
+export function readyAttachments(store: IpamStore, all: readonly Lease[] = store.listLeases()): ReadyAttachment[] {
   const leases = new Map<string, Lease[]>();
-  for (const l of store.listLeases()) {
+  for (const l of all) {
     const k = lockName(l);
     const list = leases.get(k);
     if (list) list.push(l);
@@ -30,6 +30,25 @@ export function readyAttachments(store: IpamStore): ReadyAttachment[] {
       spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []), ...(routes ? { routes } : {}) },
     };
   });
+}
+
+/** At most this many shared addresses are named in the start-up log. */
+const MAX_SHARED_LOGGED = 20;
+
+/**
+ * Addresses leased to more than one attachment. Today's store never writes such a pair
+ * (addresses are unique per node, across networks), but a database written before that was
+ * enforced may hold one: two networks over the node's pod CIDRs handed out the same address.
+ */
+export function sharedAddresses(leases: readonly Lease[]): Array<{ address: string; holders: string[] }> {
+  const byAddress = new Map<string, string[]>();
+  for (const l of leases) {
+    const holders = byAddress.get(l.address);
+    const holder = `${l.network}/${l.containerId}/${l.ifname}`;
+    if (holders) holders.push(holder);
+    else byAddress.set(l.address, [holder]);
+  }
+  return [...byAddress].filter(([, holders]) => holders.length > 1).map(([address, holders]) => ({ address, holders }));
 }
 
 /** How long start-up keeps trying to read the host before it gives up. */
@@ -48,7 +67,11 @@ const READ_HOST_MAX_WAIT_MS = 2_000;
  *  2. this server's host ends that no ready attachment accounts for are removed: what an ADD
  *     cut short by a crash before its one commit leaves (its hold was only in memory);
  *  3. this server's pod routes on its ready host ends to addresses not leased are removed;
- *  4. every ready attachment's host side is matched against the snapshot (counted, logged: kept).
+ *  4. every ready attachment's host side is matched against the snapshot (counted, logged: kept);
+ *  5. an address leased to two attachments (a database from before addresses were unique per
+ *     node) is logged, naming both: the host route serves one of them, so the other's host
+ *     side shows as degraded; nothing is changed (DEL and ADD again gives it an address of
+ *     its own).
  * The removals are issued together, so the programmer batches them (one group delete for
  * the links, multi-message writes for the routes). Best effort per item: one failure is
  * logged and counted, the rest still reconciled. Verifying the pods inside their own netns
@@ -83,7 +106,15 @@ export async function reconcile(
   const snapshotMs = performance.now() - t0;
 
   const pending = store.listAttachments({ state: 'pending' });
-  const ready = readyAttachments(store);
+  const leases = store.listLeases();
+  const ready = readyAttachments(store, leases);
+  const shared = sharedAddresses(leases);
+  if (shared.length > 0) {
+    log.warn(
+      { count: shared.length, shared: shared.slice(0, MAX_SHARED_LOGGED).map((s) => `${s.address}: ${s.holders.join(', ')}`) },
+      'reconcile: addresses leased to more than one attachment (written before addresses were unique per node); the host route serves only one: DEL the others and ADD them again',
+    );
+  }
   const known = new Set(ready.map((r) => r.attachment.hostIfname));
   const orphans = host.ownedLinks().filter((l) => !known.has(l.name) && !pending.some((p) => p.hostIfname === l.name));
   const stray = host.strayRoutes(ready.map((r) => r.spec));
