@@ -18,7 +18,7 @@ export function registerStoreGauges(registry: Registry, sources: StoreGaugeSourc
   const readUsage = () => sources.networks.usage(sources.store);
   new Gauge({
     name: 'podwire_ipam_addresses_used',
-    help: 'Addresses leased, per network and range set (networks served since podwired started).',
+    help: 'Addresses of the range set leased by any network (addresses are unique per node), per network and range set (networks served since podwired started).',
     labelNames: ['network', 'range_set'],
     registers: [registry],
     collect() {
