@@ -53,14 +53,24 @@ export interface CallMessage<N extends CallName = CallName> {
   id: number;
   call: N;
   args: DatapathCalls[N]['args'];
+  /**
+   * When the caller gives up (Date.now() ms): the thread answers CNI error 11 then if the
+   * call is still running, and undoes what it completes after that (datapath-thread-runner.ts).
+   */
+  deadline: number;
 }
+
+/** Facts a notice carries (plain values, for the log). */
+export type NoticeFields = Record<string, string | number | boolean>;
 
 /** What the thread sends back: a reply to a call, or a note of its own. */
 export type ThreadMessage =
   | { kind: 'ready' }
   | { kind: 'reply'; id: number; value?: unknown; error?: WireError }
   | { kind: 'counters'; pendingDestructions: number; netnsSockets: number }
-  | { kind: 'batch'; batch: 'link-delete' | 'route'; size: number };
+  | { kind: 'batch'; batch: 'link-delete' | 'route'; size: number }
+  /** Something podwired's log should say (a call done after its deadline, a worker restarted). */
+  | { kind: 'notice'; message: string; fields: NoticeFields };
 
 export type WireError =
   | { type: 'cni'; code: CniCodeValue; message: string; details: string }

@@ -10,16 +10,12 @@ import { WorkerLinkDeleter } from '../rtnl/link-deleter';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
-import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
-import { toWire } from './datapath-thread-protocol';
+import type { DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
+import { serveDatapathCalls } from './datapath-thread-runner';
 import { rtnlRouteSender } from './host-programmer';
+import { undoLateSetUp } from './late-set-up';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath } from './routed-veth';
-
-/** How often the counters the event loop mirrors are compared and, when changed, sent. */
-const COUNTERS_INTERVAL_MS = 50;
-
-type Implementations = { [N in CallName]: (...args: DatapathCalls[N]['args']) => Promise<DatapathCalls[N]['value']> };
 
 function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): void {
   const post = (msg: ThreadMessage): void => port.postMessage(msg);
@@ -34,15 +30,6 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), (batch, size) => post({ kind: 'batch', batch, size }));
   const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets, home), data.ownerTag);
 
-  let sent = { pendingDestructions: 0, netnsSockets: 0 };
-  const sendCounters = (): void => {
-    const now = { pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() };
-    if (now.pendingDestructions === sent.pendingDestructions && now.netnsSockets === sent.netnsSockets) return;
-    sent = now;
-    post({ kind: 'counters', ...now });
-  };
-  const counters = setInterval(sendCounters, COUNTERS_INTERVAL_MS);
-
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
     // (postMessage copies them; the snapshot's indexes stay behind)
@@ -51,49 +38,36 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s
 
-  const calls: Implementations = {
-    setUp: (spec) => datapath.setUp(spec),
-    tearDown: (name) => datapath.tearDown(name),
-    detach: (name, addresses) => datapath.detach(name, addresses),
-    check: (spec) => datapath.check(spec),
-    podProblems: (spec) => datapath.podProblems(spec),
-    readHost: (): Promise<HostTables> => {
-      const first = prefetched;
-      prefetched = undefined;
-      return first ?? readTables();
-    },
-    removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
-    applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
-    close: async () => {
-      clearInterval(counters);
-      // Each owner closes what it made: the datapath (reaper drained, pod sockets), the
-      // programmer (its link-delete worker), then every socket left.
-      try {
-        await datapath.close();
-        await programmer.close();
-      } finally {
-        sockets.closeAll();
-      }
-    },
-  };
-
-  port.on('message', (msg: CallMessage) => {
-    const impl = calls[msg.call] as (...args: unknown[]) => Promise<unknown>;
-    impl(...msg.args).then(
-      (value) => {
-        post({ kind: 'reply', id: msg.id, value });
-        // After close, with every socket of this thread closed: end the thread by itself
-        // (terminating a thread with a native socket open aborts the process).
-        if (msg.call === 'close') return port.close();
-        sendCounters();
+  serveDatapathCalls(port, {
+    counters: () => ({ pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() }),
+    calls: {
+      setUp: (spec) => datapath.setUp(spec),
+      tearDown: (name) => datapath.tearDown(name),
+      detach: (name, addresses) => datapath.detach(name, addresses),
+      check: (spec) => datapath.check(spec),
+      podProblems: (spec) => datapath.podProblems(spec),
+      readHost: (): Promise<HostTables> => {
+        const first = prefetched;
+        prefetched = undefined;
+        return first ?? readTables();
       },
-      (err: unknown) => {
-        post({ kind: 'reply', id: msg.id, error: toWire(err) });
-        sendCounters();
+      removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
+      applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
+      close: async () => {
+        // Each owner closes what it made: the datapath (reaper drained, pod sockets), the
+        // programmer (its link-delete worker), then every socket left.
+        try {
+          await datapath.close();
+          await programmer.close();
+        } finally {
+          sockets.closeAll();
+        }
       },
-    );
+    },
+    undoLate: {
+      setUp: ([spec], wired) => undoLateSetUp(host, programmer, spec, wired),
+    },
   });
-  post({ kind: 'ready' });
 }
 
 if (parentPort) run(parentPort, workerData as DatapathThreadData);
