@@ -27,8 +27,27 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   const sockets = new RtnlSockets(home);
   const host = sockets.openHost('datapath requests');
   const dumps = sockets.openHost('datapath dumps');
-  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), (batch, size) => post({ kind: 'batch', batch, size }));
+  // A link-delete worker that dies is restarted (and logged); one that keeps dying leaves this
+  // thread unable to tear down or roll back anything: it ends, as a crashed thread does, and
+  // podwired exits (ThreadedDatapath's onExit) to be restarted and reconciled.
+  const deleter = new WorkerLinkDeleter({
+    onNotice: (message, fields) => post({ kind: 'notice', message, fields }),
+    onGiveUp: (reason) => void endThread(reason),
+  });
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), deleter, (batch, size) => post({ kind: 'batch', batch, size }));
   const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets, home), data.ownerTag);
+  const endThread = async (reason: string): Promise<void> => {
+    post({ kind: 'notice', message: 'the datapath thread ends: it cannot delete host links any more', fields: { reason } });
+    try {
+      await datapath.close();
+      await programmer.close();
+    } catch {
+      // ending anyway
+    } finally {
+      sockets.closeAll();
+      process.exit(1);
+    }
+  };
 
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
