@@ -1,18 +1,17 @@
 /**
  * The thread side of ThreadedDatapath, whatever datapath the thread runs: it answers each
- * call (CallMessage) once, by its deadline at the latest, mirrors the counters the event
- * loop reads, and ends the thread after close. datapath-thread.ts runs it with the routed
- * veth datapath.
+ * call (CallMessage) once, by its deadline at the latest, with the datapath's method of that
+ * name (or the thread's own implementation, ThreadService.calls), mirrors the counters the
+ * event loop reads, and ends the thread after close. datapath-thread.ts runs it with the
+ * routed veth datapath.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { CniCode, CniError } from '../cni/cni-error';
-import type { CallMessage, CallName, DatapathCalls, NoticeFields, ThreadMessage } from './datapath-thread-protocol';
+import type { CallImplementations, CallMessage, CallName, DatapathCalls, ForwardedCallName, NoticeFields, ThreadMessage, ThreadOwnCalls } from './datapath-thread-protocol';
 import { toWire } from './datapath-thread-protocol';
 
 /** How often the counters the event loop mirrors are compared and, when changed, sent. */
 const COUNTERS_INTERVAL_MS = 50;
-
-export type CallImplementations = { [N in CallName]: (...args: DatapathCalls[N]['args']) => Promise<DatapathCalls[N]['value']> };
 
 /**
  * What to do with a call that succeeded after its deadline, when its caller has been told it
@@ -29,9 +28,39 @@ export interface ThreadCounters {
 
 /** What one datapath thread serves. */
 export interface ThreadService {
-  calls: CallImplementations;
+  /**
+   * Answers every Datapath call by its method of the same name (called on it). A Datapath
+   * (a class whose methods are these calls) fits as it is.
+   */
+  datapath: CallImplementations<ForwardedCallName>;
+  /** The thread's own calls (ThreadOwnCalls), and any Datapath call the thread answers itself (close). */
+  calls: CallImplementations<keyof ThreadOwnCalls> & Partial<CallImplementations>;
   undoLate: LateSuccessUndo;
   counters(): ThreadCounters;
+}
+
+/** The methods of `obj` (its prototype chain, up to Object's; not the constructor). */
+function methodNames(obj: object): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name !== 'constructor' && typeof (obj as Record<string, unknown>)[name] === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * The function answering each call the thread serves, by name: its own implementations
+ * first, then its datapath's methods. Only these names are ever called (never anything else
+ * a message might name).
+ */
+function implementations(service: ThreadService): Map<string, (...args: unknown[]) => Promise<unknown>> {
+  const byName = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  const datapath = service.datapath as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of methodNames(datapath)) byName.set(name, (...args) => (datapath[name] as (...a: unknown[]) => Promise<unknown>).apply(datapath, args));
+  for (const [name, fn] of Object.entries(service.calls)) byName.set(name, fn as (...args: unknown[]) => Promise<unknown>);
+  return byName;
 }
 
 export function deadlineError(call: CallName, ms: number): CniError {
@@ -70,9 +99,10 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
     );
   };
 
+  const impls = implementations(service);
   port.on('message', (msg: CallMessage) => {
     const startedAt = Date.now();
-    const impl = service.calls[msg.call] as (...args: unknown[]) => Promise<unknown>;
+    const impl = impls.get(msg.call) ?? ((): Promise<never> => Promise.reject(new Error(`the datapath thread answers no call named ${JSON.stringify(msg.call)}`)));
     let answered = false;
     const answer = (reply: ThreadMessage): void => {
       answered = true;
@@ -100,5 +130,5 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
       },
     );
   });
-  post({ kind: 'ready' });
+  post({ kind: 'ready', calls: [...impls.keys()] as CallName[] });
 }

@@ -3,7 +3,16 @@
  * reaper and every netlink socket they use live here, so the kernel's share of wiring and
  * tearing down pods (it runs inside sendmsg(2), on the sending thread) and the entering of
  * pod netns (setns(2) is per thread) never hold up the event loop that serves gRPC. The
- * event loop talks to it through ThreadedDatapath (threaded-datapath.ts).
+ * event loop talks to it through ThreadedDatapath (threaded-datapath.ts); every Datapath call
+ * is answered here by the datapath's method of that name (datapath-thread-runner.ts).
+ *
+ * Layers to come (nftables rules, a VXLAN device) slot in as the routed veth does: each a
+ * class in its own file owning its kernel objects, working through sockets made here (and
+ * closed by sockets.closeAll()), closed by `close` below in reverse order of creation. The
+ * datapath served then composes them (setUp asks each layer in turn and undoes the earlier
+ * ones when a later one fails); a method of one layer's own is a Datapath method like any
+ * other, answered by name. What a late setUp leaves is undone through `undoLate` (each layer
+ * undoing its part).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkerLinkDeleter } from '../rtnl/link-deleter';
@@ -57,20 +66,17 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s
 
+  // Every Datapath call is answered by the datapath's method of that name; the thread answers
+  // readHost (plain tables), the peer router's route changes and close itself.
   serveDatapathCalls(port, {
+    datapath,
     counters: () => ({ pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() }),
     calls: {
-      setUp: (spec) => datapath.setUp(spec),
-      tearDown: (name) => datapath.tearDown(name),
-      detach: (name, addresses) => datapath.detach(name, addresses),
-      check: (spec) => datapath.check(spec),
-      podProblems: (spec) => datapath.podProblems(spec),
       readHost: (): Promise<HostTables> => {
         const first = prefetched;
         prefetched = undefined;
         return first ?? readTables();
       },
-      removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
       applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
       close: async () => {
         // Each owner closes what it made: the datapath (reaper drained, pod sockets), the

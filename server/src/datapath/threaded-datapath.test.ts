@@ -92,3 +92,17 @@ test('a thread stuck in a system call: callers fail with CNI error 11, onExit is
   }
   await eventually('the thread ends once its system call returns', () => !dp.stranded());
 });
+
+test('calls cross by name: a datapath method no protocol list names is answered, errors keep their type', { timeout: 10_000 }, async () => {
+  const { dp: starting } = start({});
+  const dp = await starting;
+  try {
+    const withEcho = dp as unknown as { echo(value: string): Promise<string> };
+    assert.equal(typeof withEcho.echo, 'function');
+    assert.equal(await withEcho.echo('x'), 'echo x');
+    await assert.rejects(dp.check(spec('eth0', 'pwnone')), isCode(CniCode.CheckFailed));
+    assert.equal(typeof (dp as unknown as Record<string, unknown>).then, 'undefined', 'not a thenable');
+  } finally {
+    await dp.close();
+  }
+});

@@ -4,11 +4,9 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { WorkerNotEnded, endWorker } from '../end-worker';
 import type { BatchObserver } from './batching-host-programmer';
-import type { Datapath, HostView, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
-import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage } from './datapath-thread-protocol';
+import type { Datapath, HostView } from './datapath';
+import type { CallImplementations, CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage } from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
-import type { RouteChangeOutcome } from './host-programmer';
-import type { HostRouteChange } from './host-routes';
 import { hostVethName } from './host-veth-name';
 import { ownerAlias } from './owner-alias';
 
@@ -66,12 +64,26 @@ function stuckError(reason: string): CniError {
 }
 
 /**
+ * The calls ThreadedDatapath passes to the thread as they are: every thread call (each async
+ * Datapath method, and applyRouteChanges, the peer router's RouteChanger) but those it
+ * answers itself. Merged into the class's type below; made at start from the names the
+ * thread says it answers.
+ */
+type ForwardedCalls = CallImplementations<Exclude<CallName, LocalCallName>>;
+/** Thread calls ThreadedDatapath answers with a method of its own. */
+type LocalCallName = 'readHost' | 'close';
+
+// A class and an interface of one name merge: the class has every forwarded call as a method.
+export interface ThreadedDatapath extends ForwardedCalls {}
+
+/**
  * The Datapath podwired's handlers use: the routed veth datapath running on its own thread
  * (datapath-thread.ts), so the kernel work of concurrent calls overlaps with the event
  * loop's gRPC and store work, on both cores. Each call is one message there and one back;
- * errors come back as the CniError or RtnlError they were. The counters the event loop
- * reads synchronously (pending destructions, open netns sockets) are mirrored from the
- * thread's notes. Peer routes go through the same thread's programmer (applyRouteChanges).
+ * errors come back as the CniError or RtnlError they were. Calls are forwarded by name: a
+ * new async Datapath method needs no code here (see datapath-thread-protocol.ts). The
+ * counters the event loop reads synchronously (pending destructions, open netns sockets) are
+ * mirrored from the thread's notes. Peer routes go through the same thread's programmer (applyRouteChanges).
  *
  * Every call has a deadline: the thread answers CNI error 11 by then and undoes what the call
  * completes later (datapath-thread-runner.ts). A thread that does not even do that within
@@ -130,6 +142,7 @@ export class ThreadedDatapath implements Datapath {
     return new Promise((resolve, reject) => {
       const onMessage = (msg: ThreadMessage): void => {
         if (msg.kind !== 'ready') return;
+        dp.forward(msg.calls);
         dp.worker.off('message', onMessage);
         dp.worker.off('exit', onExit);
         resolve(dp);
@@ -153,26 +166,6 @@ export class ThreadedDatapath implements Datapath {
     return hostVethName(key.network, key.containerId, key.ifname);
   }
 
-  setUp(spec: PodNetworkSpec): Promise<WiredPod> {
-    return this.call('setUp', spec);
-  }
-
-  tearDown(hostIfname: string): Promise<void> {
-    return this.call('tearDown', hostIfname);
-  }
-
-  detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void> {
-    return this.call('detach', hostIfname, addresses);
-  }
-
-  check(spec: PodNetworkSpec): Promise<void> {
-    return this.call('check', spec);
-  }
-
-  podProblems(spec: PodNetworkSpec): Promise<string[]> {
-    return this.call('podProblems', spec);
-  }
-
   async readHost(): Promise<HostView> {
     return this.hostViewOf(await this.readHostTables());
   }
@@ -189,15 +182,6 @@ export class ThreadedDatapath implements Datapath {
     const { NetnsSnapshot } = require('../rtnl/snapshot.js') as typeof import('../rtnl/snapshot.js');
     const { routedVethHostView } = require('./routed-veth.js') as typeof import('./routed-veth.js');
     return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.alias);
-  }
-
-  removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
-    return this.call('removeStrayRoutes', routes);
-  }
-
-  /** Host route changes through the thread's batched programmer (the peer router's RouteChanger). */
-  applyRouteChanges(changes: readonly HostRouteChange[]): Promise<RouteChangeOutcome[]> {
-    return this.call('applyRouteChanges', changes);
   }
 
   /**
@@ -226,6 +210,14 @@ export class ThreadedDatapath implements Datapath {
    */
   stranded(): boolean {
     return !this.exited && this.stuck !== undefined;
+  }
+
+  /** Makes a method for each call the thread answers that this class does not answer itself. */
+  private forward(calls: readonly CallName[]): void {
+    for (const name of calls) {
+      if (name in this) continue;
+      Object.defineProperty(this, name, { value: (...args: DatapathCalls[typeof name]['args']) => this.call(name, ...args) });
+    }
   }
 
   private call<N extends CallName>(name: N, ...args: DatapathCalls[N]['args']): Promise<DatapathCalls[N]['value']> {
