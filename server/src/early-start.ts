@@ -52,10 +52,12 @@ export function startEarly(stateDir: string): EarlyStart {
     onBatch: (kind, size) => hooks.onBatch?.(kind, size),
     onExit: (reason) => hooks.onExit(reason),
     onNotice: (message, fields) => hooks.onNotice(message, fields),
+    // Registered only now, so it runs after the exit listeners registered before (the
+    // logger's flush): the fatal line saying why podwired exits is written first.
+    onStranded: () => killAtExitWhenStranded(() => started?.stranded() ?? true),
   });
   let started: ThreadedDatapath | undefined;
   void datapath.then((d) => (started = d), () => undefined);
-  killAtExitWhenStranded(() => started?.stranded() ?? false);
   const hostTables = datapath.then((d) => d.readHostTables());
   const hostRead = Promise.all([datapath, hostTables]).then(([d, t]) => d.hostViewOf(t));
   // Reported where they are awaited, not as unhandled rejections meanwhile.

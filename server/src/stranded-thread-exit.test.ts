@@ -25,8 +25,8 @@ function child(fifo: string, withHook: boolean): { exited: Promise<{ code: numbe
         callDeadlineMs: 100,
         stuckGraceMs: 200,
         onExit: () => process.exit(1),
+        onStranded: () => { if (${withHook}) killAtExitWhenStranded(() => dp.stranded()); },
       });
-      if (${withHook}) killAtExitWhenStranded(() => dp.stranded());
       dp.setUp({ netnsPath: ${JSON.stringify(fifo)}, podIfname: 'stuck', hostIfname: 'pwx', mtu: 1500, addresses: [] }).catch(() => {});
     })();`;
   const c = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });

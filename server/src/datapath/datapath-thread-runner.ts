@@ -39,12 +39,16 @@ export interface ThreadService {
   counters(): ThreadCounters;
 }
 
-/** The methods of `obj` (its prototype chain, up to Object's; not the constructor). */
+/**
+ * The methods of `obj`: functions along its prototype chain up to Object's, not the
+ * constructor, read without running getters. (TypeScript's `private` does not exist at run
+ * time: a datapath's private methods are among them, though no caller's type names them.)
+ */
 function methodNames(obj: object): string[] {
   const names = new Set<string>();
   for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      if (name !== 'constructor' && typeof (obj as Record<string, unknown>)[name] === 'function') names.add(name);
+    for (const [name, d] of Object.entries(Object.getOwnPropertyDescriptors(o))) {
+      if (name !== 'constructor' && typeof d.value === 'function') names.add(name);
     }
   }
   return [...names];

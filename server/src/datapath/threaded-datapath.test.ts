@@ -36,8 +36,9 @@ async function eventually(what: string, ok: () => boolean, ms = 5_000): Promise<
 function start(opts: Partial<ThreadedDatapathOptions>) {
   const notices: Array<{ message: string; fields: NoticeFields }> = [];
   const exits: string[] = [];
-  const dp = ThreadedDatapath.start({ ownerTag: 'test', threadFile: SCRIPTED, onNotice: (message, fields) => notices.push({ message, fields }), onExit: (r) => exits.push(r), ...opts });
-  return { dp, notices, exits };
+  const stranded: number[] = [];
+  const dp = ThreadedDatapath.start({ ownerTag: 'test', threadFile: SCRIPTED, onNotice: (message, fields) => notices.push({ message, fields }), onExit: (r) => exits.push(r), onStranded: () => stranded.push(Date.now()), ...opts });
+  return { dp, notices, exits, stranded };
 }
 
 test('a setUp past its deadline fails with CNI error 11 at the deadline while other calls proceed; finished later, it is undone', { timeout: 10_000 }, async () => {
@@ -68,7 +69,7 @@ test('a setUp past its deadline fails with CNI error 11 at the deadline while ot
 test('a thread stuck in a system call: callers fail with CNI error 11, onExit is told, close() is bounded, the thread is stranded', { timeout: 20_000 }, async () => {
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  const { dp: starting, exits } = start({ callDeadlineMs: 200, stuckGraceMs: 300 });
+  const { dp: starting, exits, stranded } = start({ callDeadlineMs: 200, stuckGraceMs: 300 });
   const dp = await starting;
   try {
     const t0 = performance.now();
@@ -86,6 +87,7 @@ test('a thread stuck in a system call: callers fail with CNI error 11, onExit is
     await assert.rejects(dp.close(), (err: unknown) => err instanceof WorkerNotEnded);
     assert.ok(performance.now() - tClose < 6_000, `close() took ${Math.round(performance.now() - tClose)} ms`);
     assert.equal(dp.stranded(), true);
+    assert.equal(stranded.length, 1, 'onStranded told once');
   } finally {
     // Let the open return: the terminated thread ends, and the test process can exit.
     fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));

@@ -21,6 +21,11 @@ export interface ThreadedDatapathOptions {
    * its deadline and a grace period): nothing can be wired any more.
    */
   onExit?: (reason: string) => void;
+  /**
+   * The thread is stuck and may never end (stranded() from now on): told once, so whoever
+   * exits the process can make sure the exit does not wait for it (stranded-thread-exit.ts).
+   */
+  onStranded?: () => void;
   /** Told what the thread's log lines say (a call finished after its deadline, a worker restarted). */
   onNotice?: (message: string, fields: NoticeFields) => void;
   /** Every call's deadline, from when it is sent (DATAPATH_CALL_DEADLINE_MS; close: CLOSE_DEADLINE_MS). */
@@ -198,7 +203,7 @@ export class ThreadedDatapath implements Datapath {
     try {
       await endWorker(this.worker, this.gone ? () => undefined : () => this.call('close'));
     } catch (err) {
-      if (err instanceof WorkerNotEnded) this.stuck ??= `the datapath thread is stuck: ${err.why}`;
+      if (err instanceof WorkerNotEnded) this.markStuck(`the datapath thread is stuck: ${err.why}`);
       throw err;
     }
   }
@@ -242,9 +247,16 @@ export class ThreadedDatapath implements Datapath {
   /** The thread's event loop no longer runs: fail every caller now, and have podwired exit (onExit). */
   private declareStuck(why: string): void {
     if (this.stuck !== undefined) return;
-    this.stuck = `the datapath thread is stuck: ${why}`;
-    this.fail(this.stuck, stuckError(this.stuck));
-    if (!this.closing) this.opts.onExit?.(this.stuck);
+    const reason = `the datapath thread is stuck: ${why}`;
+    this.markStuck(reason);
+    this.fail(reason, stuckError(reason));
+    if (!this.closing) this.opts.onExit?.(reason);
+  }
+
+  private markStuck(reason: string): void {
+    if (this.stuck !== undefined) return;
+    this.stuck = reason;
+    this.opts.onStranded?.();
   }
 
   private fail(reason: string, err: Error = new Error(reason)): void {
