@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { WorkerNotEnded, endWorker } from './end-worker';
 
@@ -19,8 +20,9 @@ const WAITS = { askMs: 500, exitMs: 300, terminateMs: 500 };
 const exitOf = (w: Worker): Promise<number> => new Promise((resolve) => w.once('exit', resolve));
 
 test('a worker that ends when asked ends without being terminated', async () => {
-  const w = new Worker(`require('node:worker_threads').parentPort.once('message', () => process.exit(7))`, { eval: true });
+  const w = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.once('message', () => process.exit(7)); parentPort.postMessage('listening');`, { eval: true });
   const code = exitOf(w);
+  await once(w, 'message');
   await endWorker(w, () => w.postMessage('stop'), WAITS);
   assert.equal(await code, 7);
 });
@@ -28,6 +30,7 @@ test('a worker that ends when asked ends without being terminated', async () => 
 test('a worker that ignores the ask is terminated; a failing ask is rethrown once it has ended', async () => {
   const w = new Worker(`setInterval(() => {}, 1000)`, { eval: true });
   const code = exitOf(w);
+  await once(w, 'online');
   await assert.rejects(
     endWorker(w, () => Promise.reject(new Error('no answer')), WAITS),
     /no answer/,

@@ -88,7 +88,8 @@ export interface ThreadedDatapath extends ForwardedCalls {}
  * errors come back as the CniError or RtnlError they were. Calls are forwarded by name: a
  * new async Datapath method needs no code here (see datapath-thread-protocol.ts). The
  * counters the event loop reads synchronously (pending destructions, open netns sockets) are
- * mirrored from the thread's notes. Peer routes go through the same thread's programmer (applyRouteChanges).
+ * mirrored from the thread's notes. Peer routes go through the same thread's programmer
+ * (applyRouteChanges).
  *
  * Every call has a deadline: the thread answers CNI error 11 by then and undoes what the call
  * completes later (datapath-thread-runner.ts). A thread that does not even do that within
