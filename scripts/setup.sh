@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib/debian-packages.sh
 
 # Debian packages: the shim's build (nghttp2, protobuf-c and its compiler, a C toolchain),
-# the tests' and the demo's tools (iproute2, ping, file).
-packages=(build-essential libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler iproute2 iputils-ping file python3)
+# the native addon's libnftables (podwired's nftables layer, server/src/nft), the tests' and
+# the demo's tools (iproute2, ping, file; nft and conntrack, which the nftables tests use to
+# cross-check what podwired programmed in-process).
+packages=(build-essential libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libnftables-dev iproute2 iputils-ping file python3 nftables conntrack)
 mapfile -t missing < <(missing_packages "${packages[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"

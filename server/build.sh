@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds what tsc cannot: the TypeScript types generated from proto/ and the native addon (setns, peer credentials).
+# Builds what tsc cannot: the TypeScript types generated from proto/ and the native addon (setns, peer
+# credentials, the state-dir flock, the libnftables binding).
 # The TypeScript itself is compiled by `tsc -b` from the repository root (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")"

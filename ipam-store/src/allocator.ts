@@ -2,8 +2,9 @@
  * Round-robin search for a free address in a range set, independent of storage.
  *
  * The caller supplies `usedIn(lo, hi, limit)`: the leased addresses of the
- * set's family within [lo, hi], ascending, at most `limit` of them (the SQLite
- * store answers it from the (network, addr_key) index). The search walks the
+ * set's family within [lo, hi], ascending and distinct, at most `limit` of them
+ * (the SQLite store answers it from its addr_key index, over every network's
+ * leases and its own uncommitted holds: addresses are unique per node). The search walks the
  * used addresses from the start point in growing chunks, so one allocation
  * costs O(log n + length of the contiguous used run it lands on), never a scan
  * of all leases.

@@ -14,7 +14,7 @@ export type {
   Lease,
   NewAttachment,
   RangeSetUsage,
-  ReserveOptions,
+  AllocateOptions,
 } from './ipam-store';
 export { SqliteIpamStore, openIpamStore } from './sqlite-ipam-store';
 export type { OpenOptions } from './sqlite-ipam-store';

@@ -14,8 +14,13 @@ export type IpamErrorKind =
   | 'not-found'
   /** A requested address is in none of the range sets, or is a reserved address of one. */
   | 'requested-not-in-range'
-  /** A requested address is already leased. */
+  /** A requested address is already leased or held, in any network (addresses are unique per node). */
   | 'requested-in-use'
+  /**
+   * Another connection to the database leased an address this allocation chose (not one it
+   * was asked for) between allocate() and commit(). Allocating again chooses another.
+   */
+  | 'conflict'
   /** A range set has no free address left. */
   | 'exhausted'
   /** The database was written by a newer podwire whose schema this code does not know. */

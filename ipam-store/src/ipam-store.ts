@@ -11,9 +11,15 @@ export interface AttachmentKey {
   readonly ifname: string;
 }
 
+/**
+ * `ready`: an ADD completed (the store writes nothing else). `pending`: written only by an
+ * older podwired, whose ADD recorded the attachment before wiring the pod and marked it
+ * ready after (two commits); a database from then may still hold such rows, which
+ * podwired's start-up reconcile rolls back (server/src/startup/reconcile.ts).
+ */
 export type AttachmentState = 'pending' | 'ready';
 
-/** What reserve() needs to record a new attachment. */
+/** What allocate() needs to record a new attachment. */
 export interface NewAttachment extends AttachmentKey {
   readonly netns: string;
   readonly hostIfname: string;
@@ -29,7 +35,7 @@ export interface Attachment extends AttachmentKey {
   readonly netns: string;
   readonly hostIfname: string;
   readonly state: AttachmentState;
-  /** CNI result JSON, set by markReady(). */
+  /** CNI result JSON, written by commit() (absent on an old `pending` row). */
   readonly result?: string;
   readonly podNamespace?: string;
   readonly podName?: string;
@@ -56,7 +62,7 @@ export interface AttachmentWithLeases {
   readonly leases: Lease[];
 }
 
-export interface ReserveOptions {
+export interface AllocateOptions {
   /** Plain IP addresses to hand out instead of allocating; at most one per range set. */
   readonly requested?: readonly string[];
 }
@@ -65,12 +71,21 @@ export interface ReserveOptions {
 export interface Allocation {
   readonly leases: readonly Lease[];
   /**
-   * One transaction: the attachment (state `ready`, with `resultJson`) and its leases.
-   * The hold ends either way. Throws IpamError 'exists' or 'requested-in-use' if another
-   * connection wrote the same key or address meanwhile, 'closed' if the store is closed.
+   * One transaction: the attachment (state `ready`, with `resultJson`) and its leases; the
+   * hold ends. Throws IpamError 'exists' if another connection wrote the same key meanwhile,
+   * 'requested-in-use' (a requested address) or 'conflict' (an address the store chose) if
+   * it leased one of the addresses, in any network, naming the holder; 'closed' if the store
+   * is closed. A commit that throws keeps the hold: release() it, or keepPending().
    */
   commit(resultJson: string): void;
-  /** Drop the hold without writing anything (idempotent; a no-op after commit()). */
+  /**
+   * One transaction: the attachment as `pending` (no result) with its leases; the hold ends.
+   * For a caller that could not prove its kernel state gone (podwired's ADD whose tear-down
+   * failed): the addresses stay leased until DEL, GC or the next start's reconcile removes
+   * the attachment. Throws as commit() does.
+   */
+  keepPending(): void;
+  /** Drop the hold without writing anything (idempotent; a no-op once written). */
   release(): void;
 }
 
@@ -82,7 +97,13 @@ export interface AttachmentFilter {
 export interface RangeSetUsage {
   /** The set's canonical identity (RangeSet.id). */
   readonly set: string;
-  /** Leases of the network inside the set's ranges. */
+  /**
+   * Addresses inside the set's ranges leased in ANY network, each counted once: addresses
+   * are unique per node, so these are what the set can no longer hand out, and
+   * `size - used` is what an ADD of any network over these ranges can still get (STATUS
+   * and the pool metrics rely on that). Two networks over the same ranges report the same
+   * count; summing `used` across networks double-counts them.
+   */
   readonly used: number;
   /**
    * Allocatable addresses of the set, capped at Number.MAX_SAFE_INTEGER
@@ -93,30 +114,30 @@ export interface RangeSetUsage {
 
 export interface IpamStore {
   /**
-   * In one transaction: record the attachment as `pending` and lease one
-   * address from each range set (a requested address fills its set's slot,
-   * the others are allocated round-robin). Leases are returned in set order.
-   * Throws IpamError 'exists', 'requested-not-in-range', 'requested-in-use',
-   * 'exhausted' or 'invalid-argument'; on any error nothing is written.
+   * The store's one way to lease. Choose one address from each range set (a requested
+   * address fills its set's slot, the others are allocated round-robin) and write nothing:
+   * the addresses are held in this store's memory (no other allocate() of this store hands
+   * them out) until the returned allocation is committed or released. commit() records the
+   * attachment as `ready` with its result and its leases in ONE transaction. Made for a
+   * caller whose other state is its own journal (podwired: a host veth it owns without a
+   * ready attachment is removed at its next start), so a crash before commit() loses
+   * nothing the kernel still backs.
+   *
+   * Addresses are unique on the node, across networks: an address leased or held for any
+   * network is neither allocated nor granted on request. Leases are returned in set order.
+   * Throws IpamError 'exists', 'requested-not-in-range', 'requested-in-use' (naming the
+   * holder), 'exhausted' or 'invalid-argument'; nothing is held on error.
    */
-  reserve(att: NewAttachment, sets: readonly RangeSet[], opts?: ReserveOptions): Lease[];
-  /** pending -> ready, storing the CNI result JSON. Throws IpamError 'not-found'. */
-  markReady(key: AttachmentKey, resultJson: string): void;
-  /**
-   * Choose the attachment's leases as reserve() does, but write nothing: the addresses
-   * are held in this store's memory (no other allocate() or reserve() hands them out)
-   * until the returned allocation is committed or released. commit() records the
-   * attachment as `ready` with its result and its leases in ONE transaction. For callers
-   * whose other state is its own journal (podwired: a host veth it owns without a ready
-   * attachment is removed at its next start), so a crash before commit() loses nothing
-   * the kernel still backs. Throws as reserve() does; nothing is held on error.
-   */
-  allocate(att: NewAttachment, sets: readonly RangeSet[], opts?: ReserveOptions): Allocation;
+  allocate(att: NewAttachment, sets: readonly RangeSet[], opts?: AllocateOptions): Allocation;
   /** Delete the attachment and its leases in one transaction; undefined if absent. */
   remove(key: AttachmentKey): AttachmentWithLeases | undefined;
   get(key: AttachmentKey): AttachmentWithLeases | undefined;
   listAttachments(filter?: AttachmentFilter): Attachment[];
   listLeases(network?: string): Lease[];
+  /**
+   * Usage of each set, node-wide (RangeSetUsage.used). `network` names the network whose
+   * configuration the sets are; the counts do not depend on it.
+   */
   usage(network: string, sets: readonly RangeSet[]): RangeSetUsage[];
   close(): void;
 }

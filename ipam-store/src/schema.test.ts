@@ -7,7 +7,7 @@ import { IpamError } from './ipam-error';
 import { parseRangeSets } from './ip-range';
 import { SCHEMA_VERSION } from './schema';
 import { openIpamStore } from './sqlite-ipam-store';
-import { attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
+import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
 
 let dir = '';
 before(() => {
@@ -24,7 +24,7 @@ function mode(p: string): number {
 test('creates the parent directory 0700 and the db, -wal, -shm files 0600', () => {
   const dbPath = path.join(dir, 'fresh', 'nested', 'ipam.db');
   const store = openIpamStore(dbPath);
-  store.reserve(attachment('a'), sets);
+  addCommitted(store, attachment('a'), sets);
   assert.equal(mode(path.dirname(dbPath)), 0o700);
   for (const p of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
     assert.ok(fs.existsSync(p), `${p} exists while open`);
@@ -39,7 +39,7 @@ test('tightens the mode of an existing database file', () => {
   fs.writeFileSync(dbPath, '');
   fs.chmodSync(dbPath, 0o644);
   const store = openIpamStore(dbPath);
-  store.reserve(attachment('a'), sets);
+  addCommitted(store, attachment('a'), sets);
   for (const p of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) assert.equal(mode(p).toString(8), '600', p);
   store.close();
 });

@@ -38,8 +38,8 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- addr_key is the fixed-width sortable form of the address ("4:" + 8 hex
       -- digits or "6:" + 32); it maps 1:1 to the canonical text in address, so
-      -- UNIQUE (network, addr_key) is UNIQUE (network, address), and its index
-      -- is what allocation walks (ORDER BY addr_key LIMIT n).
+      -- UNIQUE (network, addr_key) is UNIQUE (network, address). (Version 1
+      -- allocation walked this index; since version 2 it walks leases_by_addr.)
       CREATE TABLE leases (
         network       TEXT    NOT NULL,
         container_id  TEXT    NOT NULL,
@@ -65,6 +65,21 @@ export const MIGRATIONS: readonly Migration[] = [
         addr_key TEXT NOT NULL,
         PRIMARY KEY (network, set_id)
       ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    description: 'addresses unique per node, across networks: an index on addr_key alone',
+    // One address, one attachment on the node, whatever its network: podwire gives every
+    // pod address a host route in the node's main table. Allocation, the requested-address
+    // check and the commit's conflict check look an address up by addr_key alone; this is
+    // their index. It is not UNIQUE on purpose: a database written by version 1 may already
+    // hold one address in two networks (the bug this version fixes), and a migration that
+    // failed on it would keep podwired from starting. The checks run inside the store's
+    // IMMEDIATE write transactions instead (sqlite-ipam-store.ts), so no new duplicate is
+    // written, and an old one goes when one of its attachments is deleted.
+    sql: `
+      CREATE INDEX leases_by_addr ON leases (addr_key);
     `,
   },
 ];

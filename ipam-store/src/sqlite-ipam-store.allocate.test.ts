@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { IpamError, IpamErrorKind } from './ipam-error';
 import { parseRangeSets } from './ip-range';
 import { openIpamStore } from './sqlite-ipam-store';
-import { attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
+import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
 
 let dir = '';
 before(() => {
@@ -18,7 +18,7 @@ function throwsKind(fn: () => unknown, kind: IpamErrorKind, pattern?: RegExp): v
 const small = parseRangeSets({ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.12' }]] });
 const dual = parseRangeSets({ ranges: [[{ subnet: '10.22.0.0/16', rangeStart: '10.22.1.10', rangeEnd: '10.22.1.200' }], [{ subnet: 'fd00:22::/64' }]] });
 
-test('allocate writes nothing; its addresses are held from every other allocate and reserve until commit', () => {
+test('allocate writes nothing; its addresses are held from every other allocate until commit', () => {
   const path = dbPathIn(dir);
   const store = openIpamStore(path);
   const a = store.allocate(attachment('a'), dual);
@@ -28,7 +28,7 @@ test('allocate writes nothing; its addresses are held from every other allocate 
   assert.equal(scalar(raw, 'SELECT count(*) FROM leases'), 0);
   const b = store.allocate(attachment('b'), dual);
   assert.deepEqual(b.leases.map((l) => l.address), ['10.22.1.11', 'fd00:22::2'], 'the next addresses, not the held ones');
-  assert.deepEqual(store.reserve(attachment('c'), dual).map((l) => l.address), ['10.22.1.12', 'fd00:22::3']);
+  assert.deepEqual(addCommitted(store, attachment('c'), dual).map((l) => l.address), ['10.22.1.12', 'fd00:22::3']);
   throwsKind(() => store.allocate(attachment('a'), dual), 'exists', /net1\/a\/eth0/);
   throwsKind(() => store.allocate(attachment('d'), dual, { requested: ['10.22.1.10'] }), 'requested-in-use', /10\.22\.1\.10/);
 
@@ -37,7 +37,7 @@ test('allocate writes nothing; its addresses are held from every other allocate 
   assert.equal(got?.attachment.state, 'ready', 'committed ready in one transaction');
   assert.equal(got?.attachment.result, '{"cniVersion":"1.1.0"}');
   assert.deepEqual(got?.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::1']);
-  assert.equal(scalar(raw, "SELECT count(*) FROM attachments WHERE state = 'ready'"), 1, 'another connection sees it at once');
+  assert.equal(scalar(raw, "SELECT count(*) FROM attachments WHERE container_id = 'a' AND state = 'ready'"), 1, 'another connection sees it at once');
   throwsKind(() => a.commit('{}'), 'invalid-argument', /already committed/);
   a.release(); // a no-op after commit
 
@@ -55,7 +55,7 @@ test('a hold counts against exhaustion, and its release gives the address back',
   const held = [store.allocate(attachment('a'), small), store.allocate(attachment('b'), small), store.allocate(attachment('c'), small)];
   assert.deepEqual(held.map((h) => h.leases[0]?.address), ['10.0.0.10', '10.0.0.11', '10.0.0.12']);
   throwsKind(() => store.allocate(attachment('d'), small), 'exhausted');
-  throwsKind(() => store.reserve(attachment('d'), small), 'exhausted');
+  throwsKind(() => addCommitted(store, attachment('d'), small), 'exhausted');
   held[1]?.release();
   assert.equal(store.allocate(attachment('d'), small).leases[0]?.address, '10.0.0.11');
   store.close();
@@ -74,16 +74,31 @@ test('a crash before commit (close without it) leaves nothing; the cursor a comm
   store.close();
 });
 
-test('commit fails cleanly when another connection leased the address meanwhile, and the hold ends', () => {
+test('commit fails cleanly when another connection leased the address meanwhile; the hold stays until released', () => {
   const path = dbPathIn(dir);
   const store = openIpamStore(path);
   const other = openIpamStore(path);
   const a = store.allocate(attachment('a'), small);
-  assert.equal(other.reserve(attachment('x'), small)[0]?.address, '10.0.0.10', 'the other connection cannot see the hold');
-  throwsKind(() => a.commit('{}'), 'requested-in-use', /another writer/);
+  assert.equal(addCommitted(other, attachment('x'), small)[0]?.address, '10.0.0.10', 'the other connection cannot see the hold');
+  throwsKind(() => a.commit('{}'), 'conflict', /10\.0\.0\.10 of net1\/a\/eth0 was leased to network net1, container x, interface eth0 by another writer/);
   assert.equal(store.get(attachment('a')), undefined, 'nothing of the failed commit is written');
-  assert.equal(store.allocate(attachment('a'), small).leases[0]?.address, '10.0.0.11', 'the key is free again');
+  throwsKind(() => store.allocate(attachment('a'), small), 'exists', /net1\/a\/eth0/);
+  a.release();
+  assert.equal(store.allocate(attachment('a'), small).leases[0]?.address, '10.0.0.11', 'once released, the key is free again');
   other.close();
+  store.close();
+});
+
+test('keepPending writes the attachment pending, without a result, with its leases; the hold ends', () => {
+  const store = openIpamStore(dbPathIn(dir));
+  const a = store.allocate(attachment('a'), small);
+  a.keepPending();
+  const row = store.get(attachment('a'));
+  assert.equal(row?.attachment.state, 'pending');
+  assert.equal(row?.attachment.result, undefined);
+  assert.deepEqual(row?.leases.map((l) => l.address), [a.leases[0]?.address]);
+  a.release(); // a no-op once written
+  throwsKind(() => a.commit('{}'), 'invalid-argument', /already committed or released/);
   store.close();
 });
 

@@ -4,7 +4,8 @@ import { IpamError, IpamErrorKind } from './ipam-error';
 import { RangeSet, parseRangeSets } from './ip-range';
 import { IpamStore, NewAttachment } from './ipam-store';
 import { openIpamStore } from './sqlite-ipam-store';
-import { attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
+import { plantPendingAttachment } from './legacy-pending';
+import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
 
 let dir = '';
 before(() => {
@@ -28,7 +29,7 @@ function fresh(): { store: IpamStore; path: string } {
 }
 
 function addresses(store: IpamStore, att: NewAttachment, sets: readonly RangeSet[], requested?: string[]): string[] {
-  return store.reserve(att, sets, requested ? { requested } : {}).map((l) => l.address);
+  return addCommitted(store, att, sets, requested ? { requested } : {}).map((l) => l.address);
 }
 
 const small = parseRangeSets({ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.14' }]] });
@@ -40,9 +41,9 @@ const dual = parseRangeSets({
 });
 
 describe('allocation', () => {
-  test('dual-stack reserve returns one lease per set with prefix and gateway', () => {
+  test('dual-stack allocation returns one lease per set with prefix and gateway; commit records it ready', () => {
     const { store } = fresh();
-    const leases = store.reserve({ ...attachment('c1'), podNamespace: 'ns', podName: 'p', podUid: 'u', infraContainerId: 'i' }, dual);
+    const leases = addCommitted(store, { ...attachment('c1'), podNamespace: 'ns', podName: 'p', podUid: 'u', infraContainerId: 'i' }, dual, {}, '{"cniVersion":"1.1.0"}');
     assert.deepEqual(leases, [
       { network: 'net1', containerId: 'c1', ifname: 'eth0', address: '10.22.1.10', family: 4, prefixLength: 16, gateway: '10.22.0.1', setIndex: 0 },
       { network: 'net1', containerId: 'c1', ifname: 'eth0', address: 'fd00:22::2', family: 6, prefixLength: 64, gateway: 'fd00:22::1', setIndex: 1 },
@@ -50,10 +51,10 @@ describe('allocation', () => {
     const got = store.get(attachment('c1'));
     assert.ok(got);
     assert.deepEqual(got.leases, leases);
-    assert.equal(got.attachment.state, 'pending');
+    assert.equal(got.attachment.state, 'ready');
     assert.equal(got.attachment.podName, 'p');
     assert.equal(got.attachment.infraContainerId, 'i');
-    assert.equal(got.attachment.result, undefined);
+    assert.equal(got.attachment.result, '{"cniVersion":"1.1.0"}');
     assert.ok(Math.abs(got.attachment.createdAt - Date.now()) < 60_000);
     store.close();
   });
@@ -64,7 +65,7 @@ describe('allocation', () => {
     const got: string[] = [];
     for (let i = 0; i < 5; i++) got.push(...addresses(store, attachment(`c${i}`), sets));
     assert.deepEqual(got, ['10.9.0.1', '10.9.0.2', '10.9.0.4', '10.9.0.5', '10.9.0.6']);
-    throwsKind(() => store.reserve(attachment('c5'), sets), 'exhausted', /10\.9\.0\.0-10\.9\.0\.7 \(10\.9\.0\.0\/29\)/);
+    throwsKind(() => addCommitted(store, attachment('c5'), sets), 'exhausted', /10\.9\.0\.0-10\.9\.0\.7 \(10\.9\.0\.0\/29\)/);
     store.close();
   });
 
@@ -74,7 +75,7 @@ describe('allocation', () => {
     const got: string[] = [];
     for (let i = 0; i < 6; i++) got.push(...addresses(store, attachment(`c${i}`), sets));
     assert.deepEqual(got, ['fd00::2', 'fd00::3', 'fd00::4', 'fd00::5', 'fd00::6', 'fd00::7']);
-    throwsKind(() => store.reserve(attachment('c6'), sets), 'exhausted');
+    throwsKind(() => addCommitted(store, attachment('c6'), sets), 'exhausted');
     store.close();
   });
 
@@ -96,9 +97,9 @@ describe('allocation', () => {
 
   test('exhaustion then success after a release', () => {
     const { store } = fresh();
-    for (let i = 0; i < 5; i++) store.reserve(attachment(`c${i}`), small);
-    throwsKind(() => store.reserve(attachment('c5'), small), 'exhausted', /network net1 range set 0: 10\.0\.0\.10-10\.0\.0\.14 \(10\.0\.0\.0\/24\)/);
-    assert.equal(store.get(attachment('c5')), undefined, 'failed reserve left no attachment');
+    for (let i = 0; i < 5; i++) addCommitted(store, attachment(`c${i}`), small);
+    throwsKind(() => addCommitted(store, attachment('c5'), small), 'exhausted', /network net1 range set 0: 10\.0\.0\.10-10\.0\.0\.14 \(10\.0\.0\.0\/24\)/);
+    assert.equal(store.get(attachment('c5')), undefined, 'failed allocation left no attachment');
     const removed = store.remove(attachment('c2'));
     assert.equal(removed?.leases[0]?.address, '10.0.0.12');
     assert.deepEqual(addresses(store, attachment('c5'), small), ['10.0.0.12']);
@@ -113,7 +114,7 @@ describe('allocation', () => {
         { subnet: '10.2.0.0/16', rangeStart: '10.2.0.10', rangeEnd: '10.2.0.10' },
       ],
     ]);
-    const leases = ['a', 'b', 'c'].map((c) => store.reserve(attachment(c), sets)[0]);
+    const leases = ['a', 'b', 'c'].map((c) => addCommitted(store, attachment(c), sets)[0]);
     assert.deepEqual(leases.map((l) => [l?.address, l?.prefixLength, l?.gateway]), [
       ['10.1.0.10', 24, '10.1.0.1'],
       ['10.1.0.11', 24, '10.1.0.1'],
@@ -124,10 +125,10 @@ describe('allocation', () => {
     store.close();
   });
 
-  test('networks are independent', () => {
+  test('networks keep their own leases, but an address is leased once on the node', () => {
     const { store } = fresh();
     assert.deepEqual(addresses(store, attachment('a', 'netA'), small), ['10.0.0.10']);
-    assert.deepEqual(addresses(store, attachment('a', 'netB'), small), ['10.0.0.10']);
+    assert.deepEqual(addresses(store, attachment('a', 'netB'), small), ['10.0.0.11']);
     assert.equal(store.listLeases('netA').length, 1);
     assert.equal(store.listLeases().length, 2);
     store.close();
@@ -145,13 +146,13 @@ describe('requested addresses', () => {
 
   test('in use, out of range, reserved, malformed, two in one set', () => {
     const { store, path } = fresh();
-    store.reserve(attachment('a'), dual, { requested: ['10.22.1.50'] });
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['10.22.1.50'] }), 'requested-in-use', /10\.22\.1\.50/);
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['10.22.2.1'] }), 'requested-not-in-range', /10\.22\.2\.1/);
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['fd00:23::5'] }), 'requested-not-in-range');
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['fd00:22::1'] }), 'requested-not-in-range', /reserved/);
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['10.22.1'] }), 'invalid-argument');
-    throwsKind(() => store.reserve(attachment('b'), dual, { requested: ['10.22.1.60', '10.22.1.61'] }), 'invalid-argument', /more than one/);
+    addCommitted(store, attachment('a'), dual, { requested: ['10.22.1.50'] });
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['10.22.1.50'] }), 'requested-in-use', /10\.22\.1\.50/);
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['10.22.2.1'] }), 'requested-not-in-range', /10\.22\.2\.1/);
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['fd00:23::5'] }), 'requested-not-in-range');
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['fd00:22::1'] }), 'requested-not-in-range', /reserved/);
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['10.22.1'] }), 'invalid-argument');
+    throwsKind(() => addCommitted(store, attachment('b'), dual, { requested: ['10.22.1.60', '10.22.1.61'] }), 'invalid-argument', /more than one/);
     // none of the failures left anything behind
     const raw = rawConnection(path);
     assert.equal(scalar(raw, 'SELECT count(*) FROM attachments'), 1);
@@ -164,25 +165,25 @@ describe('requested addresses', () => {
 describe('attachment lifecycle', () => {
   test('exists on a duplicate key leaves no extra rows and does not move the cursors', () => {
     const { store, path } = fresh();
-    store.reserve(attachment('a'), dual);
+    addCommitted(store, attachment('a'), dual);
     const raw = rawConnection(path);
     const cursorsBefore = raw.prepare('SELECT * FROM cursors ORDER BY set_id').all();
-    throwsKind(() => store.reserve({ ...attachment('a'), netns: '/other' }, dual), 'exists', /net1\/a\/eth0/);
+    throwsKind(() => addCommitted(store, { ...attachment('a'), netns: '/other' }, dual), 'exists', /net1\/a\/eth0/);
     assert.equal(scalar(raw, 'SELECT count(*) FROM attachments'), 1);
     assert.equal(scalar(raw, 'SELECT count(*) FROM leases'), 2);
     assert.deepEqual(raw.prepare('SELECT * FROM cursors ORDER BY set_id').all(), cursorsBefore);
     assert.equal(store.get(attachment('a'))?.attachment.netns, '/var/run/netns/a');
     // the same container on another interface is a different attachment
-    assert.equal(store.reserve(attachment('a', 'net1', 'net0'), dual).length, 2);
+    assert.equal(addCommitted(store, attachment('a', 'net1', 'net0'), dual).length, 2);
     raw.close();
     store.close();
   });
 
-  test('a failure in a later set rolls back the earlier sets (no partial reserve)', () => {
+  test('a failure in a later set holds nothing of the earlier sets (no partial allocation)', () => {
     const { store, path } = fresh();
     const sets = parseRangeSets([[{ subnet: '10.5.0.0/24' }], [{ subnet: 'fd00:5::/127' }]]);
     assert.deepEqual(addresses(store, attachment('a'), sets), ['10.5.0.1', 'fd00:5::1']);
-    throwsKind(() => store.reserve(attachment('b'), sets), 'exhausted', /range set 1: fd00:5::1-fd00:5::1/);
+    throwsKind(() => addCommitted(store, attachment('b'), sets), 'exhausted', /range set 1: fd00:5::1-fd00:5::1/);
     const raw = rawConnection(path);
     assert.equal(scalar(raw, 'SELECT count(*) FROM attachments'), 1);
     assert.equal(scalar(raw, 'SELECT count(*) FROM leases'), 2);
@@ -193,27 +194,29 @@ describe('attachment lifecycle', () => {
     store.close();
   });
 
-  test('markReady stores the result; not-found for an unknown key', () => {
-    const { store } = fresh();
-    store.reserve(attachment('a'), small);
-    store.reserve(attachment('b'), small);
+  test("commit stores the result; an old pending row (as an older podwired wrote it) is listed by state, and its address stays taken", () => {
+    const { store, path } = fresh();
     const result = JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.10/24' }] });
-    store.markReady(attachment('a'), result);
+    addCommitted(store, attachment('a'), small, {}, result);
+    const [planted] = plantPendingAttachment(path, attachment('b'), small);
+    assert.equal(planted?.address, '10.0.0.11');
     const got = store.get(attachment('a'))?.attachment;
     assert.equal(got?.state, 'ready');
     assert.equal(got?.result, result);
-    throwsKind(() => store.markReady(attachment('zzz'), '{}'), 'not-found', /net1\/zzz\/eth0/);
-    assert.deepEqual(store.listAttachments({ state: 'ready' }).map((a) => a.containerId), ['a']);
+    assert.equal(store.get(attachment('b'))?.attachment.result, undefined);
+    assert.equal(addCommitted(store, attachment('c'), small)[0]?.address, '10.0.0.12', "the pending row's lease is not handed out");
+    assert.deepEqual(store.listAttachments({ state: 'ready' }).map((a) => a.containerId), ['a', 'c']);
     assert.deepEqual(store.listAttachments({ state: 'pending' }).map((a) => a.containerId), ['b']);
     assert.deepEqual(store.listAttachments({ network: 'other' }), []);
-    assert.equal(store.listAttachments().length, 2);
+    assert.equal(store.listAttachments().length, 3);
+    assert.deepEqual(store.remove(attachment('b'))?.leases.map((l) => l.address), ['10.0.0.11'], 'remove() takes a pending row and its lease');
     store.close();
   });
 
   test('remove deletes the attachment and its leases, is idempotent, leaves no orphans', () => {
     const { store, path } = fresh();
-    store.reserve(attachment('a'), dual);
-    store.reserve(attachment('b'), dual);
+    addCommitted(store, attachment('a'), dual);
+    addCommitted(store, attachment('b'), dual);
     const removed = store.remove(attachment('a'));
     assert.equal(removed?.attachment.containerId, 'a');
     assert.deepEqual(removed?.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::2']);
@@ -243,21 +246,21 @@ describe('attachment lifecycle', () => {
 
   test('invalid keys and use after close', () => {
     const { store } = fresh();
-    throwsKind(() => store.reserve({ ...attachment('a'), containerId: '' }, small), 'invalid-argument', /containerId/);
+    throwsKind(() => addCommitted(store, { ...attachment('a'), containerId: '' }, small), 'invalid-argument', /containerId/);
     throwsKind(() => store.get({ network: 'n', containerId: 'c', ifname: '' }), 'invalid-argument');
     store.close();
     store.close();
-    throwsKind(() => store.reserve(attachment('a'), small), 'closed');
+    throwsKind(() => addCommitted(store, attachment('a'), small), 'closed');
   });
 
-  test('usage counts leases per set; size is capped for huge IPv6 sets', () => {
+  test('usage counts leases per set, of every network; size is capped for huge IPv6 sets', () => {
     const { store } = fresh();
-    store.reserve(attachment('a'), dual);
-    store.reserve(attachment('b'), dual);
-    store.reserve(attachment('x', 'other'), dual);
+    addCommitted(store, attachment('a'), dual);
+    addCommitted(store, attachment('b'), dual);
+    addCommitted(store, attachment('x', 'other'), dual);
     assert.deepEqual(store.usage('net1', dual), [
-      { set: '10.22.0.0/16:10.22.1.10-10.22.1.200', used: 2, size: 191 },
-      { set: 'fd00:22::/64:fd00:22::1-fd00:22::ffff:ffff:ffff:ffff', used: 2, size: Number.MAX_SAFE_INTEGER },
+      { set: '10.22.0.0/16:10.22.1.10-10.22.1.200', used: 3, size: 191 },
+      { set: 'fd00:22::/64:fd00:22::1-fd00:22::ffff:ffff:ffff:ffff', used: 3, size: Number.MAX_SAFE_INTEGER },
     ]);
     store.close();
   });
@@ -267,9 +270,8 @@ describe('persistence', () => {
   test('leases, attachments and cursors survive close/reopen', () => {
     const path = dbPathIn(dir);
     let store = openIpamStore(path);
-    store.reserve(attachment('a'), dual);
-    store.reserve(attachment('b'), dual);
-    store.markReady(attachment('a'), '{"ok":true}');
+    addCommitted(store, attachment('a'), dual, {}, '{"ok":true}');
+    addCommitted(store, attachment('b'), dual);
     store.remove(attachment('b'));
     store.close();
 

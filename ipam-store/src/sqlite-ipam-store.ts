@@ -21,13 +21,13 @@ import type {
   Lease,
   NewAttachment,
   RangeSetUsage,
-  ReserveOptions,
+  AllocateOptions,
 } from './ipam-store';
 
 export interface OpenOptions {
   /**
    * SQLite `synchronous` level (journal_mode is always WAL).
-   * - 'full' (default): every commit is fsync'ed to the WAL before reserve()
+   * - 'full' (default): every commit is fsync'ed to the WAL before commit()
    *   / remove() return, so a lease the caller went on to program into the
    *   kernel survives power loss too.
    * - 'normal': commits survive a crash of the process but the last ones may
@@ -131,16 +131,16 @@ function secureFiles(dbPath: string): void {
 export class SqliteIpamStore implements IpamStore {
   private readonly db: Db;
   private readonly stmt: ReturnType<typeof prepareStatements>;
-  private readonly reserveTx: Transaction<
-    (att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => Lease[]
-  >;
   private readonly removeTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
   private readonly getTx: Transaction<(key: KeyParams) => AttachmentWithLeases | undefined>;
-  private readonly usageTx: Transaction<(network: string, sets: readonly RangeSet[]) => RangeSetUsage[]>;
+  private readonly usageTx: Transaction<(sets: readonly RangeSet[]) => RangeSetUsage[]>;
   private readonly chooseTx: Transaction<(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => Choice>;
-  private readonly commitTx: Transaction<(att: NewAttachment, choice: Choice, resultJson: string) => void>;
-  /** Addresses held by allocations not yet committed or released: network -> addr keys. */
-  private readonly held = new Map<string, Set<string>>();
+  private readonly commitTx: Transaction<(att: NewAttachment, choice: Choice, resultJson: string | undefined) => void>;
+  /**
+   * Addresses held by allocations not yet committed or released, node-wide (every network):
+   * addr key -> the attachment being added.
+   */
+  private readonly held = new Map<string, AttachmentKey>();
   /** Attachments being allocated (describeKey). */
   private readonly heldKeys = new Set<string>();
   /**
@@ -170,7 +170,7 @@ export class SqliteIpamStore implements IpamStore {
       // synchronous=FULL by default: WAL+NORMAL survives a process crash but
       // may lose the last commits on power loss, which matters to a caller
       // whose leases outlive a power loss. FULL fsyncs the WAL per commit:
-      // measured ~+200 µs per reserve()/remove() on a virtio ext4 disk (p50
+      // measured ~+200 µs per commit/remove() on a virtio ext4 disk (p50
       // 64 -> 275 µs at 50,000 leases), on the caller's thread. podwired opens
       // with NORMAL: its leases are backed by pod netns and veths, which a
       // power loss destroys too (docs/architecture.md, "Durability").
@@ -184,63 +184,48 @@ export class SqliteIpamStore implements IpamStore {
     }
     this.db = db;
     this.stmt = prepareStatements(db);
-    this.reserveTx = db.transaction(
-      (att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
-        this.reserveInTx(att, sets, requested),
-    );
     this.removeTx = db.transaction((key: KeyParams) => this.removeInTx(key));
     this.getTx = db.transaction((key: KeyParams) => this.getInTx(key));
-    this.usageTx = db.transaction((network: string, sets: readonly RangeSet[]) => this.usageInTx(network, sets));
+    this.usageTx = db.transaction((sets: readonly RangeSet[]) => this.usageInTx(sets));
     this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
       this.choose(att, sets, requested),
     );
-    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string) => this.write(att, choice, 'ready', resultJson));
+    this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string | undefined) => this.write(att, choice, resultJson));
   }
 
-  reserve(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Lease[] {
-    this.assertOpen();
-    return this.reserveTx.immediate(att, sets, validRequest(att, opts));
-  }
-
-  allocate(att: NewAttachment, sets: readonly RangeSet[], opts: ReserveOptions = {}): Allocation {
+  allocate(att: NewAttachment, sets: readonly RangeSet[], opts: AllocateOptions = {}): Allocation {
     this.assertOpen();
     const requested = validRequest(att, opts);
     // A read transaction: the choice sees one consistent state of the file (no write lock).
     const choice = this.chooseTx.deferred(att, sets, requested);
     const name = describeKey(att);
     this.heldKeys.add(name);
-    for (const k of choice.addrKeys) this.heldIn(att.network).add(k);
+    const holder: AttachmentKey = { network: att.network, containerId: att.containerId, ifname: att.ifname };
+    for (const k of choice.addrKeys) this.held.set(k, holder);
     for (const [setId, k] of choice.cursors) this.cursors.set(cursorName(att.network, setId), k);
     let held = true;
     const release = (): void => {
       if (!held) return;
       held = false;
       this.heldKeys.delete(name);
-      const addrs = this.held.get(att.network);
-      for (const k of choice.addrKeys) addrs?.delete(k);
-      if (addrs?.size === 0) this.held.delete(att.network);
+      for (const k of choice.addrKeys) if (this.held.get(k) === holder) this.held.delete(k);
+    };
+    // The hold ends once written; a write that fails keeps it, for the caller to release it
+    // or to keep the addresses another way (keepPending() after a failed commit()).
+    const write = (resultJson: string | undefined): void => {
+      if (!held) throw new IpamError('invalid-argument', `allocation of ${name} was already committed or released`);
+      this.assertOpen();
+      // The cursors as they stand now: a later allocate() may have moved them past ours.
+      const cursors = choice.cursors.map(([setId, k]): [string, string] => [setId, this.cursors.get(cursorName(att.network, setId)) ?? k]);
+      this.commitTx.immediate(att, { ...choice, cursors }, resultJson);
+      release();
     };
     return {
       leases: choice.leases,
-      commit: (resultJson: string) => {
-        if (!held) throw new IpamError('invalid-argument', `allocation of ${name} was already committed or released`);
-        try {
-          this.assertOpen();
-          // The cursors as they stand now: a later allocate() may have moved them past ours.
-          const cursors = choice.cursors.map(([setId, k]): [string, string] => [setId, this.cursors.get(cursorName(att.network, setId)) ?? k]);
-          this.commitTx.immediate(att, { ...choice, cursors }, resultJson);
-        } finally {
-          release();
-        }
-      },
+      commit: (resultJson: string) => write(resultJson),
+      keepPending: () => write(undefined),
       release,
     };
-  }
-
-  markReady(key: AttachmentKey, resultJson: string): void {
-    this.assertOpen();
-    const info = this.stmt.markReady.run(resultJson, ...keyParams(key));
-    if (info.changes === 0) throw new IpamError('not-found', `no attachment ${describeKey(key)}`);
   }
 
   remove(key: AttachmentKey): AttachmentWithLeases | undefined {
@@ -267,14 +252,15 @@ export class SqliteIpamStore implements IpamStore {
     return rows.map(toLease);
   }
 
-  usage(network: string, sets: readonly RangeSet[]): RangeSetUsage[] {
+  usage(_network: string, sets: readonly RangeSet[]): RangeSetUsage[] {
     this.assertOpen();
-    return this.usageTx.deferred(network, sets);
+    return this.usageTx.deferred(sets);
   }
 
   /**
-   * Run `fn` in one IMMEDIATE transaction (reserve/remove/markReady inside it
-   * become savepoints; a throwing reserve still leaves nothing behind).
+   * Run `fn` in one IMMEDIATE transaction (the transactions of allocate(),
+   * commit() and remove() inside it become savepoints; a throwing commit still
+   * leaves nothing of its own behind).
    * Used for bulk work such as garbage collection or filling test databases.
    */
   batch<T>(fn: () => T): T {
@@ -296,12 +282,13 @@ export class SqliteIpamStore implements IpamStore {
     return { attachment: toAttachment(row), leases: this.stmt.leasesOf.all(...params).map(toLease) };
   }
 
-  private usageInTx(network: string, sets: readonly RangeSet[]): RangeSetUsage[] {
+  /** Node-wide: every network's leases count (see RangeSetUsage.used). */
+  private usageInTx(sets: readonly RangeSet[]): RangeSetUsage[] {
     const cap = BigInt(Number.MAX_SAFE_INTEGER);
     return sets.map((set) => {
       let used = 0;
       for (const r of set.ranges) {
-        used += this.stmt.countIn.get(network, addressKey(r.family, r.first), addressKey(r.family, r.last)) ?? 0;
+        used += this.stmt.countIn.get(addressKey(r.family, r.first), addressKey(r.family, r.last)) ?? 0;
       }
       return { set: set.id, used, size: Number(set.size < cap ? set.size : cap) };
     });
@@ -313,44 +300,39 @@ export class SqliteIpamStore implements IpamStore {
     return found;
   }
 
-  private reserveInTx(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Lease[] {
-    const choice = this.choose(att, sets, requested);
-    this.write(att, choice, 'pending', null);
-    // The memory's cursor (it wins over the file's) moves with the file's.
-    for (const [setId, k] of choice.cursors) this.cursors.set(cursorName(att.network, setId), k);
-    return choice.leases;
-  }
-
-  private heldIn(network: string): Set<string> {
-    let addrs = this.held.get(network);
-    if (!addrs) this.held.set(network, (addrs = new Set()));
-    return addrs;
-  }
-
   private cursorOf(network: string, setId: string): string | undefined {
     return this.cursors.get(cursorName(network, setId)) ?? this.stmt.getCursor.get(network, setId);
   }
 
-  /** Leased (or held) addresses of `network` in [lo, hi], ascending, at most `limit`. */
-  private usedIn(network: string, family: IpFamily, lo: bigint, hi: bigint, limit: number): string[] {
+  /**
+   * Addresses in [lo, hi] leased in any network or held by an allocation of this store,
+   * ascending and distinct (an address a version-1 database leased twice counts once), at
+   * most `limit`.
+   */
+  private usedIn(family: IpFamily, lo: bigint, hi: bigint, limit: number): string[] {
     const loKey = addressKey(family, lo);
     const hiKey = addressKey(family, hi);
-    const keys = this.stmt.usedIn.all(network, loKey, hiKey, limit);
-    const held = this.held.get(network);
-    if (!held) return keys;
-    const extra = [...held].filter((k) => k >= loKey && k <= hiKey);
+    const keys = this.stmt.usedIn.all(loKey, hiKey, limit);
+    if (this.held.size === 0) return keys;
+    const extra = [...this.held.keys()].filter((k) => k >= loKey && k <= hiKey);
     if (extra.length === 0) return keys;
-    return [...keys, ...extra].sort().slice(0, limit);
+    return [...new Set([...keys, ...extra])].sort().slice(0, limit);
   }
 
-  /** The leases reserve() or allocate() hands out, chosen without writing anything. Call inside a transaction. */
+  /** Who has the address: a lease in any network, else an allocation not committed yet. */
+  private holderOf(addrKey: string): { key: AttachmentKey; committed: boolean } | undefined {
+    const row = this.stmt.holderAt.get(addrKey);
+    if (row !== undefined) return { key: { network: row.network, containerId: row.container_id, ifname: row.ifname }, committed: true };
+    const held = this.held.get(addrKey);
+    return held === undefined ? undefined : { key: held, committed: false };
+  }
+
+  /** The leases allocate() hands out, chosen without writing anything. Call inside a transaction. */
   private choose(att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]): Choice {
     const key = keyParams(att);
     if (this.stmt.getAttachment.get(...key) !== undefined || this.heldKeys.has(describeKey(att))) {
       throw new IpamError('exists', `attachment ${describeKey(att)} already exists`);
     }
-    const held = this.held.get(att.network);
-
     // Assign each requested address to the set containing it.
     const wanted = new Map<number, IpValue>();
     for (const ip of requested) {
@@ -370,14 +352,18 @@ export class SqliteIpamStore implements IpamStore {
       if (wanted.has(setIndex)) {
         throw new IpamError('invalid-argument', `more than one requested address in range set ${setIndex} (${describeRangeSet(set)})`);
       }
-      const k = addressKey(ip.family, ip.value);
-      if (this.stmt.leaseAt.get(att.network, k) !== undefined || held?.has(k)) {
-        throw new IpamError('requested-in-use', `requested address ${text} is already leased in network ${att.network}`);
+      const holder = this.holderOf(addressKey(ip.family, ip.value));
+      if (holder !== undefined) {
+        throw new IpamError(
+          'requested-in-use',
+          `requested address ${text} ${holder.committed ? 'is leased to' : 'is being added for'} ${describeHolder(holder.key)} ` +
+            '(an address is unique on the node, across networks)',
+        );
       }
       wanted.set(setIndex, ip);
     }
 
-    const choice: Choice = { leases: [], addrKeys: [], cursors: [] };
+    const choice: Choice = { leases: [], addrKeys: [], requestedKeys: new Set(), cursors: [] };
     sets.forEach((set, setIndex) => {
       let value = wanted.get(setIndex)?.value;
       let range = value === undefined ? undefined : findRange(set, set.family, value);
@@ -388,7 +374,7 @@ export class SqliteIpamStore implements IpamStore {
           set,
           cursor !== undefined && cursor.family === set.family ? cursor.value : undefined,
           (lo, hi, limit) => {
-            const keys = this.usedIn(att.network, set.family, lo, hi, limit);
+            const keys = this.usedIn(set.family, lo, hi, limit);
             return { length: keys.length, valueAt: (i) => parseAddressKey(keys[i] ?? '').value };
           },
         );
@@ -402,6 +388,8 @@ export class SqliteIpamStore implements IpamStore {
         range = found.range;
         // Requested addresses do not move the cursor: round-robin order is unaffected.
         choice.cursors.push([set.id, addressKey(set.family, value)]);
+      } else {
+        choice.requestedKeys.add(addressKey(set.family, value));
       }
       if (range === undefined) throw new Error('unreachable: leased address outside its set');
       choice.addrKeys.push(addressKey(set.family, value));
@@ -419,8 +407,25 @@ export class SqliteIpamStore implements IpamStore {
     return choice;
   }
 
-  /** The attachment, its leases and the moved cursors. Call inside a write transaction. */
-  private write(att: NewAttachment, choice: Choice, state: AttachmentState, result: string | null): void {
+  /**
+   * The attachment (`ready` with its result, or `pending` without one), its leases and the
+   * moved cursors. Call inside a write transaction.
+   */
+  private write(att: NewAttachment, choice: Choice, result: string | undefined): void {
+    // Node-wide uniqueness, checked here because the schema cannot enforce it (schema.ts,
+    // version 2): within this store the holds already keep chosen addresses apart, so a
+    // lease found now was written by another connection since the choice.
+    choice.leases.forEach((lease, i) => {
+      const row = this.stmt.holderAt.get(choice.addrKeys[i] ?? '');
+      if (row === undefined) return;
+      const holder = describeHolder({ network: row.network, containerId: row.container_id, ifname: row.ifname });
+      const requested = choice.requestedKeys.has(choice.addrKeys[i] ?? '');
+      throw new IpamError(
+        requested ? 'requested-in-use' : 'conflict',
+        `${requested ? 'requested address' : 'address'} ${lease.address} of ${describeKey(att)} was leased to ${holder} by another writer meanwhile` +
+          (requested ? '' : '; allocating again chooses another'),
+      );
+    });
     try {
       this.stmt.insertAttachment.run({
         network: att.network,
@@ -428,8 +433,8 @@ export class SqliteIpamStore implements IpamStore {
         ifname: att.ifname,
         netns: att.netns,
         host_ifname: att.hostIfname,
-        state,
-        result,
+        state: result === undefined ? 'pending' : 'ready',
+        result: result ?? null,
         pod_namespace: att.podNamespace ?? null,
         pod_name: att.podName ?? null,
         pod_uid: att.podUid ?? null,
@@ -456,21 +461,27 @@ export class SqliteIpamStore implements IpamStore {
   }
 }
 
-/** What reserve() and allocate() decide before writing. */
+/** What allocate() decides before writing. */
 interface Choice {
   readonly leases: Lease[];
   /** addressKey of each lease, in lease order. */
   readonly addrKeys: string[];
+  /** addressKey of the leases that were requested (not chosen by the store). */
+  readonly requestedKeys: Set<string>;
   /** [set id, addr key] of each set whose cursor moved. */
   readonly cursors: Array<[string, string]>;
+}
+
+function describeHolder(key: AttachmentKey): string {
+  return `network ${key.network}, container ${key.containerId}, interface ${key.ifname}`;
 }
 
 function cursorName(network: string, setId: string): string {
   return `${network}\0${setId}`;
 }
 
-/** The requested addresses of a reserve()/allocate(), parsed; the attachment's fields checked. */
-function validRequest(att: NewAttachment, opts: ReserveOptions): IpValue[] {
+/** The requested addresses of an allocate(), parsed; the attachment's fields checked. */
+function validRequest(att: NewAttachment, opts: AllocateOptions): IpValue[] {
   keyParams(att);
   for (const field of ['netns', 'hostIfname'] as const) {
     if (typeof att[field] !== 'string') {
@@ -486,11 +497,14 @@ function validRequest(att: NewAttachment, opts: ReserveOptions): IpValue[] {
   });
 }
 
-/** A UNIQUE violation at commit: another connection wrote the key or an address meanwhile. */
+/**
+ * A constraint violation at commit: another connection wrote the key meanwhile (an address
+ * it wrote is found by write()'s own check before the insert, naming the holder).
+ */
 function constraintToIpamError(err: unknown, att: NewAttachment): unknown {
   const code = (err as { code?: unknown }).code;
   if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new IpamError('exists', `attachment ${describeKey(att)} already exists`);
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE') return new IpamError('requested-in-use', `an address of ${describeKey(att)} was leased by another writer meanwhile`);
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE') return new IpamError('conflict', `an address of ${describeKey(att)} was leased by another writer meanwhile`);
   return err;
 }
 
@@ -503,9 +517,6 @@ function prepareStatements(db: Db) {
                                 pod_namespace, pod_name, pod_uid, infra_container_id, created_at)
        VALUES (@network, @container_id, @ifname, @netns, @host_ifname, @state, @result,
                @pod_namespace, @pod_name, @pod_uid, @infra_container_id, @created_at)`,
-    ),
-    markReady: db.prepare<[string, ...KeyParams], void>(
-      `UPDATE attachments SET state = 'ready', result = ? WHERE ${keyWhere}`,
     ),
     deleteAttachment: db.prepare<KeyParams, void>(`DELETE FROM attachments WHERE ${keyWhere}`),
     listAttachments: db.prepare<[{ network: string | null; state: string | null }], AttachmentRow>(
@@ -522,17 +533,19 @@ function prepareStatements(db: Db) {
       `INSERT INTO leases (network, container_id, ifname, set_index, family, addr_key, address, prefix_length, gateway)
        VALUES (@network, @container_id, @ifname, @set_index, @family, @addr_key, @address, @prefix_length, @gateway)`,
     ),
-    leaseAt: db.prepare<[string, string], number>('SELECT 1 FROM leases WHERE network = ? AND addr_key = ?').pluck(),
+    // Addresses are unique per node, across networks: these three look at every network's
+    // leases (index leases_by_addr). DISTINCT, because a version-1 database may hold an
+    // address twice (schema.ts, version 2).
+    holderAt: db.prepare<[string], Pick<LeaseRow, 'network' | 'container_id' | 'ifname'>>(
+      'SELECT network, container_id, ifname FROM leases WHERE addr_key = ? ORDER BY network, container_id, ifname LIMIT 1',
+    ),
     usedIn: db
-      .prepare<[string, string, string, number], string>(
-        `SELECT addr_key FROM leases WHERE network = ? AND addr_key >= ? AND addr_key <= ?
-         ORDER BY addr_key LIMIT ?`,
+      .prepare<[string, string, number], string>(
+        'SELECT DISTINCT addr_key FROM leases WHERE addr_key >= ? AND addr_key <= ? ORDER BY addr_key LIMIT ?',
       )
       .pluck(),
     countIn: db
-      .prepare<[string, string, string], number>(
-        'SELECT count(*) FROM leases WHERE network = ? AND addr_key >= ? AND addr_key <= ?',
-      )
+      .prepare<[string, string], number>('SELECT count(DISTINCT addr_key) FROM leases WHERE addr_key >= ? AND addr_key <= ?')
       .pluck(),
     getCursor: db.prepare<[string, string], string>('SELECT addr_key FROM cursors WHERE network = ? AND set_id = ?').pluck(),
     setCursor: db.prepare<[string, string, string], void>(

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewAttachment } from './ipam-store';
+import type { RangeSet } from './ip-range';
+import type { IpamStore, Lease, NewAttachment, AllocateOptions } from './ipam-store';
 
 /** A fresh temporary directory; remove it with removeTempDir in `after`. */
 export function makeTempDir(): string {
@@ -45,4 +46,17 @@ export function scalar(db: Database.Database, sql: string, ...params: unknown[])
   const v: unknown = db.prepare(sql).pluck().get(...params);
   if (typeof v !== 'number') throw new Error(`expected a number from ${sql}, got ${String(v)}`);
   return v;
+}
+
+/** An attachment as podwired's ADD records it: allocate(), then commit(); its leases. */
+export function addCommitted(
+  store: IpamStore,
+  att: NewAttachment,
+  sets: readonly RangeSet[],
+  opts: AllocateOptions = {},
+  resultJson = '{}',
+): Lease[] {
+  const allocation = store.allocate(att, sets, opts);
+  allocation.commit(resultJson);
+  return [...allocation.leases];
 }

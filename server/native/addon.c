@@ -1,5 +1,6 @@
-// Registers the addon's functions, setns (setns.c) and peerCred (peercred.c), and holds
-// the argument helper they share.
+// Registers the addon's functions, setns (setns.c), peerCred (peercred.c), flockExclusive
+// (flock.c) and the libnftables binding nftCreate/nftRun/nftFree (nftables.c), and holds the
+// argument helper they share.
 #include <stdio.h>
 #include <node_api.h>
 #include "podwire_native.h"
@@ -25,6 +26,10 @@ static void export_fn(napi_env env, napi_value exports, const char *name, napi_c
 static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "setns", js_setns);
   export_fn(env, exports, "peerCred", js_peer_cred);
+  export_fn(env, exports, "flockExclusive", js_flock_exclusive);
+  export_fn(env, exports, "nftCreate", js_nft_create);
+  export_fn(env, exports, "nftRun", js_nft_run);
+  export_fn(env, exports, "nftFree", js_nft_free);
   return exports;
 }
 

@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "podwire_native",
-      "sources": ["addon.c", "setns.c", "peercred.c"],
-      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror"]
+      "sources": ["addon.c", "setns.c", "peercred.c", "flock.c", "nftables.c"],
+      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror"],
+      "libraries": ["-lnftables"]
     }
   ]
 }

@@ -14,5 +14,9 @@ bool podwire_fd_arg(napi_env env, napi_callback_info info, const char *usage, in
 
 napi_value js_setns(napi_env env, napi_callback_info info);
 napi_value js_peer_cred(napi_env env, napi_callback_info info);
+napi_value js_flock_exclusive(napi_env env, napi_callback_info info);
+napi_value js_nft_create(napi_env env, napi_callback_info info);
+napi_value js_nft_run(napi_env env, napi_callback_info info);
+napi_value js_nft_free(napi_env env, napi_callback_info info);
 
 #endif

@@ -12,6 +12,8 @@ import * as fs from 'node:fs';
 import { USAGE, parseCliArgs } from './cli-args';
 import { ServerConfig, loadServerConfig } from './config/server-config';
 import { startEarly } from './early-start';
+import { nativeAddon } from './native-addon';
+import { lockStateDir } from './state-dir-lock';
 
 // `ps`, `pgrep podwired` and `pkill podwired` find the server by its own name.
 process.title = 'podwired';
@@ -23,6 +25,14 @@ try {
 } catch (err) {
   process.stderr.write(`podwired: ${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
   process.exit(2);
+}
+// One podwired per state directory, before anything reads or changes the host: a second one
+// would reconcile away the first one's ADDs in flight.
+try {
+  lockStateDir(opts.stateDir, opts.socket, nativeAddon.flockExclusive);
+} catch (err) {
+  process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 }
 const early = startEarly(opts.stateDir);
 // Loaded now, not at the top: the datapath thread boots and reads the host meanwhile.

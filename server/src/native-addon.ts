@@ -11,7 +11,28 @@ interface PodwireNative {
   setns(fd: number): void;
   /** SO_PEERCRED of a connected unix socket. Throws on failure. */
   peerCred(fd: number): PeerCred;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. Throws on other failures. */
+  flockExclusive(fd: number): boolean;
+  /**
+   * A new libnftables context (JSON commands and output, buffered errors), its netlink socket
+   * opened in the calling thread's network namespace. Use it only on the creating thread.
+   */
+  nftCreate(): NftNativeContext;
+  /**
+   * Runs `commands` (a JSON `{"nftables": [...]}` document) as one transaction: all or nothing.
+   * Returns libnftables' output ("" when nothing is printed); throws an Error whose message
+   * (and `.nftError`) is libnftables' error text, the kernel's reason included.
+   */
+  nftRun(ctx: NftNativeContext, commands: string): string;
+  /** Frees the context now (idempotent); nftRun on it throws afterwards. */
+  nftFree(ctx: NftNativeContext): void;
 }
+
+/** An opaque libnftables context from nftCreate(). */
+export type NftNativeContext = { readonly __nftContext: unique symbol };
+
+/** The libnftables part of the addon (what server/src/nft needs, injectable in tests). */
+export type NftNative = Pick<PodwireNative, 'nftCreate' | 'nftRun' | 'nftFree'>;
 
 // Built by server/build.sh into server/native/build/Release; this file runs from server/dist.
 const addonPath = path.join(__dirname, '..', 'native', 'build', 'Release', 'podwire_native.node');

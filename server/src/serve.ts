@@ -57,7 +57,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     process.exit(1);
   };
   const tStore = performance.now();
-  // WAL with synchronous=NORMAL: a commit is in the OS before reserve() returns, so a SIGKILL
+  // WAL with synchronous=NORMAL: a commit is in the OS before commit() returns, so a SIGKILL
   // of podwired loses nothing, and no fsync blocks the event loop. What a power loss may lose
   // (the last commits) was backed by pod netns and veths that the power loss destroys too
   // (docs/architecture.md, "Durability").

@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { CniCode, CniError } from './cni-error';
+import { PortMapping, parsePortMappings } from './port-mappings';
 
 /** The runtimeConfig capabilities podwire uses; any other capability is ignored, as the spec says. */
 export interface RuntimeConfig {
@@ -7,6 +8,8 @@ export interface RuntimeConfig {
   ips: string[];
   /** `mac` capability: the pod interface's MAC, lower-case "aa:bb:cc:dd:ee:ff". */
   mac?: string;
+  /** `portMappings` capability (hostPorts), checked and de-duplicated; empty when absent. */
+  portMappings: PortMapping[];
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -16,7 +19,7 @@ function invalid(msg: string, value: unknown): CniError {
 }
 
 export function parseRuntimeConfig(v: unknown): RuntimeConfig {
-  const out: RuntimeConfig = { ips: [] };
+  const out: RuntimeConfig = { ips: [], portMappings: [] };
   if (v === undefined || v === null) return out;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid('"runtimeConfig" must be an object', v);
   const rc = v as Record<string, unknown>;
@@ -35,5 +38,6 @@ export function parseRuntimeConfig(v: unknown): RuntimeConfig {
     if (first & 1) throw invalid('"runtimeConfig.mac" must be a unicast address (the low bit of its first byte must be 0)', rc.mac);
     out.mac = rc.mac.toLowerCase();
   }
+  out.portMappings = parsePortMappings(rc.portMappings);
   return out;
 }

@@ -12,6 +12,8 @@ export interface NodeConfig {
   name: string;
   /** At most one pod CIDR per family, canonical ("10.244.1.0/24"). Empty: taken from Kubernetes, or not set. */
   podCIDRs: string[];
+  /** This node's underlay addresses, at most one per family (canonical). Empty: not configured. */
+  nodeIPs: string[];
 }
 
 export interface StaticPeer {
@@ -65,13 +67,22 @@ export function parsePodCidrs(v: unknown, field: string): string[] {
 }
 
 function parseNode(v: unknown, nameOverride: string | undefined): NodeConfig {
-  if (v === undefined) return { name: nameOverride ?? os.hostname(), podCIDRs: [] };
+  if (v === undefined) return { name: nameOverride ?? os.hostname(), podCIDRs: [], nodeIPs: [] };
   if (!isObject(v)) throw new ConfigError(`"node" must be an object, got ${JSON.stringify(v)}`);
-  rejectUnknownKeys(v, ['name', 'podCIDRs'], '"node"');
+  rejectUnknownKeys(v, ['name', 'podCIDRs', 'nodeIPs'], '"node"');
   return {
     name: nameOverride ?? optionalString(v.name, 'node.name') ?? os.hostname(),
     podCIDRs: v.podCIDRs === undefined ? [] : parsePodCidrs(v.podCIDRs, 'node.podCIDRs'),
+    nodeIPs: v.nodeIPs === undefined ? [] : parseNodeIPs(v.nodeIPs, 'node.nodeIPs'),
   };
+}
+
+/** At most one address per family. */
+function parseNodeIPs(v: unknown, field: string): string[] {
+  if (!Array.isArray(v)) throw new ConfigError(`"${field}" must be a list of IP addresses, got ${JSON.stringify(v)}`);
+  const ips = v.map((ip, j) => parseNodeIP(ip, `${field}[${j}]`));
+  if (ips.some((ip, j) => ips.findIndex((o) => o.includes(':') === ip.includes(':')) !== j)) throw new ConfigError(`"${field}" has more than one address of a family`);
+  return ips;
 }
 
 function parseStaticPeer(v: unknown, i: number): StaticPeer {
@@ -82,10 +93,7 @@ function parseStaticPeer(v: unknown, i: number): StaticPeer {
   const podCIDRs = parsePodCidrs(v.podCIDRs, `${where}.podCIDRs`);
   if (v.nodeIPs === undefined) return { name, nodeIP: parseNodeIP(v.nodeIP, `${where}.nodeIP`), podCIDRs };
   if (!Array.isArray(v.nodeIPs) || v.nodeIPs.length === 0) throw new ConfigError(`"${where}.nodeIPs" must be a non-empty list of IP addresses, got ${JSON.stringify(v.nodeIPs)}`);
-  const nodeIPs = v.nodeIPs.map((ip, j) => parseNodeIP(ip, `${where}.nodeIPs[${j}]`));
-  if (nodeIPs.some((ip, j) => nodeIPs.findIndex((o) => o.includes(':') === ip.includes(':')) !== j)) {
-    throw new ConfigError(`"${where}.nodeIPs" has more than one address of a family`);
-  }
+  const nodeIPs = parseNodeIPs(v.nodeIPs, `${where}.nodeIPs`);
   const nodeIP = v.nodeIP === undefined ? (nodeIPs[0] ?? '') : parseNodeIP(v.nodeIP, `${where}.nodeIP`);
   if (!nodeIPs.includes(nodeIP)) throw new ConfigError(`"${where}.nodeIP" ${nodeIP} is not one of "nodeIPs"`);
   return { name, nodeIP, nodeIPs, podCIDRs };

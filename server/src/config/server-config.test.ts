@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServerConfig, describeServerConfig, loadServerConfig } from './server-config';
 import { ConfigError } from './config-errors';
+import { masqueradeEnabled } from './masquerade-config';
 
 const noFile = (): string => {
   throw new Error('ENOENT: no such file');
@@ -54,7 +55,7 @@ test('node and static peers', () => {
     },
     {},
   );
-  assert.deepEqual(c.node, { name: 'a', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] });
+  assert.deepEqual(c.node, { name: 'a', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'], nodeIPs: [] });
   assert.deepEqual(c.peers, { source: 'static', peers: [{ name: 'b', nodeIP: '192.168.50.2', podCIDRs: ['10.244.2.0/24'] }] });
   assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.1/24'] } }, {}), /host bits/);
   assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] } }, {}), /more than one IPv4/);
@@ -80,4 +81,25 @@ test('static peers may give one node address per family (nodeIPs)', () => {
   assert.throws(() => peer({ nodeIP: '10.0.0.3', nodeIPs: ['10.0.0.1'] }), /not one of "nodeIPs"/);
   assert.throws(() => peer({ nodeIPs: ['nope'] }), /nodeIPs\[0\]".*not an IP address/);
   assert.throws(() => peer({}), /nodeIP" must be a non-empty string/);
+});
+
+test('node.nodeIPs: one address per family, canonical', () => {
+  assert.deepEqual(buildServerConfig({ node: { name: 'a', nodeIPs: ['192.168.50.1', 'FD00:50::1'] } }, {}).node.nodeIPs, ['192.168.50.1', 'fd00:50::1']);
+  assert.throws(() => buildServerConfig({ node: { nodeIPs: ['192.168.50.1', '192.168.50.2'] } }, {}), /"node.nodeIPs" has more than one address of a family/);
+  assert.throws(() => buildServerConfig({ node: { nodeIPs: ['node-a'] } }, {}), /"node.nodeIPs\[0\]": "node-a" is not an IP address/);
+  assert.throws(() => buildServerConfig({ node: { nodeIPs: '192.168.50.1' } }, {}), /must be a list of IP addresses/);
+});
+
+test('masquerade: enabled follows the pod CIDRs unless set; nonMasqueradeCIDRs canonical and de-duplicated', () => {
+  assert.deepEqual(buildServerConfig({}, {}).masquerade, { nonMasqueradeCIDRs: [] });
+  const c = buildServerConfig({ masquerade: { enabled: false, nonMasqueradeCIDRs: ['203.0.113.0/24', '2001:DB8::/32', '203.0.113.0/24'] } }, {});
+  assert.deepEqual(c.masquerade, { enabled: false, nonMasqueradeCIDRs: ['203.0.113.0/24', '2001:db8::/32'] });
+  assert.equal(masqueradeEnabled({ nonMasqueradeCIDRs: [] }, ['10.244.1.0/24']), true);
+  assert.equal(masqueradeEnabled({ nonMasqueradeCIDRs: [] }, []), false);
+  assert.equal(masqueradeEnabled({ enabled: false, nonMasqueradeCIDRs: [] }, ['10.244.1.0/24']), false);
+  assert.equal(masqueradeEnabled({ enabled: true, nonMasqueradeCIDRs: [] }, []), true);
+  assert.deepEqual(describeServerConfig(c).masquerade, c.masquerade);
+  assert.throws(() => buildServerConfig({ masquerade: { enabled: 'yes' } }, {}), /"masquerade.enabled" must be true or false/);
+  assert.throws(() => buildServerConfig({ masquerade: { nonMasqueradeCIDRs: ['203.0.113.1/24'] } }, {}), /host bits/);
+  assert.throws(() => buildServerConfig({ masquerade: { nonMasq: [] } }, {}), /nonMasq/);
 });

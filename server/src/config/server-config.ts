@@ -8,7 +8,8 @@
  *   "logLevel": "info",
  *   "tcp": { "listen": "0.0.0.0:50051", "certFile": "...", "keyFile": "...", "clientCaFile": "..." },
  *   "metrics": { "listen": "127.0.0.1:9609" },
- *   "node": { "name": "node-a", "podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"] },
+ *   "node": { "name": "node-a", "podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"], "nodeIPs": ["192.168.50.1"] },
+ *   "masquerade": { "enabled": true, "nonMasqueradeCIDRs": ["203.0.113.0/24"] },
  *   "peers": { "source": "static", "static": [{ "name": "node-b", "nodeIP": "192.168.50.2", "podCIDRs": ["10.244.2.0/24"] }] }
  * }
  */
@@ -16,6 +17,7 @@ import { CliOptions, DEFAULT_SOCKET, DEFAULT_STATE_DIR, LOG_LEVELS } from '../cl
 import { ClusterConfig, parseClusterConfig } from './cluster-config';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
 import { ListenAddress, parseListenAddress } from './listen-address';
+import { MasqueradeConfig, parseMasqueradeConfig } from './masquerade-config';
 
 /** The TCP listener: Debug, reflection and health only, and only with mutual TLS. */
 export interface TcpListenerConfig {
@@ -38,11 +40,12 @@ export interface ServerConfig extends ClusterConfig {
   tcp?: TcpListenerConfig;
   /** Absent: no metrics endpoint. */
   metrics?: MetricsConfig;
+  masquerade: MasqueradeConfig;
   /** The file the configuration came from, if any. */
   configFile?: string;
 }
 
-const TOP_KEYS = ['socket', 'stateDir', 'logLevel', 'tcp', 'metrics', 'node', 'peers'] as const;
+const TOP_KEYS = ['socket', 'stateDir', 'logLevel', 'tcp', 'metrics', 'node', 'peers', 'masquerade'] as const;
 
 function parseTcp(v: unknown): TcpListenerConfig | undefined {
   if (v === undefined) return undefined;
@@ -79,6 +82,7 @@ export function buildServerConfig(doc: unknown, cli: CliOptions): ServerConfig {
     stateDir: cli.stateDir ?? optionalString(d.stateDir, 'stateDir') ?? DEFAULT_STATE_DIR,
     logLevel,
     ...parseClusterConfig(d.node, d.peers, cli.nodeName),
+    masquerade: parseMasqueradeConfig(d.masquerade),
   };
   const tcp = parseTcp(d.tcp);
   if (tcp) config.tcp = tcp;
@@ -122,5 +126,6 @@ export function describeServerConfig(config: ServerConfig): Record<string, unkno
     ...(config.metrics ? { metrics: { listen: config.metrics.listen.text } } : {}),
     node: config.node,
     peers: config.peers,
+    masquerade: config.masquerade,
   };
 }

@@ -5,7 +5,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { RawNetlinkSocket } from '../rtnl/rtnl-socket';
 import pino from 'pino';
@@ -17,13 +16,14 @@ import { BatchingHostProgrammer } from './batching-host-programmer';
 import { rtnlRouteSender } from './host-programmer';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { NetnsOpener, PodNetns } from './netns';
+import { TestNetns } from '../test-support/test-netns';
 
-const NS = `pwt-batch-${process.pid}`;
+let NS: TestNetns;
 const opener = new NetnsOpener();
 let ns: PodNetns;
 let sock: RtnlSocket;
 
-const ip = (...args: string[]) => execFileSync('ip', ['-n', NS, ...args], { encoding: 'utf8' });
+const ip = (...args: string[]) => NS.ip(...args);
 function vethIndexes(count: number, prefix: string): number[] {
   for (let i = 0; i < count; i++) ip('link', 'add', `${prefix}${i}`, 'type', 'veth', 'peer', 'name', `${prefix}p${i}`);
   const links = JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string; ifindex: number }>;
@@ -33,14 +33,17 @@ const remaining = (prefix: string) =>
   (JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string }>).filter((l) => l.ifname.startsWith(prefix)).length;
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  ns = opener.openPod(`/var/run/netns/${NS}`);
+  NS = new TestNetns('batch');
+  ns = opener.openPod(NS.path);
   sock = opener.rtnetlinkIn(ns);
 });
 after(() => {
-  sock.close();
-  opener.close(ns);
-  execFileSync('ip', ['netns', 'del', NS]);
+  try {
+    sock?.close();
+    if (ns) opener.close(ns);
+  } finally {
+    NS?.remove();
+  }
 });
 
 test('deletes that arrive while one is in flight are sent as one group delete', async () => {
@@ -263,7 +266,7 @@ test('a send that throws synchronously settles every change of it with the error
   const outcomes = await p.applyRouteChanges([
     { op: 'create', route: { dst: '10.88.0.0/24', gateway: '10.53.0.2' } },
     { op: 'delete', route: { dst: '10.88.1.0/24', gateway: '10.53.0.2' } },
-    { op: 'replace', podRoute: { address: '10.88.2.1', family: 4, oif: 7 } },
+    { op: 'create', podRoute: { address: '10.88.2.1', family: 4, oif: 7 } },
   ]);
   assert.equal(outcomes.length, 3);
   for (const o of outcomes) assert.match(o.error ?? '', /EIO \(send failed: ENOBUFS: the send failed at once\)/);
@@ -274,7 +277,7 @@ test('a send that throws synchronously settles every change of it with the error
   throwing.close();
 });
 
-test('pod routes go through the route batch: concurrent adds coalesce, each lands on its own veth (proto 199), deletes settle per caller', async () => {
+test('pod routes go through the route batch: concurrent creates coalesce, each lands on its own veth (proto 199); a create never replaces and a delete only touches its own veth', async () => {
   const links = ['prp0', 'prp1'];
   for (const l of links) {
     ip('link', 'add', l, 'type', 'veth', 'peer', 'name', `${l}p`);
@@ -283,35 +286,43 @@ test('pod routes go through the route batch: concurrent adds coalesce, each land
   try {
     const index = (name: string) => (JSON.parse(ip('-j', 'link', 'show', name)) as Array<{ ifindex: number }>)[0]?.ifindex ?? 0;
     const [i0, i1] = links.map(index);
+    assert.ok(i0 && i1);
     const batches: number[] = [];
     const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock), (kind, size) => {
       if (kind === 'route') batches.push(size);
     });
-    const pods = Array.from({ length: 40 }, (_, i) => ({ address: `10.90.0.${i + 1}`, family: 4 as const, oif: i % 2 === 0 ? i0! : i1! }));
-    await Promise.all([...pods.map((a) => p.addPodRoutes([a], a.oif)), p.addPodRoutes([{ address: 'fd90::5', family: 6 }], i1!)]);
+    const create = (address: string, family: 4 | 6, oif: number) => ({ op: 'create' as const, podRoute: { address, family, oif } });
+    const pods = Array.from({ length: 40 }, (_, i) => create(`10.90.0.${i + 1}`, 4, i % 2 === 0 ? i0 : i1));
+    const created = await Promise.all([...pods.map((c) => p.applyRouteChanges([c])), p.applyRouteChanges([create('fd90::5', 6, i1)])]);
+    assert.deepEqual(created.flat(), Array.from({ length: 41 }, () => ({})));
     assert.equal(batches.reduce((a, b) => a + b, 0), 41);
     assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
     const v4 = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string; scope: string }>;
     assert.equal(v4.length, 40);
-    for (const a of pods) {
-      const row = v4.find((r) => r.dst === a.address);
-      assert.equal(row?.dev, a.oif === i0 ? 'prp0' : 'prp1', a.address);
+    for (const c of pods) {
+      const row = v4.find((r) => r.dst === c.podRoute.address);
+      assert.equal(row?.dev, c.podRoute.oif === i0 ? 'prp0' : 'prp1', c.podRoute.address);
       assert.equal(row?.scope, 'link');
     }
     const v6 = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
     assert.deepEqual(v6.map((r) => [r.dst, r.dev]), [['fd90::5', 'prp1']]);
 
-    // A replace moves the route to another veth; deleting one that is gone is fine; a device
-    // that does not exist fails only its own caller.
-    await p.addPodRoutes([{ address: '10.90.0.1', family: 4 }], i1!);
+    // A create for an address routed already fails (EEXIST) and leaves the route where it
+    // was; a delete through the other veth is "already gone" and leaves it too; deleting one
+    // that is gone is fine; a device that does not exist fails only its own caller.
     const outcomes = await Promise.allSettled([
+      p.applyRouteChanges([create('10.90.0.1', 4, i1)]),
+      p.delPodRoutes([{ address: '10.90.0.1', family: 4 }], i1),
       p.delPodRoutes([{ address: '10.90.0.2', family: 4 }], i1),
-      p.delPodRoutes([{ address: '10.90.0.77', family: 4 }], undefined),
-      p.addPodRoutes([{ address: '10.90.0.99', family: 4 }], 999_999),
+      p.delPodRoutes([{ address: '10.90.0.77', family: 4 }], i0),
+      p.applyRouteChanges([create('10.90.0.99', 4, 999_999)]),
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected']);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    const [taken, , , , noDevice] = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+    assert.match(taken?.[0]?.error ?? '', /EEXIST/);
+    assert.match(noDevice?.[0]?.error ?? '', /ENODEV/);
     const after = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
-    assert.equal(after.find((r) => r.dst === '10.90.0.1')?.dev, 'prp1');
+    assert.equal(after.find((r) => r.dst === '10.90.0.1')?.dev, 'prp0', 'neither replaced nor deleted through another veth');
     assert.equal(after.find((r) => r.dst === '10.90.0.2'), undefined);
     assert.equal(after.length, 39);
   } finally {

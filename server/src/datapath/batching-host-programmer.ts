@@ -52,14 +52,9 @@ export class BatchingHostProgrammer implements HostProgrammer {
     private readonly onBatch: BatchObserver = () => undefined,
   ) {}
 
-  /** Through the route batch: pod routes of concurrent ADDs go out together. */
-  addPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void> {
-    return this.changeRoutes(addrs.map((a) => ({ op: 'replace', podRoute: { address: a.address, family: a.family, oif: hostIndex } })));
-  }
-
-  /** Through the route batch; a route already gone counts as removed. */
-  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number | undefined): Promise<void> {
-    return this.changeRoutes(addrs.map((a) => ({ op: 'delete', podRoute: { address: a.address, family: a.family, ...(hostIndex ? { oif: hostIndex } : {}) } })));
+  /** Through the route batch: pod routes of concurrent DELs go out together; a route already gone counts as removed. */
+  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void> {
+    return this.changeRoutes(addrs.map((a) => ({ op: 'delete', podRoute: { address: a.address, family: a.family, oif: hostIndex } })));
   }
 
   /** One route change, coalesced with others that arrive while a batch is in flight; rejects with its own failure. */

@@ -6,7 +6,7 @@
 import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import type { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
-import { hostVethName } from './host-veth-name';
+import { hostVethName } from './link-identity';
 import { resultIps, resultRoutes } from './routed-veth-layout';
 
 export interface FakeDatapathOptions {
@@ -18,6 +18,8 @@ export interface FakeDatapathOptions {
 export class FakeDatapath implements Datapath {
   /** Set to make the next setUp calls fail with it. */
   failSetUp: Error | undefined;
+  /** Set to make the next tearDown calls fail with it (nothing is torn down). */
+  failTearDown: Error | undefined;
   /** What check() and podProblems() report per host end (a wired pod without an entry is healthy). */
   readonly problems = new Map<string, string[]>();
   /** Host ends "in the kernel": wired ones and any a test adds (debris). */
@@ -55,6 +57,7 @@ export class FakeDatapath implements Datapath {
 
   async tearDown(hostIfname: string): Promise<void> {
     await this.opts.onTearDown?.(hostIfname);
+    if (this.failTearDown) throw this.failTearDown;
     this.tornDown.push(hostIfname);
     this.wired.delete(hostIfname);
     const i = this.debrisLinks.findIndex((l) => l.name === hostIfname);

@@ -9,12 +9,11 @@ import { HostRouteChange, hostRouteRequest } from './host-routes';
  */
 export interface HostProgrammer {
   /**
-   * Route each `address/32` (or /128) to the host end of the pod's veth, all in one batch.
-   * Replaces stale routes. Rejects with the first failure, in order.
+   * Removes the pod routes through host end `hostIndex` (a route to the same address through
+   * any other link is not touched), all in one batch; fine when they are already gone.
+   * Rejects with the first failure. (ADD creates its routes itself, in its host end's write.)
    */
-  addPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void>;
-  /** Removes the pod routes, all in one batch; fine when they are already gone. Rejects with the first failure. */
-  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number | undefined): Promise<void>;
+  delPodRoutes(addrs: readonly PodAddress[], hostIndex: number): Promise<void>;
   /** Deletes a link by index; fine when it is already gone. Index 0 is refused (it means "all"). */
   deleteLink(index: number): Promise<void>;
   /** Deletes links together (one group delete where it can); one promise per index, as deleteLink. */

@@ -5,7 +5,7 @@
  * its own and never touches anyone else's routes.
  */
 import { familyOfText } from '../rtnl/addresses';
-import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RouteSpec, changeRoute } from '../rtnl/requests';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 
@@ -14,9 +14,6 @@ export const RTPROT_PODWIRE = 199;
 /** rtm_protocol of podwire's routes to other nodes' pod CIDRs. Unassigned in iproute2's rt_protos ("198"). */
 export const RTPROT_PODWIRE_PEER = 198;
 
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
-const RTN_UNICAST = 1;
 
 /** A route to another node's pod CIDR: `dst via gateway` in the main table, proto 198. */
 export interface PeerRoute {
@@ -39,12 +36,17 @@ export type RouteChange = { op: 'create' | 'delete'; route: PeerRoute };
 export interface PodHostRoute {
   address: string;
   family: 4 | 6;
-  /** The host end's index; a delete without it matches the route on any device. */
-  oif?: number;
+  /** The host end's index: a change only ever concerns the route through that host end. */
+  oif: number;
 }
 
-/** `replace` creates the pod route or replaces a stale one (CREATE|REPLACE: a pod address is podwire's own). */
-export type PodRouteChange = { op: 'replace' | 'delete'; podRoute: PodHostRoute };
+/**
+ * A pod route change. `create` adds the route only when the main table has no route to the
+ * address at all (CREATE|EXCL): a route another attachment or another program holds is never
+ * replaced, the change fails with EEXIST instead. `delete` removes the route through `oif`
+ * only (fine when already gone).
+ */
+export type PodRouteChange = { op: 'create' | 'delete'; podRoute: PodHostRoute };
 
 /** What the batched programmer sends: peer routes and pod routes alike. */
 export type HostRouteChange = RouteChange | PodRouteChange;
@@ -74,7 +76,7 @@ function podRouteSpec(route: PodHostRoute): RouteSpec {
     family: route.family,
     dst: route.address,
     dstLen: route.family === 6 ? 128 : 32,
-    ...(route.oif ? { oif: route.oif } : {}),
+    oif: route.oif,
     table: RT_TABLE_MAIN,
     protocol: RTPROT_PODWIRE,
     scope: route.family === 6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,

@@ -15,7 +15,7 @@ function recorder() {
 
 test('pairs detached close together go in one round; rounds are at most one per interval', async () => {
   const r = recorder();
-  const p = new PendingDestructions(r.destroy, 50);
+  const p = new PendingDestructions(r.destroy, { intervalMs: 50 });
   p.reap(3);
   p.reap(4);
   assert.equal(p.size, 2);
@@ -35,7 +35,7 @@ test('pairs detached close together go in one round; rounds are at most one per 
 
 test('wait resolves when the pair is destroyed, or false after the timeout; flush sends at once; drain waits', async () => {
   const r = recorder();
-  const p = new PendingDestructions(r.destroy, 10_000);
+  const p = new PendingDestructions(r.destroy, { intervalMs: 10_000 });
   p.reap(7);
   await new Promise((res) => setTimeout(res, 5));
   p.reap(8);
@@ -51,9 +51,38 @@ test('wait resolves when the pair is destroyed, or false after the timeout; flus
   assert.equal(p.size, 0);
 });
 
-test('a failed destroy still leaves the set (the next start removes the orphan)', async () => {
-  const p = new PendingDestructions(() => [Promise.reject(new Error('EBUSY'))], 0);
+test('a failed destroy is tried again in the next rounds: the pair stays pending (an ADD waiting for it keeps waiting) until it is destroyed', async () => {
+  const rounds: number[][] = [];
+  let failing = 2;
+  const p = new PendingDestructions(
+    (indexes) => {
+      rounds.push([...indexes]);
+      return indexes.map(() => (failing-- > 0 ? Promise.reject(new Error('EBUSY')) : Promise.resolve()));
+    },
+    { intervalMs: 5 },
+  );
   p.reap(11);
+  const waited = p.wait(11, 1_000);
+  await new Promise((res) => setTimeout(res, 8));
+  assert.equal(p.size, 1, 'still pending after a failed round');
+  assert.equal(await waited, true);
+  assert.deepEqual(rounds, [[11], [11], [11]], 'two failed rounds, then destroyed');
+  assert.equal(p.size, 0);
+});
+
+test('a pair whose destruction keeps failing is given up after `tries` rounds (the next start removes the orphan)', async () => {
+  let rounds = 0;
+  const p = new PendingDestructions(
+    (indexes) => {
+      rounds++;
+      return indexes.map(() => Promise.reject(new Error('EBUSY')));
+    },
+    { intervalMs: 0, tries: 3 },
+  );
+  let givenUp = 0;
+  p.reap(12, () => givenUp++);
   await p.drain(1_000);
   assert.equal(p.size, 0);
+  assert.equal(rounds, 3);
+  assert.equal(givenUp, 1, 'the caller is told');
 });

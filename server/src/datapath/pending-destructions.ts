@@ -7,7 +7,18 @@
  * pair detached since the last one to `destroy` at once (the programmer's group delete: one
  * RCU grace period for all of them, with the RTNL lock held). Pacing the rounds keeps the lock
  * free for ADDs most of the time under churn; a pair is gone within intervalMs + a round.
+ * A pair whose destruction fails stays pending and goes into the next round again, up to
+ * `tries` rounds; only then is it left to the next start's reconcile (it keeps its owner tag).
  */
+export interface PendingDestructionsOptions {
+  /** At least this many ms between two rounds. */
+  intervalMs?: number;
+  /** How long a destroyed pair's index is remembered (involves()). */
+  rememberMs?: number;
+  /** Rounds that try to destroy one pair before it is given up. */
+  tries?: number;
+}
+
 export class PendingDestructions {
   private queued: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -17,14 +28,27 @@ export class PendingDestructions {
   /** Host link indexes destroyed lately, with when (an index is not reused soon). */
   private readonly finished = new Map<number, number>();
 
+  private readonly intervalMs: number;
+  private readonly rememberMs: number;
+  private readonly tries: number;
+  /** Failed rounds so far, per pair still pending. */
+  private readonly failures = new Map<number, number>();
+
   constructor(
     private readonly destroy: (indexes: readonly number[]) => Array<Promise<void>> = (indexes) => indexes.map(() => Promise.resolve()),
-    private readonly intervalMs = 200,
-    private readonly rememberMs = 10_000,
-  ) {}
+    opts: PendingDestructionsOptions = {},
+  ) {
+    this.intervalMs = opts.intervalMs ?? 200;
+    this.rememberMs = opts.rememberMs ?? 10_000;
+    this.tries = opts.tries ?? 5;
+  }
 
-  /** Queues host link `index` for the next round. */
-  reap(index: number): void {
+  /** What to do when a pair is given up, per pair still pending. */
+  private readonly givenUp = new Map<number, () => void>();
+
+  /** Queues host link `index` for the next round; `onGiveUp` is called if its destruction is given up. */
+  reap(index: number, onGiveUp?: () => void): void {
+    if (onGiveUp) this.givenUp.set(index, onGiveUp);
     let release: () => void = () => undefined;
     this.track(index, new Promise<void>((r) => (release = r)));
     this.queued.push(index);
@@ -47,16 +71,34 @@ export class PendingDestructions {
     this.queued = [];
     const done = this.destroy(batch);
     batch.forEach((index, i) => {
-      const release = this.waiters.get(index);
-      this.waiters.delete(index);
-      // A failed destroy leaves a renamed, owned orphan: the next start's reconcile removes it.
-      const released = (): void => release?.();
-      void (done[i] ?? Promise.resolve()).then(released, released);
+      void (done[i] ?? Promise.resolve()).then(
+        () => this.finish(index),
+        () => {
+          const failed = (this.failures.get(index) ?? 0) + 1;
+          // Given up: a renamed, owned orphan, which the next start's reconcile removes
+          // (and the caller's onGiveUp may hand to someone who tries again).
+          if (failed >= this.tries) {
+            this.givenUp.get(index)?.();
+            return this.finish(index);
+          }
+          this.failures.set(index, failed);
+          this.queued.push(index);
+          this.schedule();
+        },
+      );
     });
     this.schedule();
   }
 
-  /** Sends what is queued now, without waiting for the next round (shutdown). */
+  private finish(index: number): void {
+    this.failures.delete(index);
+    this.givenUp.delete(index);
+    const release = this.waiters.get(index);
+    this.waiters.delete(index);
+    release?.();
+  }
+
+  /** Sends what is queued now, without waiting for the next round (an ADD waiting for a pair, shutdown). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -9,32 +9,28 @@ import * as fs from 'node:fs';
 import { NetnsOpener } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
 import { takeSnapshot } from '../rtnl/snapshot';
+import { TestNetns } from '../test-support/test-netns';
 
 const PREFIX = `pwt-pns-${process.pid}`;
-const created: string[] = [];
+const created: TestNetns[] = [];
 const opener = new NetnsOpener();
 
-function netns(suffix: string): string {
-  const name = `${PREFIX}-${suffix}`;
-  execFileSync('ip', ['netns', 'add', name]);
-  created.push(name);
-  return `/var/run/netns/${name}`;
-}
-function removeNetns(path: string): void {
-  const name = path.split('/').at(-1) ?? '';
-  execFileSync('ip', ['netns', 'del', name]);
-  created.splice(created.indexOf(name), 1);
+/** A netns of this test's own (removed in after(), failure or not). */
+function netns(suffix: string): TestNetns {
+  const ns = new TestNetns(`pns-${suffix}`);
+  created.push(ns);
+  return ns;
 }
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const hostLinks = (): string[] => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
 
 after(() => {
-  for (const name of created) execFileSync('ip', ['netns', 'del', name]);
+  for (const ns of created) ns.remove();
 });
 
 test('a call gets a socket inside the pod netns; nothing stays open after it', async () => {
   const sockets = new PodNetnsSockets(opener);
-  const path = netns('a');
+  const path = netns('a').path;
   const fdsBefore = openFds();
   await sockets.use(path, async (h) => {
     // Only the pod netns's loopback is visible through this socket.
@@ -49,7 +45,7 @@ test('a call gets a socket inside the pod netns; nothing stays open after it', a
 
 test('concurrent calls into one netns share one entry and take turns; the last one out closes it', async () => {
   const sockets = new PodNetnsSockets(opener);
-  const path = netns('b');
+  const path = netns('b').path;
   const order: string[] = [];
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
@@ -76,16 +72,16 @@ test('concurrent calls into one netns share one entry and take turns; the last o
 
 test('a netns the runtime removes goes at once, with the veth pair wired into it (nothing of ours pins it)', async () => {
   const sockets = new PodNetnsSockets(opener);
-  const path = netns('c');
-  const name = path.split('/').at(-1) ?? '';
+  const ns = netns('c');
+  const path = ns.path;
   const hostEnd = `pwtpns${process.pid % 100000}`;
-  execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
+  execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
   try {
     await sockets.use(path, async (h) => {
       const { links } = await takeSnapshot(h.sock, ['links']);
       assert.deepEqual(links.map((l) => l.name).sort(), ['eth0', 'lo']);
     });
-    removeNetns(path);
+    ns.remove();
     // The kernel destroys the namespace (and the pair with it) once nothing holds it.
     for (const until = Date.now() + 2_000; hostLinks().includes(hostEnd) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
     assert.equal(hostLinks().includes(hostEnd), false, 'the host end went with the removed netns');
@@ -97,7 +93,7 @@ test('a netns the runtime removes goes at once, with the veth pair wired into it
 
 test('a failing call closes its entry too', async () => {
   const sockets = new PodNetnsSockets(opener);
-  const path = netns('d');
+  const path = netns('d').path;
   await assert.rejects(sockets.use(path, async () => Promise.reject(new Error('boom'))), /boom/);
   assert.equal(sockets.size, 0);
   sockets.close();
@@ -114,7 +110,7 @@ test('a path that is not a netns is refused and nothing is opened', async () => 
 
 test('the same netns through another path name, used at the same time, is the same entry (keyed by inode)', async () => {
   const sockets = new PodNetnsSockets(opener);
-  const path = netns('e');
+  const path = netns('e').path;
   const other = `/tmp/${PREFIX}-alias`;
   fs.writeFileSync(other, '');
   execFileSync('mount', ['--bind', path, other]);

@@ -11,7 +11,7 @@ import { routeDstText } from '../cni/ipam-routes';
 import { POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes } from './routed-veth-layout';
 
 /** Two addresses' texts name the same address (the kernel's and ipaddr.js's IPv6 spellings may differ). */
-function sameAddress(a: string, b: string): boolean {
+export function sameAddress(a: string, b: string): boolean {
   if (a === b) return true;
   try {
     return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();

@@ -7,8 +7,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { CniError } from '../cni/cni-error';
 import { parseIpamRoutes } from '../cni/ipam-routes';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
@@ -18,15 +16,17 @@ import type { PodNetworkSpec } from './datapath';
 import { rtnlRouteSender } from './host-programmer';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath } from './routed-veth';
+import { TestNetns } from '../test-support/test-netns';
 
-const HOST = `pwt-mnh-${process.pid}`;
-const POD = `pwt-mnp-${process.pid}`;
-const podPath = `/var/run/netns/${POD}`;
+let HOST: TestNetns | undefined;
+let POD: TestNetns | undefined;
 const sockets = new RtnlSockets();
-let hostFd: number | undefined;
 let datapath: RoutedVethDatapath | undefined;
-const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-const json = <T>(ns: string, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
+const inNs = (ns: TestNetns | undefined, ...args: string[]) => {
+  assert.ok(ns, 'the namespaces were made');
+  return ns.ip(...args);
+};
+const json = <T>(ns: TestNetns | undefined, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
 
 interface IpRoute {
   dst: string;
@@ -46,11 +46,10 @@ function dp(): RoutedVethDatapath {
 }
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', HOST]);
-  execFileSync('ip', ['netns', 'add', POD]);
-  hostFd = fs.openSync(`/var/run/netns/${HOST}`, 'r');
-  const host = sockets.openIn(hostFd, 'test host requests');
-  const dumps = sockets.openIn(hostFd, 'test host dumps');
+  HOST = new TestNetns('mnh');
+  POD = new TestNetns('mnp');
+  const host = sockets.openIn(HOST.fd, 'test host requests');
+  const dumps = sockets.openIn(HOST.fd, 'test host dumps');
   const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new InThreadLinkDeleter(host));
   datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), 'multiowner');
 });
@@ -59,14 +58,13 @@ after(async () => {
     await datapath?.close();
   } finally {
     sockets.closeAll();
-    if (hostFd !== undefined) fs.closeSync(hostFd);
     // Deleting the namespaces takes every veth, address and route the tests made with them.
-    for (const ns of [POD, HOST]) execFileSync('ip', ['netns', 'del', ns]);
+    for (const ns of [POD, HOST]) ns?.remove();
   }
 });
 
 const eth0 = (): PodNetworkSpec => ({
-  netnsPath: podPath,
+  netnsPath: POD?.path ?? '',
   podIfname: 'eth0',
   hostIfname: dp().hostIfname({ network: 'net-a', containerId: 'c1', ifname: 'eth0' }),
   mtu: 1500,
@@ -78,7 +76,7 @@ const eth0 = (): PodNetworkSpec => ({
 
 const NET1_ROUTES = parseIpamRoutes([{ dst: '10.214.2.0/24' }, { dst: '10.214.99.0/24', gw: '169.254.1.1' }, { dst: 'fd14:0:0:2::/64' }]);
 const net1 = (over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-  netnsPath: podPath,
+  netnsPath: POD?.path ?? '',
   podIfname: 'net1',
   hostIfname: dp().hostIfname({ network: 'net-b', containerId: 'c1', ifname: 'net1' }),
   mtu: 1500,

@@ -6,8 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { CniError } from '../cni/cni-error';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
@@ -15,37 +14,45 @@ import { BatchingHostProgrammer } from './batching-host-programmer';
 import type { PodNetworkSpec } from './datapath';
 import { rtnlRouteSender } from './host-programmer';
 import { NetnsOpener } from './netns';
-import { RoutedVethDatapath } from './routed-veth';
+import { RoutedVethDatapath, RoutedVethSockets } from './routed-veth';
+import { Protocol, RawNetlinkSocket } from 'netlink';
+import { RtnlOutcome, RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
+import { RtnlError } from '../rtnl/rtnl-error';
+import type { HostProgrammer } from './host-programmer';
+import { TestNetns } from '../test-support/test-netns';
 
-const HOST = `pwt-rvh-${process.pid}`;
-const POD = `pwt-rvp-${process.pid}`;
+let HOST: TestNetns;
+let POD: TestNetns;
+/** A second pod (another attachment's). */
+let POD2: TestNetns;
 const sockets = new RtnlSockets();
-let hostFd: number;
 let datapath: RoutedVethDatapath;
 let programmer: BatchingHostProgrammer;
-const inNs = (ns: string, ...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-const json = <T>(ns: string, ...args: string[]): T => JSON.parse(inNs(ns, '-j', ...args)) as T;
-const podPath = `/var/run/netns/${POD}`;
+let hostSockets: RoutedVethSockets;
+const inNs = (ns: TestNetns, ...args: string[]) => ns.ip(...args);
+const json = <T>(ns: TestNetns, ...args: string[]): T => ns.json<T>(...args);
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', HOST]);
-  execFileSync('ip', ['netns', 'add', POD]);
-  hostFd = fs.openSync(`/var/run/netns/${HOST}`, 'r');
-  const host = sockets.openIn(hostFd, 'test host requests');
-  const dumps = sockets.openIn(hostFd, 'test host dumps');
+  HOST = new TestNetns('rvh');
+  POD = new TestNetns('rvp');
+  POD2 = new TestNetns('rvq');
+  const host = sockets.openIn(HOST.fd, 'test host requests');
+  const dumps = sockets.openIn(HOST.fd, 'test host dumps');
   programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new InThreadLinkDeleter(host));
-  datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets), 'testowner');
+  hostSockets = { host, dumps };
+  datapath = new RoutedVethDatapath(hostSockets, programmer, new NetnsOpener(sockets), 'testowner');
 });
 after(async () => {
-  await datapath.close();
-  sockets.closeAll();
-  fs.closeSync(hostFd);
-  execFileSync('ip', ['netns', 'del', POD]);
-  execFileSync('ip', ['netns', 'del', HOST]);
+  try {
+    await datapath?.close();
+  } finally {
+    sockets.closeAll();
+    for (const ns of [POD, POD2, HOST]) ns?.remove();
+  }
 });
 
 const spec = (over: Partial<PodNetworkSpec> = {}): PodNetworkSpec => ({
-  netnsPath: podPath,
+  netnsPath: POD.path,
   podIfname: 'eth0',
   hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c1', ifname: 'eth0' }),
   mtu: 1400,
@@ -71,13 +78,13 @@ interface IpRoute {
   protocol?: string;
 }
 
-test('ADD wires both ends as the routed layout says, in 4 writes and 2 round trips; the result names them; CHECK passes', async () => {
+test('ADD wires both ends as the routed layout says, in 3 writes and 2 round trips; the result names them; CHECK passes', async () => {
   const s = spec();
   const writesBefore = sockets.writes;
   const wired = await datapath.setUp(s);
-  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, the host
-  // end's gateway addresses and the programmer's host routes, one write each.
-  assert.equal(sockets.writes - writesBefore, 4, 'writes per ADD');
+  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, and the
+  // host end's name, gateway addresses and routes to the pod, one write each.
+  assert.equal(sockets.writes - writesBefore, 3, 'writes per ADD');
   const [hostLink] = json<IpAddr[]>(HOST, 'addr', 'show', s.hostIfname);
   const [hostDetail] = json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname);
   const [podLink] = json<IpAddr[]>(POD, 'addr', 'show', 'eth0');
@@ -88,7 +95,7 @@ test('ADD wires both ends as the routed layout says, in 4 writes and 2 round tri
   assert.deepEqual(podLink.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`), ['10.71.0.5/32', 'fd71::5/128']);
   assert.deepEqual(wired.interfaces, [
     { name: s.hostIfname, mac: hostLink.address, mtu: 1400 },
-    { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: podPath },
+    { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: POD.path },
   ]);
   assert.deepEqual(wired.ips, [
     { address: '10.71.0.5/32', gateway: '169.254.1.1', interface: 1 },
@@ -203,9 +210,10 @@ test('ADD refuses an interface name already in the pod (102) and leaves it alone
   }
 });
 
-test('a host end left by a crashed ADD of the same key (its derived name, no pod end) is replaced, not refused', async () => {
+test("a host end left by a crashed ADD of the same key (its derived name, this server's tag, no pod end) is replaced, not refused", async () => {
   const s = spec({ addresses: [{ address: '10.71.0.7', family: 4 }] });
   inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'debris0');
+  inNs(HOST, 'link', 'set', s.hostIfname, 'alias', 'podwire:testowner');
   const wired = await datapath.setUp(s);
   const [host] = json<Array<IpAddr & { link_netnsid?: number }>>(HOST, 'link', 'show', s.hostIfname);
   assert.equal(host?.link_netnsid !== undefined, true, 'the name is held by a pair reaching into the pod now');
@@ -214,4 +222,194 @@ test('a host end left by a crashed ADD of the same key (its derived name, no pod
   await datapath.check(s);
   await datapath.tearDown(s.hostIfname);
   assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+});
+
+/** The host's links other than lo, as "name alias". */
+const hostLinkNames = () => json<IpAddr[]>(HOST, 'link', 'show').filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`);
+
+for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "another server's", alias: 'podwire:otherowner' }]) {
+  test(`${foreign.what} link holding the derived host name is never tagged or removed: ADD fails (102) naming it, DEL, tearDown and reconcile leave it`, async () => {
+    const s = spec({ addresses: [{ address: '10.71.0.8', family: 4 }] });
+    inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'foreign0');
+    if (foreign.alias) inNs(HOST, 'link', 'set', s.hostIfname, 'alias', foreign.alias);
+    const planted = [`${s.hostIfname}${foreign.alias ? ` ${foreign.alias}` : ''}`, 'foreign0'].sort();
+    try {
+      await assert.rejects(datapath.setUp(s), (e: unknown) => {
+        assert.ok(e instanceof CniError);
+        assert.equal(e.code, 102);
+        assert.match(e.message, new RegExp(`host interface ${s.hostIfname} already exists`));
+        return true;
+      });
+      assert.deepEqual(hostLinkNames().sort(), planted, 'not tagged, not removed, and nothing of the failed ADD left');
+      assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo'], 'no pod end left');
+      await datapath.detach(s.hostIfname, s.addresses);
+      await datapath.tearDown(s.hostIfname);
+      assert.deepEqual(hostLinkNames().sort(), planted, 'DEL and tearDown leave a link podwire did not create');
+      assert.deepEqual((await datapath.readHost()).ownedLinks(), [], 'reconcile does not count it as its own');
+    } finally {
+      inNs(HOST, 'link', 'del', s.hostIfname);
+    }
+  });
+}
+
+test("a pod address another attachment's host route already uses: the second ADD fails naming that route, the first keeps its route, and the second's DEL leaves it", async () => {
+  const a = spec({ addresses: [{ address: '10.71.0.9', family: 4 }, { address: 'fd71::9', family: 6 }] });
+  const b = spec({ netnsPath: POD2.path, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c2', ifname: 'eth0' }), addresses: a.addresses });
+  await datapath.setUp(a);
+  try {
+    await assert.rejects(datapath.setUp(b), (e: unknown) => {
+      assert.ok(e instanceof CniError);
+      assert.equal(e.code, 103);
+      assert.match(`${e.message}: ${e.details}`, new RegExp(`10\\.71\\.0\\.9/32 dev ${a.hostIfname} proto 199`));
+      return true;
+    });
+    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`10.71.0.9 dev ${a.hostIfname}`]);
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::9 dev ${a.hostIfname}`]);
+    assert.deepEqual(json<IpAddr[]>(POD2, 'link', 'show').map((l) => l.ifname), ['lo'], 'the failed ADD left nothing in its pod');
+    await datapath.detach(b.hostIfname, b.addresses);
+    await datapath.check(a);
+  } finally {
+    await datapath.tearDown(a.hostIfname);
+  }
+});
+
+test('a host route podwire did not create (another owner, proto static) is never replaced: ADD fails naming it, the route stays', async () => {
+  inNs(HOST, 'link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1');
+  inNs(HOST, 'link', 'set', 'other0', 'up');
+  inNs(HOST, 'route', 'add', '10.71.0.10/32', 'dev', 'other0', 'proto', 'static');
+  try {
+    const s = spec({ addresses: [{ address: '10.71.0.10', family: 4 }] });
+    await assert.rejects(datapath.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /10\.71\.0\.10\/32 dev other0 proto static/.test(`${e.message}: ${e.details}`));
+    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', '10.71.0.10/32').map((r) => `${r.dev} ${r.protocol}`), ['other0 static']);
+    assert.deepEqual(hostLinkNames().sort(), ['other0', 'other1']);
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+  } finally {
+    inNs(HOST, 'link', 'del', 'other0');
+  }
+});
+
+/** The test's programmer, with route deletes and link deletes failing while told to. */
+function faultyProgrammer(fail: { routeDeletes: boolean; linkDeletes: boolean }): HostProgrammer {
+  const injected = (what: string) => Promise.reject(new Error(`injected: ${what} failed`));
+  return {
+    delPodRoutes: (addrs, index) => (fail.routeDeletes ? injected('route delete') : programmer.delPodRoutes(addrs, index)),
+    deleteLink: (index) => (fail.linkDeletes ? injected('link delete') : programmer.deleteLink(index)),
+    deleteLinks: (indexes) => (fail.linkDeletes ? indexes.map(() => injected('link delete')) : programmer.deleteLinks(indexes)),
+    applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
+  };
+}
+
+test('DEL whose route delete fails still destroys the pair (and with it every route), before it answers; the same ifname can be added again', async () => {
+  const fail = { routeDeletes: true, linkDeletes: false };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.11', family: 4 }, { address: 'fd71::11', family: 6 }] });
+  try {
+    await dp.setUp(s);
+    await dp.detach(s.hostIfname, s.addresses);
+    assert.deepEqual(hostLinkNames(), [], 'no host end, under any name');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), [], 'no pod end');
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), [], 'the IPv6 route (which a down link keeps) went with the pair');
+    assert.equal(dp.pendingDestructions(), 0);
+    await dp.setUp(s);
+    await dp.check(s);
+  } finally {
+    fail.routeDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
+  }
+});
+
+test("DEL whose route delete and pair destruction both fail reports it and keeps track: the stale route does not block another pod's ADD of that address, and a retried DEL destroys the pair", async () => {
+  const fail = { routeDeletes: true, linkDeletes: true };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: 'fd71::12', family: 6 }] });
+  const other = spec({ netnsPath: POD2.path, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c3', ifname: 'eth0' }), addresses: s.addresses });
+  try {
+    await dp.setUp(s);
+    await assert.rejects(dp.detach(s.hostIfname, s.addresses), /injected: route delete failed.*injected: link delete failed/);
+    const [detached] = hostLinkNames();
+    assert.match(detached ?? '', /^pz[0-9a-f]+ podwire:testowner$/, 'detached (renamed, still tagged)');
+    // A kernel that keeps IPv6 routes through a down link (this one drops them) leaves the
+    // pod route through the detached end: put it back as such a kernel would have kept it.
+    const pz = detached?.split(' ')[0] ?? '';
+    inNs(HOST, 'link', 'set', pz, 'up');
+    inNs(HOST, '-6', 'route', 'add', 'fd71::12/128', 'dev', pz, 'proto', '199');
+    // The address is free in the store once the DEL is retried; a new pod gets it: the stale
+    // route through the detached pair is podwire's own and gives way.
+    fail.linkDeletes = false;
+    await dp.setUp(other);
+    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::12 dev ${other.hostIfname}`]);
+    await dp.detach(s.hostIfname, s.addresses);
+    assert.deepEqual(hostLinkNames(), [`${other.hostIfname} podwire:testowner`], 'the retried DEL destroyed the detached pair');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+  } finally {
+    fail.routeDeletes = false;
+    fail.linkDeletes = false;
+    await dp.tearDown(other.hostIfname);
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
+  }
+});
+
+/**
+ * A host request socket whose veth creations "time out": the kernel creates the pair, but
+ * the answer is replaced by ETIMEDOUT (as when the reply comes after the deadline).
+ */
+class CreationTimesOut extends RtnlSocket {
+  override async exchange(requests: readonly RtnlRequest[]): Promise<RtnlOutcome[]> {
+    const outcomes = await super.exchange(requests);
+    return outcomes.map((o, i) => {
+      const what = requests[i]?.what ?? '';
+      return what.startsWith('RTM_NEWLINK veth') ? { error: new RtnlError(what, os.constants.errno.ETIMEDOUT, 'ETIMEDOUT', 'injected: no answer within the deadline') } : o;
+    });
+  }
+}
+
+test('a veth creation that times out after the kernel made the pair is rolled back: no pair is left; when that rollback fails, tearDown of the attachment destroys it', async () => {
+  const timingOut = sockets.enter(HOST.fd, () => new CreationTimesOut(new RawNetlinkSocket(Protocol.ROUTE), 'test host, creations time out'));
+  const fail = { routeDeletes: false, linkDeletes: false };
+  const dp = new RoutedVethDatapath({ host: timingOut, dumps: hostSockets.dumps }, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.13', family: 4 }] });
+  try {
+    await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /ETIMEDOUT/.test(e.details) && !/rollback also failed/.test(e.details));
+    assert.deepEqual(hostLinkNames(), [], 'the pair the kernel made was deleted');
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+
+    fail.linkDeletes = true;
+    await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && /rollback also failed: injected: link delete failed/.test(e.details));
+    const [left] = hostLinkNames();
+    assert.match(left ?? '', /^py[0-9a-f]{12} podwire:testowner$/, 'left under its provisional name, tagged');
+    fail.linkDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    assert.deepEqual(hostLinkNames(), [], "the attachment's tearDown destroyed it");
+    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
+  } finally {
+    for (const name of hostLinkNames()) inNs(HOST, 'link', 'del', name.split(' ')[0] ?? '');
+    await dp.close();
+    timingOut.close();
+  }
+});
+
+test('a detached pair whose destruction the reaper gives up on is destroyed by the next ADD of its key, which then succeeds', async () => {
+  const fail = { routeDeletes: false, linkDeletes: true };
+  const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
+  const s = spec({ addresses: [{ address: '10.71.0.14', family: 4 }] });
+  try {
+    await dp.setUp(s);
+    await dp.detach(s.hostIfname, s.addresses);
+    // The reaper's rounds (one per 200 ms) fail until it gives up.
+    for (const until = Date.now() + 5_000; dp.pendingDestructions() > 0; ) {
+      assert.ok(Date.now() < until, 'given up within 5 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(hostLinkNames()[0] ?? '', /^pz[0-9a-f]+ podwire:testowner$/, 'still there, renamed');
+    fail.linkDeletes = false;
+    await dp.setUp(s);
+    await dp.check(s);
+    assert.deepEqual(hostLinkNames(), [`${s.hostIfname} podwire:testowner`], 'the old pair is gone');
+  } finally {
+    fail.linkDeletes = false;
+    await dp.tearDown(s.hostIfname);
+    await dp.close();
+  }
 });

@@ -6,26 +6,20 @@ import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renam
 import { decodeLink } from '../rtnl/decode';
 import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
-import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, routeProtocolName } from '../rtnl/kernel-objects';
 import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { PendingDestructions } from './pending-destructions';
-import { randomMac } from './random-mac';
-import { ownerAlias } from './owner-alias';
 import { enableForwarding } from './ip-forwarding';
 import { HostProgrammer } from './host-programmer';
-import { hostVethName } from './host-veth-name';
+import { detachedName, hostVethName, isDetachedName, ownerAlias, provisionalName, randomMac } from './link-identity';
 import { NetnsOpener, PodNetns } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
-import { hostSideProblems, podSideProblems, strayPodRoutes } from './routed-veth-check';
+import { hostSideProblems, podSideProblems, sameAddress, strayPodRoutes } from './routed-veth-check';
+import { PodRouteChange, RTPROT_PODWIRE, hostRouteRequest } from './host-routes';
 import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes, podStepFailure, resultIps, resultRoutes } from './routed-veth-layout';
 
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_HOST = 254;
-const RTN_UNICAST = 1;
-/** rtm_protocol "boot": what `ip route add` uses for the pod's own routes. */
-const RTPROT_BOOT = 3;
 /** How long an ADD waits for a detached pair that still holds its pod interface name. */
 const DESTRUCTION_WAIT_MS = 3_000;
 /**
@@ -36,13 +30,19 @@ const REAP_INTERVAL_MS = 200;
 /** How long shutdown waits for detached pairs to be destroyed (the next start removes the rest). */
 const DESTRUCTION_DRAIN_MS = 2_000;
 
-/** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
-export function detachedName(index: number): string {
-  return `pz${index.toString(16)}`;
+/** The pair could not be created: the pod interface name is taken (EEXIST; the kernel made nothing). */
+class PodNameTaken extends Error {
+  constructor(readonly cause: unknown) {
+    super(reasonOf(cause));
+  }
 }
 
-/** createPair's outcome: the pair made (with this end as the kernel echoed it), or a name in the way. */
-type CreatedPair = { ok: true; host?: KernelLink; aliasError?: unknown } | { ok: false; error: unknown };
+/** The new host end could not take its derived name: a link already holds it (EEXIST). */
+class HostNameTaken extends Error {
+  constructor(readonly cause: unknown) {
+    super(reasonOf(cause));
+  }
+}
 
 /** Runs undo steps in reverse; collects (does not throw) their failures for the error details. */
 async function rollBack(undo: Array<() => Promise<void>>): Promise<string[]> {
@@ -68,10 +68,12 @@ export interface RoutedVethSockets {
 /**
  * The routed veth datapath (as Calico, Cilium and the reference ptp plugin do it): the pod end
  * is created directly inside the pod netns under CNI_IFNAME and gets IP/32, a static
- * neighbour entry and an on-link /32 route for the link-local gateway 169.254.1.1 (the host
- * end's MAC), and a default route via it (IPv6: /128, fe80::1). The host end stays in the
+ * neighbour entry for the link-local gateway 169.254.1.1 (the host end's MAC), and a default
+ * route via it, onlink (IPv6: /128, fe80::1; routed-veth-layout.ts). The host end stays in the
  * host netns, up, holding the gateway address itself (so it also answers ARP/NDP for it), with
- * a /32 (/128) route to the pod. No bridge, no L2 domain shared between pods.
+ * a /32 (/128) route to the pod that no other attachment's or program's route ever replaces.
+ * No bridge, no L2 domain shared between pods. The host end carries this server's owner tag
+ * from its creation on; a link without it is never changed or removed.
  */
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
@@ -81,6 +83,12 @@ export class RoutedVethDatapath implements Datapath {
   /** Sockets inside pod netns, open only while a call uses them (none pins a netns). */
   private readonly pods: PodNetnsSockets;
   private readonly destructions: PendingDestructions;
+  /**
+   * Pairs of an attachment (by its host name) that a failed rollback or detach left under
+   * another name (provisional or detached): tearDown() and detach() of that attachment, and
+   * its next ADD, try again to destroy them. (A restart's reconcile removes any still left.)
+   */
+  private readonly leftovers = new Map<string, string>();
 
   /**
    * `ownerTag` marks every host end this server creates (in its interface alias, visible in
@@ -95,7 +103,7 @@ export class RoutedVethDatapath implements Datapath {
     this.host = sockets.host;
     this.dumps = sockets.dumps;
     this.alias = ownerAlias(ownerTag);
-    this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), REAP_INTERVAL_MS);
+    this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), { intervalMs: REAP_INTERVAL_MS });
     this.pods = new PodNetnsSockets(netns);
   }
 
@@ -114,60 +122,68 @@ export class RoutedVethDatapath implements Datapath {
       this.ipv6Forwarding = true;
     }
     return this.pods.use(spec.netnsPath, async ({ ns, sock: pod }) => {
-      const undo: Array<() => Promise<void>> = [];
-      try {
-        return await this.wire(spec, ns, pod, undo);
-      } catch (err) {
-        const failures = await rollBack(undo);
-        const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
-        if (failures.length === 0) throw base;
-        throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
+      // A name in the way is cleared (or found to be someone else's), then the ADD is tried
+      // again: at most once per name (the pod's, the host end's).
+      const cleared = { pod: false, host: false };
+      for (;;) {
+        const undo: Array<() => Promise<void>> = [];
+        const provisional = provisionalName();
+        try {
+          return await this.wire(spec, ns, pod, provisional, undo);
+        } catch (err) {
+          const failures = await rollBack(undo);
+          if (failures.length > 0) {
+            // The pair may still exist under its provisional name: tearDown() and detach() of
+            // this attachment try again to destroy it.
+            this.leftovers.set(spec.hostIfname, provisional);
+            const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
+            throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
+          }
+          if (err instanceof PodNameTaken && !cleared.pod) {
+            await this.waitForPodName(spec, pod, err.cause);
+            cleared.pod = true;
+          } else if (err instanceof HostNameTaken && !cleared.host) {
+            await this.clearHostName(spec, err.cause);
+            cleared.host = true;
+          } else if (err instanceof PodNameTaken) {
+            throw this.interfaceExists(spec, err.cause);
+          } else if (err instanceof HostNameTaken) {
+            throw this.hostInterfaceExists(spec, err.cause, await findLink(this.host, spec.hostIfname));
+          } else {
+            throw err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
+          }
+        }
       }
     });
   }
 
   /**
-   * Two round trips when nothing is in the way: (1) one write creating the pair (host end up,
-   * both MACs podwire's, NLM_F_ECHO) and marking the host end as ours by its name, (2) both
-   * ends' programming, each end's requests in one write on its socket, the host routes through
-   * the programmer at the same time. A name in the way (EEXIST) costs the lookups that tell
-   * why, and one more try when it was debris.
+   * Two round trips when nothing is in the way: (1) one write creating the pair (host end
+   * down under a provisional name, the pod end's MAC podwire's, NLM_F_ECHO) and tagging the host end
+   * as ours by that name, (2) both ends' programming, each end's requests in one write on its
+   * socket: on the host, the derived name, up, the gateway addresses and the routes to the pod.
+   * A name in the way (EEXIST) costs the lookups that tell why, and one more try when it
+   * was ours to clear.
    */
-  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>): Promise<WiredPod> {
+  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, provisional: string, undo: Array<() => Promise<void>>): Promise<WiredPod> {
     const podMac = spec.podMac ?? randomMac();
-    let created = await this.createPair(spec, ns, podMac);
-    if (!created.ok) {
-      await this.clearTheWay(spec, pod, created.error);
-      created = await this.createPair(spec, ns, podMac);
-      if (!created.ok) throw this.interfaceExists(spec, created.error);
-    }
-    // The pair exists from here on: undo deletes it (by name if the kernel did not echo it).
-    const echoed = created.host;
-    undo.push(async () => {
-      const index = echoed?.index ?? (await findLink(this.host, spec.hostIfname))?.index;
-      if (index !== undefined) await this.programmer.deleteLink(index);
-    });
-    if (created.aliasError) throw created.aliasError;
-    // A kernel without NLM_F_ECHO for links (before 5.19) answers with the acknowledgement only.
-    const hostLink = echoed ?? (await findLink(this.host, spec.hostIfname));
-    if (!hostLink) throw new Error(`host veth ${spec.hostIfname} vanished right after creation`);
-    const podIndex = echoed?.peerIndex || (await findLink(pod, spec.podIfname))?.index;
+    const hostLink = await this.createPair(spec, ns, podMac, provisional, undo);
+    const podIndex = hostLink.peerIndex || (await findLink(pod, spec.podIfname))?.index;
     if (!podIndex) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
     // Both ends are programmed at once, each end's requests pipelined on its socket: the
     // kernel handles one socket's requests in the order they were sent, so each end still
-    // sees its steps in order (link up before the routes through it), but nobody waits for a
-    // reply before sending the next request. On any failure the caller's rollback deletes the
-    // host end, which takes everything with it. (The host end is up since its creation, before
-    // the programmer sends the routes through it.)
+    // sees its steps in order (the host end named and up before the routes through it), but
+    // nobody waits for a reply before sending the next request. On any failure the caller's
+    // rollback deletes the host end, which takes everything with it.
     const podSteps = sendAll(pod, podRequests(podIndex, hostLink.mac, spec)).catch((err: unknown) => {
       throw podStepFailure(err, spec);
     });
-    const hostSteps = sendAll(this.host, hostRequests(hostLink.index, spec));
-    const hostRoutes = this.programmer.addPodRoutes(spec.addresses, hostLink.index);
-    const outcomes = await Promise.allSettled([podSteps, hostSteps, hostRoutes]);
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) throw failed.reason;
+    const outcomes = await Promise.allSettled([podSteps, this.programHostEnd(hostLink.index, spec)]);
+    const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
+    // A name in the way first: it is the one failure the caller clears and tries again.
+    const failed = failures.find((e) => e instanceof HostNameTaken) ?? failures[0];
+    if (failed !== undefined) throw failed;
 
     if (!this.netns.stillNamedBy(ns, spec.netnsPath)) throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
     return {
@@ -181,57 +197,162 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   /**
-   * One write: the pair (host end up, the kernel echoing it) and the owner tag on the host end.
-   * The kernel handles both messages of one sendmsg(2) inside that call, so no crash of
-   * podwired can leave the pair without its tag (reconcile removes tagged ends no ready
-   * attachment accounts for).
+   * One write: the pair (host end down under the provisional `name`, the kernel echoing it)
+   * and the owner tag on that name. The kernel handles both messages of one sendmsg(2) inside
+   * that call, so no crash of podwired can leave the pair without its tag (reconcile removes
+   * tagged ends no ready attachment accounts for); and as no other link holds `name`, a
+   * failed creation tags nothing. Pushes the pair's undo as soon as the pair may exist (a
+   * creation whose answer timed out may have been made).
    */
-  private async createPair(spec: PodNetworkSpec, ns: PodNetns, podMac: string): Promise<CreatedPair> {
+  private async createPair(spec: PodNetworkSpec, ns: PodNetns, podMac: string, name: string, undo: Array<() => Promise<void>>): Promise<KernelLink> {
     const [create, alias] = await this.host.exchange([
-      createVeth({ name: spec.hostIfname, mtu: spec.mtu, up: true, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac } }),
-      setLinkAliasByName(spec.hostIfname, this.alias),
+      createVeth({ name, mtu: spec.mtu, up: false, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac } }),
+      setLinkAliasByName(name, this.alias),
     ]);
-    if (!create || create.error) {
-      const error = create?.error ?? new Error('no outcome for the veth creation');
-      if (hasErrno(error, 'EEXIST')) return { ok: false, error };
-      throw error;
-    }
-    const host = create.messages.map(decodeLink).find((l) => l?.name === spec.hostIfname);
-    return { ok: true, ...(host ? { host } : {}), ...(alias?.error ? { aliasError: alias.error } : {}) };
+    // EEXIST: a name is taken (the pod's: no other link holds `name`), and the kernel made nothing.
+    if (create?.error && hasErrno(create.error, 'EEXIST')) throw new PodNameTaken(create.error);
+    let index = create?.messages?.map(decodeLink).find((l) => l?.name === name)?.index;
+    undo.push(async () => {
+      const at = index ?? (await findLink(this.host, name))?.index;
+      if (at !== undefined) await this.programmer.deleteLink(at);
+    });
+    if (!create || create.error) throw create?.error ?? new Error('no outcome for the veth creation');
+    if (alias?.error) throw alias.error;
+    // A kernel without NLM_F_ECHO for links (before 5.19) answers with the acknowledgement only.
+    const host = create.messages.map(decodeLink).find((l) => l?.name === name) ?? (await findLink(this.host, name));
+    if (!host) throw new Error(`host veth ${name} vanished right after creation`);
+    index = host.index;
+    return host;
   }
 
   /**
-   * A name was in the way. The pod end's may still be held by a pair a DEL detached (the
-   * same key, DEL then ADD at once): wait for its destruction. A host end with our derived
-   * name but no attachment is debris of a crashed ADD of this same key: remove it. Anything
-   * else is the caller's interface: refuse.
+   * The host end's second write, in order: its derived name, up, the gateway addresses, and
+   * the routes to the pod, each created exclusively (CREATE|EXCL): a route to a pod address
+   * that exists already is never replaced (claimRoutes() says whose it is).
    */
-  private async clearTheWay(spec: PodNetworkSpec, pod: RtnlSocket, cause: unknown): Promise<void> {
-    const [inPod, stale] = await Promise.all([findLink(pod, spec.podIfname), findLink(this.host, spec.hostIfname)]);
-    let existing = inPod;
+  private async programHostEnd(index: number, spec: PodNetworkSpec): Promise<void> {
+    const steps = [renameLink(index, spec.hostIfname), setLinkUp(index), ...gatewayAddresses(index, spec)];
+    const routes = spec.addresses.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } }));
+    const outcomes = await this.host.exchange([...steps, ...routes]);
+    const renamed = outcomes[0]?.error;
+    if (renamed && hasErrno(renamed, 'EEXIST')) throw new HostNameTaken(renamed);
+    const stepFailure = outcomes.slice(0, steps.length).find((o) => o.error)?.error;
+    if (stepFailure) throw stepFailure;
+    const taken: PodAddress[] = [];
+    spec.addresses.forEach((addr, i) => {
+      const error = outcomes[steps.length + i]?.error;
+      if (!error) return;
+      if (!hasErrno(error, 'EEXIST')) throw error;
+      taken.push(addr);
+    });
+    if (taken.length > 0) await this.claimRoutes(taken, index);
+  }
+
+  /**
+   * Routes to pod addresses that exist already (their creation answered EEXIST). One of
+   * podwire's own through a host end a DEL detached (its route delete failed and the pair is
+   * still being destroyed) is stale: deleted, and the route created again. Any other is
+   * someone else's (another attachment's, another program's) and is never replaced: the ADD
+   * fails naming it.
+   */
+  private async claimRoutes(taken: readonly PodAddress[], index: number): Promise<void> {
+    const host = await takeSnapshot(this.dumps, ['links', 'routes']);
+    const stale: PodRouteChange[] = [];
+    const others: string[] = [];
+    for (const addr of taken) {
+      const route = host.routes.find((r) => r.table === RT_TABLE_MAIN && r.family === addr.family && r.dstLen === POD_PREFIX[addr.family] && sameAddress(r.dst, addr.address));
+      if (!route) continue; // gone meanwhile: created again below
+      const via = route.oif ? host.linkAt(route.oif) : undefined;
+      if (route.protocol === RTPROT_PODWIRE && via && this.owns(via) && (isDetachedName(via.name) || this.destructions.involves(via.index))) {
+        stale.push({ op: 'delete', podRoute: { address: addr.address, family: addr.family, oif: via.index } });
+      } else {
+        others.push(`${addr.address}/${POD_PREFIX[addr.family]}${via ? ` dev ${via.name}` : route.oif ? ` dev #${route.oif}` : ''} proto ${routeProtocolName(route.protocol)}`);
+      }
+    }
+    if (others.length > 0) {
+      throw new CniError(
+        CniCode.DatapathFailure,
+        `a host route to the pod's address already exists: ${others.join(', ')}`,
+        'podwire never replaces a host route it did not create for this pod (another attachment or another program owns it): remove that route, or give the pod another address',
+      );
+    }
+    const failed = (await this.programmer.applyRouteChanges(stale)).find((o) => o.error !== undefined);
+    if (failed) throw new Error(`could not delete a stale host route of a detached pod: ${failed.error}`);
+    await sendAll(this.host, taken.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } })));
+  }
+
+  /**
+   * The pod interface name is taken. It may still be held by a pair a DEL detached (the same
+   * key, DEL then ADD at once): wait for its destruction; or by a pair of this attachment whose
+   * destruction failed before: destroy it now. Anything else is the caller's interface: refuse.
+   */
+  private async waitForPodName(spec: PodNetworkSpec, pod: RtnlSocket, cause: unknown): Promise<void> {
+    await this.destroyLeftover(spec.hostIfname);
+    let existing = await findLink(pod, spec.podIfname);
     if (existing && this.destructions.involves(existing.peerIndex)) {
       this.destructions.flush(); // its round now, not at the next tick of the reaper
       await this.destructions.wait(existing.peerIndex, DESTRUCTION_WAIT_MS);
       existing = await findLink(pod, spec.podIfname);
     }
     if (existing) throw this.interfaceExists(spec, cause);
-    if (stale) await this.programmer.deleteLink(stale.index);
+  }
+
+  /**
+   * A link holds the derived host name. One of this server's (its tag) is debris of a
+   * crashed ADD of this same key (an ADD of a key with an attachment never gets here):
+   * removed. Any other link is not podwire's to take or remove: refuse.
+   */
+  private async clearHostName(spec: PodNetworkSpec, cause: unknown): Promise<void> {
+    const holder = await findLink(this.host, spec.hostIfname);
+    if (!holder) return; // gone meanwhile
+    if (!this.owns(holder)) throw this.hostInterfaceExists(spec, cause, holder);
+    await this.programmer.deleteLink(holder.index);
   }
 
   private interfaceExists(spec: PodNetworkSpec, cause: unknown): CniError {
     return new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, `CNI ADD must not reuse an existing interface; DEL the attachment first (${reasonOf(cause)})`);
   }
 
+  private hostInterfaceExists(spec: PodNetworkSpec, cause: unknown, holder: KernelLink | undefined): CniError {
+    const message = `host interface ${spec.hostIfname} already exists`;
+    if (holder && !this.owns(holder)) {
+      const alias = holder.alias === '' ? 'no alias' : `alias "${holder.alias}"`;
+      return new CniError(
+        CniCode.InterfaceExists,
+        `${message} and podwire did not create it`,
+        `it has ${alias}, not this server's "${this.alias}": podwire neither takes over nor removes a link it did not create; remove it, or DEL the attachment through whatever created it (${reasonOf(cause)})`,
+      );
+    }
+    return new CniError(CniCode.InterfaceExists, message, `it was in the way again after it was cleared (${reasonOf(cause)})`);
+  }
+
+  /** True for a link this server created (it carries the owner tag). */
+  private owns(link: KernelLink): boolean {
+    return link.alias === this.alias;
+  }
+
+  /** Destroys a pair of this attachment a failed rollback or detach left behind, if any (fine when gone). */
+  private async destroyLeftover(hostIfname: string): Promise<void> {
+    const name = this.leftovers.get(hostIfname);
+    if (name === undefined) return;
+    const link = await findLink(this.host, name);
+    if (link && this.owns(link)) await this.programmer.deleteLink(link.index);
+    this.leftovers.delete(hostIfname);
+  }
+
   async tearDown(hostIfname: string): Promise<void> {
     // Deleting the host end destroys the pair, and the kernel flushes every route through
-    // either end: the host /32 and /128 routes, and everything podwire put in the pod.
+    // either end: the host /32 and /128 routes, and everything podwire put in the pod. A link
+    // under that name that this server did not create is left alone.
+    await this.destroyLeftover(hostIfname);
     const link = await findLink(this.host, hostIfname);
-    if (link) await this.programmer.deleteLink(link.index);
+    if (link && this.owns(link)) await this.programmer.deleteLink(link.index);
   }
 
   async detach(hostIfname: string, addresses: readonly PodAddress[]): Promise<void> {
+    await this.destroyLeftover(hostIfname);
     const link = await findLink(this.host, hostIfname);
-    if (!link) return;
+    if (!link || !this.owns(link)) return;
     try {
       // Down (its IPv4 routes go with that), then renamed: an ADD of the same key creates its
       // own host end at once. The alias stays: a SIGKILL before the destruction leaves an
@@ -243,11 +364,25 @@ export class RoutedVethDatapath implements Datapath {
       await this.programmer.deleteLink(link.index);
       return;
     }
-    // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once.
-    await this.programmer.delPodRoutes(addresses, link.index);
+    try {
+      // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once,
+      // and only through this host end.
+      await this.programmer.delPodRoutes(addresses, link.index);
+    } catch (routeErr) {
+      // Destroying the pair takes every route through it: do it now, rather than leave the
+      // routes (and the pair) to the reaper.
+      try {
+        await this.programmer.deleteLink(link.index);
+      } catch (destroyErr) {
+        this.leftovers.set(hostIfname, detachedName(link.index));
+        throw new Error(`deleting the pod routes through ${detachedName(link.index)} failed (${reasonOf(routeErr)}), and so did destroying the pair (${reasonOf(destroyErr)})`);
+      }
+      return;
+    }
     // Destroyed by the reaper's next round (one group delete for all pairs detached since the
-    // last round, in the programmer's worker): not awaited.
-    this.destructions.reap(link.index);
+    // last round, in the programmer's worker): not awaited. A pair the reaper gives up on is
+    // remembered for the attachment: its next ADD, DEL or tearDown tries again.
+    this.destructions.reap(link.index, () => this.leftovers.set(hostIfname, detachedName(link.index)));
   }
 
   pendingDestructions(): number {
@@ -332,14 +467,14 @@ function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): R
 }
 
 /**
- * The host end (up since its creation, tagged in the same write): the gateway address per
- * family (the routes to the pod go through the batched programmer). The host end owns the
+ * The gateway address per family on the host end (programHostEnd() sends them after its name
+ * and up, before the routes to the pod). The host end owns the
  * gateway address, so it answers ARP/NDP for it whenever the pod's static neighbour entry is
  * flushed (a chained plugin changing the pod's MAC does that). IPv4: scope host, so the host
  * never picks it as the source of its own traffic. (No undo of their own: deleting the host
  * end flushes them.)
  */
-function hostRequests(hostIndex: number, spec: PodNetworkSpec): RtnlRequest[] {
+function gatewayAddresses(hostIndex: number, spec: PodNetworkSpec): RtnlRequest[] {
   return familiesOf(spec.addresses).map((family) =>
     addAddress(
       { index: hostIndex, family, address: POD_GATEWAY[family], prefixLen: HOST_GATEWAY_PREFIX[family], ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }) },

@@ -7,8 +7,7 @@ import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView } from './datapath';
 import type { CallImplementations, CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage } from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
-import { hostVethName } from './host-veth-name';
-import { ownerAlias } from './owner-alias';
+import { hostVethName, ownerAlias } from './link-identity';
 
 export interface ThreadedDatapathOptions {
   ownerTag: string;

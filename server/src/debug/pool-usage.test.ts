@@ -12,3 +12,8 @@ test('a node pod CIDR counts the leases of every network inside it', () => {
   assert.equal(v6.used, 1);
   assert.equal(v6.size, Number.MAX_SAFE_INTEGER);
 });
+
+test('an address two networks hold (a database from before addresses were unique per node) counts once', () => {
+  const leases = [lease('a', '10.226.1.5', 4), lease('b', '10.226.1.5', 4), lease('b', '10.226.1.6', 4)];
+  assert.equal(podCidrUsage('10.226.0.0/16', leases).used, 2);
+});

@@ -17,7 +17,8 @@ import { KeyedMutex } from '../keyed-mutex';
 import { createServerLogger } from '../logging/server-logger';
 import { NetworkRegistry } from '../pools/network-registry';
 import { Readiness } from '../readiness';
-import { CniCallRequest, CniReply, createCniService } from './cni-service';
+import type { CniReply } from '../skel/skel';
+import { CniCallRequest, createCniService } from './cni-service';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-cni-service-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

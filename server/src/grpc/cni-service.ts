@@ -1,12 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { AddResponse } from '../generated/podwire/v1/AddResponse';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
 import type { CniInvocation__Output } from '../generated/podwire/v1/CniInvocation';
 import type { DelResponse } from '../generated/podwire/v1/DelResponse';
 import { CniCode } from '../cni/cni-error';
 import { CniVerb } from '../cni/cni-invocation';
-import { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
+import type { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
 import { handleAdd } from '../handlers/add';
 import { handleCheck } from '../handlers/check';
 import { handleDel } from '../handlers/del';
@@ -16,14 +15,7 @@ import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
 import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
 import { newRequestId } from '../logging/request-id';
-import { readCall } from '../cni/cni-call';
-import { CallOutcome, dispatch } from '../skel/dispatch';
-
-/**
- * What a CNI call answers: what the shim prints (a result, '' for nothing) or a CNI error.
- * Add and Get send it as it is; the RPCs that print nothing send it through withoutResult.
- */
-export type CniReply = AddResponse;
+import { CniReply, dispatch, readCall, toReply } from '../skel/skel';
 
 /** Every podwire.v1.Cni request (AddRequest, DelRequest, ...): the invocation, whatever the RPC. */
 export interface CniCallRequest {
@@ -37,19 +29,6 @@ const NO_INVOCATION: CniInvocation__Output = { containerId: '', netns: '', ifnam
 function withoutResult(handler: grpc.handleUnaryCall<CniCallRequest, CniReply>): grpc.handleUnaryCall<CniCallRequest, DelResponse> {
   return (call, callback) =>
     handler(call, (err, reply, trailer, flags) => callback(err, reply && { error: reply.error, cniVersion: reply.cniVersion }, trailer, flags));
-}
-
-/** The reply the shim reads: the output on success, the CNI error otherwise. */
-function toReply(outcome: Exclude<CallOutcome, { kind: 'abandoned' }>): CniReply {
-  if (outcome.kind === 'ok') return { result: Buffer.from(outcome.output, 'utf8'), cniVersion: outcome.cniVersion };
-  const e = outcome.error;
-  return { error: { code: e.code, msg: e.message, details: e.details }, cniVersion: outcome.cniVersion };
-}
-
-/** Runs one CNI call from its invocation: read once (skel), then dispatched (tests call this directly). */
-export async function runCniCall(deps: HandlerDeps, readiness: Readiness, verb: CniVerb, handler: VerbHandler, req: CniInvocation__Output): Promise<CniReply> {
-  const outcome = await dispatch(deps, readiness, handler, readCall(verb, req), { abandoned: () => false });
-  return outcome.kind === 'abandoned' ? { error: { code: CniCode.TryAgainLater, msg: outcome.abandoned.message, details: '' }, cniVersion: outcome.cniVersion } : toReply(outcome);
 }
 
 /**
@@ -94,7 +73,7 @@ export function createCniService(
       call.on('cancelled', () => {
         abandoned = true;
       });
-      dispatch(deps, readiness, handler, read, { abandoned: () => abandoned }).then(
+      dispatch(read, { deps, readiness, handler, ctx: { abandoned: () => abandoned } }).then(
         (outcome) => {
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
           const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };

@@ -93,7 +93,8 @@ test('DEL is idempotent and tears down the derived host veth even with no record
   await run(handleAdd, inv('a'), conf());
   assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
   assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
-  assert.equal(datapath.detached.length, 2);
+  const derived = datapath.hostIfname({ network: 'n', containerId: 'a', ifname: 'eth0' });
+  assert.deepEqual(datapath.detached, [derived, derived], 'both DELs detached the derived host veth');
   assert.deepEqual(store.listLeases(), []);
 });
 
@@ -131,21 +132,21 @@ test('without ranges, ADD allocates from the node pod CIDRs (one address per fam
   await rejectsWith(run(handleStatus, inv('', 'STATUS'), noRanges()), 50);
 });
 
-test('explicit ranges must lie inside the node pod CIDRs (code 7 naming both); without node CIDRs no ranges is code 7 for ADD', async () => {
+test('explicit ranges inside the node pod CIDRs or wholly outside them are served; one straddling a pod CIDR is code 7 naming both; without node CIDRs no ranges is code 7 for ADD', async () => {
   deps.node = new NodePodCidrs('node-a', ['10.9.0.0/24']);
   assert.ok(await run(handleAdd, inv('in'), conf()));
-  const outside = conf({ ipam: { ranges: [[{ subnet: '10.8.0.0/24' }]] } });
-  await assert.rejects(run(handleAdd, inv('out'), outside), (e: unknown) => {
+  // A secondary network's own subnet (its routes between nodes are the user's business).
+  assert.ok(await run(handleAdd, inv('own'), conf({ ipam: { ranges: [[{ subnet: '10.8.0.0/24' }]] } })));
+  assert.ok(await run(handleAdd, inv('v6'), conf({ ipam: { ranges: [[{ subnet: 'fd00:9::/120' }]] } })));
+  const straddling = conf({ ipam: { ranges: [[{ subnet: '10.9.0.0/16' }]] } });
+  await assert.rejects(run(handleAdd, inv('wide'), straddling), (e: unknown) => {
     assert.ok(e instanceof CniError);
     assert.equal(e.code, 7);
-    assert.match(e.message, /10\.8\.0\.1-10\.8\.0\.254 \(10\.8\.0\.0\/24\) is outside this node's pod CIDRs 10\.9\.0\.0\/24/);
+    assert.match(e.message, /10\.9\.0\.1-10\.9\.255\.254 \(10\.9\.0\.0\/16\) overlaps this node's pod CIDR 10\.9\.0\.0\/24 without lying inside it/);
     return true;
   });
-  // A range wider than the node's CIDR is outside too; so is a family the node has no CIDR for.
-  await rejectsWith(run(handleAdd, inv('wide'), conf({ ipam: { ranges: [[{ subnet: '10.9.0.0/16' }]] } })), 7);
-  await rejectsWith(run(handleAdd, inv('v6'), conf({ ipam: { ranges: [[{ subnet: 'fd00::/120' }]] } })), 7);
-  await rejectsWith(run(handleStatus, inv('', 'STATUS'), outside), 7);
-  assert.equal(store.listAttachments().length, 1, 'refused ADDs leased nothing');
+  await rejectsWith(run(handleStatus, inv('', 'STATUS'), straddling), 7);
+  assert.equal(store.listAttachments().length, 3, 'the refused ADD leased nothing');
   deps.node = new NodePodCidrs('node-a', []);
   await rejectsWith(run(handleAdd, inv('none'), noRanges()), 7);
 });
@@ -181,4 +182,74 @@ test('an ADD whose caller gave up is rolled back inside the handler: no attachme
   assert.deepEqual(store.listLeases(), []);
   assert.equal(datapath.wired.size, 0);
   assert.deepEqual(datapath.tornDown, [datapath.hostIfname({ network: 'n', containerId: 'late', ifname: 'eth0' })]);
+});
+
+const hostOf = (containerId: string) => datapath.hostIfname({ network: 'n', containerId, ifname: 'eth0' });
+const storeOf = (containerId: string) => ({
+  attachments: store.listAttachments().filter((a) => a.containerId === containerId).map((a) => `${a.state} ${a.hostIfname}`),
+  leases: store.listLeases().filter((l) => l.containerId === containerId).map((l) => l.address),
+});
+
+test('a datapath failure whose tear-down fails too keeps the address leased (a pending attachment) and says why; DEL then clears it', async () => {
+  datapath.failSetUp = new CniError(103, 'failed to wire the pod network', 'EEXIST');
+  datapath.failTearDown = new Error('RTM_DELLINK 42: ETIMEDOUT');
+  await assert.rejects(run(handleAdd, inv('a'), conf()), (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 103);
+    assert.match(e.details, /^EEXIST; tearing the pod network down failed: RTM_DELLINK 42: ETIMEDOUT; its addresses stay leased/);
+    return true;
+  });
+  assert.deepEqual(storeOf('a'), { attachments: [`pending ${hostOf('a')}`], leases: ['10.9.0.1'] }, 'not freed while the pair may be wired');
+  // Another pod does not get that address.
+  datapath.failSetUp = undefined;
+  datapath.failTearDown = undefined;
+  const b = JSON.parse(await run(handleAdd, inv('b'), conf())) as { ips: Array<{ address: string }> };
+  assert.equal(b.ips[0]?.address, '10.9.0.2/32');
+  assert.equal(await run(handleDel, inv('a', 'DEL'), conf()), '');
+  assert.deepEqual(datapath.detached, [hostOf('a')]);
+  assert.deepEqual(storeOf('a'), { attachments: [], leases: [] });
+});
+
+test('a datapath failure whose tear-down succeeds frees the address (the pair is proven gone)', async () => {
+  datapath.failSetUp = new Error('netlink said no');
+  await rejectsWith(run(handleAdd, inv('a'), conf()), 103);
+  assert.deepEqual(datapath.tornDown, [hostOf('a')], 'the tear-down that proves it gone');
+  assert.deepEqual(storeOf('a'), { attachments: [], leases: [] });
+});
+
+test('an abandoned ADD whose tear-down fails keeps the address leased (pending) and carries the failure', async () => {
+  datapath.failTearDown = new Error('RTM_DELLINK 43: EBUSY');
+  await assert.rejects(run(handleAdd, inv('late'), conf(), { abandoned: () => true }), (e: unknown) => e instanceof AbandonedAdd && /^RTM_DELLINK 43: EBUSY; its addresses stay leased/.test(e.rollbackError ?? ''));
+  assert.deepEqual(storeOf('late'), { attachments: [`pending ${hostOf('late')}`], leases: ['10.9.0.1'] });
+});
+
+test('a failed commit tears the pod down; when that fails too, the error says so and the address stays leased (pending)', async () => {
+  const real = store;
+  deps.store = Object.assign(Object.create(real) as IpamStore, {
+    allocate: (...args: Parameters<IpamStore['allocate']>) => {
+      const a = real.allocate(...args);
+      return {
+        leases: a.leases,
+        // A failed commit keeps the hold (the allocation's contract): rollBack() decides.
+        commit: () => {
+          throw new Error('disk I/O error');
+        },
+        keepPending: () => a.keepPending(),
+        release: () => a.release(),
+      };
+    },
+  });
+  datapath.failTearDown = new Error('RTM_DELLINK 44: ETIMEDOUT');
+  await assert.rejects(run(handleAdd, inv('a'), conf()), (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 106);
+    assert.match(e.details, /^disk I\/O error; tearing the pod network down failed: RTM_DELLINK 44: ETIMEDOUT; its addresses stay leased/);
+    return true;
+  });
+  assert.deepEqual(storeOf('a'), { attachments: [`pending ${hostOf('a')}`], leases: ['10.9.0.1'] });
+  // With a tear-down that works, a failed commit leaves nothing.
+  datapath.failTearDown = undefined;
+  await rejectsWith(run(handleAdd, inv('b'), conf()), 106);
+  assert.deepEqual(storeOf('b'), { attachments: [], leases: [] });
+  assert.equal(datapath.wired.has(hostOf('b')), false);
 });

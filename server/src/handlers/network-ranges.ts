@@ -20,17 +20,47 @@ function rangesFromNode(cidrs: readonly string[]): RangeSet[] {
   return sets;
 }
 
-function inside(range: IpRange, cidr: string): boolean {
-  const [net, bits] = parseCidrText(cidr);
-  if (net.kind() !== (range.family === 6 ? 'ipv6' : 'ipv4')) return false;
-  return ipaddr.parse(range.rangeStart).match(net, bits) && ipaddr.parse(range.rangeEnd).match(net, bits);
+function toBigInt(addr: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  return addr.toByteArray().reduce((v, byte) => (v << 8n) | BigInt(byte), 0n);
+}
+
+/** Family, first and last address (network and broadcast included) per pod CIDR, parsed once. */
+const boundsCache = new Map<string, { family: 4 | 6; first: bigint; last: bigint }>();
+
+/** First and last address of a CIDR, or undefined when it is of the other family. */
+function cidrBounds(cidr: string, family: 4 | 6): [bigint, bigint] | undefined {
+  let b = boundsCache.get(cidr);
+  if (!b) {
+    const v6 = parseCidrText(cidr)[0].kind() === 'ipv6';
+    const [first, last] = v6
+      ? [ipaddr.IPv6.networkAddressFromCIDR(cidr), ipaddr.IPv6.broadcastAddressFromCIDR(cidr)]
+      : [ipaddr.IPv4.networkAddressFromCIDR(cidr), ipaddr.IPv4.broadcastAddressFromCIDR(cidr)];
+    b = { family: v6 ? 6 : 4, first: toBigInt(first), last: toBigInt(last) };
+    boundsCache.set(cidr, b);
+  }
+  return b.family === family ? [b.first, b.last] : undefined;
+}
+
+/** How a range (the addresses it hands out, rangeStart-rangeEnd) lies against a pod CIDR. */
+function placement(range: IpRange, cidr: string): 'inside' | 'disjoint' | 'partial' {
+  const bounds = cidrBounds(cidr, range.family);
+  if (!bounds) return 'disjoint';
+  const [first, last] = bounds;
+  if (range.first >= first && range.last <= last) return 'inside';
+  if (range.last < first || range.first > last) return 'disjoint';
+  return 'partial';
 }
 
 /**
  * The range sets ADD and STATUS allocate from. A configuration without "ranges" takes this
- * node's pod CIDRs (one range set per family). A configuration with ranges keeps them, but
- * when the node has pod CIDRs every range must lie inside one of them: a node hands out only
- * addresses the rest of the cluster routes to it. Code 7 otherwise, naming both.
+ * node's pod CIDRs (one range set per family). A configuration with ranges keeps them; when
+ * the node has pod CIDRs, each range must either lie inside one (a share of the addresses
+ * the cluster routes to this node) or be disjoint from all of them (a secondary network's
+ * own subnet, e.g. Multus' net1: its routes beyond this node are the user's business, as
+ * with host-local). Addresses are unique on the node across networks (the lease store sees
+ * to that), so several networks may share the pod CIDRs. A range that overlaps a pod CIDR
+ * without lying inside it (wider than it, or straddling its edge) makes no sense: part of it
+ * is the cluster's route to this node and part is not. Code 7 for it, naming both.
  */
 export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined): RangeSet[] {
   const cidrs = node?.podCidrs() ?? [];
@@ -42,16 +72,18 @@ export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined
       `set "ipam": {"ranges": [[{"subnet": "10.22.0.0/16"}]]}, or give podwired "node": {"podCIDRs": [...]} (or run it with the kubernetes peer source on a node with spec.podCIDRs)`,
     );
   }
-  if (cidrs.length === 0) return conf.rangeSets;
   for (const set of conf.rangeSets) {
     for (const range of set.ranges) {
-      if (!cidrs.some((c) => inside(range, c))) {
-        throw new CniError(
-          CniCode.InvalidNetworkConfig,
-          `ipam range ${range.rangeStart}-${range.rangeEnd} (${range.subnet}) is outside this node's pod CIDRs ${cidrs.join(', ')}`,
-          `node ${node?.nodeName ?? ''} owns ${cidrs.join(', ')}: leave "ranges" out to allocate from them, or keep every range inside them`,
-        );
-      }
+      const straddled = cidrs.find((c) => placement(range, c) === 'partial');
+      if (straddled === undefined) continue;
+      throw new CniError(
+        CniCode.InvalidNetworkConfig,
+        `ipam range ${range.rangeStart}-${range.rangeEnd} (${range.subnet}) overlaps this node's pod CIDR ${straddled} without lying inside it`,
+        `node ${node?.nodeName ?? ''} owns ${cidrs.join(', ')}. Keep each range either inside it (addresses the cluster routes to this node; ` +
+          'leaving "ranges" out takes all of it, and networks sharing it never get the same address) or wholly outside it ' +
+          '(a subnet of the network\'s own, as for a secondary network; its routes between nodes are yours to provide, so give ' +
+          'each node a part of its own)',
+      );
     }
   }
   return conf.rangeSets;

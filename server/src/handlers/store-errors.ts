@@ -18,6 +18,9 @@ export function storeErrorToCni(err: unknown): CniError {
       case 'requested-not-in-range':
       case 'invalid-argument':
         return new CniError(CniCode.RequestedIpUnavailable, 'requested IP address is not available', err.message);
+      case 'conflict':
+        // Another connection to the database leased an address this ADD chose; a retry chooses another.
+        return new CniError(CniCode.TryAgainLater, 'an address chosen for this ADD was leased elsewhere meanwhile; try again', err.message);
       case 'invalid-range':
         return new CniError(CniCode.InvalidNetworkConfig, 'invalid ipam ranges', err.message);
       default:

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { IpamStore, RangeSet, describeRangeSet, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
 import { CniCallEvent, CniEventBus } from '../events/cni-events';
 import { NetworkRegistry } from '../pools/network-registry';
 import { CNI_VERBS } from './cni-call-metrics';
@@ -21,11 +22,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-metrics-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-function fixture(extra: Partial<PodwireMetricsSources> = {}): { store: IpamStore; networks: NetworkRegistry; metrics: PodwireMetrics } {
-  const store = openIpamStore(path.join(dir, `m${n++}.db`));
+function fixture(extra: Partial<PodwireMetricsSources> = {}): { store: IpamStore; dbPath: string; networks: NetworkRegistry; metrics: PodwireMetrics } {
+  const dbPath = path.join(dir, `m${n++}.db`);
+  const store = openIpamStore(dbPath);
   const networks = new NetworkRegistry();
   const metrics = new PodwireMetrics({ store, networks, netnsSocketCacheSize: () => 0, processMetrics: false, ...extra });
-  return { store, networks, metrics };
+  return { store, dbPath, networks, metrics };
 }
 
 async function scrape(metrics: PodwireMetrics): Promise<ExpositionSample[]> {
@@ -142,16 +144,16 @@ function sets(subnet: string, extra: Record<string, string> = {}): RangeSet[] {
 }
 
 test('addresses used/free and attachments are read from the store at each scrape', async () => {
-  const { store, networks, metrics } = fixture();
+  const { store, dbPath, networks, metrics } = fixture();
   const a = sets('10.228.200.0/29'); // .1-.6: 6 addresses
   const b = [...sets('10.228.201.0/28', { rangeStart: '10.228.201.2', rangeEnd: '10.228.201.5' }), ...sets('fd00:228::/125')];
   networks.record('net-a', a);
   networks.record('net-b', b);
   const att = (network: string, containerId: string) => ({ network, containerId, ifname: 'eth0', netns: '/proc/1/ns/net', hostIfname: `pw-${containerId}` });
-  store.reserve(att('net-a', 'c1'), a);
-  store.reserve(att('net-a', 'c2'), a);
-  store.reserve(att('net-b', 'c3'), b);
-  store.markReady({ network: 'net-a', containerId: 'c1', ifname: 'eth0' }, '{}');
+  // c1 as an ADD records it (ready); c2 and c3 `pending`, as an older podwired left an ADD cut short.
+  store.allocate(att('net-a', 'c1'), a).commit('{}');
+  plantPendingAttachment(dbPath, att('net-a', 'c2'), a);
+  plantPendingAttachment(dbPath, att('net-b', 'c3'), b);
 
   let s = await scrape(metrics);
   const used = (network: string, set: RangeSet) => sampleValue(s, 'podwire_ipam_addresses_used', { network, range_set: describeRangeSet(set) });

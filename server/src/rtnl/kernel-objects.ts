@@ -59,6 +59,25 @@ export interface KernelNeighbour {
 /** rtm_table of the main routing table. */
 export const RT_TABLE_MAIN = 254;
 
+/** rtm_scope values (`ip route ... scope`). */
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+
+/** rtm_type of an ordinary route. */
+export const RTN_UNICAST = 1;
+
+/** rtm_protocol "boot": what `ip route add` uses unless told otherwise. */
+export const RTPROT_BOOT = 3;
+
+/** rtm_protocol numbers iproute2 names (rt_protos), for messages; others print as numbers. */
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static' };
+
+/** A route's rtm_protocol as `ip route` prints it ("static", "199"). */
+export function routeProtocolName(protocol: number): string {
+  return PROTOCOL_NAMES[protocol] ?? String(protocol);
+}
+
 /** IFLA_OPERSTATE values (RFC 2863), as `ip link` prints them. */
 const OPER_STATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
 

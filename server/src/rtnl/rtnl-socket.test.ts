@@ -5,9 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import { RtnlError } from './rtnl-error';
 import { formatMessage, parseMessages } from 'netlink';
 import { RawNetlinkSocket, RtnlSocket } from './rtnl-socket';
@@ -15,23 +13,21 @@ import { RtnlSockets } from './rtnl-sockets';
 import { addAddress, addPermanentNeighbour, changeRoute, deleteLink, dumpOf, setLinkUp } from './requests';
 import { findLink, sendAll } from './operations';
 import { takeSnapshot } from './snapshot';
+import { TestNetns } from '../test-support/test-netns';
 
-const NS = `pwt-rtnl-${process.pid}`;
+let NS: TestNetns;
 const sockets = new RtnlSockets();
-let nsFd: number;
 let sock: RtnlSocket;
-const ip = (...args: string[]) => execFileSync('ip', ['-n', NS, ...args], { encoding: 'utf8' });
+const ip = (...args: string[]) => NS.ip(...args);
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  nsFd = fs.openSync(`/var/run/netns/${NS}`, 'r');
-  sock = sockets.openIn(nsFd, `netns ${NS}`);
+  NS = new TestNetns('rtnl');
+  sock = sockets.openIn(NS.fd, `netns ${NS.name}`);
   ip('link', 'add', 'rt0', 'type', 'veth', 'peer', 'name', 'rt0p');
 });
 after(() => {
   sockets.closeAll();
-  fs.closeSync(nsFd);
-  execFileSync('ip', ['netns', 'del', NS]);
+  NS?.remove();
 });
 
 test('a refused request is an RtnlError with the errno and its name; a missing link is undefined', async () => {
@@ -77,16 +73,16 @@ test('a snapshot: one dump per table, decoded, looked up by link; an empty table
   const dumps = await Promise.all([sock.dump(dumpOf('links')), sock.dump(dumpOf('addresses')), sock.dump(dumpOf('links'))]);
   assert.equal(dumps[0].length, dumps[2].length);
   // A fresh namespace: nothing in its neighbour table.
-  const NS2 = `${NS}-e`;
-  execFileSync('ip', ['netns', 'add', NS2]);
-  const fd2 = fs.openSync(`/var/run/netns/${NS2}`, 'r');
-  const empty = sockets.openIn(fd2, 'empty');
+  const fresh = new TestNetns('rtnl-e');
   try {
-    assert.deepEqual((await takeSnapshot(empty, ['neighbours'])).neighbours, []);
+    const empty = sockets.openIn(fresh.fd, 'empty');
+    try {
+      assert.deepEqual((await takeSnapshot(empty, ['neighbours'])).neighbours, []);
+    } finally {
+      empty.close();
+    }
   } finally {
-    empty.close();
-    fs.closeSync(fd2);
-    execFileSync('ip', ['netns', 'del', NS2]);
+    fresh.remove();
   }
 });
 
@@ -102,8 +98,8 @@ test('a kernel that does not answer: ETIMEDOUT after the deadline; closing fails
 
 test('RtnlSockets tracks what it opened and closes it all', () => {
   const own = new RtnlSockets();
-  const a = own.openIn(nsFd, 'a');
-  own.openIn(nsFd, 'b');
+  const a = own.openIn(NS.fd, 'a');
+  own.openIn(NS.fd, 'b');
   assert.equal(own.size, 2);
   a.close();
   assert.equal(own.size, 1);

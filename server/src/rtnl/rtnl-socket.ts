@@ -31,7 +31,7 @@ export interface RtnlRequest {
   what: string;
 }
 
-/** A request's outcome: the messages it got back (undecoded: wire-decode.ts reads them), or why it failed. Never both. */
+/** A request's outcome: the messages it got back (undecoded: decode.ts reads them), or why it failed. Never both. */
 export type RtnlOutcome = { messages: NetlinkMessage[]; error?: undefined } | { error: RtnlError; messages?: undefined };
 
 interface Waiter {

@@ -1,7 +1,9 @@
 /**
  * Start-up reconcile and the post-serving pod verification against a real SQLite lease store
  * and the shared scripted datapath: what each step does to the store, what it asks of the
- * kernel (one host read, no per-pod request), and the counts it reports.
+ * kernel (one host read, no per-pod request), and the counts it reports. Pods are made as
+ * ADD makes them (allocate, wire, one commit); a `pending` attachment, which only an older
+ * podwired wrote, is planted with SQL as it wrote one.
  */
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
 import { FakeDatapath } from '../datapath/fake-datapath';
 import { KeyedMutex } from '../keyed-mutex';
 import { reconcile } from './reconcile';
@@ -19,30 +22,36 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-reconcile-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const log = pino({ level: 'silent' });
 const ranges = parseRangeSets([[{ subnet: '10.44.0.0/24' }]]);
+let dbPath = '';
 let store: IpamStore;
 let datapath: FakeDatapath;
 let n = 0;
 beforeEach(() => {
-  store = openIpamStore(path.join(dir, `r${n++}.db`));
+  dbPath = path.join(dir, `r${n++}.db`);
+  store = openIpamStore(dbPath);
   datapath = new FakeDatapath();
 });
 
-/** A pod as a completed ADD leaves it: a ready attachment with one lease, wired in the "kernel". */
+/** A pod as a completed ADD leaves it: allocated, wired in the "kernel", then one commit (ready, with its lease). */
 async function readyPod(containerId: string, netns = '/proc/self/ns/net'): Promise<string> {
   const key = { network: 'n', containerId, ifname: 'eth0' };
   const hostIfname = datapath.hostIfname(key);
-  const [lease] = store.reserve({ ...key, netns, hostIfname }, ranges, {});
-  await datapath.setUp({ netnsPath: netns, podIfname: 'eth0', hostIfname, mtu: 1500, addresses: [{ address: lease?.address ?? '', family: 4 }] });
-  store.markReady(key, '{}');
+  const allocation = store.allocate({ ...key, netns, hostIfname }, ranges);
+  const [lease] = allocation.leases;
+  assert.ok(lease);
+  await datapath.setUp({ netnsPath: netns, podIfname: 'eth0', hostIfname, mtu: 1500, addresses: [{ address: lease.address, family: 4 }] });
+  allocation.commit('{}');
   return hostIfname;
 }
 
 test('pending rolled back, orphans removed, stray routes removed, ready pods matched: one host read, nothing per pod', async () => {
   const a = await readyPod('a');
   const b = await readyPod('b');
-  // A crash mid-ADD: a pending attachment (its veth half made) ...
+  // An older podwired's crash mid-ADD: a pending attachment with its lease (its veth half made) ...
   const pendingKey = { network: 'n', containerId: 'p', ifname: 'eth0' };
-  store.reserve({ ...pendingKey, netns: '/proc/self/ns/net', hostIfname: datapath.hostIfname(pendingKey) }, ranges, {});
+  const [pendingLease] = plantPendingAttachment(dbPath, { ...pendingKey, netns: '/proc/self/ns/net', hostIfname: datapath.hostIfname(pendingKey) }, ranges);
+  assert.equal(pendingLease?.address, '10.44.0.3');
+  assert.deepEqual(store.listAttachments({ state: 'pending' }).map((a) => a.containerId), ['p'], 'planted as an older podwired left it');
   datapath.debrisLinks.push({ name: datapath.hostIfname(pendingKey), index: 900 });
   // ... a host veth of ours no attachment knows, a stray route on a ready pod's veth, and a ready pod whose veth is gone.
   datapath.debrisLinks.push({ name: 'pwdeadbeef0001', index: 901 });
@@ -56,7 +65,11 @@ test('pending rolled back, orphans removed, stray routes removed, ready pods mat
   assert.deepEqual(ready.map((r) => r.attachment.containerId).sort(), ['a', 'b']);
   assert.deepEqual(ready.find((r) => r.attachment.containerId === 'a')?.spec.addresses, [{ address: '10.44.0.1', family: 4 }]);
   assert.deepEqual(store.listAttachments({ state: 'pending' }), [], 'the pending attachment is gone');
-  assert.equal(store.listLeases().length, 2, 'its lease released; the ready pods keep theirs (b too: CHECK reports it, DEL or GC clears it)');
+  assert.deepEqual(
+    store.listLeases().map((l) => `${l.containerId} ${l.address}`),
+    ['a 10.44.0.1', 'b 10.44.0.2'],
+    'its lease released; the ready pods keep theirs (b too: CHECK reports it, DEL or GC clears it)',
+  );
   assert.deepEqual(datapath.tornDown.sort(), [datapath.hostIfname(pendingKey), 'pwdeadbeef0001'].sort());
   assert.deepEqual(datapath.removedRoutes.map((r) => r.address), ['10.44.0.200']);
 });
@@ -78,6 +91,12 @@ test('a failure to remove something is counted and logged; the rest is still rec
 test('verification after serving: verified, broken, netns gone, and one DELed meanwhile is skipped', async () => {
   const ok = await readyPod('ok');
   const broken = await readyPod('broken');
+  const entered: string[] = [];
+  const podProblems = datapath.podProblems.bind(datapath);
+  datapath.podProblems = async (spec) => {
+    entered.push(spec.hostIfname);
+    return podProblems(spec);
+  };
   await readyPod('gone', '/var/run/netns/pwt-no-such-netns');
   await readyPod('deleted');
   datapath.problems.set(broken, ['default route via 169.254.1.1 dev eth0 is missing']);
@@ -90,8 +109,8 @@ test('verification after serving: verified, broken, netns gone, and one DELed me
   assert.equal(report.failed, 1);
   assert.equal(report.netnsGone, 1);
   assert.deepEqual(report.problems, [{ network: 'n', containerId: 'broken', ifname: 'eth0', problem: 'default route via 169.254.1.1 dev eth0 is missing' }]);
-  assert.ok(ok);
-  assert.equal(datapath.podProblemsCalls, 2, 'the gone and the deleted pod were not entered');
+  assert.deepEqual(entered.sort(), [broken, ok].sort(), 'entered: the verified pod and the broken one; not the gone or the deleted pod');
+  assert.equal(datapath.podProblemsCalls, 2);
 });
 
 test('a host read that keeps failing (interrupted dumps on a busy host) is tried again, waiting longer each time, and then reconciled', async () => {

@@ -13,7 +13,6 @@ export interface ReadyAttachment {
   spec: PodNetworkSpec;
 }
 
-
 /** The ready attachments with their leased addresses (one read of each table). */
 export function readyAttachments(store: IpamStore): ReadyAttachment[] {
   const leases = new Map<string, Lease[]>();
@@ -42,8 +41,10 @@ const READ_HOST_MAX_WAIT_MS = 2_000;
  * ADD/DEL/CHECK are served, from ONE read of the host (Datapath.readHost: one dump per table);
  * the only further kernel requests are the removals (a lookup and a delete per pending or
  * orphan link, one per stray route), none for a ready pod:
- *  1. `pending` attachments (left by a podwired whose ADD still
- *     committed twice, or written by another user of the store's reserve()) are rolled back: host end, routes, lease;
+ *  1. `pending` attachments are rolled back: host end, routes, lease. The store no longer
+ *     writes them (an ADD commits once, `ready`); an older podwired committed each ADD twice
+ *     (`pending` before wiring, `ready` after), so a crash between the two left one, and a
+ *     database it wrote may still hold some;
  *  2. this server's host ends that no ready attachment accounts for are removed: what an ADD
  *     cut short by a crash before its one commit leaves (its hold was only in memory);
  *  3. this server's pod routes on its ready host ends to addresses not leased are removed;

@@ -163,8 +163,13 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
   );
   // At the answer: no lease, no attachment, no host veth under its name, no host route.
   assert.deepEqual(ids.flatMap((id) => rowsOf(id).leases), []);
+  assert.deepEqual(ids.flatMap((id) => rowsOf(id).attachments), []);
   const names = new Set(adds.map((a) => (a.json?.interfaces as Array<{ name: string }>)[0]?.name ?? ''));
+  assert.equal(names.size, ids.length);
   assert.deepEqual((await hostLinks()).filter((l) => names.has(l.ifname)), []);
+  const addresses = new Set(adds.map((a) => ((a.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0]));
+  assert.equal(addresses.size, ids.length);
+  assert.deepEqual((await ipJson<IpRoute>(['route', 'show', 'table', 'main'])).filter((r) => addresses.has(r.dst)), [], 'no host route to any of their addresses');
   // Then each pair is destroyed by the background reaper within 1 s of its DEL.
   for (let i = 0; i < ids.length; i++) {
     const ns = nets[i]?.name ?? '';
@@ -174,5 +179,69 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
       assert.ok(Date.now() - (answered[i] ?? 0) < 1_000, `${ids[i]}: its pair is gone within 1 s of the DEL`);
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+});
+
+/** STATUS until podwired has reconciled (code 50 meanwhile), as a runtime does after a restart. */
+async function untilReady(): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await h.shim({ command: 'STATUS', config: { ...CONF, cniVersion: '1.1.0' } });
+    if (status.exitCode === 0) return;
+    assert.equal(status.json?.code, 50, status.stdout);
+    assert.ok(Date.now() < deadline, 'ready within 15 s of the restart');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("a link podwire did not create holding an ADD's host veth name is never tagged or removed: the ADD fails (102), DEL and a restart's reconcile leave it", async () => {
+  const ns = await h.netns.create('foreign');
+  const call = { containerId: 'ctr-foreign', netns: ns.path, ifname: 'eth0', config: CONF };
+  // The host veth name this key derives: from an ADD, DEL'd at once.
+  const first = await h.shim({ command: 'ADD', ...call });
+  assert.equal(first.exitCode, 0, first.stdout);
+  const name = (first.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  assert.match(name, /^pw[0-9a-f]{12}$/);
+  assert.equal((await h.shim({ command: 'DEL', ...call })).exitCode, 0);
+  const peer = `zf${process.pid.toString(16)}`;
+  await mustRun('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', peer]);
+  const foreign = async () => (await ipJson<IpLink & { ifalias?: string }>(['link', 'show'])).filter((l) => l.ifname === name || l.ifname === peer).map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`).sort();
+  const planted = [name, peer].sort();
+  try {
+    const add = await h.shim({ command: 'ADD', ...call });
+    assert.equal(add.exitCode, 1, add.stdout);
+    assert.equal(add.json?.code, 102, add.stdout);
+    assert.match(String(add.json?.msg), new RegExp(`host interface ${name} already exists and podwire did not create it`));
+    assert.deepEqual(await foreign(), planted, 'not tagged, not removed');
+    assert.deepEqual(rowsOf('ctr-foreign'), { attachments: [], leases: [] });
+    assert.deepEqual(await settledVeths(ns.name), [], 'nothing of the failed ADD left in the pod');
+
+    assert.equal((await h.shim({ command: 'DEL', ...call })).exitCode, 0);
+    assert.deepEqual(await foreign(), planted, 'DEL leaves it');
+    assert.equal(await h.server.stop(), 0);
+    await h.server.start();
+    await untilReady();
+    assert.deepEqual(await foreign(), planted, "the restart's reconcile leaves it");
+  } finally {
+    await runCommand('ip', ['link', 'del', name]);
+  }
+});
+
+test('a pod address the host already routes elsewhere (a route podwire did not create): the ADD fails naming that route, which stays as it was', async () => {
+  const ns = await h.netns.create('routed');
+  const other = `zr${process.pid.toString(16)}`;
+  await mustRun('ip', ['link', 'add', other, 'type', 'veth', 'peer', 'name', `${other}p`]);
+  try {
+    await mustRun('ip', ['link', 'set', other, 'up']);
+    await mustRun('ip', ['route', 'add', '10.232.0.201/32', 'dev', other, 'proto', 'static']);
+    const add = await h.shim({ command: 'ADD', containerId: 'ctr-routed', netns: ns.path, ifname: 'eth0', config: CONF, args: 'IP=10.232.0.201' });
+    assert.equal(add.exitCode, 1, add.stdout);
+    assert.equal(add.json?.code, 103, add.stdout);
+    assert.match(`${String(add.json?.msg)} ${String(add.json?.details)}`, new RegExp(`10\\.232\\.0\\.201/32 dev ${other} proto static`));
+    assert.deepEqual((await ipJson<IpRoute>(['route', 'show', '10.232.0.201/32'])).map((r) => `${r.dev} ${r.protocol}`), [`${other} static`]);
+    assert.deepEqual(rowsOf('ctr-routed'), { attachments: [], leases: [] });
+    assert.deepEqual(await settledVeths(ns.name), []);
+  } finally {
+    await runCommand('ip', ['link', 'del', other]);
   }
 });

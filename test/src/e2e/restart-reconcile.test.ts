@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { parseRangeSets } from '@podwire/ipam-store';
+import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpRoute, ipJson } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
@@ -38,16 +39,15 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
 
   assert.equal(await h.server.kill(), null, 'SIGKILL: no graceful shutdown');
 
-  // Debris a crash can leave: an ADD that reserved its lease and created its veth but never
-  // completed (the store row stays `pending`) ...
+  // Debris a crash can leave: an ADD of an older podwired (which recorded a `pending` row
+  // before wiring) that leased its address and created its veth but never completed ...
   const pendNs = await h.netns.create('pend');
-  const store = openIpamStore(h.server.dbPath);
   const pendHost = 'pw0000000000aa';
-  const [lease] = store.reserve(
+  const [lease] = plantPendingAttachment(
+    h.server.dbPath,
     { network: NET, containerId: 'ctr-pend', ifname: 'eth0', netns: pendNs.path, hostIfname: pendHost },
     parseRangeSets([[{ subnet: '10.236.0.0/24' }]]),
   );
-  store.close();
   assert.ok(lease);
   await mustRun('ip', ['link', 'add', pendHost, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pendNs.name]);
   await mustRun('ip', ['link', 'set', pendHost, 'alias', `podwire:${owner}`, 'up']);

@@ -6,7 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { parseRangeSets } from '@podwire/ipam-store';
+import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
 import { E2eHarness } from '../lib/e2e-harness';
 import { IpRoute, ipJson } from '../lib/netns';
 import { mustRun } from '../lib/run-command';
@@ -58,17 +59,16 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   assert.equal(await h.server.kill(), null, 'SIGKILL');
 
   // 2. What a crash and the time since can leave.
-  // Three ADDs that reserved and created their veth but never completed (pending rows).
-  const store = openIpamStore(h.server.dbPath);
+  // Three ADDs of an older podwired (a `pending` row before wiring) that leased, created their
+  // veth and never completed.
   const ranges = parseRangeSets([[{ subnet: SUBNET }]]);
   const pendingNs = await h.netns.create('pending');
   for (let p = 0; p < 3; p++) {
     const hostIfname = `pw00000000pe0${p}`;
-    store.reserve({ network: NET, containerId: `sum-pending-${p}`, ifname: `eth${p}`, netns: pendingNs.path, hostIfname }, ranges);
+    plantPendingAttachment(h.server.dbPath, { network: NET, containerId: `sum-pending-${p}`, ifname: `eth${p}`, netns: pendingNs.path, hostIfname }, ranges);
     await mustRun('ip', ['link', 'add', hostIfname, 'type', 'veth', 'peer', 'name', `eth${p}`, 'netns', pendingNs.name]);
     await mustRun('ip', ['link', 'set', hostIfname, 'alias', alias, 'up']);
   }
-  store.close();
   // Two host veths of this server that no attachment knows.
   for (const o of ['pw00000000or01', 'pw00000000or02']) {
     await mustRun('ip', ['link', 'add', o, 'type', 'veth', 'peer', 'name', `${o}p`]);

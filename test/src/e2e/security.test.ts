@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
+import { PodwiredProcess } from '../lib/podwired-process';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
@@ -64,5 +65,25 @@ test('a caller that is not root is refused by its credentials, even when the soc
   const ok = await h.shim({ command: 'ADD', containerId: 'ctr-root', netns: ns.path, ifname: 'eth0', config: CONF });
   assert.equal(ok.exitCode, 0, ok.stdout);
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-root', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(del.exitCode, 0, del.stdout);
+});
+
+test('a second podwired on the same state dir (another socket) refuses to start, naming the first; the first keeps serving', async () => {
+  const ns = await h.netns.create('lock');
+  const add = await h.shim({ command: 'ADD', containerId: 'ctr-before-second', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(add.exitCode, 0, add.stdout);
+  const second = new PodwiredProcess(path.join(h.root, 'second', 'podwire.sock'), h.server.stateDir);
+  try {
+    await assert.rejects(second.start(10_000), /podwired exited with 1 before serving/);
+  } finally {
+    await second.kill();
+  }
+  const refusal = second.logs.join('\n');
+  assert.match(refusal, new RegExp(`state directory ${h.server.stateDir} is in use by another podwired \\(pid ${h.server.pid}, socket ${h.server.socket}`));
+  // It reconciled nothing: the first server's pod is still wired and stored.
+  assert.equal(fs.existsSync(second.socket), false);
+  const check = await h.shim({ command: 'CHECK', containerId: 'ctr-before-second', netns: ns.path, ifname: 'eth0', config: CONF });
+  assert.equal(check.exitCode, 0, check.stdout);
+  const del = await h.shim({ command: 'DEL', containerId: 'ctr-before-second', netns: ns.path, ifname: 'eth0', config: CONF });
   assert.equal(del.exitCode, 0, del.stdout);
 });

@@ -5,26 +5,22 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as ipaddr from 'ipaddr.js';
 import { rt } from 'netlink';
-import { decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
+import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
 import { dumpOf } from './requests';
 import { RtnlSockets } from './rtnl-sockets';
-import { addressText } from './wire-decode';
 import type { RtnlSocket } from './rtnl-socket';
+import { TestNetns } from '../test-support/test-netns';
 
-const NS = `pwt-wire-${process.pid}`;
+let NS: TestNetns;
 const sockets = new RtnlSockets();
-let fd: number;
 let sock: RtnlSocket;
-const ip = (...args: string[]) => execFileSync('ip', ['-n', NS, ...args]);
+const ip = (...args: string[]) => NS.ip(...args);
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  fd = fs.openSync(`/var/run/netns/${NS}`, 'r');
-  sock = sockets.openIn(fd, NS);
+  NS = new TestNetns('wire');
+  sock = sockets.openIn(NS.fd, NS.name);
   ip('link', 'add', 'wd0', 'mtu', '1400', 'type', 'veth', 'peer', 'name', 'wd0p');
   ip('link', 'set', 'wd0', 'alias', 'podwire:abc');
   ip('link', 'set', 'wd0', 'up');
@@ -39,8 +35,7 @@ before(() => {
 });
 after(() => {
   sockets.closeAll();
-  fs.closeSync(fd);
-  execFileSync('ip', ['netns', 'del', NS]);
+  NS?.remove();
 });
 
 const text = (b: Buffer | undefined): string => (b ? ipaddr.fromByteArray([...b]).toString() : '');

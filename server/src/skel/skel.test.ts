@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CniError } from './cni-error';
-import { readCall } from './cni-call';
+import { CniError } from '../cni/cni-error';
+import { readCall } from './skel';
 
 const raw = (config: unknown, args = '') => ({
   containerId: 'c1',
