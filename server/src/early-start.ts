@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { BatchObserver } from './datapath/batching-host-programmer';
 import type { HostView } from './datapath/datapath';
-import type { HostTables } from './datapath/datapath-thread-protocol';
+import type { HostTables, NoticeFields } from './datapath/datapath-thread-protocol';
 import { ThreadedDatapath } from './datapath/threaded-datapath';
+import { killAtExitWhenStranded } from './stranded-thread-exit';
 
 /** What main.ts starts before it loads the rest of podwired, for serve() to pick up. */
 export interface EarlyStart {
@@ -22,8 +23,12 @@ export interface EarlyStart {
    * them instead of dumping every host route again on the event loop.
    */
   hostTables: Promise<HostTables>;
-  /** Set by serve() once its logger and metrics exist. */
-  hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void };
+  /**
+   * Set by serve() once its logger and metrics exist. onExit: the thread is gone or stuck
+   * (exit; a stuck thread makes the process kill itself at exit, see stranded-thread-exit.ts).
+   * onNotice: what the thread has to say for the log (until serve() sets it: stderr).
+   */
+  hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void; onNotice: (message: string, fields: NoticeFields) => void };
 }
 
 function ownerTagOf(stateDir: string): string {
@@ -39,8 +44,20 @@ export function startEarly(stateDir: string): EarlyStart {
       process.stderr.write(`podwired: the datapath thread is gone while starting: ${reason}\n`);
       process.exit(1);
     },
+    onNotice: (message, fields) => process.stderr.write(`podwired: ${message} ${JSON.stringify(fields)}\n`),
   };
-  const datapath = ThreadedDatapath.start({ ownerTag, prefetchHostRead: true, onBatch: (kind, size) => hooks.onBatch?.(kind, size), onExit: (reason) => hooks.onExit(reason) });
+  const datapath = ThreadedDatapath.start({
+    ownerTag,
+    prefetchHostRead: true,
+    onBatch: (kind, size) => hooks.onBatch?.(kind, size),
+    onExit: (reason) => hooks.onExit(reason),
+    onNotice: (message, fields) => hooks.onNotice(message, fields),
+    // Registered only now, so it runs after the exit listeners registered before (the
+    // logger's flush): the fatal line saying why podwired exits is written first.
+    onStranded: () => killAtExitWhenStranded(() => started?.stranded() ?? true),
+  });
+  let started: ThreadedDatapath | undefined;
+  void datapath.then((d) => (started = d), () => undefined);
   const hostTables = datapath.then((d) => d.readHostTables());
   const hostRead = Promise.all([datapath, hostTables]).then(([d, t]) => d.hostViewOf(t));
   // Reported where they are awaited, not as unhandled rejections meanwhile.

@@ -3,13 +3,20 @@
  * one request per Datapath call, one reply each, plus unsolicited notes (counters, batch
  * sizes). Everything is plain data (structured clone); errors travel as WireError and come
  * back as the same types (CniError, RtnlError) so callers cannot tell a thread was in between.
+ *
+ * The calls are derived from the Datapath interface: every method answering a Promise is a
+ * call of the same name, arguments and answer (DatapathCalls), so a new Datapath method
+ * crosses the thread with no edit here (nor in threaded-datapath.ts or the thread runner).
+ * Only calls that cross as something else, or are no Datapath method, are listed
+ * (ThreadOwnCalls). Synchronous methods do not cross: the event loop cannot wait for them
+ * (ThreadedDatapath answers them itself, or mirrors the thread's counters).
  */
 import { CniError, CniCodeValue } from '../cni/cni-error';
 import { RtnlError } from '../rtnl/rtnl-error';
 import type { KernelAddress, KernelLink, KernelRoute } from '../rtnl/kernel-objects';
 import type { HostRouteChange } from './host-routes';
 import type { RouteChangeOutcome } from './host-programmer';
-import type { PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import type { Datapath } from './datapath';
 
 /** Given to the thread when it starts. */
 export interface DatapathThreadData {
@@ -22,21 +29,33 @@ export interface DatapathThreadData {
   prefetchHostRead?: boolean;
 }
 
-/** The calls, by name, with their arguments and what they answer. */
-export interface DatapathCalls {
-  setUp: { args: [spec: PodNetworkSpec]; value: WiredPod };
-  tearDown: { args: [hostIfname: string]; value: void };
-  detach: { args: [hostIfname: string, addresses: readonly PodAddress[]]; value: void };
-  check: { args: [spec: PodNetworkSpec]; value: void };
-  podProblems: { args: [spec: PodNetworkSpec]; value: string[] };
-  /** The host's tables as plain data: the event loop builds the HostView from them. */
+/** The names of T's methods that answer a Promise. */
+export type AsyncMethodName<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+
+/** Each method of T that answers a Promise, as a call: its arguments and what it answers. */
+export type CallsOf<T> = { [K in AsyncMethodName<T>]: T[K] extends (...args: infer A) => Promise<infer V> ? { args: A; value: V } : never };
+
+/**
+ * Calls the thread answers as something else than the Datapath method of that name, or that
+ * are no Datapath method: readHost crosses as plain tables (a HostView holds functions,
+ * which do not cross; the event loop builds it), and the peer router's route changes go to
+ * the thread's host programmer.
+ */
+export interface ThreadOwnCalls {
   readHost: { args: []; value: HostTables };
-  removeStrayRoutes: { args: [routes: readonly StrayHostRoute[]]; value: Array<{ route: StrayHostRoute; error: string }> };
   applyRouteChanges: { args: [changes: readonly HostRouteChange[]]; value: RouteChangeOutcome[] };
-  close: { args: []; value: void };
 }
 
+/** The calls, by name, with their arguments and what they answer. */
+export type DatapathCalls = { [N in AsyncMethodName<Datapath> | keyof ThreadOwnCalls]: N extends keyof ThreadOwnCalls ? ThreadOwnCalls[N] : N extends keyof CallsOf<Datapath> ? CallsOf<Datapath>[N] : never };
+
 export type CallName = keyof DatapathCalls;
+
+/** The Datapath calls the thread answers with its datapath's method of the same name. */
+export type ForwardedCallName = Exclude<CallName, keyof ThreadOwnCalls>;
+
+/** Functions answering the calls `N`. */
+export type CallImplementations<N extends CallName = CallName> = { [K in N]: (...args: DatapathCalls[K]['args']) => Promise<DatapathCalls[K]['value']> };
 
 /**
  * The host as reconcile and the peer route table read it: every link and address, and the
@@ -53,14 +72,25 @@ export interface CallMessage<N extends CallName = CallName> {
   id: number;
   call: N;
   args: DatapathCalls[N]['args'];
+  /**
+   * When the caller gives up (Date.now() ms): the thread answers CNI error 11 then if the
+   * call is still running, and undoes what it completes after that (datapath-thread-runner.ts).
+   */
+  deadline: number;
 }
+
+/** Facts a notice carries (plain values, for the log). */
+export type NoticeFields = Record<string, string | number | boolean>;
 
 /** What the thread sends back: a reply to a call, or a note of its own. */
 export type ThreadMessage =
-  | { kind: 'ready' }
+  /** Up, answering these calls (the thread's own and its datapath's methods). */
+  | { kind: 'ready'; calls: CallName[] }
   | { kind: 'reply'; id: number; value?: unknown; error?: WireError }
   | { kind: 'counters'; pendingDestructions: number; netnsSockets: number }
-  | { kind: 'batch'; batch: 'link-delete' | 'route'; size: number };
+  | { kind: 'batch'; batch: 'link-delete' | 'route'; size: number }
+  /** Something podwired's log should say (a call done after its deadline, a worker restarted). */
+  | { kind: 'notice'; message: string; fields: NoticeFields };
 
 export type WireError =
   | { type: 'cni'; code: CniCodeValue; message: string; details: string }

@@ -3,23 +3,28 @@
  * reaper and every netlink socket they use live here, so the kernel's share of wiring and
  * tearing down pods (it runs inside sendmsg(2), on the sending thread) and the entering of
  * pod netns (setns(2) is per thread) never hold up the event loop that serves gRPC. The
- * event loop talks to it through ThreadedDatapath (threaded-datapath.ts).
+ * event loop talks to it through ThreadedDatapath (threaded-datapath.ts); every Datapath call
+ * is answered here by the datapath's method of that name (datapath-thread-runner.ts).
+ *
+ * Layers to come (nftables rules, a VXLAN device) slot in as the routed veth does: each a
+ * class in its own file owning its kernel objects, working through sockets made here (and
+ * closed by sockets.closeAll()), closed by `close` below in reverse order of creation. The
+ * datapath served then composes them (setUp asks each layer in turn and undoes the earlier
+ * ones when a later one fails); a method of one layer's own is a Datapath method like any
+ * other, answered by name. What a late setUp leaves is undone through `undoLate` (each layer
+ * undoing its part).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkerLinkDeleter } from '../rtnl/link-deleter';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
-import type { CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
-import { toWire } from './datapath-thread-protocol';
+import type { DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
+import { serveDatapathCalls } from './datapath-thread-runner';
 import { rtnlRouteSender } from './host-programmer';
+import { undoLateSetUp } from './late-set-up';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath } from './routed-veth';
-
-/** How often the counters the event loop mirrors are compared and, when changed, sent. */
-const COUNTERS_INTERVAL_MS = 50;
-
-type Implementations = { [N in CallName]: (...args: DatapathCalls[N]['args']) => Promise<DatapathCalls[N]['value']> };
 
 function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): void {
   const post = (msg: ThreadMessage): void => port.postMessage(msg);
@@ -31,17 +36,27 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   const sockets = new RtnlSockets(home);
   const host = sockets.openHost('datapath requests');
   const dumps = sockets.openHost('datapath dumps');
-  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), new WorkerLinkDeleter(), (batch, size) => post({ kind: 'batch', batch, size }));
+  // A link-delete worker that dies is restarted (and logged); one that keeps dying leaves this
+  // thread unable to tear down or roll back anything: it ends, as a crashed thread does, and
+  // podwired exits (ThreadedDatapath's onExit) to be restarted and reconciled.
+  const deleter = new WorkerLinkDeleter({
+    onNotice: (message, fields) => post({ kind: 'notice', message, fields }),
+    onGiveUp: (reason) => void endThread(reason),
+  });
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), deleter, (batch, size) => post({ kind: 'batch', batch, size }));
   const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets, home), data.ownerTag);
-
-  let sent = { pendingDestructions: 0, netnsSockets: 0 };
-  const sendCounters = (): void => {
-    const now = { pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() };
-    if (now.pendingDestructions === sent.pendingDestructions && now.netnsSockets === sent.netnsSockets) return;
-    sent = now;
-    post({ kind: 'counters', ...now });
+  const endThread = async (reason: string): Promise<void> => {
+    post({ kind: 'notice', message: 'the datapath thread ends: it cannot delete host links any more', fields: { reason } });
+    try {
+      await datapath.close();
+      await programmer.close();
+    } catch {
+      // ending anyway
+    } finally {
+      sockets.closeAll();
+      process.exit(1);
+    }
   };
-  const counters = setInterval(sendCounters, COUNTERS_INTERVAL_MS);
 
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
@@ -51,49 +66,33 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s
 
-  const calls: Implementations = {
-    setUp: (spec) => datapath.setUp(spec),
-    tearDown: (name) => datapath.tearDown(name),
-    detach: (name, addresses) => datapath.detach(name, addresses),
-    check: (spec) => datapath.check(spec),
-    podProblems: (spec) => datapath.podProblems(spec),
-    readHost: (): Promise<HostTables> => {
-      const first = prefetched;
-      prefetched = undefined;
-      return first ?? readTables();
-    },
-    removeStrayRoutes: (routes) => datapath.removeStrayRoutes(routes),
-    applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
-    close: async () => {
-      clearInterval(counters);
-      // Each owner closes what it made: the datapath (reaper drained, pod sockets), the
-      // programmer (its link-delete worker), then every socket left.
-      try {
-        await datapath.close();
-        await programmer.close();
-      } finally {
-        sockets.closeAll();
-      }
-    },
-  };
-
-  port.on('message', (msg: CallMessage) => {
-    const impl = calls[msg.call] as (...args: unknown[]) => Promise<unknown>;
-    impl(...msg.args).then(
-      (value) => {
-        post({ kind: 'reply', id: msg.id, value });
-        // After close, with every socket of this thread closed: end the thread by itself
-        // (terminating a thread with a native socket open aborts the process).
-        if (msg.call === 'close') return port.close();
-        sendCounters();
+  // Every Datapath call is answered by the datapath's method of that name; the thread answers
+  // readHost (plain tables), the peer router's route changes and close itself.
+  serveDatapathCalls(port, {
+    datapath,
+    counters: () => ({ pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() }),
+    calls: {
+      readHost: (): Promise<HostTables> => {
+        const first = prefetched;
+        prefetched = undefined;
+        return first ?? readTables();
       },
-      (err: unknown) => {
-        post({ kind: 'reply', id: msg.id, error: toWire(err) });
-        sendCounters();
+      applyRouteChanges: (changes) => programmer.applyRouteChanges(changes),
+      close: async () => {
+        // Each owner closes what it made: the datapath (reaper drained, pod sockets), the
+        // programmer (its link-delete worker), then every socket left.
+        try {
+          await datapath.close();
+          await programmer.close();
+        } finally {
+          sockets.closeAll();
+        }
       },
-    );
+    },
+    undoLate: {
+      setUp: ([spec], wired) => undoLateSetUp(host, programmer, spec, wired),
+    },
   });
-  post({ kind: 'ready' });
 }
 
 if (parentPort) run(parentPort, workerData as DatapathThreadData);

@@ -3,6 +3,13 @@
  * (the routed veth today; a bridge mode or a multi-interface layout could slot in behind the
  * same interface). Handlers orchestrate the lease store and the datapath; everything about
  * the kernel layout (names, gateways, routes, what CHECK verifies) is the datapath's.
+ *
+ * A new method is three edits: declared here, implemented by the datapath (or by the layer
+ * owning the kernel objects it touches, see datapath-thread.ts), and in FakeDatapath. A
+ * method answering a Promise crosses to podwired's datapath thread by name with no other
+ * code (datapath-thread-protocol.ts derives the calls from this interface); a synchronous
+ * one cannot (the event loop does not wait for the thread): ThreadedDatapath answers it
+ * itself, and the compiler asks for it there.
  */
 import type { AttachmentKey } from '@podwire/ipam-store';
 import type { ResultInterface, ResultIp, ResultRoute } from '../cni/cni-result';

@@ -5,6 +5,27 @@ import type { RtnlSocket } from '../rtnl/rtnl-socket';
 
 /** statfs(2) f_type of nsfs, the filesystem behind /proc/PID/ns/* and bind-mounted netns files. */
 const NSFS_MAGIC = 0x6e736673;
+/**
+ * open(2) flags Node does not name: O_PATH (an fd that names a file without opening it) and
+ * O_CLOEXEC, with their asm-generic values (x86-64, arm64; a few other architectures differ).
+ */
+const O_PATH = 0o10000000;
+const O_CLOEXEC = 0o2000000;
+
+/** What a file that cannot be a namespace file is ("a FIFO"...); undefined for a regular file (nsfs files are). */
+function fileKind(st: fs.Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+function notNetns(nsPath: string, why: string): CniError {
+  return new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${JSON.stringify(nsPath)} is not a network namespace`, why);
+}
 
 /** An open pod network namespace: the fd pins it, so a path swapped later cannot redirect us. */
 export interface PodNetns {
@@ -29,33 +50,36 @@ export class NetnsOpener {
   }
 
   /**
-   * Opens CNI_NETNS for ADD/CHECK. Rejects a missing path, anything that is not a network
-   * namespace (a regular file, a directory, another namespace type), and the server's own
-   * network namespace (which would make podwire configure the host as if it were a pod).
+   * Opens CNI_NETNS for ADD/CHECK (and the Debug inspector's reads). Rejects a missing path,
+   * anything that is not a network namespace (a FIFO, a device node, a socket, a directory, a
+   * regular file, another namespace type), and the server's own network namespace (which
+   * would make podwire configure the host as if it were a pod).
+   *
+   * Nothing is opened for reading before it is known to be an nsfs file: the path is first
+   * taken with O_PATH, which names the file without opening it (no FIFO blocks, no device
+   * driver's open runs), checked through that fd, then reopened through /proc/self/fd (the
+   * very inode checked, whatever the path names meanwhile) read-only and non-blocking.
    */
   openPod(nsPath: string): PodNetns {
+    const named = this.openPath(nsPath);
     let fd: number;
     try {
-      fd = fs.openSync(nsPath, fs.constants.O_RDONLY);
+      const st = fs.fstatSync(named);
+      const kind = fileKind(st);
+      if (kind !== undefined) throw notNetns(nsPath, `it is ${kind}`);
+      const fsType = fs.statfsSync(`/proc/self/fd/${named}`).type;
+      if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
+      fd = fs.openSync(`/proc/self/fd/${named}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | O_CLOEXEC);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new CniError(
-        CniCode.InvalidEnvironment,
-        `CNI_NETNS ${JSON.stringify(nsPath)} cannot be opened`,
-        `open failed with ${code}; CNI_NETNS must be the path of a network namespace`,
-      );
+      throw err instanceof CniError ? err : notNetns(nsPath, err instanceof Error ? err.message : String(err));
+    } finally {
+      fs.closeSync(named);
     }
     try {
-      // Checked through the open fd, not the path: what we verify is what we will enter.
+      // Checked again through the open fd: what we verify is what we will enter.
       const st = fs.fstatSync(fd);
       const fsType = fs.statfsSync(`/proc/self/fd/${fd}`).type;
-      if (fsType !== NSFS_MAGIC) {
-        throw new CniError(
-          CniCode.InvalidEnvironment,
-          `CNI_NETNS ${JSON.stringify(nsPath)} is not a network namespace`,
-          `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`,
-        );
-      }
+      if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
       if (st.dev === this.home.dev && st.ino === this.home.ino) {
         throw new CniError(
           CniCode.InvalidEnvironment,
@@ -69,10 +93,20 @@ export class NetnsOpener {
     } catch (err) {
       fs.closeSync(fd);
       if (err instanceof CniError) throw err;
+      throw notNetns(nsPath, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** An O_PATH fd naming `nsPath` (symlinks followed, as /proc/PID/ns/net is one): opens nothing. */
+  private openPath(nsPath: string): number {
+    try {
+      return fs.openSync(nsPath, O_PATH | O_CLOEXEC);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
       throw new CniError(
         CniCode.InvalidEnvironment,
-        `CNI_NETNS ${JSON.stringify(nsPath)} is not a network namespace`,
-        err instanceof Error ? err.message : String(err),
+        `CNI_NETNS ${JSON.stringify(nsPath)} cannot be opened`,
+        `open failed with ${code}; CNI_NETNS must be the path of a network namespace`,
       );
     }
   }

@@ -39,4 +39,7 @@ if (port) {
     );
   });
   port.on('close', () => sock.close());
+  // However the thread ends (an uncaught error, process.exit), the socket is closed first:
+  // a thread ending with the native socket open crashed the whole process (SIGSEGV).
+  process.on('exit', () => sock.close());
 }

@@ -24,47 +24,117 @@ export class InThreadLinkDeleter implements LinkDeleter {
 
 /** A batch's deadline in the worker: its requests have 5 s each; a fallback deletes one by one. */
 const DELETE_TIMEOUT_MS = 30_000;
+/** A worker that dies this often within RESTART_WINDOW_MS is not restarted again (onGiveUp). */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 60_000;
 
-/** In a worker thread with its own host netlink socket, off podwired's event loop. */
+export interface WorkerLinkDeleterOptions {
+  /** Told what the log should say: the worker died and was restarted, or given up on. */
+  onNotice?: (message: string, fields: Record<string, string | number | boolean>) => void;
+  /**
+   * The worker keeps dying (MAX_RESTARTS within RESTART_WINDOW_MS): nothing can be deleted
+   * any more, so every tear-down and rollback would fail. The owner should stop (podwired's
+   * datapath thread exits, and with it podwired).
+   */
+  onGiveUp?: (reason: string) => void;
+  /** Makes a worker (tests; default: link-delete-worker.js in the calling thread's netns). */
+  spawn?: () => Worker;
+}
+
+interface InFlight {
+  req: DeleteRequest;
+  resolve: (o: LinkDeleteOutcome[]) => void;
+  reject: (e: Error) => void;
+  /** Sent again to a restarted worker already: a second death fails it. */
+  resent: boolean;
+}
+
+function spawnDeleteWorker(): Worker {
+  // A tiny heap: it only frames group deletes.
+  return new Worker(path.join(__dirname, 'link-delete-worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
+}
+
+/**
+ * In a worker thread with its own host netlink socket, off podwired's event loop. A worker
+ * that dies (an uncaught error, out of memory) is noticed: logged (onNotice) and restarted,
+ * and the deletes it had in hand are sent to the new one (once: deleting a link that is
+ * already gone counts as deleted). One that keeps dying is given up on (onGiveUp).
+ */
 export class WorkerLinkDeleter implements LinkDeleter {
-  private readonly worker: Worker;
+  private worker: Worker;
   private nextId = 1;
   private closed = false;
-  private readonly waiting = new Map<number, { resolve: (o: LinkDeleteOutcome[]) => void; reject: (e: Error) => void }>();
+  /** Why the deleter can delete nothing any more (given up on the worker). */
+  private dead: string | undefined;
+  private workerError: string | undefined;
+  private readonly restarts: number[] = [];
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly spawn: () => Worker;
 
-  constructor() {
-    // A tiny heap: it only frames group deletes.
-    this.worker = new Worker(path.join(__dirname, 'link-delete-worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 } });
-    this.worker.unref();
-    this.worker.on('message', (msg: { id: number; outcomes: LinkDeleteOutcome[] }) => {
-      this.waiting.get(msg.id)?.resolve(msg.outcomes);
-      this.waiting.delete(msg.id);
-    });
-    this.worker.on('error', (err) => this.failAll(err));
-    // A worker that is gone can answer nothing more: every later delete fails at once
-    // (rather than waiting forever with its caller's lock held).
-    this.worker.on('exit', (code) => {
-      this.exited = `link delete worker exited with ${code}`;
-      this.failAll(new Error(this.exited));
-    });
+  constructor(private readonly opts: WorkerLinkDeleterOptions = {}) {
+    this.spawn = opts.spawn ?? spawnDeleteWorker;
+    this.worker = this.startWorker();
   }
 
-  private exited: string | undefined;
+  private startWorker(): Worker {
+    const worker = this.spawn();
+    worker.unref();
+    this.workerError = undefined;
+    worker.on('message', (msg: { id: number; outcomes: LinkDeleteOutcome[] }) => {
+      this.inFlight.get(msg.id)?.resolve(msg.outcomes);
+      this.inFlight.delete(msg.id);
+    });
+    // An 'error' is followed by 'exit', where the worker is replaced.
+    worker.on('error', (err) => (this.workerError = err.message));
+    worker.on('exit', (code) => this.workerExited(worker, code));
+    return worker;
+  }
+
+  private workerExited(worker: Worker, code: number): void {
+    if (worker !== this.worker) return;
+    const reason = `the link delete worker exited with code ${code}${this.workerError ? ` (${this.workerError})` : ''}`;
+    if (this.closed) return this.failAll(new Error(reason));
+    const now = Date.now();
+    while (this.restarts.length > 0 && now - (this.restarts[0] ?? 0) > RESTART_WINDOW_MS) this.restarts.shift();
+    if (this.restarts.length >= MAX_RESTARTS) {
+      this.dead = `${reason}, its ${MAX_RESTARTS + 1}th death within ${RESTART_WINDOW_MS / 1000} s: not restarted`;
+      this.failAll(new Error(this.dead));
+      this.opts.onNotice?.('link delete worker died again; given up on it: no host link can be deleted', { reason, deaths: MAX_RESTARTS + 1, windowS: RESTART_WINDOW_MS / 1000 });
+      this.opts.onGiveUp?.(this.dead);
+      return;
+    }
+    this.restarts.push(now);
+    this.worker = this.startWorker();
+    let resent = 0;
+    for (const [id, f] of this.inFlight) {
+      if (f.resent) {
+        this.inFlight.delete(id);
+        f.reject(new Error(`${reason}, twice with this delete in hand`));
+        continue;
+      }
+      f.resent = true;
+      resent++;
+      this.worker.postMessage(f.req);
+    }
+    this.opts.onNotice?.('link delete worker died; restarted', { reason, restartsInWindow: this.restarts.length, deletesResent: resent });
+  }
 
   deleteLinks(group: number, indexes: number[]): Promise<LinkDeleteOutcome[]> {
     if (this.closed) return Promise.reject(new Error('the link delete worker is closed'));
-    if (this.exited) return Promise.reject(new Error(this.exited));
+    if (this.dead) return Promise.reject(new Error(this.dead));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       // Bounded: a group delete is one grace period; a worker that stops answering fails its callers.
       const timer = setTimeout(() => {
-        if (this.waiting.delete(id)) reject(new Error(`link delete worker gave no answer within ${DELETE_TIMEOUT_MS} ms`));
+        if (this.inFlight.delete(id)) reject(new Error(`link delete worker gave no answer within ${DELETE_TIMEOUT_MS} ms`));
       }, DELETE_TIMEOUT_MS);
-      this.waiting.set(id, {
+      const req: DeleteRequest = { id, group, indexes };
+      this.inFlight.set(id, {
+        req,
         resolve: (o) => (clearTimeout(timer), resolve(o)),
         reject: (e) => (clearTimeout(timer), reject(e)),
+        resent: false,
       });
-      const req: DeleteRequest = { id, group, indexes };
       this.worker.postMessage(req);
     });
   }
@@ -76,11 +146,12 @@ export class WorkerLinkDeleter implements LinkDeleter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.exited) await endWorker(this.worker, () => this.worker.postMessage({ close: true } satisfies CloseRequest));
+    if (!this.dead) await endWorker(this.worker, () => this.worker.postMessage({ close: true } satisfies CloseRequest));
+    this.failAll(new Error('the link delete worker is closed'));
   }
 
   private failAll(err: Error): void {
-    for (const w of this.waiting.values()) w.reject(err);
-    this.waiting.clear();
+    for (const f of this.inFlight.values()) f.reject(err);
+    this.inFlight.clear();
   }
 }

@@ -6,7 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
+import { mustRun } from '../lib/run-command';
 import { ShimCall, ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
@@ -17,10 +19,17 @@ const SEED = Number(process.env.PODWIRE_FUZZ_SEED ?? Date.now() % 1_000_000);
 const CONCURRENCY = 4;
 let h: E2eHarness;
 let podNetns: string;
+/** CNI_NETNS values that would block or reach a driver if opened: a FIFO, a device node (like /dev/null, 1:3). */
+let specialFiles: string[] = [];
 
 before(async () => {
   h = await E2eHarness.start('fuzz');
   podNetns = (await h.netns.create('pod')).path;
+  const fifo = path.join(h.root, 'fifo');
+  const dev = path.join(h.root, 'chardev');
+  await mustRun('mkfifo', [fifo]);
+  await mustRun('mknod', [dev, 'c', '1', '3']);
+  specialFiles = [fifo, dev];
 });
 after(async () => {
   await h.cleanup();
@@ -70,7 +79,7 @@ function mutateCall(rnd: () => number): ShimCall {
   const call: ShimCall = {
     command: pick(rnd, ['ADD', 'ADD', 'DEL', 'CHECK', 'GET', 'STATUS', 'GC', 'VERSION', 'add', 'BOGUS', '']),
     containerId: rnd() < 0.7 ? `fz${Math.floor(rnd() * 8)}` : pick(rnd, HOSTILE_ENV),
-    netns: rnd() < 0.6 ? podNetns : pick(rnd, ['', '/etc/hostname', '/proc/self/ns/net', '/proc/self/ns/mnt', '/var/run/netns/none', '/', '/dev/null', ...HOSTILE_ENV]),
+    netns: rnd() < 0.6 ? podNetns : pick(rnd, ['', '/etc/hostname', '/proc/self/ns/net', '/proc/self/ns/mnt', '/var/run/netns/none', '/', '/dev/null', ...specialFiles, ...specialFiles, ...HOSTILE_ENV]),
     ifname: rnd() < 0.7 ? pick(rnd, ['eth0', 'net1']) : pick(rnd, HOSTILE_ENV),
     args: rnd() < 0.7 ? '' : pick(rnd, ['IP=10.239.0.7', 'FOO=1', 'IgnoreUnknown=1;FOO=1', 'K8S_POD_NAME', '=', ';;;', 'IP=x', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=b']),
     config: mutateConfig(rnd),
