@@ -56,6 +56,8 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     log.fatal({ reason }, 'podwired: the datapath thread is gone; exiting');
     process.exit(1);
   };
+  // What the thread reports on its own (late calls undone, link-delete worker restarts).
+  early.hooks.onNotice = (message, fields) => log.warn(fields, message);
   const tStore = performance.now();
   // WAL with synchronous=NORMAL: a commit is in the OS before commit() returns, so a SIGKILL
   // of podwired loses nothing, and no fsync blocks the event loop. What a power loss may lose
