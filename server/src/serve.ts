@@ -127,7 +127,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   log.info({ reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length }, 'podwired serving');
   // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
   const verifyAbort = new AbortController();
-  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log }, startup.verification, undefined, verifyAbort.signal).then(
+  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
     (v) => log.info({ verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } }, 'podwired: ready pods verified in their netns'),
     (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
   );

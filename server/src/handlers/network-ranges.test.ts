@@ -83,7 +83,7 @@ test("a range using another node's pod CIDR (as the peer source reports it) is c
   const inside = refused(() => resolveRanges(conf([[{ subnet: '10.244.2.0/24' }]]), withPeers), /10\.244\.2\.1-10\.244\.2\.254 \(10\.244\.2\.0\/24\) overlaps the pod CIDR 10\.244\.2\.0\/24 of node node-b/);
   assert.match(inside.details, /routed to node node-b.*this node's own pod CIDRs are 10\.244\.1\.0\/24/);
   refused(() => resolveRanges(conf([[{ subnet: '10.244.0.0/16', rangeStart: '10.244.3.7', rangeEnd: '10.244.3.9' }]]), withPeers), /of node node-c/);
-  refused(() => resolveRanges(conf([[{ subnet: 'fd10:244::/48' }]]), withPeers), /fd10:244:2::\/64 of node node-b/);
+  refused(() => resolveRanges(conf([[{ subnet: 'fd10:244::/32' }]]), withPeers), /fd10:244:2::\/64 of node node-b/);
   // A secondary subnet of its own and the node's own CIDR are still served.
   assert.equal(resolveRanges(conf([[{ subnet: '10.250.0.0/24' }]]), withPeers).length, 1);
   assert.equal(resolveRanges(conf(), withPeers).length, 1);

@@ -26,14 +26,22 @@ export function pendingVerification(total: number): VerificationReport {
  * metrics read; nothing is changed: CHECK reports a broken
  * pod to its runtime, DEL or GC clears it.
  */
-export async function verifyPods(
-  ready: readonly ReadyAttachment[],
-  deps: { store: IpamStore; datapath: Datapath; locks: KeyedMutex; log: Logger },
-  report: VerificationReport,
-  concurrency = VERIFY_CONCURRENCY,
+/** What verifyPods() works with and where it reports. */
+export interface VerifyPodsOptions {
+  store: IpamStore;
+  datapath: Datapath;
+  locks: KeyedMutex;
+  log: Logger;
+  /** Filled in as pods are verified (Debug.ServerInfo and the metrics read it meanwhile). */
+  report: VerificationReport;
+  /** Pods verified at once (default VERIFY_CONCURRENCY). */
+  concurrency?: number;
   /** Aborted at shutdown: no pod is started after it (the ones in progress finish). */
-  signal?: AbortSignal,
-): Promise<VerificationReport> {
+  signal?: AbortSignal;
+}
+
+export async function verifyPods(ready: readonly ReadyAttachment[], opts: VerifyPodsOptions): Promise<VerificationReport> {
+  const { store, datapath, locks, log, report, concurrency = VERIFY_CONCURRENCY, signal } = opts;
   const started = performance.now();
   report.state = 'running';
   let next = 0;
@@ -44,20 +52,20 @@ export async function verifyPods(
       if (!item) return;
       const { attachment: att } = item;
       const key = { network: att.network, containerId: att.containerId, ifname: att.ifname };
-      await deps.locks.run(lockName(key), async () => {
-        const now = deps.store.get(key);
+      await locks.run(lockName(key), async () => {
+        const now = store.get(key);
         // Gone, or replaced by a later ADD of the same key (a DEL and an ADD in between): not
         // the attachment reconcile saw; that ADD verified its own wiring.
         if (!now || now.attachment.state !== 'ready' || now.attachment.createdAt !== att.createdAt || now.attachment.netns !== att.netns) return;
         const spec = { ...item.spec, netnsPath: now.attachment.netns, addresses: podAddresses(now.leases) };
         if (!fs.existsSync(spec.netnsPath)) {
           report.netnsGone++;
-          deps.log.warn({ ...key, netns: spec.netnsPath }, 'verify: pod netns is gone; the lease is kept until DEL or GC');
+          log.warn({ ...key, netns: spec.netnsPath }, 'verify: pod netns is gone; the lease is kept until DEL or GC');
           return;
         }
         let problems: string[];
         try {
-          problems = await deps.datapath.podProblems(spec);
+          problems = await datapath.podProblems(spec);
         } catch (err) {
           problems = [`cannot read the pod netns: ${err instanceof Error ? err.message : String(err)}`];
         }
@@ -67,7 +75,7 @@ export async function verifyPods(
         }
         report.failed++;
         if (report.problems.length < MAX_PROBLEMS) report.problems.push({ ...key, problem: problems.join('; ') });
-        deps.log.warn({ ...key, problems }, 'verify: pod is not as ADD left it; CHECK will report it');
+        log.warn({ ...key, problems }, 'verify: pod is not as ADD left it; CHECK will report it');
       });
     }
   };

@@ -127,7 +127,7 @@ test('verification after serving: verified, broken, netns gone, and one DELed me
   datapath.problems.set(broken, ['default route via 169.254.1.1 dev eth0 is missing']);
   const { ready } = await reconcile(store, datapath, log);
   store.remove({ network: 'n', containerId: 'deleted', ifname: 'eth0' });
-  const report = await verifyPods(ready, { store, datapath, locks: new KeyedMutex(), log }, pendingVerification(ready.length), 2);
+  const report = await verifyPods(ready, { store, datapath, locks: new KeyedMutex(), log, report: pendingVerification(ready.length), concurrency: 2 });
   assert.equal(report.state, 'done');
   assert.equal(report.total, 4);
   assert.equal(report.verified, 1);
