@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
+import { NO_OVERLAY, OverlayConfig, parseOverlay } from './overlay-config';
 
 export interface NodeConfig {
   /** This node's name (default: the host name); the Kubernetes Node object it reads. */
@@ -34,6 +35,8 @@ export type PeerSourceConfig =
 export interface ClusterConfig {
   node: NodeConfig;
   peers: PeerSourceConfig;
+  /** How pod traffic reaches the peers (`peers.encapsulation`, `peers.vxlan`). */
+  overlay: OverlayConfig;
 }
 
 /** Canonical network text of a CIDR; the address must be the network address itself. */
@@ -108,7 +111,7 @@ function parseNodeIP(v: unknown, field: string): string {
 function parsePeers(v: unknown): PeerSourceConfig {
   if (v === undefined) return { source: 'none' };
   if (!isObject(v)) throw new ConfigError(`"peers" must be an object, got ${JSON.stringify(v)}`);
-  rejectUnknownKeys(v, ['source', 'static', 'kubeconfig'], '"peers"');
+  rejectUnknownKeys(v, ['source', 'static', 'kubeconfig', 'encapsulation', 'vxlan'], '"peers"');
   switch (v.source) {
     case 'none':
       return { source: 'none' };
@@ -133,7 +136,11 @@ function parsePeers(v: unknown): PeerSourceConfig {
 
 /** `nodeName` (the --node-name flag) overrides node.name. */
 export function parseClusterConfig(node: unknown, peers: unknown, nodeName?: string): ClusterConfig {
-  const cluster = { node: parseNode(node, nodeName), peers: parsePeers(peers) };
+  const overlay = isObject(peers) ? parseOverlay(peers.encapsulation, peers.vxlan) : { ...NO_OVERLAY, vxlan: { ...NO_OVERLAY.vxlan } };
+  const cluster = { node: parseNode(node, nodeName), peers: parsePeers(peers), overlay };
+  if (overlay.encapsulation !== 'none' && cluster.peers.source === 'static' && cluster.node.nodeIPs.length === 0) {
+    throw new ConfigError(`"peers.encapsulation" ${JSON.stringify(overlay.encapsulation)} needs "node.nodeIPs" (the VXLAN device's local address) with static peers`);
+  }
   if (cluster.peers.source === 'static') {
     for (const p of cluster.peers.peers) {
       if (p.name === cluster.node.name) throw new ConfigError(`"peers.static" lists this node (${JSON.stringify(p.name)}) as its own peer`);

@@ -103,3 +103,19 @@ test('masquerade: enabled follows the pod CIDRs unless set; nonMasqueradeCIDRs c
   assert.throws(() => buildServerConfig({ masquerade: { nonMasqueradeCIDRs: ['203.0.113.1/24'] } }, {}), /host bits/);
   assert.throws(() => buildServerConfig({ masquerade: { nonMasq: [] } }, {}), /nonMasq/);
 });
+
+test('peers.encapsulation and peers.vxlan: defaults, values, errors', () => {
+  assert.deepEqual(buildServerConfig({}, {}).overlay, { encapsulation: 'none', vxlan: { vni: 1, port: 4789 } });
+  const staticPeers = { source: 'static', static: [{ name: 'b', nodeIP: '10.219.0.2', podCIDRs: ['10.220.2.0/24'] }] };
+  const node = { name: 'a', nodeIPs: ['10.219.0.1'] };
+  assert.deepEqual(buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan-cross-subnet', vxlan: { vni: 4096, port: 8472 } } }, {}).overlay, {
+    encapsulation: 'vxlan-cross-subnet',
+    vxlan: { vni: 4096, port: 8472 },
+  });
+  assert.deepEqual(buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}).overlay, { encapsulation: 'vxlan', vxlan: { vni: 1, port: 4789 } });
+  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'ipip' } }, {}), /"peers.encapsulation" must be/);
+  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 0 } } }, {}), /"peers.vxlan.vni" must be an integer from 1 to 16777215/);
+  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { port: 70000 } } }, {}), /"peers.vxlan.port"/);
+  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 2, ttl: 3 } } }, {}), /unknown key "ttl" in "peers.vxlan"/);
+  assert.throws(() => buildServerConfig({ node: { name: 'a' }, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}), /needs "node.nodeIPs"/);
+});
