@@ -19,7 +19,7 @@ const IFF_UP = 1;
 const NLA_TYPE_MASK = 0x3fff;
 
 /** Calls `fn(type, start, end)` for every attribute from `offset` on. */
-function eachAttr(buf: Buffer, offset: number, fn: (type: number, start: number, end: number) => void): void {
+export function eachAttr(buf: Buffer, offset: number, fn: (type: number, start: number, end: number) => void): void {
   let at = offset;
   while (at + 4 <= buf.length) {
     const len = buf.readUInt16LE(at);
@@ -57,13 +57,13 @@ export function addressText(buf: Buffer, start: number, end: number): string {
   return `${hex(words.slice(0, bestAt))}::${hex(words.slice(bestAt + bestLen))}`;
 }
 
-function macText(buf: Buffer, start: number, end: number): string {
+export function macText(buf: Buffer, start: number, end: number): string {
   const parts: string[] = [];
   for (let i = start; i < end; i++) parts.push((buf[i] ?? 0).toString(16).padStart(2, '0'));
   return parts.join(':');
 }
 
-function cString(buf: Buffer, start: number, end: number): string {
+export function cString(buf: Buffer, start: number, end: number): string {
   let stop = start;
   while (stop < end && buf[stop] !== 0) stop++;
   return buf.toString('utf8', start, stop);
