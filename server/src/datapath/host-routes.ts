@@ -6,7 +6,7 @@
  */
 import { familyOfText } from '../rtnl/addresses';
 import { RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
-import { RouteSpec, changeRoute } from '../rtnl/requests';
+import { RouteSpec, changeRoute, createOnlinkRoute } from '../rtnl/requests';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 
 /** rtm_protocol of every pod route podwire installs. Unassigned in iproute2's rt_protos (shown as "199"). */
@@ -19,8 +19,12 @@ export const RTPROT_PODWIRE_PEER = 198;
 export interface PeerRoute {
   /** Canonical CIDR, e.g. "10.244.2.0/24". */
   dst: string;
-  /** The peer node's address of the same family. */
+  /** The peer node's address of the same family (VXLAN: the peer's VTEP address). */
   gateway: string;
+  /** The output device: the VXLAN device for a VXLAN route; as read from the kernel otherwise (0/absent: any). */
+  oif?: number;
+  /** Created `onlink` through `oif` (a VXLAN route: the VTEP address is on no network of this node). */
+  onlink?: boolean;
 }
 
 /**
@@ -63,6 +67,7 @@ function peerRouteSpec(route: PeerRoute): RouteSpec {
     dst: net ?? '',
     dstLen: Number(bits),
     ...(route.gateway !== '' ? { gateway: route.gateway } : {}),
+    ...(route.oif ? { oif: route.oif } : {}),
     table: RT_TABLE_MAIN,
     protocol: RTPROT_PODWIRE_PEER,
     scope: RT_SCOPE_UNIVERSE,
@@ -87,5 +92,7 @@ function podRouteSpec(route: PodHostRoute): RouteSpec {
 /** The kernel request for one change. Throws when the change cannot be encoded (a malformed address). */
 export function hostRouteRequest(change: HostRouteChange): RtnlRequest {
   if ('podRoute' in change) return changeRoute(change.op, podRouteSpec(change.podRoute));
-  return changeRoute(change.op, peerRouteSpec(change.route));
+  const spec = peerRouteSpec(change.route);
+  if (change.op === 'create' && change.route.onlink && spec.gateway && spec.oif) return createOnlinkRoute({ ...spec, gateway: spec.gateway, oif: spec.oif });
+  return changeRoute(change.op, spec);
 }

@@ -42,8 +42,8 @@ test('the first pass is the start-up read (peer routes of the main table only); 
   ]);
   const table = new SnapshotPeerRouteTable(sock, startup);
   assert.deepEqual(await table.listForPass(), [
-    { dst: '10.220.2.0/24', gateway: '10.219.0.2' },
-    { dst: '10.220.3.0/24', gateway: '10.219.0.3' },
+    { dst: '10.220.2.0/24', gateway: '10.219.0.2', oif: 2 },
+    { dst: '10.220.3.0/24', gateway: '10.219.0.3', oif: 2 },
   ]);
   assert.equal(dumps(), 0);
   assert.deepEqual(await table.listForPass(), []);
@@ -55,7 +55,7 @@ test('list() (ListPeers) always dumps and leaves the start-up read to the first 
   const table = new SnapshotPeerRouteTable(sock, Promise.resolve([route({})]));
   assert.deepEqual(await table.list(), []);
   assert.equal(dumps(), 1);
-  assert.deepEqual(await table.listForPass(), [{ dst: '10.220.2.0/24', gateway: '10.219.0.2' }]);
+  assert.deepEqual(await table.listForPass(), [{ dst: '10.220.2.0/24', gateway: '10.219.0.2', oif: 2 }]);
   assert.equal(dumps(), 1);
 });
 

@@ -54,5 +54,5 @@ export class SnapshotPeerRouteTable implements PeerRouteTable {
 function peerRoutesOf(routes: readonly KernelRoute[]): PeerRoute[] {
   return routes
     .filter((r) => r.protocol === RTPROT_PODWIRE_PEER && r.table === RT_TABLE_MAIN && r.dstLen > 0)
-    .map((r) => ({ dst: `${r.dst}/${r.dstLen}`, gateway: r.gateway }));
+    .map((r) => ({ dst: `${r.dst}/${r.dstLen}`, gateway: r.gateway, ...(r.oif ? { oif: r.oif } : {}) }));
 }

@@ -4,6 +4,7 @@ import { PeerRoute, RouteChange } from '../datapath/host-routes';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { DesiredPeerRoute, PeerSnapshot, desiredPeerRoutes } from './peer';
 import { PeerRouteTable } from './peer-route-table';
+import { NO_OVERLAY_PLAN, OverlayPlan, PeerOverlay, PlannedRoute } from './vxlan-overlay';
 
 /** The batched programmer (BatchingHostProgrammer): all changes of a pass go out as one batch. */
 export interface RouteChanger {
@@ -32,7 +33,21 @@ export interface PeerRouteStatus {
   name: string;
   nodeIPs: string[];
   podCIDRs: string[];
-  routes: Array<{ dst: string; gateway: string; programmed: boolean; error: string }>;
+  /** direct (via its node address), vxlan (through the VXLAN device), mixed (one family each), '' (not routed). */
+  mode: string;
+  /** Its VTEP MAC and the node address VXLAN packets go to ('' when not through VXLAN). */
+  vtepMac: string;
+  vtepUnderlay: string;
+  routes: Array<{ dst: string; gateway: string; programmed: boolean; error: string; mode: string }>;
+}
+
+export interface PeerRouterOptions {
+  /** How each route is programmed (direct or through the VXLAN overlay); absent: direct. */
+  overlay?: PeerOverlay;
+}
+
+function sameRoute(kernel: PeerRoute, wanted: PlannedRoute): boolean {
+  return kernel.gateway === wanted.gateway && (wanted.oif === undefined || kernel.oif === wanted.oif);
 }
 
 /**
@@ -50,6 +65,8 @@ export interface PeerRouteStatus {
 export class PeerRouter {
   private snapshot: PeerSnapshot | undefined;
   private desired: DesiredPeerRoute[] = [];
+  private plan: OverlayPlan = { routes: new Map(), errors: new Map(), paths: new Map() };
+  private readonly overlay: PeerOverlay;
   /** Why the kernel refused a wanted route in the last pass, by destination. */
   private readonly refused = new Map<string, string>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -60,7 +77,10 @@ export class PeerRouter {
     private readonly table: PeerRouteTable,
     private readonly node: NodePodCidrs,
     private readonly log: Logger,
-  ) {}
+    opts: PeerRouterOptions = {},
+  ) {
+    this.overlay = opts.overlay ?? NO_OVERLAY_PLAN;
+  }
 
   /** True once a peer set has been delivered (before that no pass runs: an unknown set is not an empty one). */
   get hasPeers(): boolean {
@@ -95,7 +115,9 @@ export class PeerRouter {
   private async pass(): Promise<PeerSyncReport> {
     const snapshot = this.snapshot ?? { peers: [] };
     this.desired = desiredPeerRoutes(snapshot.peers, this.node.podCidrs());
-    const wanted = new Map(this.desired.filter((r) => r.error === undefined).map((r) => [r.dst, r.gateway]));
+    // The overlay first: the VXLAN device, neighbours and FDB entries exist before a route uses them.
+    this.plan = await this.overlay.plan(snapshot.peers, this.desired);
+    const wanted = this.plan.routes;
     const kernel = await (this.table.listForPass ? this.table.listForPass() : this.table.list());
     const report: PeerSyncReport = { added: 0, updated: 0, removed: 0, failed: 0, unchanged: 0 };
     const changes: RouteChange[] = [];
@@ -104,10 +126,11 @@ export class PeerRouter {
     const inKernel = new Map<string, PeerRoute[]>();
     for (const k of kernel) inKernel.set(k.dst, [...(inKernel.get(k.dst) ?? []), k]);
     for (const [dst, routes] of inKernel) {
-      const gateway = wanted.get(dst);
+      const want = wanted.get(dst);
+      const gateway = want?.gateway;
       // Keep the one route that is already as wanted; delete every other (by its gateway, so
       // no delete can take the kept one with it).
-      const keep = gateway === undefined ? undefined : routes.find((r) => r.gateway === gateway);
+      const keep = want === undefined ? undefined : routes.find((r) => sameRoute(r, want));
       for (const r of routes) {
         if (r === keep) continue;
         if (keep !== undefined && r.gateway === keep.gateway) continue; // a duplicate of the kept route: deleting it by gateway could hit either
@@ -116,14 +139,14 @@ export class PeerRouter {
         kinds.push(keep === undefined && gateway !== undefined ? 'moving' : 'removed');
       }
     }
-    for (const [dst, gateway] of wanted) {
+    for (const [dst, want] of wanted) {
       const present = inKernel.get(dst) ?? [];
-      if (present.some((r) => r.gateway === gateway)) {
+      if (present.some((r) => sameRoute(r, want))) {
         report.unchanged++;
         this.refused.delete(dst);
         continue;
       }
-      changes.push({ op: 'create', route: { dst, gateway } });
+      changes.push({ op: 'create', route: { dst, gateway: want.gateway, ...(want.oif !== undefined ? { oif: want.oif, onlink: want.onlink === true } : {}) } });
       kinds.push(present.length > 0 ? 'updated' : 'added');
     }
     const outcomes = changes.length > 0 ? await this.programmer.applyRouteChanges(changes) : [];
@@ -154,19 +177,26 @@ export class PeerRouter {
 
   /** Every known peer with its routes, each marked programmed when the kernel holds it as wanted now. */
   async status(): Promise<PeerRouteStatus[]> {
-    const kernel = new Set((await this.table.list()).map((r) => `${r.dst} via ${r.gateway}`));
+    const kernel = await this.table.list();
     const peers = [...(this.snapshot?.peers ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return peers.map((p) => ({
-      name: p.name,
-      nodeIPs: [...p.nodeIPs],
-      podCIDRs: [...p.podCIDRs],
-      routes: this.desired
-        .filter((r) => r.peer === p.name)
-        .map((r) => {
-          const programmed = r.error === undefined && kernel.has(`${r.dst} via ${r.gateway}`);
-          const error = r.error ?? this.refused.get(r.dst) ?? (programmed ? '' : 'not in the kernel (yet)');
-          return { dst: r.dst, gateway: r.gateway, programmed, error: programmed ? '' : error };
-        }),
-    }));
+    return peers.map((p) => {
+      const path = this.plan.paths.get(p.name);
+      return {
+        name: p.name,
+        nodeIPs: [...p.nodeIPs],
+        podCIDRs: [...p.podCIDRs],
+        mode: path?.mode ?? '',
+        vtepMac: path?.vtepMac ?? '',
+        vtepUnderlay: path?.underlay ?? '',
+        routes: this.desired
+          .filter((r) => r.peer === p.name)
+          .map((r) => {
+            const planned = this.plan.routes.get(r.dst);
+            const programmed = r.error === undefined && planned !== undefined && kernel.some((k) => k.dst === r.dst && sameRoute(k, planned));
+            const error = r.error ?? this.plan.errors.get(r.dst) ?? this.refused.get(r.dst) ?? (programmed ? '' : 'not in the kernel (yet)');
+            return { dst: r.dst, gateway: planned?.gateway ?? r.gateway, programmed, error: programmed ? '' : error, mode: planned?.mode ?? '' };
+          }),
+      };
+    });
   }
 }

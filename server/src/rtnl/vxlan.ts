@@ -200,3 +200,18 @@ export function decodeFdb(msg: NetlinkMessage): FdbEntry | undefined {
   if (index <= 0 || !mac) return undefined;
   return { index, mac, dst, permanent: (buf.readUInt16LE(8) & NUD_PERMANENT) !== 0 };
 }
+
+/** RTM_GETLINK by index (answered with the link, its VXLAN settings included when it is one). */
+export function getLinkByIndex(index: number): RtnlRequest {
+  if (!Number.isInteger(index) || index <= 0) throw new Error(`refusing a link request for index ${index}`);
+  const out = new AttrStream();
+  rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: {} }, out);
+  return { type: RTM.GETLINK, flags: 0, payload: out.bufs, expect: 'answer', what: `RTM_GETLINK ${index}` };
+}
+
+export function setLinkMtu(index: number, mtu: number): RtnlRequest {
+  if (!Number.isInteger(index) || index <= 0) throw new Error(`refusing a link request for index ${index}`);
+  const out = new AttrStream();
+  rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: { mtu } }, out);
+  return { type: RTM.SETLINK, flags: 0, payload: out.bufs, expect: 'ack', what: `RTM_SETLINK ${index} mtu ${mtu}` };
+}
