@@ -25,6 +25,8 @@ export interface NetConf {
    */
   routes?: IpamRoute[];
   mtu: number;
+  /** True when the document gave `mtu` (otherwise `mtu` is the default, which the encapsulation may lower). */
+  mtuGiven?: boolean;
   dns?: DnsConfig;
   runtimeConfig: RuntimeConfig;
   /** The whole parsed document, for verb-specific keys (runtimeConfig, prevResult, cni.dev/...). */
@@ -180,6 +182,7 @@ export function netConfFromDocument(doc: unknown): NetConf {
     type: doc.type,
     rangeSets: ipam.rangeSets,
     mtu,
+    ...(doc.mtu !== undefined ? { mtuGiven: true } : {}),
     runtimeConfig: parseRuntimeConfig(doc.runtimeConfig),
     raw: doc,
   };

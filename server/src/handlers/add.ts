@@ -8,6 +8,7 @@ import { AbandonedAdd } from './abandoned-add';
 import { HandlerDeps, VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { resolveRanges } from './network-ranges';
 import { storeErrorToCni } from './store-errors';
+import { podMtu } from '../peers/pod-mtu';
 
 export function podAddresses(leases: readonly Lease[]): PodAddress[] {
   return leases.map((l) => ({ address: l.address, family: l.family }));
@@ -64,6 +65,7 @@ function withRollback(cause: CniError, failure: string | undefined): CniError {
 export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const { conf, inv, args } = call;
   const ranges = resolveRanges(conf, deps.node);
+  const mtu = podMtu(conf, deps.encapsulationMtu);
   deps.networks.record(conf.name, ranges);
   const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
@@ -77,7 +79,7 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     }
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu: conf.mtu, addresses: podAddresses(add.allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
+      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu, addresses: podAddresses(add.allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
     } catch (err) {
       const cause = toCniError(err, CniCode.DatapathFailure, 'failed to wire the pod network');
       throw withRollback(cause, await rollBack(deps, add));

@@ -2,6 +2,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { podMtu } from '../peers/pod-mtu';
 
 /** Addresses a chained runtime's prevResult claims for the pod interface. */
 function prevResultAddresses(prev: unknown): string[] | undefined {
@@ -51,7 +52,7 @@ export const handleCheck: VerbHandler = async (deps, call) => {
       netnsPath: inv.netns,
       podIfname: inv.ifname,
       hostIfname: record.attachment.hostIfname,
-      mtu: conf.mtu,
+      mtu: podMtu(conf, deps.encapsulationMtu),
       addresses: leased,
       ...(conf.routes ? { routes: conf.routes } : {}),
     });

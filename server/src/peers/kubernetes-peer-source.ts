@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { NodeObject, nodePodCidrs, peerFromNode } from './kubernetes-node-peer';
+import { NodeObject, nodeInternalIPs, nodePodCidrs, peerFromNode } from './kubernetes-node-peer';
 import { Peer, PeerSnapshot } from './peer';
 import { PeerSource } from './peer-source';
 
@@ -128,7 +128,12 @@ export class KubernetesPeerSource implements PeerSource {
       .filter((p): p is Peer => p !== undefined)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const snapshot: PeerSnapshot = { peers };
-    if (self) snapshot.selfPodCIDRs = nodePodCidrs(self);
+    if (self) {
+      snapshot.selfPodCIDRs = nodePodCidrs(self);
+      // This node's underlay addresses (the VXLAN device's local address when node.nodeIPs is not set).
+      const own = nodeInternalIPs(self);
+      if (own.length > 0) snapshot.selfNodeIPs = own;
+    }
     const key = JSON.stringify(snapshot);
     if (key === this.lastEmitted) return;
     this.lastEmitted = key;

@@ -7,12 +7,16 @@ import { PeerRouter, RouteChanger } from './peer-router';
 import { PeerRoutingStatus, peerRoutingStatus } from './peer-routing-status';
 import { NoPeerSource, PeerSource } from './peer-source';
 import { StaticPeerSource } from './static-peer-source';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
+import { VxlanOverlay } from './vxlan-overlay';
 
 export interface PeerRoutingOptions {
   /** How often the kernel is compared with the peer set again (repairs routes removed behind podwired's back). 0: never. */
   resyncMs?: number;
   /** Builds the Kubernetes source (injected so tests and podwired can differ). */
   kubernetes?: (kubeconfig: string | undefined, nodeName: string) => Promise<PeerSource>;
+  /** For `peers.encapsulation` other than none: a host socket for the VXLAN layer, and podwired's owner tag (the device's alias). */
+  vxlan?: { sock: RtnlSocket; ownerTag: string };
 }
 
 /**
@@ -24,12 +28,16 @@ export class PeerRouting {
   private timer: NodeJS.Timeout | undefined;
   private firstPass: Promise<void>;
   private markFirst: () => void = () => undefined;
+  /** This node's addresses as its Node object gives them (used when node.nodeIPs is not configured). */
+  private learntNodeIPs: string[] = [];
 
   private constructor(
     readonly node: NodePodCidrs,
     readonly source: PeerSource,
     readonly router: PeerRouter,
     private readonly log: Logger,
+    /** The VXLAN layer, when encapsulation is on. */
+    readonly overlay?: VxlanOverlay,
   ) {
     this.status = peerRoutingStatus(source.kind, node, router);
     this.firstPass = new Promise((resolve) => (this.markFirst = resolve));
@@ -51,7 +59,16 @@ export class PeerRouting {
         break;
       }
     }
-    const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log), log);
+    let overlay: VxlanOverlay | undefined;
+    const localIPs = { get: (): readonly string[] => cluster.node.nodeIPs };
+    if (cluster.overlay.encapsulation !== 'none') {
+      if (!opts.vxlan) throw new Error('peers.encapsulation needs a socket for the VXLAN device in this build');
+      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), log });
+    }
+    const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log, overlay ? { overlay } : {}), log, overlay);
+    if (cluster.node.nodeIPs.length === 0) localIPs.get = () => routing.learntNodeIPs;
+    // The underlay's MTU before serving: ADD's default pod MTU depends on it.
+    await overlay?.readUnderlay().catch((err: unknown) => log.warn({ err }, 'vxlan: could not read the underlay link at start'));
     routing.start(opts.resyncMs ?? 60_000);
     return routing;
   }
@@ -60,6 +77,7 @@ export class PeerRouting {
     this.source.start((snapshot: PeerSnapshot) => {
       // ADD's range checks see the new peers' pod CIDRs at once, before their routes are programmed.
       this.node.learnPeers(snapshot.peers);
+      if (snapshot.selfNodeIPs) this.learntNodeIPs = [...snapshot.selfNodeIPs];
       void this.router.update(snapshot).then(
         (report) => {
           this.log.info({ source: this.source.kind, peers: snapshot.peers.length, ...report }, 'peers: routes reconciled with the peer set');
@@ -91,7 +109,14 @@ export class PeerRouting {
   }
 
   /** SIGHUP: a re-read configuration. Static peers are replaced; other changes need a restart (returned as a note). */
+  /** The largest pod MTU the encapsulation carries; undefined without encapsulation (no limit of podwire's). */
+  maxPodMtu(): number | undefined {
+    return this.overlay?.maxPodMtu();
+  }
+
   reload(cluster: ClusterConfig): string {
+    const encapsulation = this.overlay ? this.overlay.encapsulation : 'none';
+    if (cluster.overlay.encapsulation !== encapsulation) return `peers.encapsulation changed from ${encapsulation} to ${cluster.overlay.encapsulation}: restart podwired to apply it`;
     if (cluster.peers.source !== this.source.kind) return `peers.source changed from ${this.source.kind} to ${cluster.peers.source}: restart podwired to apply it`;
     if (this.source instanceof StaticPeerSource && cluster.peers.source === 'static') {
       this.source.replace(cluster.peers.peers);

@@ -14,6 +14,8 @@ export interface PeerSnapshot {
   peers: Peer[];
   /** This node's pod CIDRs as the cluster assigned them (spec.podCIDRs of its Node object). */
   selfPodCIDRs?: string[];
+  /** This node's own addresses (InternalIPs of its Node object). */
+  selfNodeIPs?: string[];
 }
 
 /** One route a peer needs: `dst via gateway`, or why it cannot be programmed. */

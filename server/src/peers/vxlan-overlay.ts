@@ -96,6 +96,10 @@ export class VxlanOverlay implements PeerOverlay {
     this.deviceName = vxlanDeviceName(opts.config.vxlan.vni);
   }
 
+  get encapsulation(): OverlayConfig['encapsulation'] {
+    return this.opts.config.encapsulation;
+  }
+
   /** The underlay's family (the local address's), 4 until it is known. */
   private underlayFamily(): 4 | 6 {
     const local = this.opts.localIPs()[0];
