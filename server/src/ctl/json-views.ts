@@ -106,7 +106,10 @@ export function peersView(r: ListPeersReply__Output) {
       name: p.name,
       nodeIP: p.nodeIp,
       podCIDRs: [...p.podCidrs],
-      routes: p.routes.map((rt) => ({ destination: rt.destination, gateway: rt.gateway, programmed: rt.programmed, error: rt.error })),
+      mode: p.mode,
+      vtepMac: p.vtepMac,
+      vtepUnderlay: p.vtepUnderlay,
+      routes: p.routes.map((rt) => ({ destination: rt.destination, gateway: rt.gateway, programmed: rt.programmed, error: rt.error, mode: rt.mode })),
     })),
   };
 }

@@ -21,7 +21,10 @@ export function listPeersReply(s: PeerRoutingState): ListPeersReply {
       name: p.name,
       nodeIp: p.nodeIPs.join(','),
       podCidrs: p.podCIDRs,
-      routes: p.routes.map((r) => ({ destination: r.dst, gateway: r.gateway, programmed: r.programmed, error: r.error })),
+      routes: p.routes.map((r) => ({ destination: r.dst, gateway: r.gateway, programmed: r.programmed, error: r.error, mode: r.mode })),
+      mode: p.mode,
+      vtepMac: p.vtepMac,
+      vtepUnderlay: p.vtepUnderlay,
     })),
   };
 }

@@ -15,10 +15,11 @@ export function formatPeers(r: ListPeersReply__Output): string {
   if (r.peers.length === 0) return `${text}no peers\n`;
   const rows = r.peers.flatMap((p) => {
     const base = [p.name, dash(p.nodeIp)];
-    if (p.routes.length === 0) return [[...base, p.podCidrs.length ? p.podCidrs.join(',') : '-', '-', 'no route']];
-    return p.routes.map((rt) => [...base, rt.destination, dash(rt.gateway), rt.programmed ? 'programmed' : `NOT PROGRAMMED${rt.error ? `: ${rt.error}` : ''}`]);
+    const vtep = p.vtepMac ? `${p.vtepMac} @ ${dash(p.vtepUnderlay)}` : '-';
+    if (p.routes.length === 0) return [[...base, p.podCidrs.length ? p.podCidrs.join(',') : '-', '-', '-', vtep, 'no route']];
+    return p.routes.map((rt) => [...base, rt.destination, dash(rt.mode), dash(rt.gateway), rt.mode === 'vxlan' ? vtep : '-', rt.programmed ? 'programmed' : `NOT PROGRAMMED${rt.error ? `: ${rt.error}` : ''}`]);
   });
-  return text + renderTable(['PEER', 'NODE IP', 'POD CIDR', 'VIA', 'ROUTE'], rows);
+  return text + renderTable(['PEER', 'NODE IP', 'POD CIDR', 'MODE', 'VIA', 'VTEP', 'ROUTE'], rows);
 }
 
 /** peers: ListPeers. */
