@@ -16,6 +16,9 @@ import { PeerRouter } from './peer-router';
 import { VxlanOverlay } from './vxlan-overlay';
 import { Encapsulation } from '../config/overlay-config';
 import { TestNetns } from '../test-support/test-netns';
+import { takeSnapshot } from '../rtnl/snapshot';
+import { routedVethHostView } from '../datapath/routed-veth';
+import { ownerAlias } from '../datapath/link-identity';
 
 let NS: TestNetns;
 const sockets = new RtnlSockets();
@@ -87,7 +90,11 @@ test('vxlan-cross-subnet: the on-link peer direct, the routed one through the de
   assert.deepEqual(peerRoutes(), ['10.232.2.0/24 via 10.231.0.2 dev under0', '10.232.3.0/24 via 10.232.3.0 dev pwvx1 onlink']);
   assert.deepEqual(neighbours(), [`10.232.3.0 ${MAC_C}`]);
   assert.deepEqual(fdb(), [`${MAC_C} 10.233.0.3 permanent`]);
-  assert.deepEqual(device(), { mtu: 1450, address: '0e:77:0a:e7:00:01', ifindex: device()?.ifindex, alias: 'podwire:vxtest' });
+  assert.deepEqual(device(), { mtu: 1450, address: '0e:77:0a:e7:00:01', ifindex: device()?.ifindex, alias: 'podwire-vxlan:vxtest' });
+  // The start-up reconcile removes every link carrying the pods' owner alias that no attachment
+  // accounts for: the VXLAN device must not be one of them.
+  const view = routedVethHostView(await takeSnapshot(sock), ownerAlias('vxtest'));
+  assert.deepEqual(view.ownedLinks().map((l) => l.name), []);
   const status = await r.status();
   assert.deepEqual(
     status.map((p) => ({ name: p.name, mode: p.mode, mac: p.vtepMac, underlay: p.vtepUnderlay, routes: p.routes.map((x) => `${x.dst} ${x.mode} ${x.gateway} ${x.programmed}`) })),

@@ -14,7 +14,6 @@ import * as ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { OverlayConfig, vxlanDeviceName } from '../config/overlay-config';
 import { RTPROT_PODWIRE, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
-import { ownerAlias } from '../datapath/link-identity';
 import { familyOfText } from '../rtnl/addresses';
 import { KernelNeighbour, KernelRoute, RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { addPermanentNeighbour, deleteLink, setLinkAliasByName, setLinkUp } from '../rtnl/requests';
@@ -26,6 +25,15 @@ import { KernelVxlan, addFdb, createVxlan, decodeFdb, decodeVxlan, deleteFdb, de
 import { getLinkByName } from '../rtnl/requests';
 import { DesiredPeerRoute, Peer, familyOf } from './peer';
 import { vtepAddress, vtepMac } from './vtep';
+
+/**
+ * The VXLAN device's alias: podwired's owner tag, under a prefix of its own. Not the pods'
+ * owner alias (`podwire:<tag>`): the start-up reconcile removes every link with that alias no
+ * attachment accounts for, and took the device with them.
+ */
+export function vxlanOwnerAlias(ownerTag: string): string {
+  return `podwire-vxlan:${ownerTag}`;
+}
 
 /** Bytes VXLAN adds to every packet: outer IPv4 (20) or IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 export function vxlanOverhead(underlayFamily: 4 | 6): number {
@@ -74,7 +82,7 @@ export interface VxlanOverlayOptions {
   /** A host socket for this layer's requests and dumps. */
   sock: RtnlSocket;
   config: OverlayConfig;
-  /** podwired's owner tag (the device's alias is `podwire:<tag>`). */
+  /** podwired's owner tag (the device's alias is `podwire-vxlan:<tag>`). */
   ownerTag: string;
   /** This node's underlay addresses (node.nodeIPs, or learnt); the first is the device's local address. */
   localIPs: () => readonly string[];
@@ -191,7 +199,7 @@ export class VxlanOverlay implements PeerOverlay {
     const mac = vtepMac(local, this.opts.ownPodCIDRs());
     if (mac === undefined) throw new Error('no pod CIDR yet to derive this node\'s VTEP MAC from (IPv6 underlay)');
     const mtu = this.maxPodMtu();
-    const alias = ownerAlias(this.opts.ownerTag);
+    const alias = vxlanOwnerAlias(this.opts.ownerTag);
     let dev = await this.read();
     if (dev && dev.link.alias !== alias) throw new Error(`a link named ${this.deviceName} that podwire did not create is in the way (alias ${JSON.stringify(dev.link.alias)}); left alone`);
     if (dev && (dev.vni !== vni || dev.port !== port || dev.local !== ipaddr.parse(local).toString() || dev.learning || dev.link.mac !== mac)) {

@@ -82,7 +82,7 @@ async function fdbOf(ns: string): Promise<string[]> {
 }
 
 async function neighboursOf(ns: string): Promise<string[]> {
-  const v4 = await ipJson<{ dst: string; lladdr?: string }>(['neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent'], ns);
+  const v4 = await ipJson<{ dst: string; lladdr?: string }>(['-4', 'neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent'], ns);
   const v6 = await ipJson<{ dst: string; lladdr?: string }>(['-6', 'neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent'], ns);
   return [...v4, ...v6].map((x) => `${x.dst} ${x.lladdr ?? ''}`).sort();
 }
@@ -98,7 +98,11 @@ async function restartAll(encapsulation: string): Promise<void> {
     node.server.options.config = configFor(node.n, encapsulation);
   }
   await Promise.all(nodes.map((node) => node.server.start()));
-  for (const node of nodes) await waitFor(`peer routes on ${node.name}`, async () => (await peerRoutes(node.netns)).length === 4);
+  for (const node of nodes) {
+    await waitFor(`peer routes on ${node.name}`, async () => (await peerRoutes(node.netns)).length === 4).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}: ${(await peerRoutes(node.netns)).join('; ')}\n${node.server.logRecords().filter((r) => Number(r.level) >= 40).map((r) => JSON.stringify(r)).join('\n')}`);
+    });
+  }
 }
 
 before(async () => {
