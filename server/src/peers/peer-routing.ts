@@ -9,6 +9,8 @@ import { NoPeerSource, PeerSource } from './peer-source';
 import { StaticPeerSource } from './static-peer-source';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { VxlanOverlay } from './vxlan-overlay';
+import { VxlanFilter } from './vxlan-filter';
+import { NftContext } from '../nft/nft-context';
 
 export interface PeerRoutingOptions {
   /** How often the kernel is compared with the peer set again (repairs routes removed behind podwired's back). 0: never. */
@@ -16,7 +18,7 @@ export interface PeerRoutingOptions {
   /** Builds the Kubernetes source (injected so tests and podwired can differ). */
   kubernetes?: (kubeconfig: string | undefined, nodeName: string) => Promise<PeerSource>;
   /** For `peers.encapsulation` other than none: a host socket for the VXLAN layer, and podwired's owner tag (the device's alias). */
-  vxlan?: { sock: RtnlSocket; ownerTag: string };
+  vxlan?: { sock: RtnlSocket; ownerTag: string; nft?: () => NftContext };
 }
 
 /**
@@ -30,6 +32,8 @@ export class PeerRouting {
   private markFirst: () => void = () => undefined;
   /** This node's addresses as its Node object gives them (used when node.nodeIPs is not configured). */
   private learntNodeIPs: string[] = [];
+  /** What close() releases besides the source and timer (the VXLAN filter's nftables context). */
+  private readonly closers: Array<() => void> = [];
 
   private constructor(
     readonly node: NodePodCidrs,
@@ -60,13 +64,18 @@ export class PeerRouting {
       }
     }
     let overlay: VxlanOverlay | undefined;
+    const closers: Array<() => void> = [];
     const localIPs = { get: (): readonly string[] => cluster.node.nodeIPs };
     if (cluster.overlay.encapsulation !== 'none') {
       if (!opts.vxlan) throw new Error('peers.encapsulation needs a socket for the VXLAN device in this build');
-      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), log });
+      const nft = (opts.vxlan.nft ?? (() => NftContext.open()))();
+      closers.push(() => nft.close());
+      const filter = new VxlanFilter({ context: nft, ownerTag: opts.vxlan.ownerTag, vni: cluster.overlay.vxlan.vni, port: cluster.overlay.vxlan.port });
+      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), filter, log });
     }
     const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log, overlay ? { overlay } : {}), log, overlay);
     if (cluster.node.nodeIPs.length === 0) localIPs.get = () => routing.learntNodeIPs;
+    routing.closers.push(...closers);
     // The underlay's MTU before serving: ADD's default pod MTU depends on it.
     await overlay?.readUnderlay().catch((err: unknown) => log.warn({ err }, 'vxlan: could not read the underlay link at start'));
     routing.start(opts.resyncMs ?? 60_000);
@@ -128,5 +137,6 @@ export class PeerRouting {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.source.stop();
+    for (const close of this.closers.splice(0)) close();
   }
 }

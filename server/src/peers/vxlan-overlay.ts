@@ -25,6 +25,7 @@ import { KernelVxlan, addFdb, createVxlan, decodeFdb, decodeVxlan, deleteFdb, de
 import { getLinkByName } from '../rtnl/requests';
 import { DesiredPeerRoute, Peer, familyOf } from './peer';
 import { vtepAddress, vtepMac } from './vtep';
+import type { VxlanFilter } from './vxlan-filter';
 
 /**
  * The VXLAN device's alias: podwired's owner tag, under a prefix of its own. Not the pods'
@@ -88,6 +89,8 @@ export interface VxlanOverlayOptions {
   localIPs: () => readonly string[];
   /** This node's pod CIDRs (for its own VTEP MAC on an IPv6 underlay). */
   ownPodCIDRs: () => readonly string[];
+  /** Accepts VXLAN from known peer addresses only (absent: no filter). */
+  filter?: VxlanFilter;
   log: Logger;
 }
 
@@ -190,7 +193,18 @@ export class VxlanOverlay implements PeerOverlay {
         errors.set(dst, why);
       }
     }
+    this.syncFilter(peers);
     return { routes, errors, paths };
+  }
+
+  /** VXLAN accepted from every known peer's node addresses (a peer may see this node as routed when this node sees it on-link). */
+  private syncFilter(peers: readonly Peer[]): void {
+    if (!this.opts.filter) return;
+    try {
+      if (this.opts.filter.sync(peers.flatMap((p) => p.nodeIPs))) this.opts.log.info({ table: this.opts.filter.table, peers: peers.length }, 'vxlan: filter for the VXLAN port rebuilt (known peers only)');
+    } catch (err) {
+      this.opts.log.warn({ err: reasonOf(err) }, 'vxlan: could not program the filter for the VXLAN port');
+    }
   }
 
   /** The device as configured, up, with the right MTU: created when missing, recreated when podwire's has other settings. */

@@ -169,6 +169,12 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
   assert.deepEqual(await fdbOf(a.netns), [`${vtepMac(3)} 10.222.0.3`]);
   assert.deepEqual(await neighboursOf(a.netns), [`10.223.3.0 ${vtepMac(3)}`, `fd99:223:3:: ${vtepMac(3)}`]);
   assert.deepEqual(await fdbOf(c.netns), [`${vtepMac(1)} 10.221.0.1`, `${vtepMac(2)} 10.221.0.2`]);
+  // VXLAN is accepted from the known peers' node addresses only (an nftables table of the overlay's own).
+  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'tables'])) as { nftables: Array<{ table?: { name: string } }> };
+  const filter = tables.nftables.map((o) => o.table?.name ?? '').find((n) => n.startsWith('podwire-vxlan-'));
+  assert.ok(filter, 'the VXLAN filter table');
+  const peersV4 = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'set', 'inet', filter, 'peers-v4'])) as { nftables: Array<{ set?: { elem?: string[] } }> };
+  assert.deepEqual(peersV4.nftables.find((o) => o.set)?.set?.elem?.sort(), ['10.221.0.1', '10.221.0.2']);
   const [dev] = await ipJson<{ mtu: number; address: string }>(['link', 'show', 'pwvx1'], c.netns);
   assert.deepEqual(dev && { mtu: dev.mtu, address: dev.address }, { mtu: 1450, address: vtepMac(3) });
 
