@@ -11,7 +11,8 @@
  *   overlay, one byte more fails at the sender.
  * - `vxlan` (a restart with the other mode): every pair through the device.
  * - a SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back
- *   exactly one route, neighbour and FDB entry per VXLAN peer.
+ *   exactly one route, neighbour and FDB entry per VXLAN peer; a peer removed by SIGHUP has
+ *   its route, neighbours and FDB entry withdrawn.
  * Every address is inside namespaces this test created.
  */
 import { after, before, test } from 'node:test';
@@ -260,7 +261,7 @@ test('vxlan: after a restart in that mode every pair crosses the VXLAN devices',
   assert.equal(fits.code, 0, fits.stdout + fits.stderr);
 });
 
-test('SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back exactly one of each', { timeout: 120_000 }, async () => {
+test('SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back exactly one of each; a peer removed by SIGHUP is withdrawn', { timeout: 120_000 }, async () => {
   const [a, b, c] = nodes;
   assert.ok(a && b && c);
   assert.equal(await a.server.kill(), null);
@@ -278,6 +279,16 @@ test('SIGKILL, the device deleted and an FDB entry removed while down: the resta
     const out = await ping(from.pod.netns, to.pod.v4);
     assert.equal(out.code, 0, `${from.name} pod -> ${to.name} pod:\n${out.stdout}`);
   }
+  // Node 3 leaves node 1's peers (SIGHUP re-reads the file): its route, neighbours and FDB entry go.
+  a.server.options.config = { ...configFor(a.n, 'vxlan'), peers: { ...configFor(a.n, 'vxlan').peers, static: [peerEntry(b.n)] } };
+  fs.writeFileSync(a.server.configFile, JSON.stringify(a.server.options.config));
+  process.kill(a.server.pid ?? 0, 'SIGHUP');
+  await waitFor('node-3 withdrawn on node-1', async () => (await peerRoutes(a.netns)).length === 2);
+  assert.deepEqual(await peerRoutes(a.netns), ['10.223.2.0/24 via 10.223.2.0 dev pwvx1', 'fd99:223:2::/64 via fd99:223:2:: dev pwvx1']);
+  assert.deepEqual(await fdbOf(a.netns), [`${vtepMac(2)} 10.221.0.2`]);
+  assert.deepEqual(await neighboursOf(a.netns), [`10.223.2.0 ${vtepMac(2)}`, `fd99:223:2:: ${vtepMac(2)}`]);
+  const toC = await ping(a.pod.netns, c.pod.v4, [], 1);
+  assert.notEqual(toC.code, 0, 'node 3 is no longer routed from node 1');
   for (const node of nodes) {
     const del = await runShim({ command: 'DEL', containerId: `ctr-vx-${node.n}`, netns: node.pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
     assert.equal(del.exitCode, 0, del.stdout);
