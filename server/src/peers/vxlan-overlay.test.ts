@@ -44,9 +44,9 @@ const C = { name: 'c', nodeIPs: ['10.233.0.3'], podCIDRs: ['10.232.3.0/24'] };
 const MAC_B = '0e:77:0a:e7:00:02';
 const MAC_C = '0e:77:0a:e9:00:03';
 
-function router(encapsulation: Encapsulation, ownerTag = 'vxtest'): PeerRouter {
-  const node = new NodePodCidrs('a', ['10.232.1.0/24']);
-  const overlay = new VxlanOverlay({ sock, config: { encapsulation, vxlan: { vni: 1, port: 4789 } }, ownerTag, localIPs: () => ['10.231.0.1'], ownPodCIDRs: () => node.podCidrs(), log });
+function router(encapsulation: Encapsulation, ownerTag = 'vxtest', local = '10.231.0.1', podCIDRs = ['10.232.1.0/24']): PeerRouter {
+  const node = new NodePodCidrs('a', podCIDRs);
+  const overlay = new VxlanOverlay({ sock, config: { encapsulation, vxlan: { vni: 1, port: 4789 } }, ownerTag, localIPs: () => [local], ownPodCIDRs: () => node.podCidrs(), log });
   const send = rtnlRouteSender(sock);
   return new PeerRouter({ applyRouteChanges: (c) => send(c) }, new SnapshotPeerRouteTable(sock), node, log, { overlay });
 }
@@ -173,4 +173,22 @@ test('a pwvx1 podwire did not create is left alone; its routes are reported, not
   const [b] = await r.status();
   assert.match(b?.routes[0]?.error ?? '', /podwire did not create/);
   NS.ip('link', 'del', 'pwvx1');
+});
+
+test('an IPv6 underlay: LOCAL6, MTU 1430, IPv6 FDB destinations, MACs from the pod CIDRs; dual-stack pods over it', async () => {
+  NS.ip('addr', 'add', 'fd99:231::1/64', 'dev', 'under0', 'nodad');
+  NS.ip('-6', 'route', 'add', 'fd99:233::/64', 'via', 'fd99:231::fe');
+  const b = { name: 'b', nodeIPs: ['fd99:231::2'], podCIDRs: ['10.232.2.0/24', 'fd99:232:2::/64'] };
+  const c = { name: 'c', nodeIPs: ['fd99:233::3'], podCIDRs: ['fd99:232:3::/64'] };
+  const r = router('vxlan-cross-subnet', 'vxtest', 'fd99:231::1', ['10.232.1.0/24', 'fd99:232:1::/64']);
+  const report = await r.update({ peers: [b, c] });
+  // b has no IPv4 node address: its IPv4 route is reported, not routed (desiredPeerRoutes), its IPv6 one is on-link.
+  assert.deepEqual(report, { added: 2, updated: 0, removed: 0, failed: 0, unchanged: 0 });
+  const v6 = NS.json<Array<{ dst: string; gateway?: string; dev: string }>>('-6', 'route', 'show', 'proto', '198').map((x) => `${x.dst} via ${x.gateway ?? '-'} dev ${x.dev}`).sort();
+  assert.deepEqual(v6, ['fd99:232:2::/64 via fd99:231::2 dev under0', 'fd99:232:3::/64 via fd99:232:3:: dev pwvx1']);
+  const [link] = NS.json<Array<{ mtu: number; address: string; linkinfo: { info_data: { local6?: string } } }>>('-d', 'link', 'show', 'pwvx1');
+  assert.deepEqual(link && { mtu: link.mtu, address: link.address, local6: link.linkinfo.info_data.local6 }, { mtu: 1430, address: '0e:78:0a:e8:01:00', local6: 'fd99:231::1' });
+  assert.deepEqual(fdb(), ['0e:79:00:03:00:00 fd99:233::3 permanent']);
+  const [, st] = await r.status();
+  assert.deepEqual(st && [st.mode, st.vtepMac, st.vtepUnderlay], ['vxlan', '0e:79:00:03:00:00', 'fd99:233::3']);
 });
