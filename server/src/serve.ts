@@ -86,8 +86,9 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
   const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps, early.hostTables.then((t) => t.routes)), log, {
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
-    // peers.encapsulation vxlan*: the VXLAN layer's own host socket (its changes are few and small).
-    ...(opts.overlay.encapsulation !== 'none' ? { vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner } } : {}),
+    // The VXLAN layer (peers.encapsulation): a host socket of its own (its changes are few and
+    // small); the start-up read shows devices left from another configuration, removed.
+    vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links) },
   });
   const locks = new KeyedMutex();
   const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting };

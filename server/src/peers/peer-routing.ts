@@ -8,7 +8,9 @@ import { PeerRoutingStatus, peerRoutingStatus } from './peer-routing-status';
 import { NoPeerSource, PeerSource } from './peer-source';
 import { StaticPeerSource } from './static-peer-source';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
-import { VxlanOverlay } from './vxlan-overlay';
+import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';
+import type { KernelLink } from '../rtnl/kernel-objects';
+import { vxlanDeviceName } from '../config/overlay-config';
 import { VxlanFilter } from './vxlan-filter';
 import { NftContext } from '../nft/nft-context';
 
@@ -18,7 +20,14 @@ export interface PeerRoutingOptions {
   /** Builds the Kubernetes source (injected so tests and podwired can differ). */
   kubernetes?: (kubeconfig: string | undefined, nodeName: string) => Promise<PeerSource>;
   /** For `peers.encapsulation` other than none: a host socket for the VXLAN layer, and podwired's owner tag (the device's alias). */
-  vxlan?: { sock: RtnlSocket; ownerTag: string; nft?: () => NftContext };
+  vxlan?: {
+    sock: RtnlSocket;
+    ownerTag: string;
+    /** The nftables context of the VXLAN port filter (default: one in this thread's netns). */
+    nft?: () => NftContext;
+    /** The host's links as read at start: VXLAN devices left from another configuration are removed. */
+    startupLinks?: Promise<readonly KernelLink[]>;
+  };
 }
 
 /**
@@ -65,6 +74,7 @@ export class PeerRouting {
     }
     let overlay: VxlanOverlay | undefined;
     const closers: Array<() => void> = [];
+    if (opts.vxlan?.startupLinks) await PeerRouting.removeLeftovers(cluster, opts.vxlan, log);
     const localIPs = { get: (): readonly string[] => cluster.node.nodeIPs };
     if (cluster.overlay.encapsulation !== 'none') {
       if (!opts.vxlan) throw new Error('peers.encapsulation needs a socket for the VXLAN device in this build');
@@ -80,6 +90,27 @@ export class PeerRouting {
     await overlay?.readUnderlay().catch((err: unknown) => log.warn({ err }, 'vxlan: could not read the underlay link at start'));
     routing.start(opts.resyncMs ?? 60_000);
     return routing;
+  }
+
+  /** A VXLAN device (and port filter) left by an earlier configuration (encapsulation off, another VNI) is removed. */
+  private static async removeLeftovers(cluster: ClusterConfig, vxlan: NonNullable<PeerRoutingOptions['vxlan']>, log: Logger): Promise<void> {
+    const on = cluster.overlay.encapsulation !== 'none';
+    try {
+      const links = (await vxlan.startupLinks) ?? [];
+      const removed = await removeVxlanLeftovers({ sock: vxlan.sock, ownerTag: vxlan.ownerTag, links, ...(on ? { keep: vxlanDeviceName(cluster.overlay.vxlan.vni) } : {}) });
+      if (removed.length === 0) return;
+      log.info({ removed, encapsulation: cluster.overlay.encapsulation }, 'vxlan: removed VXLAN devices left from an earlier configuration');
+      if (!on) {
+        const nft = (vxlan.nft ?? (() => NftContext.open()))();
+        try {
+          new VxlanFilter({ context: nft, ownerTag: vxlan.ownerTag, vni: cluster.overlay.vxlan.vni, port: cluster.overlay.vxlan.port }).remove();
+        } finally {
+          nft.close();
+        }
+      }
+    } catch (err) {
+      log.warn({ err }, 'vxlan: could not remove VXLAN devices left from an earlier configuration');
+    }
   }
 
   private start(resyncMs: number): void {

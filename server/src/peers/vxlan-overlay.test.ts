@@ -13,7 +13,7 @@ import { rtnlRouteSender } from '../datapath/host-programmer';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { SnapshotPeerRouteTable } from './peer-route-table';
 import { PeerRouter } from './peer-router';
-import { VxlanOverlay } from './vxlan-overlay';
+import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';
 import { Encapsulation } from '../config/overlay-config';
 import { TestNetns } from '../test-support/test-netns';
 import { takeSnapshot } from '../rtnl/snapshot';
@@ -191,4 +191,20 @@ test('an IPv6 underlay: LOCAL6, MTU 1430, IPv6 FDB destinations, MACs from the p
   assert.deepEqual(fdb(), ['0e:79:00:03:00:00 fd99:233::3 permanent']);
   const [, st] = await r.status();
   assert.deepEqual(st && [st.mode, st.vtepMac, st.vtepUnderlay], ['vxlan', '0e:79:00:03:00:00', 'fd99:233::3']);
+});
+
+test('devices left from another configuration (this owner\'s alias, another name) are removed; the current one and foreign ones stay', async () => {
+  await router('vxlan').update({ peers: [B] });
+  NS.ip('link', 'add', 'pwvx5', 'type', 'vxlan', 'id', '5', 'dstport', '4789', 'local', '10.231.0.1');
+  NS.ip('link', 'set', 'pwvx5', 'alias', 'podwire-vxlan:vxtest');
+  NS.ip('link', 'add', 'pwvx6', 'type', 'vxlan', 'id', '6', 'dstport', '4789', 'local', '10.231.0.1');
+  NS.ip('link', 'set', 'pwvx6', 'alias', 'podwire-vxlan:other');
+  const hostLinks = async () => (await takeSnapshot(sock, ['links'])).links;
+  assert.deepEqual(await removeVxlanLeftovers({ sock, ownerTag: 'vxtest', links: await hostLinks(), keep: 'pwvx1' }), ['pwvx5']);
+  const names = () => NS.json<Array<{ ifname: string }>>('link', 'show', 'type', 'vxlan').map((l) => l.ifname).sort();
+  assert.deepEqual(names(), ['pwvx1', 'pwvx6']);
+  // Encapsulation off: nothing kept.
+  assert.deepEqual(await removeVxlanLeftovers({ sock, ownerTag: 'vxtest', links: await hostLinks() }), ['pwvx1']);
+  assert.deepEqual(names(), ['pwvx6']);
+  NS.ip('link', 'del', 'pwvx6');
 });

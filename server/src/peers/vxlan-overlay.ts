@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { OverlayConfig, vxlanDeviceName } from '../config/overlay-config';
 import { RTPROT_PODWIRE, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
 import { familyOfText } from '../rtnl/addresses';
-import { KernelNeighbour, KernelRoute, RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { KernelLink, KernelNeighbour, KernelRoute, RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { addPermanentNeighbour, deleteLink, setLinkAliasByName, setLinkUp } from '../rtnl/requests';
 import { isGone, reasonOf } from '../rtnl/rtnl-error';
 import type { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
@@ -34,6 +34,21 @@ import type { VxlanFilter } from './vxlan-filter';
  */
 export function vxlanOwnerAlias(ownerTag: string): string {
   return `podwire-vxlan:${ownerTag}`;
+}
+
+/**
+ * Deletes the VXLAN devices podwired (this owner tag) left from another configuration:
+ * every link with the overlay's alias except `keep` (the device the current configuration
+ * uses; none when encapsulation is off). Returns the names deleted.
+ */
+export async function removeVxlanLeftovers(opts: { sock: RtnlSocket; ownerTag: string; links: readonly KernelLink[]; keep?: string }): Promise<string[]> {
+  const alias = vxlanOwnerAlias(opts.ownerTag);
+  const stale = opts.links.filter((l) => l.alias === alias && l.name !== opts.keep);
+  if (stale.length === 0) return [];
+  const outcomes = await opts.sock.exchange(stale.map((l) => deleteLink(l.index)));
+  const failed = outcomes.find((o) => o.error && !isGone(o.error));
+  if (failed?.error) throw failed.error;
+  return stale.map((l) => l.name);
 }
 
 /** Bytes VXLAN adds to every packet: outer IPv4 (20) or IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14). */

@@ -13,6 +13,7 @@
  * - a SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back
  *   exactly one route, neighbour and FDB entry per VXLAN peer; a peer removed by SIGHUP has
  *   its route, neighbours and FDB entry withdrawn.
+ * - back to `none`: the restart removes the device and its port filter.
  * Every address is inside namespaces this test created.
  */
 import { after, before, test } from 'node:test';
@@ -293,4 +294,18 @@ test('SIGKILL, the device deleted and an FDB entry removed while down: the resta
     const del = await runShim({ command: 'DEL', containerId: `ctr-vx-${node.n}`, netns: node.pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
     assert.equal(del.exitCode, 0, del.stdout);
   }
+});
+
+test('back to encapsulation none: the restart removes the VXLAN device and its port filter; the on-link peer is routed direct', { timeout: 60_000 }, async () => {
+  const [a, b] = nodes;
+  assert.ok(a && b);
+  await b.server.stop();
+  b.server.options.config = configFor(b.n, 'none');
+  await b.server.start();
+  await waitFor('node-2 direct route to node-1', async () => (await peerRoutes(b.netns)).includes('10.223.1.0/24 via 10.221.0.1 dev eth0'));
+  assert.deepEqual(await ipJson(['link', 'show', 'type', 'vxlan'], b.netns), []);
+  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', b.netns, 'nft', '-j', 'list', 'tables'])) as { nftables: Array<{ table?: { name: string } }> };
+  assert.deepEqual(tables.nftables.map((o) => o.table?.name ?? '').filter((n) => n.startsWith('podwire-vxlan-')), []);
+  const removed = b.server.logRecords().find((r) => r.msg === 'vxlan: removed VXLAN devices left from an earlier configuration');
+  assert.deepEqual(removed?.removed, ['pwvx1']);
 });
