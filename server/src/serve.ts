@@ -88,7 +88,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
     // The VXLAN layer (peers.encapsulation): a host socket of its own (its changes are few and
     // small); the start-up read shows devices left from another configuration, removed.
-    vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links) },
+    vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links), probePathMtu: true },
   });
   const locks = new KeyedMutex();
   const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting };

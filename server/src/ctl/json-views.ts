@@ -109,6 +109,8 @@ export function peersView(r: ListPeersReply__Output) {
       mode: p.mode,
       vtepMac: p.vtepMac,
       vtepUnderlay: p.vtepUnderlay,
+      pathMtu: p.pathMtu,
+      pathMtuWarning: p.pathMtuWarning,
       routes: p.routes.map((rt) => ({ destination: rt.destination, gateway: rt.gateway, programmed: rt.programmed, error: rt.error, mode: rt.mode })),
     })),
   };

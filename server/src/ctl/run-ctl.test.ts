@@ -199,19 +199,20 @@ test('peers: one row per peer route, unprogrammed routes say why', async () => {
     nodeName: 'node-a',
     podCidrs: ['10.227.1.0/24'],
     peers: [
-      { name: 'node-b', nodeIp: '10.227.200.2', podCidrs: ['10.227.2.0/24'], mode: 'direct', vtepMac: '', vtepUnderlay: '', routes: [{ destination: '10.227.2.0/24', gateway: '10.227.200.2', programmed: true, error: '', mode: 'direct' }] },
-      { name: 'node-c', nodeIp: '10.227.200.3', podCidrs: ['10.227.3.0/24'], mode: '', vtepMac: '', vtepUnderlay: '', routes: [{ destination: '10.227.3.0/24', gateway: '10.227.200.3', programmed: false, error: 'network unreachable', mode: '' }] },
-      { name: 'node-d', nodeIp: '10.227.100.4', podCidrs: ['10.227.4.0/24'], mode: 'vxlan', vtepMac: '0e:77:0a:e3:64:04', vtepUnderlay: '10.227.100.4', routes: [{ destination: '10.227.4.0/24', gateway: '10.227.4.0', programmed: true, error: '', mode: 'vxlan' }] },
+      { name: 'node-b', nodeIp: '10.227.200.2', podCidrs: ['10.227.2.0/24'], mode: 'direct', vtepMac: '', vtepUnderlay: '', pathMtu: 0, pathMtuWarning: '', routes: [{ destination: '10.227.2.0/24', gateway: '10.227.200.2', programmed: true, error: '', mode: 'direct' }] },
+      { name: 'node-c', nodeIp: '10.227.200.3', podCidrs: ['10.227.3.0/24'], mode: '', vtepMac: '', vtepUnderlay: '', pathMtu: 0, pathMtuWarning: '', routes: [{ destination: '10.227.3.0/24', gateway: '10.227.200.3', programmed: false, error: 'network unreachable', mode: '' }] },
+      { name: 'node-d', nodeIp: '10.227.100.4', podCidrs: ['10.227.4.0/24'], mode: 'vxlan', vtepMac: '0e:77:0a:e3:64:04', vtepUnderlay: '10.227.100.4', pathMtu: 1400, pathMtuWarning: 'the path MTU to 10.227.100.4 is 1400, smaller than the 1500 the pods need', routes: [{ destination: '10.227.4.0/24', gateway: '10.227.4.0', programmed: true, error: '', mode: 'vxlan' }] },
     ],
   };
   const r = await run(['peers'], api);
   assert.match(r.stdout, /^peer source +static$/m);
   assert.match(r.stdout, /^node-b +10\.227\.200\.2 +10\.227\.2\.0\/24 +direct +10\.227\.200\.2 +- +programmed$/m);
-  assert.match(r.stdout, /^node-d +10\.227\.100\.4 +10\.227\.4\.0\/24 +vxlan +10\.227\.4\.0 +0e:77:0a:e3:64:04 @ 10\.227\.100\.4 +programmed$/m);
+  assert.match(r.stdout, /^node-d +10\.227\.100\.4 +10\.227\.4\.0\/24 +vxlan +10\.227\.4\.0 +0e:77:0a:e3:64:04 @ 10\.227\.100\.4 \(path MTU 1400: TOO SMALL\) +programmed$/m);
+  assert.match(r.stdout, /^node-d: the path MTU to 10\.227\.100\.4 is 1400, smaller than the 1500 the pods need$/m);
   assert.match(r.stdout, /^node-c .* NOT PROGRAMMED: network unreachable$/m);
   const doc = JSON.parse((await run(['peers', '-o', 'json'], api)).stdout) as Record<string, any>;
   assert.equal(doc.peers[0].nodeIP, '10.227.200.2');
-  assert.deepEqual([doc.peers[2].mode, doc.peers[2].vtepMac, doc.peers[2].vtepUnderlay, doc.peers[2].routes[0].mode], ['vxlan', '0e:77:0a:e3:64:04', '10.227.100.4', 'vxlan']);
+  assert.deepEqual([doc.peers[2].mode, doc.peers[2].vtepMac, doc.peers[2].vtepUnderlay, doc.peers[2].routes[0].mode, doc.peers[2].pathMtu], ['vxlan', '0e:77:0a:e3:64:04', '10.227.100.4', 'vxlan', 1400]);
   assert.deepEqual(doc.podCIDRs, ['10.227.1.0/24']);
   assert.equal(doc.source, 'static');
 });

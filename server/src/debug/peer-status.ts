@@ -25,6 +25,8 @@ export function listPeersReply(s: PeerRoutingState): ListPeersReply {
       mode: p.mode,
       vtepMac: p.vtepMac,
       vtepUnderlay: p.vtepUnderlay,
+      pathMtu: p.pathMtu,
+      pathMtuWarning: p.pathMtuWarning,
     })),
   };
 }

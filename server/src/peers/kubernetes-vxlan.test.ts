@@ -128,7 +128,7 @@ test('Kubernetes peers over VXLAN: the local address learnt from the Node object
     assert.equal(routing.maxPodMtu(), 1450);
     while (!watch) await new Promise((r) => setTimeout(r, 10));
     watch.write(`${JSON.stringify({ type: 'DELETED', object: { ...NODES[2], metadata: { ...NODES[2]?.metadata, resourceVersion: '11' } } })}\n`);
-    await until('node-c withdrawn', () => state().fdb.length === 0);
+    await until('node-c withdrawn', () => state().fdb.length === 0 && state().routes.length === 1);
     assert.deepEqual(state(), { routes: ['10.232.2.0/24 via 10.231.0.2 dev under0'], neighbours: [], fdb: [], local: '10.231.0.1' });
   } finally {
     routing.close();

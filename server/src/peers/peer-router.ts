@@ -38,6 +38,9 @@ export interface PeerRouteStatus {
   /** Its VTEP MAC and the node address VXLAN packets go to ('' when not through VXLAN). */
   vtepMac: string;
   vtepUnderlay: string;
+  /** The last path MTU probe to its node address (VXLAN peers; 0: not probed) and a warning when it is too small. */
+  pathMtu: number;
+  pathMtuWarning: string;
   routes: Array<{ dst: string; gateway: string; programmed: boolean; error: string; mode: string }>;
 }
 
@@ -181,6 +184,7 @@ export class PeerRouter {
     const peers = [...(this.snapshot?.peers ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return peers.map((p) => {
       const path = this.plan.paths.get(p.name);
+      const probed = path?.underlay ? this.overlay.pathMtuOf?.(path.underlay) : undefined;
       return {
         name: p.name,
         nodeIPs: [...p.nodeIPs],
@@ -188,6 +192,8 @@ export class PeerRouter {
         mode: path?.mode ?? '',
         vtepMac: path?.vtepMac ?? '',
         vtepUnderlay: path?.underlay ?? '',
+        pathMtu: probed?.pathMtu ?? 0,
+        pathMtuWarning: probed?.warning ?? '',
         routes: this.desired
           .filter((r) => r.peer === p.name)
           .map((r) => {

@@ -27,6 +27,8 @@ export interface PeerRoutingOptions {
     nft?: () => NftContext;
     /** The host's links as read at start: VXLAN devices left from another configuration are removed. */
     startupLinks?: Promise<readonly KernelLink[]>;
+    /** Probe the path MTU to every VXLAN peer after each pass (UDP datagrams from this thread's netns). */
+    probePathMtu?: boolean;
   };
 }
 
@@ -81,7 +83,7 @@ export class PeerRouting {
       const nft = (opts.vxlan.nft ?? (() => NftContext.open()))();
       closers.push(() => nft.close());
       const filter = new VxlanFilter({ context: nft, ownerTag: opts.vxlan.ownerTag, vni: cluster.overlay.vxlan.vni, port: cluster.overlay.vxlan.port });
-      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), filter, log });
+      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), filter, ...(opts.vxlan.probePathMtu ? { probe: {} } : {}), log });
     }
     const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log, overlay ? { overlay } : {}), log, overlay);
     if (cluster.node.nodeIPs.length === 0) localIPs.get = () => routing.learntNodeIPs;

@@ -26,6 +26,7 @@ import { getLinkByName } from '../rtnl/requests';
 import { DesiredPeerRoute, Peer, familyOf } from './peer';
 import { vtepAddress, vtepMac } from './vtep';
 import type { VxlanFilter } from './vxlan-filter';
+import { ProbeSender, probePathMtus } from './path-mtu-probe';
 
 /**
  * The VXLAN device's alias: podwired's owner tag, under a prefix of its own. Not the pods'
@@ -73,6 +74,13 @@ export interface PeerPath {
   underlay: string;
 }
 
+/** What the last probe found on the way to a VXLAN peer. */
+export interface PathMtuFinding {
+  pathMtu: number;
+  /** Set when the path is smaller than the pods' MTU plus the VXLAN overhead. */
+  warning: string;
+}
+
 export interface OverlayPlan {
   /** The routes to program, by destination; a desired route missing here has its reason in `errors`. */
   routes: Map<string, PlannedRoute>;
@@ -83,6 +91,8 @@ export interface OverlayPlan {
 /** Decides how each peer route is programmed, and programs what the VXLAN routes need beyond the route. */
 export interface PeerOverlay {
   plan(peers: readonly Peer[], desired: readonly DesiredPeerRoute[]): Promise<OverlayPlan>;
+  /** The last path MTU probe to a VXLAN peer's node address, when one ran. */
+  pathMtuOf?(underlay: string): PathMtuFinding | undefined;
 }
 
 /** Direct routes for everything (`peers.encapsulation: none`). */
@@ -106,6 +116,11 @@ export interface VxlanOverlayOptions {
   ownPodCIDRs: () => readonly string[];
   /** Accepts VXLAN from known peer addresses only (absent: no filter). */
   filter?: VxlanFilter;
+  /**
+   * Probes the path MTU to every VXLAN peer after each pass (path-mtu-probe.ts; the probe
+   * datagrams leave from the calling thread's netns, so only podwired turns it on). Absent: no probes.
+   */
+  probe?: { send?: ProbeSender; waitMs?: number };
   log: Logger;
 }
 
@@ -117,6 +132,8 @@ interface Wanted {
 export class VxlanOverlay implements PeerOverlay {
   readonly deviceName: string;
   private underlayMtu: number | undefined;
+  private readonly probed = new Map<string, PathMtuFinding>();
+  private probing = false;
 
   constructor(private readonly opts: VxlanOverlayOptions) {
     this.deviceName = vxlanDeviceName(opts.config.vxlan.vni);
@@ -209,7 +226,32 @@ export class VxlanOverlay implements PeerOverlay {
       }
     }
     this.syncFilter(peers);
+    this.startProbe([...new Set([...paths.values()].filter((p) => p.underlay !== '').map((p) => p.underlay))]);
     return { routes, errors, paths };
+  }
+
+  pathMtuOf(underlay: string): PathMtuFinding | undefined {
+    return this.probed.get(underlay);
+  }
+
+  /** Probes in the background (a pass never waits for it); one probe round at a time. */
+  private startProbe(underlays: readonly string[]): void {
+    for (const a of [...this.probed.keys()]) if (!underlays.includes(a)) this.probed.delete(a);
+    const probe = this.opts.probe;
+    if (!probe || this.probing || underlays.length === 0 || this.underlayMtu === undefined) return;
+    this.probing = true;
+    const linkMtu = this.underlayMtu;
+    const needed = this.maxPodMtu() + vxlanOverhead(this.underlayFamily());
+    void probePathMtus({ sock: this.opts.sock, port: this.opts.config.vxlan.port, ...probe }, underlays, linkMtu)
+      .then((found) => {
+        for (const [address, pathMtu] of found) {
+          const warning = pathMtu < needed ? `the path MTU to ${address} is ${pathMtu}, smaller than the ${needed} the pods' MTU ${this.maxPodMtu()} needs over VXLAN: large packets to this peer are lost` : '';
+          if (warning && this.probed.get(address)?.pathMtu !== pathMtu) this.opts.log.warn({ peer: address, pathMtu, needed }, 'vxlan: a peer\'s path MTU is smaller than the pods\' MTU needs');
+          this.probed.set(address, { pathMtu, warning });
+        }
+      })
+      .catch((err: unknown) => this.opts.log.warn({ err: reasonOf(err) }, 'vxlan: path MTU probe failed'))
+      .finally(() => (this.probing = false));
   }
 
   /** VXLAN accepted from every known peer's node addresses (a peer may see this node as routed when this node sees it on-link). */

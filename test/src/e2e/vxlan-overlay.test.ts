@@ -14,6 +14,7 @@
  *   exactly one route, neighbour and FDB entry per VXLAN peer; a peer removed by SIGHUP has
  *   its route, neighbours and FDB entry withdrawn.
  * - back to `none`: the restart removes the device and its port filter.
+ * - path MTU probes: a 1400 router link towards node 3 is found and flagged.
  * Every address is inside namespaces this test created.
  */
 import { after, before, test } from 'node:test';
@@ -308,4 +309,27 @@ test('back to encapsulation none: the restart removes the VXLAN device and its p
   assert.deepEqual(tables.nftables.map((o) => o.table?.name ?? '').filter((n) => n.startsWith('podwire-vxlan-')), []);
   const removed = b.server.logRecords().find((r) => r.msg === 'vxlan: removed VXLAN devices left from an earlier configuration');
   assert.deepEqual(removed?.removed, ['pwvx1']);
+});
+
+test('path MTU probes: a router link of 1400 towards node 3 shows as node 3\'s path MTU, flagged too small for the pods\' 1450', { timeout: 60_000 }, async () => {
+  const [a] = nodes;
+  assert.ok(a);
+  const rt = `${netns.prefix}-rt`;
+  await mustRun('ip', ['-n', rt, 'link', 'set', 'seg2', 'mtu', '1400']);
+  // Node 1 (vxlan) gets node 3 back as a peer; the pass after SIGHUP probes both peers.
+  a.server.options.config = configFor(a.n, 'vxlan');
+  fs.writeFileSync(a.server.configFile, JSON.stringify(a.server.options.config));
+  process.kill(a.server.pid ?? 0, 'SIGHUP');
+  type View = { peers: Array<{ name: string; pathMtu: number; pathMtuWarning: string }> };
+  let view: View = { peers: [] };
+  await waitFor('node-3 path MTU probed', async () => {
+    const ctl = await podwirectl(a.server.socket, 'peers', '-o', 'json');
+    view = JSON.parse(ctl.stdout) as View;
+    return view.peers.find((p) => p.name === 'node-3')?.pathMtu === 1400;
+  });
+  assert.deepEqual(view.peers.map((p) => [p.name, p.pathMtu]), [['node-2', 1500], ['node-3', 1400]]);
+  assert.equal(view.peers[0]?.pathMtuWarning, '');
+  assert.match(view.peers[1]?.pathMtuWarning ?? '', /path MTU to 10\.222\.0\.3 is 1400, smaller than the 1500 the pods' MTU 1450 needs over VXLAN/);
+  const text = await podwirectl(a.server.socket, 'peers');
+  assert.match(text.stdout, /path MTU 1400: TOO SMALL/);
 });
