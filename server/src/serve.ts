@@ -79,7 +79,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // every start.
   const metricsModule = opts.metrics ? (require('./metrics/podwire-metrics.js') as typeof import('./metrics/podwire-metrics.js')) : undefined;
   const metrics = metricsModule
-    ? new metricsModule.PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions() })
+    ? new metricsModule.PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions(), peerPathMtus: () => peerRouting.router.pathMtus() })
     : undefined;
   if (metrics) early.hooks.onBatch = metrics.observeBatch;
   const datapath = await early.datapath;

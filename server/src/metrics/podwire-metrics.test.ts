@@ -188,6 +188,19 @@ test('the netns socket cache size is read from the injected function at each scr
   store.close();
 });
 
+test('VXLAN peers\' path MTUs are read at each scrape, with a flag for a path too small', async () => {
+  let probed = [{ peer: 'node-2', pathMtu: 1500, tooSmall: false }, { peer: 'node-3', pathMtu: 1400, tooSmall: true }];
+  const { store, metrics } = fixture({ peerPathMtus: () => probed });
+  let samples = await scrape(metrics);
+  assert.equal(sampleValue(samples, 'podwire_peer_path_mtu_bytes', { peer: 'node-3' }), 1400);
+  assert.equal(sampleValue(samples, 'podwire_peer_path_mtu_too_small', { peer: 'node-3' }), 1);
+  assert.equal(sampleValue(samples, 'podwire_peer_path_mtu_too_small', { peer: 'node-2' }), 0);
+  probed = [{ peer: 'node-2', pathMtu: 1500, tooSmall: false }];
+  samples = await scrape(metrics);
+  assert.equal(sampleValue(samples, 'podwire_peer_path_mtu_bytes', { peer: 'node-3' }), undefined, 'a peer gone is gone from the gauge');
+  store.close();
+});
+
 test('the start-up report is read at each scrape: reconcile counts, phase seconds, verification per outcome', async () => {
   const startup: StartupReport = {
     reconcile: { rolledBack: 2, orphanLinks: 1, orphanRoutes: 4, hostOk: 97, hostDegraded: 3, failed: 0 },

@@ -20,6 +20,8 @@ export interface PodwireMetricsSources extends StoreGaugeSources {
   startup?: () => StartupReport;
   /** Veth pairs DEL or GC detached that are not destroyed yet, read at scrape time. */
   pendingLinkDestructions?: () => number;
+  /** The last path MTU probe to each VXLAN peer, read at scrape time. */
+  peerPathMtus?: () => ReadonlyArray<{ peer: string; pathMtu: number; tooSmall: boolean }>;
 }
 
 /** The exposition of one scrape. */
@@ -59,6 +61,29 @@ export class PodwireMetrics {
         registers: [this.registry],
         collect() {
           this.set(pending());
+        },
+      });
+    }
+    const pathMtus = sources.peerPathMtus;
+    if (pathMtus) {
+      new Gauge({
+        name: 'podwire_peer_path_mtu_bytes',
+        help: 'The path MTU the last probe found to each VXLAN peer node (peers.encapsulation vxlan*).',
+        labelNames: ['peer'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const p of pathMtus()) this.set({ peer: p.peer }, p.pathMtu);
+        },
+      });
+      new Gauge({
+        name: 'podwire_peer_path_mtu_too_small',
+        help: "1 when a VXLAN peer's path MTU is smaller than the pods' MTU plus the VXLAN overhead (large packets to it are lost), else 0.",
+        labelNames: ['peer'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const p of pathMtus()) this.set({ peer: p.peer }, p.tooSmall ? 1 : 0);
         },
       });
     }

@@ -178,6 +178,16 @@ export class PeerRouter {
     return report;
   }
 
+  /** The last path MTU probe to each VXLAN peer (synchronous: what the metrics read at scrape time). */
+  pathMtus(): Array<{ peer: string; pathMtu: number; tooSmall: boolean }> {
+    const out: Array<{ peer: string; pathMtu: number; tooSmall: boolean }> = [];
+    for (const [peer, path] of this.plan.paths) {
+      const probed = path.underlay ? this.overlay.pathMtuOf?.(path.underlay) : undefined;
+      if (probed) out.push({ peer, pathMtu: probed.pathMtu, tooSmall: probed.warning !== '' });
+    }
+    return out.sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+  }
+
   /** Every known peer with its routes, each marked programmed when the kernel holds it as wanted now. */
   async status(): Promise<PeerRouteStatus[]> {
     const kernel = await this.table.list();

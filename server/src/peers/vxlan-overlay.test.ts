@@ -14,6 +14,7 @@ import { NodePodCidrs } from './node-pod-cidrs';
 import { SnapshotPeerRouteTable } from './peer-route-table';
 import { PeerRouter } from './peer-router';
 import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';
+import type { ProbeSender } from './path-mtu-probe';
 import { Encapsulation } from '../config/overlay-config';
 import { TestNetns } from '../test-support/test-netns';
 import { takeSnapshot } from '../rtnl/snapshot';
@@ -44,9 +45,9 @@ const C = { name: 'c', nodeIPs: ['10.233.0.3'], podCIDRs: ['10.232.3.0/24'] };
 const MAC_B = '0e:77:0a:e7:00:02';
 const MAC_C = '0e:77:0a:e9:00:03';
 
-function router(encapsulation: Encapsulation, ownerTag = 'vxtest', local = '10.231.0.1', podCIDRs = ['10.232.1.0/24']): PeerRouter {
+function router(encapsulation: Encapsulation, ownerTag = 'vxtest', local = '10.231.0.1', podCIDRs = ['10.232.1.0/24'], probe?: { send: ProbeSender; waitMs: number }): PeerRouter {
   const node = new NodePodCidrs('a', podCIDRs);
-  const overlay = new VxlanOverlay({ sock, config: { encapsulation, vxlan: { vni: 1, port: 4789 } }, ownerTag, localIPs: () => [local], ownPodCIDRs: () => node.podCidrs(), log });
+  const overlay = new VxlanOverlay({ sock, config: { encapsulation, vxlan: { vni: 1, port: 4789 } }, ownerTag, localIPs: () => [local], ownPodCIDRs: () => node.podCidrs(), log, ...(probe ? { probe } : {}) });
   const send = rtnlRouteSender(sock);
   return new PeerRouter({ applyRouteChanges: (c) => send(c) }, new SnapshotPeerRouteTable(sock), node, log, { overlay });
 }
@@ -191,6 +192,26 @@ test('an IPv6 underlay: LOCAL6, MTU 1430, IPv6 FDB destinations, MACs from the p
   assert.deepEqual(fdb(), ['0e:79:00:03:00:00 fd99:233::3 permanent']);
   const [, st] = await r.status();
   assert.deepEqual(st && [st.mode, st.vtepMac, st.vtepUnderlay], ['vxlan', '0e:79:00:03:00:00', 'fd99:233::3']);
+});
+
+test('path MTU: the route lookup after a probe gives each VXLAN peer\'s path MTU; one below the pods\' MTU + 50 is flagged', async () => {
+  // The probe datagrams are not sent here (the test runs in the host's netns); a route with an
+  // MTU of its own stands in for what a router's "fragmentation needed" leaves in the kernel.
+  const sent: string[] = [];
+  const r = router('vxlan', 'vxtest', '10.231.0.1', ['10.232.1.0/24'], { send: async (address, _port, size) => void sent.push(`${address} ${size}`), waitMs: 0 });
+  NS.ip('route', 'add', '10.233.0.3/32', 'via', '10.231.0.254', 'mtu', '1400');
+  try {
+    await r.update({ peers: [B, C] });
+    const until = Date.now() + 5_000;
+    while (r.pathMtus().length < 2 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    assert.deepEqual(sent.sort(), ['10.231.0.2 1472', '10.233.0.3 1472']);
+    assert.deepEqual(r.pathMtus(), [{ peer: 'b', pathMtu: 1500, tooSmall: false }, { peer: 'c', pathMtu: 1400, tooSmall: true }]);
+    const status = await r.status();
+    assert.deepEqual(status.map((p) => p.pathMtu), [1500, 1400]);
+    assert.match(status[1]?.pathMtuWarning ?? '', /the path MTU to 10\.233\.0\.3 is 1400, smaller than the 1500 the pods' MTU 1450 needs over VXLAN/);
+  } finally {
+    NS.ip('route', 'del', '10.233.0.3/32');
+  }
 });
 
 test('devices left from another configuration (this owner\'s alias, another name) are removed; the current one and foreign ones stay', async () => {
