@@ -324,16 +324,18 @@ export class VxlanOverlay implements PeerOverlay {
     for (const n of present) {
       if (!wanted.neighbours.has(n.dst)) changes.push({ request: deleteNeighbour({ index, family: n.family, dst: n.dst }), dsts: [] });
     }
+    const presentByDst = new Map(present.map((n) => [n.dst, n]));
     for (const w of wanted.neighbours.values()) {
-      const n = present.find((p) => p.dst === w.dst);
+      const n = presentByDst.get(w.dst);
       if (!n || n.lladdr !== w.mac) changes.push({ request: addPermanentNeighbour({ index, family: w.family, dst: w.dst, lladdr: w.mac }), dsts: w.dsts });
     }
     for (const f of fdb) {
       const w = wanted.fdb.get(f.mac);
       if (!w || w.dst !== f.dst || !f.permanent) changes.push({ request: deleteFdb({ index, mac: f.mac, dst: f.dst }), dsts: [] });
     }
+    const fdbKeys = new Set(fdb.filter((f) => f.permanent).map((f) => `${f.mac} ${f.dst}`));
     for (const w of wanted.fdb.values()) {
-      if (!fdb.some((f) => f.mac === w.mac && f.dst === w.dst && f.permanent)) changes.push({ request: addFdb({ index, mac: w.mac, dst: w.dst }), dsts: w.dsts });
+      if (!fdbKeys.has(`${w.mac} ${w.dst}`)) changes.push({ request: addFdb({ index, mac: w.mac, dst: w.dst }), dsts: w.dsts });
     }
     if (changes.length === 0) return failed;
     const outcomes = await this.opts.sock.exchange(changes.map((c) => c.request));
