@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `node test/dist/bench/datapath-probe.js [--pods N] [--rounds R] [--strace] [--perf] [--cpu-prof]
- *   [--floor] [--out DIR]` (root): where podwired's CPU per sequential ADD goes, thread by thread.
+ * `node test/dist/bench/datapath-probe.js [--pods N] [--rounds R] [--fill K] [--strace] [--perf]
+ *   [--cpu-prof] [--floor] [--out DIR]` (root): where podwired's CPU per sequential ADD goes, thread by thread.
  * Starts its own podwired on a private socket, drives N sequential ADDs (then DELs) through the
  * shim R times and reads every thread's CPU from /proc/PID/task/TID/schedstat before and after
  * each ADD phase. Optional extra rounds, each with one tool attached to the datapath thread only:
@@ -24,6 +24,8 @@ import { ThreadCpu, datapathThreadId, readThreads, splitThreads, threadDeltas } 
 
 interface ProbeOptions {
   pods: number;
+  /** Pods ADDed (and kept) before the measured rounds: the host's size while they run. */
+  fill: number;
   rounds: number;
   strace: boolean;
   perf: boolean;
@@ -33,7 +35,7 @@ interface ProbeOptions {
 }
 
 function parse(argv: string[]): ProbeOptions {
-  const o: ProbeOptions = { pods: 200, rounds: 3, strace: false, perf: false, cpuProf: false, floor: false, out: path.resolve('datapath-probe') };
+  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, cpuProf: false, floor: false, out: path.resolve('datapath-probe') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = (): number => {
@@ -43,6 +45,7 @@ function parse(argv: string[]): ProbeOptions {
     };
     if (a === '--pods') o.pods = int();
     else if (a === '--rounds') o.rounds = int();
+    else if (a === '--fill') o.fill = Number(argv[++i] ?? '0');
     else if (a === '--strace') o.strace = true;
     else if (a === '--perf') o.perf = true;
     else if (a === '--cpu-prof') o.cpuProf = true;
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     } catch {
       exec = new NodeSpawnExecutor();
     }
-    await pool.ensure(o.pods);
+    await pool.ensure(o.pods + o.fill);
     if (o.floor) {
       const f = await runKernelFloor(exec, pool, Math.min(o.pods, 100), runId);
       process.stdout.write(`${JSON.stringify(f, null, 1)}\n`);
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
     const settle = async () => {
       for (let i = 0; i < 100; i++) {
         const left = (await runCommand('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout;
-        if (!left.includes('"pw')) break;
+        if (!left.includes('"ifname":"pz')) break; // detached pairs (renamed pz…) are destroyed
         await sleep(50);
       }
       await sleep(300);
@@ -130,6 +133,15 @@ async function main(): Promise<void> {
       await d.del(p, a.ok ? a.json : undefined);
     }
     await settle();
+    // The fill: pods on the host while the measured rounds run (pool entries after the measured ones).
+    const filled: Array<{ p: PodRef; json: Record<string, unknown> | undefined }> = [];
+    for (let i = 0; i < o.fill; i++) {
+      const p: PodRef = { containerId: `fill-${i}`, netnsPath: pool.path(o.pods + i), ifname: 'eth0', podName: `fill-${i}` };
+      const a = await d.add(p);
+      if (!a.ok) throw new Error(`fill ADD failed: ${describeFailure(a)}`);
+      filled.push({ p, json: a.json });
+    }
+    if (o.fill) process.stdout.write(`${o.fill} pods present during the measured rounds\n`);
     const dpTid = datapathThreadId(pid, readThreads(pid));
     process.stdout.write(`podwired pid ${pid}, datapath thread ${dpTid}\n`);
     const rows: string[][] = [];
@@ -205,6 +217,8 @@ async function main(): Promise<void> {
       await settle();
       process.stdout.write(`perf record of the datapath thread over ${o.pods} ADDs: ${data} (map /tmp/perf-${pid}.map)\n`);
     }
+    for (const f of filled) await d.del(f.p, f.json);
+    await settle();
     await server.stop();
     server = undefined;
   } finally {
