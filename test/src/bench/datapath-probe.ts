@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `node test/dist/bench/datapath-probe.js [--pods N] [--rounds R] [--fill K] [--strace] [--perf]
- *   [--cpu-prof] [--floor] [--out DIR]` (root): where podwired's CPU per sequential ADD goes, thread by thread.
+ *   [--perf-process] [--cpu-prof] [--floor] [--out DIR]` (root): where podwired's CPU per sequential ADD goes, thread by thread.
  * Starts its own podwired on a private socket, drives N sequential ADDs (then DELs) through the
  * shim R times and reads every thread's CPU from /proc/PID/task/TID/schedstat before and after
  * each ADD phase. Optional extra rounds, each with one tool attached to the datapath thread only:
@@ -29,13 +29,15 @@ interface ProbeOptions {
   rounds: number;
   strace: boolean;
   perf: boolean;
+  /** perf record of every thread of podwired (-p), not only the datapath thread (-t). */
+  perfProcess: boolean;
   cpuProf: boolean;
   floor: boolean;
   out: string;
 }
 
 function parse(argv: string[]): ProbeOptions {
-  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, cpuProf: false, floor: false, out: path.resolve('datapath-probe') };
+  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, perfProcess: false, cpuProf: false, floor: false, out: path.resolve('datapath-probe') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = (): number => {
@@ -48,6 +50,7 @@ function parse(argv: string[]): ProbeOptions {
     else if (a === '--fill') o.fill = Number(argv[++i] ?? '0');
     else if (a === '--strace') o.strace = true;
     else if (a === '--perf') o.perf = true;
+    else if (a === '--perf-process') o.perf = o.perfProcess = true;
     else if (a === '--cpu-prof') o.cpuProf = true;
     else if (a === '--floor') o.floor = true;
     else if (a === '--out') o.out = path.resolve(argv[++i] ?? '.');
@@ -147,6 +150,7 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     const perAdd: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
+      server.logs.push(`=== datapath-probe: round ${r} starts`);
       const x = await round(`r${r}`);
       const deltas = threadDeltas(x.before, x.after, clkTck);
       const s = splitThreads(pid, deltas, dpTid);
@@ -208,7 +212,7 @@ async function main(): Promise<void> {
     }
     if (o.perf && dpTid !== undefined) {
       const data = path.join(o.out, 'perf.data');
-      const pf = await attach('perf', ['record', '-F', '2999', '-g', '-t', String(dpTid), '-o', data], path.join(o.out, 'perf.stderr'));
+      const pf = await attach('perf', ['record', '-F', '2999', '-g', ...(o.perfProcess ? ['-p', String(pid)] : ['-t', String(dpTid)]), '-o', data], path.join(o.out, 'perf.stderr'));
       const pods = Array.from({ length: o.pods }, (_, i) => pod('pf', i, pool));
       const adds: CniCallOutcome[] = [];
       for (const p of pods) adds.push(await d.add(p));
@@ -220,6 +224,8 @@ async function main(): Promise<void> {
     for (const f of filled) await d.del(f.p, f.json);
     await settle();
     await server.stop();
+    // Everything podwired printed (its log; V8's --trace-* output when PODWIRED_NODE_ARGS asks for it).
+    fs.writeFileSync(path.join(o.out, 'podwired.log'), `${server.logs.join('\n')}\n`);
     server = undefined;
   } finally {
     if (server) await server.stop().catch(() => undefined);
