@@ -16,6 +16,8 @@ export interface Options {
   quick: boolean;
   only: 'all' | 'restart' | 'cpu-floor' | 'cri';
   cpuCalls: number;
+  /** ADD+DEL cycles before the cpu-floor rows measure (V8 keeps optimizing for ~1,000 calls). */
+  cpuWarmup: number;
   gonePods: number;
   restartPods: number[];
   restartTimeoutS: number;
@@ -38,6 +40,7 @@ export function parseOptions(argv: string[]): Options {
     quick: false,
     only: 'all',
     cpuCalls: 200,
+    cpuWarmup: 10,
     gonePods: 100,
     restartPods: [1000, 5000],
     restartTimeoutS: 180,
@@ -121,6 +124,9 @@ export function parseOptions(argv: string[]): Options {
         o.cpuCalls = int();
         explicit.add('cpuCalls');
         break;
+      case '--cpu-warmup':
+        o.cpuWarmup = int();
+        break;
       case '--gone-pods':
         o.gonePods = int();
         explicit.add('gonePods');
@@ -131,7 +137,7 @@ export function parseOptions(argv: string[]): Options {
           'usage: run-bench [--quick] [--pods N] [--fill N] [--samples N] [--shim-runs N] [--fill-budget-s S]\n' +
             '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
             '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
-            '                 [--restart-check-sample K] [--cpu-calls N] [--gone-pods M]\n' +
+            '                 [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]\n' +
             '                 (--only all|restart|cpu-floor|cri)\n',
         );
         process.exit(0);

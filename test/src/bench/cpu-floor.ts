@@ -44,6 +44,12 @@ export interface CpuFloorOptions {
   clkTck: number;
   /** Sequential calls per verb for the CPU rows. */
   calls: number;
+  /**
+   * ADD+DEL cycles before measuring (at most `calls`, one netns each). V8 is still optimizing
+   * podwired's code for the first ~1,000 calls: its platform threads' compiling shows in the
+   * "other threads" CPU until then.
+   */
+  warmup: number;
   /** Pods per "gone after DEL" row. */
   gonePods: number;
   /** Pods for the kernel floor when `floor` is not given. */
@@ -209,9 +215,9 @@ async function cpuPerVerb(
       }
     return xs.filter((x) => x.ok).length;
   };
-  // Warm-up (JIT, first connections): STATUS and a few ADD+DEL cycles on pods outside the measured ones.
+  // Warm-up (JIT, first connections): STATUS and ADD+DEL cycles (o.warmup) under their own container ids.
   note(await sequential(20, () => d.status()));
-  const wpods = Math.min(10, n);
+  const wpods = Math.min(o.warmup, n);
   for (let i = 0; i < wpods; i++) {
     const p = pod(`${tag}-warm`, i, pool);
     const a = await d.add(p);

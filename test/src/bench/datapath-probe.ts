@@ -33,11 +33,13 @@ interface ProbeOptions {
   perfProcess: boolean;
   cpuProf: boolean;
   floor: boolean;
+  /** --floor-only: the kernel floor and nothing else. */
+  floorOnly: boolean;
   out: string;
 }
 
 function parse(argv: string[]): ProbeOptions {
-  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, perfProcess: false, cpuProf: false, floor: false, out: path.resolve('datapath-probe') };
+  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, perfProcess: false, cpuProf: false, floor: false, floorOnly: false, out: path.resolve('datapath-probe') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = (): number => {
@@ -53,6 +55,7 @@ function parse(argv: string[]): ProbeOptions {
     else if (a === '--perf-process') o.perf = o.perfProcess = true;
     else if (a === '--cpu-prof') o.cpuProf = true;
     else if (a === '--floor') o.floor = true;
+    else if (a === '--floor-only') o.floor = o.floorOnly = true;
     else if (a === '--out') o.out = path.resolve(argv[++i] ?? '.');
     else throw new Error(`unknown option ${a}`);
   }
@@ -103,7 +106,10 @@ async function main(): Promise<void> {
     await pool.ensure(o.pods + o.fill);
     if (o.floor) {
       const f = await runKernelFloor(exec, pool, Math.min(o.pods, 100), runId);
-      process.stdout.write(`${JSON.stringify(f, null, 1)}\n`);
+      const { podBatch: _p, emptyPodBatch: _e, podBatchCpu: _pc, emptyPodBatchCpu: _ec, ...brief } = f;
+      void [_p, _e, _pc, _ec];
+      process.stdout.write(`kernel floor: ${JSON.stringify(brief)}\n`);
+      if (o.floorOnly) return;
     }
     server = new PodwiredProcess(path.join(work, 'run', 'podwire.sock'), path.join(work, 'state'));
     await server.start();

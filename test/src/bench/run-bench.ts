@@ -7,7 +7,7 @@
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
  *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
- *        [--restart-check-sample K] [--cpu-calls N] [--gone-pods M]
+ *        [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]
  *
  * `--only cpu-floor` runs only the cpu-floor rows (cpu-floor.ts): podwired CPU per ADD/DEL/STATUS
  * vs a bare grpc-js server, time until a DEL'd pod's veth pair is gone, and the ADD latency
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
       (o.only === 'cpu-floor' || o.only === 'cri'
         ? ''
         : `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`) +
-      (o.only === 'restart' || o.only === 'cri' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
+      (o.only === 'restart' || o.only === 'cri' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb after ${o.cpuWarmup} ADD+DEL cycles of warm-up, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
   );
   const needed = o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
   for (const p of needed) {
@@ -143,6 +143,7 @@ async function main(): Promise<number> {
         helperPath,
         clkTck,
         calls: o.cpuCalls,
+        warmup: o.cpuWarmup,
         gonePods: o.gonePods,
         floorPods: Math.min(o.pods, 50),
         floor,
