@@ -16,7 +16,7 @@ export interface Options {
   quick: boolean;
   only: 'all' | 'restart' | 'cpu-floor' | 'cri';
   cpuCalls: number;
-  /** ADD+DEL cycles before the cpu-floor rows measure (V8 keeps optimizing for ~1,000 calls). */
+  /** ADD+DEL cycles before the cpu-floor rows measure (V8 goes on optimizing long after the first calls). */
   cpuWarmup: number;
   gonePods: number;
   restartPods: number[];

@@ -45,8 +45,8 @@ export interface CpuFloorOptions {
   /** Sequential calls per verb for the CPU rows. */
   calls: number;
   /**
-   * ADD+DEL cycles before measuring (at most `calls`, one netns each). V8 is still optimizing
-   * podwired's code for the first ~1,000 calls: its platform threads' compiling shows in the
+   * ADD+DEL cycles before measuring (at most `calls`, one netns each). V8 goes on optimizing
+   * podwired's code long after the first calls: its platform threads' compiling shows in the
    * "other threads" CPU until then.
    */
   warmup: number;
