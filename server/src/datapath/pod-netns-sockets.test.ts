@@ -143,7 +143,7 @@ test('the path is stat()ed to find a running entry only while some call is insid
     }
   };
   const sockets = new PodNetnsSockets(opener, statPath);
-  const path = netns('stat');
+  const path = netns('stat').path;
   await sockets.use(path, async () => undefined);
   await sockets.use(path, async () => undefined);
   assert.deepEqual(stats, [], 'sequential calls: nothing to share, no stat');
