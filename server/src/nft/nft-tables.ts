@@ -256,6 +256,11 @@ export class NftTables {
     this.built = false;
   }
 
+  /** Frees the libnftables context; the table stays in the kernel. */
+  close(): void {
+    this.options.context.close();
+  }
+
   private applyMappingDelta(operation: string, removed: readonly HeldPortMapping[], added: readonly HeldPortMapping[], after: Map<string, HeldPortMapping>): void {
     const before = podAddresses(this.byKey.values());
     const now = podAddresses(after.values());
