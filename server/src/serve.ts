@@ -111,7 +111,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
     verification: pendingVerification(0),
   };
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping });
+  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping, egress: () => egress.status() });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;

@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { ECHO_PEER } from '../lib/echo-peer';
 import { Libcni, LibcniError, NetworkConfList, RuntimeConf, podwirePluginDir } from '../lib/libcni';
 import { TestNetnsSet } from '../lib/netns';
-import { SHIM_BINARY } from '../lib/paths';
+import { REPO_ROOT, SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
 import { runShim } from '../lib/shim';
@@ -196,6 +196,14 @@ test('hostPorts through libcni with podwire alone: from another host, 127.0.0.1,
   }
   assert.match((await ask(ns.world, 'tcp', nodeIP(1).v6, HOST_PORT)) ?? 'nothing', /^web1 /, 'IPv6 from another host');
   await chain.check(web);
+  const status = await runCommand(process.execPath, [path.join(REPO_ROOT, 'server', 'dist', 'ctl', 'main.js'), 'status', '-o', 'json', '--socket', servers.a!.socket], { timeoutMs: 30_000 });
+  assert.equal(status.code, 0, status.stderr);
+  const nft = (JSON.parse(status.stdout) as { server: { nft: Record<string, unknown> } }).server.nft;
+  assert.deepEqual(
+    { table: nft.table, available: nft.available, present: nft.present, masquerade: nft.masquerade, portMappings: nft.portMappings, nonMasquerade: nft.nonMasquerade },
+    { table: servers.a!.nftTables()[0], available: true, present: true, masquerade: true, portMappings: 4, nonMasquerade: 1 },
+    'podwirectl status shows the table: TCP and UDP, IPv4 and IPv6',
+  );
 
   const other = await netns.create('web2');
   const dup = webRt('web-2', other.path);
