@@ -13,6 +13,7 @@ import { HostPortsUnavailable } from '../handlers/host-ports';
 import { ConntrackCleaner, NftContext, NftTables, PortMappingConflict } from '../nft';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
 import { Egress, EgressOptions } from './egress';
+import { nativeAddon } from '../native-addon';
 
 const NS = `pwt-egress-${process.pid}`;
 const sockets = new RtnlSockets();
@@ -126,4 +127,24 @@ test('a peer set of 500 nodes updates the cluster set in one transaction, no rul
   assert.equal(e.status().summary?.cluster, 251);
   assert.equal(e.status().summary?.rules, rules, 'no rule rewritten');
   t.diagnostic(`500 peers in: ${addMs.toFixed(1)} ms; 250 out: ${dropMs.toFixed(1)} ms`);
+});
+
+test('a start whose table write the kernel refused: the next ADD writes the stored mappings with its own, and a DEL meanwhile drops its holder from them', () => {
+  let failing = true;
+  const native = { ...nativeAddon, nftRun: (ctx: Parameters<typeof nativeAddon.nftRun>[0], text: string) => {
+    if (failing) throw Object.assign(new Error('refused'), { nftError: 'Error: Could not process rule: Operation not permitted' });
+    return nativeAddon.nftRun(ctx, text);
+  } };
+  const enter = <T>(fn: () => T): T => sockets.enter(nsFd, fn);
+  const e = egress('e00000000005', { open: (tag) => ({ tables: new NftTables({ ownerTag: tag, context: NftContext.open({ enter, native }) }), conntrack: new ConntrackCleaner(enter) }) });
+  const stored = [{ ...web, holder: 'n/a/eth0' }, { ...web, hostPort: 8081, podIP: '10.123.1.6', holder: 'n/gone/eth0' }];
+  e.start({ portMappings: stored, servedCidrs: [], peerCidrs: [] });
+  assert.match(e.status().lastError, /Operation not permitted/);
+  failing = false;
+  return e.unmap('n/gone/eth0').then(() => {
+    e.map('n/b/eth0', [{ ...web, hostPort: 9090, podIP: '10.123.1.7' }], 'x');
+    assert.deepEqual(e.portMappings().map((m) => m.holder).sort(), ['n/a/eth0', 'n/b/eth0'], 'the stored mapping is kept, the DELeted one is not');
+    assert.deepEqual(e.missing('n/a/eth0', [web]), []);
+    assert.equal(e.status().lastError, '');
+  });
 });

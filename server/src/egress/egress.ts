@@ -125,12 +125,17 @@ export class Egress implements HostPorts {
 
   map(holder: string, mappings: readonly PodPortMapping[], hostIfname: string): void {
     if (!this.tables) throw new HostPortsUnavailable(this.unavailable ?? 'nftables is not open');
+    // The start's write failed: the store's mappings go in first, or this ADD's write (the
+    // whole table, since none was built) would leave them out.
+    if (this.unbuilt && !this.rebuild()) throw new HostPortsUnavailable(`podwired's table could not be written: ${this.lastError}`);
     this.tables.addPortMappings(holder, mappings);
     if (mappings.some((m) => familyOf(m.podIP) === 4)) (this.options.routeLocalnet ?? enableRouteLocalnet)(hostIfname);
   }
 
   async unmap(holder: string): Promise<HeldPortMapping[]> {
     if (!this.tables) return [];
+    // Not written yet: the holder's stored mappings must not come back with the next write.
+    if (this.unbuilt) this.unbuilt = this.unbuilt.filter((m) => m.holder !== holder);
     const removed = this.tables.removePortMappings(holder);
     if (removed.length > 0 && this.conntrack) {
       try {
