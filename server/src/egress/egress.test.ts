@@ -148,3 +148,12 @@ test('a start whose table write the kernel refused: the next ADD writes the stor
     assert.equal(e.status().lastError, '');
   });
 });
+
+test("the ranges served here join the cluster set too: a pod of one network reaching a pod of another on this node keeps its address", () => {
+  const e = egress('e00000000006');
+  e.start({ portMappings: [], servedCidrs: ['10.88.0.0/24'], peerCidrs: [] });
+  e.serveCidrs(['10.77.0.0/24']);
+  assert.deepEqual(e.desired().cluster.sort(), ['10.123.1.0/24', '10.77.0.0/24', '10.88.0.0/24']);
+  assert.match(setOf('e00000000006', 'cluster-v4'), /10\.88\.0\.0/);
+  assert.match(setOf('e00000000006', 'cluster-v4'), /10\.77\.0\.0/);
+});

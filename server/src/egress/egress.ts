@@ -188,7 +188,9 @@ export class Egress implements HostPorts {
     return {
       enabled: masqueradeEnabled(this.masquerade, node),
       podSources: [...node, ...this.served],
-      cluster: [...node, ...this.peerCidrs],
+      // The served ranges too: a pod of one network to a pod of another on this node is
+      // forwarded through postrouting and must keep its address.
+      cluster: [...node, ...this.served, ...this.peerCidrs],
       nonMasquerade: [...this.masquerade.nonMasqueradeCIDRs],
     };
   }
