@@ -83,8 +83,8 @@ function withRollback(cause: CniError, failure: string | undefined): CniError {
  * torn down, then the hold released, or kept as a pending attachment while the pair may
  * still be wired. hostPort mappings (runtimeConfig.portMappings) are programmed after the
  * wiring, before the commit, and the rollback removes them first; a hostPort another pod
- * holds fails the ADD (107, naming that pod). An ADD whose caller gave up meanwhile is rolled back before the commit (the
- * runtime saw it fail) and ends as AbandonedAdd.
+ * holds fails the ADD (107, naming that pod). An ADD whose caller gave up meanwhile is rolled
+ * back before the commit (the runtime saw it fail) and ends as AbandonedAdd.
  */
 export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const { conf, inv, args } = call;
