@@ -4,6 +4,7 @@ import { KeyedMutex } from '../keyed-mutex';
 import { NetworkRegistry } from '../pools/network-registry';
 import type { CniCall } from '../cni/cni-call';
 import { NodePodCidrSource } from '../peers/node-pod-cidrs';
+import type { HostPorts } from './host-ports';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */
 export interface HandlerDeps {
@@ -15,6 +16,8 @@ export interface HandlerDeps {
   networks: NetworkRegistry;
   /** This node's pod CIDRs: ranges for configurations without any, and the bounds for those with. Absent: none. */
   node?: NodePodCidrSource;
+  /** hostPort mappings (podwired: its nftables table). Absent: an ADD with runtimeConfig.portMappings fails (103). */
+  ports?: HostPorts;
 }
 
 /** What a handler knows of the call beyond its content. */
