@@ -1,7 +1,7 @@
 /**
  * What podwired's event loop and its datapath thread (datapath-thread.ts) say to each other:
  * one request per Datapath call, one reply each carrying the thread's notes (counters, batch
- * sizes) since its last message, notes alone when no reply carried them for a while, and
+ * sizes) since its last message, notes alone when idle and no reply carried them, and
  * notices for the log. Everything is plain data (structured clone); errors travel as WireError
  * and come back as the same types (CniError, RtnlError) so callers cannot tell a thread was in
  * between.
@@ -100,8 +100,10 @@ export interface BatchNote {
  * The thread's notes since its last message: the counters when they changed, the batches
  * sent. They ride on the next reply, applied before the reply settles (a caller reading the
  * counters or metrics after its call sees them), so a call costs one postMessage, each of
- * which wakes the event loop; they go alone (kind 'notes') when no reply carried them within
- * the runner's interval (the reaper's batches, counters changing between calls).
+ * which wakes the event loop; they go alone (kind 'notes') on the runner's interval when no
+ * call is waiting for its reply (the reaper's batches, counters changing between calls). A
+ * counter that changes and changes back within one call (a pod netns socket open during it)
+ * is not reported.
  */
 export interface ThreadNotes {
   counters?: ThreadCounters;

@@ -1,7 +1,7 @@
 /**
  * serveDatapathCalls' messages, over a MessageChannel (the runner needs no thread): each call
  * is answered by one message carrying the notes since the last message; notes no reply
- * carried go alone on the interval.
+ * carried go alone on the interval, only while no call waits for its reply.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,14 +15,17 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** A runner on one end of a channel, with counters and batches the test sets; the messages it sends. */
 async function serve() {
   const { port1, port2 } = new MessageChannel();
-  const state = { counters: { pendingDestructions: 0, netnsSockets: 0 } as ThreadCounters, batches: [] as BatchNote[] };
+  const state = { counters: { pendingDestructions: 0, netnsSockets: 0 } as ThreadCounters, batches: [] as BatchNote[], readHostMs: 0 };
   const fake = new FakeDatapath();
   serveDatapathCalls(port1 as MessagePort, {
     datapath: fake,
     counters: () => ({ ...state.counters }),
     takeBatches: () => state.batches.splice(0),
     calls: {
-      readHost: async () => ({ links: [], addresses: [], routes: [] }),
+      readHost: async () => {
+        await sleep(state.readHostMs);
+        return { links: [], addresses: [], routes: [] };
+      },
       // A call that changes the counters and sends a batch, as a setUp or DEL does.
       applyRouteChanges: async (changes) => {
         state.counters = { pendingDestructions: 2, netnsSockets: 1 };
@@ -74,6 +77,24 @@ test('notes no reply carried (batches and counters changed between calls) go alo
     await s.until(1);
     await sleep(150);
     assert.deepEqual(s.messages, [{ kind: 'notes', notes: { counters: { pendingDestructions: 0, netnsSockets: 4 }, batches: [{ batch: 'link-delete', size: 3 }] } }]);
+  } finally {
+    await s.end();
+  }
+});
+
+test('while a call is running, notes wait for its reply (a counter that changes and back within it is not sent)', async () => {
+  const s = await serve();
+  try {
+    s.state.readHostMs = 300;
+    s.port2.postMessage({ id: 1, call: 'readHost', args: [], deadline: Date.now() + 5_000 });
+    await sleep(20);
+    s.state.batches.push({ batch: 'link-delete', size: 1 });
+    s.state.counters = { pendingDestructions: 0, netnsSockets: 1 };
+    await sleep(150); // intervals pass while the call runs: nothing is sent alone
+    assert.deepEqual(s.messages, []);
+    s.state.counters = { pendingDestructions: 0, netnsSockets: 0 };
+    await s.until(1);
+    assert.deepEqual(s.messages, [{ kind: 'reply', id: 1, value: { links: [], addresses: [], routes: [] }, notes: { batches: [{ batch: 'link-delete', size: 1 }] } }]);
   } finally {
     await s.end();
   }

@@ -10,7 +10,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import type { BatchNote, CallImplementations, CallMessage, CallName, DatapathCalls, ForwardedCallName, NoticeFields, ThreadCounters, ThreadMessage, ThreadNotes, ThreadOwnCalls, WireError } from './datapath-thread-protocol';
 import { toWire } from './datapath-thread-protocol';
 
-/** How often notes no reply carried (counters changed, batches sent) go alone. */
+/** How often notes no reply carried (counters changed, batches sent) go alone while no call is unanswered. */
 const NOTES_INTERVAL_MS = 50;
 
 /**
@@ -91,7 +91,10 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
     sent = now;
     return { ...(changed ? { counters: now } : {}), ...(batches.length > 0 ? { batches } : {}) };
   };
+  /** Calls not answered yet: each one's reply carries the notes, by its deadline at the latest. */
+  let unanswered = 0;
   const sendNotes = (): void => {
+    if (unanswered > 0) return;
     const notes = takeNotes();
     if (notes) post({ kind: 'notes', notes });
   };
@@ -112,8 +115,10 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
     const startedAt = Date.now();
     const impl = impls.get(msg.call) ?? ((): Promise<never> => Promise.reject(new Error(`the datapath thread answers no call named ${JSON.stringify(msg.call)}`)));
     let answered = false;
+    unanswered++;
     const answer = (reply: { value: unknown } | { error: WireError }): void => {
       answered = true;
+      unanswered--;
       clearTimeout(timer);
       const notes = takeNotes();
       post({ kind: 'reply', id: msg.id, ...reply, ...(notes ? { notes } : {}) });
