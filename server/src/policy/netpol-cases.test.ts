@@ -6,32 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEYS, baseWorld, formatGrid, parseGrid } from '../test-support/netpol-fixtures';
-import { OracleWorld, oracleAllows } from '../test-support/netpol-oracle';
-import { CASES, NetpolCase } from './netpol-cases';
-import { parseObject } from './parse';
-import { PolicyWorld } from './policy-world';
+import { KEYS, formatGrid, parseGrid } from '../test-support/netpol-fixtures';
+import { oracleAllows } from '../test-support/netpol-oracle';
+import { CASES, caseWorld, modelOf } from '../test-support/netpol-cases';
 import { why } from './why';
-
-type Obj = Record<string, any>;
-
-export function caseWorld(c: NetpolCase): OracleWorld {
-  const base = baseWorld();
-  const id = (o: Obj) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-  const swap = (list: Obj[]) => list.map((o) => (c.replace ?? []).find((r) => id(r) === id(o)) ?? o);
-  return { namespaces: swap(base.namespaces), pods: swap(base.pods), policies: c.policies };
-}
-
-export function modelOf(w: OracleWorld): PolicyWorld {
-  const world = new PolicyWorld();
-  for (const o of [...w.namespaces, ...w.pods, ...w.policies]) {
-    const p = parseObject(o, 'test')!;
-    if (p.kind === 'Namespace') world.namespaces.set(p.value.name, p.value);
-    else if (p.kind === 'Pod') world.pods.set(`${p.value.namespace}/${p.value.name}`, p.value);
-    else world.policies.set(`${p.value.namespace}/${p.value.name}`, p.value);
-  }
-  return world;
-}
 
 function matrix(allowed: (from: string, to: string) => boolean): Map<string, boolean> {
   const m = new Map<string, boolean>();

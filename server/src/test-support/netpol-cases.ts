@@ -4,7 +4,10 @@
  * port/protocol. Shared by the model tests (oracle and `why` against the tables) and the
  * traffic tests. Grids: rows are sources, columns destinations, x/a x/b x/c y/a ... z/c.
  */
-import { policyObject, podObject } from '../test-support/netpol-fixtures';
+import { parseObject } from '../policy/parse';
+import { PolicyWorld } from '../policy/policy-world';
+import { baseWorld, policyObject, podObject } from './netpol-fixtures';
+import { OracleWorld } from './netpol-oracle';
 
 type Obj = Record<string, unknown>;
 
@@ -158,3 +161,23 @@ export const CASES: NetpolCase[] = [
     probes: [tcp80(['-.. ... ...', 'X-. ... ...', 'X.- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-'])],
   },
 ];
+
+/** A case's raw objects: the base world with the case's replacements, and its policies. */
+export function caseWorld(c: NetpolCase): OracleWorld {
+  const base = baseWorld();
+  const id = (o: Obj) => `${o.kind} ${(o.metadata as Obj).namespace ?? ''}/${(o.metadata as Obj).name}`;
+  const swap = (list: Obj[]) => list.map((o) => (c.replace ?? []).find((r) => id(r) === id(o)) ?? o);
+  return { namespaces: swap(base.namespaces), pods: swap(base.pods), policies: c.policies };
+}
+
+/** The same objects parsed into the policy model. */
+export function modelOf(w: OracleWorld): PolicyWorld {
+  const world = new PolicyWorld();
+  for (const o of [...w.namespaces, ...w.pods, ...w.policies]) {
+    const p = parseObject(o, 'test')!;
+    if (p.kind === 'Namespace') world.namespaces.set(p.value.name, p.value);
+    else if (p.kind === 'Pod') world.pods.set(`${p.value.namespace}/${p.value.name}`, p.value);
+    else world.policies.set(`${p.value.namespace}/${p.value.name}`, p.value);
+  }
+  return world;
+}
