@@ -129,6 +129,13 @@ export const CASES: NetpolCase[] = [
     probes: [tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']), { port: 81, protocol: 'TCP', grid: ALL }],
   },
   {
+    name: 'egress to pods pod=b of x on a named port (peer and named port, both families compiled)',
+    policies: [
+      policyObject('x', 'egress-b-named', { podSelector: podA, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ port: 'serve-81-tcp' }] }] }),
+    ],
+    probes: [tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']), { port: 81, protocol: 'TCP', grid: ['-.X XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-'] }],
+  },
+  {
     name: 'policyTypes [Ingress] with egress rules: egress not isolated; ingress [{}] allows all',
     policies: [policyObject('x', 'ingress-only', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: '1.1.1.1/32' } }] }] })],
     probes: [tcp80(ALL)],

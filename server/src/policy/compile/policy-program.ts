@@ -33,20 +33,26 @@ export interface CompiledPolicy {
 const ADDR_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
 const IP = { 4: 'ip', 6: 'ip6' } as const;
 
-function portAlternatives(dir: Direction, ports: PolicyPort[] | undefined, names: ReturnType<ReturnType<typeof policyNames>['rule']>): NftExpr[][] {
-  if (!ports) return [[]];
-  const alts: NftExpr[][] = [];
+/** One way a rule can match: its expressions, and the address family they imply (if any). */
+interface Alternative {
+  family?: 4 | 6;
+  exprs: NftExpr[];
+}
+
+function portAlternatives(dir: Direction, ports: PolicyPort[] | undefined, names: ReturnType<ReturnType<typeof policyNames>['rule']>): Alternative[] {
+  if (!ports) return [{ exprs: [] }];
+  const alts: Alternative[] = [];
   for (const pp of ports) {
     if (typeof pp.port === 'string') continue;
     const proto = match(meta('l4proto'), '==', IP_PROTO[pp.protocol]);
-    if (pp.port === undefined) alts.push([proto]);
-    else alts.push([proto, match(payload('th', 'dport'), '==', pp.endPort !== undefined && pp.endPort !== pp.port ? { range: [pp.port, pp.endPort] } : pp.port)]);
+    if (pp.port === undefined) alts.push({ exprs: [proto] });
+    else alts.push({ exprs: [proto, match(payload('th', 'dport'), '==', pp.endPort !== undefined && pp.endPort !== pp.port ? { range: [pp.port, pp.endPort] } : pp.port)] });
   }
   if (ports.some((pp) => typeof pp.port === 'string')) {
     // Named ports are resolved on the destination pod: for ingress the pod behind oifname,
     // for egress the pod owning the destination address.
-    if (dir === 'ingress') alts.push([match(concat(meta('oifname'), meta('l4proto'), payload('th', 'dport')), '==', setRef(names.named))]);
-    else for (const f of [4, 6] as const) alts.push([match(concat(payload(IP[f], 'daddr'), meta('l4proto'), payload('th', 'dport')), '==', setRef(names.namedAddr[f]))]);
+    if (dir === 'ingress') alts.push({ exprs: [match(concat(meta('oifname'), meta('l4proto'), payload('th', 'dport')), '==', setRef(names.named))] });
+    else for (const f of [4, 6] as const) alts.push({ family: f, exprs: [match(concat(payload(IP[f], 'daddr'), meta('l4proto'), payload('th', 'dport')), '==', setRef(names.namedAddr[f]))] });
   }
   return alts;
 }
@@ -55,13 +61,13 @@ function ruleObjects(dir: Direction, r: number, rule: PolicyRule, names: ReturnT
   const n = names.rule(dir, r);
   const field = dir === 'ingress' ? 'saddr' : 'daddr';
   const sets: SetDecl[] = [];
-  const peerAlts: NftExpr[][] = [];
-  if (!rule.peers) peerAlts.push([]);
+  const peerAlts: Alternative[] = [];
+  if (!rule.peers) peerAlts.push({ exprs: [] });
   else {
     if (rule.peers.some((p) => p.kind === 'pods')) {
       for (const f of [4, 6] as const) {
         sets.push({ name: n.pods[f], type: ADDR_TYPE[f], elements: [] });
-        peerAlts.push([match(payload(IP[f], field), '==', setRef(n.pods[f]))]);
+        peerAlts.push({ family: f, exprs: [match(payload(IP[f], field), '==', setRef(n.pods[f]))] });
       }
     }
     const pieces: string[] = [];
@@ -71,7 +77,7 @@ function ruleObjects(dir: Direction, r: number, rule: PolicyRule, names: ReturnT
       for (const f of [4, 6] as const) {
         if (byFamily[f].length === 0) continue;
         sets.push({ name: n.blocks[f], type: ADDR_TYPE[f], flags: ['interval'], elements: byFamily[f].map((c) => prefix(c.split('/')[0]!, Number(c.split('/')[1]))) });
-        peerAlts.push([match(payload(IP[f], field), '==', setRef(n.blocks[f]))]);
+        peerAlts.push({ family: f, exprs: [match(payload(IP[f], field), '==', setRef(n.blocks[f]))] });
       }
     }
   }
@@ -81,7 +87,13 @@ function ruleObjects(dir: Direction, r: number, rule: PolicyRule, names: ReturnT
   }
   const verdict: NftExpr = dir === 'ingress' ? { accept: null } : { goto: { target: POLICY_CHAINS.ingressGate } };
   const rules: NftExpr[][] = [];
-  for (const peer of peerAlts) for (const port of portAlternatives(dir, rule.ports, n)) rules.push([...peer, ...port, verdict]);
+  for (const peer of peerAlts) {
+    for (const port of portAlternatives(dir, rule.ports, n)) {
+      // An IPv4 peer with an IPv6 named-port lookup can match no packet (and nft refuses it).
+      if (peer.family && port.family && peer.family !== port.family) continue;
+      rules.push([...peer.exprs, ...port.exprs, verdict]);
+    }
+  }
   return { sets, rules };
 }
 
