@@ -16,5 +16,10 @@ test('policy config: none by default, file with an absolute path, kubernetes wit
     [{ source: 'none', file: '/x' }, /unknown key "file"/],
     [[], /"policy" must be an object/],
   ];
-  for (const [v, re] of bad) assert.throws(() => parsePolicyConfig(v), (e: unknown) => e instanceof ConfigError && re.test(e.message), JSON.stringify(v));
+  for (const [v, re] of bad)
+    assert.throws(
+      () => parsePolicyConfig(v),
+      (e: unknown) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(v),
+    );
 });

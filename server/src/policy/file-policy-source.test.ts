@@ -38,13 +38,22 @@ metadata: {name: ignored}
 
 test('a YAML file: documents and Lists flattened, other kinds ignored, objects parsed', () => {
   const s = parsePolicyFile(YAML, '/p.yaml');
-  assert.deepEqual(s.namespaces.map((n) => n.name), ['x']);
-  assert.deepEqual(s.pods.map((p) => `${p.namespace}/${p.name} ${p.podIPs}`), ['x/a 10.42.1.1', 'x/b 10.42.1.2']);
+  assert.deepEqual(
+    s.namespaces.map((n) => n.name),
+    ['x'],
+  );
+  assert.deepEqual(
+    s.pods.map((p) => `${p.namespace}/${p.name} ${p.podIPs}`),
+    ['x/a 10.42.1.1', 'x/b 10.42.1.2'],
+  );
   assert.deepEqual(s.policies[0]!.ingress[0]!.ports, [{ protocol: 'TCP', port: 'http' }]);
   // JSON is YAML too: an array of objects.
   assert.equal(parsePolicyFile(JSON.stringify([{ kind: 'Namespace', metadata: { name: 'q' } }]), '/p.json').namespaces[0]!.name, 'q');
   assert.throws(() => parsePolicyFile(`${YAML}\n---\nkind: Namespace\nmetadata: {name: x}\n`, '/p.yaml'), /\/p\.yaml document 5: Namespace x appears twice/);
-  assert.throws(() => parsePolicyFile('kind: Pod\nmetadata: {name: a}\nstatus: {podIP: nope}\n', '/p.yaml'), /\/p\.yaml document 1: Pod default\/a: status\.podIP must be an IP address/);
+  assert.throws(
+    () => parsePolicyFile('kind: Pod\nmetadata: {name: a}\nstatus: {podIP: nope}\n', '/p.yaml'),
+    /\/p\.yaml document 1: Pod default\/a: status\.podIP must be an IP address/,
+  );
   assert.throws(() => parsePolicyFile('a: [b\n', '/p.yaml'), /\/p\.yaml: not YAML or JSON/);
 });
 
@@ -63,7 +72,11 @@ test('reload: a good file is delivered and applied as a delta; a bad file keeps 
   text = YAML.replace('labels: {pod: b}', 'labels: {pod: c}');
   assert.equal(src.reload(), undefined);
   const delta = applySnapshot(compiler, snaps[1]!);
-  assert.deepEqual(delta, [{ delete: { element: { family: 'inet', table: 't', name: 'np-p1-i0-a4', elem: ['10.42.1.2'] } } }], 'x/b relabelled: its address leaves the peer set');
+  assert.deepEqual(
+    delta,
+    [{ delete: { element: { family: 'inet', table: 't', name: 'peer-1-v4', elem: ['10.42.1.2'] } } }],
+    'x/b relabelled: its address leaves the peer set',
+  );
   assert.equal((await src.fetchPod('x', 'b'))?.labels.pod, 'c');
 
   text = YAML.replace('port: http', 'port: Not_A_Name');

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as yaml from 'js-yaml';
 import { Namespace, NetworkPolicy, Pod, podKey, policyKey } from './model';
-import { parseObject } from './parse';
+import { ParsedObject, parseObject } from './parse';
 import { PolicyError } from './policy-error';
 import { PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 
@@ -28,17 +28,23 @@ export function parsePolicyFile(text: string, file: string): PolicySnapshot {
   const flat: Array<{ obj: unknown; where: string }> = [];
   const visit = (o: unknown, where: string) => {
     if (o === null || o === undefined) return;
-    if (Array.isArray(o)) o.forEach((x, i) => visit(x, `${where}[${i}]`));
-    else if (typeof o === 'object' && typeof (o as { kind?: unknown }).kind === 'string' && (o as { kind: string }).kind.endsWith('List') && Array.isArray((o as { items?: unknown }).items)) {
-      (o as { items: unknown[] }).items.forEach((x, i) => visit(x, `${where}.items[${i}]`));
+    if (Array.isArray(o)) {
+      for (const [i, x] of o.entries()) visit(x, `${where}[${i}]`);
+    } else if (
+      typeof o === 'object' &&
+      typeof (o as { kind?: unknown }).kind === 'string' &&
+      (o as { kind: string }).kind.endsWith('List') &&
+      Array.isArray((o as { items?: unknown }).items)
+    ) {
+      for (const [i, x] of (o as { items: unknown[] }).items.entries()) visit(x, `${where}.items[${i}]`);
     } else flat.push({ obj: o, where });
   };
-  docs.forEach((d, i) => visit(d, `${file} document ${i + 1}`));
+  for (const [i, d] of docs.entries()) visit(d, `${file} document ${i + 1}`);
   const namespaces = new Map<string, Namespace>();
   const pods = new Map<string, Pod>();
   const policies = new Map<string, NetworkPolicy>();
   for (const { obj, where } of flat) {
-    let parsed;
+    let parsed: ParsedObject | undefined;
     try {
       parsed = parseObject(obj, where);
     } catch (err) {
@@ -46,7 +52,12 @@ export function parsePolicyFile(text: string, file: string): PolicySnapshot {
       throw err;
     }
     if (!parsed) continue;
-    const [map, key] = parsed.kind === 'Namespace' ? [namespaces, parsed.value.name] : parsed.kind === 'Pod' ? [pods, podKey(parsed.value)] : [policies, policyKey(parsed.value)];
+    const [map, key] =
+      parsed.kind === 'Namespace'
+        ? [namespaces, parsed.value.name]
+        : parsed.kind === 'Pod'
+          ? [pods, podKey(parsed.value)]
+          : [policies, policyKey(parsed.value)];
     if ((map as Map<string, unknown>).has(key)) throw new PolicyError(where, `${parsed.kind} ${key} appears twice`);
     (map as Map<string, unknown>).set(key, parsed.value);
   }

@@ -57,13 +57,22 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
   const problems: string[] = [];
   try {
     const started = source.start({ onSnapshot: (s) => snaps.push(s), onChange: (c) => changes.push(describe(c)), onProblem: (m) => problems.push(m) });
-    await Promise.race([started, new Promise((_, rej) => setTimeout(() => rej(new Error(`no first sync: ${problems.join('; ')}\n${api.requests.join('\n')}`)), 5000))]);
+    await Promise.race([
+      started,
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no first sync: ${problems.join('; ')}\n${api.requests.join('\n')}`)), 5000)),
+    ]);
     assert.equal(snaps.length, 1);
     assert.deepEqual(snaps[0]!.namespaces.map((n) => n.name).sort(), ['x', 'y']);
     assert.deepEqual(snaps[0]!.pods.map((p) => `${p.namespace}/${p.name} ${p.podIPs}`).sort(), ['x/a 10.42.1.1', 'y/b 10.42.2.2']);
-    assert.deepEqual(snaps[0]!.policies.map((p) => `${p.namespace}/${p.name} ${p.ingressIsolation}`), ['x/p true']);
+    assert.deepEqual(
+      snaps[0]!.policies.map((p) => `${p.namespace}/${p.name} ${p.ingressIsolation}`),
+      ['x/p true'],
+    );
     await until('three watches', () => api.openWatches(PODS) + api.openWatches(NSS) + api.openWatches(NPS) === 3);
-    assert.ok(api.requests.some((r) => r.startsWith(`GET ${PODS}?`) && r.includes('watch=true') && r.includes(`resourceVersion=`)), api.requests.join('\n'));
+    assert.ok(
+      api.requests.some((r) => r.startsWith(`GET ${PODS}?`) && r.includes('watch=true') && r.includes(`resourceVersion=`)),
+      api.requests.join('\n'),
+    );
 
     // Watch events, one change each.
     put(PODS, podObject('x/c'));
@@ -71,7 +80,11 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
     api.remove(PODS, 'y', 'b');
     await until('three changes', () => changes.length === 3);
     // (Two streams: their relative order is not defined.)
-    assert.deepEqual([...changes].sort(), ['Namespace set y {"ns":"y","team":"blue","kubernetes.io/metadata.name":"y"}', 'Pod delete y/b', 'Pod set x/c {"pod":"c"}']);
+    assert.deepEqual([...changes].sort(), [
+      'Namespace set y {"ns":"y","team":"blue","kubernetes.io/metadata.name":"y"}',
+      'Pod delete y/b',
+      'Pod set x/c {"pod":"c"}',
+    ]);
 
     // A bookmark moves the resourceVersion on; the server ends the watch (its timeout): the
     // client watches again from the bookmark's version, without listing.
@@ -80,7 +93,9 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
     const bm = api.bookmark(PODS);
     await new Promise((r) => setTimeout(r, 100));
     api.endWatches(PODS);
-    await until('re-watch from the bookmark', () => api.requests.some((r) => r.startsWith(`GET ${PODS}?`) && r.includes(`resourceVersion=${bm}`) && r.includes('watch=true')));
+    await until('re-watch from the bookmark', () =>
+      api.requests.some((r) => r.startsWith(`GET ${PODS}?`) && r.includes(`resourceVersion=${bm}`) && r.includes('watch=true')),
+    );
     await until('pods watch open', () => api.openWatches(PODS) === 1);
     assert.equal(lists(), listsBefore, 'no re-list after a plain watch end');
 
@@ -94,7 +109,10 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
     // A failed watch (HTTP 500) stops the client's informer; the source restarts it.
     api.failWatches.set(NPS, 1);
     api.endWatches(NPS);
-    await until(() => `restart reported (${problems.join('; ')})`, () => problems.some((p) => /networkpolicies list\/watch failed \(Internal Server Error\); retrying in 50 ms/.test(p)));
+    await until(
+      () => `restart reported (${problems.join('; ')})`,
+      () => problems.some((p) => /networkpolicies list\/watch failed \(Internal Server Error\); retrying in 50 ms/.test(p)),
+    );
     await until('netpol watch open again', () => api.openWatches(NPS) === 1);
     put(NPS, policyObject('x', 'q', { podSelector: {}, ingress: [{}] }));
     await until('policy q', () => changes.some((c) => c.startsWith('NetworkPolicy set x/q')));

@@ -118,7 +118,15 @@ export class KubernetesPolicySource implements PolicySource {
         setImmediate(() => source.markListed(kind));
         return list as never;
       });
-      source.informers.set(kind, new RestartingInformer(informer as unknown as Informer, opts.retryMs ?? 1000, (m, e) => source.handlers?.onProblem?.(m, e), { Namespace: 'namespaces', Pod: 'pods', NetworkPolicy: 'networkpolicies' }[kind]));
+      source.informers.set(
+        kind,
+        new RestartingInformer(
+          informer as unknown as Informer,
+          opts.retryMs ?? 1000,
+          (m, e) => source.handlers?.onProblem?.(m, e),
+          { Namespace: 'namespaces', Pod: 'pods', NetworkPolicy: 'networkpolicies' }[kind],
+        ),
+      );
     }
     return source;
   }
@@ -212,4 +220,3 @@ export class KubernetesPolicySource implements PolicySource {
     this.handlers.onChange(change);
   }
 }
-

@@ -24,8 +24,16 @@ for (const c of CASES) {
     for (const probe of c.probes) {
       const expected = formatGrid(parseGrid(probe.grid));
       const label = `${probe.port}/${probe.protocol}`;
-      assert.deepEqual(formatGrid(matrix((from, to) => oracleAllows(raw, { from, to, port: probe.port, protocol: probe.protocol }))), expected, `oracle, ${label}`);
-      assert.deepEqual(formatGrid(matrix((from, to) => why(world, { src: { pod: from }, dst: { pod: to }, port: probe.port, protocol: probe.protocol }).allowed)), expected, `why, ${label}`);
+      assert.deepEqual(
+        formatGrid(matrix((from, to) => oracleAllows(raw, { from, to, port: probe.port, protocol: probe.protocol }))),
+        expected,
+        `oracle, ${label}`,
+      );
+      assert.deepEqual(
+        formatGrid(matrix((from, to) => why(world, { src: { pod: from }, dst: { pod: to }, port: probe.port, protocol: probe.protocol }).allowed)),
+        expected,
+        `why, ${label}`,
+      );
     }
   });
 }
@@ -39,7 +47,10 @@ test('why names the deciding policies and rules', () => {
   assert.deepEqual(fromYb.ingress.allowedBy, [{ policy: 'x/from-y', rule: 0, peer: 0, port: 'any' }]);
   const fromZa = why(world, { src: { pod: 'z/a' }, dst: { pod: 'x/a' }, port: 80, protocol: 'TCP' });
   assert.equal(fromZa.allowed, false);
-  assert.match(fromZa.text, /^DENIED\negress: z\/a is not isolated for egress, allowed\ningress: DENIED: x\/a is isolated by x\/from-b, x\/from-y and no rule allows it$/);
+  assert.match(
+    fromZa.text,
+    /^DENIED\negress: z\/a is not isolated for egress, allowed\ningress: DENIED: x\/a is isolated by x\/from-b, x\/from-y and no rule allows it$/,
+  );
   // An address outside every pod: only ipBlocks can admit it.
   const cidr = modelOf(caseWorld(CASES.find((x) => x.name.startsWith('ipBlock with except'))!));
   assert.equal(why(cidr, { src: { ip: '10.42.9.9' }, dst: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).allowed, true);

@@ -27,7 +27,12 @@ test('invalid policies are refused with the object and field named', () => {
     [{ policyTypes: ['ingress'] }, /neither Ingress nor Egress/],
     [{ ingress: [{ ports: [{ port: 'Http_1' }] }] }, /not a valid port name/],
   ];
-  for (const [spec, re] of bad) assert.throws(() => parseNetworkPolicy(pol(spec)), (e: unknown) => e instanceof PolicyError && re.test(e.message), JSON.stringify(spec));
+  for (const [spec, re] of bad)
+    assert.throws(
+      () => parseNetworkPolicy(pol(spec)),
+      (e: unknown) => e instanceof PolicyError && re.test(e.message),
+      JSON.stringify(spec),
+    );
 });
 
 test('a pod: addresses from status.podIPs (canonical), ports of every container, namespace default', () => {
@@ -42,8 +47,14 @@ test('a pod: addresses from status.podIPs (canonical), ports of every container,
     name: 'a',
     labels: { app: 'web' },
     podIPs: ['10.1.0.5', 'fd00::5'],
-    ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }],
+    ports: [
+      { name: 'http', containerPort: 80, protocol: 'TCP' },
+      { containerPort: 53, protocol: 'UDP' },
+    ],
     hostNetwork: false,
   });
-  assert.throws(() => parsePod({ kind: 'Pod', metadata: { name: 'a' }, status: { podIPs: [{ ip: 'x' }] } }), /Pod default\/a: status\.podIPs\[0\]\.ip must be an IP address/);
+  assert.throws(
+    () => parsePod({ kind: 'Pod', metadata: { name: 'a' }, status: { podIPs: [{ ip: 'x' }] } }),
+    /Pod default\/a: status\.podIPs\[0\]\.ip must be an IP address/,
+  );
 });

@@ -4,7 +4,19 @@
  * the field: `NetworkPolicy x/deny-all: spec.ingress[0].ports[1].endPort: ...`.
  */
 import * as ipaddr from 'ipaddr.js';
-import { ContainerPort, IpBlock, LabelSelector, Namespace, NetworkPolicy, Pod, PolicyPeer, PolicyPort, PolicyRule, Protocol, SelectorRequirement } from './model';
+import {
+  ContainerPort,
+  IpBlock,
+  LabelSelector,
+  Namespace,
+  NetworkPolicy,
+  Pod,
+  PolicyPeer,
+  PolicyPort,
+  PolicyRule,
+  Protocol,
+  SelectorRequirement,
+} from './model';
 import { PolicyError } from './policy-error';
 
 type Obj = Record<string, unknown>;
@@ -40,7 +52,8 @@ function metadata(o: Obj, kind: string, namespaced: boolean): { name: string; na
   let namespace = '';
   if (namespaced) {
     namespace = meta.namespace === undefined ? 'default' : (meta.namespace as string);
-    if (typeof namespace !== 'string' || namespace === '') throw new PolicyError(`${kind} ${name}`, `metadata.namespace must be a non-empty string, got ${JSON.stringify(meta.namespace)}`);
+    if (typeof namespace !== 'string' || namespace === '')
+      throw new PolicyError(`${kind} ${name}`, `metadata.namespace must be a non-empty string, got ${JSON.stringify(meta.namespace)}`);
   }
   return { name, namespace, where: namespaced ? `${kind} ${namespace}/${name}` : `${kind} ${name}`, meta };
 }
@@ -52,7 +65,8 @@ export function parseLabelSelector(v: unknown, where: string, field: string): La
     const r = obj(e, where, f);
     if (typeof r.key !== 'string' || r.key === '') throw new PolicyError(where, `${f}.key must be a non-empty string`);
     const op = r.operator;
-    if (op !== 'In' && op !== 'NotIn' && op !== 'Exists' && op !== 'DoesNotExist') throw new PolicyError(where, `${f}.operator must be In, NotIn, Exists or DoesNotExist, got ${JSON.stringify(op)}`);
+    if (op !== 'In' && op !== 'NotIn' && op !== 'Exists' && op !== 'DoesNotExist')
+      throw new PolicyError(where, `${f}.operator must be In, NotIn, Exists or DoesNotExist, got ${JSON.stringify(op)}`);
     const values = list(r.values, where, `${f}.values`) ?? [];
     if (!values.every((x) => typeof x === 'string')) throw new PolicyError(where, `${f}.values must be strings`);
     if ((op === 'In' || op === 'NotIn') && values.length === 0) throw new PolicyError(where, `${f}.values must be non-empty for ${op}`);
@@ -69,7 +83,8 @@ function protocol(v: unknown, where: string, field: string): Protocol {
 }
 
 function portNumber(v: unknown, where: string, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw new PolicyError(where, `${field} must be a port number 1-65535, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535)
+    throw new PolicyError(where, `${field} must be a port number 1-65535, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -109,7 +124,8 @@ function ipBlock(v: unknown, where: string, field: string): IpBlock {
 function peer(v: unknown, where: string, field: string): PolicyPeer {
   const o = obj(v, where, field);
   if (o.ipBlock !== undefined && o.ipBlock !== null) {
-    if (o.podSelector != null || o.namespaceSelector != null) throw new PolicyError(where, `${field}: ipBlock cannot be combined with podSelector or namespaceSelector`);
+    if (o.podSelector != null || o.namespaceSelector != null)
+      throw new PolicyError(where, `${field}: ipBlock cannot be combined with podSelector or namespaceSelector`);
     return { kind: 'ipBlock', ipBlock: ipBlock(o.ipBlock, where, `${field}.ipBlock`) };
   }
   if (o.podSelector == null && o.namespaceSelector == null) throw new PolicyError(where, `${field} must set podSelector, namespaceSelector or ipBlock`);
@@ -164,22 +180,34 @@ export function parsePod(v: unknown): Pod {
   const spec = obj(o.spec, m.where, 'spec');
   const status = obj(o.status, m.where, 'status');
   const ips = new Set<string>();
-  for (const [i, e] of (list(status.podIPs, m.where, 'status.podIPs') ?? []).entries()) ips.add(address(obj(e, m.where, `status.podIPs[${i}]`).ip, m.where, `status.podIPs[${i}].ip`));
+  for (const [i, e] of (list(status.podIPs, m.where, 'status.podIPs') ?? []).entries())
+    ips.add(address(obj(e, m.where, `status.podIPs[${i}]`).ip, m.where, `status.podIPs[${i}].ip`));
   if (ips.size === 0 && status.podIP != null && status.podIP !== '') ips.add(address(status.podIP, m.where, 'status.podIP'));
   const ports: ContainerPort[] = [];
   for (const [i, c] of (list(spec.containers, m.where, 'spec.containers') ?? []).entries()) {
     for (const [j, p] of (list(obj(c, m.where, `spec.containers[${i}]`).ports, m.where, `spec.containers[${i}].ports`) ?? []).entries()) {
       const f = `spec.containers[${i}].ports[${j}]`;
       const po = obj(p, m.where, f);
-      const cp: ContainerPort = { containerPort: portNumber(po.containerPort, m.where, `${f}.containerPort`), protocol: protocol(po.protocol, m.where, `${f}.protocol`) };
+      const cp: ContainerPort = {
+        containerPort: portNumber(po.containerPort, m.where, `${f}.containerPort`),
+        protocol: protocol(po.protocol, m.where, `${f}.protocol`),
+      };
       if (po.name != null && po.name !== '') {
-        if (typeof po.name !== 'string' || !isPortName(po.name)) throw new PolicyError(m.where, `${f}.name ${JSON.stringify(po.name)} is not a valid port name`);
+        if (typeof po.name !== 'string' || !isPortName(po.name))
+          throw new PolicyError(m.where, `${f}.name ${JSON.stringify(po.name)} is not a valid port name`);
         cp.name = po.name;
       }
       ports.push(cp);
     }
   }
-  return { namespace: m.namespace, name: m.name, labels: labels(m.meta.labels, m.where, 'metadata.labels'), podIPs: [...ips], ports, hostNetwork: spec.hostNetwork === true };
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    labels: labels(m.meta.labels, m.where, 'metadata.labels'),
+    podIPs: [...ips],
+    ports,
+    hostNetwork: spec.hostNetwork === true,
+  };
 }
 
 export function address(v: unknown, where: string, field: string): string {
@@ -198,11 +226,20 @@ export function parseNetworkPolicy(v: unknown): NetworkPolicy {
   let ingressIsolation = true;
   let egressIsolation = egress.length > 0;
   if (types && types.length > 0) {
-    for (const t of types) if (t !== 'Ingress' && t !== 'Egress') throw new PolicyError(m.where, `spec.policyTypes: ${JSON.stringify(t)} is neither Ingress nor Egress`);
+    for (const t of types)
+      if (t !== 'Ingress' && t !== 'Egress') throw new PolicyError(m.where, `spec.policyTypes: ${JSON.stringify(t)} is neither Ingress nor Egress`);
     ingressIsolation = types.includes('Ingress');
     egressIsolation = types.includes('Egress');
   }
-  return { namespace: m.namespace, name: m.name, podSelector: parseLabelSelector(spec.podSelector, m.where, 'spec.podSelector'), ingressIsolation, egressIsolation, ingress, egress };
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    podSelector: parseLabelSelector(spec.podSelector, m.where, 'spec.podSelector'),
+    ingressIsolation,
+    egressIsolation,
+    ingress,
+    egress,
+  };
 }
 
 export type ParsedObject = { kind: 'Namespace'; value: Namespace } | { kind: 'Pod'; value: Pod } | { kind: 'NetworkPolicy'; value: NetworkPolicy };

@@ -65,7 +65,12 @@ export function resolvePort(pp: PolicyPort, destPorts: readonly ContainerPort[] 
   return named.map((c) => [c.containerPort, c.containerPort]);
 }
 
-export function portMatches(ports: PolicyPort[] | undefined, proto: Protocol, port: number, destPorts: readonly ContainerPort[] | undefined): number | true | undefined {
+export function portMatches(
+  ports: PolicyPort[] | undefined,
+  proto: Protocol,
+  port: number,
+  destPorts: readonly ContainerPort[] | undefined,
+): number | true | undefined {
   if (!ports) return true;
   const i = ports.findIndex((pp) => pp.protocol === proto && resolvePort(pp, destPorts).some(([a, b]) => port >= a && port <= b));
   return i < 0 ? undefined : i;

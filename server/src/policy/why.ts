@@ -64,7 +64,14 @@ function sortedPolicies(world: PolicyWorld): NetworkPolicy[] {
   return [...world.policies.values()].sort((a, b) => (policyKey(a) < policyKey(b) ? -1 : 1));
 }
 
-function direction(world: PolicyWorld, dir: Direction, self: { pod?: Pod }, other: { pod?: Pod; ips: string[] }, dest: Pod | undefined, q: WhyQuery): DirectionVerdict {
+function direction(
+  world: PolicyWorld,
+  dir: Direction,
+  self: { pod?: Pod },
+  other: { pod?: Pod; ips: string[] },
+  dest: Pod | undefined,
+  q: WhyQuery,
+): DirectionVerdict {
   const v: DirectionVerdict = { direction: dir, isolatedBy: [], allowedBy: [], allowed: true };
   if (!self.pod || self.pod.hostNetwork) return v;
   v.pod = podKey(self.pod);
@@ -76,7 +83,9 @@ function direction(world: PolicyWorld, dir: Direction, self: { pod?: Pod }, othe
       if (!rule.peers) peer = 'any';
       else {
         const i = rule.peers.findIndex((p) =>
-          p.kind === 'pods' ? other.pod !== undefined && podPeerMatches(p, pol.namespace, other.pod, world) : other.ips.some((ip) => ipBlockMatches(p.ipBlock, ip)),
+          p.kind === 'pods'
+            ? other.pod !== undefined && podPeerMatches(p, pol.namespace, other.pod, world)
+            : other.ips.some((ip) => ipBlockMatches(p.ipBlock, ip)),
         );
         if (i >= 0) peer = i;
       }

@@ -109,7 +109,8 @@ export class FakeApiServer {
 
   bookmark(collection: string): number {
     const rv = ++this.rv;
-    for (const r of this.open.get(collection)!) r.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Bookmark', metadata: { resourceVersion: String(rv) } } })}\n`);
+    for (const r of this.open.get(collection)!)
+      r.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Bookmark', metadata: { resourceVersion: String(rv) } } })}\n`);
     return rv;
   }
 
@@ -136,7 +137,10 @@ export class FakeApiServer {
       const item = this.findItem(url.pathname);
       if (item === undefined) return void res.writeHead(404).end();
       setTimeout(() => {
-        if (item === null) res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+        if (item === null)
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
         else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(item));
       }, this.getDelayMs);
       return;
@@ -150,7 +154,9 @@ export class FakeApiServer {
       const from = Number(url.searchParams.get('resourceVersion') ?? '0');
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       if (from < this.compactedBelow) {
-        res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 } })}\n`);
+        res.end(
+          `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 } })}\n`,
+        );
         return;
       }
       for (const e of this.events) if (e.path === c.path && e.rv > from) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
@@ -159,7 +165,9 @@ export class FakeApiServer {
       return;
     }
     const items = [...this.objects.get(c.path)!.values()];
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: c.listKind, apiVersion: c.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind: c.listKind, apiVersion: c.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
   }
 
   /** The object at a single-object path; null when the collection exists but not the object. */

@@ -48,12 +48,22 @@ export const CASES: NetpolCase[] = [
   },
   {
     name: 'x/a from pod=b in ns=y (both selectors in one peer: AND)',
-    policies: [policyObject('x', 'and', { podSelector: podA, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } }, podSelector: { matchLabels: { pod: 'b' } } }] }] })],
+    policies: [
+      policyObject('x', 'and', {
+        podSelector: podA,
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } }, podSelector: { matchLabels: { pod: 'b' } } }] }],
+      }),
+    ],
     probes: [tcp80(['-.. ... ...', 'X-. ... ...', 'X.- ... ...', 'X.. -.. ...', '... .-. ...', 'X.. ..- ...', 'X.. ... -..', 'X.. ... .-.', 'X.. ... ..-'])],
   },
   {
     name: 'x/a from ns=y or from pod=b of x (two peers: OR)',
-    policies: [policyObject('x', 'or', { podSelector: podA, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }, { podSelector: { matchLabels: { pod: 'b' } } }] }] })],
+    policies: [
+      policyObject('x', 'or', {
+        podSelector: podA,
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }, { podSelector: { matchLabels: { pod: 'b' } } }] }],
+      }),
+    ],
     probes: [tcp80(['-.. ... ...', '.-. ... ...', 'X.- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', 'X.. ... -..', 'X.. ... .-.', 'X.. ... ..-'])],
   },
   {
@@ -65,7 +75,12 @@ export const CASES: NetpolCase[] = [
           {
             from: [
               {
-                namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'NotIn', values: ['x'] }, { key: 'team', operator: 'DoesNotExist' }] },
+                namespaceSelector: {
+                  matchExpressions: [
+                    { key: 'ns', operator: 'NotIn', values: ['x'] },
+                    { key: 'team', operator: 'DoesNotExist' },
+                  ],
+                },
                 podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['a', 'c'] }] },
               },
             ],
@@ -80,7 +95,16 @@ export const CASES: NetpolCase[] = [
     policies: [
       policyObject('y', 'exists', {
         podSelector: { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b'] }] },
-        ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'Exists' }] }, podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a'] }] } }] }],
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchExpressions: [{ key: 'ns', operator: 'Exists' }] },
+                podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['a'] }] },
+              },
+            ],
+          },
+        ],
       }),
     ],
     probes: [tcp80(['-.. .X. ...', '.-. ... ...', '..- ... ...', '... -X. ...', '... .-. ...', '... ..- ...', '... .X. -..', '... ... .-.', '... ... ..-'])],
@@ -91,7 +115,7 @@ export const CASES: NetpolCase[] = [
     probes: [tcp80(NOT_TO_XA), { port: 81, protocol: 'TCP', grid: ALL }],
   },
   {
-    name: 'port by name: x/a on serve-81-tcp only (resolved from x/a\'s container ports)',
+    name: "port by name: x/a on serve-81-tcp only (resolved from x/a's container ports)",
     policies: [policyObject('x', 'named-81', { podSelector: podA, ingress: [{ ports: [{ port: 'serve-81-tcp', protocol: 'TCP' }] }] })],
     probes: [tcp80(NOT_TO_XA), { port: 81, protocol: 'TCP', grid: ALL }],
   },
@@ -101,13 +125,19 @@ export const CASES: NetpolCase[] = [
     probes: [tcp80(ALL), { port: 81, protocol: 'TCP', grid: NOT_TO_XA }],
   },
   {
-    name: 'ipBlock with except: x/a from 10.42.0.0/16 except y\'s 10.42.2.0/24',
+    name: "ipBlock with except: x/a from 10.42.0.0/16 except y's 10.42.2.0/24",
     policies: [policyObject('x', 'cidr', { podSelector: podA, ingress: [{ from: [{ ipBlock: { cidr: '10.42.0.0/16', except: ['10.42.2.0/24'] } }] }] })],
     probes: [tcp80(['-.. ... ...', '.-. ... ...', '..- ... ...', 'X.. -.. ...', 'X.. .-. ...', 'X.. ..- ...', '... ... -..', '... ... .-.', '... ... ..-'])],
   },
   {
-    name: 'egress ipBlock with except: x/a to 10.42.0.0/16 except x/b\'s /32',
-    policies: [policyObject('x', 'egress-cidr', { podSelector: podA, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.42.0.0/16', except: ['10.42.1.2/32'] } }] }] })],
+    name: "egress ipBlock with except: x/a to 10.42.0.0/16 except x/b's /32",
+    policies: [
+      policyObject('x', 'egress-cidr', {
+        podSelector: podA,
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '10.42.0.0/16', except: ['10.42.1.2/32'] } }] }],
+      }),
+    ],
     probes: [tcp80(['-X. ... ...', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-'])],
   },
   {
@@ -124,20 +154,36 @@ export const CASES: NetpolCase[] = [
     probes: [tcp80(NOT_TO_XA), { port: 80, protocol: 'UDP', grid: ALL }],
   },
   {
-    name: 'egress to a named port: x/a reaches serve-81-tcp (the destination\'s) only',
+    name: "egress to a named port: x/a reaches serve-81-tcp (the destination's) only",
     policies: [policyObject('x', 'egress-named', { podSelector: podA, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'serve-81-tcp' }] }] })],
-    probes: [tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']), { port: 81, protocol: 'TCP', grid: ALL }],
+    probes: [
+      tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']),
+      { port: 81, protocol: 'TCP', grid: ALL },
+    ],
   },
   {
     name: 'egress to pods pod=b of x on a named port (peer and named port, both families compiled)',
     policies: [
-      policyObject('x', 'egress-b-named', { podSelector: podA, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ port: 'serve-81-tcp' }] }] }),
+      policyObject('x', 'egress-b-named', {
+        podSelector: podA,
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: { pod: 'b' } } }], ports: [{ port: 'serve-81-tcp' }] }],
+      }),
     ],
-    probes: [tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']), { port: 81, protocol: 'TCP', grid: ['-.X XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-'] }],
+    probes: [
+      tcp80(['-XX XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-']),
+      {
+        port: 81,
+        protocol: 'TCP',
+        grid: ['-.X XXX XXX', '.-. ... ...', '..- ... ...', '... -.. ...', '... .-. ...', '... ..- ...', '... ... -..', '... ... .-.', '... ... ..-'],
+      },
+    ],
   },
   {
     name: 'policyTypes [Ingress] with egress rules: egress not isolated; ingress [{}] allows all',
-    policies: [policyObject('x', 'ingress-only', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: '1.1.1.1/32' } }] }] })],
+    policies: [
+      policyObject('x', 'ingress-only', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{}], egress: [{ to: [{ ipBlock: { cidr: '1.1.1.1/32' } }] }] }),
+    ],
     probes: [tcp80(ALL)],
   },
   {

@@ -28,7 +28,13 @@ export function podObject(key: string, labels?: Record<string, string>): Record<
     metadata: { namespace, name, labels: labels ?? { pod: name } },
     spec: {
       containers: [
-        { name: 'c80', ports: [{ name: 'serve-80-tcp', containerPort: 80, protocol: 'TCP' }, { name: 'serve-80-udp', containerPort: 80, protocol: 'UDP' }] },
+        {
+          name: 'c80',
+          ports: [
+            { name: 'serve-80-tcp', containerPort: 80, protocol: 'TCP' },
+            { name: 'serve-80-udp', containerPort: 80, protocol: 'UDP' },
+          ],
+        },
         { name: 'c81', ports: [{ name: 'serve-81-tcp', containerPort: 81 }] },
       ],
     },

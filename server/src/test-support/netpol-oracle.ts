@@ -47,7 +47,7 @@ function inCidr(ip: string, cidr: string): boolean {
   const [net, bits] = cidr.split('/');
   const n = Number(bits);
   const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
-  return ((v4(ip) & mask) >>> 0) === ((v4(net!) & mask) >>> 0);
+  return (v4(ip) & mask) >>> 0 === (v4(net!) & mask) >>> 0;
 }
 
 function nsLabels(w: OracleWorld, ns: string): Obj {
@@ -101,10 +101,12 @@ export function oracleAllows(w: OracleWorld, probe: Probe): boolean {
 
   const decide = (self: Obj | undefined, kind: 'Ingress' | 'Egress', other: { pod?: Obj; ip: string }): boolean => {
     if (!self) return true;
-    const selecting = w.policies.filter((p) => nsOf(p) === nsOf(self) && labelsMatch(p.spec.podSelector, self.metadata.labels ?? {}) && types(p).includes(kind));
+    const selecting = w.policies.filter(
+      (p) => nsOf(p) === nsOf(self) && labelsMatch(p.spec.podSelector, self.metadata.labels ?? {}) && types(p).includes(kind),
+    );
     if (selecting.length === 0) return true;
     return selecting.some((p) =>
-      (kind === 'Ingress' ? p.spec.ingress ?? [] : p.spec.egress ?? []).some(
+      (kind === 'Ingress' ? (p.spec.ingress ?? []) : (p.spec.egress ?? [])).some(
         (r: Obj) => peersAdmit(w, kind === 'Ingress' ? r.from : r.to, nsOf(p), other) && portsAdmit(r.ports, probe.port, proto, dstPod),
       ),
     );

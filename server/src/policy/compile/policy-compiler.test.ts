@@ -31,7 +31,12 @@ after(() => {
   ns?.remove();
 });
 
-const freshTable = () => nft.run('fresh table', [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }, { add: { table: { family: 'inet', name: TABLE } } }]);
+const freshTable = () =>
+  nft.run('fresh table', [
+    { add: { table: { family: 'inet', name: TABLE } } },
+    { delete: { table: { family: 'inet', name: TABLE } } },
+    { add: { table: { family: 'inet', name: TABLE } } },
+  ]);
 const nftCli = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns.name, 'nft', ...args], { encoding: 'utf8' });
 function setElements(name: string): string[] {
   const out = JSON.parse(nftCli('-j', 'list', 'set', 'inet', TABLE, name)) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
@@ -61,7 +66,7 @@ test('ADD, relabel, DEL: a handful of elements in one transaction each, read bac
   const c = compilerFor('x/a from pod=b in ns=y (both selectors in one peer: AND)');
   freshTable();
   nft.run('build', c.build());
-  assert.deepEqual(setElements('np-p1-i0-a4'), ['10.42.2.2'], 'y/b is the one admitted peer (a pod anywhere, not wired here)');
+  assert.deepEqual(setElements('peer-1-v4'), ['10.42.2.2'], 'y/b is the one admitted peer (a pod anywhere, not wired here)');
   assert.deepEqual(setElements('ingress-isolated'), []);
 
   const add = c.setLocal('x/a', { ifname: 'pwxa', ips: ['10.42.1.1'] });
@@ -77,7 +82,7 @@ test('ADD, relabel, DEL: a handful of elements in one transaction each, read bac
   const relabel = c.setPod(parsePod(podObject('y/c', { pod: 'b' })));
   assert.equal(elementCount(relabel), 1, JSON.stringify(relabel));
   nft.run('relabel y/c', relabel);
-  assert.deepEqual(setElements('np-p1-i0-a4'), ['10.42.2.2', '10.42.2.3']);
+  assert.deepEqual(setElements('peer-1-v4'), ['10.42.2.2', '10.42.2.3']);
   // x/a relabelled out of the policy: no longer isolated.
   nft.run('relabel x/a', c.setPod(parsePod(podObject('x/a', { pod: 'zz' }))));
   assert.deepEqual(setElements('ingress-isolated'), []);
@@ -95,15 +100,40 @@ test('a policy change is one transaction: the old objects go, the new ones come 
   nft.run('ADD x/a', c.setLocal('x/a', { ifname: 'pwxa', ips: ['10.42.1.1'] }));
   nft.run('ADD x/c', c.setLocal('x/c', { ifname: 'pwxc', ips: ['10.42.1.3'] }));
   const n = nft.transactions;
-  nft.run('policy change', c.setPolicy(parseNetworkPolicy(policyObject('x', 'from-b', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ port: 'serve-81-tcp' }] }] }))));
+  nft.run(
+    'policy change',
+    c.setPolicy(
+      parseNetworkPolicy(
+        policyObject('x', 'from-b', {
+          podSelector: {},
+          ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ port: 'serve-81-tcp' }] }],
+        }),
+      ),
+    ),
+  );
   assert.equal(nft.transactions - n, 1);
   const listed = nftCli('list', 'table', 'inet', TABLE);
-  assert.doesNotMatch(listed, /np-p1/, 'the old version is gone');
+  assert.doesNotMatch(listed, /np-p1|peer-1/, 'the old version and the peer set only it used are gone');
   assert.deepEqual(setElements('np-p2-in-t'), ['pwxa', 'pwxc']);
   assert.deepEqual(setElements('ingress-isolated'), ['pwxa', 'pwxc']);
-  assert.deepEqual(setElements('np-p2-i0-a4'), ['10.42.1.3']);
+  assert.deepEqual(setElements('peer-2-v4'), ['10.42.1.3']);
   assert.equal(setElements('np-p2-i0-n').length, 2, 'serve-81-tcp resolved on each selected pod wired here');
   nft.run('policy delete', c.deletePolicy('x/from-b'));
   assert.deepEqual(setElements('ingress-isolated'), []);
-  assert.doesNotMatch(nftCli('list', 'table', 'inet', TABLE), /np-p2/);
+  assert.doesNotMatch(nftCli('list', 'table', 'inet', TABLE), /np-p2|peer-2/);
+});
+
+test('policies with the same peer share one set; it goes with the last policy using it', () => {
+  const c = compilerFor('x/a from pods pod=b of its namespace (podSelector alone)');
+  freshTable();
+  nft.run('build', c.build());
+  const peerB = { from: [{ podSelector: { matchLabels: { pod: 'b' } } }] };
+  nft.run('second policy', c.setPolicy(parseNetworkPolicy(policyObject('x', 'also-b', { podSelector: { matchLabels: { pod: 'c' } }, ingress: [peerB] }))));
+  const listed = nftCli('list', 'table', 'inet', TABLE);
+  assert.deepEqual(listed.match(/set peer-\d+-v4/g), ['set peer-1-v4'], 'one shared set for "pod=b of x"');
+  assert.deepEqual(setElements('peer-1-v4'), ['10.42.1.2']);
+  nft.run('delete first', c.deletePolicy('x/from-b'));
+  assert.deepEqual(setElements('peer-1-v4'), ['10.42.1.2'], 'still used by x/also-b');
+  nft.run('delete second', c.deletePolicy('x/also-b'));
+  assert.doesNotMatch(nftCli('list', 'table', 'inet', TABLE), /peer-1/);
 });

@@ -22,7 +22,8 @@ import { PolicyError } from '../policy-error';
 import { PolicyWorld } from '../policy-world';
 import { policySelects } from '../selection';
 import { ElementMap, LocalEndpoint, baseElements, policyElements } from './pod-elements';
-import { CompiledPolicy, compilePolicy } from './policy-program';
+import { CompiledPolicy, SharedNamer, compilePolicy } from './policy-program';
+import { SharedEntry, sharedElements, sharedKey, sharedSetDecls } from './shared-sets';
 import { POLICY_CHAINS, POLICY_SETS } from './policy-layout';
 import { match, meta, payload, concat, setRef } from '../../nft/nft-json';
 
@@ -41,6 +42,18 @@ export class PolicyCompiler {
   private readonly compiled = new Map<string, CompiledPolicy>();
   private readonly emitted = new Map<string, ElementMap>();
   private nextId = 1;
+  private readonly shared = new Map<string, SharedEntry>();
+  private nextShared = 1;
+  private readonly namer: SharedNamer = (spec) => {
+    const key = sharedKey(spec);
+    let e = this.shared.get(key);
+    if (!e) {
+      const base = `${spec.kind}-${this.nextShared++}`;
+      e = { spec, names: { 4: `${base}-v4`, 6: `${base}-v6` }, refs: 0, live: false };
+      this.shared.set(key, e);
+    }
+    return { key, names: e.names };
+  };
 
   constructor(opts: PolicyCompilerOptions) {
     this.table = opts.table;
@@ -51,7 +64,9 @@ export class PolicyCompiler {
   build(): NftCommand[] {
     this.compiled.clear();
     this.emitted.clear();
+    this.shared.clear();
     this.nextId = 1;
+    this.nextShared = 1;
     const cmds: NftCommand[] = [];
     const add = (kind: string, body: Record<string, unknown>) => cmds.push({ add: { [kind]: { family: TABLE_FAMILY, table: this.table, ...body } } });
     add('set', { name: POLICY_SETS.podIf, type: 'ifname' });
@@ -63,8 +78,16 @@ export class PolicyCompiler {
     for (const c of [POLICY_CHAINS.egressGate, POLICY_CHAINS.egress, POLICY_CHAINS.ingressGate, POLICY_CHAINS.ingress]) add('chain', { name: c });
     const rule = (chain: string, expr: NftExpr[]) => add('rule', { chain, expr });
     rule(POLICY_CHAINS.forward, [match({ ct: { key: 'state' } }, 'in', ['established', 'related']), { accept: null }]);
-    rule(POLICY_CHAINS.forward, [match(meta('iifname'), '==', setRef(POLICY_SETS.podIf)), match(concat(meta('iifname'), payload('ip', 'saddr')), '!=', setRef(POLICY_SETS.podAddr[4])), { drop: null }]);
-    rule(POLICY_CHAINS.forward, [match(meta('iifname'), '==', setRef(POLICY_SETS.podIf)), match(concat(meta('iifname'), payload('ip6', 'saddr')), '!=', setRef(POLICY_SETS.podAddr[6])), { drop: null }]);
+    rule(POLICY_CHAINS.forward, [
+      match(meta('iifname'), '==', setRef(POLICY_SETS.podIf)),
+      match(concat(meta('iifname'), payload('ip', 'saddr')), '!=', setRef(POLICY_SETS.podAddr[4])),
+      { drop: null },
+    ]);
+    rule(POLICY_CHAINS.forward, [
+      match(meta('iifname'), '==', setRef(POLICY_SETS.podIf)),
+      match(concat(meta('iifname'), payload('ip6', 'saddr')), '!=', setRef(POLICY_SETS.podAddr[6])),
+      { drop: null },
+    ]);
     rule(POLICY_CHAINS.forward, [match(meta('iifname'), '==', setRef(POLICY_SETS.egressIsolated)), { jump: { target: POLICY_CHAINS.egressGate } }]);
     rule(POLICY_CHAINS.forward, [{ goto: { target: POLICY_CHAINS.ingressGate } }]);
     rule(POLICY_CHAINS.egressGate, [{ jump: { target: POLICY_CHAINS.egress } }]);
@@ -73,11 +96,16 @@ export class PolicyCompiler {
     rule(POLICY_CHAINS.ingressGate, [{ jump: { target: POLICY_CHAINS.ingress } }]);
     rule(POLICY_CHAINS.ingressGate, [{ drop: null }]);
 
-    for (const p of this.sortedPolicies()) {
-      const c = compilePolicy(p, `p${this.nextId++}`);
+    const all = this.sortedPolicies().map((p) => compilePolicy(p, `p${this.nextId++}`, this.namer));
+    for (const c of all) {
       this.compiled.set(c.key, c);
-      cmds.push(...this.policyObjectCommands(c));
+      for (const k of c.shared) this.shared.get(k)!.refs++;
     }
+    for (const e of this.shared.values()) {
+      e.live = true;
+      for (const d of sharedSetDecls(e)) add('set', d);
+    }
+    for (const c of all) cmds.push(...this.policyObjectCommands(c));
     cmds.push(...this.dispatchCommands());
     const elems: ElementMap = new Map();
     for (const key of this.podKeys()) {
@@ -91,7 +119,8 @@ export class PolicyCompiler {
 
   /** ADD: the pod `key` (in the world) is wired here on `local`. Throws PolicyError when its Pod is unknown. */
   setLocal(key: string, local: LocalEndpoint): NftCommand[] {
-    if (!this.world.pods.has(key) && !this.retained.has(key)) throw new PolicyError(`Pod ${key}`, 'not known to the policy source: its labels are needed before it is wired');
+    if (!this.world.pods.has(key) && !this.retained.has(key))
+      throw new PolicyError(`Pod ${key}`, 'not known to the policy source: its labels are needed before it is wired');
     this.locals.set(key, { ifname: local.ifname, ips: [...local.ips] });
     return this.refreshPods([key]);
   }
@@ -137,7 +166,7 @@ export class PolicyCompiler {
   setPolicy(policy: NetworkPolicy): NftCommand[] {
     const key = policyKey(policy);
     this.world.policies.set(key, policy);
-    return this.replacePolicy(key, compilePolicy(policy, `p${this.nextId++}`));
+    return this.replacePolicy(key, policy);
   }
 
   deletePolicy(key: string): NftCommand[] {
@@ -150,8 +179,11 @@ export class PolicyCompiler {
     return new Map([...this.compiled].map(([k, c]) => [k, c.id]));
   }
 
-  private replacePolicy(key: string, next: CompiledPolicy | undefined): NftCommand[] {
+  private replacePolicy(key: string, policy: NetworkPolicy | undefined): NftCommand[] {
     const old = this.compiled.get(key);
+    const next = policy ? compilePolicy(policy, `p${this.nextId++}`, this.namer) : undefined;
+    for (const k of next?.shared ?? []) this.shared.get(k)!.refs++;
+    for (const k of old?.shared ?? []) this.shared.get(k)!.refs--;
     const cmds: NftCommand[] = [];
     const flush = (chain: string) => cmds.push({ flush: { chain: { family: TABLE_FAMILY, table: this.table, name: chain } } });
     flush(POLICY_CHAINS.ingress);
@@ -163,6 +195,24 @@ export class PolicyCompiler {
       }
       for (const s of old.sets) cmds.push({ delete: { set: { family: TABLE_FAMILY, table: this.table, name: s.name } } });
       this.compiled.delete(key);
+    }
+    // Shared sets no policy uses any more go; those first used now come, with every pod's elements.
+    const dead: string[] = [];
+    const born: SharedEntry[] = [];
+    for (const [k, e] of this.shared) {
+      if (e.refs > 0 && !e.live) born.push(e);
+      if (e.refs > 0) continue;
+      if (e.live) {
+        for (const d of sharedSetDecls(e)) {
+          cmds.push({ delete: { set: { family: TABLE_FAMILY, table: this.table, name: d.name } } });
+          dead.push(d.name);
+        }
+      }
+      this.shared.delete(k);
+    }
+    for (const e of born) {
+      e.live = true;
+      for (const d of sharedSetDecls(e)) cmds.push({ add: { set: { family: TABLE_FAMILY, table: this.table, ...d } } });
     }
     if (next) {
       this.compiled.set(key, next);
@@ -177,15 +227,15 @@ export class PolicyCompiler {
       const local = this.locals.get(k);
       const prev = this.emitted.get(k) ?? new Map();
       if (old) for (const s of old.sets) prev.delete(s.name);
+      for (const name of dead) prev.delete(name);
       this.emitted.set(k, prev);
-      if (next) {
-        const e: ElementMap = new Map();
-        policyElements(pod, local, next, this.world, e);
-        for (const [set, m] of e) {
-          for (const [ek, v] of m) {
-            addTo(prev, set, ek, v);
-            addTo(newElems, set, ek, v);
-          }
+      const e: ElementMap = new Map();
+      for (const b of born) sharedElements(b, pod, local ? local.ips : pod.podIPs, this.world, (set, elem) => addTo(e, set, JSON.stringify(elem), elem));
+      if (next) policyElements(pod, local, next, e);
+      for (const [set, m] of e) {
+        for (const [ek, v] of m) {
+          addTo(prev, set, ek, v);
+          addTo(newElems, set, ek, v);
         }
       }
       if (local && ((old && policySelects(old.policy, pod)) || (next && policySelects(next.policy, pod)))) affected.push(k);
@@ -248,7 +298,9 @@ export class PolicyCompiler {
     if (!pod || pod.hostNetwork) return out;
     const local = this.locals.get(key);
     if (local) baseElements(pod, local, this.compiled.values(), out);
-    for (const c of this.compiled.values()) policyElements(pod, local, c, this.world, out);
+    for (const c of this.compiled.values()) policyElements(pod, local, c, out);
+    const ips = local ? local.ips : pod.podIPs;
+    for (const e of this.shared.values()) if (e.live) sharedElements(e, pod, ips, this.world, (set, elem) => addTo(out, set, JSON.stringify(elem), elem));
     return out;
   }
 
@@ -259,7 +311,10 @@ export class PolicyCompiler {
 
 function addTo(m: ElementMap, set: string, key: string, elem: NftExpr): void {
   let s = m.get(set);
-  if (!s) m.set(set, (s = new Map()));
+  if (!s) {
+    s = new Map();
+    m.set(set, s);
+  }
   s.set(key, elem);
 }
 

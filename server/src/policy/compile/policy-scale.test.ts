@@ -41,7 +41,10 @@ function pod(n: number, i: number, app = `app${i % APPS}`): Pod {
     name: `pod${i}`,
     labels: { app, tier: i % 2 ? 'web' : 'db' },
     podIPs: [`10.${60 + Math.floor(n / 10)}.${(n % 10) * 20 + i}.${1 + (i % 200)}`],
-    ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'dns', containerPort: 53, protocol: 'UDP' }],
+    ports: [
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    ],
     hostNetwork: false,
   };
 }
@@ -54,7 +57,16 @@ function policy(k: number): NetworkPolicy {
       spec.ingress = [{ from: [{ podSelector: { matchLabels: { tier: 'web' } } }], ports: [{ port: 'http' }] }];
       break;
     case 1:
-      spec.ingress = [{ from: [{ namespaceSelector: { matchLabels: { team: `t${k % 5}` } }, podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['app1', 'app2'] }] } }] }];
+      spec.ingress = [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { team: `t${k % 5}` } },
+              podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['app1', 'app2'] }] },
+            },
+          ],
+        },
+      ];
       break;
     case 2:
       spec.ingress = [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.61.0.0/16'] } }], ports: [{ port: 8000, endPort: 8100 }] }];
@@ -109,7 +121,9 @@ test('1,000 pods, 200 policies: build, ADD, DEL, relabel and policy change costs
       nft.run(label, cmds);
       r.push(ms(s));
     }
-    t.diagnostic(`${label}: compile median ${median(c).toFixed(2)} ms (max ${Math.max(...c).toFixed(2)}), transaction median ${median(r).toFixed(2)} ms (max ${Math.max(...r).toFixed(2)}), at most ${maxElems} elements`);
+    t.diagnostic(
+      `${label}: compile median ${median(c).toFixed(2)} ms (max ${Math.max(...c).toFixed(2)}), transaction median ${median(r).toFixed(2)} ms (max ${Math.max(...r).toFixed(2)}), at most ${maxElems} elements`,
+    );
     return maxElems;
   };
 
@@ -117,12 +131,17 @@ test('1,000 pods, 200 policies: build, ADD, DEL, relabel and policy change costs
   // ADD then DEL of pod 2 of namespace i (not yet local).
   const addElems = measure('ADD', RUNS, (i) => compiler.setLocal(`ns${i}/pod2`, { ifname: `pw${i}x2`, ips: pods[i * PER_NS + 2]!.podIPs }));
   const delElems = measure('DEL', RUNS, (i) => compiler.removeLocal(`ns${i}/pod2`));
-  // A label change: pod 5 of namespace i switches app (it moves between policies' sets).
-  const relabelElems = measure('relabel', RUNS, (i) => compiler.setPod(pod(i, 5, 'app7')));
+  // A label change of a pod wired here: pod 0 of namespace i switches app and tier (it leaves
+  // and joins policies' target and peer sets).
+  const relabelElems = measure('relabel', RUNS, (i) => compiler.setPod({ ...pod(i, 0, 'app7'), labels: { app: 'app7', tier: 'web' } }));
+  assert.ok(relabelElems > 0, 'the relabel moved the pod between sets');
   // A policy change: policy k gets a new peer selector.
   const policyElems = measure('policy change', RUNS, (i) => {
     const p = policy(i * 3);
-    return compiler.setPolicy({ ...p, ingress: [{ peers: [{ kind: 'pods', podSelector: { matchLabels: { tier: 'db' }, matchExpressions: [] } }], ports: undefined }] });
+    return compiler.setPolicy({
+      ...p,
+      ingress: [{ peers: [{ kind: 'pods', podSelector: { matchLabels: { tier: 'db' }, matchExpressions: [] } }], ports: undefined }],
+    });
   });
   assert.ok(addElems <= 60, `ADD: ${addElems} elements`);
   assert.ok(delElems <= 60, `DEL: ${delElems} elements`);

@@ -68,11 +68,16 @@ const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' })
 
 function probeFrom(ns: string, probes: Array<[string, number, string]>): Promise<boolean[]> {
   return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, script, 'probe', JSON.stringify(probes)], { encoding: 'utf8', timeout: 15_000 }, (err, stdout, stderr) => {
-      if (stderr) process.stderr.write(stderr);
-      if (err) reject(err);
-      else resolve(JSON.parse(stdout) as boolean[]);
-    });
+    execFile(
+      'ip',
+      ['netns', 'exec', ns, process.execPath, script, 'probe', JSON.stringify(probes)],
+      { encoding: 'utf8', timeout: 15_000 },
+      (err, stdout, stderr) => {
+        if (stderr) process.stderr.write(stderr);
+        if (err) reject(err);
+        else resolve(JSON.parse(stdout) as boolean[]);
+      },
+    );
   });
 }
 
@@ -91,8 +96,11 @@ async function observe(port: number, protocol: string): Promise<Map<string, bool
   await Promise.all(
     KEYS.map(async (from) => {
       const targets = KEYS.filter((to) => to !== from);
-      const r = await probeFrom(podNs(from), targets.map((to) => [podIP(to), port, protocol]));
-      targets.forEach((to, i) => m.set(`${from}>${to}`, r[i]!));
+      const r = await probeFrom(
+        podNs(from),
+        targets.map((to) => [podIP(to), port, protocol]),
+      );
+      for (const [i, to] of targets.entries()) m.set(`${from}>${to}`, r[i]!);
     }),
   );
   return m;
@@ -162,16 +170,42 @@ for (const c of CASES) {
   });
 }
 
-test('traffic: the node reaches an isolated pod; an established flow\'s replies pass; a policy change takes effect in one transaction', { timeout: 60_000 }, async () => {
+test("traffic: the node reaches an isolated pod; an established flow's replies pass; a policy change takes effect in one transaction", {
+  timeout: 60_000,
+}, async () => {
   const c = CASES.find((x) => x.name === 'default-deny ingress in x')!;
   const compiler = new PolicyCompiler({ table: TABLE, world: modelOf(caseWorld(c)) });
   load(compiler);
-  assert.deepEqual(await probeFrom(NODE, [[podIP('x/a'), 80, 'TCP'], [podIP('x/b'), 81, 'TCP'], [podIP('x/c'), 80, 'UDP']]), [true, true, true], 'node to its pods');
+  assert.deepEqual(
+    await probeFrom(NODE, [
+      [podIP('x/a'), 80, 'TCP'],
+      [podIP('x/b'), 81, 'TCP'],
+      [podIP('x/c'), 80, 'UDP'],
+    ]),
+    [true, true, true],
+    'node to its pods',
+  );
   // x/a's egress to y/a works: the reply enters x/a although x/a isolates ingress.
-  assert.deepEqual(await probeFrom(podNs('x/a'), [[podIP('y/a'), 80, 'TCP'], [podIP('y/a'), 80, 'UDP'], [podIP('x/b'), 80, 'TCP']]), [true, true, false]);
+  assert.deepEqual(
+    await probeFrom(podNs('x/a'), [
+      [podIP('y/a'), 80, 'TCP'],
+      [podIP('y/a'), 80, 'UDP'],
+      [podIP('x/b'), 80, 'TCP'],
+    ]),
+    [true, true, false],
+  );
   // An allow rule added for pods pod=b: one transaction, then y/b reaches x/a, y/a does not.
   const n = nft.transactions;
-  nft.run('policy add', compiler.setPolicy(parseNetworkPolicy({ kind: 'NetworkPolicy', metadata: { namespace: 'x', name: 'from-b' }, spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { pod: 'b' } } }] }] } })));
+  nft.run(
+    'policy add',
+    compiler.setPolicy(
+      parseNetworkPolicy({
+        kind: 'NetworkPolicy',
+        metadata: { namespace: 'x', name: 'from-b' },
+        spec: { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { pod: 'b' } } }] }] },
+      }),
+    ),
+  );
   assert.equal(nft.transactions - n, 1);
   assert.deepEqual(await probeFrom(podNs('y/b'), [[podIP('x/a'), 80, 'TCP']]), [true]);
   assert.deepEqual(await probeFrom(podNs('y/a'), [[podIP('x/a'), 80, 'TCP']]), [false]);
@@ -181,7 +215,18 @@ test('traffic: the node reaches an isolated pod; an established flow\'s replies 
   // A spoofed source (an address the pod was not given) is dropped even where policy would allow.
   ip('-n', podNs('y/c'), 'addr', 'add', '10.42.2.2/32', 'dev', 'eth0');
   try {
-    const spoof = execFileSync('ip', ['netns', 'exec', podNs('y/c'), process.execPath, '-e', `const s=require('net').connect({host:'${podIP('x/b')}',port:80,localAddress:'10.42.2.2'});s.on('data',()=>{console.log('ok');process.exit(0)});s.on('error',()=>process.exit(3));setTimeout(()=>process.exit(2),3000)`], { encoding: 'utf8' }).trim();
+    const spoof = execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        podNs('y/c'),
+        process.execPath,
+        '-e',
+        `const s=require('net').connect({host:'${podIP('x/b')}',port:80,localAddress:'10.42.2.2'});s.on('data',()=>{console.log('ok');process.exit(0)});s.on('error',()=>process.exit(3));setTimeout(()=>process.exit(2),3000)`,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
     assert.fail(`spoofed connection answered: ${spoof}`);
   } catch (err) {
     assert.notEqual((err as { status?: number }).status, undefined);
