@@ -43,5 +43,5 @@ export { parseNamespace, parseNetworkPolicy, parseObject, parsePod } from './par
 export { PolicyError, isPolicyError } from './policy-error';
 export type { PolicyChange, PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 export { PolicyWorld } from './policy-world';
-export { why } from './why';
+export { parseWhyArgs, why } from './why';
 export type { DirectionVerdict, Endpoint, RuleMatch, WhyAnswer, WhyQuery } from './why';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { KEYS, formatGrid, parseGrid } from '../test-support/netpol-fixtures';
 import { oracleAllows } from '../test-support/netpol-oracle';
 import { CASES, caseWorld, modelOf } from '../test-support/netpol-cases';
-import { why } from './why';
+import { parseWhyArgs, why } from './why';
 
 function matrix(allowed: (from: string, to: string) => boolean): Map<string, boolean> {
   const m = new Map<string, boolean>();
@@ -56,4 +56,12 @@ test('why names the deciding policies and rules', () => {
   assert.equal(why(cidr, { src: { ip: '10.42.9.9' }, dst: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).allowed, true);
   assert.equal(why(cidr, { src: { ip: '10.42.2.9' }, dst: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).allowed, false);
   assert.equal(why(cidr, { src: { ip: '10.43.0.1' }, dst: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).allowed, false);
+});
+
+test('policy why arguments: pods by namespace/name, addresses, PORT/PROTO', () => {
+  assert.deepEqual(parseWhyArgs(['x/a', '10.42.1.2', '81/udp']), { src: { pod: 'x/a' }, dst: { ip: '10.42.1.2' }, port: 81, protocol: 'UDP' });
+  assert.deepEqual(parseWhyArgs(['FD00:0::1', 'y/b', '80']), { src: { ip: 'fd00::1' }, dst: { pod: 'y/b' }, port: 80, protocol: 'TCP' });
+  assert.throws(() => parseWhyArgs(['x/a', 'y/b', '80/icmp']), /PORT\/PROTO expected/);
+  assert.throws(() => parseWhyArgs(['x/a', 'nope', '80']), /neither namespace\/name nor an address/);
+  assert.throws(() => parseWhyArgs(['x/a', 'y/b']), /usage: policy why/);
 });

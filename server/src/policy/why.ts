@@ -5,6 +5,7 @@
  * destination's ingress allows it (or the destination is not an ingress-isolated pod).
  */
 import { Direction, NetworkPolicy, Pod, Protocol, podKey, policyKey } from './model';
+import { address } from './parse';
 import { PolicyWorld } from './policy-world';
 import { ipBlockMatches, podPeerMatches, policySelects, portMatches } from './selection';
 
@@ -114,4 +115,24 @@ export function why(world: PolicyWorld, q: WhyQuery): WhyAnswer {
   const ingress = direction(world, 'ingress', dst, src, dst.pod, q);
   const allowed = egress.allowed && ingress.allowed;
   return { allowed, egress, ingress, text: `${allowed ? 'ALLOWED' : 'DENIED'}\n${line(egress)}\n${line(ingress)}` };
+}
+
+/**
+ * `podwirectl policy why SRC DST PORT/PROTO` arguments: SRC and DST are `namespace/name` or an
+ * address; PORT/PROTO like 80/TCP (protocol case-insensitive, TCP when left out).
+ */
+export function parseWhyArgs(args: readonly string[]): WhyQuery {
+  if (args.length !== 3) throw new RangeError('usage: policy why SRC DST PORT[/PROTO] (SRC, DST: namespace/name or an address)');
+  const endpoint = (s: string): Endpoint => {
+    if (s.includes('/') && !s.includes(':') && !/^\d+\.\d+\.\d+\.\d+$/.test(s)) return { pod: s };
+    try {
+      return { ip: address(s, 'policy why', 'address') };
+    } catch {
+      throw new RangeError(`${JSON.stringify(s)} is neither namespace/name nor an address`);
+    }
+  };
+  const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(args[2]!);
+  const port = m ? Number(m[1]) : Number.NaN;
+  if (!m || port < 1 || port > 65535) throw new RangeError(`${JSON.stringify(args[2])}: PORT/PROTO expected, like 80/TCP`);
+  return { src: endpoint(args[0]!), dst: endpoint(args[1]!), port, protocol: (m[2] ?? 'TCP').toUpperCase() as Protocol };
 }

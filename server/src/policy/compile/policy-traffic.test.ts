@@ -39,10 +39,10 @@ const [mode, arg] = process.argv.slice(2);
 if (mode === 'serve') {
   let n = 0;
   const up = () => { if (++n === 3) console.log('ready'); };
-  for (const port of [80, 81]) require('net').createServer((s) => s.end('ok')).listen({ port, host: '0.0.0.0' }, up);
-  const u = require('dgram').createSocket('udp4');
+  for (const port of [80, 81]) require('net').createServer((s) => s.end('ok')).listen({ port, host: '::' }, up);
+  const u = require('dgram').createSocket('udp6');
   u.on('message', (m, r) => u.send('ok', r.port, r.address));
-  u.bind(80, '0.0.0.0', up);
+  u.bind(80, '::', up);
 } else {
   const probes = JSON.parse(arg);
   const one = ([host, port, proto]) => new Promise((resolve) => {
@@ -54,7 +54,7 @@ if (mode === 'serve') {
       s.on('data', (d) => (out += d)); s.on('end', () => done(out === 'ok')); s.on('error', () => done(false));
       setTimeout(() => s.destroy(), 3000).unref();
     } else {
-      const u = require('dgram').createSocket('udp4');
+      const u = require('dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
       u.on('message', (m) => { u.close(); done(String(m) === 'ok'); });
       u.send('hi', port, host);
       setTimeout(() => { try { u.close(); } catch {} }, 3000).unref();
@@ -106,11 +106,14 @@ async function observe(port: number, protocol: string): Promise<Map<string, bool
   return m;
 }
 
-function load(compiler: PolicyCompiler): void {
+/** IPv6 addresses of x/a, x/b, x/c in the dual-stack test (fd42:1::M). */
+const podIP6 = (key: string) => `fd42:1::${key.endsWith('a') ? 1 : key.endsWith('b') ? 2 : 3}`;
+
+function load(compiler: PolicyCompiler, ipsOf: (key: string) => string[] = (k) => [podIP(k)]): void {
   const t = { family: 'inet', name: TABLE };
   nft.run('fresh table', [{ add: { table: t } }, { delete: { table: t } }, { add: { table: t } }]);
   nft.run('build', compiler.build());
-  for (const key of KEYS) nft.run(`ADD ${key}`, compiler.setLocal(key, { ifname: ifOf(key), ips: [podIP(key)] }));
+  for (const key of KEYS) nft.run(`ADD ${key}`, compiler.setLocal(key, { ifname: ifOf(key), ips: ipsOf(key) }));
 }
 
 before(async () => {
@@ -234,4 +237,41 @@ test("traffic: the node reaches an isolated pod; an established flow's replies p
   } finally {
     ip('-n', podNs('y/c'), 'addr', 'del', '10.42.2.2/32', 'dev', 'eth0');
   }
+});
+
+test('traffic, IPv6: neighbour discovery works under isolation (dynamic on both ends); ingress allowed from pod=b only', { timeout: 60_000 }, async () => {
+  const dual = ['x/a', 'x/b', 'x/c'];
+  for (const key of dual) {
+    const ns = podNs(key);
+    ip('-n', NODE, 'addr', 'add', 'fe80::1/64', 'dev', ifOf(key), 'nodad');
+    ip('-n', NODE, '-6', 'route', 'add', `${podIP6(key)}/128`, 'dev', ifOf(key));
+    ip('-n', ns, 'addr', 'add', `${podIP6(key)}/128`, 'dev', 'eth0', 'nodad');
+    // No permanent neighbour entries: the pod solicits fe80::1, the node solicits the pod.
+    ip('-n', ns, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0');
+  }
+  execFileSync('ip', ['netns', 'exec', NODE, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  const c = CASES.find((x) => x.name === 'x/a from pods pod=b of its namespace (podSelector alone)')!;
+  const world = modelOf(caseWorld(c));
+  for (const key of dual) world.pods.set(key, { ...world.pods.get(key)!, podIPs: [podIP(key), podIP6(key)] });
+  const compiler = new PolicyCompiler({ table: TABLE, world });
+  load(compiler, (k) => (dual.includes(k) ? [podIP(k), podIP6(k)] : [podIP(k)]));
+  assert.deepEqual(
+    await probeFrom(podNs('x/b'), [
+      [podIP6('x/a'), 80, 'TCP'],
+      [podIP6('x/c'), 81, 'TCP'],
+      [podIP6('x/a'), 80, 'UDP'],
+    ]),
+    [true, true, true],
+    'x/b reaches x/a (allowed) and x/c (not isolated) over IPv6',
+  );
+  assert.deepEqual(
+    await probeFrom(podNs('x/c'), [
+      [podIP6('x/a'), 80, 'TCP'],
+      [podIP6('x/b'), 80, 'TCP'],
+    ]),
+    [false, true],
+    'x/c is refused by x/a over IPv6',
+  );
+  const neigh = ip('-n', podNs('x/a'), '-6', 'neigh', 'show', 'dev', 'eth0');
+  assert.match(neigh, /fe80::1 lladdr \S+ (?:router )?(?:REACHABLE|STALE|DELAY|PROBE)/, `x/a resolved its gateway by neighbour discovery: ${neigh}`);
 });
