@@ -19,6 +19,7 @@ import { NftContext } from '../../nft/nft-context';
 import { KEYS, formatGrid, parseGrid, podIP } from '../../test-support/netpol-fixtures';
 import { CASES, caseWorld, modelOf } from '../../test-support/netpol-cases';
 import { parseNetworkPolicy } from '../parse';
+import { why } from '../why';
 import { PolicyCompiler } from './policy-compiler';
 
 const tag = (process.pid % 100000).toString(36);
@@ -166,9 +167,21 @@ after(() => {
 
 for (const c of CASES) {
   test(`traffic: ${c.name}`, { timeout: 60_000 }, async () => {
-    load(new PolicyCompiler({ table: TABLE, world: modelOf(caseWorld(c)) }));
+    const compiler = new PolicyCompiler({ table: TABLE, world: modelOf(caseWorld(c)) });
+    load(compiler);
     for (const probe of c.probes) {
-      assert.deepEqual(formatGrid(await observe(probe.port, probe.protocol)), formatGrid(parseGrid(probe.grid)), `${probe.port}/${probe.protocol}`);
+      const observed = await observe(probe.port, probe.protocol);
+      assert.deepEqual(formatGrid(observed), formatGrid(parseGrid(probe.grid)), `${probe.port}/${probe.protocol}`);
+      // `why`, from the compiler's own world, gives every observed verdict and names what decided it.
+      for (const [cell, seen] of observed) {
+        const [from, to] = cell.split('>') as [string, string];
+        const w = why(compiler.world, { src: { pod: from }, dst: { pod: to }, port: probe.port, protocol: probe.protocol as 'TCP' | 'UDP' });
+        assert.equal(w.allowed, seen, `${cell} ${probe.port}/${probe.protocol}: ${w.text}`);
+        for (const d of [w.egress, w.ingress]) {
+          if (d.isolatedBy.length > 0 && d.allowed) assert.ok(d.allowedBy.length > 0, `${cell}: ${w.text}`);
+          if (!d.allowed) assert.match(w.text, new RegExp(`${d.direction}: DENIED: ${d.pod} is isolated by ${d.isolatedBy[0]}`));
+        }
+      }
     }
   });
 }
