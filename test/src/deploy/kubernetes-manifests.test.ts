@@ -106,11 +106,14 @@ test('every manifest is a well-formed object in podwire-system (or cluster-scope
   assert.ok(manifests.every((m, i) => m.obj.kind === 'Namespace' || clusterScoped.has(m.obj.kind) || i > first));
 });
 
-test('RBAC: the service account may get, list and watch nodes, nothing else', () => {
+test('RBAC: the service account may get, list and watch nodes, pods, namespaces and networkpolicies, nothing else', () => {
   const sa = only('ServiceAccount');
   const role = only('ClusterRole');
   const binding = only('ClusterRoleBinding');
-  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+  assert.deepEqual(role.rules, [
+    { apiGroups: [''], resources: ['nodes', 'pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+  ]);
   assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NAMESPACE }]);
   assert.equal(podSpec.serviceAccountName, sa.metadata.name);
