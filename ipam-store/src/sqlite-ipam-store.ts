@@ -169,9 +169,8 @@ export class SqliteIpamStore implements IpamStore {
       // WAL: readers never block the writer.
       // synchronous=FULL by default: WAL+NORMAL survives a process crash but
       // may lose the last commits on power loss, which matters to a caller
-      // whose leases outlive a power loss. FULL fsyncs the WAL per commit:
-      // measured ~+200 µs per commit/remove() on a virtio ext4 disk (p50
-      // 64 -> 275 µs at 50,000 leases), on the caller's thread. podwired opens
+      // whose leases outlive a power loss. FULL fsyncs the WAL per commit, on
+      // the caller's thread (its cost: README "Measured"). podwired opens
       // with NORMAL: its leases are backed by pod netns and veths, which a
       // power loss destroys too (docs/architecture.md, "Durability").
       db.pragma('journal_mode = WAL');

@@ -6,7 +6,7 @@
  *
  * This entry loads as little as it can before it starts the datapath thread and the host
  * read that reconcile needs (early-start.ts): the thread boots and dumps the host's tables
- * while the event loop loads the rest of podwired (serve.ts: gRPC, protobuf, the store, ~0.3 s).
+ * while the event loop loads the rest of podwired (serve.ts: gRPC, protobuf, the store; README "Measured").
  */
 import * as fs from 'node:fs';
 import { USAGE, parseCliArgs } from './cli-args';

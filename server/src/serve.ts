@@ -22,7 +22,9 @@ import { startTcpDebugServer } from './grpc/tcp-listener';
 import { loadTcpTls } from './grpc/tls-credentials';
 import { KeyedMutex } from './keyed-mutex';
 import { createServerLogger } from './logging/server-logger';
-import { NetworkRegistry } from './pools/network-registry';
+import { NetworkRegistry, subnetsOf } from './pools/network-registry';
+import { Egress } from './egress/egress';
+import { egressStartState } from './egress/egress-start-state';
 import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
 import { SnapshotPeerRouteTable } from './peers/peer-route-table';
 import { PeerRouting } from './peers/peer-routing';
@@ -90,8 +92,14 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     // small); the start-up read shows devices left from another configuration, removed.
     vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links), probePathMtu: true },
   });
+  // Egress masquerade and hostPort mappings: podwired's own nftables table. Opened before
+  // serving; if nftables is unusable podwired serves without both (logged, in Debug and
+  // `podwirectl status`), and an ADD asking for hostPorts fails saying why.
+  const egress = new Egress({ ownerTag: owner, masquerade: opts.masquerade, node: peerRouting.node, log });
+  networks.onChange((_network, sets) => egress.serveCidrs(subnetsOf(sets)));
+  peerRouting.onPeerSet((peerCidrs) => egress.setPeerCidrs(peerCidrs));
   const locks = new KeyedMutex();
-  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting };
+  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting, ports: egress };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
@@ -108,7 +116,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
     verification: pendingVerification(0),
   };
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping });
+  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping, egress: () => egress.status() });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
@@ -124,6 +132,11 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   const tPeers = performance.now();
   if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
   const peersMs = performance.now() - tPeers;
+  // The whole table from the store (every ready attachment's mappings, the ranges of its
+  // leases) and the configuration and peers, after reconcile removed what is not ready; then
+  // a periodic resync repairs drift (an operator's `nft flush ruleset`).
+  egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
+  egress.startResync(NFT_RESYNC_MS);
   readiness.markReady();
   health.markServing();
   startup.phases.toServingMs = performance.now();
@@ -153,6 +166,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       const closers: Array<[string, () => unknown]> = [
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
+        ['egress (nftables resync, context and conntrack socket; the table stays)', () => egress.close()],
         ['pod verification', () => (verifyAbort.abort(), verification)],
         ['datapath (its thread, programmer, link-delete worker and sockets)', () => datapath.close()],
         ['netlink sockets', () => sockets.closeAll()],
@@ -169,17 +183,23 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       process.exit(0);
     })();
   };
-  // SIGHUP re-reads --config: static peers are replaced live (their routes follow).
+  // SIGHUP re-reads --config: static peers are replaced live (their routes follow), the
+  // masquerade section applies, and the nftables table is resynced.
   reload = () => {
     try {
       const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
       log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
+      egress.reload(next.masquerade);
+      egress.resync();
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');
     }
   };
   if (stopAsked) stop(stopAsked);
 }
+
+/** How often podwired's nftables table is compared with what it should hold (SIGHUP also does it at once). */
+const NFT_RESYNC_MS = 30_000;
 
 /** Phase times rounded to 0.1 ms for the start-up log line. */
 function roundPhases(phases: StartupReport['phases']): Record<string, number> {

@@ -30,6 +30,8 @@ export const CniCode = {
   RequestedIpUnavailable: 105,
   /** The lease store failed. */
   StoreFailure: 106,
+  /** ADD: a hostPort (protocol, host address, port) is already mapped for another pod on this node. */
+  HostPortInUse: 107,
   /** An unexpected server-side failure (a bug): details carry the message. */
   Internal: 999,
 } as const;

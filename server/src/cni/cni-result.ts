@@ -1,5 +1,6 @@
 import { CniVersion, compareVersions } from './cni-versions';
 import { DnsConfig } from './net-conf';
+import type { PodPortMapping } from '../nft/port-mappings';
 
 export interface ResultInterface {
   name: string;
@@ -28,6 +29,11 @@ export interface CniResult {
   ips: ResultIp[];
   routes: ResultRoute[];
   dns?: DnsConfig;
+  /**
+   * podwire's own, in the stored result only: the hostPort mappings ADD programmed. The
+   * result printed for ADD never carries it (resultForVersion() builds the spec's shape).
+   */
+  portMappings?: PodPortMapping[];
 }
 
 /**

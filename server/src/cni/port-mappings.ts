@@ -37,9 +37,30 @@ export function describePortMapping(m: PortMapping): string {
   return `${m.protocol} ${host} -> ${m.containerPort}`;
 }
 
+const FIELDS = ['hostPort', 'containerPort', 'protocol', 'hostIP'] as const;
+
+/**
+ * An entry's fields as Go's encoding/json reads them into the portmap plugin's struct: the
+ * exact key, else any key equal to it ignoring case. containerd's go-cni sends its PortMapping
+ * without JSON tags ("HostPort", "ContainerPort", "Protocol", "HostIP"); kubelet and libcni
+ * users send the lower-camel keys.
+ */
+function fieldsOf(e: Record<string, unknown>): Record<(typeof FIELDS)[number], unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS) {
+    if (f in e) out[f] = e[f];
+    else {
+      const k = Object.keys(e).find((key) => key.toLowerCase() === f.toLowerCase());
+      if (k !== undefined) out[f] = e[k];
+    }
+  }
+  return out as Record<(typeof FIELDS)[number], unknown>;
+}
+
 /**
  * Reads the `portMappings` capability as libcni passes it in runtimeConfig (the portmap
- * plugin's shape: hostPort, containerPort, protocol, hostIP). Protocol defaults to tcp and is
+ * plugin's shape: hostPort, containerPort, protocol, hostIP; keys matched as Go matches them,
+ * so containerd's capitalised ones read too). Protocol defaults to tcp and is
  * case-insensitive; an entry repeated exactly is kept once; one host port (per protocol and
  * host address) mapped to two container ports is an error, as is anything malformed: code 7.
  */
@@ -49,7 +70,7 @@ export function parsePortMappings(v: unknown): PortMapping[] {
   const byKey = new Map<string, PortMapping>();
   for (const entry of v) {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalid('"runtimeConfig.portMappings" entries must be objects', entry);
-    const e = entry as Record<string, unknown>;
+    const e = fieldsOf(entry as Record<string, unknown>);
     const protocolText = e.protocol === undefined || e.protocol === '' ? 'tcp' : e.protocol;
     if (typeof protocolText !== 'string' || !PROTOCOLS.includes(protocolText.toLowerCase() as PortProtocol)) {
       throw invalid('"runtimeConfig.portMappings": protocol must be "tcp", "udp" or "sctp"', entry);

@@ -47,6 +47,7 @@ export function statusView(info: ServerInfoReply__Output, health: HealthView) {
       ready: info.ready,
       attachments: info.attachments,
       pendingLinkDestructions: info.pendingLinkDestructions,
+      nft: info.nft ? { ...info.nft } : null,
       store: { ok: info.store?.ok ?? false, detail: info.store?.detail ?? '' },
       netlink: { ok: info.netlink?.ok ?? false, detail: info.netlink?.detail ?? '' },
       config: parseEmbeddedJson(info.configJson),

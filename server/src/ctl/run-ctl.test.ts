@@ -72,6 +72,7 @@ const info: ServerInfoReply__Output = {
   nodeVersion: 'v20.20.0',
   startup: null,
   pendingLinkDestructions: 2,
+  nft: { table: 'inet podwire-1a2b3c4d5e6f', available: true, error: '', present: true, masquerade: true, podSources: 2, cluster: 4, nonMasquerade: 1, portMappings: 3, rules: 9 },
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({
@@ -102,7 +103,16 @@ test('status: a table of the server, its health and its pools', async () => {
   assert.match(r.stdout, /^netlink +FAILING  EPERM$/m);
   assert.match(r.stdout, /^NETWORK +RANGE SET +USED +FREE +SIZE$/m);
   assert.match(r.stdout, /^podwire +10\.227\.0\.0\/24 +3 +250 +253$/m);
+  assert.match(r.stdout, /^nftables +inet podwire-1a2b3c4d5e6f: masquerade on \(sources 2, cluster 4, excluded 1\), 3 hostPort mapping\(s\)$/m);
   assert.ok(api.closed, 'the client is closed');
+});
+
+test('status says when nftables is unavailable (no masquerade, no hostPorts)', async () => {
+  const api = new FakeDebugApi();
+  api.serverInfoReply = { ...info, nft: { table: '', available: false, error: 'nftables could not be opened: libnftables.so.1 missing', present: false, masquerade: false, podSources: 0, cluster: 0, nonMasquerade: 0, portMappings: 0, rules: 0 } };
+  api.healthReply = 'SERVING';
+  const r = await run(['status'], api);
+  assert.match(r.stdout, /^nftables +UNAVAILABLE  nftables could not be opened: libnftables\.so\.1 missing \(no masquerade, no hostPorts\)$/m);
 });
 
 test('status -o json: stable shape with numbers for counters and the config parsed', async () => {
@@ -117,6 +127,7 @@ test('status -o json: stable shape with numbers for counters and the config pars
   assert.deepEqual(doc.server.config, { socket: '/run/podwire/podwire.sock', stateDir: '/var/lib/podwire' });
   assert.deepEqual(doc.health, { status: 'UNKNOWN', error: 'podwired does not serve Health/Check' });
   assert.equal(doc.server.uptimeSeconds, 3725);
+  assert.equal(doc.server.nft.portMappings, 3);
 });
 
 test('pods: passes the filters and lists each attachment', async () => {

@@ -30,8 +30,8 @@ interface PendingRouteChange {
 }
 
 /**
- * Deletes host links in batches. The kernel waits an RCU grace period per RTM_DELLINK (20–35 ms
- * here), but deleting every link of one interface group in a single request pays it once. So
+ * Deletes host links in batches. The kernel waits an RCU grace period per RTM_DELLINK (README
+ * "Measured"), but deleting every link of one interface group in a single request pays it once. So
  * deletes that arrive while a batch is in flight wait for the next batch, which the
  * LinkDeleter sends as one group delete (in podwired, from a worker thread, so the grace
  * period never stalls the event loop). Each caller's promise settles with its own link's

@@ -1,8 +1,10 @@
 /**
  * What podwired's event loop and its datapath thread (datapath-thread.ts) say to each other:
- * one request per Datapath call, one reply each, plus unsolicited notes (counters, batch
- * sizes). Everything is plain data (structured clone); errors travel as WireError and come
- * back as the same types (CniError, RtnlError) so callers cannot tell a thread was in between.
+ * one request per Datapath call, one reply each carrying the thread's notes (counters, batch
+ * sizes) since its last message, notes alone when idle and no reply carried them, and
+ * notices for the log. Everything is plain data (structured clone); errors travel as WireError
+ * and come back as the same types (CniError, RtnlError) so callers cannot tell a thread was in
+ * between.
  *
  * The calls are derived from the Datapath interface: every method answering a Promise is a
  * call of the same name, arguments and answer (DatapathCalls), so a new Datapath method
@@ -82,13 +84,38 @@ export interface CallMessage<N extends CallName = CallName> {
 /** Facts a notice carries (plain values, for the log). */
 export type NoticeFields = Record<string, string | number | boolean>;
 
-/** What the thread sends back: a reply to a call, or a note of its own. */
+/** The counters the event loop mirrors (it reads them synchronously). */
+export interface ThreadCounters {
+  pendingDestructions: number;
+  netnsSockets: number;
+}
+
+/** A batch the thread's host programmer sent (for the batch-size metrics). */
+export interface BatchNote {
+  batch: 'link-delete' | 'route';
+  size: number;
+}
+
+/**
+ * The thread's notes since its last message: the counters when they changed, the batches
+ * sent. They ride on the next reply, applied before the reply settles (a caller reading the
+ * counters or metrics after its call sees them), so a call costs one postMessage, each of
+ * which wakes the event loop; they go alone (kind 'notes') on the runner's interval when no
+ * call is waiting for its reply (the reaper's batches, counters changing between calls). A
+ * counter that changes and changes back within one call (a pod netns socket open during it)
+ * is not reported.
+ */
+export interface ThreadNotes {
+  counters?: ThreadCounters;
+  batches?: BatchNote[];
+}
+
+/** What the thread sends back: a reply to a call, notes of its own, or a notice. */
 export type ThreadMessage =
   /** Up, answering these calls (the thread's own and its datapath's methods). */
   | { kind: 'ready'; calls: CallName[] }
-  | { kind: 'reply'; id: number; value?: unknown; error?: WireError }
-  | { kind: 'counters'; pendingDestructions: number; netnsSockets: number }
-  | { kind: 'batch'; batch: 'link-delete' | 'route'; size: number }
+  | { kind: 'reply'; id: number; value?: unknown; error?: WireError; notes?: ThreadNotes }
+  | { kind: 'notes'; notes: ThreadNotes }
   /** Something podwired's log should say (a call done after its deadline, a worker restarted). */
   | { kind: 'notice'; message: string; fields: NoticeFields };
 

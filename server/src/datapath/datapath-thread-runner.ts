@@ -1,17 +1,17 @@
 /**
  * The thread side of ThreadedDatapath, whatever datapath the thread runs: it answers each
  * call (CallMessage) once, by its deadline at the latest, with the datapath's method of that
- * name (or the thread's own implementation, ThreadService.calls), mirrors the counters the
- * event loop reads, and ends the thread after close. datapath-thread.ts runs it with the
- * routed veth datapath.
+ * name (or the thread's own implementation, ThreadService.calls), sends the event loop its
+ * notes (the counters it mirrors, the batches sent) with the replies, and ends the thread
+ * after close. datapath-thread.ts runs it with the routed veth datapath.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { CniCode, CniError } from '../cni/cni-error';
-import type { CallImplementations, CallMessage, CallName, DatapathCalls, ForwardedCallName, NoticeFields, ThreadMessage, ThreadOwnCalls } from './datapath-thread-protocol';
+import type { BatchNote, CallImplementations, CallMessage, CallName, DatapathCalls, ForwardedCallName, NoticeFields, ThreadCounters, ThreadMessage, ThreadNotes, ThreadOwnCalls, WireError } from './datapath-thread-protocol';
 import { toWire } from './datapath-thread-protocol';
 
-/** How often the counters the event loop mirrors are compared and, when changed, sent. */
-const COUNTERS_INTERVAL_MS = 50;
+/** How often notes no reply carried (counters changed, batches sent) go alone while no call is unanswered. */
+const NOTES_INTERVAL_MS = 50;
 
 /**
  * What to do with a call that succeeded after its deadline, when its caller has been told it
@@ -20,11 +20,6 @@ const COUNTERS_INTERVAL_MS = 50;
  * are what the caller wanted anyway).
  */
 export type LateSuccessUndo = { [N in CallName]?: (args: DatapathCalls[N]['args'], value: DatapathCalls[N]['value']) => Promise<void> };
-
-export interface ThreadCounters {
-  pendingDestructions: number;
-  netnsSockets: number;
-}
 
 /** What one datapath thread serves. */
 export interface ThreadService {
@@ -37,6 +32,8 @@ export interface ThreadService {
   calls: CallImplementations<keyof ThreadOwnCalls> & Partial<CallImplementations>;
   undoLate: LateSuccessUndo;
   counters(): ThreadCounters;
+  /** The batches sent since the last take, handed over once (none: a datapath without batches). */
+  takeBatches?(): BatchNote[];
 }
 
 /**
@@ -85,13 +82,23 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
   const notice = (message: string, fields: NoticeFields): void => post({ kind: 'notice', message, fields });
 
   let sent: ThreadCounters = { pendingDestructions: 0, netnsSockets: 0 };
-  const sendCounters = (): void => {
+  /** The notes since the last message: the counters when they changed, the batches sent. */
+  const takeNotes = (): ThreadNotes | undefined => {
     const now = service.counters();
-    if (now.pendingDestructions === sent.pendingDestructions && now.netnsSockets === sent.netnsSockets) return;
+    const changed = now.pendingDestructions !== sent.pendingDestructions || now.netnsSockets !== sent.netnsSockets;
+    const batches = service.takeBatches?.() ?? [];
+    if (!changed && batches.length === 0) return undefined;
     sent = now;
-    post({ kind: 'counters', ...now });
+    return { ...(changed ? { counters: now } : {}), ...(batches.length > 0 ? { batches } : {}) };
   };
-  const counters = setInterval(sendCounters, COUNTERS_INTERVAL_MS);
+  /** Calls not answered yet: each one's reply carries the notes, by its deadline at the latest. */
+  let unanswered = 0;
+  const sendNotes = (): void => {
+    if (unanswered > 0) return;
+    const notes = takeNotes();
+    if (notes) post({ kind: 'notes', notes });
+  };
+  const counters = setInterval(sendNotes, NOTES_INTERVAL_MS);
 
   const lateOutcome = (msg: CallMessage, value: unknown, startedAt: number): void => {
     const undo = service.undoLate[msg.call] as ((args: unknown, value: unknown) => Promise<void>) | undefined;
@@ -108,18 +115,20 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
     const startedAt = Date.now();
     const impl = impls.get(msg.call) ?? ((): Promise<never> => Promise.reject(new Error(`the datapath thread answers no call named ${JSON.stringify(msg.call)}`)));
     let answered = false;
-    const answer = (reply: ThreadMessage): void => {
+    unanswered++;
+    const answer = (reply: { value: unknown } | { error: WireError }): void => {
       answered = true;
+      unanswered--;
       clearTimeout(timer);
-      post(reply);
-      sendCounters();
+      const notes = takeNotes();
+      post({ kind: 'reply', id: msg.id, ...reply, ...(notes ? { notes } : {}) });
     };
-    const timer = setTimeout(() => answer({ kind: 'reply', id: msg.id, error: toWire(deadlineError(msg.call, msg.deadline - startedAt)) }), Math.max(0, msg.deadline - startedAt));
+    const timer = setTimeout(() => answer({ error: toWire(deadlineError(msg.call, msg.deadline - startedAt)) }), Math.max(0, msg.deadline - startedAt));
     const run = (async () => impl(...msg.args))();
     run.then(
       (value) => {
         if (answered) lateOutcome(msg, value, startedAt);
-        else answer({ kind: 'reply', id: msg.id, value });
+        else answer({ value });
         // After close, with every socket of this thread closed: end the thread by itself
         // (terminating a thread with a native socket open aborts the process).
         if (msg.call === 'close') {
@@ -129,7 +138,7 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
       },
       (err: unknown) => {
         if (answered) notice('datapath call failed after its deadline', { call: msg.call, id: msg.id, tookMs: Math.round(Date.now() - startedAt), err: err instanceof Error ? err.message : String(err) });
-        else answer({ kind: 'reply', id: msg.id, error: toWire(err) });
+        else answer({ error: toWire(err) });
         if (msg.call === 'close') clearInterval(counters);
       },
     );

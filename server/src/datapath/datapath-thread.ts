@@ -19,7 +19,7 @@ import { WorkerLinkDeleter } from '../rtnl/link-deleter';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
-import type { DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
+import type { BatchNote, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
 import { serveDatapathCalls } from './datapath-thread-runner';
 import { rtnlRouteSender } from './host-programmer';
 import { undoLateSetUp } from './late-set-up';
@@ -43,7 +43,9 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
     onNotice: (message, fields) => post({ kind: 'notice', message, fields }),
     onGiveUp: (reason) => void endThread(reason),
   });
-  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), deleter, (batch, size) => post({ kind: 'batch', batch, size }));
+  // The batches sent go to the event loop with the next reply (serveDatapathCalls' notes).
+  let batches: BatchNote[] = [];
+  const programmer = new BatchingHostProgrammer(rtnlRouteSender(host), deleter, (batch, size) => batches.push({ batch, size }));
   const datapath = new RoutedVethDatapath({ host, dumps }, programmer, new NetnsOpener(sockets, home), data.ownerTag);
   const endThread = async (reason: string): Promise<void> => {
     post({ kind: 'notice', message: 'the datapath thread ends: it cannot delete host links any more', fields: { reason } });
@@ -71,6 +73,11 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   serveDatapathCalls(port, {
     datapath,
     counters: () => ({ pendingDestructions: datapath.pendingDestructions(), netnsSockets: datapath.netnsSocketCacheSize() }),
+    takeBatches: () => {
+      const taken = batches;
+      batches = [];
+      return taken;
+    },
     calls: {
       readHost: (): Promise<HostTables> => {
         const first = prefetched;

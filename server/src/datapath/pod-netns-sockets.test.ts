@@ -131,3 +131,32 @@ test('the same netns through another path name, used at the same time, is the sa
   assert.equal(sockets.size, 0);
   sockets.close();
 });
+
+test('the path is stat()ed to find a running entry only while some call is inside a netns', async () => {
+  const stats: string[] = [];
+  const statPath = (p: string) => {
+    stats.push(p);
+    try {
+      return fs.statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const sockets = new PodNetnsSockets(opener, statPath);
+  const path = netns('stat').path;
+  await sockets.use(path, async () => undefined);
+  await sockets.use(path, async () => undefined);
+  assert.deepEqual(stats, [], 'sequential calls: nothing to share, no stat');
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const first = sockets.use(path, async (h) => {
+    await gate;
+    return h.sock;
+  });
+  const second = sockets.use(path, async (h) => h.sock);
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a, b, 'the second call found the running entry');
+  assert.deepEqual(stats, [path], 'the second call stat()ed the path once');
+  sockets.close();
+});

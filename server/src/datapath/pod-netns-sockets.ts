@@ -62,7 +62,8 @@ export class PodNetnsSockets {
 
   /** The entry of a call running in the netns at `nsPath`, or a new one. */
   private entryFor(nsPath: string): Entry {
-    const hit = this.statPath(nsPath);
+    // With no call running in any netns (sequential ADDs), nothing can be shared: no stat(2).
+    const hit = this.entries.size > 0 ? this.statPath(nsPath) : undefined;
     const running = hit ? this.entries.get(hit.ino) : undefined;
     if (running && hit && running.dev === hit.dev) return running;
 

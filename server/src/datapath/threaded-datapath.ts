@@ -5,7 +5,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { WorkerNotEnded, endWorker } from '../end-worker';
 import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView } from './datapath';
-import type { CallImplementations, CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage } from './datapath-thread-protocol';
+import type { CallImplementations, CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage, ThreadNotes } from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
 import { hostVethName, ownerAlias } from './link-identity';
 
@@ -118,15 +118,14 @@ export class ThreadedDatapath implements Datapath {
     this.worker = new Worker(opts.threadFile ?? path.join(__dirname, 'datapath-thread.js'), { workerData: data, resourceLimits: DATAPATH_THREAD_LIMITS });
     this.worker.on('message', (msg: ThreadMessage) => {
       if (msg.kind === 'reply') {
+        // The notes first: a caller reading the counters or metrics after its reply sees them.
+        if (msg.notes) this.note(msg.notes);
         const w = this.waiting.get(msg.id);
         this.waiting.delete(msg.id);
         if (msg.error) w?.reject(fromWire(msg.error));
         else w?.resolve(msg.value);
-      } else if (msg.kind === 'counters') {
-        this.pending = msg.pendingDestructions;
-        this.netnsSockets = msg.netnsSockets;
-      } else if (msg.kind === 'batch') {
-        opts.onBatch?.(msg.batch, msg.size);
+      } else if (msg.kind === 'notes') {
+        this.note(msg.notes);
       } else if (msg.kind === 'notice') {
         opts.onNotice?.(msg.message, msg.fields);
       }
@@ -156,6 +155,15 @@ export class ThreadedDatapath implements Datapath {
       dp.worker.on('message', onMessage);
       dp.worker.once('exit', onExit);
     });
+  }
+
+  /** The thread's notes: the counters it mirrors, the batches its programmer sent. */
+  private note(notes: ThreadNotes): void {
+    if (notes.counters) {
+      this.pending = notes.counters.pendingDestructions;
+      this.netnsSockets = notes.counters.netnsSockets;
+    }
+    for (const b of notes.batches ?? []) this.opts.onBatch?.(b.batch, b.size);
   }
 
   /** Open netlink sockets inside pod netns (the thread's cache), as last reported. */

@@ -13,6 +13,7 @@ import { probeNetlink } from './component-health';
 import { KernelInspector, SnapshotKernelInspector } from './kernel-inspector';
 import { serverPackageVersion } from './package-version';
 import type { PeerStatusSource } from './peer-status';
+import type { EgressStatus } from '../egress/egress';
 
 /** How long ServerInfo waits for the host netlink socket before calling it unhealthy. */
 export const NETLINK_PROBE_TIMEOUT_MS = 2000;
@@ -35,6 +36,8 @@ export interface DebugDeps {
   /** A trivial request on the host netlink socket, with a timeout. */
   probeNetlink: () => Promise<ComponentHealth>;
   log: Logger;
+  /** podwired's nftables table (egress/egress.ts); absent: ServerInfo reports none. */
+  egress?: () => EgressStatus;
   /** Resolves when podwired starts shutting down: WatchEvents streams end then. */
   stopping: Promise<void>;
   version: string;
@@ -48,7 +51,7 @@ export interface DebugDeps {
  * socket. Owns no socket itself (their owner closes them).
  */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping'> & {
+  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping' | 'egress'> & {
     host: RtnlSocket;
     hostDumps: RtnlSocket;
     netns: NetnsOpener;

@@ -2,6 +2,8 @@ import type { ServerInfoReply } from '../generated/podwire/v1/ServerInfoReply';
 import type { StartupReport as StartupReportMessage } from '../generated/podwire/v1/StartupReport';
 import { describeServerConfig } from '../config/server-config';
 import type { StartupReport } from '../startup/startup-report';
+import type { NftStatus } from '../generated/podwire/v1/NftStatus';
+import type { EgressStatus } from '../egress/egress';
 import { probeStore } from './component-health';
 import { DebugDeps } from './debug-deps';
 import { poolUsage } from './pool-usage';
@@ -51,5 +53,23 @@ export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
     nodeVersion: process.version,
     startup: startupMessage(deps.startup()),
     pendingLinkDestructions: deps.datapath.pendingDestructions(),
+    ...(deps.egress ? { nft: nftMessage(deps.egress()) } : {}),
+  };
+}
+
+/** The egress status as ServerInfo's NftStatus. */
+export function nftMessage(s: EgressStatus): NftStatus {
+  const sum = s.summary;
+  return {
+    table: sum?.table ?? (s.table ? `inet ${s.table}` : ''),
+    available: s.unavailable === '',
+    error: s.unavailable || s.lastError,
+    present: sum?.present ?? false,
+    masquerade: s.masquerade,
+    podSources: sum?.podSources ?? 0,
+    cluster: sum?.cluster ?? 0,
+    nonMasquerade: sum?.nonMasquerade ?? 0,
+    portMappings: sum?.portMappings ?? 0,
+    rules: sum?.rules ?? 0,
   };
 }

@@ -6,6 +6,9 @@ import { PodAddress, WiredPod } from '../datapath/datapath';
 import { reasonOf } from '../rtnl/rtnl-error';
 import { AbandonedAdd } from './abandoned-add';
 import { HandlerDeps, VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { portHolder } from './host-ports';
+import { portErrorToCni } from './port-errors';
+import { PodPortMapping, portMappingsFor } from '../nft/port-mappings';
 import { resolveRanges } from './network-ranges';
 import { storeErrorToCni } from './store-errors';
 import { podMtu } from '../peers/pod-mtu';
@@ -18,25 +21,35 @@ export function podAddresses(leases: readonly Lease[]): PodAddress[] {
 interface AddInProgress {
   attachment: NewAttachment;
   allocation: Allocation;
+  /** Set once hostPort mappings may have been programmed for it: the holder to unmap. */
+  mappedFor?: string;
 }
 
 /**
- * ADD's rollback, the one place for it (a failed wiring, an abandoned ADD, a failed commit):
- * tears the pod network down (idempotent: after setUp's own rollback it only proves the pair
- * gone), and only then frees the addresses. If the tear-down fails, the pair may still be
- * wired with them: they stay leased, to a `pending` attachment that DEL, GC and the next
- * start's reconcile remove (host end first). Returns why the tear-down failed, with what
+ * ADD's rollback, the one place for it (a failed wiring or mapping, an abandoned ADD, a failed
+ * commit): unmaps the pod's hostPorts (no mapping may point at an address about to be handed
+ * out again), tears the pod network down (idempotent: after setUp's own rollback it only
+ * proves the pair gone), and only then frees the addresses. If the unmap or the tear-down
+ * fails, the addresses stay leased, to a `pending` attachment that DEL, GC and the next
+ * start's reconcile remove (mappings and host end first). Returns what failed, with what
  * became of the addresses; undefined when everything was rolled back.
  */
 async function rollBack(deps: HandlerDeps, add: AddInProgress): Promise<string | undefined> {
-  let failure: string;
+  const failures: string[] = [];
+  if (add.mappedFor !== undefined) {
+    const unmapFailure = await unmapQuietly(deps, add.mappedFor);
+    if (unmapFailure !== undefined) failures.push(`unmapping its hostPorts failed: ${unmapFailure}`);
+  }
   try {
     await deps.datapath.tearDown(add.attachment.hostIfname);
+  } catch (err) {
+    failures.push(`tearing the pod network down failed: ${reasonOf(err)}`);
+  }
+  if (failures.length === 0) {
     add.allocation.release();
     return undefined;
-  } catch (err) {
-    failure = reasonOf(err);
   }
+  const failure = failures.join('; ');
   try {
     add.allocation.keepPending();
     return `${failure}; its addresses stay leased to a pending attachment until DEL, GC or the next start removes it`;
@@ -46,10 +59,20 @@ async function rollBack(deps: HandlerDeps, add: AddInProgress): Promise<string |
   }
 }
 
+/** Unmaps a holder's hostPorts; returns why it failed, undefined when done. */
+async function unmapQuietly(deps: HandlerDeps, holder: string): Promise<string | undefined> {
+  try {
+    await deps.ports?.unmap(holder);
+    return undefined;
+  } catch (err) {
+    return reasonOf(err);
+  }
+}
+
 /** `cause` with the rollback's failure, if any, added to its details. */
 function withRollback(cause: CniError, failure: string | undefined): CniError {
   if (failure === undefined) return cause;
-  return new CniError(cause.code, cause.message, `${cause.details === '' ? '' : `${cause.details}; `}tearing the pod network down failed: ${failure}`);
+  return new CniError(cause.code, cause.message, `${cause.details === '' ? '' : `${cause.details}; `}${failure}`);
 }
 
 /**
@@ -59,8 +82,10 @@ function withRollback(cause: CniError, failure: string | undefined): CniError {
  * and accounted for by no ready attachment, is removed by the next start's reconcile (the
  * kernel is the journal). Any failure after the allocation goes through rollBack(): the pod
  * torn down, then the hold released, or kept as a pending attachment while the pair may
- * still be wired. An ADD whose caller gave up meanwhile is rolled back before the commit (the
- * runtime saw it fail) and ends as AbandonedAdd.
+ * still be wired. hostPort mappings (runtimeConfig.portMappings) are programmed after the
+ * wiring, before the commit, and the rollback removes them first; a hostPort another pod
+ * holds fails the ADD (107, naming that pod). An ADD whose caller gave up meanwhile is rolled
+ * back before the commit (the runtime saw it fail) and ends as AbandonedAdd.
  */
 export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const { conf, inv, args } = call;
@@ -68,6 +93,8 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   const mtu = podMtu(conf, deps.encapsulationMtu);
   deps.networks.record(conf.name, ranges);
   const key = attachmentKey(call);
+  const wantsPorts = conf.runtimeConfig.portMappings.length > 0;
+  if (wantsPorts && !deps.ports) throw new CniError(CniCode.DatapathFailure, 'hostPort mappings are not available on this node', 'this podwire has no nftables layer (runtimeConfig.portMappings cannot be programmed)');
   return deps.locks.run(lockName(key), async () => {
     const hostIfname = deps.datapath.hostIfname(key);
     const attachment: NewAttachment = { ...key, netns: inv.netns, hostIfname, podNamespace: args.podNamespace, podName: args.podName, podUid: args.podUid, infraContainerId: args.infraContainerId };
@@ -77,6 +104,15 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     } catch (err) {
       throw storeErrorToCni(err);
     }
+    let mappings: PodPortMapping[] = [];
+    if (wantsPorts) {
+      try {
+        mappings = portMappingsFor(conf.runtimeConfig.portMappings, add.allocation.leases.map((l) => l.address));
+      } catch (err) {
+        add.allocation.release();
+        throw portErrorToCni(err, deps.store);
+      }
+    }
     let wired: WiredPod;
     try {
       wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu, addresses: podAddresses(add.allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
@@ -84,13 +120,23 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
       const cause = toCniError(err, CniCode.DatapathFailure, 'failed to wire the pod network');
       throw withRollback(cause, await rollBack(deps, add));
     }
+    if (mappings.length > 0 && deps.ports) {
+      const holder = portHolder(key);
+      add.mappedFor = holder;
+      try {
+        deps.ports.map(holder, mappings, hostIfname);
+      } catch (err) {
+        throw withRollback(portErrorToCni(err, deps.store), await rollBack(deps, add));
+      }
+    }
     if (ctx.abandoned()) {
       // The runtime saw this ADD fail; an attachment it does not know of must not stay.
       throw new AbandonedAdd(await rollBack(deps, add));
     }
-    const result: CniResult = { cniVersion: LATEST_CNI_VERSION, ...wired, ...(conf.dns ? { dns: conf.dns } : {}) };
+    const result: CniResult = { cniVersion: LATEST_CNI_VERSION, ...wired, ...(conf.dns ? { dns: conf.dns } : {}), ...(mappings.length > 0 ? { portMappings: mappings } : {}) };
     try {
-      // Synchronous from the abandoned() check on: no caller can give up in between.
+      // Synchronous from the abandoned() check on: no caller can give up in between. The
+      // stored result carries the mappings; the printed one (resultForVersion) does not.
       add.allocation.commit(JSON.stringify(result));
     } catch (err) {
       throw withRollback(storeErrorToCni(err), await rollBack(deps, add));

@@ -3,6 +3,8 @@ import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { podMtu } from '../peers/pod-mtu';
+import { portHolder } from './host-ports';
+import type { CniResult } from '../cni/cni-result';
 
 /** Addresses a chained runtime's prevResult claims for the pod interface. */
 function prevResultAddresses(prev: unknown): string[] | undefined {
@@ -17,7 +19,7 @@ function prevResultAddresses(prev: unknown): string[] | undefined {
 
 /**
  * CHECK: the attachment must be known and ready, the prevResult (when given) must name the
- * leased addresses, and the kernel state must be as ADD left it.
+ * leased addresses, and the kernel state must be as ADD left it, hostPort mappings included.
  */
 export const handleCheck: VerbHandler = async (deps, call) => {
   const { conf, inv } = call;
@@ -56,6 +58,11 @@ export const handleCheck: VerbHandler = async (deps, call) => {
       addresses: leased,
       ...(conf.routes ? { routes: conf.routes } : {}),
     });
+    const mapped = record.attachment.result ? (JSON.parse(record.attachment.result) as CniResult).portMappings ?? [] : [];
+    if (mapped.length > 0) {
+      const missing = deps.ports ? deps.ports.missing(portHolder(key), mapped) : ['this podwire has no nftables layer'];
+      if (missing.length > 0) throw new CniError(CniCode.CheckFailed, 'hostPort mappings are not as ADD left them', missing.join('; '));
+    }
     return '';
   });
 };

@@ -1,9 +1,13 @@
 import { podAddresses } from './add';
 import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { portHolder } from './host-ports';
+import { portErrorToCni } from './port-errors';
 import { storeErrorToCni } from './store-errors';
 
 /**
- * DEL: best effort and idempotent, as the spec demands. Detaches the pod (host routes gone,
+ * DEL: best effort and idempotent, as the spec demands. Unmaps the pod's hostPorts first
+ * (and clears the UDP conntrack entries toward it: a client still sending must not be
+ * DNATed to the old address), then detaches the pod (host routes gone,
  * host end down and renamed; the pair is destroyed in the background within a second) and
  * removes the lease; succeeds when any of them, the netns, or the whole attachment is already
  * gone, and when CNI_NETNS is empty. An ADD of the same key may follow at once.
@@ -12,6 +16,11 @@ export const handleDel: VerbHandler = async (deps, call) => {
   const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
+    try {
+      await deps.ports?.unmap(portHolder(key));
+    } catch (err) {
+      throw portErrorToCni(err, deps.store);
+    }
     await deps.datapath.detach(record?.attachment.hostIfname ?? deps.datapath.hostIfname(key), podAddresses(record?.leases ?? []));
     try {
       deps.store.remove(key);

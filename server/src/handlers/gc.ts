@@ -2,6 +2,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
 import { VerbHandler, lockName } from './handler-deps';
+import { portHolder } from './host-ports';
 
 interface ValidAttachment {
   containerID: string;
@@ -27,7 +28,7 @@ function validAttachments(raw: unknown): ValidAttachment[] {
 
 /**
  * GC (CNI 1.1.0): removes every attachment of this network that is not in
- * `cni.dev/valid-attachments` (links, routes, leases). Carries on past failures and reports
+ * `cni.dev/valid-attachments` (hostPort mappings, links, routes, leases). Carries on past failures and reports
  * them all at the end.
  */
 export const handleGc: VerbHandler = async (deps, { conf }) => {
@@ -41,6 +42,7 @@ export const handleGc: VerbHandler = async (deps, { conf }) => {
       await deps.locks.run(lockName(key), async () => {
         const record = deps.store.get(key);
         if (!record) return;
+        await deps.ports?.unmap(portHolder(key));
         await deps.datapath.detach(record.attachment.hostIfname, podAddresses(record.leases));
         deps.store.remove(key);
       });

@@ -2,7 +2,10 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { CniResult, resultForVersion } from '../cni/cni-result';
 import { VerbHandler, attachmentKey } from './handler-deps';
 
-/** GET (not a spec verb): the stored ADD result, in the caller's cniVersion. */
+/**
+ * GET (not a spec verb): the stored ADD result, in the caller's cniVersion, with podwire's
+ * `portMappings` (what ADD mapped, each with the pod address it goes to) when it mapped any.
+ */
 export const handleGet: VerbHandler = async (deps, call) => {
   const key = attachmentKey(call);
   const record = deps.store.get(key);
@@ -14,5 +17,6 @@ export const handleGet: VerbHandler = async (deps, call) => {
     );
   }
   const stored = JSON.parse(record.attachment.result) as CniResult;
-  return JSON.stringify(resultForVersion(stored, call.conf.cniVersion));
+  const out = resultForVersion(stored, call.conf.cniVersion);
+  return JSON.stringify(stored.portMappings && stored.portMappings.length > 0 ? { ...out, portMappings: stored.portMappings } : out);
 };

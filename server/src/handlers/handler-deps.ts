@@ -5,6 +5,7 @@ import { NetworkRegistry } from '../pools/network-registry';
 import type { CniCall } from '../cni/cni-call';
 import { NodePodCidrSource } from '../peers/node-pod-cidrs';
 import type { EncapsulationMtu } from '../peers/pod-mtu';
+import type { HostPorts } from './host-ports';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */
 export interface HandlerDeps {
@@ -18,6 +19,8 @@ export interface HandlerDeps {
   node?: NodePodCidrSource;
   /** The cross-node encapsulation's MTU limit (pods' default MTU, the largest allowed). Absent: none. */
   encapsulationMtu?: EncapsulationMtu;
+  /** hostPort mappings (podwired: its nftables table). Absent: an ADD with runtimeConfig.portMappings fails (103). */
+  ports?: HostPorts;
 }
 
 /** What a handler knows of the call beyond its content. */

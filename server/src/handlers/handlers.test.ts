@@ -26,6 +26,7 @@ import { CallContext, HandlerDeps, NOT_ABANDONED, VerbHandler } from './handler-
 import { AbandonedAdd } from './abandoned-add';
 import { NetConf } from '../cni/net-conf';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
+import { FakeHostPorts } from '../test-support/fake-host-ports';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-handlers-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -219,7 +220,7 @@ test('a datapath failure whose tear-down succeeds frees the address (the pair is
 
 test('an abandoned ADD whose tear-down fails keeps the address leased (pending) and carries the failure', async () => {
   datapath.failTearDown = new Error('RTM_DELLINK 43: EBUSY');
-  await assert.rejects(run(handleAdd, inv('late'), conf(), { abandoned: () => true }), (e: unknown) => e instanceof AbandonedAdd && /^RTM_DELLINK 43: EBUSY; its addresses stay leased/.test(e.rollbackError ?? ''));
+  await assert.rejects(run(handleAdd, inv('late'), conf(), { abandoned: () => true }), (e: unknown) => e instanceof AbandonedAdd && /^tearing the pod network down failed: RTM_DELLINK 43: EBUSY; its addresses stay leased/.test(e.rollbackError ?? ''));
   assert.deepEqual(storeOf('late'), { attachments: [`pending ${hostOf('late')}`], leases: ['10.9.0.1'] });
 });
 
@@ -252,4 +253,88 @@ test('a failed commit tears the pod down; when that fails too, the error says so
   await rejectsWith(run(handleAdd, inv('b'), conf()), 106);
   assert.deepEqual(storeOf('b'), { attachments: [], leases: [] });
   assert.equal(datapath.wired.has(hostOf('b')), false);
+});
+
+// hostPort mappings (runtimeConfig.portMappings) through an injected HostPorts.
+const withPorts = (portMappings: unknown[], extra: Record<string, unknown> = {}) => conf({ runtimeConfig: { portMappings }, ...extra });
+const web = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }];
+
+test('ADD maps the hostPorts to the leased address before it returns; the stored result carries them, the printed one does not; GET shows them', async () => {
+  const ports = new FakeHostPorts();
+  deps.ports = ports;
+  const printed = JSON.parse(await run(handleAdd, inv('a', 'ADD'), withPorts([...web, { hostPort: 53, containerPort: 5353, protocol: 'udp' }]))) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(printed).sort(), ['cniVersion', 'interfaces', 'ips', 'routes'], 'the printed result stays spec-shaped');
+  assert.deepEqual(ports.holders(), { 'tcp 0.0.0.0:8080': 'n/a/eth0', 'udp 0.0.0.0:53': 'n/a/eth0' });
+  assert.deepEqual(ports.localnet, [hostOf('a')]);
+  const stored = JSON.parse(store.get({ network: 'n', containerId: 'a', ifname: 'eth0' })?.attachment.result ?? '{}') as { portMappings?: unknown };
+  assert.deepEqual(stored.portMappings, [
+    { protocol: 'tcp', hostPort: 8080, podIP: '10.9.0.1', containerPort: 80 },
+    { protocol: 'udp', hostPort: 53, podIP: '10.9.0.1', containerPort: 5353 },
+  ]);
+  const got = JSON.parse(await run(handleGet, inv('a', 'GET'), conf())) as { portMappings?: unknown };
+  assert.deepEqual(got.portMappings, stored.portMappings);
+});
+
+test('a hostPort another pod holds: 107 naming that pod, and the whole ADD rolled back (no lease, no veth, no mapping)', async () => {
+  const ports = new FakeHostPorts();
+  deps.ports = ports;
+  await run(handleAdd, { ...inv('first'), args: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-1;IgnoreUnknown=1' }, withPorts(web));
+  await assert.rejects(run(handleAdd, inv('second'), withPorts([...web, { hostPort: 9090, containerPort: 90 }])), (e: unknown) => {
+    assert.ok(e instanceof CniError);
+    assert.equal(e.code, 107);
+    assert.match(e.message, /hostPort tcp 0\.0\.0\.0:8080 is already mapped for pod default\/web-1 \(container first, eth0, network n\)/);
+    return true;
+  });
+  assert.deepEqual(storeOf('second'), { attachments: [], leases: [] });
+  assert.ok(!datapath.wired.has(hostOf('second')), 'the pod network was torn down');
+  assert.deepEqual(ports.holders(), { 'tcp 0.0.0.0:8080': 'n/first/eth0' }, 'nothing of the refused ADD stays mapped, the holder keeps its port');
+});
+
+test('an ADD with portMappings and no HostPorts fails (103) rather than not mapping; a hostIP of a family the pod lacks is 7; both leave nothing', async () => {
+  await assert.rejects(run(handleAdd, inv('a'), withPorts(web)), (e: unknown) => e instanceof CniError && e.code === 103 && /not available/.test(e.message));
+  deps.ports = new FakeHostPorts();
+  await rejectsWith(run(handleAdd, inv('b'), withPorts([{ hostPort: 80, containerPort: 80, hostIP: 'fd7b::1' }])), 7);
+  assert.deepEqual(store.listAttachments(), []);
+  assert.deepEqual(store.listLeases(), []);
+  assert.equal(datapath.wired.size, 0);
+});
+
+test('a mapping the kernel refuses rolls the ADD back (103); an abandoned ADD and a failed commit unmap what they mapped', async () => {
+  const ports = new FakeHostPorts();
+  deps.ports = ports;
+  ports.failMap = new Error('map ports: Could not process rule: No buffer space available');
+  await rejectsWith(run(handleAdd, inv('a'), withPorts(web)), 103);
+  assert.deepEqual(storeOf('a'), { attachments: [], leases: [] });
+  ports.failMap = undefined;
+  await assert.rejects(run(handleAdd, inv('b'), withPorts(web), { abandoned: () => true }), AbandonedAdd);
+  assert.deepEqual(ports.holders(), {});
+  assert.deepEqual(ports.unmapped, ['n/a/eth0', 'n/b/eth0']);
+  assert.equal(datapath.wired.size, 0);
+});
+
+test('DEL and GC unmap the hostPorts; CHECK fails (104) when a mapping is missing', async () => {
+  const ports = new FakeHostPorts();
+  deps.ports = ports;
+  await run(handleAdd, inv('a'), withPorts(web));
+  await run(handleAdd, inv('b'), withPorts([{ hostPort: 9090, containerPort: 90 }]));
+  assert.equal(await run(handleCheck, inv('a', 'CHECK'), conf()), '');
+  ports.byKey.delete('tcp 0.0.0.0:8080');
+  await assert.rejects(run(handleCheck, inv('a', 'CHECK'), conf()), (e: unknown) => e instanceof CniError && e.code === 104 && /8080/.test(e.details));
+  await run(handleDel, inv('a', 'DEL'), conf());
+  assert.ok(ports.unmapped.includes('n/a/eth0'));
+  await run(handleGc, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': [] }));
+  assert.deepEqual(ports.holders(), {});
+  assert.deepEqual(store.listAttachments(), []);
+});
+
+test('a DEL whose unmap fails fails (103) and keeps the attachment, so the runtime retries it', async () => {
+  const ports = new FakeHostPorts();
+  deps.ports = ports;
+  await run(handleAdd, inv('a'), withPorts(web));
+  ports.failUnmap = new Error('unmap: Could not process rule: Cannot allocate memory');
+  await rejectsWith(run(handleDel, inv('a', 'DEL'), conf()), 103);
+  assert.equal(store.listAttachments().length, 1);
+  ports.failUnmap = undefined;
+  await run(handleDel, inv('a', 'DEL'), conf());
+  assert.deepEqual(store.listAttachments(), []);
 });

@@ -7,7 +7,7 @@ export const CNI_VERBS: readonly CniVerb[] = ['ADD', 'DEL', 'CHECK', 'STATUS', '
 
 /**
  * Latency buckets in seconds, 0.5 ms to 10 s: a warm STATUS or GET answers in well under a
- * millisecond, an ADD takes a few milliseconds, a DEL pays a kernel RCU grace period (20–35 ms),
+ * millisecond, an ADD takes a few milliseconds, a link delete pays a kernel RCU grace period (README "Measured"),
  * and anything near 10 s is a stuck netlink request (each carries a 5 s timeout).
  */
 export const CNI_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

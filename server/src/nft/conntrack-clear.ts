@@ -2,7 +2,8 @@ import { Protocol, RawNetlinkSocket } from 'netlink';
 import * as ipaddr from 'ipaddr.js';
 import { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { IP_PROTOCOLS } from './port-mapping-rules';
-import { PortMapping, PortProtocol, familyOf } from './port-mappings';
+import type { PortProtocol } from '../cni/port-mappings';
+import { PodPortMapping, familyOf } from './port-mappings';
 import type { NetnsEnter } from './nft-context';
 
 // include/uapi/linux/netfilter/nfnetlink{,_conntrack}.h
@@ -65,7 +66,7 @@ export class ConntrackCleaner {
    * After DEL: deletes the UDP entries toward the pod addresses of `removed` mappings (what
    * NftTables.removePortMappings returned) that were UDP. Returns how many went.
    */
-  async clearAfterUnmap(removed: readonly PortMapping[]): Promise<number> {
+  async clearAfterUnmap(removed: readonly PodPortMapping[]): Promise<number> {
     const pods = new Set(removed.filter((m) => m.protocol === 'udp').map((m) => m.podIP));
     let n = 0;
     for (const ip of pods) n += await this.clearUdpToward(ip);

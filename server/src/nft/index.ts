@@ -22,7 +22,7 @@ export { NftError, isNftError } from './nft-error';
 export { NftTables, PortMappingConflict } from './nft-tables';
 export type { NftDesiredState, NftTablesOptions } from './nft-tables';
 export { InvalidPortMapping, canonicalMapping, portKeyOf, portMappingsFor } from './port-mappings';
-export type { HeldPortMapping, PortMapping, PortProtocol, RuntimePortMapping } from './port-mappings';
+export type { HeldPortMapping, PodPortMapping } from './port-mappings';
 export { summaryOf } from './read-back';
 export type { NftProgrammed, ProgrammedSummary } from './read-back';
 export { enableRouteLocalnet } from './route-localnet';

@@ -3,7 +3,7 @@ import { MasqueradeState } from './masquerade-rules';
 import { NetnsEnter, NftContext } from './nft-context';
 import { isNftError } from './nft-error';
 import { NftCommand } from './nft-json';
-import { HeldPortMapping, InvalidPortMapping, PortMapping, canonicalMapping, portKeyOf } from './port-mappings';
+import { HeldPortMapping, InvalidPortMapping, PodPortMapping, canonicalMapping, portKeyOf } from './port-mappings';
 import { hairpinElement, mappingElements } from './port-mapping-rules';
 import { NftProgrammed, driftOf, elementText, programmedOf, programmedOfCommands } from './read-back';
 import { cidrSetCommands, mappingCommands, refillSetCommands, wholeTableCommands } from './table-build';
@@ -117,7 +117,7 @@ export class NftTables {
    * changed) when another holder has one of the keys, InvalidPortMapping when `mappings`
    * itself maps one key to two targets, NftError when the kernel refuses even a rebuild.
    */
-  addPortMappings(holder: string, mappings: readonly PortMapping[]): void {
+  addPortMappings(holder: string, mappings: readonly PodPortMapping[]): void {
     const next = new Map<string, HeldPortMapping>();
     for (const given of mappings) {
       const m = canonicalMapping(given);
@@ -254,6 +254,11 @@ export class NftTables {
     this.masquerade = EMPTY_MASQUERADE;
     this.byKey.clear();
     this.built = false;
+  }
+
+  /** Frees the libnftables context; the table stays in the kernel. */
+  close(): void {
+    this.options.context.close();
   }
 
   private applyMappingDelta(operation: string, removed: readonly HeldPortMapping[], added: readonly HeldPortMapping[], after: Map<string, HeldPortMapping>): void {

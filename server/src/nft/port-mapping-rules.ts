@@ -1,5 +1,5 @@
 import { NftExpr, concat, match, meta, payload, prefix, setRef } from './nft-json';
-import { PortMapping, familyOf } from './port-mappings';
+import { PodPortMapping, familyOf } from './port-mappings';
 import { Family, HAIRPIN_SETS, HOSTPORT_MAPS } from './table-layout';
 
 /**
@@ -18,7 +18,7 @@ export interface SetElement {
  * A mapping's two elements, same key: (l4proto . hostPort), or (l4proto . hostIP . hostPort)
  * for a specific host address, to the pod address in one map and to containerPort in the other.
  */
-export function mappingElements(m: PortMapping): [SetElement, SetElement] {
+export function mappingElements(m: PodPortMapping): [SetElement, SetElement] {
   const family = familyOf(m.podIP);
   const maps = m.hostIP === undefined ? HOSTPORT_MAPS.any[family] : HOSTPORT_MAPS.ip[family];
   const proto = IP_PROTOCOLS[m.protocol];

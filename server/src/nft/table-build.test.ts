@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cidrDelta, normaliseCidrs } from './cidr-sets';
 import { NftCommand } from './nft-json';
+import { parsePortMappings } from '../cni/port-mappings';
 import { InvalidPortMapping, canonicalMapping, portKeyOf, portMappingsFor } from './port-mappings';
 import { programmedOfCommands, summaryOf } from './read-back';
 import { cidrSetCommands, mappingCommands, wholeTableCommands } from './table-build';
@@ -96,20 +97,19 @@ test('CIDR normalisation: host bits cleared, nested and duplicate CIDRs dropped,
   assert.deepEqual(cidrSetCommands(T, 'cluster-v4', [], []), []);
 });
 
-test('portMappingsFor: no hostIP maps each family the pod has; 0.0.0.0 / :: one family; a specific hostIP its family; bad entries refused', () => {
+test('portMappingsFor: parsed runtimeConfig entries map each family the pod has without hostIP, the hostIP family with one', () => {
   const ips = ['10.123.1.5', 'fd7a:1:0:0::5'];
-  assert.deepEqual(portMappingsFor([{ hostPort: 8080, containerPort: 80 }], ips), [
+  const mapped = (entries: unknown[], podIPs = ips) => portMappingsFor(parsePortMappings(entries), podIPs);
+  assert.deepEqual(mapped([{ hostPort: 8080, containerPort: 80 }]), [
     { protocol: 'tcp', hostPort: 8080, podIP: '10.123.1.5', containerPort: 80 },
     { protocol: 'tcp', hostPort: 8080, podIP: 'fd7a:1::5', containerPort: 80 },
   ]);
-  assert.deepEqual(portMappingsFor([{ hostPort: 53, containerPort: 53, protocol: 'UDP', hostIP: '0.0.0.0' }], ips), [{ protocol: 'udp', hostPort: 53, podIP: '10.123.1.5', containerPort: 53 }]);
-  assert.deepEqual(portMappingsFor([{ hostPort: 53, containerPort: 53, protocol: 'sctp', hostIP: '::' }], ips), [{ protocol: 'sctp', hostPort: 53, podIP: 'fd7a:1::5', containerPort: 53 }]);
-  assert.deepEqual(portMappingsFor([{ hostPort: 1, containerPort: 2, hostIP: '10.124.0.1' }], ips), [{ protocol: 'tcp', hostPort: 1, hostIP: '10.124.0.1', podIP: '10.123.1.5', containerPort: 2 }]);
-  assert.throws(() => portMappingsFor([{ hostPort: 0, containerPort: 80 }], ips), InvalidPortMapping);
-  assert.throws(() => portMappingsFor([{ hostPort: 80, containerPort: 65536 }], ips), InvalidPortMapping);
-  assert.throws(() => portMappingsFor([{ hostPort: 80, containerPort: 80, protocol: 'icmp' }], ips), InvalidPortMapping);
-  assert.throws(() => portMappingsFor([{ hostPort: 80, containerPort: 80, hostIP: 'fd7b::1' }], ['10.123.1.5']), /no IPv6 address/);
-  assert.throws(() => portMappingsFor([{ hostPort: 80, containerPort: 80, hostIP: 'nope' }], ips), InvalidPortMapping);
+  // The parse drops an unspecified hostIP: "0.0.0.0" means every address, as kubelet's "" does.
+  assert.equal(mapped([{ hostPort: 53, containerPort: 53, protocol: 'UDP', hostIP: '0.0.0.0' }]).length, 2);
+  assert.deepEqual(mapped([{ hostPort: 1, containerPort: 2, hostIP: '10.124.0.1' }]), [{ protocol: 'tcp', hostPort: 1, hostIP: '10.124.0.1', podIP: '10.123.1.5', containerPort: 2 }]);
+  assert.deepEqual(mapped([{ hostPort: 1, containerPort: 2, protocol: 'sctp', hostIP: 'fd7b::1' }]), [{ protocol: 'sctp', hostPort: 1, hostIP: 'fd7b::1', podIP: 'fd7a:1::5', containerPort: 2 }]);
+  assert.throws(() => mapped([{ hostPort: 80, containerPort: 80, hostIP: 'fd7b::1' }], ['10.123.1.5']), (e: unknown) => e instanceof InvalidPortMapping && /no IPv6 address/.test(e.message));
+  assert.throws(() => mapped([{ hostPort: 80, containerPort: 80 }], []), /no IPv4 address/);
 });
 
 test('port keys name protocol, host address and port; canonical mappings compare as text', () => {

@@ -2,13 +2,13 @@ import { CidrList, cidrElement, normaliseCidrs } from './cidr-sets';
 import { MasqueradeSets, MasqueradeState, masqueradeRule } from './masquerade-rules';
 import { NftCommand, NftExpr, match, meta } from './nft-json';
 import { dnatRules, hairpinElement, localnetGuardRule, mappedMasqueradeRules, mappingElements } from './port-mapping-rules';
-import { PortMapping } from './port-mappings';
+import { PodPortMapping } from './port-mappings';
 import { CHAINS, Family, HAIRPIN_SETS, HOSTPORT_MAPS, KUBE_MASQ_MARK, MASQ_SETS, TABLE_FAMILY } from './table-layout';
 
 /** Everything podwired's table holds. */
 export interface TableState {
   masquerade: MasqueradeState;
-  portMappings: readonly PortMapping[];
+  portMappings: readonly PodPortMapping[];
 }
 
 const FAMILIES: readonly Family[] = [4, 6];
@@ -87,7 +87,7 @@ export function chainRules(masquerade: boolean): Array<{ chain: string; exprs: N
  * The element commands for `mappings` (one per map touched) and the hairpin elements of
  * `hairpinPods` (the pod addresses whose hairpin element appears or goes with them).
  */
-export function mappingCommands(verb: 'add' | 'delete', table: string, mappings: readonly PortMapping[], hairpinPods: ReadonlySet<string>): NftCommand[] {
+export function mappingCommands(verb: 'add' | 'delete', table: string, mappings: readonly PodPortMapping[], hairpinPods: ReadonlySet<string>): NftCommand[] {
   const byMap = new Map<string, NftExpr[]>();
   const add = (name: string, e: NftExpr) => {
     const list = byMap.get(name) ?? [];

@@ -45,6 +45,8 @@ export class PeerRouting {
   private learntNodeIPs: string[] = [];
   /** What close() releases besides the source and timer (the VXLAN filter's nftables context). */
   private readonly closers: Array<() => void> = [];
+  private lastPeers: PeerSnapshot['peers'] = [];
+  private readonly peerListeners: Array<(peerPodCidrs: string[]) => void> = [];
 
   private constructor(
     readonly node: NodePodCidrs,
@@ -120,7 +122,11 @@ export class PeerRouting {
       // ADD's range checks see the new peers' pod CIDRs at once, before their routes are programmed.
       this.node.learnPeers(snapshot.peers);
       if (snapshot.selfNodeIPs) this.learntNodeIPs = [...snapshot.selfNodeIPs];
-      void this.router.update(snapshot).then(
+      const pass = this.router.update(snapshot);
+      // After update(): this node's pod CIDRs learnt from the snapshot are already in `node`.
+      this.lastPeers = snapshot.peers;
+      for (const l of this.peerListeners) l(this.peerPodCidrs());
+      void pass.then(
         (report) => {
           this.log.info({ source: this.source.kind, peers: snapshot.peers.length, ...report }, 'peers: routes reconciled with the peer set');
           this.markFirst();
@@ -139,6 +145,16 @@ export class PeerRouting {
       }, resyncMs);
       this.timer.unref();
     }
+  }
+
+  /** Every peer's pod CIDRs in the latest peer set (empty before the first). */
+  peerPodCidrs(): string[] {
+    return this.lastPeers.flatMap((p) => p.podCIDRs);
+  }
+
+  /** Told with every peer's pod CIDRs whenever the source delivers a peer set (egress masquerade's cluster set). */
+  onPeerSet(listener: (peerPodCidrs: string[]) => void): void {
+    this.peerListeners.push(listener);
   }
 
   /** Resolves after the first peer set has been programmed, or after `timeoutMs` (false then). */

@@ -17,10 +17,20 @@ export interface PoolUsageRow {
  */
 export class NetworkRegistry {
   private readonly networks = new Map<string, readonly RangeSet[]>();
+  private readonly listeners: Array<(network: string, sets: readonly RangeSet[]) => void> = [];
 
   /** The ranges a call for `network` used (the latest configuration wins). */
   record(network: string, sets: readonly RangeSet[]): void {
-    if (sets.length > 0) this.networks.set(network, sets);
+    if (sets.length === 0) return;
+    const before = this.networks.get(network);
+    this.networks.set(network, sets);
+    if (before && idsOf(before) === idsOf(sets)) return;
+    for (const l of this.listeners) l(network, sets);
+  }
+
+  /** Told whenever a network's ranges are recorded for the first time or change (egress masquerade sources). */
+  onChange(listener: (network: string, sets: readonly RangeSet[]) => void): void {
+    this.listeners.push(listener);
   }
 
   get names(): string[] {
@@ -39,4 +49,13 @@ export class NetworkRegistry {
     }
     return rows;
   }
+}
+
+function idsOf(sets: readonly RangeSet[]): string {
+  return sets.map((s) => s.id).join(' ');
+}
+
+/** The subnets a network's range sets draw from (canonical CIDRs). */
+export function subnetsOf(sets: readonly RangeSet[]): string[] {
+  return [...new Set(sets.flatMap((s) => s.ranges.map((r) => r.subnet)))];
 }

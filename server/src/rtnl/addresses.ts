@@ -1,7 +1,25 @@
 import * as ipaddr from 'ipaddr.js';
 import type { Family } from './kernel-objects';
 
+/**
+ * An IPv4 or IPv6 address in network order. Plain dotted-quad IPv4 text is read directly; any
+ * other text (IPv6, and IPv4 forms ipaddr.js also reads: octal or hex parts, fewer parts) goes
+ * through ipaddr.parse, which throws for text that is no address.
+ */
 export function addressBytes(address: string): Buffer {
+  if (!address.includes(':')) {
+    const parts = address.split('.');
+    if (parts.length === 4) {
+      const b = Buffer.alloc(4);
+      let ok = true;
+      parts.forEach((p, i) => {
+        const v = /^(0|[1-9]\d{0,2})$/.test(p) ? Number(p) : NaN;
+        if (!(v >= 0 && v <= 255)) ok = false;
+        b[i] = v;
+      });
+      if (ok) return b;
+    }
+  }
   return Buffer.from(ipaddr.parse(address).toByteArray());
 }
 

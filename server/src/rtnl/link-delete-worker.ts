@@ -1,7 +1,7 @@
 /**
  * Runs in a worker thread: deletes host links with a netlink socket of its own. The kernel
- * performs a link delete inside the sendmsg(2) call, RCU grace period included (20–35 ms
- * here), and the send runs on the calling thread; doing it here keeps podwired's event
+ * performs a link delete inside the sendmsg(2) call, RCU grace period included (README
+ * "Measured"), and the send runs on the calling thread; doing it here keeps podwired's event
  * loop, and every other CNI call, running meanwhile.
  */
 import { parentPort } from 'node:worker_threads';

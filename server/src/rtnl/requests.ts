@@ -1,19 +1,39 @@
 /**
- * The rtnetlink requests podwire sends, encoded with npm netlink's message formatters. Pure:
- * each function returns an RtnlRequest for an RtnlSocket to send.
+ * The rtnetlink requests podwire sends. Pure: each function returns an RtnlRequest for an
+ * RtnlSocket to send. The ones every ADD sends (the veth pair under its provisional name, the
+ * alias by name, rename, link up, addresses, the neighbour entry, routes) and the detach's
+ * link down are encoded directly (wire-encode.ts, the same bytes as npm netlink's formatters);
+ * the rest (lookups, dumps, deletes, group moves) with npm netlink's message formatters.
  */
-import { AttrStream, FlagsGet, FlagsNew, StreamData, ifla, rt } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, ifla, rt } from 'netlink';
 import { addressBytes, afOf, macBytes } from './addresses';
 import type { Family } from './kernel-objects';
 import type { RtnlRequest } from './rtnl-socket';
+import { Attr, cstring, ifaddrmsg, ifinfomsg, message, ndmsg, rtmsg, u32 } from './wire-encode';
+
+// Attribute numbers (linux/if_link.h, if_addr.h, neighbour.h, rtnetlink.h, veth.h) for the
+// requests encoded directly (wire-encode.ts): the ones every ADD sends.
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_LINKINFO = 18;
+const IFLA_IFALIAS = 20;
+const IFLA_NET_NS_FD = 28;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const VETH_INFO_PEER = 1;
+const IFF_UP = 1;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_F_NODAD = 0x02;
+const NDA_DST = 1;
+const NDA_LLADDR = 2;
+const NUD_PERMANENT = 0x80;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
 
 const RTM = rt.MessageType;
-
-function encodeStream(data: StreamData): Buffer {
-  const s = new AttrStream();
-  s.emit(data);
-  return Buffer.concat(s.bufs);
-}
 
 function linkMessage(data: rt.Link, attrs: ifla.LinkAttrs): Uint8Array[] {
   const out = new AttrStream();
@@ -53,16 +73,22 @@ const NLM_F_ECHO = 0x08;
  * write.
  */
 export function createVeth(spec: VethSpec): RtnlRequest {
-  const peer = Buffer.concat([
-    rt.formatLink({}),
-    encodeStream(ifla.formatLinkAttrs({ ifname: spec.peer.name, netNsFd: spec.peer.netnsFd, mtu: spec.peer.mtu, address: macBytes(spec.peer.mac) })),
+  const peer = message(ifinfomsg(0, 0, 0), [
+    [IFLA_IFNAME, cstring(spec.peer.name)],
+    [IFLA_NET_NS_FD, u32(spec.peer.netnsFd)],
+    [IFLA_MTU, u32(spec.peer.mtu)],
+    [IFLA_ADDRESS, macBytes(spec.peer.mac)],
   ]);
-  const linkinfo = encodeStream(ifla.formatInfo({ kind: 'veth', data: encodeStream(ifla.formatVethInfo({ peer })) }));
-  const up: rt.Link = spec.up ? { flags: { up: true }, change: { up: true } } : {};
+  const attrs: Attr[] = [
+    [IFLA_IFNAME, cstring(spec.name)],
+    [IFLA_MTU, u32(spec.mtu)],
+    [IFLA_LINKINFO, [[IFLA_INFO_KIND, cstring('veth')], [IFLA_INFO_DATA, [[VETH_INFO_PEER, peer]]]]],
+  ];
+  if (spec.mac) attrs.push([IFLA_ADDRESS, macBytes(spec.mac)]);
   return {
     type: RTM.NEWLINK,
     flags: FlagsNew.CREATE | FlagsNew.EXCL | NLM_F_ECHO,
-    payload: linkMessage(up, { ifname: spec.name, mtu: spec.mtu, linkinfo, ...(spec.mac ? { address: macBytes(spec.mac) } : {}) }),
+    payload: [message(spec.up ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(0, 0, 0), attrs)],
     expect: 'ack',
     what: `RTM_NEWLINK veth ${spec.name} (peer ${spec.peer.name})`,
   };
@@ -73,20 +99,25 @@ export function createVeth(spec: VethSpec): RtnlRequest {
  * the link in the same write, which a crash cannot split).
  */
 export function setLinkAliasByName(name: string, alias: string): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({}, { ifname: name, ifalias: alias }), expect: 'ack', what: `RTM_SETLINK ${name} alias ${alias}` };
+  const payload = message(ifinfomsg(0, 0, 0), [
+    [IFLA_IFNAME, cstring(name)],
+    [IFLA_IFALIAS, cstring(alias)],
+  ]);
+  return { type: RTM.SETLINK, flags: 0, payload: [payload], expect: 'ack', what: `RTM_SETLINK ${name} alias ${alias}` };
 }
 
 export function setLinkUp(index: number): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index), flags: { up: true }, change: { up: true } }, {}), expect: 'ack', what: `RTM_SETLINK ${index} up` };
+  return { type: RTM.SETLINK, flags: 0, payload: [ifinfomsg(requireIndex(index), IFF_UP, IFF_UP)], expect: 'ack', what: `RTM_SETLINK ${index} up` };
 }
 
 export function setLinkDown(index: number): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index), flags: {}, change: { up: true } }, {}), expect: 'ack', what: `RTM_SETLINK ${index} down` };
+  return { type: RTM.SETLINK, flags: 0, payload: [ifinfomsg(requireIndex(index), 0, IFF_UP)], expect: 'ack', what: `RTM_SETLINK ${index} down` };
 }
 
 /** A new name (the kernel refuses to rename a link that is up: set it down first). */
 export function renameLink(index: number, name: string): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { ifname: name }), expect: 'ack', what: `RTM_SETLINK ${index} name ${name}` };
+  const payload = message(ifinfomsg(requireIndex(index), 0, 0), [[IFLA_IFNAME, cstring(name)]]);
+  return { type: RTM.SETLINK, flags: 0, payload: [payload], expect: 'ack', what: `RTM_SETLINK ${index} name ${name}` };
 }
 
 export function setLinkGroup(index: number, group: number): RtnlRequest {
@@ -117,19 +148,15 @@ export interface AddressSpec {
 /** `mode` create: fails with EEXIST when present; replace: creates or replaces. */
 export function addAddress(spec: AddressSpec, mode: 'create' | 'replace'): RtnlRequest {
   const bytes = addressBytes(spec.address);
-  const out = new AttrStream();
-  rt.formatAddressMessage(
-    {
-      kind: 'address',
-      data: { family: afOf(spec.family), prefixlen: spec.prefixLen, index: requireIndex(spec.index), ...(spec.scope ? { scope: spec.scope } : {}), flags: spec.nodad ? { nodad: true } : {} },
-      attrs: spec.family === 6 ? { address: bytes } : { local: bytes, address: bytes },
-    },
-    out,
-  );
+  const header = ifaddrmsg(afOf(spec.family), spec.prefixLen, spec.nodad ? IFA_F_NODAD : 0, spec.scope ?? 0, requireIndex(spec.index));
+  const attrs: Attr[] = spec.family === 6 ? [[IFA_ADDRESS, bytes]] : [
+    [IFA_LOCAL, bytes],
+    [IFA_ADDRESS, bytes],
+  ];
   return {
     type: RTM.NEWADDR,
     flags: FlagsNew.CREATE | (mode === 'create' ? FlagsNew.EXCL : FlagsNew.REPLACE),
-    payload: out.bufs,
+    payload: [message(header, attrs)],
     expect: 'ack',
     what: `RTM_NEWADDR ${spec.address}/${spec.prefixLen} dev ${spec.index}`,
   };
@@ -144,12 +171,11 @@ export interface NeighbourSpec {
 
 /** A permanent neighbour entry, created or replaced. */
 export function addPermanentNeighbour(spec: NeighbourSpec): RtnlRequest {
-  const out = new AttrStream();
-  rt.formatNeighborMessage(
-    { kind: 'neighbor', data: { family: afOf(spec.family), ifindex: requireIndex(spec.index), state: { permanent: true } }, attrs: { dst: addressBytes(spec.dst), lladdr: macBytes(spec.lladdr) } },
-    out,
-  );
-  return { type: RTM.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: out.bufs, expect: 'ack', what: `RTM_NEWNEIGH ${spec.dst} lladdr ${spec.lladdr} dev ${spec.index}` };
+  const payload = message(ndmsg(afOf(spec.family), requireIndex(spec.index), NUD_PERMANENT), [
+    [NDA_DST, addressBytes(spec.dst)],
+    [NDA_LLADDR, macBytes(spec.lladdr)],
+  ]);
+  return { type: RTM.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: [payload], expect: 'ack', what: `RTM_NEWNEIGH ${spec.dst} lladdr ${spec.lladdr} dev ${spec.index}` };
 }
 
 export interface RouteSpec {
@@ -177,27 +203,26 @@ const RT_SCOPE_NOWHERE = 255;
 export type RouteOp = 'create' | 'replace' | 'delete';
 
 export function changeRoute(op: RouteOp, route: RouteSpec): RtnlRequest {
-  const out = new AttrStream();
-  const data = {
+  const header = rtmsg({
     family: afOf(route.family),
     dstLen: route.dstLen,
     table: route.table,
     protocol: route.protocol,
     scope: op === 'delete' ? RT_SCOPE_NOWHERE : route.scope,
     type: route.type,
-  };
-  const attrs = {
-    ...(route.dstLen > 0 ? { dst: addressBytes(route.dst) } : {}),
-    ...(route.gateway ? { gateway: addressBytes(route.gateway) } : {}),
-    ...(route.oif ? { oif: requireIndex(route.oif) } : {}),
-  };
-  rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
+    flags: 0,
+  });
+  const attrs: Attr[] = [];
+  if (route.dstLen > 0) attrs.push([RTA_DST, addressBytes(route.dst)]);
+  if (route.gateway) attrs.push([RTA_GATEWAY, addressBytes(route.gateway)]);
+  if (route.oif) attrs.push([RTA_OIF, u32(requireIndex(route.oif))]);
+  const payload = [message(header, attrs)];
   const via = `${route.gateway ? ` via ${route.gateway}` : ''}${route.oif ? ` dev ${route.oif}` : ''}`;
-  if (op === 'delete') return { type: RTM.DELROUTE, flags: 0, payload: out.bufs, expect: 'ack', what: `RTM_DELROUTE ${route.dst}/${route.dstLen}${via}` };
+  if (op === 'delete') return { type: RTM.DELROUTE, flags: 0, payload, expect: 'ack', what: `RTM_DELROUTE ${route.dst}/${route.dstLen}${via}` };
   return {
     type: RTM.NEWROUTE,
     flags: FlagsNew.CREATE | (op === 'create' ? FlagsNew.EXCL : FlagsNew.REPLACE),
-    payload: out.bufs,
+    payload,
     expect: 'ack',
     what: `RTM_NEWROUTE ${route.dst}/${route.dstLen}${via}`,
   };
@@ -239,18 +264,14 @@ const RTNH_F_ONLINK = 4;
  * own, so several interfaces can each route through the same link-local gateway.
  */
 export function createOnlinkRoute(route: RouteSpec & { gateway: string; oif: number }): RtnlRequest {
-  const out = new AttrStream();
-  const data = { family: afOf(route.family), dstLen: route.dstLen, table: route.table, protocol: route.protocol, scope: route.scope, type: route.type, flags: { __unknown: RTNH_F_ONLINK } };
-  const attrs = {
-    ...(route.dstLen > 0 ? { dst: addressBytes(route.dst) } : {}),
-    gateway: addressBytes(route.gateway),
-    oif: requireIndex(route.oif),
-  };
-  rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
+  const header = rtmsg({ family: afOf(route.family), dstLen: route.dstLen, table: route.table, protocol: route.protocol, scope: route.scope, type: route.type, flags: RTNH_F_ONLINK });
+  const attrs: Attr[] = [];
+  if (route.dstLen > 0) attrs.push([RTA_DST, addressBytes(route.dst)]);
+  attrs.push([RTA_GATEWAY, addressBytes(route.gateway)], [RTA_OIF, u32(requireIndex(route.oif))]);
   return {
     type: RTM.NEWROUTE,
     flags: FlagsNew.CREATE | FlagsNew.EXCL,
-    payload: out.bufs,
+    payload: [message(header, attrs)],
     expect: 'ack',
     what: `RTM_NEWROUTE ${route.dst}/${route.dstLen} via ${route.gateway} dev ${route.oif} onlink`,
   };

@@ -76,6 +76,8 @@ export class RtnlSocket {
   private dumpTail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private sends = 0;
+  /** The socket's netlink port (bound once, at creation): read once, not by getsockname(2) per send. */
+  private port: number | undefined;
 
   constructor(
     private readonly raw: RawNetlinkSocket,
@@ -165,7 +167,7 @@ export class RtnlSocket {
     );
     try {
       this.raw.ref();
-      const port = this.raw.address().port;
+      const port = (this.port ??= this.raw.address().port);
       const frames: Uint8Array[] = [];
       requests.forEach((req, j) => {
         const ack = req.expect === 'ack' ? Flags.ACK : 0;

@@ -9,6 +9,9 @@
  *     answers; its reaper destroys the pair later), sequentially and at concurrency 8.
  *  3. Latency floor: static no-op exec p50 + kernel-only ADD per pod (kernel-floor.ts), and
  *     podwire's sequential ADD p50 over it.
+ *  4. podwired's datapath thread alone over the same sequential ADDs (thread-cpu.ts:
+ *     /proc/PID/task/TID/schedstat) next to the kernel floor's work per pod (the `ip` processes'
+ *     CPU, and their wall time as in 3); the event loop and V8's helper threads apart.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -31,6 +34,7 @@ import {
 } from './cpu-floor-report';
 import { KernelFloorResult, findIp, runKernelFloor } from './kernel-floor';
 import { Stats, fmt, renderTable, summarize } from './stats';
+import { ThreadSplit, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
 
 export interface CpuFloorOptions {
   runId: string;
@@ -40,6 +44,12 @@ export interface CpuFloorOptions {
   clkTck: number;
   /** Sequential calls per verb for the CPU rows. */
   calls: number;
+  /**
+   * ADD+DEL cycles before measuring (at most `calls`, one netns each). V8 goes on optimizing
+   * podwired's code long after the first calls: its platform threads' compiling shows in the
+   * "other threads" CPU until then.
+   */
+  warmup: number;
   /** Pods per "gone after DEL" row. */
   gonePods: number;
   /** Pods for the kernel floor when `floor` is not given. */
@@ -75,6 +85,11 @@ export interface CpuFloorResult {
   addDelSumRatioWithReaper: number;
   gone: GoneRow[];
   floor: { noopExec: Stats; kernelAddPerPodMs: number; floorMs: number; seqAdd: Stats; seqAddOverFloor: number; kernelFloorPods: number };
+  /**
+   * podwired's CPU per sequential ADD by thread (ms per ADD) and the datapath thread's over the
+   * kernel floor's work per pod (by the `ip` processes' CPU; NaN when the executor cannot see it).
+   */
+  addThreads?: ThreadSplit & { kernelFloorCpuPerPodMs: number; datapathOverKernelFloorCpu: number; datapathOverKernelFloorWall: number };
 }
 
 /** The netns pool prefix of this part (inside the main run's `pwb-<runId>-` prefix). */
@@ -188,7 +203,7 @@ async function cpuPerVerb(
   o: CpuFloorOptions,
   pool: NetnsPool,
   settle: () => Promise<void>,
-): Promise<{ add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string; addOutcomes: CniCallOutcome[] }> {
+): Promise<{ add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string; addOutcomes: CniCallOutcome[]; addThreads: ThreadSplit }> {
   const n = o.calls;
   let failed = 0;
   let firstError: string | undefined;
@@ -200,9 +215,9 @@ async function cpuPerVerb(
       }
     return xs.filter((x) => x.ok).length;
   };
-  // Warm-up (JIT, first connections): STATUS and a few ADD+DEL cycles on pods outside the measured ones.
+  // Warm-up (JIT, first connections): STATUS and ADD+DEL cycles (o.warmup) under their own container ids.
   note(await sequential(20, () => d.status()));
-  const wpods = Math.min(10, n);
+  const wpods = Math.min(o.warmup, n);
   for (let i = 0; i < wpods; i++) {
     const p = pod(`${tag}-warm`, i, pool);
     const a = await d.add(p);
@@ -212,11 +227,23 @@ async function cpuPerVerb(
 
   const pods = Array.from({ length: n }, (_, i) => pod(tag, i, pool));
   const main = () => mainThreadCpu(pid(), o.clkTck);
+  const threads0 = readThreads(pid());
   let c0 = procCpu(pid(), o.clkTck);
   let m0 = main();
   const adds = await sequential(n, (i) => d.add(pods[i] as PodRef));
   let c1 = procCpu(pid(), o.clkTck);
+  const threads1 = readThreads(pid());
   const okAdds = note(adds);
+  const split = splitThreads(pid(), threadDeltas(threads0, threads1, o.clkTck), datapathThreadId(pid(), threads1));
+  const per = (ms: number) => perCall(0, ms, okAdds);
+  const addThreads: ThreadSplit = {
+    ...split,
+    mainMs: per(split.mainMs),
+    datapathMs: per(split.datapathMs),
+    datapathUserMs: per(split.datapathUserMs),
+    datapathSysMs: per(split.datapathSysMs),
+    otherMs: per(split.otherMs),
+  };
   const add = perCall(c0, c1, okAdds);
   const addLoop = perCall(m0, main(), okAdds);
   c0 = procCpu(pid(), o.clkTck);
@@ -235,7 +262,7 @@ async function cpuPerVerb(
   const okSt = note(st);
   const status = perCall(c0, c1, okSt);
   const eventLoop = { add: addLoop, del: delLoop, status: perCall(m0, main(), okSt) };
-  return { add, del, delWithReaper, status, eventLoop, failed, ...(firstError ? { firstError } : {}), addOutcomes: adds };
+  return { add, del, delWithReaper, status, eventLoop, failed, ...(firstError ? { firstError } : {}), addOutcomes: adds, addThreads };
 }
 
 /** Waits (bounded) until no veth of the pool's first `n` namespaces is left in the host netns. */
@@ -381,10 +408,12 @@ export async function runCpuFloor(o: CpuFloorOptions): Promise<CpuFloorResult> {
     server = undefined;
 
     const strip = (x: typeof p) => {
-      const { addOutcomes: _a, ...rest } = x;
+      const { addOutcomes: _a, addThreads: _t, ...rest } = x;
       void _a;
+      void _t;
       return rest;
     };
+    const kernelFloorCpuPerPodMs = floor.addKernelCpuPerPodMs ?? NaN;
     const kernelAdd = floor.addKernelPerPodMs;
     const floorMs = latencyFloor(noop.p50, kernelAdd);
     return {
@@ -396,6 +425,12 @@ export async function runCpuFloor(o: CpuFloorOptions): Promise<CpuFloorResult> {
       addDelSumRatioWithReaper: addDelSumRatio(p.add, p.delWithReaper, b.add, b.delWithReaper),
       gone,
       floor: { noopExec: noop, kernelAddPerPodMs: kernelAdd, floorMs, seqAdd, seqAddOverFloor: safeRatio(seqAdd.p50, floorMs), kernelFloorPods: floor.pods },
+      addThreads: {
+        ...p.addThreads,
+        kernelFloorCpuPerPodMs,
+        datapathOverKernelFloorCpu: safeRatio(p.addThreads.datapathMs, kernelFloorCpuPerPodMs),
+        datapathOverKernelFloorWall: safeRatio(p.addThreads.datapathMs, kernelAdd),
+      },
     };
   } finally {
     await bare.stop().catch(() => undefined);
@@ -426,6 +461,15 @@ export function cpuFloorTargets(r: CpuFloorResult): CpuFloorTarget[] {
       measured: `${fmt(g.goneAfterDel.p99)} ms (max ${fmt(g.goneAfterDel.max)}, never gone ${g.neverGone})`,
       met: g.goneAfterDel.p99 <= 1000 && g.neverGone === 0 && g.podNetnsWithVeth === 0,
       margin: `${fmt(1000 - g.goneAfterDel.p99)} ms under`,
+    });
+  }
+  const th = r.addThreads;
+  if (th) {
+    t.push({
+      target: 'datapath thread CPU per ADD <= 1.2x the kernel floor\'s work per pod (ip CPU)',
+      measured: `${fmt(th.datapathOverKernelFloorCpu)}x (${fmt(th.datapathMs, 3)} vs ${fmt(th.kernelFloorCpuPerPodMs, 3)} ms)`,
+      met: th.datapathOverKernelFloorCpu <= 1.2,
+      margin: 'limit 1.2x',
     });
   }
   t.push({
@@ -483,5 +527,24 @@ export function renderCpuFloor(r: CpuFloorResult): string {
       ],
     ),
   );
+  const th = r.addThreads;
+  if (th) {
+    lines.push('');
+    lines.push(`podwired CPU per sequential ADD by thread (/proc/PID/task/TID/schedstat; ${r.calls} ADDs) next to the kernel floor's work per pod (ms)`);
+    lines.push(
+      renderTable(
+        ['what', 'ms per ADD'],
+        [
+          [`datapath thread (tid ${th.datapathTid ?? '?'}${th.datapathIsBusiest ? '' : ', NOT the busiest thread'})`, fmt(th.datapathMs, 3)],
+          ['  of which user / system (clock ticks)', `${fmt(th.datapathUserMs, 3)} / ${fmt(th.datapathSysMs, 3)}`],
+          ['event loop (main thread)', fmt(th.mainMs, 3)],
+          ['other threads (V8 GC helpers, link-delete worker, libuv pool)', fmt(th.otherMs, 3)],
+          [`kernel floor's work per pod, ip CPU (user+sys, ${r.floor.kernelFloorPods} pods)`, fmt(th.kernelFloorCpuPerPodMs, 3)],
+          ["kernel floor's work per pod, ip wall time (the latency floor's)", fmt(r.floor.kernelAddPerPodMs, 3)],
+          ['datapath thread / kernel floor (CPU; wall)', `${fmt(th.datapathOverKernelFloorCpu)}x; ${fmt(th.datapathOverKernelFloorWall)}x`],
+        ],
+      ),
+    );
+  }
   return lines.join('\n');
 }

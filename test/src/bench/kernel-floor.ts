@@ -26,6 +26,15 @@ export interface KernelFloorResult {
   addKernelPerPodMs: number;
   delBatchMs: number;
   delPerPodMs: number;
+  /**
+   * The same estimate from the `ip` processes' CPU time (user + system, from wait4) instead of
+   * their wall time: host batch CPU / pods + (pod batch CPU p50 - empty pod batch CPU p50).
+   * Undefined when the executor cannot see a child's CPU (Node's spawn).
+   */
+  addKernelCpuPerPodMs?: number;
+  hostBatchCpuMs?: number;
+  podBatchCpu?: Stats;
+  emptyPodBatchCpu?: Stats;
   failures: string[];
 }
 
@@ -67,6 +76,7 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
   if (hostRun.status !== 0) failures.push(`host batch exited ${hostRun.status}: ${hostRun.stderr.trim().slice(0, 300)}`);
 
   const podTimes: number[] = [];
+  const podCpu: number[] = [];
   for (let i = 0; i < pods; i++) {
     const lines = [
       `addr add ${podIp(i)}/32 dev eth0`,
@@ -78,13 +88,16 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
     const r = await exec.exec({ file: ip, args: ['-n', pool.name(i), '-batch', '-'], env, stdin: lines.join('\n') + '\n' });
     if (r.status !== 0) failures.push(`pod batch ${pool.name(i)} exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
     podTimes.push(r.elapsedMs);
+    if (r.cpuMs !== undefined) podCpu.push(r.cpuMs);
   }
 
   // The cost of the per-pod process alone: exec + `-n` (setns, mount namespace for sysfs).
   const emptyTimes: number[] = [];
+  const emptyCpu: number[] = [];
   for (let i = 0; i < Math.min(pods, 100); i++) {
     const r = await exec.exec({ file: ip, args: ['-n', pool.name(i), '-batch', '-'], env, stdin: '' });
     emptyTimes.push(r.elapsedMs);
+    if (r.cpuMs !== undefined) emptyCpu.push(r.cpuMs);
   }
 
   const delLines: string[] = [];
@@ -95,6 +108,19 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
   const podBatch = summarize(podTimes);
   const emptyPodBatch = summarize(emptyTimes);
   const podBatchTotalMs = podTimes.reduce((a, b) => a + b, 0);
+  const cpu =
+    hostRun.cpuMs !== undefined && podCpu.length === pods && emptyCpu.length > 0
+      ? (() => {
+          const podBatchCpu = summarize(podCpu);
+          const emptyPodBatchCpu = summarize(emptyCpu);
+          return {
+            hostBatchCpuMs: hostRun.cpuMs,
+            podBatchCpu,
+            emptyPodBatchCpu,
+            addKernelCpuPerPodMs: hostRun.cpuMs / pods + Math.max(0, podBatchCpu.p50 - emptyPodBatchCpu.p50),
+          };
+        })()
+      : {};
   return {
     pods,
     hostBatchMs: hostRun.elapsedMs,
@@ -105,6 +131,7 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
     addKernelPerPodMs: hostRun.elapsedMs / pods + Math.max(0, podBatch.p50 - emptyPodBatch.p50),
     delBatchMs: delRun.elapsedMs,
     delPerPodMs: delRun.elapsedMs / pods,
+    ...cpu,
     failures,
   };
 }

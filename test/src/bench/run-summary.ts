@@ -28,6 +28,7 @@ export interface BenchJson {
     addDelSumRatio?: number;
     gone?: Array<{ concurrency: number; goneAfterDel?: { p99: number } }>;
     floor?: { floorMs?: number; seqAddOverFloor?: number };
+    addThreads?: { datapathMs?: number; kernelFloorCpuPerPodMs?: number; datapathOverKernelFloorCpu?: number };
   };
   restart?: Array<{ pods: number; restart?: { spawnToAddMs?: number } }>;
   cri?: { ratios?: { runPodSandboxP50: number; cniStepP50: number; churnRate: number } };
@@ -103,6 +104,9 @@ export const README_FIGURES: readonly Figure[] = [
   { label: 'pair gone after DEL p99 @8', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 8)?.goneAfterDel?.p99 },
   { label: 'ADD latency floor (no-op exec + kernel work)', unit: ' ms', read: (r) => r.cpuFloor?.floor?.floorMs },
   { label: 'sequential ADD p50 / floor', unit: '×', read: (r) => r.cpuFloor?.floor?.seqAddOverFloor },
+  { label: 'datapath thread CPU per ADD', unit: ' ms', read: (r) => r.cpuFloor?.addThreads?.datapathMs },
+  { label: "kernel floor's work per pod (ip CPU)", unit: ' ms', read: (r) => r.cpuFloor?.addThreads?.kernelFloorCpuPerPodMs },
+  { label: 'datapath thread CPU per ADD / kernel floor', unit: '×', read: (r) => r.cpuFloor?.addThreads?.datapathOverKernelFloorCpu },
   { label: 'podwired RSS with 1,000 pods', unit: ' MB', read: (r) => cfg(r, PW)?.latency?.serverRssMbAtFill },
   { label: 'restart after SIGKILL, 1,000 pods: spawn → first ADD', unit: ' ms', read: (r) => r.restart?.find((x) => x.pods === 1000)?.restart?.spawnToAddMs },
   { label: 'restart after SIGKILL, 5,000 pods: spawn → first ADD', unit: ' ms', read: (r) => r.restart?.find((x) => x.pods === 5000)?.restart?.spawnToAddMs },

@@ -19,8 +19,9 @@ test('installs the shim and the conflist under --root with the right modes', asy
   assert.deepEqual(fs.readFileSync(binTarget), fs.readFileSync(SHIM_BINARY));
   assert.equal(fs.statSync(binTarget).mode & 0o777, 0o755);
   assert.equal(fs.statSync(confTarget).mode & 0o777, 0o644);
-  const conf = JSON.parse(fs.readFileSync(confTarget, 'utf8')) as { plugins: Array<{ type: string }> };
+  const conf = JSON.parse(fs.readFileSync(confTarget, 'utf8')) as { plugins: Array<{ type: string; capabilities?: unknown }> };
   assert.equal(conf.plugins[0]?.type, 'podwire');
+  assert.deepEqual(conf.plugins[0]?.capabilities, { portMappings: true }, 'the shipped conflist takes kubelet\'s hostPorts');
   const version = await runCommand(binTarget, [], { env: { CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
   assert.equal(version.code, 0);
 });

@@ -27,6 +27,7 @@ const serverConfig = require(path.join(REPO_ROOT, 'server/dist/config/server-con
     node: { name: string };
     peers: { source: string };
     metrics?: { listen: { port: number } };
+    masquerade: { enabled?: boolean; nonMasqueradeCIDRs: string[] };
   };
 };
 const netConf = require(path.join(REPO_ROOT, 'server/dist/cni/net-conf.js')) as {
@@ -105,11 +106,14 @@ test('every manifest is a well-formed object in podwire-system (or cluster-scope
   assert.ok(manifests.every((m, i) => m.obj.kind === 'Namespace' || clusterScoped.has(m.obj.kind) || i > first));
 });
 
-test('RBAC: the service account may get, list and watch nodes, nothing else', () => {
+test('RBAC: the service account may get, list and watch nodes, pods, namespaces and networkpolicies, nothing else', () => {
   const sa = only('ServiceAccount');
   const role = only('ClusterRole');
   const binding = only('ClusterRoleBinding');
-  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]);
+  assert.deepEqual(role.rules, [
+    { apiGroups: [''], resources: ['nodes', 'pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
+  ]);
   assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NAMESPACE }]);
   assert.equal(podSpec.serviceAccountName, sa.metadata.name);
@@ -159,6 +163,7 @@ test("podwired's arguments and ConfigMap go through the real loaders: node name 
   assert.equal(config.stateDir, cliArgs.DEFAULT_STATE_DIR);
   assert.equal(config.node.name, 'node-7');
   assert.equal(config.peers.source, 'kubernetes', 'the node pod CIDRs and peers come from the Node objects (RBAC above)');
+  assert.deepEqual(config.masquerade, { enabled: true, nonMasqueradeCIDRs: [] }, 'the egress masquerade is shown, on');
   const metricsPort = (podwired.ports as Obj[]).find((p) => p.name === 'metrics');
   assert.equal(metricsPort?.containerPort, config.metrics?.listen.port);
   assert.equal(daemonSet.spec.template.metadata.annotations['prometheus.io/port'], String(config.metrics?.listen.port));
@@ -173,6 +178,7 @@ test('the conflist in the ConfigMap is valid JSON for podwire and parses as the 
   const conf = netConf.parseNetConf(Buffer.from(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] })));
   assert.equal(conf.name, 'podwire');
   assert.deepEqual(conf.rangeSets, [], 'no ranges: podwired allocates from the node pod CIDRs');
+  assert.deepEqual(list.plugins[0].capabilities, { portMappings: true }, 'kubelet passes hostPorts to podwire');
 });
 
 test('probes exec podwirectl health, which the image puts on PATH', () => {

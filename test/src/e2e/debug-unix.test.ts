@@ -157,6 +157,13 @@ test('ServerInfo: version, readiness, config, component health and node identity
   assert.equal(config.stateDir, h.server.stateDir);
   assert.equal(config.configFile, h.server.configFile);
   assert.deepEqual(config.node, { ...NODE, nodeIPs: [] });
+  // podwired's nftables table: present, masquerade on by default (the node has pod CIDRs).
+  const nft = info.nft as Obj;
+  assert.deepEqual(
+    { table: nft.table, available: nft.available, error: nft.error, present: nft.present, masquerade: nft.masquerade, portMappings: nft.portMappings },
+    { table: h.server.nftTables()[0], available: true, error: '', present: true, masquerade: true, portMappings: 0 },
+  );
+  assert.equal(nft.cluster, 2, "this node's two pod CIDRs (no peers)");
   // What start-up did: every part present, the verification state one of its three.
   const startup = info.startup as { reconcile: Obj; phases: Obj; verification: Obj & { problems: unknown[] } };
   assert.deepEqual(Object.keys(startup.reconcile).sort(), ['failed', 'hostDegraded', 'hostOk', 'orphanLinks', 'orphanRoutes', 'rolledBack']);

@@ -38,6 +38,7 @@ export class E2eHarness {
   async cleanup(): Promise<void> {
     await this.netns.cleanup();
     await this.server.stop();
+    this.server.deleteNftTables();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

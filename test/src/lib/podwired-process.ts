@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -14,7 +14,18 @@ export interface PodwiredOptions {
 /** The flags every podwired launcher passes node (server/src/node-flags.ts). */
 const { PODWIRED_NODE_FLAGS } = require(path.join(REPO_ROOT, 'server/dist/node-flags.js')) as { PODWIRED_NODE_FLAGS: readonly string[] };
 
-/** A real `node server/dist/main.js` process on a private socket and state dir. */
+/** Every server started by this test process: their nftables tables are deleted when it exits. */
+const started = new Set<PodwiredProcess>();
+process.once('exit', () => {
+  for (const p of started) p.deleteNftTables();
+});
+
+/**
+ * A real `node server/dist/main.js` process on a private socket and state dir. podwired's
+ * nftables table (`inet podwire-<ownerTag>`) outlives it by design (pods keep their egress and
+ * hostPorts across restarts), so the tables it logged writing are deleted when the test
+ * process exits, in its netns (deleteNftTables()).
+ */
 export class PodwiredProcess {
   private child: ChildProcess | undefined;
   /** Everything the server logged (pino JSON lines on stdout, anything else on stderr). */
@@ -67,6 +78,7 @@ export class PodwiredProcess {
     const { file, args } = this.commandLine();
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    started.add(this);
     const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
@@ -124,6 +136,27 @@ export class PodwiredProcess {
     const code = await done;
     clearTimeout(timer);
     return code;
+  }
+
+  /** The nftables tables this server logged writing ("inet podwire-1a2b3c4d5e6f"). */
+  nftTables(): string[] {
+    const names = this.logRecords()
+      .filter((r) => r.msg === 'egress: nftables table written' && typeof r.table === 'string')
+      .map((r) => `inet ${r.table as string}`);
+    return [...new Set(names)];
+  }
+
+  /** Deletes the tables nftTables() names, in the server's netns; one already gone (or its netns) is fine. */
+  deleteNftTables(): void {
+    for (const t of this.nftTables()) {
+      const [family, name] = t.split(' ') as [string, string];
+      const cmd = ['nft', 'delete', 'table', family, name];
+      try {
+        execFileSync(this.options.netns ? 'ip' : cmd[0]!, this.options.netns ? ['netns', 'exec', this.options.netns, ...cmd] : cmd.slice(1), { stdio: 'ignore' });
+      } catch {
+        // Already gone, or its netns with it.
+      }
+    }
   }
 
   /** Parsed pino lines. */

@@ -10,6 +10,14 @@ function component(c: ServerInfoReply__Output['store']): string {
   return `${c.ok ? 'ok' : 'FAILING'}${c.detail ? `  ${c.detail}` : ''}`;
 }
 
+/** "inet podwire-… : masquerade on (sources 2, cluster 4, excluded 1), 3 hostPorts", or why there is none. */
+export function nftLine(n: ServerInfoReply__Output['nft']): string {
+  if (!n) return '-';
+  if (!n.available) return `UNAVAILABLE  ${n.error} (no masquerade, no hostPorts)`;
+  const what = `${n.table}${n.present ? '' : ' (MISSING from the kernel)'}: masquerade ${n.masquerade ? `on (sources ${n.podSources}, cluster ${n.cluster}, excluded ${n.nonMasquerade})` : 'off'}, ${n.portMappings} hostPort mapping(s)`;
+  return n.error ? `${what}; last error: ${n.error}` : what;
+}
+
 export function formatStatus(info: ServerInfoReply__Output, health: HealthView): string {
   const fields: Array<[string, string]> = [
     ['server', `podwired ${dash(info.version)} (node ${dash(info.nodeVersion)})`],
@@ -22,6 +30,7 @@ export function formatStatus(info: ServerInfoReply__Output, health: HealthView):
     ['netlink', component(info.netlink)],
     ['attachments', String(info.attachments)],
     ['veth pairs being destroyed', String(info.pendingLinkDestructions)],
+    ['nftables', nftLine(info.nft)],
   ];
   let text = renderFields(fields);
   const pools = info.pools.map(poolView);

@@ -1,0 +1,28 @@
+import type { IpamStore } from '@podwire/ipam-store';
+import type { Logger } from 'pino';
+import type { CniResult } from '../cni/cni-result';
+import { portHolder } from '../handlers/host-ports';
+import type { HeldPortMapping } from '../nft';
+import type { EgressStartState } from './egress';
+
+/**
+ * What podwired's table is rebuilt from at start, read from the store: the hostPort mappings
+ * in every ready attachment's stored result, and the subnets of every lease (the ranges of the
+ * networks served here, before any ADD records them again).
+ */
+export function egressStartState(store: IpamStore, peerCidrs: readonly string[], log: Logger): EgressStartState {
+  const portMappings: HeldPortMapping[] = [];
+  for (const a of store.listAttachments({ state: 'ready' })) {
+    if (!a.result) continue;
+    let result: CniResult;
+    try {
+      result = JSON.parse(a.result) as CniResult;
+    } catch {
+      log.warn({ network: a.network, containerId: a.containerId, ifname: a.ifname }, 'egress: a stored result is not JSON; its hostPorts (if any) are not restored');
+      continue;
+    }
+    for (const m of result.portMappings ?? []) portMappings.push({ ...m, holder: portHolder(a) });
+  }
+  const servedCidrs = [...new Set(store.listLeases().map((l) => `${l.address}/${l.prefixLength}`))];
+  return { portMappings, servedCidrs, peerCidrs };
+}
