@@ -128,10 +128,7 @@ test('rejects rangeStart / rangeEnd outside the subnet, malformed, or reversed',
   rejects(set({ subnet: '10.22.0.0/16', rangeStart: 'ten' }), /rangeStart "ten" is not an IP address/);
   rejects(set({ subnet: '10.22.0.0/16', rangeStart: 7 }), /rangeStart 7 is not a string/);
   rejects(set({ subnet: '10.22.0.0/16', rangeStart: 'fd00::1' }), /rangeStart fd00::1 is IPv6 but subnet 10\.22\.0\.0\/16 is IPv4/);
-  rejects(
-    set({ subnet: '10.22.0.0/16', rangeStart: '10.22.1.200', rangeEnd: '10.22.1.10' }),
-    /rangeStart 10\.22\.1\.200 is after rangeEnd 10\.22\.1\.10/,
-  );
+  rejects(set({ subnet: '10.22.0.0/16', rangeStart: '10.22.1.200', rangeEnd: '10.22.1.10' }), /rangeStart 10\.22\.1\.200 is after rangeEnd 10\.22\.1\.10/);
 });
 
 test('rejects a gateway outside the subnet or on the network/broadcast address', () => {
@@ -146,7 +143,10 @@ test('rejects mixed families within a set', () => {
 
 test('rejects overlapping ranges within a set and across sets, naming both', () => {
   rejects(
-    set({ subnet: '10.22.0.0/16', rangeStart: '10.22.1.0', rangeEnd: '10.22.1.100' }, { subnet: '10.22.0.0/16', rangeStart: '10.22.1.100', rangeEnd: '10.22.1.200' }),
+    set(
+      { subnet: '10.22.0.0/16', rangeStart: '10.22.1.0', rangeEnd: '10.22.1.100' },
+      { subnet: '10.22.0.0/16', rangeStart: '10.22.1.100', rangeEnd: '10.22.1.200' },
+    ),
     /ranges\[0\]\[0\] \(10\.22\.0\.0\/16 10\.22\.1\.0-10\.22\.1\.100\) overlaps ranges\[0\]\[1\] \(10\.22\.0\.0\/16 10\.22\.1\.100-10\.22\.1\.200\)/,
   );
   rejects({ ranges: [[{ subnet: '10.22.0.0/16' }], [{ subnet: '10.22.5.0/24' }]] }, /ranges\[0\]\[0\] .* overlaps ranges\[1\]\[0\]/);

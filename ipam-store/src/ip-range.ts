@@ -82,9 +82,7 @@ function parseCidr(text: string, path: string): ParsedCidr {
   }
   const network = addr.value & prefixMask(addr.family, prefixLength);
   if (network !== addr.value) {
-    throw invalid(
-      `${path}.subnet ${text} has host bits set (did you mean ${formatIp(addr.family, network)}/${prefixLength}?)`,
-    );
+    throw invalid(`${path}.subnet ${text} has host bits set (did you mean ${formatIp(addr.family, network)}/${prefixLength}?)`);
   }
   return { family: addr.family, network, prefixLength };
 }
@@ -131,14 +129,10 @@ function parseRange(raw: unknown, path: string): DraftRange {
   const end = parseAddressField(raw, 'rangeEnd', path, cidr, subnet) ?? lastUsable;
   const gateway = parseAddressField(raw, 'gateway', path, cidr, subnet);
   if (start > end) {
-    throw invalid(
-      `${path}.rangeStart ${formatIp(family, start)} is after rangeEnd ${formatIp(family, end)}`,
-    );
+    throw invalid(`${path}.rangeStart ${formatIp(family, start)} is after rangeEnd ${formatIp(family, end)}`);
   }
   if (gateway !== undefined && (gateway === network || (family === 4 && gateway === lastInSubnet))) {
-    throw invalid(
-      `${path}.gateway ${formatIp(family, gateway)} is the ${gateway === network ? 'network' : 'broadcast'} address of ${subnet}`,
-    );
+    throw invalid(`${path}.gateway ${formatIp(family, gateway)} is the ${gateway === network ? 'network' : 'broadcast'} address of ${subnet}`);
   }
   const draft: DraftRange = {
     family,
@@ -174,9 +168,7 @@ function finish(draft: DraftRange, gateways: readonly IpValue[]): IpRange {
     candidates.add(draft.network | ((1n << hostBits) - 1n));
   }
   for (const g of gateways) if (g.family === draft.family) candidates.add(g.value);
-  const reserved = [...candidates]
-    .filter((v) => v >= draft.first && v <= draft.last)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const reserved = [...candidates].filter((v) => v >= draft.first && v <= draft.last).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const size = draft.last - draft.first + 1n - BigInt(reserved.length);
   if (size <= 0n) {
     throw invalid(

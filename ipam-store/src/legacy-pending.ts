@@ -23,12 +23,7 @@ import { SqliteIpamStore } from './sqlite-ipam-store';
  * allocate() would choose now on a fresh connection (requested ones honoured), no cursor
  * moved. The database is migrated first if it is new. Returns the leases in set order.
  */
-export function plantPendingAttachment(
-  dbPath: string,
-  att: NewAttachment,
-  sets: readonly RangeSet[],
-  opts: AllocateOptions = {},
-): Lease[] {
+export function plantPendingAttachment(dbPath: string, att: NewAttachment, sets: readonly RangeSet[], opts: AllocateOptions = {}): Lease[] {
   const store = new SqliteIpamStore(dbPath);
   let leases: readonly Lease[];
   try {
@@ -52,7 +47,15 @@ export function plantReadyAttachmentAt(dbPath: string, att: NewAttachment, addre
   const leases = addresses.map((address, setIndex): Lease => {
     const ip = parseIp(address);
     if (ip === undefined) throw new Error(`not an IP address: ${address}`);
-    return { network: att.network, containerId: att.containerId, ifname: att.ifname, address, family: ip.family, prefixLength: ip.family === 6 ? 128 : 32, setIndex };
+    return {
+      network: att.network,
+      containerId: att.containerId,
+      ifname: att.ifname,
+      address,
+      family: ip.family,
+      prefixLength: ip.family === 6 ? 128 : 32,
+      setIndex,
+    };
   });
   plantRows(dbPath, att, 'ready', resultJson, leases);
   return leases;
@@ -88,7 +91,17 @@ function plantRows(dbPath: string, att: NewAttachment, state: 'pending' | 'ready
       for (const l of leases) {
         const ip = parseIp(l.address);
         if (ip === undefined) throw new Error(`unreachable: the store chose ${l.address}`);
-        insertLease.run(l.network, l.containerId, l.ifname, l.setIndex, l.family, addressKey(ip.family, ip.value), l.address, l.prefixLength, l.gateway ?? null);
+        insertLease.run(
+          l.network,
+          l.containerId,
+          l.ifname,
+          l.setIndex,
+          l.family,
+          addressKey(ip.family, ip.value),
+          l.address,
+          l.prefixLength,
+          l.gateway ?? null,
+        );
       }
     }).immediate();
   } finally {

@@ -22,13 +22,23 @@ test('allocate writes nothing; its addresses are held from every other allocate 
   const path = dbPathIn(dir);
   const store = openIpamStore(path);
   const a = store.allocate(attachment('a'), dual);
-  assert.deepEqual(a.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::1']);
+  assert.deepEqual(
+    a.leases.map((l) => l.address),
+    ['10.22.1.10', 'fd00:22::1'],
+  );
   const raw = rawConnection(path);
   assert.equal(scalar(raw, 'SELECT count(*) FROM attachments'), 0, 'no row before commit');
   assert.equal(scalar(raw, 'SELECT count(*) FROM leases'), 0);
   const b = store.allocate(attachment('b'), dual);
-  assert.deepEqual(b.leases.map((l) => l.address), ['10.22.1.11', 'fd00:22::2'], 'the next addresses, not the held ones');
-  assert.deepEqual(addCommitted(store, attachment('c'), dual).map((l) => l.address), ['10.22.1.12', 'fd00:22::3']);
+  assert.deepEqual(
+    b.leases.map((l) => l.address),
+    ['10.22.1.11', 'fd00:22::2'],
+    'the next addresses, not the held ones',
+  );
+  assert.deepEqual(
+    addCommitted(store, attachment('c'), dual).map((l) => l.address),
+    ['10.22.1.12', 'fd00:22::3'],
+  );
   throwsKind(() => store.allocate(attachment('a'), dual), 'exists', /net1\/a\/eth0/);
   throwsKind(() => store.allocate(attachment('d'), dual, { requested: ['10.22.1.10'] }), 'requested-in-use', /10\.22\.1\.10/);
 
@@ -36,7 +46,10 @@ test('allocate writes nothing; its addresses are held from every other allocate 
   const got = store.get(attachment('a'));
   assert.equal(got?.attachment.state, 'ready', 'committed ready in one transaction');
   assert.equal(got?.attachment.result, '{"cniVersion":"1.1.0"}');
-  assert.deepEqual(got?.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::1']);
+  assert.deepEqual(
+    got?.leases.map((l) => l.address),
+    ['10.22.1.10', 'fd00:22::1'],
+  );
   assert.equal(scalar(raw, "SELECT count(*) FROM attachments WHERE container_id = 'a' AND state = 'ready'"), 1, 'another connection sees it at once');
   throwsKind(() => a.commit('{}'), 'invalid-argument', /already committed/);
   a.release(); // a no-op after commit
@@ -44,8 +57,14 @@ test('allocate writes nothing; its addresses are held from every other allocate 
   b.release();
   assert.equal(store.get(attachment('b')), undefined);
   // Round robin goes on past the released address; it is handed out again when the set wraps.
-  assert.deepEqual(store.allocate(attachment('e'), dual).leases.map((l) => l.address), ['10.22.1.13', 'fd00:22::4']);
-  assert.deepEqual(store.allocate(attachment('f'), dual, { requested: ['10.22.1.11'] }).leases.map((l) => l.address), ['10.22.1.11', 'fd00:22::5']);
+  assert.deepEqual(
+    store.allocate(attachment('e'), dual).leases.map((l) => l.address),
+    ['10.22.1.13', 'fd00:22::4'],
+  );
+  assert.deepEqual(
+    store.allocate(attachment('f'), dual, { requested: ['10.22.1.11'] }).leases.map((l) => l.address),
+    ['10.22.1.11', 'fd00:22::5'],
+  );
   raw.close();
   store.close();
 });
@@ -53,7 +72,10 @@ test('allocate writes nothing; its addresses are held from every other allocate 
 test('a hold counts against exhaustion, and its release gives the address back', () => {
   const store = openIpamStore(dbPathIn(dir));
   const held = [store.allocate(attachment('a'), small), store.allocate(attachment('b'), small), store.allocate(attachment('c'), small)];
-  assert.deepEqual(held.map((h) => h.leases[0]?.address), ['10.0.0.10', '10.0.0.11', '10.0.0.12']);
+  assert.deepEqual(
+    held.map((h) => h.leases[0]?.address),
+    ['10.0.0.10', '10.0.0.11', '10.0.0.12'],
+  );
   throwsKind(() => store.allocate(attachment('d'), small), 'exhausted');
   throwsKind(() => addCommitted(store, attachment('d'), small), 'exhausted');
   held[1]?.release();
@@ -69,8 +91,14 @@ test('a crash before commit (close without it) leaves nothing; the cursor a comm
   store.close();
   store = openIpamStore(path);
   assert.equal(store.get(attachment('lost')), undefined);
-  assert.deepEqual(store.listLeases().map((l) => l.containerId), ['a', 'a']);
-  assert.deepEqual(store.allocate(attachment('b'), dual).leases.map((l) => l.address), ['10.22.1.11', 'fd00:22::2']);
+  assert.deepEqual(
+    store.listLeases().map((l) => l.containerId),
+    ['a', 'a'],
+  );
+  assert.deepEqual(
+    store.allocate(attachment('b'), dual).leases.map((l) => l.address),
+    ['10.22.1.11', 'fd00:22::2'],
+  );
   store.close();
 });
 
@@ -96,7 +124,10 @@ test('keepPending writes the attachment pending, without a result, with its leas
   const row = store.get(attachment('a'));
   assert.equal(row?.attachment.state, 'pending');
   assert.equal(row?.attachment.result, undefined);
-  assert.deepEqual(row?.leases.map((l) => l.address), [a.leases[0]?.address]);
+  assert.deepEqual(
+    row?.leases.map((l) => l.address),
+    [a.leases[0]?.address],
+  );
   a.release(); // a no-op once written
   throwsKind(() => a.commit('{}'), 'invalid-argument', /already committed or released/);
   store.close();

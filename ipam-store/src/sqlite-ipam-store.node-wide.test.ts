@@ -45,8 +45,14 @@ test('two networks with the same ranges get distinct addresses, committed or onl
   // Held, not committed yet: still no other network gets them.
   const held = store.allocate(attachment('c', 'podwire'), podCidrs);
   const other = store.allocate(attachment('d', 'net2'), podCidrs);
-  assert.deepEqual(held.leases.map((l) => l.address), ['10.244.1.3', 'fd10:244:1::3']);
-  assert.deepEqual(other.leases.map((l) => l.address), ['10.244.1.4', 'fd10:244:1::4']);
+  assert.deepEqual(
+    held.leases.map((l) => l.address),
+    ['10.244.1.3', 'fd10:244:1::3'],
+  );
+  assert.deepEqual(
+    other.leases.map((l) => l.address),
+    ['10.244.1.4', 'fd10:244:1::4'],
+  );
   held.commit('{}');
   other.commit('{}');
   const all = store.listLeases().map((l) => l.address);
@@ -129,10 +135,14 @@ test('a database that already holds one address in two networks migrates; the ad
   const dbPath = dbPathIn(dir);
   const old = versionOneDb(dbPath);
   const plant = (network: string, containerId: string) => {
-    old.prepare(`INSERT INTO attachments (network, container_id, ifname, netns, host_ifname, state, result, created_at)
-                 VALUES (?, ?, 'eth0', '/proc/1/ns/net', ?, 'ready', '{}', 1)`).run(network, containerId, `pw${containerId}`);
-    old.prepare(`INSERT INTO leases (network, container_id, ifname, set_index, family, addr_key, address, prefix_length)
-                 VALUES (?, ?, 'eth0', 0, 4, '4:0a00000a', '10.0.0.10', 24)`).run(network, containerId);
+    old
+      .prepare(`INSERT INTO attachments (network, container_id, ifname, netns, host_ifname, state, result, created_at)
+                 VALUES (?, ?, 'eth0', '/proc/1/ns/net', ?, 'ready', '{}', 1)`)
+      .run(network, containerId, `pw${containerId}`);
+    old
+      .prepare(`INSERT INTO leases (network, container_id, ifname, set_index, family, addr_key, address, prefix_length)
+                 VALUES (?, ?, 'eth0', 0, 4, '4:0a00000a', '10.0.0.10', 24)`)
+      .run(network, containerId);
   };
   plant('podwire', 'a');
   plant('net1', 'b'); // the bug's state: 10.0.0.10 twice

@@ -43,7 +43,13 @@ const dual = parseRangeSets({
 describe('allocation', () => {
   test('dual-stack allocation returns one lease per set with prefix and gateway; commit records it ready', () => {
     const { store } = fresh();
-    const leases = addCommitted(store, { ...attachment('c1'), podNamespace: 'ns', podName: 'p', podUid: 'u', infraContainerId: 'i' }, dual, {}, '{"cniVersion":"1.1.0"}');
+    const leases = addCommitted(
+      store,
+      { ...attachment('c1'), podNamespace: 'ns', podName: 'p', podUid: 'u', infraContainerId: 'i' },
+      dual,
+      {},
+      '{"cniVersion":"1.1.0"}',
+    );
     assert.deepEqual(leases, [
       { network: 'net1', containerId: 'c1', ifname: 'eth0', address: '10.22.1.10', family: 4, prefixLength: 16, gateway: '10.22.0.1', setIndex: 0 },
       { network: 'net1', containerId: 'c1', ifname: 'eth0', address: 'fd00:22::2', family: 6, prefixLength: 64, gateway: 'fd00:22::1', setIndex: 1 },
@@ -115,11 +121,14 @@ describe('allocation', () => {
       ],
     ]);
     const leases = ['a', 'b', 'c'].map((c) => addCommitted(store, attachment(c), sets)[0]);
-    assert.deepEqual(leases.map((l) => [l?.address, l?.prefixLength, l?.gateway]), [
-      ['10.1.0.10', 24, '10.1.0.1'],
-      ['10.1.0.11', 24, '10.1.0.1'],
-      ['10.2.0.10', 16, undefined],
-    ]);
+    assert.deepEqual(
+      leases.map((l) => [l?.address, l?.prefixLength, l?.gateway]),
+      [
+        ['10.1.0.10', 24, '10.1.0.1'],
+        ['10.1.0.11', 24, '10.1.0.1'],
+        ['10.2.0.10', 16, undefined],
+      ],
+    );
     store.remove(attachment('a'));
     assert.deepEqual(addresses(store, attachment('d'), sets), ['10.1.0.10']);
     store.close();
@@ -194,7 +203,7 @@ describe('attachment lifecycle', () => {
     store.close();
   });
 
-  test("commit stores the result; an old pending row (as an older podwired wrote it) is listed by state, and its address stays taken", () => {
+  test('commit stores the result; an old pending row (as an older podwired wrote it) is listed by state, and its address stays taken', () => {
     const { store, path } = fresh();
     const result = JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: '10.0.0.10/24' }] });
     addCommitted(store, attachment('a'), small, {}, result);
@@ -205,11 +214,21 @@ describe('attachment lifecycle', () => {
     assert.equal(got?.result, result);
     assert.equal(store.get(attachment('b'))?.attachment.result, undefined);
     assert.equal(addCommitted(store, attachment('c'), small)[0]?.address, '10.0.0.12', "the pending row's lease is not handed out");
-    assert.deepEqual(store.listAttachments({ state: 'ready' }).map((a) => a.containerId), ['a', 'c']);
-    assert.deepEqual(store.listAttachments({ state: 'pending' }).map((a) => a.containerId), ['b']);
+    assert.deepEqual(
+      store.listAttachments({ state: 'ready' }).map((a) => a.containerId),
+      ['a', 'c'],
+    );
+    assert.deepEqual(
+      store.listAttachments({ state: 'pending' }).map((a) => a.containerId),
+      ['b'],
+    );
     assert.deepEqual(store.listAttachments({ network: 'other' }), []);
     assert.equal(store.listAttachments().length, 3);
-    assert.deepEqual(store.remove(attachment('b'))?.leases.map((l) => l.address), ['10.0.0.11'], 'remove() takes a pending row and its lease');
+    assert.deepEqual(
+      store.remove(attachment('b'))?.leases.map((l) => l.address),
+      ['10.0.0.11'],
+      'remove() takes a pending row and its lease',
+    );
     store.close();
   });
 
@@ -219,15 +238,15 @@ describe('attachment lifecycle', () => {
     addCommitted(store, attachment('b'), dual);
     const removed = store.remove(attachment('a'));
     assert.equal(removed?.attachment.containerId, 'a');
-    assert.deepEqual(removed?.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::2']);
+    assert.deepEqual(
+      removed?.leases.map((l) => l.address),
+      ['10.22.1.10', 'fd00:22::2'],
+    );
     assert.equal(store.remove(attachment('a')), undefined);
     assert.equal(store.get(attachment('a')), undefined);
     const raw = rawConnection(path);
     assert.equal(scalar(raw, "SELECT count(*) FROM leases WHERE container_id = 'a'"), 0);
-    assert.equal(
-      scalar(raw, 'SELECT count(*) FROM leases l LEFT JOIN attachments a USING (network, container_id, ifname) WHERE a.network IS NULL'),
-      0,
-    );
+    assert.equal(scalar(raw, 'SELECT count(*) FROM leases l LEFT JOIN attachments a USING (network, container_id, ifname) WHERE a.network IS NULL'), 0);
     assert.equal(scalar(raw, 'SELECT count(*) FROM leases'), 2);
     // the foreign key refuses a lease without an attachment
     assert.throws(
@@ -279,7 +298,10 @@ describe('persistence', () => {
     const a = store.get(attachment('a'));
     assert.equal(a?.attachment.state, 'ready');
     assert.equal(a?.attachment.result, '{"ok":true}');
-    assert.deepEqual(a?.leases.map((l) => l.address), ['10.22.1.10', 'fd00:22::2']);
+    assert.deepEqual(
+      a?.leases.map((l) => l.address),
+      ['10.22.1.10', 'fd00:22::2'],
+    );
     // cursor survived: continues after b's addresses, which are not reused yet
     assert.deepEqual(addresses(store, attachment('c'), dual), ['10.22.1.12', 'fd00:22::4']);
     store.close();

@@ -154,7 +154,10 @@ export class SqliteIpamStore implements IpamStore {
    * created with mode 0700 if missing; the database and its -wal/-shm files
    * get mode 0600 (SQLite creates -wal/-shm with the main file's mode).
    */
-  constructor(readonly dbPath: string, options: OpenOptions = {}) {
+  constructor(
+    readonly dbPath: string,
+    options: OpenOptions = {},
+  ) {
     const inMemory = dbPath === ':memory:';
     if (!inMemory) {
       if (dbPath === '') throw new IpamError('invalid-argument', 'database path must not be empty');
@@ -186,9 +189,7 @@ export class SqliteIpamStore implements IpamStore {
     this.removeTx = db.transaction((key: KeyParams) => this.removeInTx(key));
     this.getTx = db.transaction((key: KeyParams) => this.getInTx(key));
     this.usageTx = db.transaction((sets: readonly RangeSet[]) => this.usageInTx(sets));
-    this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) =>
-      this.choose(att, sets, requested),
-    );
+    this.chooseTx = db.transaction((att: NewAttachment, sets: readonly RangeSet[], requested: readonly IpValue[]) => this.choose(att, sets, requested));
     this.commitTx = db.transaction((att: NewAttachment, choice: Choice, resultJson: string | undefined) => this.write(att, choice, resultJson));
   }
 
@@ -240,9 +241,7 @@ export class SqliteIpamStore implements IpamStore {
 
   listAttachments(filter: AttachmentFilter = {}): Attachment[] {
     this.assertOpen();
-    return this.stmt.listAttachments
-      .all({ network: filter.network ?? null, state: filter.state ?? null })
-      .map(toAttachment);
+    return this.stmt.listAttachments.all({ network: filter.network ?? null, state: filter.state ?? null }).map(toAttachment);
   }
 
   listLeases(network?: string): Lease[] {
@@ -343,10 +342,7 @@ export class SqliteIpamStore implements IpamStore {
         throw new IpamError('requested-not-in-range', `requested address ${text} is in none of the ranges of network ${att.network}`);
       }
       if (range.reserved.includes(ip.value)) {
-        throw new IpamError(
-          'requested-not-in-range',
-          `requested address ${text} is a reserved (network, broadcast or gateway) address of ${range.subnet}`,
-        );
+        throw new IpamError('requested-not-in-range', `requested address ${text} is a reserved (network, broadcast or gateway) address of ${range.subnet}`);
       }
       if (wanted.has(setIndex)) {
         throw new IpamError('invalid-argument', `more than one requested address in range set ${setIndex} (${describeRangeSet(set)})`);
@@ -369,19 +365,12 @@ export class SqliteIpamStore implements IpamStore {
       if (value === undefined) {
         const cursorKey = this.cursorOf(att.network, set.id);
         const cursor = cursorKey === undefined ? undefined : parseAddressKey(cursorKey);
-        const found = findNextFree(
-          set,
-          cursor !== undefined && cursor.family === set.family ? cursor.value : undefined,
-          (lo, hi, limit) => {
-            const keys = this.usedIn(set.family, lo, hi, limit);
-            return { length: keys.length, valueAt: (i) => parseAddressKey(keys[i] ?? '').value };
-          },
-        );
+        const found = findNextFree(set, cursor !== undefined && cursor.family === set.family ? cursor.value : undefined, (lo, hi, limit) => {
+          const keys = this.usedIn(set.family, lo, hi, limit);
+          return { length: keys.length, valueAt: (i) => parseAddressKey(keys[i] ?? '').value };
+        });
         if (found === undefined) {
-          throw new IpamError(
-            'exhausted',
-            `no free address in network ${att.network} range set ${setIndex}: ${describeRangeSet(set)}`,
-          );
+          throw new IpamError('exhausted', `no free address in network ${att.network} range set ${setIndex}: ${describeRangeSet(set)}`);
         }
         value = found.value;
         range = found.range;
@@ -524,9 +513,7 @@ function prepareStatements(db: Db) {
        ORDER BY network, container_id, ifname`,
     ),
     leasesOf: db.prepare<KeyParams, LeaseRow>(`SELECT * FROM leases WHERE ${keyWhere} ORDER BY set_index`),
-    listLeases: db.prepare<[string], LeaseRow>(
-      'SELECT * FROM leases WHERE network = ? ORDER BY container_id, ifname, set_index',
-    ),
+    listLeases: db.prepare<[string], LeaseRow>('SELECT * FROM leases WHERE network = ? ORDER BY container_id, ifname, set_index'),
     listAllLeases: db.prepare<[], LeaseRow>('SELECT * FROM leases ORDER BY network, container_id, ifname, set_index'),
     insertLease: db.prepare<[LeaseRow], void>(
       `INSERT INTO leases (network, container_id, ifname, set_index, family, addr_key, address, prefix_length, gateway)
@@ -539,13 +526,9 @@ function prepareStatements(db: Db) {
       'SELECT network, container_id, ifname FROM leases WHERE addr_key = ? ORDER BY network, container_id, ifname LIMIT 1',
     ),
     usedIn: db
-      .prepare<[string, string, number], string>(
-        'SELECT DISTINCT addr_key FROM leases WHERE addr_key >= ? AND addr_key <= ? ORDER BY addr_key LIMIT ?',
-      )
+      .prepare<[string, string, number], string>('SELECT DISTINCT addr_key FROM leases WHERE addr_key >= ? AND addr_key <= ? ORDER BY addr_key LIMIT ?')
       .pluck(),
-    countIn: db
-      .prepare<[string, string], number>('SELECT count(DISTINCT addr_key) FROM leases WHERE addr_key >= ? AND addr_key <= ?')
-      .pluck(),
+    countIn: db.prepare<[string, string], number>('SELECT count(DISTINCT addr_key) FROM leases WHERE addr_key >= ? AND addr_key <= ?').pluck(),
     getCursor: db.prepare<[string, string], string>('SELECT addr_key FROM cursors WHERE network = ? AND set_id = ?').pluck(),
     setCursor: db.prepare<[string, string, string], void>(
       `INSERT INTO cursors (network, set_id, addr_key) VALUES (?, ?, ?)

@@ -43,19 +43,16 @@ export function rawConnection(dbPath: string): Database.Database {
 
 /** Single integer value of a query on a raw connection. */
 export function scalar(db: Database.Database, sql: string, ...params: unknown[]): number {
-  const v: unknown = db.prepare(sql).pluck().get(...params);
+  const v: unknown = db
+    .prepare(sql)
+    .pluck()
+    .get(...params);
   if (typeof v !== 'number') throw new Error(`expected a number from ${sql}, got ${String(v)}`);
   return v;
 }
 
 /** An attachment as podwired's ADD records it: allocate(), then commit(); its leases. */
-export function addCommitted(
-  store: IpamStore,
-  att: NewAttachment,
-  sets: readonly RangeSet[],
-  opts: AllocateOptions = {},
-  resultJson = '{}',
-): Lease[] {
+export function addCommitted(store: IpamStore, att: NewAttachment, sets: readonly RangeSet[], opts: AllocateOptions = {}, resultJson = '{}'): Lease[] {
   const allocation = store.allocate(att, sets, opts);
   allocation.commit(resultJson);
   return [...allocation.leases];

@@ -57,7 +57,10 @@ export function startEarly(stateDir: string): EarlyStart {
     onStranded: () => killAtExitWhenStranded(() => started?.stranded() ?? true),
   });
   let started: ThreadedDatapath | undefined;
-  void datapath.then((d) => (started = d), () => undefined);
+  void datapath.then(
+    (d) => (started = d),
+    () => undefined,
+  );
   const hostTables = datapath.then((d) => d.readHostTables());
   const hostRead = Promise.all([datapath, hostTables]).then(([d, t]) => d.hostViewOf(t));
   // Reported where they are awaited, not as unhandled rejections meanwhile.

@@ -20,7 +20,10 @@ const WAITS = { askMs: 500, exitMs: 300, terminateMs: 500 };
 const exitOf = (w: Worker): Promise<number> => new Promise((resolve) => w.once('exit', resolve));
 
 test('a worker that ends when asked ends without being terminated', async () => {
-  const w = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.once('message', () => process.exit(7)); parentPort.postMessage('listening');`, { eval: true });
+  const w = new Worker(
+    `const { parentPort } = require('node:worker_threads'); parentPort.once('message', () => process.exit(7)); parentPort.postMessage('listening');`,
+    { eval: true },
+  );
   const code = exitOf(w);
   await once(w, 'message');
   await endWorker(w, () => w.postMessage('stop'), WAITS);
@@ -47,7 +50,10 @@ test('a worker blocked in a system call: endWorker gives up within its bounds (W
   await new Promise((resolve) => setTimeout(resolve, 300));
   const t0 = performance.now();
   try {
-    await assert.rejects(endWorker(w, () => undefined, WAITS), (err: unknown) => err instanceof WorkerNotEnded);
+    await assert.rejects(
+      endWorker(w, () => undefined, WAITS),
+      (err: unknown) => err instanceof WorkerNotEnded,
+    );
     const ms = performance.now() - t0;
     assert.ok(ms < WAITS.exitMs + WAITS.terminateMs + 500, `gave up after ${Math.round(ms)} ms`);
   } finally {

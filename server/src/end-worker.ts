@@ -32,7 +32,11 @@ export class WorkerNotEnded extends Error {
  * those it rejects with WorkerNotEnded (the worker is stuck: process.exit() would wait for
  * it forever, see early-start.ts). A failing ask is rethrown once the worker has ended.
  */
-export async function endWorker(worker: Worker, ask: () => Promise<unknown> | void, waits: EndWorkerWaits = { askMs: ASK_WAIT_MS, exitMs: CLOSE_WAIT_MS, terminateMs: TERMINATE_WAIT_MS }): Promise<void> {
+export async function endWorker(
+  worker: Worker,
+  ask: () => Promise<unknown> | void,
+  waits: EndWorkerWaits = { askMs: ASK_WAIT_MS, exitMs: CLOSE_WAIT_MS, terminateMs: TERMINATE_WAIT_MS },
+): Promise<void> {
   let exited = false;
   const exit = new Promise<'exited'>((resolve) =>
     worker.once('exit', () => {
@@ -57,7 +61,11 @@ export async function endWorker(worker: Worker, ask: () => Promise<unknown> | vo
       const terminated = worker.terminate().then(() => 'exited' as const);
       terminated.catch(() => undefined);
       if ((await Promise.race([terminated, exit, after(waits.terminateMs)])) === 'late' && !exited) {
-        throw new WorkerNotEnded(first === 'late' ? `it did not answer the request to stop within ${waits.askMs} ms, and terminating it did not end it within ${waits.terminateMs} ms` : `terminating it did not end it within ${waits.terminateMs} ms`);
+        throw new WorkerNotEnded(
+          first === 'late'
+            ? `it did not answer the request to stop within ${waits.askMs} ms, and terminating it did not end it within ${waits.terminateMs} ms`
+            : `terminating it did not end it within ${waits.terminateMs} ms`,
+        );
       }
     }
     if (askError !== undefined) throw askError;

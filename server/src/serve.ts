@@ -81,17 +81,33 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // every start.
   const metricsModule = opts.metrics ? (require('./metrics/podwire-metrics.js') as typeof import('./metrics/podwire-metrics.js')) : undefined;
   const metrics = metricsModule
-    ? new metricsModule.PodwireMetrics({ store, networks, netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(), startup: (): StartupReport => startup, pendingLinkDestructions: (): number => datapath.pendingDestructions(), peerPathMtus: () => peerRouting.router.pathMtus() })
+    ? new metricsModule.PodwireMetrics({
+        store,
+        networks,
+        netnsSocketCacheSize: (): number => datapath.netnsSocketCacheSize(),
+        startup: (): StartupReport => startup,
+        pendingLinkDestructions: (): number => datapath.pendingDestructions(),
+        peerPathMtus: () => peerRouting.router.pathMtus(),
+      })
     : undefined;
   if (metrics) early.hooks.onBatch = metrics.observeBatch;
   const datapath = await early.datapath;
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
-  const peerRouting = await PeerRouting.create(opts, datapath, new SnapshotPeerRouteTable(hostDumps, early.hostTables.then((t) => t.routes)), log, {
-    kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
-    // The VXLAN layer (peers.encapsulation): a host socket of its own (its changes are few and
-    // small); the start-up read shows devices left from another configuration, removed.
-    vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links), probePathMtu: true },
-  });
+  const peerRouting = await PeerRouting.create(
+    opts,
+    datapath,
+    new SnapshotPeerRouteTable(
+      hostDumps,
+      early.hostTables.then((t) => t.routes),
+    ),
+    log,
+    {
+      kubernetes: (kubeconfig, nodeName) => KubernetesPeerSource.create({ ...(kubeconfig ? { kubeconfig } : {}), nodeName, log }),
+      // The VXLAN layer (peers.encapsulation): a host socket of its own (its changes are few and
+      // small); the start-up read shows devices left from another configuration, removed.
+      vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links), probePathMtu: true },
+    },
+  );
   // Egress masquerade and hostPort mappings: podwired's own nftables table. Opened before
   // serving; if nftables is unusable podwired serves without both (logged, in Debug and
   // `podwirectl status`), and an ADD asking for hostPorts fails saying why.
@@ -106,7 +122,11 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   metrics?.subscribeTo(events);
   const metricsServer =
     opts.metrics && metrics
-      ? await (require('./metrics/metrics-http-server.js') as typeof import('./metrics/metrics-http-server.js')).startMetricsHttpServer(opts.metrics.listen, () => metrics.expose(), log)
+      ? await (require('./metrics/metrics-http-server.js') as typeof import('./metrics/metrics-http-server.js')).startMetricsHttpServer(
+          opts.metrics.listen,
+          () => metrics.expose(),
+          log,
+        )
       : undefined;
   // grpc.health.v1 on every listener: NOT_SERVING until reconciled, and again once stopping.
   const health = new ServingHealth();
@@ -116,7 +136,23 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     phases: { storeMs, snapshotMs: 0, reconcileMs: 0, toServingMs: 0 },
     verification: pendingVerification(0),
   };
-  const debugDeps = podwiredDebugDeps({ store, datapath, networks, readiness, config: opts, events, peers, podCidrs: () => peerRouting.node.podCidrs(), startup: () => startup, log, host, hostDumps, netns, stopping: health.stopping, egress: () => egress.status() });
+  const debugDeps = podwiredDebugDeps({
+    store,
+    datapath,
+    networks,
+    readiness,
+    config: opts,
+    events,
+    peers,
+    podCidrs: () => peerRouting.node.podCidrs(),
+    startup: () => startup,
+    log,
+    host,
+    hostDumps,
+    netns,
+    stopping: health.stopping,
+    egress: () => egress.status(),
+  });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
@@ -140,11 +176,18 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   readiness.markReady();
   health.markServing();
   startup.phases.toServingMs = performance.now();
-  log.info({ reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length }, 'podwired serving');
+  log.info(
+    { reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length },
+    'podwired serving',
+  );
   // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
   const verifyAbort = new AbortController();
   const verification = verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
-    (v) => log.info({ verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } }, 'podwired: ready pods verified in their netns'),
+    (v) =>
+      log.info(
+        { verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } },
+        'podwired: ready pods verified in their netns',
+      ),
     (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
   );
 
@@ -205,4 +248,3 @@ const NFT_RESYNC_MS = 30_000;
 function roundPhases(phases: StartupReport['phases']): Record<string, number> {
   return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 }
-

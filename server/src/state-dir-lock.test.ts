@@ -44,7 +44,8 @@ test('a refusal without a readable holder record still names the state dir', () 
   fs.writeFileSync(path.join(dir, LOCK_FILE), 'not json');
   assert.throws(
     () => lockStateDir(dir, '/run/x.sock', () => false),
-    (err: unknown) => err instanceof StateDirInUse && err.holder === undefined && err.message.startsWith(`state directory ${dir} is in use by another podwired;`),
+    (err: unknown) =>
+      err instanceof StateDirInUse && err.holder === undefined && err.message.startsWith(`state directory ${dir} is in use by another podwired;`),
   );
 });
 

@@ -22,7 +22,7 @@ export class StateDirInUse extends Error {
     super(
       `state directory ${stateDir} is in use by another podwired` +
         (holder ? ` (pid ${holder.pid}, socket ${holder.socket}, started ${holder.startedAt})` : '') +
-        '; two servers on one state directory would reconcile away each other\'s pods: stop the other one, or give this one its own --state-dir',
+        "; two servers on one state directory would reconcile away each other's pods: stop the other one, or give this one its own --state-dir",
     );
     this.name = 'StateDirInUse';
   }
@@ -32,7 +32,8 @@ function readHolder(fd: number): LockHolder | undefined {
   try {
     const text = fs.readFileSync(fd, 'utf8');
     const v = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof v.pid === 'number' && typeof v.socket === 'string' && typeof v.startedAt === 'string') return { pid: v.pid, socket: v.socket, startedAt: v.startedAt };
+    if (typeof v.pid === 'number' && typeof v.socket === 'string' && typeof v.startedAt === 'string')
+      return { pid: v.pid, socket: v.socket, startedAt: v.startedAt };
   } catch {
     // Being written right now, or left empty by a holder that died before writing: unknown.
   }

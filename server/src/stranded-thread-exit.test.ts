@@ -14,7 +14,10 @@ import * as path from 'node:path';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-stranded-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function child(fifo: string, withHook: boolean): { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; kill: () => void; stderr: () => string } {
+function child(
+  fifo: string,
+  withHook: boolean,
+): { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; kill: () => void; stderr: () => string } {
   const script = `
     const { ThreadedDatapath } = require(${JSON.stringify(path.join(__dirname, 'datapath', 'threaded-datapath.js'))});
     const { killAtExitWhenStranded } = require(${JSON.stringify(path.join(__dirname, 'stranded-thread-exit.js'))});
@@ -39,7 +42,8 @@ function child(fifo: string, withHook: boolean): { exited: Promise<{ code: numbe
   };
 }
 
-const within = <T>(p: Promise<T>, ms: number): Promise<T | 'still running'> => Promise.race([p, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms))]);
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'still running'> =>
+  Promise.race([p, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms))]);
 
 test('exiting with a stuck datapath thread: hangs without the hook, ends by SIGKILL with it', { timeout: 20_000 }, async () => {
   const fifos = [path.join(dir, 'a'), path.join(dir, 'b')];

@@ -61,11 +61,7 @@ async function startServer(sock, handler, options = {}) {
     };
   }
   server.addService(cniService, impl);
-  await new Promise((resolve, reject) =>
-    server.bindAsync(`unix://${sock}`, grpc.ServerCredentials.createInsecure(), (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
+  await new Promise((resolve, reject) => server.bindAsync(`unix://${sock}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   servers.add(server);
   return { server, calls };
 }
@@ -125,8 +121,7 @@ function cniError(res, code) {
   return doc;
 }
 
-const emptyResult = (rpc, req, cb) =>
-  cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
+const emptyResult = (rpc, req, cb) => cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
 
 before(() => {
   const build = spawnSync('make', ['-s', '-C', shimDir], { encoding: 'utf8' });
@@ -156,10 +151,7 @@ test('the binary is statically linked, stripped and under 1 MB', () => {
 
 test('VERSION is answered without a server', async () => {
   const sock = freshSocket(); // nothing listens here
-  const res = await runShim(
-    { CNI_COMMAND: 'VERSION', PODWIRE_SOCKET: sock },
-    '{"cniVersion":"0.4.0","name":"x"}',
-  );
+  const res = await runShim({ CNI_COMMAND: 'VERSION', PODWIRE_SOCKET: sock }, '{"cniVersion":"0.4.0","name":"x"}');
   assert.equal(res.code, 0);
   assert.equal(res.stderr, '');
   // The list itself is the server's SUPPORTED_CNI_VERSIONS, generated into the shim at build
@@ -258,10 +250,7 @@ test('each verb calls its RPC with every request field unchanged', async () => {
     const res = await runShim({ CNI_COMMAND: 'DEL', PODWIRE_SOCKET: sock }, '');
     assert.equal(res.code, 0);
     const req = calls.at(-1).request.invocation;
-    assert.deepEqual(
-      [req.containerId, req.netns, req.ifname, req.args, req.path, req.config.length],
-      ['', '', '', '', '', 0],
-    );
+    assert.deepEqual([req.containerId, req.netns, req.ifname, req.args, req.path, req.config.length], ['', '', '', '', '', 0]);
   } finally {
     stopServer(server);
   }
@@ -374,9 +363,7 @@ test('an error reply prints one CNI error JSON with exit 1', async () => {
 test('a gRPC status other than OK is error 5, or 11 for UNAVAILABLE', async () => {
   const sock = freshSocket();
   let status = grpc.status.INTERNAL;
-  const { server } = await startServer(sock, (rpc, req, cb) =>
-    cb({ code: status, details: 'kaboom: état "bad" 100%' }),
-  );
+  const { server } = await startServer(sock, (rpc, req, cb) => cb({ code: status, details: 'kaboom: état "bad" 100%' }));
   try {
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), '{}');
     const doc = cniError(res, 5);
@@ -394,10 +381,7 @@ test('a server that never answers is cut off by PODWIRE_CALL_TIMEOUT_MS', async 
   const sock = freshSocket();
   const { server, calls } = await startServer(sock, () => {}); // never calls back
   try {
-    const res = await runShim(
-      cniEnv('ADD', { PODWIRE_SOCKET: sock, PODWIRE_CALL_TIMEOUT_MS: '300' }),
-      '{"cniVersion":"1.0.0"}',
-    );
+    const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock, PODWIRE_CALL_TIMEOUT_MS: '300' }), '{"cniVersion":"1.0.0"}');
     const doc = cniError(res, 11);
     assert.match(doc.msg, /timed out after 300 ms/);
     assert.ok(res.ms >= 290 && res.ms < 3000, `took ${res.ms} ms`);
@@ -456,9 +440,7 @@ test('a server started while the shim is retrying gets the call', async () => {
   const sock = freshSocket();
   const pending = runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock, PODWIRE_RETRY_TIMEOUT_MS: '5000' }), '{}');
   await new Promise((resolve) => setTimeout(resolve, 400));
-  const { server, calls } = await startServer(sock, (rpc, req, cb) =>
-    cb(null, { result: Buffer.from('{"late":true}'), cniVersion: '1.1.0' }),
-  );
+  const { server, calls } = await startServer(sock, (rpc, req, cb) => cb(null, { result: Buffer.from('{"late":true}'), cniVersion: '1.1.0' }));
   try {
     const res = await pending;
     assert.equal(res.code, 0, res.stderr);

@@ -16,14 +16,26 @@ test('parses the Kubernetes keys and IP', () => {
 });
 
 test('unknown keys fail unless IgnoreUnknown is set', () => {
-  assert.throws(() => parseCniArgs('FOO=1'), (e: unknown) => e instanceof CniError && e.code === 2 && /FOO/.test(e.message));
+  assert.throws(
+    () => parseCniArgs('FOO=1'),
+    (e: unknown) => e instanceof CniError && e.code === 2 && /FOO/.test(e.message),
+  );
   assert.deepEqual(parseCniArgs('IgnoreUnknown=1;FOO=1;K8S_POD_NAME=p'), { ips: [], podName: 'p' });
   assert.deepEqual(parseCniArgs('FOO=1;IgnoreUnknown=true'), { ips: [] });
   assert.throws(() => parseCniArgs('IgnoreUnknown=0;FOO=1'), CniError);
 });
 
 test('a pair without "=" or an IP that is not an address is an invalid environment (code 4)', () => {
-  assert.throws(() => parseCniArgs('IP=10.0.0.300'), (e: unknown) => e instanceof CniError && e.code === 4);
-  assert.throws(() => parseCniArgs('K8S_POD_NAME'), (e: unknown) => e instanceof CniError && e.code === 4);
-  assert.throws(() => parseCniArgs('=x'), (e: unknown) => e instanceof CniError && e.code === 4);
+  assert.throws(
+    () => parseCniArgs('IP=10.0.0.300'),
+    (e: unknown) => e instanceof CniError && e.code === 4,
+  );
+  assert.throws(
+    () => parseCniArgs('K8S_POD_NAME'),
+    (e: unknown) => e instanceof CniError && e.code === 4,
+  );
+  assert.throws(
+    () => parseCniArgs('=x'),
+    (e: unknown) => e instanceof CniError && e.code === 4,
+  );
 });

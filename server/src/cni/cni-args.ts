@@ -54,8 +54,7 @@ export function parseCniArgsAs(raw: string, mode: 'strict' | 'lenient'): CniArgs
         if (!ipaddr.isValid(ip)) throw new CniError(CniCode.InvalidEnvironment, 'invalid CNI_ARGS', `IP=${JSON.stringify(ip)} is not an IP address`);
         out.ips.push(ipaddr.parse(ip).toString());
       }
-    }
-    else out[field] = value;
+    } else out[field] = value;
   }
   if (unknown.length > 0 && !ignoreUnknown) {
     throw new CniError(
@@ -74,7 +73,13 @@ function lenientArgs(raw: string): CniArgs {
     if (eq <= 0) continue;
     const field = KNOWN[pair.slice(0, eq)];
     const value = pair.slice(eq + 1);
-    if (field === 'ip') out.ips.push(...value.split(',').filter((v) => ipaddr.isValid(v)).map((v) => ipaddr.parse(v).toString()));
+    if (field === 'ip')
+      out.ips.push(
+        ...value
+          .split(',')
+          .filter((v) => ipaddr.isValid(v))
+          .map((v) => ipaddr.parse(v).toString()),
+      );
     else if (field !== undefined && field !== 'ignore' && value !== '') out[field] = value;
   }
   return out;

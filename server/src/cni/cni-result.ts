@@ -47,9 +47,7 @@ export function resultForVersion(result: CniResult, version: CniVersion): CniRes
   const out: CniResult = {
     cniVersion: version,
     interfaces: result.interfaces.map(({ mtu, ...rest }) => (withMtu && mtu !== undefined ? { ...rest, mtu } : rest)),
-    ips: result.ips.map(({ version: _v, ...rest }) =>
-      withIpVersion ? { version: rest.address.includes(':') ? '6' : '4', ...rest } : rest,
-    ),
+    ips: result.ips.map(({ version: _v, ...rest }) => (withIpVersion ? { version: rest.address.includes(':') ? '6' : '4', ...rest } : rest)),
     routes: result.routes.map((r) => ({ ...r })),
   };
   if (result.dns) out.dns = result.dns;

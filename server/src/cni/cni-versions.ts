@@ -36,10 +36,6 @@ export function compareVersions(a: string, b: string): number {
 /** A verb introduced in spec version `since` is refused (code 1) in configs of older versions. */
 export function requireVersionAtLeast(version: string, since: string, verb: string): void {
   if (compareVersions(version, since) < 0) {
-    throw new CniError(
-      CniCode.IncompatibleVersion,
-      `${verb} is not supported for cniVersion ${version}`,
-      `${verb} was introduced in CNI ${since}`,
-    );
+    throw new CniError(CniCode.IncompatibleVersion, `${verb} is not supported for cniVersion ${version}`, `${verb} was introduced in CNI ${since}`);
   }
 }

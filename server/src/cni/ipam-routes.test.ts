@@ -19,12 +19,15 @@ test('absent routes stay absent (default routes apply); an empty list means no r
 });
 
 test('host-local route syntax: dst per family, optional gw, canonical text', () => {
-  assert.deepEqual(parseIpamRoutes([{ dst: '0.0.0.0/0' }, { dst: '10.214.0.0/16', gw: '10.214.0.1' }, { dst: 'FD14:0::/64' }, { dst: '::/0', gw: 'fe80::1' }]), [
-    { family: 4, dst: '0.0.0.0', dstLen: 0 },
-    { family: 4, dst: '10.214.0.0', dstLen: 16, gw: '10.214.0.1' },
-    { family: 6, dst: 'fd14::', dstLen: 64 },
-    { family: 6, dst: '::', dstLen: 0, gw: 'fe80::1' },
-  ]);
+  assert.deepEqual(
+    parseIpamRoutes([{ dst: '0.0.0.0/0' }, { dst: '10.214.0.0/16', gw: '10.214.0.1' }, { dst: 'FD14:0::/64' }, { dst: '::/0', gw: 'fe80::1' }]),
+    [
+      { family: 4, dst: '0.0.0.0', dstLen: 0 },
+      { family: 4, dst: '10.214.0.0', dstLen: 16, gw: '10.214.0.1' },
+      { family: 6, dst: 'fd14::', dstLen: 64 },
+      { family: 6, dst: '::', dstLen: 0, gw: 'fe80::1' },
+    ],
+  );
   assert.equal(routeDstText({ dst: 'fd14::', dstLen: 64 }), 'fd14::/64');
 });
 

@@ -58,15 +58,20 @@ function parseRoute(v: unknown, n: number): IpamRoute {
   const entry = v as Record<string, unknown>;
   const unsupported = UNSUPPORTED_ROUTE_KEYS.filter((k) => entry[k] !== undefined);
   if (unsupported.length > 0) {
-    throw invalid(`${where} sets ${unsupported.map((k) => `"${k}"`).join(', ')}, which podwire does not support`, 'a podwire route has only "dst" and optionally "gw"');
+    throw invalid(
+      `${where} sets ${unsupported.map((k) => `"${k}"`).join(', ')}, which podwire does not support`,
+      'a podwire route has only "dst" and optionally "gw"',
+    );
   }
   const unknown = Object.keys(entry).filter((k) => k !== 'dst' && k !== 'gw' && !(UNSUPPORTED_ROUTE_KEYS as readonly string[]).includes(k));
-  if (unknown.length > 0) throw invalid(`${where} has unknown key ${unknown.map((k) => `"${k}"`).join(', ')}`, 'a podwire route has only "dst" and optionally "gw"');
+  if (unknown.length > 0)
+    throw invalid(`${where} has unknown key ${unknown.map((k) => `"${k}"`).join(', ')}`, 'a podwire route has only "dst" and optionally "gw"');
   const route: IpamRoute = parseDst(entry.dst, where);
   if (entry.gw !== undefined) {
     if (typeof entry.gw !== 'string' || !isIpText(entry.gw)) throw invalid(`${where}.gw must be an IP address`, `got ${JSON.stringify(entry.gw)}`);
     const gw = ipaddr.parse(entry.gw);
-    if (familyOf(gw) !== route.family) throw invalid(`${where}.gw ${entry.gw} is not of the family of dst ${String(entry.dst)}`, 'dst and gw must both be IPv4 or both IPv6');
+    if (familyOf(gw) !== route.family)
+      throw invalid(`${where}.gw ${entry.gw} is not of the family of dst ${String(entry.dst)}`, 'dst and gw must both be IPv4 or both IPv6');
     if (gw.range() === 'unspecified') throw invalid(`${where}.gw ${entry.gw} is the unspecified address`, 'leave "gw" out to route through podwire\'s gateway');
     route.gw = gw.toString();
   }

@@ -52,7 +52,10 @@ test('invalid fields are code 7, unsupported ipam type is code 2', () => {
 });
 
 test('ADD needs ranges', () => {
-  assert.throws(() => requireRanges(parse({ ...base, ipam: undefined })), (e: unknown) => e instanceof CniError && e.code === 7);
+  assert.throws(
+    () => requireRanges(parse({ ...base, ipam: undefined })),
+    (e: unknown) => e instanceof CniError && e.code === 7,
+  );
 });
 
 test('ipam without ranges (or no ipam) parses to no range sets: the node pod CIDRs are used; an empty list is still invalid', () => {
@@ -63,11 +66,18 @@ test('ipam without ranges (or no ipam) parses to no range sets: the node pod CID
   assert.equal(code({ ...base, ipam: { ranges: 'x' } }), 7);
 });
 
-test('ipam.routes: parsed when present, absent otherwise; a bridge+host-local config\'s other keys are ignored', () => {
+test("ipam.routes: parsed when present, absent otherwise; a bridge+host-local config's other keys are ignored", () => {
   assert.equal(parse(base).routes, undefined);
   const hostLocal = {
     ...base,
-    ipam: { type: 'host-local', ranges: [...base.ipam.ranges, [{ subnet: 'fd14::/64' }]], routes: [{ dst: '10.214.0.0/16' }, { dst: '::/0', gw: 'fe80::1' }], dataDir: '/run/cni/ipam', resolvConf: '/etc/resolv.conf', name: 'x' },
+    ipam: {
+      type: 'host-local',
+      ranges: [...base.ipam.ranges, [{ subnet: 'fd14::/64' }]],
+      routes: [{ dst: '10.214.0.0/16' }, { dst: '::/0', gw: 'fe80::1' }],
+      dataDir: '/run/cni/ipam',
+      resolvConf: '/etc/resolv.conf',
+      name: 'x',
+    },
   };
   assert.deepEqual(parse(hostLocal).routes, [
     { family: 4, dst: '10.214.0.0', dstLen: 16 },
@@ -76,7 +86,10 @@ test('ipam.routes: parsed when present, absent otherwise; a bridge+host-local co
   assert.deepEqual(parse({ ...base, ipam: { routes: [] } }).routes, []);
   assert.equal(code({ ...base, ipam: { ...base.ipam, routes: [{ dst: 'x' }] } }), 7);
   // A family the ranges give no address of: refused before anything is leased.
-  assert.throws(() => parse({ ...base, ipam: { ...base.ipam, routes: [{ dst: '10.214.0.0/16' }, { dst: 'fd14::/64' }] } }), (e: unknown) => e instanceof CniError && e.code === 7 && /ipam.routes\[1\] is an IPv6 route but ipam.ranges give no IPv6 address/.test(e.message));
+  assert.throws(
+    () => parse({ ...base, ipam: { ...base.ipam, routes: [{ dst: '10.214.0.0/16' }, { dst: 'fd14::/64' }] } }),
+    (e: unknown) => e instanceof CniError && e.code === 7 && /ipam.routes\[1\] is an IPv6 route but ipam.ranges give no IPv6 address/.test(e.message),
+  );
 });
 
 test('ipam keys that would change behaviour and are not supported are code 7, named', () => {
@@ -89,6 +102,12 @@ test('ipam keys that would change behaviour and are not supported are code 7, na
     }
     return 'accepted';
   };
-  assert.match(message({ ...base, ipam: { subnet: '10.1.0.0/24', gateway: '10.1.0.1' } }), /^7 unsupported ipam key "subnet", "gateway" \| host-local's legacy single-range form/);
-  assert.match(message({ ...base, ipam: { ...base.ipam, addresses: [{ address: '10.1.0.9/24' }] } }), /^7 unsupported ipam key "addresses" \| podwire reads "ipam" keys "type", "ranges", "routes" and ignores "dataDir", "resolvConf", "name"/);
+  assert.match(
+    message({ ...base, ipam: { subnet: '10.1.0.0/24', gateway: '10.1.0.1' } }),
+    /^7 unsupported ipam key "subnet", "gateway" \| host-local's legacy single-range form/,
+  );
+  assert.match(
+    message({ ...base, ipam: { ...base.ipam, addresses: [{ address: '10.1.0.9/24' }] } }),
+    /^7 unsupported ipam key "addresses" \| podwire reads "ipam" keys "type", "ranges", "routes" and ignores "dataDir", "resolvConf", "name"/,
+  );
 });

@@ -198,11 +198,7 @@ export function netConfFromDocument(doc: unknown): NetConf {
 /** ADD and CHECK need at least one range set. */
 export function requireRanges(conf: NetConf): RangeSet[] {
   if (conf.rangeSets.length === 0) {
-    throw new CniError(
-      CniCode.InvalidNetworkConfig,
-      'network configuration has no address ranges',
-      'set "ipam": {"ranges": [[{"subnet": "10.22.0.0/16"}]]}',
-    );
+    throw new CniError(CniCode.InvalidNetworkConfig, 'network configuration has no address ranges', 'set "ipam": {"ranges": [[{"subnet": "10.22.0.0/16"}]]}');
   }
   return conf.rangeSets;
 }

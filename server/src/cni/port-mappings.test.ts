@@ -78,8 +78,12 @@ test('descriptions name the host address, bracketing IPv6', () => {
 });
 
 test("containerd's go-cni keys (HostPort, ContainerPort, Protocol, HostIP: no JSON tags) read as Go's decoder reads them, case-insensitively", () => {
-  assert.deepEqual(parsePortMappings([{ HostPort: 18380, ContainerPort: 8080, Protocol: 'tcp', HostIP: '127.0.0.1' }]), [{ hostPort: 18380, containerPort: 8080, protocol: 'tcp', hostIP: '127.0.0.1' }]);
-  assert.deepEqual(parsePortMappings([{ hostport: 53, CONTAINERPORT: 5353, protocol: 'UDP', HostIP: '' }]), [{ hostPort: 53, containerPort: 5353, protocol: 'udp' }]);
+  assert.deepEqual(parsePortMappings([{ HostPort: 18380, ContainerPort: 8080, Protocol: 'tcp', HostIP: '127.0.0.1' }]), [
+    { hostPort: 18380, containerPort: 8080, protocol: 'tcp', hostIP: '127.0.0.1' },
+  ]);
+  assert.deepEqual(parsePortMappings([{ hostport: 53, CONTAINERPORT: 5353, protocol: 'UDP', HostIP: '' }]), [
+    { hostPort: 53, containerPort: 5353, protocol: 'udp' },
+  ]);
   // The exact key wins over a differently cased one, as in Go.
   assert.deepEqual(parsePortMappings([{ hostPort: 80, HostPort: 81, containerPort: 80 }]), [{ hostPort: 80, containerPort: 80, protocol: 'tcp' }]);
 });

@@ -22,7 +22,8 @@ function invalid(msg: string, value: unknown): CniError {
 }
 
 function port(v: unknown, field: string, entry: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw invalid(`"runtimeConfig.portMappings": ${field} must be a port number from 1 to 65535`, entry);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535)
+    throw invalid(`"runtimeConfig.portMappings": ${field} must be a port number from 1 to 65535`, entry);
   return v;
 }
 
@@ -75,7 +76,11 @@ export function parsePortMappings(v: unknown): PortMapping[] {
     if (typeof protocolText !== 'string' || !PROTOCOLS.includes(protocolText.toLowerCase() as PortProtocol)) {
       throw invalid('"runtimeConfig.portMappings": protocol must be "tcp", "udp" or "sctp"', entry);
     }
-    const m: PortMapping = { hostPort: port(e.hostPort, 'hostPort', entry), containerPort: port(e.containerPort, 'containerPort', entry), protocol: protocolText.toLowerCase() as PortProtocol };
+    const m: PortMapping = {
+      hostPort: port(e.hostPort, 'hostPort', entry),
+      containerPort: port(e.containerPort, 'containerPort', entry),
+      protocol: protocolText.toLowerCase() as PortProtocol,
+    };
     if (e.hostIP !== undefined && e.hostIP !== '') {
       if (typeof e.hostIP !== 'string' || !ipaddr.isValid(e.hostIP)) throw invalid('"runtimeConfig.portMappings": hostIP must be an IP address', entry);
       const ip = ipaddr.parse(e.hostIP);
@@ -84,7 +89,10 @@ export function parsePortMappings(v: unknown): PortMapping[] {
     const key = hostPortKey(m);
     const before = byKey.get(key);
     if (before && before.containerPort !== m.containerPort) {
-      throw invalid(`"runtimeConfig.portMappings" maps ${describePortMapping(before)} and ${describePortMapping(m)}: one host port cannot go to two container ports`, v);
+      throw invalid(
+        `"runtimeConfig.portMappings" maps ${describePortMapping(before)} and ${describePortMapping(m)}: one host port cannot go to two container ports`,
+        v,
+      );
     }
     byKey.set(key, m);
   }

@@ -84,7 +84,8 @@ function parseNode(v: unknown, nameOverride: string | undefined): NodeConfig {
 function parseNodeIPs(v: unknown, field: string): string[] {
   if (!Array.isArray(v)) throw new ConfigError(`"${field}" must be a list of IP addresses, got ${JSON.stringify(v)}`);
   const ips = v.map((ip, j) => parseNodeIP(ip, `${field}[${j}]`));
-  if (ips.some((ip, j) => ips.findIndex((o) => o.includes(':') === ip.includes(':')) !== j)) throw new ConfigError(`"${field}" has more than one address of a family`);
+  if (ips.some((ip, j) => ips.findIndex((o) => o.includes(':') === ip.includes(':')) !== j))
+    throw new ConfigError(`"${field}" has more than one address of a family`);
   return ips;
 }
 
@@ -95,7 +96,8 @@ function parseStaticPeer(v: unknown, i: number): StaticPeer {
   const name = requireString(v.name, `${where}.name`);
   const podCIDRs = parsePodCidrs(v.podCIDRs, `${where}.podCIDRs`);
   if (v.nodeIPs === undefined) return { name, nodeIP: parseNodeIP(v.nodeIP, `${where}.nodeIP`), podCIDRs };
-  if (!Array.isArray(v.nodeIPs) || v.nodeIPs.length === 0) throw new ConfigError(`"${where}.nodeIPs" must be a non-empty list of IP addresses, got ${JSON.stringify(v.nodeIPs)}`);
+  if (!Array.isArray(v.nodeIPs) || v.nodeIPs.length === 0)
+    throw new ConfigError(`"${where}.nodeIPs" must be a non-empty list of IP addresses, got ${JSON.stringify(v.nodeIPs)}`);
   const nodeIPs = parseNodeIPs(v.nodeIPs, `${where}.nodeIPs`);
   const nodeIP = v.nodeIP === undefined ? (nodeIPs[0] ?? '') : parseNodeIP(v.nodeIP, `${where}.nodeIP`);
   if (!nodeIPs.includes(nodeIP)) throw new ConfigError(`"${where}.nodeIP" ${nodeIP} is not one of "nodeIPs"`);
@@ -139,7 +141,9 @@ export function parseClusterConfig(node: unknown, peers: unknown, nodeName?: str
   const overlay = isObject(peers) ? parseOverlay(peers.encapsulation, peers.vxlan) : { ...NO_OVERLAY, vxlan: { ...NO_OVERLAY.vxlan } };
   const cluster = { node: parseNode(node, nodeName), peers: parsePeers(peers), overlay };
   if (overlay.encapsulation !== 'none' && cluster.peers.source === 'static' && cluster.node.nodeIPs.length === 0) {
-    throw new ConfigError(`"peers.encapsulation" ${JSON.stringify(overlay.encapsulation)} needs "node.nodeIPs" (the VXLAN device's local address) with static peers`);
+    throw new ConfigError(
+      `"peers.encapsulation" ${JSON.stringify(overlay.encapsulation)} needs "node.nodeIPs" (the VXLAN device's local address) with static peers`,
+    );
   }
   if (cluster.peers.source === 'static') {
     for (const p of cluster.peers.peers) {

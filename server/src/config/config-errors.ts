@@ -23,6 +23,8 @@ export function optionalString(v: unknown, field: string): string | undefined {
 export function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
   const unknown = Object.keys(obj).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new ConfigError(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} in ${where} (known: ${known.join(', ')})`);
+    throw new ConfigError(
+      `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} in ${where} (known: ${known.join(', ')})`,
+    );
   }
 }

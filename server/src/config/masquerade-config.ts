@@ -16,7 +16,8 @@ export function parseMasqueradeConfig(v: unknown): MasqueradeConfig {
   if (v === undefined) return { nonMasqueradeCIDRs: [] };
   if (!isObject(v)) throw new ConfigError(`"masquerade" must be an object, got ${JSON.stringify(v)}`);
   rejectUnknownKeys(v, ['enabled', 'nonMasqueradeCIDRs'], '"masquerade"');
-  if (v.enabled !== undefined && typeof v.enabled !== 'boolean') throw new ConfigError(`"masquerade.enabled" must be true or false, got ${JSON.stringify(v.enabled)}`);
+  if (v.enabled !== undefined && typeof v.enabled !== 'boolean')
+    throw new ConfigError(`"masquerade.enabled" must be true or false, got ${JSON.stringify(v.enabled)}`);
   const list = v.nonMasqueradeCIDRs ?? [];
   if (!Array.isArray(list)) throw new ConfigError(`"masquerade.nonMasqueradeCIDRs" must be a list of CIDRs, got ${JSON.stringify(list)}`);
   const cidrs = [...new Set(list.map((c, i) => parseCidr(c, `masquerade.nonMasqueradeCIDRs[${i}]`).cidr))];

@@ -30,7 +30,8 @@ export function vxlanDeviceName(vni: number): string {
 
 function integerIn(v: unknown, field: string, min: number, max: number, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`"${field}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new ConfigError(`"${field}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -48,6 +49,9 @@ export function parseOverlay(encapsulation: unknown, vxlan: unknown): OverlayCon
   rejectUnknownKeys(vxlan, ['vni', 'port'], '"peers.vxlan"');
   return {
     encapsulation: mode,
-    vxlan: { vni: integerIn(vxlan.vni, 'peers.vxlan.vni', 1, 0xffffff, DEFAULT_VXLAN.vni), port: integerIn(vxlan.port, 'peers.vxlan.port', 1, 65535, DEFAULT_VXLAN.port) },
+    vxlan: {
+      vni: integerIn(vxlan.vni, 'peers.vxlan.vni', 1, 0xffffff, DEFAULT_VXLAN.vni),
+      port: integerIn(vxlan.port, 'peers.vxlan.port', 1, 65535, DEFAULT_VXLAN.port),
+    },
   };
 }

@@ -31,10 +31,7 @@ test('flags override the file', () => {
 
 test('tcp needs all three TLS files; listen addresses are parsed', () => {
   assert.throws(() => buildServerConfig({ tcp: { listen: '127.0.0.1:50051', certFile: '/c' } }, {}), /keyFile, clientCaFile.*mutual TLS/);
-  const c = buildServerConfig(
-    { tcp: { listen: '[::1]:0', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' }, metrics: { listen: '127.0.0.1:9609' } },
-    {},
-  );
+  const c = buildServerConfig({ tcp: { listen: '[::1]:0', certFile: '/c', keyFile: '/k', clientCaFile: '/ca' }, metrics: { listen: '127.0.0.1:9609' } }, {});
   assert.deepEqual(c.tcp?.listen, { host: '::1', port: 0, text: '[::1]:0' });
   assert.equal(c.metrics?.listen.text, '127.0.0.1:9609');
   assert.throws(() => buildServerConfig({ metrics: { listen: 'localhost:9609' } }, {}), /not an IP address/);
@@ -60,12 +57,18 @@ test('node and static peers', () => {
   assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.1/24'] } }, {}), /host bits/);
   assert.throws(() => buildServerConfig({ node: { podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] } }, {}), /more than one IPv4/);
   assert.throws(() => buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', nodeIP: 'x', podCIDRs: [] }] } }, {}), /not an IP address/);
-  assert.throws(() => buildServerConfig({ node: { name: 'a' }, peers: { source: 'static', static: [{ name: 'a', nodeIP: '10.0.0.1', podCIDRs: [] }] } }, {}), /its own peer/);
+  assert.throws(
+    () => buildServerConfig({ node: { name: 'a' }, peers: { source: 'static', static: [{ name: 'a', nodeIP: '10.0.0.1', podCIDRs: [] }] } }, {}),
+    /its own peer/,
+  );
   assert.throws(() => buildServerConfig({ peers: { source: 'bgp' } }, {}), /"peers.source"/);
 });
 
 test('bad files and unknown keys name the file and the key', () => {
-  assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, noFile), (e: unknown) => e instanceof ConfigError && /cannot read \/etc\/p\.json/.test(e.message));
+  assert.throws(
+    () => loadServerConfig({ configFile: '/etc/p.json' }, noFile),
+    (e: unknown) => e instanceof ConfigError && /cannot read \/etc\/p\.json/.test(e.message),
+  );
   assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '{'), /\/etc\/p\.json is not valid JSON/);
   assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '{"sokcet": "/x"}'), /\/etc\/p\.json: unknown key "sokcet"/);
   assert.throws(() => loadServerConfig({ configFile: '/etc/p.json' }, () => '[]'), /must be a JSON object/);
@@ -73,8 +76,14 @@ test('bad files and unknown keys name the file and the key', () => {
 });
 
 test('static peers may give one node address per family (nodeIPs)', () => {
-  const c = buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', nodeIPs: ['10.219.0.2', 'fd99:219:0:0::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }] } }, {});
-  assert.deepEqual(c.peers, { source: 'static', peers: [{ name: 'b', nodeIP: '10.219.0.2', nodeIPs: ['10.219.0.2', 'fd99:219::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }] });
+  const c = buildServerConfig(
+    { peers: { source: 'static', static: [{ name: 'b', nodeIPs: ['10.219.0.2', 'fd99:219:0:0::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }] } },
+    {},
+  );
+  assert.deepEqual(c.peers, {
+    source: 'static',
+    peers: [{ name: 'b', nodeIP: '10.219.0.2', nodeIPs: ['10.219.0.2', 'fd99:219::2'], podCIDRs: ['10.220.2.0/24', 'fd99:220:2::/64'] }],
+  });
   const peer = (p: Record<string, unknown>) => buildServerConfig({ peers: { source: 'static', static: [{ name: 'b', podCIDRs: [], ...p }] } }, {});
   assert.throws(() => peer({ nodeIPs: ['10.0.0.1', '10.0.0.2'] }), /more than one address of a family/);
   assert.throws(() => peer({ nodeIPs: [] }), /non-empty list/);
@@ -112,10 +121,19 @@ test('peers.encapsulation and peers.vxlan: defaults, values, errors', () => {
     encapsulation: 'vxlan-cross-subnet',
     vxlan: { vni: 4096, port: 8472 },
   });
-  assert.deepEqual(buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}).overlay, { encapsulation: 'vxlan', vxlan: { vni: 1, port: 4789 } });
+  assert.deepEqual(buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}).overlay, {
+    encapsulation: 'vxlan',
+    vxlan: { vni: 1, port: 4789 },
+  });
   assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'ipip' } }, {}), /"peers.encapsulation" must be/);
-  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 0 } } }, {}), /"peers.vxlan.vni" must be an integer from 1 to 16777215/);
+  assert.throws(
+    () => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 0 } } }, {}),
+    /"peers.vxlan.vni" must be an integer from 1 to 16777215/,
+  );
   assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { port: 70000 } } }, {}), /"peers.vxlan.port"/);
-  assert.throws(() => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 2, ttl: 3 } } }, {}), /unknown key "ttl" in "peers.vxlan"/);
+  assert.throws(
+    () => buildServerConfig({ node, peers: { ...staticPeers, encapsulation: 'vxlan', vxlan: { vni: 2, ttl: 3 } } }, {}),
+    /unknown key "ttl" in "peers.vxlan"/,
+  );
   assert.throws(() => buildServerConfig({ node: { name: 'a' }, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}), /needs "node.nodeIPs"/);
 });

@@ -122,7 +122,9 @@ export function describeServerConfig(config: ServerConfig): Record<string, unkno
     socket: config.socket,
     stateDir: config.stateDir,
     logLevel: config.logLevel,
-    ...(config.tcp ? { tcp: { listen: config.tcp.listen.text, certFile: config.tcp.certFile, keyFile: config.tcp.keyFile, clientCaFile: config.tcp.clientCaFile } } : {}),
+    ...(config.tcp
+      ? { tcp: { listen: config.tcp.listen.text, certFile: config.tcp.certFile, keyFile: config.tcp.keyFile, clientCaFile: config.tcp.clientCaFile } }
+      : {}),
     ...(config.metrics ? { metrics: { listen: config.metrics.listen.text } } : {}),
     node: config.node,
     peers: config.peers,

@@ -36,7 +36,22 @@ function makeCertificates(): void {
   fs.writeFileSync(pem('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:podwired.test\n');
   const issue = (name: string, ca: string, ext?: string) => {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', pem(`${name}.key`), '-out', pem(`${name}.csr`), '-subj', `/CN=${name}`);
-    openssl('x509', '-req', '-in', pem(`${name}.csr`), '-CA', pem(`${ca}.pem`), '-CAkey', pem(`${ca}.key`), '-CAcreateserial', '-out', pem(`${name}.pem`), '-days', '2', ...(ext ? ['-extfile', ext] : []));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      pem(`${name}.csr`),
+      '-CA',
+      pem(`${ca}.pem`),
+      '-CAkey',
+      pem(`${ca}.key`),
+      '-CAcreateserial',
+      '-out',
+      pem(`${name}.pem`),
+      '-days',
+      '2',
+      ...(ext ? ['-extfile', ext] : []),
+    );
   };
   issue('server', 'ca', pem('server.ext'));
   issue('client', 'ca');
@@ -44,7 +59,8 @@ function makeCertificates(): void {
 }
 
 const handlers: Partial<DebugHandlers> = {
-  ServerInfo: (_call, cb) => cb(null, { version: '9.9.9', nodeName: 'node-t', pools: [{ network: 'n', rangeSet: '10.227.0.0/24', used: '1', size: '253', free: '252' }] }),
+  ServerInfo: (_call, cb) =>
+    cb(null, { version: '9.9.9', nodeName: 'node-t', pools: [{ network: 'n', rangeSet: '10.227.0.0/24', used: '1', size: '253', free: '252' }] }),
   ListLeases: (call, cb) => cb(null, { leases: [{ network: call.request.network, address: '10.227.0.9', family: 4, prefixLength: 24 }] }),
   GetAttachment: (call, cb) => cb({ code: grpc.status.NOT_FOUND, details: `no attachment for container ${call.request.containerId}` }),
   ListAttachments: (_call, cb) => cb({ code: grpc.status.INTERNAL, details: 'store on fire' }),
@@ -64,7 +80,11 @@ async function startServer(address: string, creds: grpc.ServerCredentials): Prom
 before(async () => {
   makeCertificates();
   await startServer(`unix:${socket}`, grpc.ServerCredentials.createInsecure());
-  const tlsCreds = grpc.ServerCredentials.createSsl(fs.readFileSync(pem('ca.pem')), [{ private_key: fs.readFileSync(pem('server.key')), cert_chain: fs.readFileSync(pem('server.pem')) }], true);
+  const tlsCreds = grpc.ServerCredentials.createSsl(
+    fs.readFileSync(pem('ca.pem')),
+    [{ private_key: fs.readFileSync(pem('server.key')), cert_chain: fs.readFileSync(pem('server.pem')) }],
+    true,
+  );
   tlsPort = await startServer('127.0.0.1:0', tlsCreds);
 });
 
@@ -136,7 +156,11 @@ test('unix socket: server errors become exit codes with the server message', asy
 test('a socket nobody serves: UNREACHABLE naming the socket, for calls and for the stream', async () => {
   const gone = path.join(dir, 'nobody.sock');
   await withClient({ kind: 'unix', socket: gone }, async (c) => {
-    await expectCtlError(c.health(''), EXIT.UNREACHABLE, new RegExp(`^cannot reach podwired at unix:${gone}: connect ENOENT ${gone} \\(is podwired running\\?\\)$`));
+    await expectCtlError(
+      c.health(''),
+      EXIT.UNREACHABLE,
+      new RegExp(`^cannot reach podwired at unix:${gone}: connect ENOENT ${gone} \\(is podwired running\\?\\)$`),
+    );
     await expectCtlError(c.watchEvents(() => undefined).done, EXIT.UNREACHABLE, /cannot reach podwired/);
   });
 });
@@ -172,7 +196,9 @@ test('mutual TLS: unreadable files and nothing listening', async () => {
   );
   // A port from the same listener that was closed again: nothing answers there.
   const probe = new grpc.Server();
-  const port = await new Promise<number>((resolve, reject) => probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    probe.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   probe.forceShutdown();
   await withClient(remote({ address: `127.0.0.1:${port}` }), (c) => expectCtlError(c.serverInfo(), EXIT.UNREACHABLE, /ECONNREFUSED/));
 });

@@ -11,14 +11,21 @@ const remote: Connection = { kind: 'remote', address: '10.0.0.5:50051', certFile
 test('lastConnectionError keeps only the cause grpc-js buried in its details', () => {
   assert.equal(lastConnectionError('No connection established. Last error: Error: connect ENOENT /x/y.sock. Resolution note: '), 'connect ENOENT /x/y.sock');
   assert.equal(
-    lastConnectionError("No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames. Resolution note: "),
+    lastConnectionError(
+      "No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames. Resolution note: ",
+    ),
     "Hostname/IP does not match certificate's altnames",
   );
   assert.equal(lastConnectionError('Connection dropped'), 'Connection dropped');
 });
 
 test('a server that is down is UNREACHABLE and the message names the socket', () => {
-  const e = ctlErrorFromGrpc({ code: status.UNAVAILABLE, details: 'No connection established. Last error: Error: connect ECONNREFUSED /run/podwire/podwire.sock. Resolution note: ' }, 'ServerInfo', unix, 10_000);
+  const e = ctlErrorFromGrpc(
+    { code: status.UNAVAILABLE, details: 'No connection established. Last error: Error: connect ECONNREFUSED /run/podwire/podwire.sock. Resolution note: ' },
+    'ServerInfo',
+    unix,
+    10_000,
+  );
   assert.equal(e.exitCode, EXIT.UNREACHABLE);
   assert.equal(e.message, 'cannot reach podwired at unix:/run/podwire/podwire.sock: connect ECONNREFUSED /run/podwire/podwire.sock (is podwired running?)');
   const perm = ctlErrorFromGrpc({ code: status.UNAVAILABLE, details: 'Last error: Error: connect EACCES /s' }, 'ServerInfo', unix, 10_000);
@@ -26,10 +33,21 @@ test('a server that is down is UNREACHABLE and the message names the socket', ()
 });
 
 test('remote: TLS words or a handshake diagnosis make it a TLS failure', () => {
-  const untrusted = ctlErrorFromGrpc({ code: status.UNAVAILABLE, details: 'No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: ' }, 'ServerInfo', remote, 10_000);
+  const untrusted = ctlErrorFromGrpc(
+    { code: status.UNAVAILABLE, details: 'No connection established. Last error: Error: self-signed certificate in certificate chain. Resolution note: ' },
+    'ServerInfo',
+    remote,
+    10_000,
+  );
   assert.equal(untrusted.exitCode, EXIT.TLS);
   assert.equal(untrusted.message, 'TLS with podwired at 10.0.0.5:50051 (mutual TLS) failed: self-signed certificate in certificate chain');
-  const refused = ctlErrorFromGrpc({ code: status.UNAVAILABLE, details: 'Failed to connect' }, 'ServerInfo', remote, 10_000, 'the server closed the connection');
+  const refused = ctlErrorFromGrpc(
+    { code: status.UNAVAILABLE, details: 'Failed to connect' },
+    'ServerInfo',
+    remote,
+    10_000,
+    'the server closed the connection',
+  );
   assert.equal(refused.exitCode, EXIT.TLS);
   assert.match(refused.message, /the server closed the connection/);
   const down = ctlErrorFromGrpc({ code: status.UNAVAILABLE, details: 'Last error: Error: connect ECONNREFUSED 10.0.0.5:50051' }, 'ServerInfo', remote, 10_000);

@@ -38,11 +38,7 @@ export function ctlErrorFromGrpc(err: GrpcFailure, method: string, conn: Connect
       if (conn.kind === 'remote' && (tlsDiagnosis !== undefined || TLS_WORDS.test(cause))) {
         return new CtlError(`TLS with ${where} failed: ${tlsDiagnosis ?? cause}`, EXIT.TLS);
       }
-      const hint = /ENOENT|ECONNREFUSED/.test(cause)
-        ? ' (is podwired running?)'
-        : /EACCES|EPERM/.test(cause)
-          ? ' (podwirectl must run as root)'
-          : '';
+      const hint = /ENOENT|ECONNREFUSED/.test(cause) ? ' (is podwired running?)' : /EACCES|EPERM/.test(cause) ? ' (podwirectl must run as root)' : '';
       return new CtlError(`cannot reach ${where}: ${cause}${hint}`, EXIT.UNREACHABLE);
     }
     case GrpcStatus.DEADLINE_EXCEEDED:

@@ -95,7 +95,15 @@ export function podView(p: GetAttachmentReply__Output) {
 }
 
 export function leaseView(l: Lease__Output) {
-  return { network: l.network, address: l.address, family: l.family, prefixLength: l.prefixLength, containerId: l.containerId, ifname: l.ifname, setIndex: l.setIndex };
+  return {
+    network: l.network,
+    address: l.address,
+    family: l.family,
+    prefixLength: l.prefixLength,
+    containerId: l.containerId,
+    ifname: l.ifname,
+    setIndex: l.setIndex,
+  };
 }
 
 export function peersView(r: ListPeersReply__Output) {

@@ -72,7 +72,18 @@ const info: ServerInfoReply__Output = {
   nodeVersion: 'v20.20.0',
   startup: null,
   pendingLinkDestructions: 2,
-  nft: { table: 'inet podwire-1a2b3c4d5e6f', available: true, error: '', present: true, masquerade: true, podSources: 2, cluster: 4, nonMasquerade: 1, portMappings: 3, rules: 9 },
+  nft: {
+    table: 'inet podwire-1a2b3c4d5e6f',
+    available: true,
+    error: '',
+    present: true,
+    masquerade: true,
+    podSources: 2,
+    cluster: 4,
+    nonMasquerade: 1,
+    portMappings: 3,
+    rules: 9,
+  },
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({
@@ -109,7 +120,21 @@ test('status: a table of the server, its health and its pools', async () => {
 
 test('status says when nftables is unavailable (no masquerade, no hostPorts)', async () => {
   const api = new FakeDebugApi();
-  api.serverInfoReply = { ...info, nft: { table: '', available: false, error: 'nftables could not be opened: libnftables.so.1 missing', present: false, masquerade: false, podSources: 0, cluster: 0, nonMasquerade: 0, portMappings: 0, rules: 0 } };
+  api.serverInfoReply = {
+    ...info,
+    nft: {
+      table: '',
+      available: false,
+      error: 'nftables could not be opened: libnftables.so.1 missing',
+      present: false,
+      masquerade: false,
+      podSources: 0,
+      cluster: 0,
+      nonMasquerade: 0,
+      portMappings: 0,
+      rules: 0,
+    },
+  };
   api.healthReply = 'SERVING';
   const r = await run(['status'], api);
   assert.match(r.stdout, /^nftables +UNAVAILABLE  nftables could not be opened: libnftables\.so\.1 missing \(no masquerade, no hostPorts\)$/m);
@@ -132,7 +157,9 @@ test('status -o json: stable shape with numbers for counters and the config pars
 
 test('pods: passes the filters and lists each attachment', async () => {
   const api = new FakeDebugApi();
-  api.attachmentsReply = { attachments: [attachment(), attachment({ containerId: 'beef02', podName: '', podNamespace: '', addresses: ['10.227.0.3/32', 'fd00:227::3/128'] })] };
+  api.attachmentsReply = {
+    attachments: [attachment(), attachment({ containerId: 'beef02', podName: '', podNamespace: '', addresses: ['10.227.0.3/32', 'fd00:227::3/128'] })],
+  };
   const r = await run(['pods', '-n', 'default', '--network', 'podwire'], api);
   assert.equal(r.code, EXIT.OK);
   assert.deepEqual(api.requests[0], { method: 'ListAttachments', request: { podNamespace: 'default', network: 'podwire' } });
@@ -151,7 +178,10 @@ test('pods -o json: every field of every attachment', async () => {
   const r = await run(['pods', '-o', 'json'], api);
   // Every field as it came, the state as the word podwired uses ('ready').
   assert.deepEqual(JSON.parse(r.stdout), { attachments: [{ ...attachment(), state: 'ready' }] });
-  const pending = await run(['pods', '-o', 'json'], Object.assign(new FakeDebugApi(), { attachmentsReply: { attachments: [attachment({ state: 'ATTACHMENT_STATE_PENDING' })] } }));
+  const pending = await run(
+    ['pods', '-o', 'json'],
+    Object.assign(new FakeDebugApi(), { attachmentsReply: { attachments: [attachment({ state: 'ATTACHMENT_STATE_PENDING' })] } }),
+  );
   assert.equal((JSON.parse(pending.stdout) as { attachments: Array<{ state: string }> }).attachments[0]?.state, 'pending');
 });
 
@@ -160,7 +190,16 @@ test('pod by namespace/name: links, routes, problems and the stored result', asy
   api.attachmentReply = {
     attachment: attachment(),
     resultJson: JSON.stringify({ cniVersion: '1.1.0', ips: [{ address: '10.227.0.2/32' }] }),
-    hostLink: { present: true, name: 'pw0123456789ab', index: 7, mac: '02:00:00:00:00:01', mtu: 1500, operState: 'up', addresses: ['169.254.1.1/32'], detail: '' },
+    hostLink: {
+      present: true,
+      name: 'pw0123456789ab',
+      index: 7,
+      mac: '02:00:00:00:00:01',
+      mtu: 1500,
+      operState: 'up',
+      addresses: ['169.254.1.1/32'],
+      detail: '',
+    },
     podLink: { present: false, name: 'eth0', index: 0, mac: '', mtu: 0, operState: '', addresses: [], detail: 'netns gone' },
     hostRoutes: [{ destination: '10.227.0.2/32', gateway: '', device: 'pw0123456789ab', protocol: '199' }],
     podRoutes: [],
@@ -194,13 +233,17 @@ test('pod not found: exit 3 and a message naming what was looked for', async () 
 
 test('leases: --network is passed on; table and JSON', async () => {
   const api = new FakeDebugApi();
-  api.leasesReply = { leases: [{ network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 }] };
+  api.leasesReply = {
+    leases: [{ network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 }],
+  };
   const r = await run(['leases', '--network', 'podwire'], api);
   assert.deepEqual(api.requests[0], { method: 'ListLeases', request: { network: 'podwire' } });
   assert.match(r.stdout, /^NETWORK +ADDRESS +PREFIX +SET +CONTAINER +IFNAME$/m);
   assert.match(r.stdout, /^podwire +10\.227\.0\.2 +\/24 +0 +c0ffee01 +eth0$/m);
   const json = JSON.parse((await run(['leases', '-o', 'json'], api)).stdout) as { leases: unknown[] };
-  assert.deepEqual(json.leases, [{ network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 }]);
+  assert.deepEqual(json.leases, [
+    { network: 'podwire', address: '10.227.0.2', family: 4, prefixLength: 24, containerId: 'c0ffee01', ifname: 'eth0', setIndex: 0 },
+  ]);
 });
 
 test('peers: one row per peer route, unprogrammed routes say why', async () => {
@@ -210,20 +253,56 @@ test('peers: one row per peer route, unprogrammed routes say why', async () => {
     nodeName: 'node-a',
     podCidrs: ['10.227.1.0/24'],
     peers: [
-      { name: 'node-b', nodeIp: '10.227.200.2', podCidrs: ['10.227.2.0/24'], mode: 'direct', vtepMac: '', vtepUnderlay: '', pathMtu: 0, pathMtuWarning: '', routes: [{ destination: '10.227.2.0/24', gateway: '10.227.200.2', programmed: true, error: '', mode: 'direct' }] },
-      { name: 'node-c', nodeIp: '10.227.200.3', podCidrs: ['10.227.3.0/24'], mode: '', vtepMac: '', vtepUnderlay: '', pathMtu: 0, pathMtuWarning: '', routes: [{ destination: '10.227.3.0/24', gateway: '10.227.200.3', programmed: false, error: 'network unreachable', mode: '' }] },
-      { name: 'node-d', nodeIp: '10.227.100.4', podCidrs: ['10.227.4.0/24'], mode: 'vxlan', vtepMac: '0e:77:0a:e3:64:04', vtepUnderlay: '10.227.100.4', pathMtu: 1400, pathMtuWarning: 'the path MTU to 10.227.100.4 is 1400, smaller than the 1500 the pods need', routes: [{ destination: '10.227.4.0/24', gateway: '10.227.4.0', programmed: true, error: '', mode: 'vxlan' }] },
+      {
+        name: 'node-b',
+        nodeIp: '10.227.200.2',
+        podCidrs: ['10.227.2.0/24'],
+        mode: 'direct',
+        vtepMac: '',
+        vtepUnderlay: '',
+        pathMtu: 0,
+        pathMtuWarning: '',
+        routes: [{ destination: '10.227.2.0/24', gateway: '10.227.200.2', programmed: true, error: '', mode: 'direct' }],
+      },
+      {
+        name: 'node-c',
+        nodeIp: '10.227.200.3',
+        podCidrs: ['10.227.3.0/24'],
+        mode: '',
+        vtepMac: '',
+        vtepUnderlay: '',
+        pathMtu: 0,
+        pathMtuWarning: '',
+        routes: [{ destination: '10.227.3.0/24', gateway: '10.227.200.3', programmed: false, error: 'network unreachable', mode: '' }],
+      },
+      {
+        name: 'node-d',
+        nodeIp: '10.227.100.4',
+        podCidrs: ['10.227.4.0/24'],
+        mode: 'vxlan',
+        vtepMac: '0e:77:0a:e3:64:04',
+        vtepUnderlay: '10.227.100.4',
+        pathMtu: 1400,
+        pathMtuWarning: 'the path MTU to 10.227.100.4 is 1400, smaller than the 1500 the pods need',
+        routes: [{ destination: '10.227.4.0/24', gateway: '10.227.4.0', programmed: true, error: '', mode: 'vxlan' }],
+      },
     ],
   };
   const r = await run(['peers'], api);
   assert.match(r.stdout, /^peer source +static$/m);
   assert.match(r.stdout, /^node-b +10\.227\.200\.2 +10\.227\.2\.0\/24 +direct +10\.227\.200\.2 +- +programmed$/m);
-  assert.match(r.stdout, /^node-d +10\.227\.100\.4 +10\.227\.4\.0\/24 +vxlan +10\.227\.4\.0 +0e:77:0a:e3:64:04 @ 10\.227\.100\.4 \(path MTU 1400: TOO SMALL\) +programmed$/m);
+  assert.match(
+    r.stdout,
+    /^node-d +10\.227\.100\.4 +10\.227\.4\.0\/24 +vxlan +10\.227\.4\.0 +0e:77:0a:e3:64:04 @ 10\.227\.100\.4 \(path MTU 1400: TOO SMALL\) +programmed$/m,
+  );
   assert.match(r.stdout, /^node-d: the path MTU to 10\.227\.100\.4 is 1400, smaller than the 1500 the pods need$/m);
   assert.match(r.stdout, /^node-c .* NOT PROGRAMMED: network unreachable$/m);
   const doc = JSON.parse((await run(['peers', '-o', 'json'], api)).stdout) as Record<string, any>;
   assert.equal(doc.peers[0].nodeIP, '10.227.200.2');
-  assert.deepEqual([doc.peers[2].mode, doc.peers[2].vtepMac, doc.peers[2].vtepUnderlay, doc.peers[2].routes[0].mode, doc.peers[2].pathMtu], ['vxlan', '0e:77:0a:e3:64:04', '10.227.100.4', 'vxlan', 1400]);
+  assert.deepEqual(
+    [doc.peers[2].mode, doc.peers[2].vtepMac, doc.peers[2].vtepUnderlay, doc.peers[2].routes[0].mode, doc.peers[2].pathMtu],
+    ['vxlan', '0e:77:0a:e3:64:04', '10.227.100.4', 'vxlan', 1400],
+  );
   assert.deepEqual(doc.podCIDRs, ['10.227.1.0/24']);
   assert.equal(doc.source, 'static');
 });
@@ -247,7 +326,11 @@ test('health: exit 0 only for SERVING, 6 otherwise; errors keep their own code',
 
 test('events: one line per event, stops after --count', async () => {
   const api = new FakeDebugApi();
-  api.events = [event(), event({ requestId: 'r2', verb: 'CNI_VERB_DEL', outcome: 'CNI_EVENT_OUTCOME_ERROR', errorCode: 11, errorMsg: 'boom' }), event({ requestId: 'r3' })];
+  api.events = [
+    event(),
+    event({ requestId: 'r2', verb: 'CNI_VERB_DEL', outcome: 'CNI_EVENT_OUTCOME_ERROR', errorCode: 11, errorMsg: 'boom' }),
+    event({ requestId: 'r3' }),
+  ];
   const r = await run(['events', '--count', '2'], api);
   assert.equal(r.code, EXIT.OK);
   assert.equal(r.stderr, 'watching CNI calls on podwired at unix:/run/podwire/podwire.sock (for 5 s or 2 events)\n');
@@ -263,7 +346,13 @@ test('events -o json: JSON lines; without --follow the watch ends at --timeout',
   api.events = [event()];
   const r = await run(['events', '-o', 'json', '--timeout', '0.05'], api);
   assert.equal(r.code, EXIT.OK);
-  assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [{ ...event(), verb: 'ADD', outcome: 'ok' }]);
+  assert.deepEqual(
+    r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [{ ...event(), verb: 'ADD', outcome: 'ok' }],
+  );
   assert.equal(api.cancelled, 1);
 });
 

@@ -3,15 +3,24 @@ import assert from 'node:assert/strict';
 import { dash, formatUptime, renderFields, renderTable } from './text-table';
 
 test('renderTable aligns columns two spaces apart and leaves no trailing blanks', () => {
-  const text = renderTable(['A', 'LONGER', 'C'], [
-    ['xxxx', 'y', ''],
-    ['z', 'wwwwwwww', 'end'],
-  ]);
+  const text = renderTable(
+    ['A', 'LONGER', 'C'],
+    [
+      ['xxxx', 'y', ''],
+      ['z', 'wwwwwwww', 'end'],
+    ],
+  );
   assert.equal(text, 'A     LONGER    C\nxxxx  y\nz     wwwwwwww  end\n');
 });
 
 test('renderFields aligns the keys', () => {
-  assert.equal(renderFields([['a', '1'], ['long key', '2']]), 'a         1\nlong key  2\n');
+  assert.equal(
+    renderFields([
+      ['a', '1'],
+      ['long key', '2'],
+    ]),
+    'a         1\nlong key  2\n',
+  );
 });
 
 test('formatUptime picks the two largest units', () => {

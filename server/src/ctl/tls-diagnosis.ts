@@ -45,7 +45,11 @@ export function diagnoseTls(host: string, port: number, m: TlsMaterial, timeoutM
       finish(handshaken ? `the server closed the connection after the handshake (${err.message}): it refused this client's certificate` : err.message);
     });
     sock.once('close', () =>
-      finish(handshaken ? "the server closed the connection right after the TLS handshake: it refused this client's certificate (--cert/--key not signed by a CA it trusts?)" : undefined),
+      finish(
+        handshaken
+          ? "the server closed the connection right after the TLS handshake: it refused this client's certificate (--cert/--key not signed by a CA it trusts?)"
+          : undefined,
+      ),
     );
   });
 }

@@ -29,8 +29,7 @@ function vethIndexes(count: number, prefix: string): number[] {
   const links = JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string; ifindex: number }>;
   return links.filter((l) => new RegExp(`^${prefix}\\d+$`).test(l.ifname)).map((l) => l.ifindex);
 }
-const remaining = (prefix: string) =>
-  (JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string }>).filter((l) => l.ifname.startsWith(prefix)).length;
+const remaining = (prefix: string) => (JSON.parse(ip('-j', 'link', 'show')) as Array<{ ifname: string }>).filter((l) => l.ifname.startsWith(prefix)).length;
 
 before(() => {
   NS = new TestNetns('batch');
@@ -55,11 +54,17 @@ test('deletes that arrive while one is in flight are sent as one group delete', 
   assert.equal(indexes.length, 40);
   await Promise.all(indexes.map((i) => p.deleteLink(i)));
   assert.equal(remaining('bt'), 0, 'every link (and its peer) is gone');
-  assert.equal(batchSizes.reduce((a, b) => a + b, 0), 40);
+  assert.equal(
+    batchSizes.reduce((a, b) => a + b, 0),
+    40,
+  );
   assert.equal(batchSizes[0], 1, 'the first delete goes alone');
   assert.ok(batchSizes.length <= 3, `coalesced into few batches: ${JSON.stringify(batchSizes)}`);
   const groups = JSON.parse(ip('-j', 'link', 'show')) as Array<{ group?: string }>;
-  assert.ok(groups.every((l) => l.group === undefined || l.group === 'default'), 'no link left in a podwire group');
+  assert.ok(
+    groups.every((l) => l.group === undefined || l.group === 'default'),
+    'no link left in a podwire group',
+  );
 });
 
 test('a link already gone settles fine for its caller and does not fail the batch', async () => {
@@ -116,7 +121,10 @@ test('peer route changes: 300 creates in one batch, each caller gets its own out
     ]);
     assert.equal(single.filter((s) => s.status === 'rejected').length, 1, 'only the unreachable one fails');
     assert.equal(single[2]?.status, 'rejected');
-    assert.equal(batches.reduce((a, b) => a + b, 0), 54);
+    assert.equal(
+      batches.reduce((a, b) => a + b, 0),
+      54,
+    );
     assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
     assert.ok(peerRoutes().includes('10.60.5.0/24 via 10.50.0.9'));
     assert.equal(peerRoutes().length, 250);
@@ -145,7 +153,10 @@ test('IPv6 peer routes: create and delete', async () => {
     const p = new BatchingHostProgrammer(rtnlRouteSender(sock), new InThreadLinkDeleter(sock));
     await p.changeRoute({ op: 'create', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
     const rows = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')) as IpRouteRow[];
-    assert.deepEqual(rows.map((r) => [r.dst, r.gateway]), [['fd60:0:0:2::/64', 'fd50::2']]);
+    assert.deepEqual(
+      rows.map((r) => [r.dst, r.gateway]),
+      [['fd60:0:0:2::/64', 'fd50::2']],
+    );
     await p.changeRoute({ op: 'delete', route: { dst: 'fd60:0:0:2::/64', gateway: 'fd50::2' } });
     assert.deepEqual(JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '198')), []);
   } finally {
@@ -294,8 +305,14 @@ test('pod routes go through the route batch: concurrent creates coalesce, each l
     const create = (address: string, family: 4 | 6, oif: number) => ({ op: 'create' as const, podRoute: { address, family, oif } });
     const pods = Array.from({ length: 40 }, (_, i) => create(`10.90.0.${i + 1}`, 4, i % 2 === 0 ? i0 : i1));
     const created = await Promise.all([...pods.map((c) => p.applyRouteChanges([c])), p.applyRouteChanges([create('fd90::5', 6, i1)])]);
-    assert.deepEqual(created.flat(), Array.from({ length: 41 }, () => ({})));
-    assert.equal(batches.reduce((a, b) => a + b, 0), 41);
+    assert.deepEqual(
+      created.flat(),
+      Array.from({ length: 41 }, () => ({})),
+    );
+    assert.equal(
+      batches.reduce((a, b) => a + b, 0),
+      41,
+    );
     assert.ok(batches.length <= 3 && batches[0] === 1, `first alone, the rest coalesced: ${JSON.stringify(batches)}`);
     const v4 = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string; scope: string }>;
     assert.equal(v4.length, 40);
@@ -305,7 +322,10 @@ test('pod routes go through the route batch: concurrent creates coalesce, each l
       assert.equal(row?.scope, 'link');
     }
     const v6 = JSON.parse(ip('-6', '-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
-    assert.deepEqual(v6.map((r) => [r.dst, r.dev]), [['fd90::5', 'prp1']]);
+    assert.deepEqual(
+      v6.map((r) => [r.dst, r.dev]),
+      [['fd90::5', 'prp1']],
+    );
 
     // A create for an address routed already fails (EEXIST) and leaves the route where it
     // was; a delete through the other veth is "already gone" and leaves it too; deleting one
@@ -317,13 +337,19 @@ test('pod routes go through the route batch: concurrent creates coalesce, each l
       p.delPodRoutes([{ address: '10.90.0.77', family: 4 }], i0),
       p.applyRouteChanges([create('10.90.0.99', 4, 999_999)]),
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+    );
     const [taken, , , , noDevice] = outcomes.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
     assert.match(taken?.[0]?.error ?? '', /EEXIST/);
     assert.match(noDevice?.[0]?.error ?? '', /ENODEV/);
     const after = JSON.parse(ip('-j', 'route', 'show', 'proto', '199')) as Array<{ dst: string; dev: string }>;
     assert.equal(after.find((r) => r.dst === '10.90.0.1')?.dev, 'prp0', 'neither replaced nor deleted through another veth');
-    assert.equal(after.find((r) => r.dst === '10.90.0.2'), undefined);
+    assert.equal(
+      after.find((r) => r.dst === '10.90.0.2'),
+      undefined,
+    );
     assert.equal(after.length, 39);
   } finally {
     for (const l of links) ip('link', 'del', l);

@@ -118,7 +118,10 @@ export class BatchingHostProgrammer implements HostProgrammer {
     this.onBatch('link-delete', batch.length);
     const group = GROUP_BASE + randomInt(GROUP_SPAN);
     try {
-      const outcomes = await this.deleter.deleteLinks(group, batch.map((d) => d.index));
+      const outcomes = await this.deleter.deleteLinks(
+        group,
+        batch.map((d) => d.index),
+      );
       batch.forEach((d, i) => {
         const error = outcomes[i]?.error;
         if (error === undefined) d.resolve();

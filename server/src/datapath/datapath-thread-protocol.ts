@@ -49,7 +49,13 @@ export interface ThreadOwnCalls {
 }
 
 /** The calls, by name, with their arguments and what they answer. */
-export type DatapathCalls = { [N in AsyncMethodName<Datapath> | keyof ThreadOwnCalls]: N extends keyof ThreadOwnCalls ? ThreadOwnCalls[N] : N extends keyof CallsOf<Datapath> ? CallsOf<Datapath>[N] : never };
+export type DatapathCalls = {
+  [N in AsyncMethodName<Datapath> | keyof ThreadOwnCalls]: N extends keyof ThreadOwnCalls
+    ? ThreadOwnCalls[N]
+    : N extends keyof CallsOf<Datapath>
+      ? CallsOf<Datapath>[N]
+      : never;
+};
 
 export type CallName = keyof DatapathCalls;
 

@@ -59,7 +59,9 @@ test('a call that changed the counters and sent a batch is answered by one messa
     s.port2.postMessage({ id: 1, call: 'applyRouteChanges', args: [[change, change]], deadline: Date.now() + 5_000 });
     await s.until(1);
     await sleep(150); // past the notes' interval: nothing else is sent
-    assert.deepEqual(s.messages, [{ kind: 'reply', id: 1, value: [{}, {}], notes: { counters: { pendingDestructions: 2, netnsSockets: 1 }, batches: [{ batch: 'route', size: 2 }] } }]);
+    assert.deepEqual(s.messages, [
+      { kind: 'reply', id: 1, value: [{}, {}], notes: { counters: { pendingDestructions: 2, netnsSockets: 1 }, batches: [{ batch: 'route', size: 2 }] } },
+    ]);
     // Nothing changed since: the next reply carries no notes.
     s.port2.postMessage({ id: 2, call: 'readHost', args: [], deadline: Date.now() + 5_000 });
     await s.until(2);
@@ -76,7 +78,9 @@ test('notes no reply carried (batches and counters changed between calls) go alo
     s.state.counters = { pendingDestructions: 0, netnsSockets: 4 };
     await s.until(1);
     await sleep(150);
-    assert.deepEqual(s.messages, [{ kind: 'notes', notes: { counters: { pendingDestructions: 0, netnsSockets: 4 }, batches: [{ batch: 'link-delete', size: 3 }] } }]);
+    assert.deepEqual(s.messages, [
+      { kind: 'notes', notes: { counters: { pendingDestructions: 0, netnsSockets: 4 }, batches: [{ batch: 'link-delete', size: 3 }] } },
+    ]);
   } finally {
     await s.end();
   }
@@ -94,7 +98,9 @@ test('while a call is running, notes wait for its reply (a counter that changes 
     assert.deepEqual(s.messages, []);
     s.state.counters = { pendingDestructions: 0, netnsSockets: 0 };
     await s.until(1);
-    assert.deepEqual(s.messages, [{ kind: 'reply', id: 1, value: { links: [], addresses: [], routes: [] }, notes: { batches: [{ batch: 'link-delete', size: 1 }] } }]);
+    assert.deepEqual(s.messages, [
+      { kind: 'reply', id: 1, value: { links: [], addresses: [], routes: [] }, notes: { batches: [{ batch: 'link-delete', size: 1 }] } },
+    ]);
   } finally {
     await s.end();
   }

@@ -7,7 +7,20 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { CniCode, CniError } from '../cni/cni-error';
-import type { BatchNote, CallImplementations, CallMessage, CallName, DatapathCalls, ForwardedCallName, NoticeFields, ThreadCounters, ThreadMessage, ThreadNotes, ThreadOwnCalls, WireError } from './datapath-thread-protocol';
+import type {
+  BatchNote,
+  CallImplementations,
+  CallMessage,
+  CallName,
+  DatapathCalls,
+  ForwardedCallName,
+  NoticeFields,
+  ThreadCounters,
+  ThreadMessage,
+  ThreadNotes,
+  ThreadOwnCalls,
+  WireError,
+} from './datapath-thread-protocol';
 import { toWire } from './datapath-thread-protocol';
 
 /** How often notes no reply carried (counters changed, batches sent) go alone while no call is unanswered. */
@@ -106,14 +119,19 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
     if (!undo) return notice('datapath call finished after its deadline (its caller was told it failed)', fields);
     undo(msg.args, value).then(
       () => notice('datapath call succeeded after its deadline; undone', fields),
-      (err: unknown) => notice('datapath call succeeded after its deadline; undoing it failed (reconcile at the next start removes it)', { ...fields, err: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) =>
+        notice('datapath call succeeded after its deadline; undoing it failed (reconcile at the next start removes it)', {
+          ...fields,
+          err: err instanceof Error ? err.message : String(err),
+        }),
     );
   };
 
   const impls = implementations(service);
   port.on('message', (msg: CallMessage) => {
     const startedAt = Date.now();
-    const impl = impls.get(msg.call) ?? ((): Promise<never> => Promise.reject(new Error(`the datapath thread answers no call named ${JSON.stringify(msg.call)}`)));
+    const impl =
+      impls.get(msg.call) ?? ((): Promise<never> => Promise.reject(new Error(`the datapath thread answers no call named ${JSON.stringify(msg.call)}`)));
     let answered = false;
     unanswered++;
     const answer = (reply: { value: unknown } | { error: WireError }): void => {
@@ -137,7 +155,13 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
         }
       },
       (err: unknown) => {
-        if (answered) notice('datapath call failed after its deadline', { call: msg.call, id: msg.id, tookMs: Math.round(Date.now() - startedAt), err: err instanceof Error ? err.message : String(err) });
+        if (answered)
+          notice('datapath call failed after its deadline', {
+            call: msg.call,
+            id: msg.id,
+            tookMs: Math.round(Date.now() - startedAt),
+            err: err instanceof Error ? err.message : String(err),
+          });
         else answer({ error: toWire(err) });
         if (msg.call === 'close') clearInterval(counters);
       },

@@ -14,7 +14,6 @@ export const RTPROT_PODWIRE = 199;
 /** rtm_protocol of podwire's routes to other nodes' pod CIDRs. Unassigned in iproute2's rt_protos ("198"). */
 export const RTPROT_PODWIRE_PEER = 198;
 
-
 /** A route to another node's pod CIDR: `dst via gateway` in the main table, proto 198. */
 export interface PeerRoute {
   /** Canonical CIDR, e.g. "10.244.2.0/24". */

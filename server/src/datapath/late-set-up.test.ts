@@ -23,7 +23,8 @@ let hostFd: number;
 let host: RtnlSocket;
 let datapath: RoutedVethDatapath;
 let programmer: BatchingHostProgrammer;
-const hostLinks = (): string[] => (JSON.parse(execFileSync('ip', ['-n', HOST, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+const hostLinks = (): string[] =>
+  (JSON.parse(execFileSync('ip', ['-n', HOST, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
 
 before(() => {
   execFileSync('ip', ['netns', 'add', HOST]);
@@ -42,7 +43,13 @@ after(async () => {
   execFileSync('ip', ['netns', 'del', HOST]);
 });
 
-const spec: PodNetworkSpec = { netnsPath: `/var/run/netns/${POD}`, podIfname: 'eth0', hostIfname: 'pwlate0', mtu: 1500, addresses: [{ address: '10.72.0.5', family: 4 }] };
+const spec: PodNetworkSpec = {
+  netnsPath: `/var/run/netns/${POD}`,
+  podIfname: 'eth0',
+  hostIfname: 'pwlate0',
+  mtu: 1500,
+  addresses: [{ address: '10.72.0.5', family: 4 }],
+};
 
 test('a late setUp is undone: its pair is deleted', async () => {
   const wired = await datapath.setUp(spec);
@@ -51,7 +58,7 @@ test('a late setUp is undone: its pair is deleted', async () => {
   assert.ok(!hostLinks().includes(spec.hostIfname), 'the host end is gone');
 });
 
-test("a pair of the same name made since (a DEL, then another ADD) is left alone", async () => {
+test('a pair of the same name made since (a DEL, then another ADD) is left alone', async () => {
   const late = await datapath.setUp(spec);
   await datapath.tearDown(spec.hostIfname);
   const again = await datapath.setUp(spec);

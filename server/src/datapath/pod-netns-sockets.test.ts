@@ -22,7 +22,8 @@ function netns(suffix: string): TestNetns {
   return ns;
 }
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
-const hostLinks = (): string[] => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+const hostLinks = (): string[] =>
+  (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
 
 after(() => {
   for (const ns of created) ns.remove();
@@ -35,7 +36,10 @@ test('a call gets a socket inside the pod netns; nothing stays open after it', a
   await sockets.use(path, async (h) => {
     // Only the pod netns's loopback is visible through this socket.
     const { links } = await takeSnapshot(h.sock, ['links']);
-    assert.deepEqual(links.map((l) => l.name), ['lo']);
+    assert.deepEqual(
+      links.map((l) => l.name),
+      ['lo'],
+    );
     assert.equal(sockets.size, 1);
   });
   assert.equal(sockets.size, 0);
@@ -94,7 +98,10 @@ test('a netns the runtime removes goes at once, with the veth pair wired into it
 test('a failing call closes its entry too', async () => {
   const sockets = new PodNetnsSockets(opener);
   const path = netns('d').path;
-  await assert.rejects(sockets.use(path, async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    sockets.use(path, async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(sockets.size, 0);
   sockets.close();
 });
@@ -102,8 +109,14 @@ test('a failing call closes its entry too', async () => {
 test('a path that is not a netns is refused and nothing is opened', async () => {
   const sockets = new PodNetnsSockets(opener);
   const fdsBefore = openFds();
-  await assert.rejects(sockets.use('/etc/hostname', async () => undefined), (e: unknown) => e instanceof Error && /not a network namespace/.test(e.message));
-  await assert.rejects(sockets.use('/nonexistent/netns', async () => undefined), (e: unknown) => e instanceof Error && /cannot be opened/.test(e.message));
+  await assert.rejects(
+    sockets.use('/etc/hostname', async () => undefined),
+    (e: unknown) => e instanceof Error && /not a network namespace/.test(e.message),
+  );
+  await assert.rejects(
+    sockets.use('/nonexistent/netns', async () => undefined),
+    (e: unknown) => e instanceof Error && /cannot be opened/.test(e.message),
+  );
   assert.equal(sockets.size, 0);
   assert.equal(openFds(), fdsBefore);
 });

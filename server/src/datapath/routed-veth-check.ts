@@ -69,7 +69,8 @@ export function podSideProblems(pod: NetnsSnapshot, spec: PodNetworkSpec, hostMa
     if (hostMac !== undefined) {
       const neigh = neighbours.find((n) => n.family === family && n.dst === gw);
       // A chained plugin may flush it (the host end then answers ARP/NDP itself): only a wrong MAC is a problem.
-      if (neigh && neigh.lladdr !== '' && neigh.lladdr !== hostMac) problems.push(`neighbour ${gw} on ${spec.podIfname} points at ${neigh.lladdr}, not the host end ${hostMac}`);
+      if (neigh && neigh.lladdr !== '' && neigh.lladdr !== hostMac)
+        problems.push(`neighbour ${gw} on ${spec.podIfname} points at ${neigh.lladdr}, not the host end ${hostMac}`);
     }
   }
   return problems;

@@ -46,7 +46,10 @@ test('EEXIST from the pod end is a route clash, named with its remedy; anything 
   assert.ok(noRoutes instanceof CniError);
   assert.equal(noRoutes.code, 103);
   assert.equal(noRoutes.message, 'failed to wire the pod network: a route for net1 already exists in the pod');
-  assert.match(noRoutes.details, /^RTM_NEWROUTE 0\.0\.0\.0\/0 .*: EEXIST; the pod already has a default route through another interface: give this network "ipam\.routes"/);
+  assert.match(
+    noRoutes.details,
+    /^RTM_NEWROUTE 0\.0\.0\.0\/0 .*: EEXIST; the pod already has a default route through another interface: give this network "ipam\.routes"/,
+  );
   const withRoutes = podStepFailure(clash, { podIfname: 'net1', routes: [] });
   assert.ok(withRoutes instanceof CniError);
   assert.match(withRoutes.details, /already has a route to one of this network's "ipam\.routes" destinations/);

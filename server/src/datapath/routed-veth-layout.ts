@@ -75,5 +75,9 @@ export function podStepFailure(err: unknown, spec: Pick<PodNetworkSpec, 'podIfna
     spec.routes === undefined
       ? 'the pod already has a default route through another interface: give this network "ipam.routes" (e.g. its own subnet) so it installs no default route'
       : 'the pod already has a route to one of this network\'s "ipam.routes" destinations through another interface';
-  return new CniError(CniCode.DatapathFailure, `failed to wire the pod network: a route for ${spec.podIfname} already exists in the pod`, `${reasonOf(err)}; ${hint}`);
+  return new CniError(
+    CniCode.DatapathFailure,
+    `failed to wire the pod network: a route for ${spec.podIfname} already exists in the pod`,
+    `${reasonOf(err)}; ${hint}`,
+  );
 }

@@ -111,9 +111,16 @@ test('two podwire interfaces in one netns: each its own host end, neighbours and
   ]);
   assert.notEqual(a.interfaces[0]?.name, b.interfaces[0]?.name, 'separate host ends');
   assert.deepEqual(podRoutesVia('eth0'), ['default via 169.254.1.1 onlink', 'default via fe80::1 onlink']);
-  assert.deepEqual(podRoutesVia('net1'), ['10.214.2.0/24 via 169.254.1.1 onlink', '10.214.99.0/24 via 169.254.1.1 onlink', 'fd14:0:0:2::/64 via fe80::1 onlink']);
+  assert.deepEqual(podRoutesVia('net1'), [
+    '10.214.2.0/24 via 169.254.1.1 onlink',
+    '10.214.99.0/24 via 169.254.1.1 onlink',
+    'fd14:0:0:2::/64 via fe80::1 onlink',
+  ]);
   // One permanent gateway neighbour per interface, each pointing at its own host end.
-  for (const [dev, wired] of [['eth0', a], ['net1', b]] as const) {
+  for (const [dev, wired] of [
+    ['eth0', a],
+    ['net1', b],
+  ] as const) {
     const hostMac = wired.interfaces[0]?.mac;
     const neigh = json<IpNeigh[]>(POD, 'neigh', 'show', 'dev', dev).filter((n) => n.state?.includes('PERMANENT'));
     assert.deepEqual(neigh.map((n) => [n.dst, n.lladdr]).sort(), [
@@ -122,7 +129,9 @@ test('two podwire interfaces in one netns: each its own host end, neighbours and
     ]);
   }
   // Separate host routes, each to its own host end.
-  const hostRoutes = json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`).sort();
+  const hostRoutes = json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199')
+    .map((r) => `${r.dst} dev ${r.dev}`)
+    .sort();
   assert.deepEqual(hostRoutes, [`10.214.1.5 dev ${eth0().hostIfname}`, `10.214.2.7 dev ${net1().hostIfname}`]);
   await dp().check(eth0());
   await dp().check(net1());
@@ -158,8 +167,18 @@ test('a third interface without ipam.routes meets the default route eth0 holds: 
     assert.match(e.details, /EEXIST.*give this network "ipam\.routes"/);
     return true;
   });
-  assert.deepEqual(json<Array<{ ifname: string }>>(POD, 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'lo', 'net1']);
-  assert.deepEqual(json<Array<{ ifname: string }>>(HOST, 'link', 'show').map((l) => l.ifname).sort(), ['lo', eth0().hostIfname, net1().hostIfname].sort());
+  assert.deepEqual(
+    json<Array<{ ifname: string }>>(POD, 'link', 'show')
+      .map((l) => l.ifname)
+      .sort(),
+    ['eth0', 'lo', 'net1'],
+  );
+  assert.deepEqual(
+    json<Array<{ ifname: string }>>(HOST, 'link', 'show')
+      .map((l) => l.ifname)
+      .sort(),
+    ['lo', eth0().hostIfname, net1().hostIfname].sort(),
+  );
   await dp().check(eth0());
   await dp().check(net1());
 });
@@ -172,13 +191,25 @@ test('a configured route of a family the pod has no address of is code 7', async
     routes: parseIpamRoutes([{ dst: 'fd14:0:0:4::/64' }]),
   });
   await assert.rejects(dp().setUp(v4only), (e: unknown) => e instanceof CniError && e.code === 7 && /IPv6 route fd14:0:0:4::\/64/.test(e.message));
-  assert.deepEqual(json<Array<{ ifname: string }>>(POD, 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'lo', 'net1']);
+  assert.deepEqual(
+    json<Array<{ ifname: string }>>(POD, 'link', 'show')
+      .map((l) => l.ifname)
+      .sort(),
+    ['eth0', 'lo', 'net1'],
+  );
 });
 
 test('removing eth0 leaves net1 as ADD left it (routes, neighbours, host route); then eth0 can come back', async () => {
   await dp().tearDown(eth0().hostIfname);
-  assert.deepEqual(podRoutesVia('net1'), ['10.214.2.0/24 via 169.254.1.1 onlink', '10.214.99.0/24 via 169.254.1.1 onlink', 'fd14:0:0:2::/64 via fe80::1 onlink']);
-  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => r.dst), ['10.214.2.7']);
+  assert.deepEqual(podRoutesVia('net1'), [
+    '10.214.2.0/24 via 169.254.1.1 onlink',
+    '10.214.99.0/24 via 169.254.1.1 onlink',
+    'fd14:0:0:2::/64 via fe80::1 onlink',
+  ]);
+  assert.deepEqual(
+    json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => r.dst),
+    ['10.214.2.7'],
+  );
   await dp().check(net1());
   assert.deepEqual(await dp().podProblems(net1()), []);
   await dp().setUp(eth0());
@@ -203,7 +234,10 @@ test("another plugin's interface with its own default route: podwire with ipam.r
     await dp().setUp(net1());
     await dp().check(net1());
     assert.deepEqual(foreign(), before);
-    assert.deepEqual(json<IpRoute[]>(POD, 'route', 'show', 'default').map((r) => `${r.gateway} dev ${r.dev}`), ['10.214.200.1 dev ext0']);
+    assert.deepEqual(
+      json<IpRoute[]>(POD, 'route', 'show', 'default').map((r) => `${r.gateway} dev ${r.dev}`),
+      ['10.214.200.1 dev ext0'],
+    );
     await dp().tearDown(net1().hostIfname);
     assert.deepEqual(foreign(), before, 'and DEL does not either');
   } finally {

@@ -91,8 +91,17 @@ test('ADD wires both ends as the routed layout says, in 3 writes and 2 round tri
   assert.ok(hostLink && podLink);
   assert.equal(hostDetail?.ifalias, 'podwire:testowner', 'the owner tag reconcile looks for');
   assert.equal(hostLink.mtu, 1400);
-  assert.deepEqual(hostLink.addr_info.map((a) => `${a.local}/${a.prefixlen}`).filter((a) => !a.startsWith('fe80::') || a === 'fe80::1/64').sort(), ['169.254.1.1/32', 'fe80::1/64']);
-  assert.deepEqual(podLink.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`), ['10.71.0.5/32', 'fd71::5/128']);
+  assert.deepEqual(
+    hostLink.addr_info
+      .map((a) => `${a.local}/${a.prefixlen}`)
+      .filter((a) => !a.startsWith('fe80::') || a === 'fe80::1/64')
+      .sort(),
+    ['169.254.1.1/32', 'fe80::1/64'],
+  );
+  assert.deepEqual(
+    podLink.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`),
+    ['10.71.0.5/32', 'fd71::5/128'],
+  );
   assert.deepEqual(wired.interfaces, [
     { name: s.hostIfname, mac: hostLink.address, mtu: 1400 },
     { name: 'eth0', mac: podLink.address, mtu: 1400, sandbox: POD.path },
@@ -105,10 +114,22 @@ test('ADD wires both ends as the routed layout says, in 3 writes and 2 round tri
     { dst: '0.0.0.0/0', gw: '169.254.1.1' },
     { dst: '::/0', gw: 'fe80::1' },
   ]);
-  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`10.71.0.5 dev ${s.hostIfname}`]);
-  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::5 dev ${s.hostIfname}`]);
-  assert.deepEqual(json<IpRoute[]>(POD, 'route', 'show', 'default').map((r) => r.gateway), ['169.254.1.1']);
-  assert.deepEqual(json<IpRoute[]>(POD, '-6', 'route', 'show', 'default').map((r) => r.gateway), ['fe80::1']);
+  assert.deepEqual(
+    json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`),
+    [`10.71.0.5 dev ${s.hostIfname}`],
+  );
+  assert.deepEqual(
+    json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`),
+    [`fd71::5 dev ${s.hostIfname}`],
+  );
+  assert.deepEqual(
+    json<IpRoute[]>(POD, 'route', 'show', 'default').map((r) => r.gateway),
+    ['169.254.1.1'],
+  );
+  assert.deepEqual(
+    json<IpRoute[]>(POD, '-6', 'route', 'show', 'default').map((r) => r.gateway),
+    ['fe80::1'],
+  );
   await datapath.check(s);
   assert.deepEqual(await datapath.podProblems(s), []);
 });
@@ -132,7 +153,10 @@ test("reconcile's host view: owned links, host problems and stray routes from on
   inNs(HOST, 'route', 'add', '10.71.0.99/32', 'dev', s.hostIfname, 'proto', '199');
   inNs(HOST, '-6', 'route', 'add', 'fd71::99/128', 'dev', s.hostIfname, 'proto', '199');
   const view = await datapath.readHost();
-  assert.deepEqual(view.ownedLinks().map((l) => l.name), [s.hostIfname]);
+  assert.deepEqual(
+    view.ownedLinks().map((l) => l.name),
+    [s.hostIfname],
+  );
   assert.deepEqual(view.hostProblems(s), [`host route 10.71.0.5/32 dev ${s.hostIfname} is missing`]);
   const stray = view.strayRoutes([s]);
   assert.deepEqual(stray.map((r) => r.address).sort(), ['10.71.0.99', 'fd71::99']);
@@ -140,8 +164,14 @@ test("reconcile's host view: owned links, host problems and stray routes from on
   // so does an IPv4 route put back for it.
   inNs(HOST, 'route', 'add', '10.71.0.5/32', 'dev', s.hostIfname, 'proto', '199');
   assert.deepEqual(await datapath.removeStrayRoutes(stray), []);
-  assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => r.dst), ['10.71.0.5']);
-  assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => r.dst), ['fd71::5']);
+  assert.deepEqual(
+    json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => r.dst),
+    ['10.71.0.5'],
+  );
+  assert.deepEqual(
+    json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => r.dst),
+    ['fd71::5'],
+  );
   // An attachment the view is not told about: its link is an orphan, no stray routes are reported for it.
   assert.deepEqual(view.strayRoutes([]), []);
 });
@@ -149,8 +179,14 @@ test("reconcile's host view: owned links, host problems and stray routes from on
 test('DEL removes the pair and every route through it; a second DEL is fine', async () => {
   const s = spec();
   await datapath.tearDown(s.hostIfname);
-  assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
-  assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+  assert.deepEqual(
+    json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname),
+    ['lo'],
+  );
+  assert.deepEqual(
+    json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname),
+    ['lo'],
+  );
   assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), []);
   await datapath.tearDown(s.hostIfname);
 });
@@ -163,14 +199,21 @@ test('detach (DEL): host routes gone and host end renamed down at once; an ADD o
   const t0 = performance.now();
   await datapath.detach(s.hostIfname, s.addresses);
   const detachMs = performance.now() - t0;
-  assert.equal(json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === s.hostIfname), false, 'the name is free at once');
+  assert.equal(
+    json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === s.hostIfname),
+    false,
+    'the name is free at once',
+  );
   assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
   assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199'), []);
   assert.equal(datapath.pendingDestructions(), 1);
   // The same key again, before the old pair is destroyed: its pod end still holds "eth0".
   const again = await datapath.setUp(s);
   assert.equal(again.interfaces[0]?.name, s.hostIfname);
-  assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth').map((l) => l.ifname), ['eth0']);
+  assert.deepEqual(
+    json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth').map((l) => l.ifname),
+    ['eth0'],
+  );
   await datapath.check(s);
   await datapath.detach(s.hostIfname, s.addresses);
   let goneMs = 0;
@@ -179,7 +222,10 @@ test('detach (DEL): host routes gone and host end renamed down at once; an ADD o
   // than the dump goes empty: wait for both, within the same second.
   while (json<IpAddr[]>(HOST, 'link', 'show', 'type', 'veth').length > 0 || datapath.pendingDestructions() > 0) {
     goneMs = performance.now() - t0;
-    assert.ok(goneMs < 1_000 + detachMs, `the detached pairs are destroyed within 1 s (${Math.round(goneMs)} ms so far, ${datapath.pendingDestructions()} pending)`);
+    assert.ok(
+      goneMs < 1_000 + detachMs,
+      `the detached pairs are destroyed within 1 s (${Math.round(goneMs)} ms so far, ${datapath.pendingDestructions()} pending)`,
+    );
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
@@ -190,9 +236,18 @@ test('a failure midway rolls back everything it did (a route already in the pod:
   // A default route the pod already has (another interface's): podwire's own default route, its last step, meets EEXIST.
   inNs(POD, 'route', 'add', 'default', 'dev', 'lo');
   try {
-    await assert.rejects(datapath.setUp(spec({ addresses: [{ address: '10.71.0.6', family: 4 }] })), (e: unknown) => e instanceof CniError && e.code === 103 && /EEXIST/.test(e.details));
-    assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
-    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+    await assert.rejects(
+      datapath.setUp(spec({ addresses: [{ address: '10.71.0.6', family: 4 }] })),
+      (e: unknown) => e instanceof CniError && e.code === 103 && /EEXIST/.test(e.details),
+    );
+    assert.deepEqual(
+      json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname),
+      ['lo'],
+    );
+    assert.deepEqual(
+      json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname),
+      ['lo'],
+    );
     assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199'), []);
   } finally {
     inNs(POD, 'route', 'del', 'default', 'dev', 'lo');
@@ -203,8 +258,16 @@ test('ADD refuses an interface name already in the pod (102) and leaves it alone
   inNs(POD, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0');
   try {
     await assert.rejects(datapath.setUp(spec()), (e: unknown) => e instanceof CniError && e.code === 102);
-    assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
-    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'lo', 'other0']);
+    assert.deepEqual(
+      json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname),
+      ['lo'],
+    );
+    assert.deepEqual(
+      json<IpAddr[]>(POD, 'link', 'show')
+        .map((l) => l.ifname)
+        .sort(),
+      ['eth0', 'lo', 'other0'],
+    );
   } finally {
     inNs(POD, 'link', 'del', 'eth0');
   }
@@ -217,17 +280,30 @@ test("a host end left by a crashed ADD of the same key (its derived name, this s
   const wired = await datapath.setUp(s);
   const [host] = json<Array<IpAddr & { link_netnsid?: number }>>(HOST, 'link', 'show', s.hostIfname);
   assert.equal(host?.link_netnsid !== undefined, true, 'the name is held by a pair reaching into the pod now');
-  assert.equal(json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === 'debris0'), false, 'the debris went whole');
+  assert.equal(
+    json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === 'debris0'),
+    false,
+    'the debris went whole',
+  );
   assert.equal(wired.interfaces[0]?.mac, host?.address);
   await datapath.check(s);
   await datapath.tearDown(s.hostIfname);
-  assert.deepEqual(json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname), ['lo']);
+  assert.deepEqual(
+    json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname),
+    ['lo'],
+  );
 });
 
 /** The host's links other than lo, as "name alias". */
-const hostLinkNames = () => json<IpAddr[]>(HOST, 'link', 'show').filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`);
+const hostLinkNames = () =>
+  json<IpAddr[]>(HOST, 'link', 'show')
+    .filter((l) => l.ifname !== 'lo')
+    .map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`);
 
-for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "another server's", alias: 'podwire:otherowner' }]) {
+for (const foreign of [
+  { what: 'an untagged', alias: undefined },
+  { what: "another server's", alias: 'podwire:otherowner' },
+]) {
   test(`${foreign.what} link holding the derived host name is never tagged or removed: ADD fails (102) naming it, DEL, tearDown and reconcile leave it`, async () => {
     const s = spec({ addresses: [{ address: '10.71.0.8', family: 4 }] });
     inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'foreign0');
@@ -241,7 +317,11 @@ for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "anoth
         return true;
       });
       assert.deepEqual(hostLinkNames().sort(), planted, 'not tagged, not removed, and nothing of the failed ADD left');
-      assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo'], 'no pod end left');
+      assert.deepEqual(
+        json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname),
+        ['lo'],
+        'no pod end left',
+      );
       await datapath.detach(s.hostIfname, s.addresses);
       await datapath.tearDown(s.hostIfname);
       assert.deepEqual(hostLinkNames().sort(), planted, 'DEL and tearDown leave a link podwire did not create');
@@ -253,7 +333,12 @@ for (const foreign of [{ what: 'an untagged', alias: undefined }, { what: "anoth
 }
 
 test("a pod address another attachment's host route already uses: the second ADD fails naming that route, the first keeps its route, and the second's DEL leaves it", async () => {
-  const a = spec({ addresses: [{ address: '10.71.0.9', family: 4 }, { address: 'fd71::9', family: 6 }] });
+  const a = spec({
+    addresses: [
+      { address: '10.71.0.9', family: 4 },
+      { address: 'fd71::9', family: 6 },
+    ],
+  });
   const b = spec({ netnsPath: POD2.path, hostIfname: datapath.hostIfname({ network: 'net', containerId: 'c2', ifname: 'eth0' }), addresses: a.addresses });
   await datapath.setUp(a);
   try {
@@ -263,9 +348,19 @@ test("a pod address another attachment's host route already uses: the second ADD
       assert.match(`${e.message}: ${e.details}`, new RegExp(`10\\.71\\.0\\.9/32 dev ${a.hostIfname} proto 199`));
       return true;
     });
-    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`10.71.0.9 dev ${a.hostIfname}`]);
-    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::9 dev ${a.hostIfname}`]);
-    assert.deepEqual(json<IpAddr[]>(POD2, 'link', 'show').map((l) => l.ifname), ['lo'], 'the failed ADD left nothing in its pod');
+    assert.deepEqual(
+      json<IpRoute[]>(HOST, 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`),
+      [`10.71.0.9 dev ${a.hostIfname}`],
+    );
+    assert.deepEqual(
+      json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`),
+      [`fd71::9 dev ${a.hostIfname}`],
+    );
+    assert.deepEqual(
+      json<IpAddr[]>(POD2, 'link', 'show').map((l) => l.ifname),
+      ['lo'],
+      'the failed ADD left nothing in its pod',
+    );
     await datapath.detach(b.hostIfname, b.addresses);
     await datapath.check(a);
   } finally {
@@ -279,10 +374,19 @@ test('a host route podwire did not create (another owner, proto static) is never
   inNs(HOST, 'route', 'add', '10.71.0.10/32', 'dev', 'other0', 'proto', 'static');
   try {
     const s = spec({ addresses: [{ address: '10.71.0.10', family: 4 }] });
-    await assert.rejects(datapath.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /10\.71\.0\.10\/32 dev other0 proto static/.test(`${e.message}: ${e.details}`));
-    assert.deepEqual(json<IpRoute[]>(HOST, 'route', 'show', '10.71.0.10/32').map((r) => `${r.dev} ${r.protocol}`), ['other0 static']);
+    await assert.rejects(
+      datapath.setUp(s),
+      (e: unknown) => e instanceof CniError && e.code === 103 && /10\.71\.0\.10\/32 dev other0 proto static/.test(`${e.message}: ${e.details}`),
+    );
+    assert.deepEqual(
+      json<IpRoute[]>(HOST, 'route', 'show', '10.71.0.10/32').map((r) => `${r.dev} ${r.protocol}`),
+      ['other0 static'],
+    );
     assert.deepEqual(hostLinkNames().sort(), ['other0', 'other1']);
-    assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname), ['lo']);
+    assert.deepEqual(
+      json<IpAddr[]>(POD, 'link', 'show').map((l) => l.ifname),
+      ['lo'],
+    );
   } finally {
     inNs(HOST, 'link', 'del', 'other0');
   }
@@ -302,7 +406,12 @@ function faultyProgrammer(fail: { routeDeletes: boolean; linkDeletes: boolean })
 test('DEL whose route delete fails still destroys the pair (and with it every route), before it answers; the same ifname can be added again', async () => {
   const fail = { routeDeletes: true, linkDeletes: false };
   const dp = new RoutedVethDatapath(hostSockets, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
-  const s = spec({ addresses: [{ address: '10.71.0.11', family: 4 }, { address: 'fd71::11', family: 6 }] });
+  const s = spec({
+    addresses: [
+      { address: '10.71.0.11', family: 4 },
+      { address: 'fd71::11', family: 6 },
+    ],
+  });
   try {
     await dp.setUp(s);
     await dp.detach(s.hostIfname, s.addresses);
@@ -338,7 +447,10 @@ test("DEL whose route delete and pair destruction both fail reports it and keeps
     // route through the detached pair is podwire's own and gives way.
     fail.linkDeletes = false;
     await dp.setUp(other);
-    assert.deepEqual(json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`), [`fd71::12 dev ${other.hostIfname}`]);
+    assert.deepEqual(
+      json<IpRoute[]>(HOST, '-6', 'route', 'show', 'proto', '199').map((r) => `${r.dst} dev ${r.dev}`),
+      [`fd71::12 dev ${other.hostIfname}`],
+    );
     await dp.detach(s.hostIfname, s.addresses);
     assert.deepEqual(hostLinkNames(), [`${other.hostIfname} podwire:testowner`], 'the retried DEL destroyed the detached pair');
     assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
@@ -360,7 +472,9 @@ class CreationTimesOut extends RtnlSocket {
     const outcomes = await super.exchange(requests);
     return outcomes.map((o, i) => {
       const what = requests[i]?.what ?? '';
-      return what.startsWith('RTM_NEWLINK veth') ? { error: new RtnlError(what, os.constants.errno.ETIMEDOUT, 'ETIMEDOUT', 'injected: no answer within the deadline') } : o;
+      return what.startsWith('RTM_NEWLINK veth')
+        ? { error: new RtnlError(what, os.constants.errno.ETIMEDOUT, 'ETIMEDOUT', 'injected: no answer within the deadline') }
+        : o;
     });
   }
 }
@@ -371,7 +485,10 @@ test('a veth creation that times out after the kernel made the pair is rolled ba
   const dp = new RoutedVethDatapath({ host: timingOut, dumps: hostSockets.dumps }, faultyProgrammer(fail), new NetnsOpener(sockets), 'testowner');
   const s = spec({ addresses: [{ address: '10.71.0.13', family: 4 }] });
   try {
-    await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && e.code === 103 && /ETIMEDOUT/.test(e.details) && !/rollback also failed/.test(e.details));
+    await assert.rejects(
+      dp.setUp(s),
+      (e: unknown) => e instanceof CniError && e.code === 103 && /ETIMEDOUT/.test(e.details) && !/rollback also failed/.test(e.details),
+    );
     assert.deepEqual(hostLinkNames(), [], 'the pair the kernel made was deleted');
     assert.deepEqual(json<IpAddr[]>(POD, 'link', 'show', 'type', 'veth'), []);
 

@@ -260,13 +260,17 @@ export class RoutedVethDatapath implements Datapath {
     const stale: PodRouteChange[] = [];
     const others: string[] = [];
     for (const addr of taken) {
-      const route = host.routes.find((r) => r.table === RT_TABLE_MAIN && r.family === addr.family && r.dstLen === POD_PREFIX[addr.family] && sameAddress(r.dst, addr.address));
+      const route = host.routes.find(
+        (r) => r.table === RT_TABLE_MAIN && r.family === addr.family && r.dstLen === POD_PREFIX[addr.family] && sameAddress(r.dst, addr.address),
+      );
       if (!route) continue; // gone meanwhile: created again below
       const via = route.oif ? host.linkAt(route.oif) : undefined;
       if (route.protocol === RTPROT_PODWIRE && via && this.owns(via) && (isDetachedName(via.name) || this.destructions.involves(via.index))) {
         stale.push({ op: 'delete', podRoute: { address: addr.address, family: addr.family, oif: via.index } });
       } else {
-        others.push(`${addr.address}/${POD_PREFIX[addr.family]}${via ? ` dev ${via.name}` : route.oif ? ` dev #${route.oif}` : ''} proto ${routeProtocolName(route.protocol)}`);
+        others.push(
+          `${addr.address}/${POD_PREFIX[addr.family]}${via ? ` dev ${via.name}` : route.oif ? ` dev #${route.oif}` : ''} proto ${routeProtocolName(route.protocol)}`,
+        );
       }
     }
     if (others.length > 0) {
@@ -278,7 +282,10 @@ export class RoutedVethDatapath implements Datapath {
     }
     const failed = (await this.programmer.applyRouteChanges(stale)).find((o) => o.error !== undefined);
     if (failed) throw new Error(`could not delete a stale host route of a detached pod: ${failed.error}`);
-    await sendAll(this.host, taken.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } })));
+    await sendAll(
+      this.host,
+      taken.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } })),
+    );
   }
 
   /**
@@ -310,7 +317,11 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   private interfaceExists(spec: PodNetworkSpec, cause: unknown): CniError {
-    return new CniError(CniCode.InterfaceExists, `interface ${spec.podIfname} already exists in ${spec.netnsPath}`, `CNI ADD must not reuse an existing interface; DEL the attachment first (${reasonOf(cause)})`);
+    return new CniError(
+      CniCode.InterfaceExists,
+      `interface ${spec.podIfname} already exists in ${spec.netnsPath}`,
+      `CNI ADD must not reuse an existing interface; DEL the attachment first (${reasonOf(cause)})`,
+    );
   }
 
   private hostInterfaceExists(spec: PodNetworkSpec, cause: unknown, holder: KernelLink | undefined): CniError {
@@ -375,7 +386,9 @@ export class RoutedVethDatapath implements Datapath {
         await this.programmer.deleteLink(link.index);
       } catch (destroyErr) {
         this.leftovers.set(hostIfname, detachedName(link.index));
-        throw new Error(`deleting the pod routes through ${detachedName(link.index)} failed (${reasonOf(routeErr)}), and so did destroying the pair (${reasonOf(destroyErr)})`);
+        throw new Error(
+          `deleting the pod routes through ${detachedName(link.index)} failed (${reasonOf(routeErr)}), and so did destroying the pair (${reasonOf(destroyErr)})`,
+        );
       }
       return;
     }
@@ -414,7 +427,9 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
-    const outcomes = await this.programmer.applyRouteChanges(routes.map((r) => ({ op: 'delete', podRoute: { address: r.address, family: r.family, oif: r.hostIndex } })));
+    const outcomes = await this.programmer.applyRouteChanges(
+      routes.map((r) => ({ op: 'delete', podRoute: { address: r.address, family: r.family, oif: r.hostIndex } })),
+    );
     return outcomes.flatMap((o, i) => (o.error !== undefined && routes[i] ? [{ route: routes[i], error: o.error }] : []));
   }
 
@@ -460,7 +475,17 @@ function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): R
   }
   for (const r of routes) {
     requests.push(
-      createOnlinkRoute({ family: r.family, dst: r.dst, dstLen: r.dstLen, gateway: r.gw, oif: podIndex, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST }),
+      createOnlinkRoute({
+        family: r.family,
+        dst: r.dst,
+        dstLen: r.dstLen,
+        gateway: r.gw,
+        oif: podIndex,
+        table: RT_TABLE_MAIN,
+        protocol: RTPROT_BOOT,
+        scope: RT_SCOPE_UNIVERSE,
+        type: RTN_UNICAST,
+      }),
     );
   }
   return requests;
@@ -477,7 +502,13 @@ function podRequests(podIndex: number, hostMac: string, spec: PodNetworkSpec): R
 function gatewayAddresses(hostIndex: number, spec: PodNetworkSpec): RtnlRequest[] {
   return familiesOf(spec.addresses).map((family) =>
     addAddress(
-      { index: hostIndex, family, address: POD_GATEWAY[family], prefixLen: HOST_GATEWAY_PREFIX[family], ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }) },
+      {
+        index: hostIndex,
+        family,
+        address: POD_GATEWAY[family],
+        prefixLen: HOST_GATEWAY_PREFIX[family],
+        ...(family === 4 ? { scope: RT_SCOPE_HOST } : { nodad: true }),
+      },
       'replace',
     ),
   );

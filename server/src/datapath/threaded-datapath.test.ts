@@ -37,11 +37,20 @@ function start(opts: Partial<ThreadedDatapathOptions>) {
   const notices: Array<{ message: string; fields: NoticeFields }> = [];
   const exits: string[] = [];
   const stranded: number[] = [];
-  const dp = ThreadedDatapath.start({ ownerTag: 'test', threadFile: SCRIPTED, onNotice: (message, fields) => notices.push({ message, fields }), onExit: (r) => exits.push(r), onStranded: () => stranded.push(Date.now()), ...opts });
+  const dp = ThreadedDatapath.start({
+    ownerTag: 'test',
+    threadFile: SCRIPTED,
+    onNotice: (message, fields) => notices.push({ message, fields }),
+    onExit: (r) => exits.push(r),
+    onStranded: () => stranded.push(Date.now()),
+    ...opts,
+  });
   return { dp, notices, exits, stranded };
 }
 
-test('a setUp past its deadline fails with CNI error 11 at the deadline while other calls proceed; finished later, it is undone', { timeout: 10_000 }, async () => {
+test('a setUp past its deadline fails with CNI error 11 at the deadline while other calls proceed; finished later, it is undone', {
+  timeout: 10_000,
+}, async () => {
   const { dp: starting, notices, exits } = start({ callDeadlineMs: 300, stuckGraceMs: 3_000 });
   const dp = await starting;
   try {
@@ -66,7 +75,9 @@ test('a setUp past its deadline fails with CNI error 11 at the deadline while ot
   assert.equal(dp.stranded(), false);
 });
 
-test('a thread stuck in a system call: callers fail with CNI error 11, onExit is told, close() is bounded, the thread is stranded', { timeout: 20_000 }, async () => {
+test('a thread stuck in a system call: callers fail with CNI error 11, onExit is told, close() is bounded, the thread is stranded', {
+  timeout: 20_000,
+}, async () => {
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
   const { dp: starting, exits, stranded } = start({ callDeadlineMs: 200, stuckGraceMs: 300 });

@@ -5,7 +5,17 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { WorkerNotEnded, endWorker } from '../end-worker';
 import type { BatchObserver } from './batching-host-programmer';
 import type { Datapath, HostView } from './datapath';
-import type { CallImplementations, CallMessage, CallName, DatapathCalls, DatapathThreadData, HostTables, NoticeFields, ThreadMessage, ThreadNotes } from './datapath-thread-protocol';
+import type {
+  CallImplementations,
+  CallMessage,
+  CallName,
+  DatapathCalls,
+  DatapathThreadData,
+  HostTables,
+  NoticeFields,
+  ThreadMessage,
+  ThreadNotes,
+} from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
 import { hostVethName, ownerAlias } from './link-identity';
 

@@ -51,7 +51,10 @@ export interface DebugDeps {
  * socket. Owns no socket itself (their owner closes them).
  */
 export function podwiredDebugDeps(
-  base: Pick<DebugDeps, 'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping' | 'egress'> & {
+  base: Pick<
+    DebugDeps,
+    'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping' | 'egress'
+  > & {
     host: RtnlSocket;
     hostDumps: RtnlSocket;
     netns: NetnsOpener;

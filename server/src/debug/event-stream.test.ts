@@ -66,7 +66,15 @@ test('a client that stops reading is cut off with RESOURCE_EXHAUSTED; publishing
   const bus = new CniEventBus();
   const f = fakeCall(false);
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'warn' }, new Writable({ write(c: Buffer, _e, d) { lines.push(JSON.parse(c.toString()) as Record<string, unknown>); d(); } }));
+  const log = pino(
+    { level: 'warn' },
+    new Writable({
+      write(c: Buffer, _e, d) {
+        lines.push(JSON.parse(c.toString()) as Record<string, unknown>);
+        d();
+      },
+    }),
+  );
   streamEvents(f.call, bus, log, { maxBuffered: 10 });
   for (let i = 0; i < 50; i++) assert.deepEqual(bus.publish(event(i)), []);
   assert.equal(bus.listenerCount, 0);

@@ -78,12 +78,7 @@ export class EventStreams {
  * events is cut off with RESOURCE_EXHAUSTED (and a logged warning) instead of buffering
  * without bound. Shutdown (`streams.endAll()`) ends the stream with status OK.
  */
-export function streamEvents(
-  call: EventCall,
-  bus: CniEventBus,
-  log: Logger,
-  opts: { streams?: EventStreams; maxBuffered?: number } = {},
-): void {
+export function streamEvents(call: EventCall, bus: CniEventBus, log: Logger, opts: { streams?: EventStreams; maxBuffered?: number } = {}): void {
   const maxBuffered = opts.maxBuffered ?? MAX_BUFFERED_EVENTS;
   const peer = call.getPeer();
   if (opts.streams?.isStopped) {

@@ -35,7 +35,18 @@ test('a link with only its own addresses', () => {
 });
 
 test('routes: main table, through the link only; default routes spelled as CIDRs', () => {
-  const route = (r: Partial<KernelRoute>): KernelRoute => ({ family: 4, dst: '0.0.0.0', dstLen: 0, gateway: '', oif: 7, table: 254, protocol: 3, scope: 0, type: 1, ...r });
+  const route = (r: Partial<KernelRoute>): KernelRoute => ({
+    family: 4,
+    dst: '0.0.0.0',
+    dstLen: 0,
+    gateway: '',
+    oif: 7,
+    table: 254,
+    protocol: 3,
+    scope: 0,
+    type: 1,
+    ...r,
+  });
   const routes = [
     route({ dst: '10.226.0.5', dstLen: 32, protocol: 199 }),
     route({ gateway: '169.254.1.1' }),

@@ -10,7 +10,15 @@ import { KernelAddress, KernelLink, KernelRoute, RT_TABLE_MAIN, operStateName } 
 export { operStateName };
 
 /** rtm_protocol names as iproute2's rt_protos spells them; podwire's own are "podwire" and "podwire-peer". */
-const PROTOCOL_NAMES: Record<number, string> = { 0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', [RTPROT_PODWIRE]: 'podwire', [RTPROT_PODWIRE_PEER]: 'podwire-peer' };
+const PROTOCOL_NAMES: Record<number, string> = {
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  [RTPROT_PODWIRE]: 'podwire',
+  [RTPROT_PODWIRE_PEER]: 'podwire-peer',
+};
 
 export function protocolName(protocol: number): string {
   return PROTOCOL_NAMES[protocol] ?? String(protocol);

@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import type { Lease } from '@podwire/ipam-store';
 import { podCidrUsage } from './pool-usage';
 
-const lease = (network: string, address: string, family: 4 | 6): Lease => ({ network, containerId: 'c', ifname: 'eth0', address, family, prefixLength: 24, setIndex: 0 });
+const lease = (network: string, address: string, family: 4 | 6): Lease => ({
+  network,
+  containerId: 'c',
+  ifname: 'eth0',
+  address,
+  family,
+  prefixLength: 24,
+  setIndex: 0,
+});
 
 test('a node pod CIDR counts the leases of every network inside it', () => {
   const leases = [lease('a', '10.226.1.5', 4), lease('b', '10.226.2.9', 4), lease('a', '10.227.0.1', 4), lease('a', 'fd99:226::5', 6)];

@@ -7,13 +7,29 @@ import { attachmentStateEnum, cniEventOutcomeEnum, cniVerbEnum, peerSourceKindEn
 
 test("podwired's words map to the Debug API's enums", () => {
   assert.deepEqual((['pending', 'ready'] as const).map(attachmentStateEnum), ['ATTACHMENT_STATE_PENDING', 'ATTACHMENT_STATE_READY']);
-  assert.deepEqual(
-    (['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'GET'] as const).map(cniVerbEnum),
-    ['CNI_VERB_ADD', 'CNI_VERB_DEL', 'CNI_VERB_CHECK', 'CNI_VERB_STATUS', 'CNI_VERB_GC', 'CNI_VERB_GET'],
-  );
-  assert.deepEqual((['ok', 'error', 'abandoned'] as const).map(cniEventOutcomeEnum), ['CNI_EVENT_OUTCOME_OK', 'CNI_EVENT_OUTCOME_ERROR', 'CNI_EVENT_OUTCOME_ABANDONED']);
-  assert.deepEqual((['none', 'static', 'kubernetes'] as const).map(peerSourceKindEnum), ['PEER_SOURCE_KIND_NONE', 'PEER_SOURCE_KIND_STATIC', 'PEER_SOURCE_KIND_KUBERNETES']);
-  assert.deepEqual((['pending', 'running', 'done'] as const).map(verificationStateEnum), ['VERIFICATION_STATE_PENDING', 'VERIFICATION_STATE_RUNNING', 'VERIFICATION_STATE_DONE']);
+  assert.deepEqual((['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'GET'] as const).map(cniVerbEnum), [
+    'CNI_VERB_ADD',
+    'CNI_VERB_DEL',
+    'CNI_VERB_CHECK',
+    'CNI_VERB_STATUS',
+    'CNI_VERB_GC',
+    'CNI_VERB_GET',
+  ]);
+  assert.deepEqual((['ok', 'error', 'abandoned'] as const).map(cniEventOutcomeEnum), [
+    'CNI_EVENT_OUTCOME_OK',
+    'CNI_EVENT_OUTCOME_ERROR',
+    'CNI_EVENT_OUTCOME_ABANDONED',
+  ]);
+  assert.deepEqual((['none', 'static', 'kubernetes'] as const).map(peerSourceKindEnum), [
+    'PEER_SOURCE_KIND_NONE',
+    'PEER_SOURCE_KIND_STATIC',
+    'PEER_SOURCE_KIND_KUBERNETES',
+  ]);
+  assert.deepEqual((['pending', 'running', 'done'] as const).map(verificationStateEnum), [
+    'VERIFICATION_STATE_PENDING',
+    'VERIFICATION_STATE_RUNNING',
+    'VERIFICATION_STATE_DONE',
+  ]);
 });
 
 test('a word outside the set (a bug, or a row written by a newer podwired) is UNSPECIFIED', () => {

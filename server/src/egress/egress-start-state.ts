@@ -18,7 +18,10 @@ export function egressStartState(store: IpamStore, peerCidrs: readonly string[],
     try {
       result = JSON.parse(a.result) as CniResult;
     } catch {
-      log.warn({ network: a.network, containerId: a.containerId, ifname: a.ifname }, 'egress: a stored result is not JSON; its hostPorts (if any) are not restored');
+      log.warn(
+        { network: a.network, containerId: a.containerId, ifname: a.ifname },
+        'egress: a stored result is not JSON; its hostPorts (if any) are not restored',
+      );
       continue;
     }
     for (const m of result.portMappings ?? []) portMappings.push({ ...m, holder: portHolder(a) });

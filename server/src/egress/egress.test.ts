@@ -22,7 +22,9 @@ const log = pino({ level: 'silent' });
 const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, 'nft', ...args], { encoding: 'utf8' });
 const setOf = (tag: string, name: string) => {
   try {
-    const out = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, 'nft', '-j', 'list', 'set', 'inet', `podwire-${tag}`, name], { encoding: 'utf8', stdio: 'pipe' })) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
+    const out = JSON.parse(
+      execFileSync('ip', ['netns', 'exec', NS, 'nft', '-j', 'list', 'set', 'inet', `podwire-${tag}`, name], { encoding: 'utf8', stdio: 'pipe' }),
+    ) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
     return JSON.stringify(out.nftables.find((o) => o.set)?.set?.elem ?? []);
   } catch {
     return 'absent';
@@ -76,7 +78,10 @@ test('nothing is written before start; start writes the stored mappings, served 
   assert.match(setOf('e00000000001', 'cluster-v4'), /10\.123\.4\.0/);
   assert.doesNotMatch(setOf('e00000000001', 'cluster-v4'), /10\.123\.3\.0/);
   assert.equal(e.status().summary?.rules, rules, 'no rule rewritten');
-  assert.throws(() => e.map('n/b/eth0', [{ ...web, podIP: '10.123.1.6' }], 'x'), (err: unknown) => err instanceof PortMappingConflict && err.holder === 'n/a/eth0');
+  assert.throws(
+    () => e.map('n/b/eth0', [{ ...web, podIP: '10.123.1.6' }], 'x'),
+    (err: unknown) => err instanceof PortMappingConflict && err.holder === 'n/a/eth0',
+  );
 });
 
 test('an operator flush is repaired by resync; unmap removes a holder; missing names what is gone', async () => {
@@ -93,10 +98,17 @@ test('an operator flush is repaired by resync; unmap removes a holder; missing n
 });
 
 test('nftables unusable: podwired serves without; map says why, unmap is a no-op, status tells', async () => {
-  const e = egress('e00000000003', { open: () => { throw new Error('libnftables.so.1: cannot open shared object file'); } });
+  const e = egress('e00000000003', {
+    open: () => {
+      throw new Error('libnftables.so.1: cannot open shared object file');
+    },
+  });
   assert.match(e.unavailable ?? '', /cannot open shared object/);
   e.start({ portMappings: [], servedCidrs: [], peerCidrs: [] });
-  assert.throws(() => e.map('n/a/eth0', [web], 'x'), (err: unknown) => err instanceof HostPortsUnavailable && /cannot open shared object/.test(err.reason));
+  assert.throws(
+    () => e.map('n/a/eth0', [web], 'x'),
+    (err: unknown) => err instanceof HostPortsUnavailable && /cannot open shared object/.test(err.reason),
+  );
   assert.deepEqual(await e.unmap('n/a/eth0'), []);
   assert.match(e.status().unavailable, /cannot open shared object/);
   assert.deepEqual(e.resync(), []);
@@ -131,25 +143,40 @@ test('a peer set of 500 nodes updates the cluster set in one transaction, no rul
 
 test('a start whose table write the kernel refused: the next ADD writes the stored mappings with its own, and a DEL meanwhile drops its holder from them', () => {
   let failing = true;
-  const native = { ...nativeAddon, nftRun: (ctx: Parameters<typeof nativeAddon.nftRun>[0], text: string) => {
-    if (failing) throw Object.assign(new Error('refused'), { nftError: 'Error: Could not process rule: Operation not permitted' });
-    return nativeAddon.nftRun(ctx, text);
-  } };
+  const native = {
+    ...nativeAddon,
+    nftRun: (ctx: Parameters<typeof nativeAddon.nftRun>[0], text: string) => {
+      if (failing) throw Object.assign(new Error('refused'), { nftError: 'Error: Could not process rule: Operation not permitted' });
+      return nativeAddon.nftRun(ctx, text);
+    },
+  };
   const enter = <T>(fn: () => T): T => sockets.enter(nsFd, fn);
-  const e = egress('e00000000005', { open: (tag) => ({ tables: new NftTables({ ownerTag: tag, context: NftContext.open({ enter, native }) }), conntrack: new ConntrackCleaner(enter) }) });
-  const stored = [{ ...web, holder: 'n/a/eth0' }, { ...web, hostPort: 8081, podIP: '10.123.1.6', holder: 'n/gone/eth0' }];
+  const e = egress('e00000000005', {
+    open: (tag) => ({ tables: new NftTables({ ownerTag: tag, context: NftContext.open({ enter, native }) }), conntrack: new ConntrackCleaner(enter) }),
+  });
+  const stored = [
+    { ...web, holder: 'n/a/eth0' },
+    { ...web, hostPort: 8081, podIP: '10.123.1.6', holder: 'n/gone/eth0' },
+  ];
   e.start({ portMappings: stored, servedCidrs: [], peerCidrs: [] });
   assert.match(e.status().lastError, /Operation not permitted/);
   failing = false;
   return e.unmap('n/gone/eth0').then(() => {
     e.map('n/b/eth0', [{ ...web, hostPort: 9090, podIP: '10.123.1.7' }], 'x');
-    assert.deepEqual(e.portMappings().map((m) => m.holder).sort(), ['n/a/eth0', 'n/b/eth0'], 'the stored mapping is kept, the DELeted one is not');
+    assert.deepEqual(
+      e
+        .portMappings()
+        .map((m) => m.holder)
+        .sort(),
+      ['n/a/eth0', 'n/b/eth0'],
+      'the stored mapping is kept, the DELeted one is not',
+    );
     assert.deepEqual(e.missing('n/a/eth0', [web]), []);
     assert.equal(e.status().lastError, '');
   });
 });
 
-test("the ranges served here join the cluster set too: a pod of one network reaching a pod of another on this node keeps its address", () => {
+test('the ranges served here join the cluster set too: a pod of one network reaching a pod of another on this node keeps its address', () => {
   const e = egress('e00000000006');
   e.start({ portMappings: [], servedCidrs: ['10.88.0.0/24'], peerCidrs: [] });
   e.serveCidrs(['10.77.0.0/24']);

@@ -1,7 +1,17 @@
 import type { Logger } from 'pino';
 import { MasqueradeConfig, masqueradeEnabled } from '../config/masquerade-config';
 import { HostPorts, HostPortsUnavailable } from '../handlers/host-ports';
-import { ConntrackCleaner, HeldPortMapping, MasqueradeState, NftTables, PodPortMapping, ProgrammedSummary, enableRouteLocalnet, portKeyOf, summaryOf } from '../nft';
+import {
+  ConntrackCleaner,
+  HeldPortMapping,
+  MasqueradeState,
+  NftTables,
+  PodPortMapping,
+  ProgrammedSummary,
+  enableRouteLocalnet,
+  portKeyOf,
+  summaryOf,
+} from '../nft';
 import { familyOf } from '../nft/port-mappings';
 import type { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
@@ -141,7 +151,10 @@ export class Egress implements HostPorts {
       try {
         await this.conntrack.clearAfterUnmap(removed);
       } catch (err) {
-        this.options.log.warn({ holder, err: err instanceof Error ? err.message : String(err) }, 'egress: clearing UDP conntrack entries after unmapping failed; stale flows expire on their own');
+        this.options.log.warn(
+          { holder, err: err instanceof Error ? err.message : String(err) },
+          'egress: clearing UDP conntrack entries after unmapping failed; stale flows expire on their own',
+        );
       }
     }
     return removed;
@@ -201,8 +214,12 @@ export class Egress implements HostPorts {
       const { conflicts, invalid } = this.tables.rebuild({ masquerade: this.desired(), portMappings: this.unbuilt });
       this.unbuilt = undefined;
       this.lastError = '';
-      if (conflicts.length + invalid.length > 0) this.options.log.error({ conflicts, invalid }, 'egress: stored hostPort mappings left out of the table (a port claimed twice, or unprogrammable)');
-      this.options.log.info({ table: this.table, masquerade: this.tables.masqueradeState().enabled, portMappings: this.tables.portMappings().length }, 'egress: nftables table written');
+      if (conflicts.length + invalid.length > 0)
+        this.options.log.error({ conflicts, invalid }, 'egress: stored hostPort mappings left out of the table (a port claimed twice, or unprogrammable)');
+      this.options.log.info(
+        { table: this.table, masquerade: this.tables.masqueradeState().enabled, portMappings: this.tables.portMappings().length },
+        'egress: nftables table written',
+      );
       return true;
     } catch (err) {
       this.fail('rebuild', err);

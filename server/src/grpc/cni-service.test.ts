@@ -35,14 +35,19 @@ function fixture(name: string, brokenListener = false) {
     }),
   );
   const store = openIpamStore(path.join(dir, `${name}.db`));
-  const deps = { store, datapath: new FakeDatapath({
+  const deps = {
+    store,
+    datapath: new FakeDatapath({
       // Logs from inside setUp and tearDown, as the real datapath's deeper layers do.
       onSetUp: async (spec) => {
         await new Promise((r) => setTimeout(r, 1));
         log.debug({ hostIfname: spec.hostIfname }, 'datapath: wired');
       },
       onTearDown: (hostIfname) => log.debug({ hostIfname }, 'datapath: torn down'),
-    }), locks: new KeyedMutex(), networks: new NetworkRegistry() };
+    }),
+    locks: new KeyedMutex(),
+    networks: new NetworkRegistry(),
+  };
   const events: CniCallEvent[] = [];
   const bus = new CniEventBus();
   if (brokenListener) {
@@ -77,7 +82,9 @@ type AnyCniHandler = grpc.handleUnaryCall<CniCallRequest, CniReply> | grpc.handl
 function invoke(handler: AnyCniHandler, req: CniCallRequest, cancel = false): Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }> {
   const call = Object.assign(new EventEmitter(), { request: req }) as unknown as Call;
   const done = new Promise<{ err: grpc.ServerErrorResponse | null; reply?: CniReply }>((resolve) =>
-    (handler as grpc.handleUnaryCall<CniCallRequest, CniReply>)(call, (err, reply) => resolve({ err: err as grpc.ServerErrorResponse | null, reply: reply ?? undefined })),
+    (handler as grpc.handleUnaryCall<CniCallRequest, CniReply>)(call, (err, reply) =>
+      resolve({ err: err as grpc.ServerErrorResponse | null, reply: reply ?? undefined }),
+    ),
   );
   // The caller goes away while the call runs.
   if (cancel) call.emit('cancelled');
@@ -95,7 +102,16 @@ test("ADD: one ok event, and the call's line carries its reqId", async () => {
   const e = f.events[0]!;
   assert.match(e.requestId, /^[0-9a-f]{16}$/);
   assert.deepEqual(
-    { verb: e.verb, containerId: e.containerId, ifname: e.ifname, network: e.network, podNamespace: e.podNamespace, podName: e.podName, outcome: e.outcome, errorCode: e.errorCode },
+    {
+      verb: e.verb,
+      containerId: e.containerId,
+      ifname: e.ifname,
+      network: e.network,
+      podNamespace: e.podNamespace,
+      podName: e.podName,
+      outcome: e.outcome,
+      errorCode: e.errorCode,
+    },
     { verb: 'ADD', containerId: 'c1', ifname: 'eth0', network: 'net-x', podNamespace: 'ns1', podName: 'pod-1', outcome: 'ok', errorCode: 0 },
   );
   assert.ok(e.durationMs >= 0);
@@ -109,7 +125,13 @@ test('a failing call: an error event with the CNI code; two calls get different 
   const f = fixture('error');
   await invoke(f.service.Add, request('c1', '{"cniVersion":"1.1.0","name":"net-x","type":"other"}'));
   await invoke(f.service.Del, request('c1', conf));
-  assert.deepEqual(f.events.map((e) => [e.verb, e.outcome]), [['ADD', 'error'], ['DEL', 'ok']]);
+  assert.deepEqual(
+    f.events.map((e) => [e.verb, e.outcome]),
+    [
+      ['ADD', 'error'],
+      ['DEL', 'ok'],
+    ],
+  );
   assert.ok((f.events[0]?.errorCode ?? 0) > 0);
   assert.notEqual(f.events[0]?.errorMsg, '');
   assert.notEqual(f.events[0]?.requestId, f.events[1]?.requestId);
@@ -124,7 +146,12 @@ test('DEL, CHECK, STATUS and GC answer without a result; ADD and GET with one; n
   assert.ok(Buffer.isBuffer(add.reply?.result) && add.reply.result.length > 0);
   const get = await invoke(f.service.Get, request('c5', conf));
   assert.deepEqual(JSON.parse(String(get.reply?.result)), JSON.parse(String(add.reply?.result)));
-  for (const [rpc, handler] of [['Check', f.service.Check], ['Status', f.service.Status], ['Del', f.service.Del], ['Gc', f.service.Gc]] as const) {
+  for (const [rpc, handler] of [
+    ['Check', f.service.Check],
+    ['Status', f.service.Status],
+    ['Del', f.service.Del],
+    ['Gc', f.service.Gc],
+  ] as const) {
     const { err, reply } = await invoke(handler, request('c5', conf));
     assert.equal(err, null, rpc);
     assert.deepEqual(reply, { error: undefined, cniVersion: '1.1.0' }, rpc);
@@ -145,7 +172,10 @@ test('an ADD whose caller gave up: rolled back under the same reqId, an abandone
   assert.equal(f.events.length, 1);
   assert.equal(f.events[0]?.outcome, 'abandoned');
   const id = f.events[0]?.requestId;
-  assert.ok(f.lines.some((l) => l.msg === 'datapath: torn down'), 'rolled back');
+  assert.ok(
+    f.lines.some((l) => l.msg === 'datapath: torn down'),
+    'rolled back',
+  );
   assert.equal(f.lines.find((l) => typeof l.msg === 'string' && l.msg.includes('gave up'))?.reqId, id);
   assert.deepEqual(f.store.listAttachments(), []);
   f.store.close();

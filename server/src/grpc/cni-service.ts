@@ -79,7 +79,10 @@ export function createCniService(
           const fields = { reqId, verb, containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: facts.network, durationMs };
           if (outcome.kind === 'abandoned') {
             const { rollbackError } = outcome.abandoned;
-            log.warn({ ...fields, outcome: 'abandoned', rolledBack: rollbackError === undefined, rollbackError }, 'CNI ADD finished after its caller gave up; rolled back');
+            log.warn(
+              { ...fields, outcome: 'abandoned', rolledBack: rollbackError === undefined, rollbackError },
+              'CNI ADD finished after its caller gave up; rolled back',
+            );
             completed('abandoned', rollbackError === undefined ? 0 : CniCode.Internal, outcome.abandoned.message);
             callback({ code: grpc.status.CANCELLED, details: outcome.abandoned.message });
             return;

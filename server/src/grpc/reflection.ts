@@ -20,7 +20,9 @@ export function reflectionFor(opts: { cni: boolean }): ReflectionService {
 /** Collects what a ReflectionService adds to a server, without a server. */
 function recordServices(reflection: ReflectionService): Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }> {
   const added: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }> = [];
-  reflection.addToServer({ addService: (definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) => void added.push({ definition, implementation }) } as unknown as grpc.Server);
+  reflection.addToServer({
+    addService: (definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) => void added.push({ definition, implementation }),
+  } as unknown as grpc.Server);
   return added;
 }
 

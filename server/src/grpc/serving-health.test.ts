@@ -66,8 +66,7 @@ function watch(client: HealthClient, service: string) {
   });
   const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
   stream.on('error', () => undefined); // the status above says how it ended
-  const sawStatus = (n: number): Promise<void> =>
-    statuses.length >= n ? Promise.resolve() : new Promise((r) => (seen = () => statuses.length >= n && r()));
+  const sawStatus = (n: number): Promise<void> => (statuses.length >= n ? Promise.resolve() : new Promise((r) => (seen = () => statuses.length >= n && r())));
   return { statuses, ended, sawStatus, cancel: () => stream.cancel() };
 }
 

@@ -11,7 +11,27 @@ const f = (name: string) => path.join(dir, name);
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function selfSigned(name: string): void {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`)], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.crt`),
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 before(() => {

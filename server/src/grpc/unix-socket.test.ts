@@ -31,7 +31,7 @@ test('a shared directory (world-writable or sticky) is refused and left as it is
   assert.equal(fs.statSync(shared).mode & 0o7777, 0o1777);
 });
 
-test("a directory owned by another user is refused (it could replace the socket)", () => {
+test('a directory owned by another user is refused (it could replace the socket)', () => {
   const theirs = path.join(root, 'theirs');
   fs.mkdirSync(theirs, { mode: 0o755 });
   fs.chownSync(theirs, 65534, 65534);

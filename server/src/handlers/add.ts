@@ -94,10 +94,23 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
   deps.networks.record(conf.name, ranges);
   const key = attachmentKey(call);
   const wantsPorts = conf.runtimeConfig.portMappings.length > 0;
-  if (wantsPorts && !deps.ports) throw new CniError(CniCode.DatapathFailure, 'hostPort mappings are not available on this node', 'this podwire has no nftables layer (runtimeConfig.portMappings cannot be programmed)');
+  if (wantsPorts && !deps.ports)
+    throw new CniError(
+      CniCode.DatapathFailure,
+      'hostPort mappings are not available on this node',
+      'this podwire has no nftables layer (runtimeConfig.portMappings cannot be programmed)',
+    );
   return deps.locks.run(lockName(key), async () => {
     const hostIfname = deps.datapath.hostIfname(key);
-    const attachment: NewAttachment = { ...key, netns: inv.netns, hostIfname, podNamespace: args.podNamespace, podName: args.podName, podUid: args.podUid, infraContainerId: args.infraContainerId };
+    const attachment: NewAttachment = {
+      ...key,
+      netns: inv.netns,
+      hostIfname,
+      podNamespace: args.podNamespace,
+      podName: args.podName,
+      podUid: args.podUid,
+      infraContainerId: args.infraContainerId,
+    };
     let add: AddInProgress;
     try {
       add = { attachment, allocation: deps.store.allocate(attachment, ranges, { requested: [...new Set([...args.ips, ...conf.runtimeConfig.ips])] }) };
@@ -107,7 +120,10 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     let mappings: PodPortMapping[] = [];
     if (wantsPorts) {
       try {
-        mappings = portMappingsFor(conf.runtimeConfig.portMappings, add.allocation.leases.map((l) => l.address));
+        mappings = portMappingsFor(
+          conf.runtimeConfig.portMappings,
+          add.allocation.leases.map((l) => l.address),
+        );
       } catch (err) {
         add.allocation.release();
         throw portErrorToCni(err, deps.store);
@@ -115,7 +131,15 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     }
     let wired: WiredPod;
     try {
-      wired = await deps.datapath.setUp({ netnsPath: inv.netns, podIfname: inv.ifname, hostIfname, mtu, addresses: podAddresses(add.allocation.leases), podMac: conf.runtimeConfig.mac, routes: conf.routes });
+      wired = await deps.datapath.setUp({
+        netnsPath: inv.netns,
+        podIfname: inv.ifname,
+        hostIfname,
+        mtu,
+        addresses: podAddresses(add.allocation.leases),
+        podMac: conf.runtimeConfig.mac,
+        routes: conf.routes,
+      });
     } catch (err) {
       const cause = toCniError(err, CniCode.DatapathFailure, 'failed to wire the pod network');
       throw withRollback(cause, await rollBack(deps, add));
@@ -133,7 +157,12 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
       // The runtime saw this ADD fail; an attachment it does not know of must not stay.
       throw new AbandonedAdd(await rollBack(deps, add));
     }
-    const result: CniResult = { cniVersion: LATEST_CNI_VERSION, ...wired, ...(conf.dns ? { dns: conf.dns } : {}), ...(mappings.length > 0 ? { portMappings: mappings } : {}) };
+    const result: CniResult = {
+      cniVersion: LATEST_CNI_VERSION,
+      ...wired,
+      ...(conf.dns ? { dns: conf.dns } : {}),
+      ...(mappings.length > 0 ? { portMappings: mappings } : {}),
+    };
     try {
       // Synchronous from the abandoned() check on: no caller can give up in between. The
       // stored result carries the mappings; the printed one (resultForVersion) does not.

@@ -58,7 +58,7 @@ export const handleCheck: VerbHandler = async (deps, call) => {
       addresses: leased,
       ...(conf.routes ? { routes: conf.routes } : {}),
     });
-    const mapped = record.attachment.result ? (JSON.parse(record.attachment.result) as CniResult).portMappings ?? [] : [];
+    const mapped = record.attachment.result ? ((JSON.parse(record.attachment.result) as CniResult).portMappings ?? []) : [];
     if (mapped.length > 0) {
       const missing = deps.ports ? deps.ports.missing(portHolder(key), mapped) : ['this podwire has no nftables layer'];
       if (missing.length > 0) throw new CniError(CniCode.CheckFailed, 'hostPort mappings are not as ADD left them', missing.join('; '));

@@ -12,11 +12,7 @@ interface ValidAttachment {
 function validAttachments(raw: unknown): ValidAttachment[] {
   if (raw === undefined) return [];
   const bad = () =>
-    new CniError(
-      CniCode.InvalidNetworkConfig,
-      'invalid "cni.dev/valid-attachments"',
-      'expected a list of {"containerID": string, "ifname": string}',
-    );
+    new CniError(CniCode.InvalidNetworkConfig, 'invalid "cni.dev/valid-attachments"', 'expected a list of {"containerID": string, "ifname": string}');
   if (!Array.isArray(raw)) throw bad();
   return raw.map((v) => {
     if (typeof v !== 'object' || v === null) throw bad();

@@ -52,7 +52,8 @@ const inv = (containerId: string, verb: CniInvocation['verb'] = 'ADD'): CniInvoc
   path: '',
 });
 /** A handler called as the dispatcher calls it, with the call read from `i` and `c`. */
-const run = (h: VerbHandler, i: CniInvocation, c: NetConf, ctx: CallContext = NOT_ABANDONED) => h(deps, { verb: i.verb, inv: i, conf: c, args: parseCniArgs(i.args) }, ctx);
+const run = (h: VerbHandler, i: CniInvocation, c: NetConf, ctx: CallContext = NOT_ABANDONED) =>
+  h(deps, { verb: i.verb, inv: i, conf: c, args: parseCniArgs(i.args) }, ctx);
 const rejectsWith = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: unknown) => e instanceof CniError && e.code === code);
 
 test('ADD stores a ready attachment with its result; GET returns it in the caller version', async () => {
@@ -111,7 +112,10 @@ test('GC removes exactly the attachments not listed as valid', async () => {
   await run(handleAdd, inv('keep'), conf());
   await run(handleAdd, inv('drop'), conf());
   await run(handleGc, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] }));
-  assert.deepEqual(store.listAttachments().map((a) => a.containerId), ['keep']);
+  assert.deepEqual(
+    store.listAttachments().map((a) => a.containerId),
+    ['keep'],
+  );
   assert.equal(store.listLeases().length, 1);
   await rejectsWith(run(handleGc, inv('', 'GC'), conf({ 'cni.dev/valid-attachments': 'x' })), 7);
 });
@@ -122,14 +126,23 @@ const noRanges = (extra: Record<string, unknown> = {}) =>
 test('without ranges, ADD allocates from the node pod CIDRs (one address per family, network and broadcast skipped)', async () => {
   deps.node = new NodePodCidrs('node-a', ['fd00:9:1::/126', '10.9.1.0/30']);
   const a = JSON.parse(await run(handleAdd, inv('a'), noRanges())) as { ips: Array<{ address: string }> };
-  assert.deepEqual(a.ips.map((i) => i.address), ['10.9.1.1/32', 'fd00:9:1::1/128']);
+  assert.deepEqual(
+    a.ips.map((i) => i.address),
+    ['10.9.1.1/32', 'fd00:9:1::1/128'],
+  );
   const b = JSON.parse(await run(handleAdd, inv('b'), noRanges())) as { ips: Array<{ address: string }> };
-  assert.deepEqual(b.ips.map((i) => i.address), ['10.9.1.2/32', 'fd00:9:1::2/128']);
+  assert.deepEqual(
+    b.ips.map((i) => i.address),
+    ['10.9.1.2/32', 'fd00:9:1::2/128'],
+  );
   await rejectsWith(run(handleAdd, inv('c'), noRanges()), 100);
-  assert.deepEqual(deps.networks.usage(store).map((u) => [u.rangeSet, u.used, u.size]), [
-    ['10.9.1.1-10.9.1.2 (10.9.1.0/30)', 2, 2],
-    ['fd00:9:1::1-fd00:9:1::3 (fd00:9:1::/126)', 2, 3],
-  ]);
+  assert.deepEqual(
+    deps.networks.usage(store).map((u) => [u.rangeSet, u.used, u.size]),
+    [
+      ['10.9.1.1-10.9.1.2 (10.9.1.0/30)', 2, 2],
+      ['fd00:9:1::1-fd00:9:1::3 (fd00:9:1::/126)', 2, 3],
+    ],
+  );
   await rejectsWith(run(handleStatus, inv('', 'STATUS'), noRanges()), 50);
 });
 
@@ -187,8 +200,14 @@ test('an ADD whose caller gave up is rolled back inside the handler: no attachme
 
 const hostOf = (containerId: string) => datapath.hostIfname({ network: 'n', containerId, ifname: 'eth0' });
 const storeOf = (containerId: string) => ({
-  attachments: store.listAttachments().filter((a) => a.containerId === containerId).map((a) => `${a.state} ${a.hostIfname}`),
-  leases: store.listLeases().filter((l) => l.containerId === containerId).map((l) => l.address),
+  attachments: store
+    .listAttachments()
+    .filter((a) => a.containerId === containerId)
+    .map((a) => `${a.state} ${a.hostIfname}`),
+  leases: store
+    .listLeases()
+    .filter((l) => l.containerId === containerId)
+    .map((l) => l.address),
 });
 
 test('a datapath failure whose tear-down fails too keeps the address leased (a pending attachment) and says why; DEL then clears it', async () => {
@@ -220,7 +239,11 @@ test('a datapath failure whose tear-down succeeds frees the address (the pair is
 
 test('an abandoned ADD whose tear-down fails keeps the address leased (pending) and carries the failure', async () => {
   datapath.failTearDown = new Error('RTM_DELLINK 43: EBUSY');
-  await assert.rejects(run(handleAdd, inv('late'), conf(), { abandoned: () => true }), (e: unknown) => e instanceof AbandonedAdd && /^tearing the pod network down failed: RTM_DELLINK 43: EBUSY; its addresses stay leased/.test(e.rollbackError ?? ''));
+  await assert.rejects(
+    run(handleAdd, inv('late'), conf(), { abandoned: () => true }),
+    (e: unknown) =>
+      e instanceof AbandonedAdd && /^tearing the pod network down failed: RTM_DELLINK 43: EBUSY; its addresses stay leased/.test(e.rollbackError ?? ''),
+  );
   assert.deepEqual(storeOf('late'), { attachments: [`pending ${hostOf('late')}`], leases: ['10.9.0.1'] });
 });
 
@@ -262,7 +285,10 @@ const web = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }];
 test('ADD maps the hostPorts to the leased address before it returns; the stored result carries them, the printed one does not; GET shows them', async () => {
   const ports = new FakeHostPorts();
   deps.ports = ports;
-  const printed = JSON.parse(await run(handleAdd, inv('a', 'ADD'), withPorts([...web, { hostPort: 53, containerPort: 5353, protocol: 'udp' }]))) as Record<string, unknown>;
+  const printed = JSON.parse(await run(handleAdd, inv('a', 'ADD'), withPorts([...web, { hostPort: 53, containerPort: 5353, protocol: 'udp' }]))) as Record<
+    string,
+    unknown
+  >;
   assert.deepEqual(Object.keys(printed).sort(), ['cniVersion', 'interfaces', 'ips', 'routes'], 'the printed result stays spec-shaped');
   assert.deepEqual(ports.holders(), { 'tcp 0.0.0.0:8080': 'n/a/eth0', 'udp 0.0.0.0:53': 'n/a/eth0' });
   assert.deepEqual(ports.localnet, [hostOf('a')]);

@@ -34,7 +34,10 @@ function refused(fn: () => unknown, message: RegExp): CniError {
 }
 
 test('without ranges: the node pod CIDRs, one set per family; code 7 without any', () => {
-  assert.deepEqual(described(resolveRanges(conf(), node)), ['10.244.1.1-10.244.1.254 (10.244.1.0/24)', 'fd10:244:1::1-fd10:244:1:0:ffff:ffff:ffff:ffff (fd10:244:1::/64)']);
+  assert.deepEqual(described(resolveRanges(conf(), node)), [
+    '10.244.1.1-10.244.1.254 (10.244.1.0/24)',
+    'fd10:244:1::1-fd10:244:1:0:ffff:ffff:ffff:ffff (fd10:244:1::/64)',
+  ]);
   refused(() => resolveRanges(conf(), undefined), /no address ranges and this node has no pod CIDR/);
   refused(() => resolveRanges(conf(), new NodePodCidrs('node-c', [])), /no pod CIDR/);
 });
@@ -80,7 +83,10 @@ test("a range using another node's pod CIDR (as the peer source reports it) is c
     { name: 'node-b', podCIDRs: ['10.244.2.0/24', 'fd10:244:2::/64'] },
     { name: 'node-c', podCIDRs: ['10.244.3.0/24'] },
   ]);
-  const inside = refused(() => resolveRanges(conf([[{ subnet: '10.244.2.0/24' }]]), withPeers), /10\.244\.2\.1-10\.244\.2\.254 \(10\.244\.2\.0\/24\) overlaps the pod CIDR 10\.244\.2\.0\/24 of node node-b/);
+  const inside = refused(
+    () => resolveRanges(conf([[{ subnet: '10.244.2.0/24' }]]), withPeers),
+    /10\.244\.2\.1-10\.244\.2\.254 \(10\.244\.2\.0\/24\) overlaps the pod CIDR 10\.244\.2\.0\/24 of node node-b/,
+  );
   assert.match(inside.details, /routed to node node-b.*this node's own pod CIDRs are 10\.244\.1\.0\/24/);
   refused(() => resolveRanges(conf([[{ subnet: '10.244.0.0/16', rangeStart: '10.244.3.7', rangeEnd: '10.244.3.9' }]]), withPeers), /of node node-c/);
   refused(() => resolveRanges(conf([[{ subnet: 'fd10:244::/32' }]]), withPeers), /fd10:244:2::\/64 of node node-b/);

@@ -93,7 +93,7 @@ export function resolveRanges(conf: NetConf, node: NodePodCidrSource | undefined
         `ipam range ${range.rangeStart}-${range.rangeEnd} (${range.subnet}) overlaps this node's pod CIDR ${straddled} without lying inside it`,
         `node ${node?.nodeName ?? ''} owns ${cidrs.join(', ')}. Keep each range either inside it (addresses the cluster routes to this node; ` +
           'leaving "ranges" out takes all of it, and networks sharing it never get the same address) or wholly outside it ' +
-          '(a subnet of the network\'s own, as for a secondary network; its routes between nodes are yours to provide, so give ' +
+          "(a subnet of the network's own, as for a secondary network; its routes between nodes are yours to provide, so give " +
           'each node a part of its own)',
       );
     }

@@ -22,7 +22,11 @@ export function describeHolder(store: IpamStore, holder: string): string {
 export function portErrorToCni(err: unknown, store: IpamStore): CniError {
   if (err instanceof CniError) return err;
   if (err instanceof PortMappingConflict) {
-    return new CniError(CniCode.HostPortInUse, `hostPort ${err.key} is already mapped for ${describeHolder(store, err.holder)}`, 'one hostPort (protocol, host address, port) can be mapped for one pod of a node at a time');
+    return new CniError(
+      CniCode.HostPortInUse,
+      `hostPort ${err.key} is already mapped for ${describeHolder(store, err.holder)}`,
+      'one hostPort (protocol, host address, port) can be mapped for one pod of a node at a time',
+    );
   }
   if (err instanceof InvalidPortMapping) return new CniError(CniCode.InvalidNetworkConfig, 'invalid "runtimeConfig.portMappings"', err.message);
   if (err instanceof HostPortsUnavailable) return new CniError(CniCode.DatapathFailure, 'hostPort mappings are not available on this node', err.reason);

@@ -31,11 +31,7 @@ export const handleStatus: VerbHandler = async (deps, { conf }) => {
   }
   const full = usage.filter((u) => u.used >= u.size);
   if (full.length > 0) {
-    throw new CniError(
-      CniCode.NotReadyForAdd,
-      'no free address left',
-      full.map((u) => `${u.set}: ${u.used} of ${u.size} addresses in use`).join('; '),
-    );
+    throw new CniError(CniCode.NotReadyForAdd, 'no free address left', full.map((u) => `${u.set}: ${u.used} of ${u.size} addresses in use`).join('; '));
   }
   return '';
 };

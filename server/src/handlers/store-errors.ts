@@ -9,11 +9,7 @@ export function storeErrorToCni(err: unknown): CniError {
       case 'exhausted':
         return new CniError(CniCode.PoolExhausted, 'no free address left', err.message);
       case 'exists':
-        return new CniError(
-          CniCode.AlreadyAttached,
-          'this container interface is already attached',
-          `${err.message}; DEL it before adding it again`,
-        );
+        return new CniError(CniCode.AlreadyAttached, 'this container interface is already attached', `${err.message}; DEL it before adding it again`);
       case 'requested-in-use':
       case 'requested-not-in-range':
       case 'invalid-argument':

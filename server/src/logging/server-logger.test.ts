@@ -26,5 +26,8 @@ test('lines are JSON with service and pid, at the level asked for', () => {
   const log = createServerLogger('info', stream);
   log.debug('not shown');
   log.info({ reqId: 'aaaaaaaaaaaaaaaa', outcome: 'ok' }, 'CNI ADD');
-  assert.deepEqual(lines.map((l) => [l.msg, l.service, l.pid, l.reqId]), [['CNI ADD', 'podwired', process.pid, 'aaaaaaaaaaaaaaaa']]);
+  assert.deepEqual(
+    lines.map((l) => [l.msg, l.service, l.pid, l.reqId]),
+    [['CNI ADD', 'podwired', process.pid, 'aaaaaaaaaaaaaaaa']],
+  );
 });

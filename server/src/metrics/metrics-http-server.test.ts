@@ -77,12 +77,19 @@ test('GET /metrics serves the exposition; other paths 404, other methods 405; th
 
 test('a failing scrape is answered 500 with the reason and logged', async () => {
   const { log, records } = capturingLogger();
-  const server = await startMetricsHttpServer(parseListenAddress('127.0.0.1:0', 'metrics.listen'), () => Promise.reject(new Error('the database connection is not open')), log);
+  const server = await startMetricsHttpServer(
+    parseListenAddress('127.0.0.1:0', 'metrics.listen'),
+    () => Promise.reject(new Error('the database connection is not open')),
+    log,
+  );
   try {
     const r = await request(server.port, 'GET', '/metrics');
     assert.equal(r.status, 500);
     assert.equal(r.body, 'cannot collect metrics: the database connection is not open\n');
-    assert.ok(records.some((x) => x.msg === 'metrics scrape failed' && x.level === 50), JSON.stringify(records));
+    assert.ok(
+      records.some((x) => x.msg === 'metrics scrape failed' && x.level === 50),
+      JSON.stringify(records),
+    );
   } finally {
     await server.close();
   }
@@ -94,10 +101,12 @@ test('close() returns while a scraper still holds a keep-alive connection', asyn
   const agent = new http.Agent({ keepAlive: true });
   try {
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: '/metrics', agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: server.port, path: '/metrics', agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
     });
     await server.close();
   } finally {
@@ -125,11 +134,13 @@ test('an IPv6 listen address is logged in brackets', async () => {
     assert.equal(server.host, '::1');
     assert.equal(records.find((r) => r.metricsPort === server.port)?.metricsAddress, `[::1]:${server.port}`);
     const body = await new Promise<string>((resolve, reject) => {
-      http.get({ host: '::1', port: server.port, path: '/metrics', agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      }).on('error', reject);
+      http
+        .get({ host: '::1', port: server.port, path: '/metrics', agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        })
+        .on('error', reject);
     });
     assert.equal(body, 'x 1\n');
   } finally {

@@ -17,11 +17,7 @@ export interface MetricsHttpServer {
  * type. Every other path is 404, other methods on /metrics 405. A scrape that fails (the store
  * is closed, a gauge throws) is answered 500 with the reason and logged.
  */
-export async function startMetricsHttpServer(
-  listen: ListenAddress,
-  expose: () => Promise<MetricsExposition>,
-  log: Logger,
-): Promise<MetricsHttpServer> {
+export async function startMetricsHttpServer(listen: ListenAddress, expose: () => Promise<MetricsExposition>, log: Logger): Promise<MetricsHttpServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {

@@ -61,8 +61,14 @@ test('a fresh registry shows every verb at zero and no errors', async () => {
     assert.equal(sampleValue(s, 'podwire_cni_requests_total', { verb, outcome: 'error' }), 0, verb);
     assert.equal(sampleValue(s, 'podwire_cni_request_duration_seconds_count', { verb }), 0, verb);
   }
-  assert.deepEqual(s.filter((x) => x.name === 'podwire_cni_errors_total'), []);
-  assert.deepEqual(s.filter((x) => x.name.startsWith('podwire_ipam_') || x.name === 'podwire_attachments'), []);
+  assert.deepEqual(
+    s.filter((x) => x.name === 'podwire_cni_errors_total'),
+    [],
+  );
+  assert.deepEqual(
+    s.filter((x) => x.name.startsWith('podwire_ipam_') || x.name === 'podwire_attachments'),
+    [],
+  );
   assert.equal(sampleValue(s, 'podwire_netns_socket_cache_size'), 0);
   assert.equal(sampleValue(s, 'podwire_host_programmer_batch_size_count', { kind: 'link-delete' }), 0);
   assert.equal(sampleValue(s, 'podwire_host_programmer_batch_size_count', { kind: 'route' }), 0);
@@ -95,7 +101,14 @@ test('calls published on the bus are counted by verb and outcome, errors by code
   assert.equal(requests('STATUS', 'ok'), 0);
 
   const errors = s.filter((x) => x.name === 'podwire_cni_errors_total').map((x) => [x.labels.verb, x.labels.code, x.value]);
-  assert.deepEqual(errors.sort(), [['ADD', '100', 1], ['CHECK', '104', 1], ['CHECK', '4', 2]].sort());
+  assert.deepEqual(
+    errors.sort(),
+    [
+      ['ADD', '100', 1],
+      ['CHECK', '104', 1],
+      ['CHECK', '4', 2],
+    ].sort(),
+  );
 
   const bucket = (verb: string, le: string) => sampleValue(s, 'podwire_cni_request_duration_seconds_bucket', { verb, le });
   assert.equal(bucket('ADD', '0.0005'), 1);
@@ -165,8 +178,16 @@ test('addresses used/free and attachments are read from the store at each scrape
   assert.equal(used('net-b', b[1]!), 1);
   assert.equal(free('net-b', b[1]!), 6, 'fd00:228::1-::7 (IPv6 has no broadcast address)');
   assert.equal(s.filter((x) => x.name === 'podwire_ipam_addresses_used').length, 3);
-  const attachments = () => s.filter((x) => x.name === 'podwire_attachments').map((x) => [x.labels.network, x.labels.state, x.value]).sort();
-  assert.deepEqual(attachments(), [['net-a', 'pending', 1], ['net-a', 'ready', 1], ['net-b', 'pending', 1]]);
+  const attachments = () =>
+    s
+      .filter((x) => x.name === 'podwire_attachments')
+      .map((x) => [x.labels.network, x.labels.state, x.value])
+      .sort();
+  assert.deepEqual(attachments(), [
+    ['net-a', 'pending', 1],
+    ['net-a', 'ready', 1],
+    ['net-b', 'pending', 1],
+  ]);
 
   store.remove({ network: 'net-b', containerId: 'c3', ifname: 'eth0' });
   store.remove({ network: 'net-a', containerId: 'c2', ifname: 'eth0' });
@@ -188,8 +209,11 @@ test('the netns socket cache size is read from the injected function at each scr
   store.close();
 });
 
-test('VXLAN peers\' path MTUs are read at each scrape, with a flag for a path too small', async () => {
-  let probed = [{ peer: 'node-2', pathMtu: 1500, tooSmall: false }, { peer: 'node-3', pathMtu: 1400, tooSmall: true }];
+test("VXLAN peers' path MTUs are read at each scrape, with a flag for a path too small", async () => {
+  let probed = [
+    { peer: 'node-2', pathMtu: 1500, tooSmall: false },
+    { peer: 'node-3', pathMtu: 1400, tooSmall: true },
+  ];
   const { store, metrics } = fixture({ peerPathMtus: () => probed });
   let samples = await scrape(metrics);
   assert.equal(sampleValue(samples, 'podwire_peer_path_mtu_bytes', { peer: 'node-3' }), 1400);

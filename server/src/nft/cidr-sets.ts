@@ -43,7 +43,9 @@ function keepOutermost(cidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>): CidrL
 }
 
 function networkOf(addr: ipaddr.IPv4 | ipaddr.IPv6, len: number): ipaddr.IPv4 | ipaddr.IPv6 {
-  return addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${len}`);
+  return addr.kind() === 'ipv4'
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`)
+    : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${len}`);
 }
 
 /** The interval set element of a normalised CIDR. */

@@ -15,10 +15,34 @@ const sockets = new RtnlSockets();
 let nsFd: number;
 let cleaner: ConntrackCleaner;
 
-const conntrack = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, 'conntrack', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const conntrack = (...args: string[]) =>
+  execFileSync('ip', ['netns', 'exec', NS, 'conntrack', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 /** Plants an entry: client -> hostAddr:hostPort, answered by `pod`:53 (as after a DNAT). */
 function plant(proto: 'udp' | 'tcp', client: string, hostAddr: string, hostPort: number, pod: string): void {
-  conntrack('-I', '-p', proto, '-s', client, '-d', hostAddr, '--sport', '1000', '--dport', String(hostPort), '-t', '100', '--reply-src', pod, '--reply-dst', client, '--reply-port-src', '53', '--reply-port-dst', '1000', ...(proto === 'tcp' ? ['--state', 'ESTABLISHED'] : []));
+  conntrack(
+    '-I',
+    '-p',
+    proto,
+    '-s',
+    client,
+    '-d',
+    hostAddr,
+    '--sport',
+    '1000',
+    '--dport',
+    String(hostPort),
+    '-t',
+    '100',
+    '--reply-src',
+    pod,
+    '--reply-dst',
+    client,
+    '--reply-port-src',
+    '53',
+    '--reply-port-dst',
+    '1000',
+    ...(proto === 'tcp' ? ['--state', 'ESTABLISHED'] : []),
+  );
 }
 const entries = () =>
   conntrack('-L')
@@ -40,7 +64,7 @@ after(() => {
   execFileSync('ip', ['netns', 'del', NS]);
 });
 
-test('the UDP entries toward a pod go; its TCP entries, other pods\' and other families\' stay', async () => {
+test("the UDP entries toward a pod go; its TCP entries, other pods' and other families' stay", async () => {
   plant('udp', '10.1.1.1', '10.124.0.1', 8053, '10.123.1.5');
   plant('udp', '10.1.1.2', '10.124.0.1', 8053, '10.123.1.5');
   plant('tcp', '10.1.1.1', '10.124.0.1', 8053, '10.123.1.5');
@@ -50,7 +74,11 @@ test('the UDP entries toward a pod go; its TCP entries, other pods\' and other f
   assert.equal(await cleaner.clearUdpToward('10.123.1.5'), 2);
   assert.deepEqual(entries(), ['tcp 10.1.1.1->:8053 via 10.123.1.5', 'udp 10.1.1.1->:8054 via 10.123.1.6', 'udp fd7b::2->:8053 via fd7a:1::5']);
   assert.equal(await cleaner.clearUdpToward('10.123.1.5'), 0, 'nothing left to delete');
-  assert.equal(await cleaner.clearAfterUnmap([{ protocol: 'tcp', hostPort: 8053, podIP: '10.123.1.5', containerPort: 53 }]), 0, 'TCP mappings: nothing to clear');
+  assert.equal(
+    await cleaner.clearAfterUnmap([{ protocol: 'tcp', hostPort: 8053, podIP: '10.123.1.5', containerPort: 53 }]),
+    0,
+    'TCP mappings: nothing to clear',
+  );
   assert.equal(await cleaner.clearAfterUnmap([{ protocol: 'udp', hostPort: 8053, podIP: 'fd7a:1::5', containerPort: 53 }]), 1);
   assert.equal(await cleaner.clear({ protocol: 'udp', family: 4, origDestinationPort: 8054 }), 1, 'by hostPort');
   assert.deepEqual(entries(), ['tcp 10.1.1.1->:8053 via 10.123.1.5']);

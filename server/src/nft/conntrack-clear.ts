@@ -123,8 +123,10 @@ function nfgen(af: number): Buffer {
 }
 
 export function dumpRequest(s: ConntrackSelector): RtnlRequest {
-  if (s.replySource === undefined && s.origDestinationPort === undefined) throw new RangeError('conntrack: a selector needs a reply source or a destination port (refusing to clear a whole protocol)');
-  const proto = (port?: number) => nested(CTA_TUPLE_PROTO, attr(CTA_PROTO_NUM, u8(IP_PROTOCOLS[s.protocol])), ...(port === undefined ? [] : [attr(CTA_PROTO_DST_PORT, be16(port))]));
+  if (s.replySource === undefined && s.origDestinationPort === undefined)
+    throw new RangeError('conntrack: a selector needs a reply source or a destination port (refusing to clear a whole protocol)');
+  const proto = (port?: number) =>
+    nested(CTA_TUPLE_PROTO, attr(CTA_PROTO_NUM, u8(IP_PROTOCOLS[s.protocol])), ...(port === undefined ? [] : [attr(CTA_PROTO_DST_PORT, be16(port))]));
   const attrs: Buffer[] = [];
   let origFlags = 0;
   let replyFlags = 0;
@@ -210,5 +212,11 @@ export function deleteRequest(entry: Buffer): RtnlRequest | undefined {
     at += (len + 3) & ~3;
   }
   if (keep.length === 0) return undefined;
-  return { type: (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE, flags: 0, payload: [nfgen(entry[0] ?? 0), ...keep], expect: 'ack', what: 'conntrack delete' };
+  return {
+    type: (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE,
+    flags: 0,
+    payload: [nfgen(entry[0] ?? 0), ...keep],
+    expect: 'ack',
+    what: 'conntrack delete',
+  };
 }

@@ -26,7 +26,7 @@ after(() => {
   execFileSync('ip', ['netns', 'del', NS]);
 });
 
-test('a worker thread has its own context, made inside the netns its thread entered; the main thread\'s works alongside', async () => {
+test("a worker thread has its own context, made inside the netns its thread entered; the main thread's works alongside", async () => {
   const addon = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'podwire_native.node');
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');

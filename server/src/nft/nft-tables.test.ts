@@ -22,7 +22,11 @@ const contexts: NftContext[] = [];
 
 const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, 'nft', ...args], { encoding: 'utf8' });
 const nftJson = (...args: string[]) => JSON.parse(nft('-j', ...args)) as { nftables: Array<Record<string, Record<string, unknown>>> };
-const tableNames = () => nftJson('list', 'tables').nftables.filter((o) => o.table).map((o) => `${o.table!.family} ${o.table!.name}`).sort();
+const tableNames = () =>
+  nftJson('list', 'tables')
+    .nftables.filter((o) => o.table)
+    .map((o) => `${o.table!.family} ${o.table!.name}`)
+    .sort();
 
 function owner(tag: string, onRepair?: (op: string, err: unknown) => void): NftTables {
   const context = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn) });
@@ -76,7 +80,11 @@ test('a rebuild creates podwire-<ownerTag> whole in one transaction and reads ba
   assert.deepEqual(back.sets['hostports-any-v4-port'], ['6 . 8080 : 80']);
   const refused = t.rebuild({
     masquerade,
-    portMappings: [{ ...web, holder: 'pod-a' }, { ...web, podIP: '10.123.1.9', holder: 'pod-b' }, { ...web, hostPort: 0, holder: 'pod-c' }],
+    portMappings: [
+      { ...web, holder: 'pod-a' },
+      { ...web, podIP: '10.123.1.9', holder: 'pod-b' },
+      { ...web, hostPort: 0, holder: 'pod-c' },
+    ],
   });
   assert.deepEqual(refused, { conflicts: [{ ...web, podIP: '10.123.1.9', holder: 'pod-b' }], invalid: [{ ...web, hostPort: 0, holder: 'pod-c' }] });
   assert.deepEqual(t.drift(), [], 'a second rebuild of an existing table, without what it refused');
@@ -106,7 +114,11 @@ test('mappings: one transaction per add or remove, holders tracked, a second cla
   assert.equal(t.transactions - n, 0, 'an idempotent add sends nothing');
   const kernelBefore = nft('-j', 'list', 'table', 'inet', 'podwire-0b0b0b0b0b0b');
   assert.throws(
-    () => t.addPortMappings('pod-b', [{ ...web, hostPort: 9090 }, { ...web, podIP: '10.123.1.6' }]),
+    () =>
+      t.addPortMappings('pod-b', [
+        { ...web, hostPort: 9090 },
+        { ...web, podIP: '10.123.1.6' },
+      ]),
     (e: unknown) => e instanceof PortMappingConflict && e.holder === 'pod-a' && e.key === 'tcp 0.0.0.0:8080' && /already mapped for pod-a/.test(e.message),
   );
   assert.equal(nft('-j', 'list', 'table', 'inet', 'podwire-0b0b0b0b0b0b'), kernelBefore, 'the refused claim left nothing');
@@ -116,16 +128,27 @@ test('mappings: one transaction per add or remove, holders tracked, a second cla
   assert.equal(t.transactions - n, 1);
   assert.equal(removed.length, 3);
   const back = t.readBack();
-  for (const name of ['hostports-any-v4-addr', 'hostports-any-v4-port', 'hostports-any-v6-addr', 'hairpin-v4', 'hairpin-v6']) assert.deepEqual(back.sets[name], [], name);
+  for (const name of ['hostports-any-v4-addr', 'hostports-any-v4-port', 'hostports-any-v6-addr', 'hairpin-v4', 'hairpin-v6'])
+    assert.deepEqual(back.sets[name], [], name);
   t.addPortMappings('pod-b', [{ ...web, podIP: '10.123.1.6' }]);
   assert.deepEqual(t.readBack().sets['hostports-any-v4-addr'], ['6 . 8080 : 10.123.1.6'], 'the key is free again');
   n = t.transactions;
   t.addPortMappings('pod-b', [{ ...web, podIP: '10.123.1.7', containerPort: 81 }]);
   assert.equal(t.transactions - n, 1, 'the holder moving its own key: one transaction');
   const moved = t.readBack();
-  assert.deepEqual([moved.sets['hostports-any-v4-addr'], moved.sets['hostports-any-v4-port'], moved.sets['hairpin-v4']], [['6 . 8080 : 10.123.1.7'], ['6 . 8080 : 81'], ['10.123.1.7 . 10.123.1.7']]);
+  assert.deepEqual(
+    [moved.sets['hostports-any-v4-addr'], moved.sets['hostports-any-v4-port'], moved.sets['hairpin-v4']],
+    [['6 . 8080 : 10.123.1.7'], ['6 . 8080 : 81'], ['10.123.1.7 . 10.123.1.7']],
+  );
   assert.throws(() => t.addPortMappings('pod-c', [web, { ...web, podIP: '10.123.1.8' }]), PortMappingConflict);
-  assert.throws(() => t.addPortMappings('pod-c', [{ ...web, hostPort: 1 }, { ...web, hostPort: 1, containerPort: 9 }]), /mapped twice in one request/);
+  assert.throws(
+    () =>
+      t.addPortMappings('pod-c', [
+        { ...web, hostPort: 1 },
+        { ...web, hostPort: 1, containerPort: 9 },
+      ]),
+    /mapped twice in one request/,
+  );
   assert.deepEqual(t.drift(), []);
   t.deleteTable();
   assert.equal(foreignState(), before);
@@ -200,13 +223,16 @@ test('two owners in one netns: each rebuilds, repairs and deletes only its own t
   b.deleteTable();
 });
 
-test('refusals are NftErrors with the kernel\'s reason; a closed context refuses', () => {
+test("refusals are NftErrors with the kernel's reason; a closed context refuses", () => {
   const ctx = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn) });
   assert.throws(
     () => ctx.run('delete a missing table', [{ delete: { table: { family: 'inet', name: 'podwire-000000000000' } } }]),
     (e: unknown) => e instanceof NftError && e.code === 'ENOENT' && /^delete a missing table: .*No such file or directory/.test(e.message),
   );
-  assert.throws(() => ctx.run('nonsense', [{ add: { bogus: {} } }]), (e: unknown) => e instanceof NftError && e.code === undefined && /Unknown object/.test(e.reason));
+  assert.throws(
+    () => ctx.run('nonsense', [{ add: { bogus: {} } }]),
+    (e: unknown) => e instanceof NftError && e.code === undefined && /Unknown object/.test(e.reason),
+  );
   ctx.close();
   ctx.close();
   assert.throws(() => ctx.run('after close', [{ list: { tables: null } }]), /closed/);
@@ -215,14 +241,20 @@ test('refusals are NftErrors with the kernel\'s reason; a closed context refuses
 test('route_localnet is set on the one interface, in the netns the thread is in', () => {
   execFileSync('ip', ['-n', NS, 'link', 'add', 'rl0', 'type', 'veth', 'peer', 'name', 'rl1']);
   const read = (f: string) => execFileSync('ip', ['netns', 'exec', NS, 'cat', `/proc/sys/net/ipv4/conf/${f}/route_localnet`], { encoding: 'utf8' }).trim();
-  assert.equal(sockets.enter(nsFd, () => enableRouteLocalnet('rl0')), true);
-  assert.equal(sockets.enter(nsFd, () => enableRouteLocalnet('rl0')), false);
+  assert.equal(
+    sockets.enter(nsFd, () => enableRouteLocalnet('rl0')),
+    true,
+  );
+  assert.equal(
+    sockets.enter(nsFd, () => enableRouteLocalnet('rl0')),
+    false,
+  );
   assert.equal(read('rl0'), '1');
   assert.equal(read('all'), '0');
   assert.throws(() => enableRouteLocalnet('../all'), RangeError);
 });
 
-test('an operator\'s `nft flush ruleset` (last: it takes the foreign tables too) is found and repaired by the next resync', () => {
+test("an operator's `nft flush ruleset` (last: it takes the foreign tables too) is found and repaired by the next resync", () => {
   const t = owner('0f0f0f0f0f0f');
   t.rebuild({ masquerade, portMappings: [{ ...web, holder: 'pod-a' }] });
   nft('flush', 'ruleset');

@@ -125,7 +125,8 @@ export class NftTables {
       const held = this.byKey.get(key);
       if (held && held.holder !== holder) throw new PortMappingConflict(key, held.holder);
       const twin = next.get(key);
-      if (twin && (twin.podIP !== m.podIP || twin.containerPort !== m.containerPort)) throw new InvalidPortMapping(`hostPort ${key} is mapped twice in one request`);
+      if (twin && (twin.podIP !== m.podIP || twin.containerPort !== m.containerPort))
+        throw new InvalidPortMapping(`hostPort ${key} is mapped twice in one request`);
       next.set(key, { ...m, holder });
     }
     const replaced: HeldPortMapping[] = [];
@@ -236,7 +237,11 @@ export class NftTables {
 
   /** How the kernel's table differs from the desired state ([] when it agrees). */
   drift(): string[] {
-    const expected = programmedOfCommands(TABLE_FAMILY, this.table, wholeTableCommands(this.table, { masquerade: this.masquerade, portMappings: [...this.byKey.values()] }));
+    const expected = programmedOfCommands(
+      TABLE_FAMILY,
+      this.table,
+      wholeTableCommands(this.table, { masquerade: this.masquerade, portMappings: [...this.byKey.values()] }),
+    );
     return driftOf(expected, this.readBack());
   }
 
@@ -261,7 +266,12 @@ export class NftTables {
     this.options.context.close();
   }
 
-  private applyMappingDelta(operation: string, removed: readonly HeldPortMapping[], added: readonly HeldPortMapping[], after: Map<string, HeldPortMapping>): void {
+  private applyMappingDelta(
+    operation: string,
+    removed: readonly HeldPortMapping[],
+    added: readonly HeldPortMapping[],
+    after: Map<string, HeldPortMapping>,
+  ): void {
     const before = podAddresses(this.byKey.values());
     const now = podAddresses(after.values());
     const hairpinGone = new Set([...before].filter((ip) => !now.has(ip)));

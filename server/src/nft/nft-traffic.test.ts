@@ -140,7 +140,11 @@ before(async () => {
   ip('-n', NS.world, 'link', 'set', 'eth0', 'up');
   ip('-n', NS.node, 'route', 'add', '10.124.9.0/24', 'via', '10.124.0.2');
   // kube-proxy's stand-in: marks one destination port for masquerade (podwired must leave it).
-  inNs(NS.node, 'nft', 'add table ip kubeish; add chain ip kubeish pre { type filter hook prerouting priority -150; }; add rule ip kubeish pre udp dport 7003 meta mark set 0x4000');
+  inNs(
+    NS.node,
+    'nft',
+    'add table ip kubeish; add chain ip kubeish pre { type filter hook prerouting priority -150; }; add rule ip kubeish pre udp dport 7003 meta mark set 0x4000',
+  );
 
   nodeFd = fs.openSync(`/var/run/netns/${NS.node}`, 'r');
   context = NftContext.open({ enter: (fn) => sockets.enter(nodeFd, fn) });
@@ -177,12 +181,12 @@ after(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('egress: a pod reaches a world with no route back to pods, which sees the node\'s address (IPv4 and IPv6)', async () => {
+test("egress: a pod reaches a world with no route back to pods, which sees the node's address (IPv4 and IPv6)", async () => {
   assert.deepEqual(await client(NS.pod, 'ask', 'tcp', '10.124.0.2', 7000), { code: 0, out: '10.124.0.1' });
   assert.deepEqual(await client(NS.pod, 'ask', 'tcp', 'fd7b::2', 7000), { code: 0, out: 'fd7b::1' });
 });
 
-test('no masquerade to a nonMasqueradeCIDR, to another pod, or for what kube-proxy marked 0x4000: the pod\'s own address', async () => {
+test("no masquerade to a nonMasqueradeCIDR, to another pod, or for what kube-proxy marked 0x4000: the pod's own address", async () => {
   assert.equal((await client(NS.pod, 'send', 'udp', '10.124.9.1', 7001)).code, 0);
   assert.deepEqual(await seenBy('world-udp', 1), ['10.123.1.5']);
   assert.deepEqual(await client(NS.pod, 'ask', 'tcp', '10.123.1.6', 7002), { code: 0, out: '10.123.1.5' });
@@ -190,13 +194,13 @@ test('no masquerade to a nonMasqueradeCIDR, to another pod, or for what kube-pro
   assert.deepEqual(await seenBy('world-udp-marked', 1), ['10.123.1.5'], 'left to kube-proxy, not NATed here');
 });
 
-test('hostPort from another host through the node\'s address keeps the client\'s address, TCP, UDP and IPv6', async () => {
+test("hostPort from another host through the node's address keeps the client's address, TCP, UDP and IPv6", async () => {
   assert.deepEqual(await client(NS.world, 'ask', 'tcp', '10.124.0.1', 8080), { code: 0, out: '10.124.0.2' });
   assert.deepEqual(await client(NS.world, 'ask', 'udp', '10.124.0.1', 8080), { code: 0, out: '10.124.0.2' });
   assert.deepEqual(await client(NS.world, 'ask', 'tcp', 'fd7b::1', 8080), { code: 0, out: 'fd7b::2' });
 });
 
-test('hostPort from the node\'s 127.0.0.1 (route_localnet on the pod\'s interface, loopback source masqueraded), TCP and UDP', async () => {
+test("hostPort from the node's 127.0.0.1 (route_localnet on the pod's interface, loopback source masqueraded), TCP and UDP", async () => {
   for (const proto of ['tcp', 'udp'] as const) {
     const r = await client(NS.node, 'ask', proto, '127.0.0.1', 8080);
     assert.equal(r.code, 0, `${proto}: ${r.out}`);

@@ -61,7 +61,9 @@ export function dnatRules(family: Family): NftExpr[][] {
 export function mappedMasqueradeRules(family: Family): NftExpr[][] {
   const proto = family === 4 ? 'ip' : 'ip6';
   const dnatted = match({ ct: { key: 'status' } }, 'in', 'dnat');
-  const rules: NftExpr[][] = [[dnatted, match(concat(payload(proto, 'saddr'), payload(proto, 'daddr')), '==', setRef(HAIRPIN_SETS[family])), { masquerade: null }]];
+  const rules: NftExpr[][] = [
+    [dnatted, match(concat(payload(proto, 'saddr'), payload(proto, 'daddr')), '==', setRef(HAIRPIN_SETS[family])), { masquerade: null }],
+  ];
   if (family === 4) rules.push([dnatted, match(payload('ip', 'saddr'), '==', prefix('127.0.0.0', 8)), { masquerade: null }]);
   return rules;
 }

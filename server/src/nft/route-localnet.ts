@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
  * changed anything.
  */
 export function enableRouteLocalnet(ifname: string, procSys = '/proc/sys'): boolean {
-  if (!/^[^/\s]{1,15}$/.test(ifname) || ifname === '.' || ifname === '..') throw new RangeError(`route_localnet: ${JSON.stringify(ifname)} is no interface name`);
+  if (!/^[^/\s]{1,15}$/.test(ifname) || ifname === '.' || ifname === '..')
+    throw new RangeError(`route_localnet: ${JSON.stringify(ifname)} is no interface name`);
   const file = `${procSys}/net/ipv4/conf/${ifname}/route_localnet`;
   if (fs.readFileSync(file, 'utf8').trim() === '1') return false;
   fs.writeFileSync(file, '1\n');

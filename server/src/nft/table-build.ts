@@ -51,7 +51,8 @@ export function wholeTableCommands(table: string, state: TableState): NftCommand
     cmds.push(obj('set', { name: HAIRPIN_SETS[f], type: [addrType(f), addrType(f)] }));
   }
 
-  const chain = (name: string, hook?: { type: string; hook: string; prio: number }): NftCommand => obj('chain', hook ? { name, ...hook, policy: 'accept' } : { name });
+  const chain = (name: string, hook?: { type: string; hook: string; prio: number }): NftCommand =>
+    obj('chain', hook ? { name, ...hook, policy: 'accept' } : { name });
   cmds.push(chain(CHAINS.prerouting, { type: 'nat', hook: 'prerouting', prio: -100 }));
   cmds.push(chain(CHAINS.output, { type: 'nat', hook: 'output', prio: -100 }));
   cmds.push(chain(CHAINS.hostports));

@@ -100,7 +100,12 @@ test('list, then watch events: peers appear, change and disappear; a 410 Gone re
   });
   const queue: PeerSnapshot[] = [];
   const waiters: Array<(s: PeerSnapshot) => void> = [];
-  const source = await KubernetesPeerSource.create({ kubeconfig: file, nodeName: 'node-a', log: pino({ level: process.env.K8S_TEST_LOG ?? 'silent' }), retryMs: 50 });
+  const source = await KubernetesPeerSource.create({
+    kubeconfig: file,
+    nodeName: 'node-a',
+    log: pino({ level: process.env.K8S_TEST_LOG ?? 'silent' }),
+    retryMs: 50,
+  });
   source.start((s) => {
     const w = waiters.shift();
     if (w) w(s);
@@ -113,7 +118,10 @@ test('list, then watch events: peers appear, change and disappear; a 410 Gone re
     });
     // The watch starts from the list's resourceVersion.
     while (!openWatch) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(requests.some((r) => r.includes('watch=true') && r.includes('resourceVersion=1000')), requests.join('\n'));
+    assert.ok(
+      requests.some((r) => r.includes('watch=true') && r.includes('resourceVersion=1000')),
+      requests.join('\n'),
+    );
 
     event(openWatch, 'ADDED', node('node-d', '1001', ['10.244.4.0/24'], ['192.168.50.4']));
     assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers.at(-1), 'node-d 192.168.50.4 10.244.4.0/24');
@@ -122,12 +130,19 @@ test('list, then watch events: peers appear, change and disappear; a 410 Gone re
     event(openWatch, 'MODIFIED', node('node-b', '1003', ['10.244.2.0/24', 'fd00:10:244:2::/64'], ['192.168.50.12', 'fd00:50::2']));
     assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers[0], 'node-b 192.168.50.12,fd00:50::2 10.244.2.0/24,fd00:10:244:2::/64');
     event(openWatch, 'DELETED', node('node-c', '1004', ['10.244.3.0/24'], ['192.168.50.3']));
-    assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers, ['node-b 192.168.50.12,fd00:50::2 10.244.2.0/24,fd00:10:244:2::/64', 'node-d 192.168.50.4 10.244.4.0/24']);
+    assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers, [
+      'node-b 192.168.50.12,fd00:50::2 10.244.2.0/24,fd00:10:244:2::/64',
+      'node-d 192.168.50.4 10.244.4.0/24',
+    ]);
     assert.equal(queue.length, 0, 'the heartbeat produced no snapshot');
 
     // The watch ends; the next watch is told 410 Gone (its resourceVersion is too old), so the
     // source lists again and delivers what changed meanwhile: node-d gone, node-e new.
-    watchReplies.push((res) => res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 })));
+    watchReplies.push((res) =>
+      res
+        .writeHead(410, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 })),
+    );
     listReplies.push(
       nodeList('2000', [
         node('node-a', '1990', ['10.244.1.0/24', 'fd00:10:244:1::/64'], ['192.168.50.1', 'fd00:50::1']),
@@ -140,7 +155,10 @@ test('list, then watch events: peers appear, change and disappear; a 410 Gone re
       openWatch = res;
     });
     openWatch.end();
-    assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers, ['node-b 192.168.50.12,fd00:50::2 10.244.2.0/24,fd00:10:244:2::/64', 'node-e 192.168.50.5 10.244.5.0/24']);
+    assert.deepEqual(view(await nextSnapshot(queue, waiters)).peers, [
+      'node-b 192.168.50.12,fd00:50::2 10.244.2.0/24,fd00:10:244:2::/64',
+      'node-e 192.168.50.5 10.244.5.0/24',
+    ]);
     assert.equal(requests.filter((r) => !r.includes('watch=true')).length, 2, 'listed twice');
     // ... and watches again from the new list's resourceVersion.
     while (!requests.some((r) => r.includes('watch=true') && r.includes('resourceVersion=2000'))) await new Promise((r) => setTimeout(r, 10));

@@ -38,7 +38,11 @@ function node(name: string, rv: string, podCIDR: string, ip: string) {
     status: { addresses: [{ type: 'InternalIP', address: ip }] },
   };
 }
-const NODES = [node('node-a', '1', '10.232.1.0/24', '10.231.0.1'), node('node-b', '2', '10.232.2.0/24', '10.231.0.2'), node('node-c', '3', '10.232.3.0/24', '10.233.0.3')];
+const NODES = [
+  node('node-a', '1', '10.232.1.0/24', '10.231.0.1'),
+  node('node-b', '2', '10.232.2.0/24', '10.231.0.2'),
+  node('node-c', '3', '10.232.3.0/24', '10.233.0.3'),
+];
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
@@ -48,7 +52,9 @@ const server = http.createServer((req, res) => {
     watch = res;
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: '10' }, items: NODES }));
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: '10' }, items: NODES }));
 });
 
 before(() => {
@@ -88,9 +94,15 @@ async function kubeconfig(): Promise<string> {
 }
 
 const state = () => ({
-  routes: NS.json<Array<{ dst: string; gateway?: string; dev: string }>>('route', 'show', 'proto', '198').map((r) => `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev}`).sort(),
-  neighbours: NS.json<Array<{ dst: string; lladdr?: string }>>('-4', 'neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent').map((n) => `${n.dst} ${n.lladdr ?? ''}`),
-  fdb: (JSON.parse(execFileSync('bridge', ['-n', NS.name, '-j', 'fdb', 'show', 'dev', 'pwvx1'], { encoding: 'utf8' })) as Array<{ mac: string; dst?: string }>).filter((f) => f.dst).map((f) => `${f.mac} ${f.dst ?? ''}`),
+  routes: NS.json<Array<{ dst: string; gateway?: string; dev: string }>>('route', 'show', 'proto', '198')
+    .map((r) => `${r.dst} via ${r.gateway ?? '-'} dev ${r.dev}`)
+    .sort(),
+  neighbours: NS.json<Array<{ dst: string; lladdr?: string }>>('-4', 'neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent').map(
+    (n) => `${n.dst} ${n.lladdr ?? ''}`,
+  ),
+  fdb: (JSON.parse(execFileSync('bridge', ['-n', NS.name, '-j', 'fdb', 'show', 'dev', 'pwvx1'], { encoding: 'utf8' })) as Array<{ mac: string; dst?: string }>)
+    .filter((f) => f.dst)
+    .map((f) => `${f.mac} ${f.dst ?? ''}`),
   local: NS.json<Array<{ linkinfo: { info_data: { local?: string } } }>>('-d', 'link', 'show', 'pwvx1')[0]?.linkinfo.info_data.local,
 });
 
@@ -102,17 +114,24 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-test('Kubernetes peers over VXLAN: the local address learnt from the Node object; a deleted Node withdraws route, neighbour and FDB entry', { timeout: 30_000 }, async () => {
+test('Kubernetes peers over VXLAN: the local address learnt from the Node object; a deleted Node withdraws route, neighbour and FDB entry', {
+  timeout: 30_000,
+}, async () => {
   const file = await kubeconfig();
   const send = rtnlRouteSender(sock);
   const routing = await PeerRouting.create(
-    { node: { name: 'node-a', podCIDRs: [], nodeIPs: [] }, peers: { source: 'kubernetes', kubeconfig: file }, overlay: { encapsulation: 'vxlan-cross-subnet', vxlan: { vni: 1, port: 4789 } } },
+    {
+      node: { name: 'node-a', podCIDRs: [], nodeIPs: [] },
+      peers: { source: 'kubernetes', kubeconfig: file },
+      overlay: { encapsulation: 'vxlan-cross-subnet', vxlan: { vni: 1, port: 4789 } },
+    },
     { applyRouteChanges: (c) => send(c) },
     new SnapshotPeerRouteTable(sock),
     log,
     {
       resyncMs: 0,
-      kubernetes: (kubeconfigFile, nodeName) => KubernetesPeerSource.create({ ...(kubeconfigFile ? { kubeconfig: kubeconfigFile } : {}), nodeName, log, retryMs: 50 }),
+      kubernetes: (kubeconfigFile, nodeName) =>
+        KubernetesPeerSource.create({ ...(kubeconfigFile ? { kubeconfig: kubeconfigFile } : {}), nodeName, log, retryMs: 50 }),
       vxlan: { sock, ownerTag: 'k8svx', nft: () => NftContext.open({ enter: (fn) => sockets.enter(NS.fd, fn) }) },
     },
   );

@@ -52,7 +52,10 @@ const peer = (name: string, nodeIPs: string[], podCIDRs: string[]) => ({ name, n
 test('peers appear, move and disappear; stale and missing kernel routes converge in one batch per pass', async () => {
   const k = new FakeKernel();
   // Left from an earlier run: a stale route, and one for a peer that is still there but moved.
-  k.routes = [{ dst: '10.220.9.0/24', gateway: '10.219.0.9' }, { dst: '10.220.2.0/24', gateway: '10.219.0.99' }];
+  k.routes = [
+    { dst: '10.220.9.0/24', gateway: '10.219.0.9' },
+    { dst: '10.220.2.0/24', gateway: '10.219.0.99' },
+  ];
   const r = new PeerRouter(k, k, new NodePodCidrs('a', ['10.220.1.0/24']), log);
   const first = await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24']), peer('c', ['10.219.0.3'], ['10.220.3.0/24'])] });
   assert.deepEqual(first, { added: 1, updated: 1, removed: 1, failed: 0, unchanged: 0 });
@@ -122,7 +125,10 @@ test('a route to a peer CIDR that podwire does not own is left alone and reporte
 
 test('two podwire routes to one destination: the one through the wanted gateway stays, the other is deleted by its gateway', async () => {
   const k = new FakeKernel();
-  k.routes = [{ dst: '10.220.2.0/24', gateway: '10.219.0.9' }, { dst: '10.220.2.0/24', gateway: '10.219.0.2' }];
+  k.routes = [
+    { dst: '10.220.2.0/24', gateway: '10.219.0.9' },
+    { dst: '10.220.2.0/24', gateway: '10.219.0.2' },
+  ];
   const r = new PeerRouter(k, k, new NodePodCidrs('a', []), log);
   assert.deepEqual(await r.update({ peers: [peer('b', ['10.219.0.2'], ['10.220.2.0/24'])] }), { added: 0, updated: 0, removed: 1, failed: 0, unchanged: 1 });
   assert.deepEqual(k.log, ['delete 10.220.2.0/24 via 10.219.0.9']);
@@ -141,7 +147,10 @@ test('passes requested while one is queued share it', async () => {
 
 test('desiredPeerRoutes picks the node address of the CIDR family, in peer name order', () => {
   assert.deepEqual(
-    desiredPeerRoutes([peer('z', ['fd99:219::26', '10.219.0.26'], ['fd99:220:26::/64', '10.220.26.0/24']), peer('a', ['10.219.0.1'], ['10.220.100.0/24'])], []).map((r) => [r.peer, r.dst, r.gateway]),
+    desiredPeerRoutes(
+      [peer('z', ['fd99:219::26', '10.219.0.26'], ['fd99:220:26::/64', '10.220.26.0/24']), peer('a', ['10.219.0.1'], ['10.220.100.0/24'])],
+      [],
+    ).map((r) => [r.peer, r.dst, r.gateway]),
     [
       ['a', '10.220.100.0/24', '10.219.0.1'],
       ['z', 'fd99:220:26::/64', 'fd99:219::26'],

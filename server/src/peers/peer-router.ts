@@ -160,7 +160,7 @@ export class PeerRouter {
       if (error !== undefined) {
         report.failed++;
         if (change.op === 'create') this.refused.set(dst, error);
-        const hint = change.op === 'create' && /EEXIST/.test(error) ? 'another route to this destination (not podwire\'s) is in the way; left alone' : undefined;
+        const hint = change.op === 'create' && /EEXIST/.test(error) ? "another route to this destination (not podwire's) is in the way; left alone" : undefined;
         this.log.warn({ dst, gateway, op: change.op, err: error, ...(hint ? { hint } : {}) }, 'peers: the kernel refused a peer route change');
         return;
       }

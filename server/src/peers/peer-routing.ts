@@ -60,7 +60,13 @@ export class PeerRouting {
     this.firstPass = new Promise((resolve) => (this.markFirst = resolve));
   }
 
-  static async create(cluster: ClusterConfig, programmer: RouteChanger, table: PeerRouteTable, log: Logger, opts: PeerRoutingOptions = {}): Promise<PeerRouting> {
+  static async create(
+    cluster: ClusterConfig,
+    programmer: RouteChanger,
+    table: PeerRouteTable,
+    log: Logger,
+    opts: PeerRoutingOptions = {},
+  ): Promise<PeerRouting> {
     const node = new NodePodCidrs(cluster.node.name, cluster.node.podCIDRs);
     let source: PeerSource;
     switch (cluster.peers.source) {
@@ -85,7 +91,16 @@ export class PeerRouting {
       const nft = (opts.vxlan.nft ?? (() => NftContext.open()))();
       closers.push(() => nft.close());
       const filter = new VxlanFilter({ context: nft, ownerTag: opts.vxlan.ownerTag, vni: cluster.overlay.vxlan.vni, port: cluster.overlay.vxlan.port });
-      overlay = new VxlanOverlay({ sock: opts.vxlan.sock, config: cluster.overlay, ownerTag: opts.vxlan.ownerTag, localIPs: () => localIPs.get(), ownPodCIDRs: () => node.podCidrs(), filter, ...(opts.vxlan.probePathMtu ? { probe: {} } : {}), log });
+      overlay = new VxlanOverlay({
+        sock: opts.vxlan.sock,
+        config: cluster.overlay,
+        ownerTag: opts.vxlan.ownerTag,
+        localIPs: () => localIPs.get(),
+        ownPodCIDRs: () => node.podCidrs(),
+        filter,
+        ...(opts.vxlan.probePathMtu ? { probe: {} } : {}),
+        log,
+      });
     }
     const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log, overlay ? { overlay } : {}), log, overlay);
     if (cluster.node.nodeIPs.length === 0) localIPs.get = () => routing.learntNodeIPs;
@@ -101,7 +116,12 @@ export class PeerRouting {
     const on = cluster.overlay.encapsulation !== 'none';
     try {
       const links = (await vxlan.startupLinks) ?? [];
-      const removed = await removeVxlanLeftovers({ sock: vxlan.sock, ownerTag: vxlan.ownerTag, links, ...(on ? { keep: vxlanDeviceName(cluster.overlay.vxlan.vni) } : {}) });
+      const removed = await removeVxlanLeftovers({
+        sock: vxlan.sock,
+        ownerTag: vxlan.ownerTag,
+        links,
+        ...(on ? { keep: vxlanDeviceName(cluster.overlay.vxlan.vni) } : {}),
+      });
       if (removed.length === 0) return;
       log.info({ removed, encapsulation: cluster.overlay.encapsulation }, 'vxlan: removed VXLAN devices left from an earlier configuration');
       if (!on) {
@@ -174,8 +194,10 @@ export class PeerRouting {
 
   reload(cluster: ClusterConfig): string {
     const encapsulation = this.overlay ? this.overlay.encapsulation : 'none';
-    if (cluster.overlay.encapsulation !== encapsulation) return `peers.encapsulation changed from ${encapsulation} to ${cluster.overlay.encapsulation}: restart podwired to apply it`;
-    if (cluster.peers.source !== this.source.kind) return `peers.source changed from ${this.source.kind} to ${cluster.peers.source}: restart podwired to apply it`;
+    if (cluster.overlay.encapsulation !== encapsulation)
+      return `peers.encapsulation changed from ${encapsulation} to ${cluster.overlay.encapsulation}: restart podwired to apply it`;
+    if (cluster.peers.source !== this.source.kind)
+      return `peers.source changed from ${this.source.kind} to ${cluster.peers.source}: restart podwired to apply it`;
     if (this.source instanceof StaticPeerSource && cluster.peers.source === 'static') {
       this.source.replace(cluster.peers.peers);
       return `static peers reloaded (${cluster.peers.peers.length})`;

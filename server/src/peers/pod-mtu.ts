@@ -16,7 +16,11 @@ export function podMtu(conf: Pick<NetConf, 'mtu' | 'mtuGiven'>, encapsulation: E
   if (max === undefined) return conf.mtu;
   if (!conf.mtuGiven) return max;
   if (conf.mtu > max) {
-    throw new CniError(CniCode.InvalidNetworkConfig, `"mtu" ${conf.mtu} is too large for the VXLAN overlay`, `the largest MTU that fits the encapsulation on this node is ${max} (the underlay MTU minus the VXLAN overhead); use it or less, or omit "mtu"`);
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `"mtu" ${conf.mtu} is too large for the VXLAN overlay`,
+      `the largest MTU that fits the encapsulation on this node is ${max} (the underlay MTU minus the VXLAN overhead); use it or less, or omit "mtu"`,
+    );
   }
   return conf.mtu;
 }

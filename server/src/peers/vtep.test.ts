@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { vtepAddress, vtepIdentity, vtepMac } from './vtep';
 
-test('VTEP addresses are the pod CIDRs\' network addresses', () => {
+test("VTEP addresses are the pod CIDRs' network addresses", () => {
   assert.equal(vtepAddress('10.244.2.0/24'), '10.244.2.0');
   assert.equal(vtepAddress('fd99:220:2::/64'), 'fd99:220:2::');
   assert.deepEqual(vtepIdentity('10.219.0.2', ['10.220.2.0/24', 'fd99:220:2::/64']), { mac: '0e:77:0a:db:00:02', addresses: ['10.220.2.0', 'fd99:220:2::'] });

@@ -55,7 +55,9 @@ function pingFromA(address: string): boolean {
 }
 
 function dropped(): number {
-  const out = JSON.parse(execFileSync('ip', ['netns', 'exec', B.name, 'nft', '-j', 'list', 'table', 'inet', 'podwire-vxlan-t1'], { encoding: 'utf8' })) as { nftables: Array<{ rule?: { expr: Array<{ counter?: { packets: number } }> } }> };
+  const out = JSON.parse(execFileSync('ip', ['netns', 'exec', B.name, 'nft', '-j', 'list', 'table', 'inet', 'podwire-vxlan-t1'], { encoding: 'utf8' })) as {
+    nftables: Array<{ rule?: { expr: Array<{ counter?: { packets: number } }> } }>;
+  };
   return out.nftables.flatMap((o) => o.rule?.expr ?? []).reduce((n, e) => n + (e.counter?.packets ?? 0), 0);
 }
 

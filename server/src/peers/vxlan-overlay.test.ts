@@ -45,9 +45,23 @@ const C = { name: 'c', nodeIPs: ['10.233.0.3'], podCIDRs: ['10.232.3.0/24'] };
 const MAC_B = '0e:77:0a:e7:00:02';
 const MAC_C = '0e:77:0a:e9:00:03';
 
-function router(encapsulation: Encapsulation, ownerTag = 'vxtest', local = '10.231.0.1', podCIDRs = ['10.232.1.0/24'], probe?: { send: ProbeSender; waitMs: number }): PeerRouter {
+function router(
+  encapsulation: Encapsulation,
+  ownerTag = 'vxtest',
+  local = '10.231.0.1',
+  podCIDRs = ['10.232.1.0/24'],
+  probe?: { send: ProbeSender; waitMs: number },
+): PeerRouter {
   const node = new NodePodCidrs('a', podCIDRs);
-  const overlay = new VxlanOverlay({ sock, config: { encapsulation, vxlan: { vni: 1, port: 4789 } }, ownerTag, localIPs: () => [local], ownPodCIDRs: () => node.podCidrs(), log, ...(probe ? { probe } : {}) });
+  const overlay = new VxlanOverlay({
+    sock,
+    config: { encapsulation, vxlan: { vni: 1, port: 4789 } },
+    ownerTag,
+    localIPs: () => [local],
+    ownPodCIDRs: () => node.podCidrs(),
+    log,
+    ...(probe ? { probe } : {}),
+  });
   const send = rtnlRouteSender(sock);
   return new PeerRouter({ applyRouteChanges: (c) => send(c) }, new SnapshotPeerRouteTable(sock), node, log, { overlay });
 }
@@ -60,7 +74,9 @@ function peerRoutes(): string[] {
 
 function neighbours(): string[] {
   try {
-    return NS.json<Array<{ dst: string; lladdr?: string; state: string[] }>>('neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent').map((n) => `${n.dst} ${n.lladdr ?? ''}`).sort();
+    return NS.json<Array<{ dst: string; lladdr?: string; state: string[] }>>('neigh', 'show', 'dev', 'pwvx1', 'nud', 'permanent')
+      .map((n) => `${n.dst} ${n.lladdr ?? ''}`)
+      .sort();
   } catch {
     return [];
   }
@@ -69,7 +85,10 @@ function neighbours(): string[] {
 function fdb(): string[] {
   try {
     const out = execFileSync('bridge', ['-n', NS.name, '-j', 'fdb', 'show', 'dev', 'pwvx1'], { encoding: 'utf8' });
-    return (JSON.parse(out) as Array<{ mac: string; dst?: string; state?: string }>).filter((f) => f.dst).map((f) => `${f.mac} ${f.dst ?? ''} ${f.state ?? ''}`).sort();
+    return (JSON.parse(out) as Array<{ mac: string; dst?: string; state?: string }>)
+      .filter((f) => f.dst)
+      .map((f) => `${f.mac} ${f.dst ?? ''} ${f.state ?? ''}`)
+      .sort();
   } catch {
     return [];
   }
@@ -95,10 +114,19 @@ test('vxlan-cross-subnet: the on-link peer direct, the routed one through the de
   // The start-up reconcile removes every link carrying the pods' owner alias that no attachment
   // accounts for: the VXLAN device must not be one of them.
   const view = routedVethHostView(await takeSnapshot(sock), ownerAlias('vxtest'));
-  assert.deepEqual(view.ownedLinks().map((l) => l.name), []);
+  assert.deepEqual(
+    view.ownedLinks().map((l) => l.name),
+    [],
+  );
   const status = await r.status();
   assert.deepEqual(
-    status.map((p) => ({ name: p.name, mode: p.mode, mac: p.vtepMac, underlay: p.vtepUnderlay, routes: p.routes.map((x) => `${x.dst} ${x.mode} ${x.gateway} ${x.programmed}`) })),
+    status.map((p) => ({
+      name: p.name,
+      mode: p.mode,
+      mac: p.vtepMac,
+      underlay: p.vtepUnderlay,
+      routes: p.routes.map((x) => `${x.dst} ${x.mode} ${x.gateway} ${x.programmed}`),
+    })),
     [
       { name: 'b', mode: 'direct', mac: '', underlay: '', routes: ['10.232.2.0/24 direct 10.231.0.2 true'] },
       { name: 'c', mode: 'vxlan', mac: MAC_C, underlay: '10.233.0.3', routes: ['10.232.3.0/24 vxlan 10.232.3.0 true'] },
@@ -185,36 +213,51 @@ test('an IPv6 underlay: LOCAL6, MTU 1430, IPv6 FDB destinations, MACs from the p
   const report = await r.update({ peers: [b, c] });
   // b has no IPv4 node address: its IPv4 route is reported, not routed (desiredPeerRoutes), its IPv6 one is on-link.
   assert.deepEqual(report, { added: 2, updated: 0, removed: 0, failed: 0, unchanged: 0 });
-  const v6 = NS.json<Array<{ dst: string; gateway?: string; dev: string }>>('-6', 'route', 'show', 'proto', '198').map((x) => `${x.dst} via ${x.gateway ?? '-'} dev ${x.dev}`).sort();
+  const v6 = NS.json<Array<{ dst: string; gateway?: string; dev: string }>>('-6', 'route', 'show', 'proto', '198')
+    .map((x) => `${x.dst} via ${x.gateway ?? '-'} dev ${x.dev}`)
+    .sort();
   assert.deepEqual(v6, ['fd99:232:2::/64 via fd99:231::2 dev under0', 'fd99:232:3::/64 via fd99:232:3:: dev pwvx1']);
   const [link] = NS.json<Array<{ mtu: number; address: string; linkinfo: { info_data: { local6?: string } } }>>('-d', 'link', 'show', 'pwvx1');
-  assert.deepEqual(link && { mtu: link.mtu, address: link.address, local6: link.linkinfo.info_data.local6 }, { mtu: 1430, address: '0e:78:0a:e8:01:00', local6: 'fd99:231::1' });
+  assert.deepEqual(link && { mtu: link.mtu, address: link.address, local6: link.linkinfo.info_data.local6 }, {
+    mtu: 1430,
+    address: '0e:78:0a:e8:01:00',
+    local6: 'fd99:231::1',
+  });
   assert.deepEqual(fdb(), ['0e:79:00:03:00:00 fd99:233::3 permanent']);
   const [, st] = await r.status();
   assert.deepEqual(st && [st.mode, st.vtepMac, st.vtepUnderlay], ['vxlan', '0e:79:00:03:00:00', 'fd99:233::3']);
 });
 
-test('path MTU: the route lookup after a probe gives each VXLAN peer\'s path MTU; one below the pods\' MTU + 50 is flagged', async () => {
+test("path MTU: the route lookup after a probe gives each VXLAN peer's path MTU; one below the pods' MTU + 50 is flagged", async () => {
   // The probe datagrams are not sent here (the test runs in the host's netns); a route with an
   // MTU of its own stands in for what a router's "fragmentation needed" leaves in the kernel.
   const sent: string[] = [];
-  const r = router('vxlan', 'vxtest', '10.231.0.1', ['10.232.1.0/24'], { send: async (address, _port, size) => void sent.push(`${address} ${size}`), waitMs: 0 });
+  const r = router('vxlan', 'vxtest', '10.231.0.1', ['10.232.1.0/24'], {
+    send: async (address, _port, size) => void sent.push(`${address} ${size}`),
+    waitMs: 0,
+  });
   NS.ip('route', 'add', '10.233.0.3/32', 'via', '10.231.0.254', 'mtu', '1400');
   try {
     await r.update({ peers: [B, C] });
     const until = Date.now() + 5_000;
     while (r.pathMtus().length < 2 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
     assert.deepEqual(sent.sort(), ['10.231.0.2 1472', '10.233.0.3 1472']);
-    assert.deepEqual(r.pathMtus(), [{ peer: 'b', pathMtu: 1500, tooSmall: false }, { peer: 'c', pathMtu: 1400, tooSmall: true }]);
+    assert.deepEqual(r.pathMtus(), [
+      { peer: 'b', pathMtu: 1500, tooSmall: false },
+      { peer: 'c', pathMtu: 1400, tooSmall: true },
+    ]);
     const status = await r.status();
-    assert.deepEqual(status.map((p) => p.pathMtu), [1500, 1400]);
+    assert.deepEqual(
+      status.map((p) => p.pathMtu),
+      [1500, 1400],
+    );
     assert.match(status[1]?.pathMtuWarning ?? '', /the path MTU to 10\.233\.0\.3 is 1400, smaller than the 1500 the pods' MTU 1450 needs over VXLAN/);
   } finally {
     NS.ip('route', 'del', '10.233.0.3/32');
   }
 });
 
-test('devices left from another configuration (this owner\'s alias, another name) are removed; the current one and foreign ones stay', async () => {
+test("devices left from another configuration (this owner's alias, another name) are removed; the current one and foreign ones stay", async () => {
   await router('vxlan').update({ peers: [B] });
   NS.ip('link', 'add', 'pwvx5', 'type', 'vxlan', 'id', '5', 'dstport', '4789', 'local', '10.231.0.1');
   NS.ip('link', 'set', 'pwvx5', 'alias', 'podwire-vxlan:vxtest');
@@ -222,7 +265,10 @@ test('devices left from another configuration (this owner\'s alias, another name
   NS.ip('link', 'set', 'pwvx6', 'alias', 'podwire-vxlan:other');
   const hostLinks = async () => (await takeSnapshot(sock, ['links'])).links;
   assert.deepEqual(await removeVxlanLeftovers({ sock, ownerTag: 'vxtest', links: await hostLinks(), keep: 'pwvx1' }), ['pwvx5']);
-  const names = () => NS.json<Array<{ ifname: string }>>('link', 'show', 'type', 'vxlan').map((l) => l.ifname).sort();
+  const names = () =>
+    NS.json<Array<{ ifname: string }>>('link', 'show', 'type', 'vxlan')
+      .map((l) => l.ifname)
+      .sort();
   assert.deepEqual(names(), ['pwvx1', 'pwvx6']);
   // Encapsulation off: nothing kept.
   assert.deepEqual(await removeVxlanLeftovers({ sock, ownerTag: 'vxtest', links: await hostLinks() }), ['pwvx1']);

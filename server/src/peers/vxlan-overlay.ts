@@ -245,8 +245,12 @@ export class VxlanOverlay implements PeerOverlay {
     void probePathMtus({ sock: this.opts.sock, port: this.opts.config.vxlan.port, ...probe }, underlays, linkMtu)
       .then((found) => {
         for (const [address, pathMtu] of found) {
-          const warning = pathMtu < needed ? `the path MTU to ${address} is ${pathMtu}, smaller than the ${needed} the pods' MTU ${this.maxPodMtu()} needs over VXLAN: large packets to this peer are lost` : '';
-          if (warning && this.probed.get(address)?.pathMtu !== pathMtu) this.opts.log.warn({ peer: address, pathMtu, needed }, 'vxlan: a peer\'s path MTU is smaller than the pods\' MTU needs');
+          const warning =
+            pathMtu < needed
+              ? `the path MTU to ${address} is ${pathMtu}, smaller than the ${needed} the pods' MTU ${this.maxPodMtu()} needs over VXLAN: large packets to this peer are lost`
+              : '';
+          if (warning && this.probed.get(address)?.pathMtu !== pathMtu)
+            this.opts.log.warn({ peer: address, pathMtu, needed }, "vxlan: a peer's path MTU is smaller than the pods' MTU needs");
           this.probed.set(address, { pathMtu, warning });
         }
       })
@@ -258,7 +262,8 @@ export class VxlanOverlay implements PeerOverlay {
   private syncFilter(peers: readonly Peer[]): void {
     if (!this.opts.filter) return;
     try {
-      if (this.opts.filter.sync(peers.flatMap((p) => p.nodeIPs))) this.opts.log.info({ table: this.opts.filter.table, peers: peers.length }, 'vxlan: filter for the VXLAN port rebuilt (known peers only)');
+      if (this.opts.filter.sync(peers.flatMap((p) => p.nodeIPs)))
+        this.opts.log.info({ table: this.opts.filter.table, peers: peers.length }, 'vxlan: filter for the VXLAN port rebuilt (known peers only)');
     } catch (err) {
       this.opts.log.warn({ err: reasonOf(err) }, 'vxlan: could not program the filter for the VXLAN port');
     }
@@ -268,13 +273,17 @@ export class VxlanOverlay implements PeerOverlay {
   private async ensureDevice(local: string): Promise<KernelVxlan> {
     const { vni, port } = this.opts.config.vxlan;
     const mac = vtepMac(local, this.opts.ownPodCIDRs());
-    if (mac === undefined) throw new Error('no pod CIDR yet to derive this node\'s VTEP MAC from (IPv6 underlay)');
+    if (mac === undefined) throw new Error("no pod CIDR yet to derive this node's VTEP MAC from (IPv6 underlay)");
     const mtu = this.maxPodMtu();
     const alias = vxlanOwnerAlias(this.opts.ownerTag);
     let dev = await this.read();
-    if (dev && dev.link.alias !== alias) throw new Error(`a link named ${this.deviceName} that podwire did not create is in the way (alias ${JSON.stringify(dev.link.alias)}); left alone`);
+    if (dev && dev.link.alias !== alias)
+      throw new Error(`a link named ${this.deviceName} that podwire did not create is in the way (alias ${JSON.stringify(dev.link.alias)}); left alone`);
     if (dev && (dev.vni !== vni || dev.port !== port || dev.local !== ipaddr.parse(local).toString() || dev.learning || dev.link.mac !== mac)) {
-      this.opts.log.warn({ device: this.deviceName, found: { vni: dev.vni, port: dev.port, local: dev.local, learning: dev.learning, mac: dev.link.mac } }, 'vxlan: the device has other settings; recreating it');
+      this.opts.log.warn(
+        { device: this.deviceName, found: { vni: dev.vni, port: dev.port, local: dev.local, learning: dev.learning, mac: dev.link.mac } },
+        'vxlan: the device has other settings; recreating it',
+      );
       await this.send([deleteLink(dev.link.index)]);
       dev = undefined;
     }

@@ -68,7 +68,12 @@ test('addresses, routes (incl. a table above 255) and neighbours of both familie
   for (const m of addrs) {
     const theirs = rt.parseMessage(m.type, m.data);
     assert.ok(theirs.kind === 'address');
-    assert.deepEqual(decodeAddress(m), { index: theirs.data.index, family: theirs.data.family === 10 ? 6 : 4, address: text(theirs.attrs.local ?? theirs.attrs.address), prefixLen: theirs.data.prefixlen });
+    assert.deepEqual(decodeAddress(m), {
+      index: theirs.data.index,
+      family: theirs.data.family === 10 ? 6 : 4,
+      address: text(theirs.attrs.local ?? theirs.attrs.address),
+      prefixLen: theirs.data.prefixlen,
+    });
   }
   assert.ok(addrs.map(decodeAddress).some((a) => a?.address === 'fd91::1' && a.prefixLen === 64));
   const routes = await sock.dump(dumpOf('routes'));
@@ -93,7 +98,10 @@ test('addresses, routes (incl. a table above 255) and neighbours of both familie
   assert.ok(decoded.some((r) => r?.family === 6 && r.dst === 'fd92::' && r.gateway === 'fd91::9'));
   const neigh = (await sock.dump(dumpOf('neighbours'))).map(decodeNeighbour);
   assert.deepEqual(
-    neigh.filter((n) => n?.lladdr.startsWith('02:00:00:00:00:')).map((n) => [n?.dst, n?.lladdr, n?.permanent]).sort(),
+    neigh
+      .filter((n) => n?.lladdr.startsWith('02:00:00:00:00:'))
+      .map((n) => [n?.dst, n?.lladdr, n?.permanent])
+      .sort(),
     [
       ['10.91.0.9', '02:00:00:00:00:09', true],
       ['fd91::9', '02:00:00:00:00:0a', false],
@@ -102,7 +110,19 @@ test('addresses, routes (incl. a table above 255) and neighbours of both familie
 });
 
 test('address text matches ipaddr.js (RFC 5952) for edge cases and random addresses', () => {
-  const cases = ['::', '::1', '1::', 'fe80::1', '2001:db8::1:0:0:1', '2001:0:0:1::1', '1:0:0:2:0:0:0:3', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:10.1.2.3', '0.0.0.0', '255.1.0.9'];
+  const cases = [
+    '::',
+    '::1',
+    '1::',
+    'fe80::1',
+    '2001:db8::1:0:0:1',
+    '2001:0:0:1::1',
+    '1:0:0:2:0:0:0:3',
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    '::ffff:10.1.2.3',
+    '0.0.0.0',
+    '255.1.0.9',
+  ];
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 65536;
   for (let i = 0; i < 500; i++) cases.push(Array.from({ length: 8 }, () => (rnd() < 20000 ? 0 : rnd()).toString(16)).join(':'));

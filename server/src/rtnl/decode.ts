@@ -76,11 +76,16 @@ function decodeLinkPayload(buf: Buffer): KernelLink | undefined {
   if (index <= 0) return undefined;
   const link: KernelLink = { index, name: '', mac: '', up: (buf.readUInt32LE(8) & IFF_UP) !== 0, operState: undefined, mtu: 0, alias: '', peerIndex: 0 };
   eachAttr(buf, 16, (type, start, end) => {
-    if (type === 1) link.mac = macText(buf, start, end); // IFLA_ADDRESS
-    else if (type === 3) link.name = cString(buf, start, end); // IFLA_IFNAME
-    else if (type === 4 && end - start >= 4) link.mtu = buf.readUInt32LE(start); // IFLA_MTU
-    else if (type === 5 && end - start >= 4) link.peerIndex = buf.readUInt32LE(start); // IFLA_LINK
-    else if (type === 16 && end > start) link.operState = buf[start]; // IFLA_OPERSTATE
+    if (type === 1)
+      link.mac = macText(buf, start, end); // IFLA_ADDRESS
+    else if (type === 3)
+      link.name = cString(buf, start, end); // IFLA_IFNAME
+    else if (type === 4 && end - start >= 4)
+      link.mtu = buf.readUInt32LE(start); // IFLA_MTU
+    else if (type === 5 && end - start >= 4)
+      link.peerIndex = buf.readUInt32LE(start); // IFLA_LINK
+    else if (type === 16 && end > start)
+      link.operState = buf[start]; // IFLA_OPERSTATE
     else if (type === 20) link.alias = cString(buf, start, end); // IFLA_IFALIAS
   });
   return link;
@@ -121,9 +126,12 @@ function decodeRoutePayload(buf: Buffer): KernelRoute | undefined {
     type: buf[7] ?? 0,
   };
   eachAttr(buf, 12, (type, start, end) => {
-    if (type === 1) route.dst = addressText(buf, start, end); // RTA_DST
-    else if (type === 4 && end - start >= 4) route.oif = buf.readUInt32LE(start); // RTA_OIF
-    else if (type === 5) route.gateway = addressText(buf, start, end); // RTA_GATEWAY
+    if (type === 1)
+      route.dst = addressText(buf, start, end); // RTA_DST
+    else if (type === 4 && end - start >= 4)
+      route.oif = buf.readUInt32LE(start); // RTA_OIF
+    else if (type === 5)
+      route.gateway = addressText(buf, start, end); // RTA_GATEWAY
     else if (type === 15 && end - start >= 4) route.table = buf.readUInt32LE(start); // RTA_TABLE (tables > 255)
   });
   return route;
@@ -140,7 +148,8 @@ function decodeNeighbourPayload(buf: Buffer): KernelNeighbour | undefined {
   let dst = '';
   let lladdr = '';
   eachAttr(buf, 12, (type, start, end) => {
-    if (type === 1) dst = addressText(buf, start, end); // NDA_DST
+    if (type === 1)
+      dst = addressText(buf, start, end); // NDA_DST
     else if (type === 2) lladdr = macText(buf, start, end); // NDA_LLADDR
   });
   if (!dst || index <= 0) return undefined;

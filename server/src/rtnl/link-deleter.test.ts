@@ -57,7 +57,8 @@ function veth(name: string): number {
   execFileSync('ip', ['-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
   return (JSON.parse(execFileSync('ip', ['-n', NS, '-j', 'link', 'show', 'dev', name], { encoding: 'utf8' })) as Array<{ ifindex: number }>)[0]?.ifindex ?? 0;
 }
-const links = (): string[] => (JSON.parse(execFileSync('ip', ['-n', NS, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+const links = (): string[] =>
+  (JSON.parse(execFileSync('ip', ['-n', NS, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
 
 async function eventually(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
   const until = Date.now() + ms;
@@ -92,7 +93,10 @@ test('the deletes a dying worker had in hand are done by its successor', { timeo
     assert.deepEqual(await deleter.deleteLinks(0x50000002, [a, b]), [{ index: a }, { index: b }]);
     assert.ok(!links().some((l) => l === 'pwtd2' || l === 'pwtd3'), 'both deleted in the kernel');
     assert.equal(made.length, 2);
-    assert.ok(notices.some((n) => /"deletesResent":1/.test(n)), notices.join('\n'));
+    assert.ok(
+      notices.some((n) => /"deletesResent":1/.test(n)),
+      notices.join('\n'),
+    );
   } finally {
     await deleter.close();
   }

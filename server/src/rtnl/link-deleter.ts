@@ -99,7 +99,11 @@ export class WorkerLinkDeleter implements LinkDeleter {
     if (this.restarts.length >= MAX_RESTARTS) {
       this.dead = `${reason}, its ${MAX_RESTARTS + 1}th death within ${RESTART_WINDOW_MS / 1000} s: not restarted`;
       this.failAll(new Error(this.dead));
-      this.opts.onNotice?.('link delete worker died again; given up on it: no host link can be deleted', { reason, deaths: MAX_RESTARTS + 1, windowS: RESTART_WINDOW_MS / 1000 });
+      this.opts.onNotice?.('link delete worker died again; given up on it: no host link can be deleted', {
+        reason,
+        deaths: MAX_RESTARTS + 1,
+        windowS: RESTART_WINDOW_MS / 1000,
+      });
       this.opts.onGiveUp?.(this.dead);
       return;
     }

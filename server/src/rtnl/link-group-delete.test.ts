@@ -36,7 +36,10 @@ function scripted(opts: { failMove?: Record<number, string>; failGroupDelete?: b
 test('a batch is moved into the group and deleted with one request', async () => {
   const { ops, calls } = scripted({});
   assert.deepEqual(await deleteLinksAsGroup(ops, 7, [3, 4, 5]), [{ index: 3 }, { index: 4 }, { index: 5 }]);
-  assert.deepEqual(calls.filter((c) => c.startsWith('delete')), ['delete group 7']);
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith('delete')),
+    ['delete group 7'],
+  );
 });
 
 test('a link that cannot be moved fails only its caller; a gone one succeeds', async () => {

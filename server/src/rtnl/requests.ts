@@ -82,7 +82,13 @@ export function createVeth(spec: VethSpec): RtnlRequest {
   const attrs: Attr[] = [
     [IFLA_IFNAME, cstring(spec.name)],
     [IFLA_MTU, u32(spec.mtu)],
-    [IFLA_LINKINFO, [[IFLA_INFO_KIND, cstring('veth')], [IFLA_INFO_DATA, [[VETH_INFO_PEER, peer]]]]],
+    [
+      IFLA_LINKINFO,
+      [
+        [IFLA_INFO_KIND, cstring('veth')],
+        [IFLA_INFO_DATA, [[VETH_INFO_PEER, peer]]],
+      ],
+    ],
   ];
   if (spec.mac) attrs.push([IFLA_ADDRESS, macBytes(spec.mac)]);
   return {
@@ -121,7 +127,13 @@ export function renameLink(index: number, name: string): RtnlRequest {
 }
 
 export function setLinkGroup(index: number, group: number): RtnlRequest {
-  return { type: RTM.SETLINK, flags: 0, payload: linkMessage({ index: requireIndex(index) }, { group }), expect: 'ack', what: `RTM_SETLINK ${index} group ${group}` };
+  return {
+    type: RTM.SETLINK,
+    flags: 0,
+    payload: linkMessage({ index: requireIndex(index) }, { group }),
+    expect: 'ack',
+    what: `RTM_SETLINK ${index} group ${group}`,
+  };
 }
 
 export function deleteLink(index: number): RtnlRequest {
@@ -149,10 +161,13 @@ export interface AddressSpec {
 export function addAddress(spec: AddressSpec, mode: 'create' | 'replace'): RtnlRequest {
   const bytes = addressBytes(spec.address);
   const header = ifaddrmsg(afOf(spec.family), spec.prefixLen, spec.nodad ? IFA_F_NODAD : 0, spec.scope ?? 0, requireIndex(spec.index));
-  const attrs: Attr[] = spec.family === 6 ? [[IFA_ADDRESS, bytes]] : [
-    [IFA_LOCAL, bytes],
-    [IFA_ADDRESS, bytes],
-  ];
+  const attrs: Attr[] =
+    spec.family === 6
+      ? [[IFA_ADDRESS, bytes]]
+      : [
+          [IFA_LOCAL, bytes],
+          [IFA_ADDRESS, bytes],
+        ];
   return {
     type: RTM.NEWADDR,
     flags: FlagsNew.CREATE | (mode === 'create' ? FlagsNew.EXCL : FlagsNew.REPLACE),
@@ -175,7 +190,13 @@ export function addPermanentNeighbour(spec: NeighbourSpec): RtnlRequest {
     [NDA_DST, addressBytes(spec.dst)],
     [NDA_LLADDR, macBytes(spec.lladdr)],
   ]);
-  return { type: RTM.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: [payload], expect: 'ack', what: `RTM_NEWNEIGH ${spec.dst} lladdr ${spec.lladdr} dev ${spec.index}` };
+  return {
+    type: RTM.NEWNEIGH,
+    flags: FlagsNew.CREATE | FlagsNew.REPLACE,
+    payload: [payload],
+    expect: 'ack',
+    what: `RTM_NEWNEIGH ${spec.dst} lladdr ${spec.lladdr} dev ${spec.index}`,
+  };
 }
 
 export interface RouteSpec {
@@ -264,7 +285,15 @@ const RTNH_F_ONLINK = 4;
  * own, so several interfaces can each route through the same link-local gateway.
  */
 export function createOnlinkRoute(route: RouteSpec & { gateway: string; oif: number }): RtnlRequest {
-  const header = rtmsg({ family: afOf(route.family), dstLen: route.dstLen, table: route.table, protocol: route.protocol, scope: route.scope, type: route.type, flags: RTNH_F_ONLINK });
+  const header = rtmsg({
+    family: afOf(route.family),
+    dstLen: route.dstLen,
+    table: route.table,
+    protocol: route.protocol,
+    scope: route.scope,
+    type: route.type,
+    flags: RTNH_F_ONLINK,
+  });
   const attrs: Attr[] = [];
   if (route.dstLen > 0) attrs.push([RTA_DST, addressBytes(route.dst)]);
   attrs.push([RTA_GATEWAY, addressBytes(route.gateway)], [RTA_OIF, u32(requireIndex(route.oif))]);

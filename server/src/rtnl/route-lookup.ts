@@ -17,7 +17,10 @@ const RTM_NEWROUTE = 24;
 export function getRouteTo(address: string): RtnlRequest {
   const family = familyOfText(address);
   const out = new AttrStream();
-  rt.formatRouteMessage({ kind: 'route', data: { family: afOf(family), dstLen: family === 6 ? 128 : 32 } as rt.Route, attrs: { dst: addressBytes(address) } }, out);
+  rt.formatRouteMessage(
+    { kind: 'route', data: { family: afOf(family), dstLen: family === 6 ? 128 : 32 } as rt.Route, attrs: { dst: addressBytes(address) } },
+    out,
+  );
   return { type: rt.MessageType.GETROUTE, flags: 0, payload: out.bufs, expect: 'answer', what: `RTM_GETROUTE ${address}` };
 }
 

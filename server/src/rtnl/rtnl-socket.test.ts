@@ -31,7 +31,10 @@ after(() => {
 });
 
 test('a refused request is an RtnlError with the errno and its name; a missing link is undefined', async () => {
-  await assert.rejects(sock.request(deleteLink(999_999)), (e: unknown) => e instanceof RtnlError && e.code === 'ENODEV' && e.errno === 19 && /RTM_DELLINK 999999/.test(e.message));
+  await assert.rejects(
+    sock.request(deleteLink(999_999)),
+    (e: unknown) => e instanceof RtnlError && e.code === 'ENODEV' && e.errno === 19 && /RTM_DELLINK 999999/.test(e.message),
+  );
   assert.equal(await findLink(sock, 'nope0'), undefined);
   const lo = await findLink(sock, 'lo');
   assert.equal(lo?.index, 1);
@@ -64,8 +67,17 @@ test('a snapshot: one dump per table, decoded, looked up by link; an empty table
   assert.equal(snap.linkAt(link.index)?.name, 'rt0');
   assert.equal(link.up, true);
   assert.match(link.mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-  assert.deepEqual(snap.addressesOf(link.index).map((a) => `${a.address}/${a.prefixLen}`), ['10.61.0.1/24']);
-  assert.deepEqual(snap.neighboursOf(link.index).filter((n) => n.permanent).map((n) => [n.dst, n.lladdr]), [['10.61.0.9', '02:00:00:00:00:09']]);
+  assert.deepEqual(
+    snap.addressesOf(link.index).map((a) => `${a.address}/${a.prefixLen}`),
+    ['10.61.0.1/24'],
+  );
+  assert.deepEqual(
+    snap
+      .neighboursOf(link.index)
+      .filter((n) => n.permanent)
+      .map((n) => [n.dst, n.lladdr]),
+    [['10.61.0.9', '02:00:00:00:00:09']],
+  );
   assert.ok(snap.routesVia(link.index).some((r) => r.dst === '10.62.0.0' && r.dstLen === 24 && r.gateway === '10.61.0.9' && r.protocol === 199));
   const onlyRoutes = await takeSnapshot(sock, ['routes']);
   assert.deepEqual(onlyRoutes.links, []);
@@ -87,7 +99,13 @@ test('a snapshot: one dump per table, decoded, looked up by link; an empty table
 });
 
 test('a kernel that does not answer: ETIMEDOUT after the deadline; closing fails what waits with ECANCELED', async () => {
-  const silent = Object.assign(new EventEmitter(), { address: () => ({ port: 1, groups: 0 }), send: () => undefined, ref: () => undefined, unref: () => undefined, close: () => undefined });
+  const silent = Object.assign(new EventEmitter(), {
+    address: () => ({ port: 1, groups: 0 }),
+    send: () => undefined,
+    ref: () => undefined,
+    unref: () => undefined,
+    close: () => undefined,
+  });
   const mute = new RtnlSocket(silent as unknown as RawNetlinkSocket, 'mute', undefined, 50);
   await assert.rejects(mute.request(deleteLink(5)), (e: unknown) => e instanceof RtnlError && e.code === 'ETIMEDOUT' && /within 50 ms/.test(e.message));
   const waiting = mute.request(deleteLink(6));

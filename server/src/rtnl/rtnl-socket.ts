@@ -155,7 +155,8 @@ export class RtnlSocket {
 
   private sendChunk(requests: readonly RtnlRequest[]): Promise<RtnlOutcome[]> {
     if (requests.length === 0) return Promise.resolve([]);
-    if (this.closed) return Promise.resolve(requests.map((r) => ({ error: new RtnlError(r.what, ECANCELED, 'ECANCELED', `socket (${this.where}) is closed`) })));
+    if (this.closed)
+      return Promise.resolve(requests.map((r) => ({ error: new RtnlError(r.what, ECANCELED, 'ECANCELED', `socket (${this.where}) is closed`) })));
     const seqs: number[] = [];
     const settled = requests.map(
       (request) =>

@@ -15,7 +15,13 @@ import { execFileSync } from 'node:child_process';
 
 /** `bridge -n NS -j fdb show dev DEV`, parsed. */
 function fdbOf(dev: string): Array<{ mac: string; dst?: string; ifname: string; state: string; flags: string[] }> {
-  return JSON.parse(execFileSync('bridge', ['-n', NS.name, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{ mac: string; dst?: string; ifname: string; state: string; flags: string[] }>;
+  return JSON.parse(execFileSync('bridge', ['-n', NS.name, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{
+    mac: string;
+    dst?: string;
+    ifname: string;
+    state: string;
+    flags: string[];
+  }>;
 }
 
 let NS: TestNetns;
@@ -46,7 +52,10 @@ interface IpLink {
 }
 
 test('a VXLAN device: VNI, local address, port, learning off, MAC, MTU, up, owner alias; read back decoded', async () => {
-  await sendAll(sock, [createVxlan({ name: 'pwvx7', vni: 7, port: 4789, local: '10.231.0.1', mtu: 1450, mac: '0e:77:0a:e7:00:01' }), setLinkAliasByName('pwvx7', 'podwire:test')]);
+  await sendAll(sock, [
+    createVxlan({ name: 'pwvx7', vni: 7, port: 4789, local: '10.231.0.1', mtu: 1450, mac: '0e:77:0a:e7:00:01' }),
+    setLinkAliasByName('pwvx7', 'podwire:test'),
+  ]);
   const [link] = NS.json<IpLink[]>('-d', 'link', 'show', 'pwvx7');
   assert.equal(link?.linkinfo.info_kind, 'vxlan');
   assert.equal(link?.linkinfo.info_data.id, 7);
@@ -88,15 +97,35 @@ test('FDB entries and permanent neighbours on the device: added (replace is idem
   assert.ok(index > 0);
   const entry = { index, mac: '0e:77:0a:e7:00:02', dst: '10.231.0.2' };
   await sendAll(sock, [addFdb(entry), addFdb(entry), addFdb({ index, mac: '0e:77:0a:e7:00:03', dst: '10.231.5.3' })]);
-  await sendAll(sock, [addPermanentNeighbour({ index, family: 4, dst: '10.232.2.0', lladdr: entry.mac }), addPermanentNeighbour({ index, family: 6, dst: 'fd99:232:2::', lladdr: entry.mac })]);
+  await sendAll(sock, [
+    addPermanentNeighbour({ index, family: 4, dst: '10.232.2.0', lladdr: entry.mac }),
+    addPermanentNeighbour({ index, family: 6, dst: 'fd99:232:2::', lladdr: entry.mac }),
+  ]);
   const fdb = fdbOf('pwvx7');
-  assert.deepEqual(fdb.filter((f) => f.dst).map((f) => `${f.mac} ${f.dst} ${f.state} ${f.flags.join(',')}`).sort(), ['0e:77:0a:e7:00:02 10.231.0.2 permanent self', '0e:77:0a:e7:00:03 10.231.5.3 permanent self']);
+  assert.deepEqual(
+    fdb
+      .filter((f) => f.dst)
+      .map((f) => `${f.mac} ${f.dst} ${f.state} ${f.flags.join(',')}`)
+      .sort(),
+    ['0e:77:0a:e7:00:02 10.231.0.2 permanent self', '0e:77:0a:e7:00:03 10.231.5.3 permanent self'],
+  );
   const dumped = decodeAll(await sock.dump(dumpFdb()), decodeFdb).filter((f) => f.index === index && f.dst);
   assert.deepEqual(dumped.map((f) => `${f.mac} ${f.dst} ${f.permanent}`).sort(), ['0e:77:0a:e7:00:02 10.231.0.2 true', '0e:77:0a:e7:00:03 10.231.5.3 true']);
-  const neigh = [...decodeAll(await sock.dump(dumpNeighbours(4)), decodeNeighbour), ...decodeAll(await sock.dump(dumpNeighbours(6)), decodeNeighbour)].filter((n) => n.index === index && n.permanent);
-  assert.deepEqual(neigh.map((n) => `${n.dst} ${n.lladdr} ${n.permanent}`).sort(), ['10.232.2.0 0e:77:0a:e7:00:02 true', 'fd99:232:2:: 0e:77:0a:e7:00:02 true']);
+  const neigh = [...decodeAll(await sock.dump(dumpNeighbours(4)), decodeNeighbour), ...decodeAll(await sock.dump(dumpNeighbours(6)), decodeNeighbour)].filter(
+    (n) => n.index === index && n.permanent,
+  );
+  assert.deepEqual(neigh.map((n) => `${n.dst} ${n.lladdr} ${n.permanent}`).sort(), [
+    '10.232.2.0 0e:77:0a:e7:00:02 true',
+    'fd99:232:2:: 0e:77:0a:e7:00:02 true',
+  ]);
   await sendAll(sock, [deleteFdb({ index, mac: '0e:77:0a:e7:00:03', dst: '10.231.5.3' }), deleteNeighbour({ index, family: 6, dst: 'fd99:232:2::' })]);
   const after = fdbOf('pwvx7').filter((f) => f.dst);
-  assert.deepEqual(after.map((f) => f.mac), ['0e:77:0a:e7:00:02']);
-  assert.deepEqual(NS.json<Array<{ dst: string }>>('-6', 'neigh', 'show', 'dev', 'pwvx7').filter((n) => n.dst.startsWith('fd99')), []);
+  assert.deepEqual(
+    after.map((f) => f.mac),
+    ['0e:77:0a:e7:00:02'],
+  );
+  assert.deepEqual(
+    NS.json<Array<{ dst: string }>>('-6', 'neigh', 'show', 'dev', 'pwvx7').filter((n) => n.dst.startsWith('fd99')),
+    [],
+  );
 });

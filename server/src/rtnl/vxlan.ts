@@ -89,7 +89,10 @@ export function vxlanInfoData(spec: Pick<VxlanSpec, 'vni' | 'port' | 'local'>): 
 export function createVxlan(spec: VxlanSpec): RtnlRequest {
   const linkinfo = encodeStream(ifla.formatInfo({ kind: 'vxlan', data: vxlanInfoData(spec) }));
   const out = new AttrStream();
-  rt.formatLinkMessage({ kind: 'link', data: { flags: { up: true }, change: { up: true } }, attrs: { ifname: spec.name, mtu: spec.mtu, address: macBytes(spec.mac), linkinfo } }, out);
+  rt.formatLinkMessage(
+    { kind: 'link', data: { flags: { up: true }, change: { up: true } }, attrs: { ifname: spec.name, mtu: spec.mtu, address: macBytes(spec.mac), linkinfo } },
+    out,
+  );
   return {
     type: RTM.NEWLINK,
     flags: FlagsNew.CREATE | FlagsNew.EXCL | NLM_F_ECHO,
@@ -146,7 +149,11 @@ export interface FdbEntry {
 function fdbMessage(entry: { index: number; mac: string; dst: string }, state: number): Uint8Array[] {
   const out = new AttrStream();
   rt.formatNeighborMessage(
-    { kind: 'neighbor', data: { family: AF_BRIDGE, ifindex: entry.index, state: { __unknown: state }, flags: { self: true } }, attrs: { lladdr: macBytes(entry.mac), dst: addressBytes(entry.dst) } },
+    {
+      kind: 'neighbor',
+      data: { family: AF_BRIDGE, ifindex: entry.index, state: { __unknown: state }, flags: { self: true } },
+      attrs: { lladdr: macBytes(entry.mac), dst: addressBytes(entry.dst) },
+    },
     out,
   );
   return out.bufs;
@@ -154,12 +161,24 @@ function fdbMessage(entry: { index: number; mac: string; dst: string }, state: n
 
 /** `bridge fdb replace MAC dev IF dst DST self permanent`. */
 export function addFdb(entry: { index: number; mac: string; dst: string }): RtnlRequest {
-  return { type: RTM.NEWNEIGH, flags: FlagsNew.CREATE | FlagsNew.REPLACE, payload: fdbMessage(entry, NUD_PERMANENT), expect: 'ack', what: `RTM_NEWNEIGH fdb ${entry.mac} dst ${entry.dst} dev ${entry.index}` };
+  return {
+    type: RTM.NEWNEIGH,
+    flags: FlagsNew.CREATE | FlagsNew.REPLACE,
+    payload: fdbMessage(entry, NUD_PERMANENT),
+    expect: 'ack',
+    what: `RTM_NEWNEIGH fdb ${entry.mac} dst ${entry.dst} dev ${entry.index}`,
+  };
 }
 
 /** `bridge fdb del MAC dev IF dst DST self`: that remote of that MAC only. */
 export function deleteFdb(entry: { index: number; mac: string; dst: string }): RtnlRequest {
-  return { type: RTM.DELNEIGH, flags: 0, payload: fdbMessage(entry, 0), expect: 'ack', what: `RTM_DELNEIGH fdb ${entry.mac} dst ${entry.dst} dev ${entry.index}` };
+  return {
+    type: RTM.DELNEIGH,
+    flags: 0,
+    payload: fdbMessage(entry, 0),
+    expect: 'ack',
+    what: `RTM_DELNEIGH fdb ${entry.mac} dst ${entry.dst} dev ${entry.index}`,
+  };
 }
 
 /** A dump of every AF_BRIDGE forwarding-database entry (all devices: filter by index). */
@@ -194,7 +213,8 @@ export function decodeFdb(msg: NetlinkMessage): FdbEntry | undefined {
   let mac = '';
   let dst = '';
   eachAttr(buf, 12, (type, start, end) => {
-    if (type === 1) dst = addressText(buf, start, end); // NDA_DST
+    if (type === 1)
+      dst = addressText(buf, start, end); // NDA_DST
     else if (type === 2) mac = macText(buf, start, end); // NDA_LLADDR
   });
   if (index <= 0 || !mac) return undefined;

@@ -3,7 +3,19 @@ import { test } from 'node:test';
 import { AttrStream, FlagsNew, StreamData, ifla, rt } from 'netlink';
 import * as ipaddr from 'ipaddr.js';
 import { addressBytes, afOf } from './addresses';
-import { RouteOp, RouteSpec, addAddress, addPermanentNeighbour, changeRoute, createOnlinkRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from './requests';
+import {
+  RouteOp,
+  RouteSpec,
+  addAddress,
+  addPermanentNeighbour,
+  changeRoute,
+  createOnlinkRoute,
+  createVeth,
+  renameLink,
+  setLinkAliasByName,
+  setLinkDown,
+  setLinkUp,
+} from './requests';
 import type { RtnlRequest } from './rtnl-socket';
 
 // The reference: the same requests encoded with npm netlink's formatters, as requests.ts did
@@ -26,7 +38,10 @@ const ref = {
     return Buffer.concat(out.bufs);
   },
   veth(name: string, mtu: number, up: boolean, mac: string | undefined, peer: { name: string; netnsFd: number; mtu: number; mac: string }): Buffer {
-    const p = Buffer.concat([rt.formatLink({}), ref.stream(ifla.formatLinkAttrs({ ifname: peer.name, netNsFd: peer.netnsFd, mtu: peer.mtu, address: ref.mac(peer.mac) }))]);
+    const p = Buffer.concat([
+      rt.formatLink({}),
+      ref.stream(ifla.formatLinkAttrs({ ifname: peer.name, netNsFd: peer.netnsFd, mtu: peer.mtu, address: ref.mac(peer.mac) })),
+    ]);
     const linkinfo = ref.stream(ifla.formatInfo({ kind: 'veth', data: ref.stream(ifla.formatVethInfo({ peer: p })) }));
     return ref.link(up ? { flags: { up: true }, change: { up: true } } : {}, { ifname: name, mtu, linkinfo, ...(mac ? { address: ref.mac(mac) } : {}) });
   },
@@ -34,20 +49,39 @@ const ref = {
     const b = ref.bytes(address);
     const out = new AttrStream();
     rt.formatAddressMessage(
-      { kind: 'address', data: { family: afOf(family), prefixlen: prefixLen, index, ...(scope ? { scope } : {}), flags: nodad ? { nodad: true } : {} }, attrs: family === 6 ? { address: b } : { local: b, address: b } },
+      {
+        kind: 'address',
+        data: { family: afOf(family), prefixlen: prefixLen, index, ...(scope ? { scope } : {}), flags: nodad ? { nodad: true } : {} },
+        attrs: family === 6 ? { address: b } : { local: b, address: b },
+      },
       out,
     );
     return Buffer.concat(out.bufs);
   },
   neigh(index: number, family: 4 | 6, dst: string, lladdr: string): Buffer {
     const out = new AttrStream();
-    rt.formatNeighborMessage({ kind: 'neighbor', data: { family: afOf(family), ifindex: index, state: { permanent: true } }, attrs: { dst: ref.bytes(dst), lladdr: ref.mac(lladdr) } }, out);
+    rt.formatNeighborMessage(
+      { kind: 'neighbor', data: { family: afOf(family), ifindex: index, state: { permanent: true } }, attrs: { dst: ref.bytes(dst), lladdr: ref.mac(lladdr) } },
+      out,
+    );
     return Buffer.concat(out.bufs);
   },
   route(op: RouteOp, r: RouteSpec, onlink = false): Buffer {
     const out = new AttrStream();
-    const data = { family: afOf(r.family), dstLen: r.dstLen, table: r.table, protocol: r.protocol, scope: op === 'delete' ? 255 : r.scope, type: r.type, ...(onlink ? { flags: { __unknown: 4 } } : {}) };
-    const attrs = { ...(r.dstLen > 0 ? { dst: ref.bytes(r.dst) } : {}), ...(r.gateway ? { gateway: ref.bytes(r.gateway) } : {}), ...(r.oif ? { oif: r.oif } : {}) };
+    const data = {
+      family: afOf(r.family),
+      dstLen: r.dstLen,
+      table: r.table,
+      protocol: r.protocol,
+      scope: op === 'delete' ? 255 : r.scope,
+      type: r.type,
+      ...(onlink ? { flags: { __unknown: 4 } } : {}),
+    };
+    const attrs = {
+      ...(r.dstLen > 0 ? { dst: ref.bytes(r.dst) } : {}),
+      ...(r.gateway ? { gateway: ref.bytes(r.gateway) } : {}),
+      ...(r.oif ? { oif: r.oif } : {}),
+    };
     rt.formatRouteMessage({ kind: 'route', data: data as rt.Route, attrs }, out);
     return Buffer.concat(out.bufs);
   },
@@ -138,7 +172,8 @@ test('routes: create / replace / delete, with and without destination, gateway, 
   ] as const)
     for (const gateway of [undefined, gw])
       for (const oif of [undefined, 12])
-        for (const scope of [0, 253]) specs.push({ family, dst, dstLen, ...(gateway ? { gateway } : {}), ...(oif ? { oif } : {}), table: 254, protocol: 199, scope, type: 1 });
+        for (const scope of [0, 253])
+          specs.push({ family, dst, dstLen, ...(gateway ? { gateway } : {}), ...(oif ? { oif } : {}), table: 254, protocol: 199, scope, type: 1 });
   const flags = { create: FlagsNew.CREATE | FlagsNew.EXCL, replace: FlagsNew.CREATE | FlagsNew.REPLACE, delete: 0 };
   for (const spec of specs)
     for (const op of ['create', 'replace', 'delete'] as const) {
@@ -156,7 +191,22 @@ test('routes: create / replace / delete, with and without destination, gateway, 
 
 test('addressBytes reads every text as ipaddr.parse does: the same bytes, or a throw for both', () => {
   assert.deepEqual(addressBytes('10.1.2.3'), Buffer.from([10, 1, 2, 3]));
-  const texts = ['10.1.2.3', '0.0.0.0', '255.255.255.255', '010.1.2.3', '0x0a.1.2.3', '10.1.2', '10.1.2.256', '10.1.2.x', '', 'nonsense', '1.2.3.4.5', 'fd00::1', '::ffff:10.1.2.3', 'fe80::1'];
+  const texts = [
+    '10.1.2.3',
+    '0.0.0.0',
+    '255.255.255.255',
+    '010.1.2.3',
+    '0x0a.1.2.3',
+    '10.1.2',
+    '10.1.2.256',
+    '10.1.2.x',
+    '',
+    'nonsense',
+    '1.2.3.4.5',
+    'fd00::1',
+    '::ffff:10.1.2.3',
+    'fe80::1',
+  ];
   for (const text of texts) {
     let expected: Buffer | undefined;
     try {

@@ -31,7 +31,9 @@ export type CallOutcome =
 
 /** Any failure as a CNI error: a CniError as it is, anything else 999 (internal) with its stack. */
 export function asCniError(err: unknown): CniError {
-  return err instanceof CniError ? err : new CniError(CniCode.Internal, 'internal podwired error', err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return err instanceof CniError
+    ? err
+    : new CniError(CniCode.Internal, 'internal podwired error', err instanceof Error ? (err.stack ?? err.message) : String(err));
 }
 
 function field(doc: unknown, key: string): string {
@@ -92,7 +94,8 @@ export async function dispatch(read: ReadCall, { deps, readiness, handler, ctx }
   const { call } = read;
   try {
     if (!readiness.done) {
-      if (call.verb === 'STATUS') throw new CniError(CniCode.NotReadyForAdd, 'podwired is reconciling its state after a start', 'ADD is served once it has finished');
+      if (call.verb === 'STATUS')
+        throw new CniError(CniCode.NotReadyForAdd, 'podwired is reconciling its state after a start', 'ADD is served once it has finished');
       await readiness.reached;
     }
     const output = await handler(deps, call, ctx);

@@ -51,7 +51,11 @@ test('pending rolled back, orphans removed, stray routes removed, ready pods mat
   const pendingKey = { network: 'n', containerId: 'p', ifname: 'eth0' };
   const [pendingLease] = plantPendingAttachment(dbPath, { ...pendingKey, netns: '/proc/self/ns/net', hostIfname: datapath.hostIfname(pendingKey) }, ranges);
   assert.equal(pendingLease?.address, '10.44.0.3');
-  assert.deepEqual(store.listAttachments({ state: 'pending' }).map((a) => a.containerId), ['p'], 'planted as an older podwired left it');
+  assert.deepEqual(
+    store.listAttachments({ state: 'pending' }).map((a) => a.containerId),
+    ['p'],
+    'planted as an older podwired left it',
+  );
   datapath.debrisLinks.push({ name: datapath.hostIfname(pendingKey), index: 900 });
   // ... a host veth of ours no attachment knows, a stray route on a ready pod's veth, and a ready pod whose veth is gone.
   datapath.debrisLinks.push({ name: 'pwdeadbeef0001', index: 901 });
@@ -71,7 +75,10 @@ test('pending rolled back, orphans removed, stray routes removed, ready pods mat
     'its lease released; the ready pods keep theirs (b too: CHECK reports it, DEL or GC clears it)',
   );
   assert.deepEqual(datapath.tornDown.sort(), [datapath.hostIfname(pendingKey), 'pwdeadbeef0001'].sort());
-  assert.deepEqual(datapath.removedRoutes.map((r) => r.address), ['10.44.0.200']);
+  assert.deepEqual(
+    datapath.removedRoutes.map((r) => r.address),
+    ['10.44.0.200'],
+  );
 });
 
 test('an address two attachments hold (a database from before addresses were unique per node) is logged naming both; both are kept', async () => {
@@ -96,7 +103,10 @@ test('no warning about shared addresses when every address has one holder', asyn
   await readyPod('b');
   const lines: string[] = [];
   await reconcile(store, datapath, pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }));
-  assert.deepEqual(lines.filter((l) => l.includes('more than one attachment')), []);
+  assert.deepEqual(
+    lines.filter((l) => l.includes('more than one attachment')),
+    [],
+  );
 });
 
 test('a failure to remove something is counted and logged; the rest is still reconciled', async () => {

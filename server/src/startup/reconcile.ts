@@ -27,7 +27,14 @@ export function readyAttachments(store: IpamStore, all: readonly Lease[] = store
     const routes = routesOf(attachment.result);
     return {
       attachment,
-      spec: { netnsPath: attachment.netns, podIfname: attachment.ifname, hostIfname: attachment.hostIfname, mtu: 0, addresses: podAddresses(leases.get(lockName(attachment)) ?? []), ...(routes ? { routes } : {}) },
+      spec: {
+        netnsPath: attachment.netns,
+        podIfname: attachment.ifname,
+        hostIfname: attachment.hostIfname,
+        mtu: 0,
+        addresses: podAddresses(leases.get(lockName(attachment)) ?? []),
+        ...(routes ? { routes } : {}),
+      },
     };
   });
 }
@@ -147,7 +154,10 @@ export async function reconcile(
       const failures = await datapath.removeStrayRoutes(stray);
       counts.orphanRoutes += stray.length - failures.length;
       counts.failed += failures.length;
-      log.warn({ removed: stray.filter((r) => !failures.some((f) => f.route === r)).map((r) => `${r.address} dev ${r.hostIfname}`) }, 'reconcile: removed host routes to addresses not leased');
+      log.warn(
+        { removed: stray.filter((r) => !failures.some((f) => f.route === r)).map((r) => `${r.address} dev ${r.hostIfname}`) },
+        'reconcile: removed host routes to addresses not leased',
+      );
       for (const f of failures) log.error({ route: `${f.route.address} dev ${f.route.hostIfname}`, err: f.error }, 'reconcile: could not remove a host route');
     })(),
   ]);

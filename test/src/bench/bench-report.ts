@@ -17,7 +17,13 @@ export function ratio(a: number | undefined, b: number | undefined): number {
   return a !== undefined && b !== undefined && b > 0 ? a / b : NaN;
 }
 
-export function buildReport(configs: ConfigResult[], shim: ShimResult | undefined, floor: KernelFloorResult | undefined, o: Options, restart: RestartRowResult[] = []) {
+export function buildReport(
+  configs: ConfigResult[],
+  shim: ShimResult | undefined,
+  floor: KernelFloorResult | undefined,
+  o: Options,
+  restart: RestartRowResult[] = [],
+) {
   const [br, ptp, pw] = configs;
   const lines: string[] = [];
   if (!br || !ptp || !pw) return { text: '(missing configurations)', ratios: {}, targets: [] as Target[] };
@@ -86,7 +92,14 @@ export function buildReport(configs: ConfigResult[], shim: ShimResult | undefine
   srv('seq CHECK', pw.sequential.check);
   srv('seq DEL', pw.sequential.del);
   for (const c of pw.churn) {
-    pwRows.push([`churn@${c.concurrency} ADD`, ms(c.add.latency), ms(c.add.serverDuration), c.add.serverDuration ? fmt(c.add.latency.p50 - c.add.serverDuration.p50) : '-', fmt(c.add.pluginCpu?.p50), '']);
+    pwRows.push([
+      `churn@${c.concurrency} ADD`,
+      ms(c.add.latency),
+      ms(c.add.serverDuration),
+      c.add.serverDuration ? fmt(c.add.latency.p50 - c.add.serverDuration.p50) : '-',
+      fmt(c.add.pluginCpu?.p50),
+      '',
+    ]);
     pwRows.push([
       `churn@${c.concurrency} DEL`,
       ms(c.del.latency),
@@ -102,9 +115,7 @@ export function buildReport(configs: ConfigResult[], shim: ShimResult | undefine
   srv(`drain DEL @8`, pw.latency.drain);
   lines.push('');
   lines.push('podwire: caller-side latency vs podwired durationMs (from its log), shim CPU, server CPU');
-  lines.push(
-    renderTable(['phase', 'caller p50 / p99 ms', 'server p50 / p99 ms', 'outside server p50 ms', 'shim CPU ms p50', 'server CPU ms/call'], pwRows),
-  );
+  lines.push(renderTable(['phase', 'caller p50 / p99 ms', 'server p50 / p99 ms', 'outside server p50 ms', 'shim CPU ms p50', 'server CPU ms/call'], pwRows));
   lines.push(
     `podwired RSS: ${fmt(pw.sequential.serverRssMbAfterAdd)} MB after ${o.pods} sequential ADDs; ${fmt(pw.latency.serverRssMbAtFill)} MB with ${pw.latency.filled} pods; peak (VmHWM) ${fmt(pw.latency.serverHwmMb)} MB`,
   );
@@ -155,7 +166,16 @@ export function buildReport(configs: ConfigResult[], shim: ShimResult | undefine
   // Failures in any phase
   const failures: string[] = [];
   for (const c of configs) {
-    const phases: PhaseResult[] = [c.sequential.add, c.sequential.check, c.sequential.del, ...c.churn.flatMap((x) => [x.add, x.del]), c.latency.addAt0, c.latency.fill, c.latency.addAtFill, c.latency.drain];
+    const phases: PhaseResult[] = [
+      c.sequential.add,
+      c.sequential.check,
+      c.sequential.del,
+      ...c.churn.flatMap((x) => [x.add, x.del]),
+      c.latency.addAt0,
+      c.latency.fill,
+      c.latency.addAtFill,
+      c.latency.drain,
+    ];
     for (const p of phases) if (p.failed > 0) failures.push(`${c.label} ${p.tag} ${p.verb}: ${p.failed}/${p.attempted} failed, first: ${p.firstError ?? '?'}`);
   }
   lines.push('');
@@ -223,7 +243,12 @@ export function buildReport(configs: ConfigResult[], shim: ShimResult | undefine
   }
   lines.push('');
   lines.push('targets');
-  lines.push(renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin])));
+  lines.push(
+    renderTable(
+      ['target', 'measured', 'result', 'margin'],
+      targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
+    ),
+  );
 
   const ratios = {
     seqAddP50VsBridge: ratio(br.sequential.add.latency.p50, pw.sequential.add.latency.p50),

@@ -52,7 +52,7 @@ export class NodeSpawnExecutor implements Executor {
       child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e));
       child.on('close', (code, signal) => {
         const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-        const status = spawnError ? -(typeof spawnError.errno === 'number' ? Math.abs(spawnError.errno) : 1) : code ?? 128;
+        const status = spawnError ? -(typeof spawnError.errno === 'number' ? Math.abs(spawnError.errno) : 1) : (code ?? 128);
         resolve({
           status: signal ? 128 : status,
           elapsedMs,
@@ -249,9 +249,7 @@ export class CniDriver {
     return {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       CNI_COMMAND: command,
-      ...(pod
-        ? { CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netnsPath, CNI_IFNAME: pod.ifname, CNI_ARGS: k8sCniArgs(pod) }
-        : {}),
+      ...(pod ? { CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netnsPath, CNI_IFNAME: pod.ifname, CNI_ARGS: k8sCniArgs(pod) } : {}),
       CNI_PATH: this.plugin.cniPath,
       ...this.plugin.env,
     };

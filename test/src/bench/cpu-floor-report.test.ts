@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addDelSumRatio, goneAfterDel, ifindexesOfIpJson, latencyFloor, parseProcStatCpuTicks, perCall, safeRatio, statCpuMs, verbCpuRow } from './cpu-floor-report';
+import {
+  addDelSumRatio,
+  goneAfterDel,
+  ifindexesOfIpJson,
+  latencyFloor,
+  parseProcStatCpuTicks,
+  perCall,
+  safeRatio,
+  statCpuMs,
+  verbCpuRow,
+} from './cpu-floor-report';
 
 const STAT = '4242 (node (my) x) S 1 4242 4242 0 -1 4194560 9000 0 0 0 1234 567 0 0 20 0 11 0 100 1000000 5000 18446744073709551615';
 

@@ -9,7 +9,10 @@ import { Stats, summarize } from './stats';
 export function parseProcStatCpuTicks(stat: string): { utime: number; stime: number } {
   const close = stat.lastIndexOf(')');
   if (close < 0) throw new Error('not a /proc/PID/stat line');
-  const fields = stat.slice(close + 2).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is the state (field 3): utime (14) is [11], stime (15) is [12].
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);

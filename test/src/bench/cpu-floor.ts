@@ -21,17 +21,7 @@ import { PodwiredProcess } from '../lib/podwired-process';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import { CniCallOutcome, CniDriver, Executor, NetnsPool, PluginUnderTest, PodRef, describeFailure, podwirePlugin } from './cni-driver';
-import {
-  VerbCpu,
-  addDelSumRatio,
-  goneAfterDel,
-  ifindexesOfIpJson,
-  latencyFloor,
-  perCall,
-  safeRatio,
-  statCpuMs,
-  verbCpuRow,
-} from './cpu-floor-report';
+import { VerbCpu, addDelSumRatio, goneAfterDel, ifindexesOfIpJson, latencyFloor, perCall, safeRatio, statCpuMs, verbCpuRow } from './cpu-floor-report';
 import { KernelFloorResult, findIp, runKernelFloor } from './kernel-floor';
 import { Stats, fmt, renderTable, summarize } from './stats';
 import { ThreadSplit, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
@@ -203,7 +193,17 @@ async function cpuPerVerb(
   o: CpuFloorOptions,
   pool: NetnsPool,
   settle: () => Promise<void>,
-): Promise<{ add: number; del: number; delWithReaper: number; status: number; eventLoop: VerbSplit; failed: number; firstError?: string; addOutcomes: CniCallOutcome[]; addThreads: ThreadSplit }> {
+): Promise<{
+  add: number;
+  del: number;
+  delWithReaper: number;
+  status: number;
+  eventLoop: VerbSplit;
+  failed: number;
+  firstError?: string;
+  addOutcomes: CniCallOutcome[];
+  addThreads: ThreadSplit;
+}> {
   const n = o.calls;
   let failed = 0;
   let firstError: string | undefined;
@@ -346,7 +346,9 @@ async function goneRow(d: CniDriver, pool: NetnsPool, tag: string, m: number, c:
   // A pod whose host ifindex was unknown: no poll answer; they count as never seen gone.
   const g = goneAfterDel(answeredAt, goneAt);
   const left = await vethLeftInPods(pool, m);
-  o.log(`gone after DEL @${c}: DEL p50 ${fmt(summarize(delTimes).p50)} ms, gone p50 ${fmt(g.gone.p50)} / p99 ${fmt(g.gone.p99)} / max ${fmt(g.gone.max)} ms, ${left} netns with a veth left`);
+  o.log(
+    `gone after DEL @${c}: DEL p50 ${fmt(summarize(delTimes).p50)} ms, gone p50 ${fmt(g.gone.p50)} / p99 ${fmt(g.gone.p99)} / max ${fmt(g.gone.max)} ms, ${left} netns with a veth left`,
+  );
   return {
     concurrency: c,
     pods: m,
@@ -373,7 +375,13 @@ export async function runCpuFloor(o: CpuFloorOptions): Promise<CpuFloorResult> {
     // 3a. Static no-op exec and kernel floor (before any podwire pod exists in the pool).
     let noop = o.noop;
     if (!noop) {
-      const noopPlugin: PluginUnderTest = { label: 'noop', binary: o.helperPath ?? '/bin/true', cniPath: '/', netconf: { cniVersion: '1.0.0', name: 'noop' }, env: { EXEC_HELPER_NOOP: '1' } };
+      const noopPlugin: PluginUnderTest = {
+        label: 'noop',
+        binary: o.helperPath ?? '/bin/true',
+        cniPath: '/',
+        netconf: { cniVersion: '1.0.0', name: 'noop' },
+        env: { EXEC_HELPER_NOOP: '1' },
+      };
       const nd = new CniDriver(noopPlugin, o.exec);
       const xs = await sequential(200, () => nd.version());
       noop = summarize(xs.filter((x) => x.ok).map((x) => x.elapsedMs));
@@ -385,7 +393,14 @@ export async function runCpuFloor(o: CpuFloorOptions): Promise<CpuFloorResult> {
     const barePid = bare.pid as number;
     const bareDriver = new CniDriver(podwirePlugin(SHIM_BINARY, bare.socket), o.exec);
     o.log(`bare grpc-js server pid ${barePid}: ${o.calls} calls per verb`);
-    const b = await cpuPerVerb(bareDriver, () => barePid, `cpub${o.runId}`, o, pool, () => sleep(300));
+    const b = await cpuPerVerb(
+      bareDriver,
+      () => barePid,
+      `cpub${o.runId}`,
+      o,
+      pool,
+      () => sleep(300),
+    );
     await bare.stop();
 
     // 1b. podwired.
@@ -420,7 +435,12 @@ export async function runCpuFloor(o: CpuFloorOptions): Promise<CpuFloorResult> {
       calls: o.calls,
       podwired: strip(p),
       bare: strip(b),
-      verbs: [verbCpuRow('ADD', p.add, b.add), verbCpuRow('DEL', p.del, b.del), verbCpuRow('DEL incl. reaper + 300 ms idle', p.delWithReaper, b.delWithReaper), verbCpuRow('STATUS', p.status, b.status)],
+      verbs: [
+        verbCpuRow('ADD', p.add, b.add),
+        verbCpuRow('DEL', p.del, b.del),
+        verbCpuRow('DEL incl. reaper + 300 ms idle', p.delWithReaper, b.delWithReaper),
+        verbCpuRow('STATUS', p.status, b.status),
+      ],
       addDelSumRatio: addDelSumRatio(p.add, p.del, b.add, b.del),
       addDelSumRatioWithReaper: addDelSumRatio(p.add, p.delWithReaper, b.add, b.delWithReaper),
       gone,
@@ -466,7 +486,7 @@ export function cpuFloorTargets(r: CpuFloorResult): CpuFloorTarget[] {
   const th = r.addThreads;
   if (th) {
     t.push({
-      target: 'datapath thread CPU per ADD <= 1.2x the kernel floor\'s work per pod (ip CPU)',
+      target: "datapath thread CPU per ADD <= 1.2x the kernel floor's work per pod (ip CPU)",
       measured: `${fmt(th.datapathOverKernelFloorCpu)}x (${fmt(th.datapathMs, 3)} vs ${fmt(th.kernelFloorCpuPerPodMs, 3)} ms)`,
       met: th.datapathOverKernelFloorCpu <= 1.2,
       margin: 'limit 1.2x',
@@ -491,7 +511,12 @@ export function renderCpuFloor(r: CpuFloorResult): string {
       [
         ...r.verbs.map((v) => [v.verb, fmt(v.podwiredMsPerCall, 3), fmt(v.bareMsPerCall, 3), `${fmt(v.ratio)}x`]),
         ['ADD+DEL', fmt(r.podwired.add + r.podwired.del, 3), fmt(r.bare.add + r.bare.del, 3), `${fmt(r.addDelSumRatio)}x`],
-        ['ADD+DEL incl. reaper', fmt(r.podwired.add + r.podwired.delWithReaper, 3), fmt(r.bare.add + r.bare.delWithReaper, 3), `${fmt(r.addDelSumRatioWithReaper)}x`],
+        [
+          'ADD+DEL incl. reaper',
+          fmt(r.podwired.add + r.podwired.delWithReaper, 3),
+          fmt(r.bare.add + r.bare.delWithReaper, 3),
+          `${fmt(r.addDelSumRatioWithReaper)}x`,
+        ],
       ],
     ),
   );
@@ -500,16 +525,31 @@ export function renderCpuFloor(r: CpuFloorResult): string {
   lines.push(
     renderTable(
       ['verb', 'podwired event loop ms/call', 'podwired other threads ms/call', 'bare server event loop ms/call'],
-      (['add', 'del', 'status'] as const).map((v) => [v.toUpperCase(), fmt(r.podwired.eventLoop[v], 3), fmt(r.podwired[v] - r.podwired.eventLoop[v], 3), fmt(r.bare.eventLoop[v], 3)]),
+      (['add', 'del', 'status'] as const).map((v) => [
+        v.toUpperCase(),
+        fmt(r.podwired.eventLoop[v], 3),
+        fmt(r.podwired[v] - r.podwired.eventLoop[v], 3),
+        fmt(r.bare.eventLoop[v], 3),
+      ]),
     ),
   );
-  if (r.podwired.failed || r.bare.failed) lines.push(`cpu-floor failures: podwired ${r.podwired.failed} (${r.podwired.firstError ?? ''}), bare ${r.bare.failed} (${r.bare.firstError ?? ''})`);
+  if (r.podwired.failed || r.bare.failed)
+    lines.push(`cpu-floor failures: podwired ${r.podwired.failed} (${r.podwired.firstError ?? ''}), bare ${r.bare.failed} (${r.bare.firstError ?? ''})`);
   lines.push('');
   lines.push('time until the veth pair is gone after DEL answered (host dump `ip -j link show type veth` every ~5 ms; ms)');
   lines.push(
     renderTable(
       ['DEL concurrency', 'pods', 'DEL p50 / p99', 'gone p50 / p99', 'gone max', 'never gone', 'netns with veth at end', 'poll round'],
-      r.gone.map((g) => [String(g.concurrency), `${g.delOk}/${g.pods}`, ms(g.del), ms(g.goneAfterDel), fmt(g.goneAfterDel.max), String(g.neverGone), String(g.podNetnsWithVeth), fmt(g.pollRoundMs)]),
+      r.gone.map((g) => [
+        String(g.concurrency),
+        `${g.delOk}/${g.pods}`,
+        ms(g.del),
+        ms(g.goneAfterDel),
+        fmt(g.goneAfterDel.max),
+        String(g.neverGone),
+        String(g.podNetnsWithVeth),
+        fmt(g.pollRoundMs),
+      ]),
     ),
   );
   for (const g of r.gone) if (g.firstError) lines.push(`gone@${g.concurrency} failure: ${g.firstError}`);

@@ -61,8 +61,15 @@ function variants(runId: string): Variant[] {
         const conf = {
           cniVersion: '1.0.0',
           name: brNet,
-          plugins: [{ type: 'bridge', bridge: bridgeName, isGateway: true, ipMasq: false,
-            ipam: { type: 'host-local', ranges: [[{ subnet: '10.217.0.0/16' }]], dataDir: path.join(c.dir, 'host-local') } }],
+          plugins: [
+            {
+              type: 'bridge',
+              bridge: bridgeName,
+              isGateway: true,
+              ipMasq: false,
+              ipam: { type: 'host-local', ranges: [[{ subnet: '10.217.0.0/16' }]], dataDir: path.join(c.dir, 'host-local') },
+            },
+          ],
         };
         fs.writeFileSync(path.join(c.layout.cniConfDir, '10-bridge.conflist'), JSON.stringify(conf));
         return async () => {
@@ -148,7 +155,14 @@ async function runVariant(v: Variant, o: CriBenchOptions): Promise<CriVariantRes
       runPodSandboxMs: summarize(runMs),
       stopRemoveMs: summarize(stopRemoveMs),
       cniStepMs: summarize(cniMs),
-      churn: { pods: o.churnPods, concurrency: o.concurrency, seconds, podsPerS: (o.churnPods - failures) / seconds, failures, ...(firstError ? { firstError } : {}) },
+      churn: {
+        pods: o.churnPods,
+        concurrency: o.concurrency,
+        seconds,
+        podsPerS: (o.churnPods - failures) / seconds,
+        failures,
+        ...(firstError ? { firstError } : {}),
+      },
     };
   } finally {
     const problems = await c.cleanup();

@@ -17,7 +17,18 @@ import * as path from 'node:path';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
-import { CniCallOutcome, CniDriver, Executor, HelperPoolExecutor, NetnsPool, NodeSpawnExecutor, PodRef, compileExecHelper, describeFailure, podwirePlugin } from './cni-driver';
+import {
+  CniCallOutcome,
+  CniDriver,
+  Executor,
+  HelperPoolExecutor,
+  NetnsPool,
+  NodeSpawnExecutor,
+  PodRef,
+  compileExecHelper,
+  describeFailure,
+  podwirePlugin,
+} from './cni-driver';
 import { floorLinkPrefix, runKernelFloor } from './kernel-floor';
 import { fmt, renderTable, summarize } from './stats';
 import { ThreadCpu, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
@@ -39,7 +50,18 @@ interface ProbeOptions {
 }
 
 function parse(argv: string[]): ProbeOptions {
-  const o: ProbeOptions = { pods: 200, fill: 0, rounds: 3, strace: false, perf: false, perfProcess: false, cpuProf: false, floor: false, floorOnly: false, out: path.resolve('datapath-probe') };
+  const o: ProbeOptions = {
+    pods: 200,
+    fill: 0,
+    rounds: 3,
+    strace: false,
+    perf: false,
+    perfProcess: false,
+    cpuProf: false,
+    floor: false,
+    floorOnly: false,
+    out: path.resolve('datapath-probe'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = (): number => {
@@ -172,7 +194,14 @@ async function main(): Promise<void> {
         fmt(s.otherMs / n, 3),
         s.datapathIsBusiest ? 'yes' : 'NO',
       ]);
-      fs.writeFileSync(path.join(o.out, `round-${r}-threads.json`), JSON.stringify(deltas.map((t) => ({ ...t, perAddMs: t.cpuMs / n })), null, 1));
+      fs.writeFileSync(
+        path.join(o.out, `round-${r}-threads.json`),
+        JSON.stringify(
+          deltas.map((t) => ({ ...t, perAddMs: t.cpuMs / n })),
+          null,
+          1,
+        ),
+      );
     }
     process.stdout.write(
       `${renderTable(['round', 'ADD p50 ms', 'main ms/ADD', 'datapath ms/ADD', 'dp user (ticks)', 'dp sys (ticks)', 'other threads ms/ADD', 'dp busiest'], rows)}\n` +
@@ -218,7 +247,11 @@ async function main(): Promise<void> {
     }
     if (o.perf && dpTid !== undefined) {
       const data = path.join(o.out, 'perf.data');
-      const pf = await attach('perf', ['record', '-F', '2999', '-g', ...(o.perfProcess ? ['-p', String(pid)] : ['-t', String(dpTid)]), '-o', data], path.join(o.out, 'perf.stderr'));
+      const pf = await attach(
+        'perf',
+        ['record', '-F', '2999', '-g', ...(o.perfProcess ? ['-p', String(pid)] : ['-t', String(dpTid)]), '-o', data],
+        path.join(o.out, 'perf.stderr'),
+      );
       const pods = Array.from({ length: o.pods }, (_, i) => pod('pf', i, pool));
       const adds: CniCallOutcome[] = [];
       for (const p of pods) adds.push(await d.add(p));

@@ -20,7 +20,17 @@ import * as path from 'node:path';
 import { TestNetnsSet } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
-import { CniCallOutcome, CniDriver, NodeSpawnExecutor, PodRef, PluginUnderTest, REFERENCE_CNI_DIR, bridgePlugin, describeFailure, podwirePlugin } from './cni-driver';
+import {
+  CniCallOutcome,
+  CniDriver,
+  NodeSpawnExecutor,
+  PodRef,
+  PluginUnderTest,
+  REFERENCE_CNI_DIR,
+  bridgePlugin,
+  describeFailure,
+  podwirePlugin,
+} from './cni-driver';
 import { fmt, renderTable, summarize } from './stats';
 
 const arg = (name: string, dflt: number) => {
@@ -38,7 +48,12 @@ interface Chain {
 }
 
 function portmapPlugin(name: string): PluginUnderTest {
-  return { label: 'portmap', binary: path.join(REFERENCE_CNI_DIR, 'portmap'), cniPath: REFERENCE_CNI_DIR, netconf: { cniVersion: '1.0.0', name, type: 'portmap', capabilities: { portMappings: true } } };
+  return {
+    label: 'portmap',
+    binary: path.join(REFERENCE_CNI_DIR, 'portmap'),
+    cniPath: REFERENCE_CNI_DIR,
+    netconf: { cniVersion: '1.0.0', name, type: 'portmap', capabilities: { portMappings: true } },
+  };
 }
 
 function must(o: CniCallOutcome, what: string): CniCallOutcome {
@@ -108,7 +123,9 @@ async function main(): Promise<void> {
     process.stdout.write(`ADD p50 ms with one hostPort mapping (${podCount} pods per run, ${runs} runs: median of the runs' p50, range)\n`);
     process.stdout.write(`${renderTable(['chain', 'p50', 'range'], rows)}\n`);
     const nat = median(p50s.get(chains[1]!.label) ?? []);
-    process.stdout.write(`native / plain: ${fmt(nat / median(p50s.get(chains[0]!.label) ?? []))}x; bridge+portmap / native: ${fmt(median(p50s.get(chains[3]!.label) ?? []) / nat)}x; podwire+portmap / native: ${fmt(median(p50s.get(chains[2]!.label) ?? []) / nat)}x\n`);
+    process.stdout.write(
+      `native / plain: ${fmt(nat / median(p50s.get(chains[0]!.label) ?? []))}x; bridge+portmap / native: ${fmt(median(p50s.get(chains[3]!.label) ?? []) / nat)}x; podwire+portmap / native: ${fmt(median(p50s.get(chains[2]!.label) ?? []) / nat)}x\n`,
+    );
   } finally {
     await server.stop();
     server.deleteNftTables();
@@ -118,6 +135,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

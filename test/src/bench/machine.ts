@@ -14,7 +14,10 @@ export async function machine(): Promise<Record<string, string | number>> {
     cpuModel: model,
     kernel,
     node: process.version,
-    loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAvg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     memTotalMb: Math.round(os.totalmem() / 1024 / 1024),
     containernetworkingPlugins: pluginsVersion || 'unknown',
   };

@@ -71,7 +71,11 @@ async function measureInThisNetns(peers: number): Promise<PeerRoutesBenchResult>
     },
   };
   const router = new PeerRouter(timedProgrammer, table, new NodePodCidrs('bench-self', ['10.63.255.0/24']), pino({ level: 'silent' }));
-  const peer = (i: number, gw = 2 + (i % 250)) => ({ name: `peer-${String(i).padStart(4, '0')}`, nodeIPs: [`10.62.${Math.floor(i / 250)}.${gw}`], podCIDRs: [`10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`] });
+  const peer = (i: number, gw = 2 + (i % 250)) => ({
+    name: `peer-${String(i).padStart(4, '0')}`,
+    nodeIPs: [`10.62.${Math.floor(i / 250)}.${gw}`],
+    podCIDRs: [`10.${64 + Math.floor(i / 256)}.${i % 256}.0/24`],
+  });
   const all = Array.from({ length: peers }, (_, i) => peer(i));
   const passes: PeerRoutesPass[] = [];
   // Warm-up (JIT, first FIB allocations), not recorded.
@@ -84,7 +88,14 @@ async function measureInThisNetns(peers: number): Promise<PeerRoutesBenchResult>
     const r = (await router.update({ peers: set })) as { added: number; updated: number; removed: number; failed: number };
     const ms = performance.now() - t;
     if (r.failed > 0) throw new Error(`${name}: ${r.failed} route changes failed`);
-    passes.push({ pass: name, ms, programMs, batches: batches.length, changes: r.added + r.updated + r.removed, routesAfter: ((await table.list()) as unknown[]).length });
+    passes.push({
+      pass: name,
+      ms,
+      programMs,
+      batches: batches.length,
+      changes: r.added + r.updated + r.removed,
+      routesAfter: ((await table.list()) as unknown[]).length,
+    });
   };
   await run(`program ${peers} peers`, all);
   await run('no change', all);

@@ -28,16 +28,7 @@ import { PodwiredProcess } from '../lib/podwired-process';
 import { runCommand } from '../lib/run-command';
 import { readStore } from '../lib/store-rows';
 import { CniCallOutcome, CniDriver, Executor, NetnsPool, PluginUnderTest, PodRef, describeFailure, podwirePlugin } from './cni-driver';
-import {
-  RestartVerdict,
-  StartupLogs,
-  findStartupLogs,
-  flattenFields,
-  inIpv4Subnet,
-  restartTarget,
-  restartVerdict,
-  spreadIndices,
-} from './restart-report';
+import { RestartVerdict, StartupLogs, findStartupLogs, flattenFields, inIpv4Subnet, restartTarget, restartVerdict, spreadIndices } from './restart-report';
 import { Stats, fmt, renderTable, summarize } from './stats';
 
 /** The rows' pod subnet: the other bench parts use 10.250-10.252 (host) and 10.62-10.66 (private netns). */
@@ -338,7 +329,8 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
   const hostNames = new Set<string>();
   const noteHost = (json: Record<string, unknown> | undefined) => {
     const ifs = json?.interfaces;
-    if (Array.isArray(ifs)) for (const i of ifs as Array<{ name?: unknown; sandbox?: unknown }>) if (typeof i.name === 'string' && i.sandbox === undefined) hostNames.add(i.name);
+    if (Array.isArray(ifs))
+      for (const i of ifs as Array<{ name?: unknown; sandbox?: unknown }>) if (typeof i.name === 'string' && i.sandbox === undefined) hostNames.add(i.name);
   };
   const emptyPhase = (): PhaseSummary => ({ attempted: 0, ok: 0, failed: 0, wallMs: 0, perSecond: NaN, latency: summarize([]), stoppedByBudget: false });
   const restart: RestartMeasure = {
@@ -390,7 +382,9 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
     row.podwiredRssMbAtFill = rssMb(server.pid);
     log(`filled ${fill.summary.ok}/${n} pods in ${fmt(fill.summary.wallMs / 1000)} s (${fmt(fill.summary.perSecond)} pods/s)`);
     if (fill.summary.ok < n) {
-      failures.push(`fill: ${fill.summary.ok}/${n} ADDs succeeded${fill.summary.stoppedByBudget ? ' (stopped by the time budget)' : ''}${fill.summary.firstError ? `, first error: ${fill.summary.firstError}` : ''}`);
+      failures.push(
+        `fill: ${fill.summary.ok}/${n} ADDs succeeded${fill.summary.stoppedByBudget ? ' (stopped by the time budget)' : ''}${fill.summary.firstError ? `, first error: ${fill.summary.firstError}` : ''}`,
+      );
     }
     const before = await steady.status();
     if (!before.ok) failures.push(`STATUS before the kill failed: ${describeFailure(before)}`);
@@ -517,7 +511,10 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
     const del = await runPool(all, o.concurrency, budgetMs, (p, i) => steady.del(p, allResults[i]));
     row.del = del.summary;
     log(`DEL ${del.summary.ok}/${all.length} in ${fmt(del.summary.wallMs / 1000)} s (${fmt(del.summary.perSecond)} pods/s)`);
-    if (del.summary.ok < all.length) failures.push(`DEL: ${del.summary.ok}/${all.length} succeeded${del.summary.stoppedByBudget ? ' (stopped by the time budget)' : ''}${del.summary.firstError ? `, first error: ${del.summary.firstError}` : ''}`);
+    if (del.summary.ok < all.length)
+      failures.push(
+        `DEL: ${del.summary.ok}/${all.length} succeeded${del.summary.stoppedByBudget ? ' (stopped by the time budget)' : ''}${del.summary.firstError ? `, first error: ${del.summary.firstError}` : ''}`,
+      );
 
     const kernel = await waitKernelClean(alias, hostNames, 30_000);
     const left: Leftovers = { ...kernel, netns: [] };
@@ -565,7 +562,13 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
       if (owner !== undefined) {
         // Deleting a netns destroys its veth pairs (and their routes) in the background.
         const k = await waitKernelClean(`podwire:${owner}`, hostNames, 60_000);
-        row.finalKernelCheck = { hostLinks: k.hostLinks.slice(0, 10), routes4: k.routes4.slice(0, 10), routes6: k.routes6.slice(0, 10), netns: await netnsLeft(nsPrefix), waitedMs: k.waitedMs };
+        row.finalKernelCheck = {
+          hostLinks: k.hostLinks.slice(0, 10),
+          routes4: k.routes4.slice(0, 10),
+          routes6: k.routes6.slice(0, 10),
+          netns: await netnsLeft(nsPrefix),
+          waitedMs: k.waitedMs,
+        };
         if (k.hostLinks.length > 0) {
           await runCommand('ip', ['-force', '-batch', '-'], { input: k.hostLinks.map((l) => `link del ${l}`).join('\n') + '\n', timeoutMs: 300_000 });
         }
@@ -631,7 +634,12 @@ const sec = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms
 export function restartTargets(rows: RestartRowResult[]): RestartTargetRow[] {
   return rows.map((r) => ({
     target: `restart after SIGKILL with ${r.pods.toLocaleString('en-US')} pods: spawn -> first ADD <= ${fmt(r.limitMs / 1000)} s`,
-    measured: r.restart.spawnToAddMs !== undefined ? `${sec(r.restart.spawnToAddMs)} (STATUS ok at ${sec(r.restart.spawnToStatusMs)})` : r.restart.timedOut ? `timed out (> ${sec(r.restart.timeoutMs)})` : 'no ADD',
+    measured:
+      r.restart.spawnToAddMs !== undefined
+        ? `${sec(r.restart.spawnToAddMs)} (STATUS ok at ${sec(r.restart.spawnToStatusMs)})`
+        : r.restart.timedOut
+          ? `timed out (> ${sec(r.restart.timeoutMs)})`
+          : 'no ADD',
     met: r.met,
     margin: r.margin,
   }));
@@ -670,13 +678,19 @@ export function renderRestart(rows: RestartRowResult[]): string {
     ];
     lines.push(`  ${r.pods}: ${notes.join('; ')}`);
     const serving = m.startupLogs.serving;
-    lines.push(serving ? `  ${r.pods}: "podwired serving" at ${sec(m.spawnToServingLogMs)} after spawn: ${flattenFields(serving)}` : `  ${r.pods}: no "podwired serving" log line seen`);
+    lines.push(
+      serving
+        ? `  ${r.pods}: "podwired serving" at ${sec(m.spawnToServingLogMs)} after spawn: ${flattenFields(serving)}`
+        : `  ${r.pods}: no "podwired serving" log line seen`,
+    );
     if (m.startupLogs.verification) lines.push(`  ${r.pods}: "${String(m.startupLogs.verification.msg)}": ${flattenFields(m.startupLogs.verification)}`);
     if (r.fallbackCleanup) lines.push(`  ${r.pods}: cleanup without DEL: ${r.fallbackCleanup}`);
     const fk = r.finalKernelCheck;
     if (fk && !r.leftovers) {
       const n = fk.hostLinks.length + fk.routes4.length + fk.routes6.length + fk.netns.length;
-      lines.push(`  ${r.pods}: after that, ${n === 0 ? 'no veth, proto-199 route or netns of this row left' : `left (removed by hand): ${fk.hostLinks.length} veths, ${fk.routes4.length + fk.routes6.length} routes, ${fk.netns.length} netns`} (waited ${sec(fk.waitedMs)})`);
+      lines.push(
+        `  ${r.pods}: after that, ${n === 0 ? 'no veth, proto-199 route or netns of this row left' : `left (removed by hand): ${fk.hostLinks.length} veths, ${fk.routes4.length + fk.routes6.length} routes, ${fk.netns.length} netns`} (waited ${sec(fk.waitedMs)})`,
+      );
     }
     if (r.check.failures.length) lines.push(`  ${r.pods}: CHECK failures: ${r.check.failures.join(' | ')}`);
     if (r.failures.length) lines.push(`  ${r.pods}: FAILED: ${r.failures.join(' | ')}`);

@@ -17,7 +17,10 @@ test('spreadIndices: k distinct ascending indices, first and last included, all 
   assert.equal(s.length, 100);
   assert.equal(s[0], 0);
   assert.equal(s.at(-1), 4999);
-  assert.deepEqual(s, [...new Set(s)].sort((a, b) => a - b));
+  assert.deepEqual(
+    s,
+    [...new Set(s)].sort((a, b) => a - b),
+  );
   // Evenly spread: no gap more than twice the mean.
   const gaps = s.slice(1).map((v, i) => v - (s[i] ?? 0));
   assert.ok(Math.max(...gaps) <= 2 * (4999 / 99));
@@ -69,7 +72,10 @@ test('flattenFields flattens numbers and booleans, leaves pino base fields out',
     verification: { state: 'running', problems: [] },
     ok: true,
   };
-  assert.equal(flattenFields(line), 'rolledBack=0 reconcile.hostOk=1000 reconcile.failed=0 phases.snapshotMs=12.3 verification.state=running verification.problems=[0] ok=true');
+  assert.equal(
+    flattenFields(line),
+    'rolledBack=0 reconcile.hostOk=1000 reconcile.failed=0 phases.snapshotMs=12.3 verification.state=running verification.problems=[0] ok=true',
+  );
   assert.equal(flattenFields({ a: 1, b: 2, c: 3 }, 2), 'a=1 b=2');
 });
 

@@ -128,10 +128,13 @@ export interface VerdictInput {
 export function restartVerdict(v: VerdictInput): { verdict: RestartVerdict; met: boolean; margin: string } {
   const t = restartTarget(v.pods);
   const s = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  if (v.failures.length > 0) return { verdict: 'FAILED', met: false, margin: `FAILED: ${v.failures[0]}${v.failures.length > 1 ? ` (+${v.failures.length - 1} more)` : ''}` };
+  if (v.failures.length > 0)
+    return { verdict: 'FAILED', met: false, margin: `FAILED: ${v.failures[0]}${v.failures.length > 1 ? ` (+${v.failures.length - 1} more)` : ''}` };
   if (v.spawnToAddMs === undefined) return { verdict: 'MISSED', met: false, margin: `no ADD within the ${s(v.timeoutMs)} bound` };
   const within = v.spawnToAddMs <= t.limitMs;
-  const diff = within ? `${s(t.limitMs - v.spawnToAddMs)} under` : `${s(v.spawnToAddMs - t.limitMs)} over (${(v.spawnToAddMs / t.limitMs).toFixed(1)}x the limit)`;
+  const diff = within
+    ? `${s(t.limitMs - v.spawnToAddMs)} under`
+    : `${s(v.spawnToAddMs - t.limitMs)} over (${(v.spawnToAddMs / t.limitMs).toFixed(1)}x the limit)`;
   if (v.pods < t.targetPods) return { verdict: 'MISSED', met: false, margin: `${diff}, but at ${v.pods} pods, not ${t.targetPods.toLocaleString('en-US')}` };
   return { verdict: within ? 'MET' : 'MISSED', met: within, margin: diff };
 }

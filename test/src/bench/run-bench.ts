@@ -32,7 +32,19 @@ import { SERVER_MAIN, SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import { parseOptions } from './bench-options';
 import { buildReport } from './bench-report';
-import { BENCH_BRIDGE, Executor, HelperPoolExecutor, NetnsPool, NodeSpawnExecutor, bridgePlugin, bridgePorts, compileExecHelper, hostLinkExists, podwirePlugin, ptpPlugin } from './cni-driver';
+import {
+  BENCH_BRIDGE,
+  Executor,
+  HelperPoolExecutor,
+  NetnsPool,
+  NodeSpawnExecutor,
+  bridgePlugin,
+  bridgePorts,
+  compileExecHelper,
+  hostLinkExists,
+  podwirePlugin,
+  ptpPlugin,
+} from './cni-driver';
 import { Bench, ConfigResult, attachServerDurations } from './cni-workloads';
 import { CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloor, runCpuFloor } from './cpu-floor';
 import { CriBenchResult, renderCri, runCriBench } from './cri-bench';
@@ -59,9 +71,12 @@ async function main(): Promise<number> {
       (o.only === 'cpu-floor' || o.only === 'cri'
         ? ''
         : `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`) +
-      (o.only === 'restart' || o.only === 'cri' ? '' : `cpu-floor: ${o.cpuCalls} sequential calls per verb after ${o.cpuWarmup} ADD+DEL cycles of warm-up, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
+      (o.only === 'restart' || o.only === 'cri'
+        ? ''
+        : `cpu-floor: ${o.cpuCalls} sequential calls per verb after ${o.cpuWarmup} ADD+DEL cycles of warm-up, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
   );
-  const needed = o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
+  const needed =
+    o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
   for (const p of needed) {
     if (!fs.existsSync(p)) throw new Error(`${p} is missing (run scripts/bench.sh, which installs containernetworking-plugins, after npm run build)`);
   }
@@ -156,7 +171,10 @@ async function main(): Promise<number> {
       const targets = cpuFloorTargets(cf);
       const wallS = (performance.now() - wallStart) / 1000;
       process.stdout.write(
-        `${renderCpuFloor(cf)}\n\ntargets\n${renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
+        `${renderCpuFloor(cf)}\n\ntargets\n${renderTable(
+          ['target', 'measured', 'result', 'margin'],
+          targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
+        )}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
       );
       const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, cpuFloor: cf, targets, wallSeconds: wallS };
       fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
@@ -187,7 +205,10 @@ async function main(): Promise<number> {
       const targets = restartTargets(rows);
       const wallS = (performance.now() - wallStart) / 1000;
       process.stdout.write(
-        `${renderRestart(rows)}\n\ntargets\n${renderTable(['target', 'measured', 'result', 'margin'], targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
+        `${renderRestart(rows)}\n\ntargets\n${renderTable(
+          ['target', 'measured', 'result', 'margin'],
+          targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
+        )}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
       );
       const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, restart: rows, targets, wallSeconds: wallS };
       fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
@@ -245,7 +266,10 @@ async function main(): Promise<number> {
     const report = buildReport(configs, shim, floor, o, restart);
     report.text += `\n\n${renderCri(cri)}`;
     const cpuFloorTargetRows = cpuFloorTargets(cpuFloor);
-    report.text += `\n\n${renderCpuFloor(cpuFloor)}\n\ncpu-floor targets\n${renderTable(['target', 'measured', 'result', 'margin'], cpuFloorTargetRows.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]))}`;
+    report.text += `\n\n${renderCpuFloor(cpuFloor)}\n\ncpu-floor targets\n${renderTable(
+      ['target', 'measured', 'result', 'margin'],
+      cpuFloorTargetRows.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
+    )}`;
     const wallS = (performance.now() - wallStart) / 1000;
     process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\nbenchmark wall time: ${fmt(wallS)} s\n`);
     const json = {
@@ -281,4 +305,3 @@ main().then(
     process.exit(1);
   },
 );
-

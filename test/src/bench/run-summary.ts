@@ -59,7 +59,14 @@ export function median(values: readonly number[]): number | undefined {
 export function summarizeRuns(runs: readonly BenchJson[], figures: readonly Figure[]): SummaryRow[] {
   return figures.map((f) => {
     const values = runs.map(f.read).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    return { label: f.label, unit: f.unit, values, median: median(values), min: values.length ? Math.min(...values) : undefined, max: values.length ? Math.max(...values) : undefined };
+    return {
+      label: f.label,
+      unit: f.unit,
+      values,
+      median: median(values),
+      min: values.length ? Math.min(...values) : undefined,
+      max: values.length ? Math.max(...values) : undefined,
+    };
   });
 }
 
@@ -83,10 +90,18 @@ const PW = 'podwire';
 export const README_FIGURES: readonly Figure[] = [
   { label: 'sequential ADD p50, bridge+host-local', unit: ' ms', read: (r) => cfg(r, BR)?.sequential?.add?.latency?.p50 },
   { label: 'sequential ADD p50, podwire', unit: ' ms', read: (r) => cfg(r, PW)?.sequential?.add?.latency?.p50 },
-  { label: 'sequential ADD: podwire vs bridge', unit: '×', read: (r) => div(cfg(r, BR)?.sequential?.add?.latency?.p50, cfg(r, PW)?.sequential?.add?.latency?.p50) },
+  {
+    label: 'sequential ADD: podwire vs bridge',
+    unit: '×',
+    read: (r) => div(cfg(r, BR)?.sequential?.add?.latency?.p50, cfg(r, PW)?.sequential?.add?.latency?.p50),
+  },
   { label: 'sequential DEL p50, bridge+host-local', unit: ' ms', read: (r) => cfg(r, BR)?.sequential?.del?.latency?.p50 },
   { label: 'sequential DEL p50, podwire', unit: ' ms', read: (r) => cfg(r, PW)?.sequential?.del?.latency?.p50 },
-  { label: 'sequential DEL: podwire vs bridge', unit: '×', read: (r) => div(cfg(r, BR)?.sequential?.del?.latency?.p50, cfg(r, PW)?.sequential?.del?.latency?.p50) },
+  {
+    label: 'sequential DEL: podwire vs bridge',
+    unit: '×',
+    read: (r) => div(cfg(r, BR)?.sequential?.del?.latency?.p50, cfg(r, PW)?.sequential?.del?.latency?.p50),
+  },
   { label: 'churn@8 ADD pods/s, bridge+host-local', unit: '', read: (r) => c8(r, BR)?.addPerSecond },
   { label: 'churn@8 ADD pods/s, podwire', unit: '', read: (r) => c8(r, PW)?.addPerSecond },
   { label: 'churn@8 ADD: podwire vs bridge', unit: '×', read: (r) => div(c8(r, PW)?.addPerSecond, c8(r, BR)?.addPerSecond) },
@@ -98,7 +113,11 @@ export const README_FIGURES: readonly Figure[] = [
   { label: 'podwired CPU per STATUS (cpu-floor)', unit: ' ms', read: (r) => verb(r, 'STATUS')?.podwiredMsPerCall },
   { label: 'bare grpc-js CPU per ADD+DEL', unit: ' ms', read: (r) => sum(verb(r, 'ADD')?.bareMsPerCall, verb(r, 'DEL')?.bareMsPerCall) },
   { label: 'podwired CPU per ADD+DEL vs bare grpc-js', unit: '×', read: (r) => r.cpuFloor?.addDelSumRatio },
-  { label: 'of which podwired event loop per ADD+DEL', unit: ' ms', read: (r) => sum(r.cpuFloor?.podwired?.eventLoop?.add, r.cpuFloor?.podwired?.eventLoop?.del) },
+  {
+    label: 'of which podwired event loop per ADD+DEL',
+    unit: ' ms',
+    read: (r) => sum(r.cpuFloor?.podwired?.eventLoop?.add, r.cpuFloor?.podwired?.eventLoop?.del),
+  },
   { label: 'bare grpc-js event loop per ADD+DEL', unit: ' ms', read: (r) => sum(r.cpuFloor?.bare?.eventLoop?.add, r.cpuFloor?.bare?.eventLoop?.del) },
   { label: 'pair gone after DEL p99 @1', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 1)?.goneAfterDel?.p99 },
   { label: 'pair gone after DEL p99 @8', unit: ' ms', read: (r) => r.cpuFloor?.gone?.find((g) => g.concurrency === 8)?.goneAfterDel?.p99 },

@@ -18,7 +18,13 @@ export interface ShimResult {
   failures: string[];
 }
 
-export async function runShimBench(exec: Executor, helperPath: string | undefined, podwire: PluginUnderTest, runs: number, server: PodwiredProcess): Promise<ShimResult> {
+export async function runShimBench(
+  exec: Executor,
+  helperPath: string | undefined,
+  podwire: PluginUnderTest,
+  runs: number,
+  server: PodwiredProcess,
+): Promise<ShimResult> {
   const failures: string[] = [];
   const times = async (n: number, fn: () => Promise<CniCallOutcome>, label: string) => {
     const out: CniCallOutcome[] = [];
@@ -30,7 +36,13 @@ export async function runShimBench(exec: Executor, helperPath: string | undefine
     return out;
   };
   const shim = new CniDriver(podwire, exec);
-  const noopPlugin: PluginUnderTest = { label: 'noop', binary: helperPath ?? '/bin/true', cniPath: '/', netconf: podwire.netconf, env: { EXEC_HELPER_NOOP: '1' } };
+  const noopPlugin: PluginUnderTest = {
+    label: 'noop',
+    binary: helperPath ?? '/bin/true',
+    cniPath: '/',
+    netconf: podwire.netconf,
+    env: { EXEC_HELPER_NOOP: '1' },
+  };
   const noop = await times(runs, () => new CniDriver(noopPlugin, exec).version(), 'static noop');
   const version = await times(runs, () => shim.version(), 'shim VERSION');
   const node = new NodeSpawnExecutor();

@@ -16,4 +16,9 @@ const runs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as BenchJso
 const m = runs[0]?.machine;
 process.stdout.write(`${runs.length} run(s); machine: ${m?.nproc ?? '?'} CPUs, ${m?.cpuModel ?? '?'}, kernel ${m?.kernel ?? '?'}, Node ${m?.node ?? '?'}\n`);
 const rows = summarizeRuns(runs, README_FIGURES);
-process.stdout.write(`${renderTable(['figure', 'median (range)', 'runs'], rows.map((r) => [r.label, formatRow(r), String(r.values.length)]))}\n`);
+process.stdout.write(
+  `${renderTable(
+    ['figure', 'median (range)', 'runs'],
+    rows.map((r) => [r.label, formatRow(r), String(r.values.length)]),
+  )}\n`,
+);

@@ -38,7 +38,7 @@ test('deltas per thread, new threads from 0, and the split main / datapath / oth
   assert.equal(splitThreads(100, d, 101).datapathIsBusiest, false);
 });
 
-test('reads this process\'s own threads from /proc', () => {
+test("reads this process's own threads from /proc", () => {
   const mine = readThreads(process.pid);
   const main = mine.find((x) => x.tid === process.pid);
   assert.ok(main, 'the main thread is listed');

@@ -29,7 +29,13 @@ export function readThreads(pid: number): ThreadCpu[] {
     const dir = `/proc/${pid}/task/${name}`;
     try {
       const t = parseProcStatCpuTicks(fs.readFileSync(`${dir}/stat`, 'utf8'));
-      out.push({ tid: Number(name), comm: fs.readFileSync(`${dir}/comm`, 'utf8').trim(), cpuNs: parseSchedstatNs(fs.readFileSync(`${dir}/schedstat`, 'utf8')), utimeTicks: t.utime, stimeTicks: t.stime });
+      out.push({
+        tid: Number(name),
+        comm: fs.readFileSync(`${dir}/comm`, 'utf8').trim(),
+        cpuNs: parseSchedstatNs(fs.readFileSync(`${dir}/schedstat`, 'utf8')),
+        utimeTicks: t.utime,
+        stimeTicks: t.stime,
+      });
     } catch {
       // gone meanwhile
     }

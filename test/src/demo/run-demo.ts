@@ -38,7 +38,14 @@ async function main(): Promise<number> {
     console.log(`podwired is serving on ${h.server.socket} (state in ${h.server.stateDir})\n`);
     for (const name of ['pod-a', 'pod-b', 'pod-c']) {
       const ns = await h.netns.create(name);
-      const add = await h.shim({ command: 'ADD', containerId: `demo-${name}`, netns: ns.path, ifname: 'eth0', config: CONF, args: `K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${name}` });
+      const add = await h.shim({
+        command: 'ADD',
+        containerId: `demo-${name}`,
+        netns: ns.path,
+        ifname: 'eth0',
+        config: CONF,
+        args: `K8S_POD_NAMESPACE=demo;K8S_POD_NAME=${name}`,
+      });
       if (add.exitCode !== 0) throw new Error(`ADD ${name} failed: ${add.stdout}${add.stderr}`);
       const ips = add.json?.ips as Array<{ address: string }>;
       const ifs = add.json?.interfaces as Array<{ name: string }>;

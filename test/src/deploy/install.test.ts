@@ -21,7 +21,7 @@ test('installs the shim and the conflist under --root with the right modes', asy
   assert.equal(fs.statSync(confTarget).mode & 0o777, 0o644);
   const conf = JSON.parse(fs.readFileSync(confTarget, 'utf8')) as { plugins: Array<{ type: string; capabilities?: unknown }> };
   assert.equal(conf.plugins[0]?.type, 'podwire');
-  assert.deepEqual(conf.plugins[0]?.capabilities, { portMappings: true }, 'the shipped conflist takes kubelet\'s hostPorts');
+  assert.deepEqual(conf.plugins[0]?.capabilities, { portMappings: true }, "the shipped conflist takes kubelet's hostPorts");
   const version = await runCommand(binTarget, [], { env: { CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
   assert.equal(version.code, 0);
 });
@@ -38,7 +38,10 @@ test('an upgrade replaces files in place by rename (no half-written file, no tem
   assert.equal(again.code, 0, again.stderr);
   assert.notEqual(fs.statSync(confTarget).ino, before, 'the file was replaced by rename, not rewritten');
   for (const dir of ['opt/cni/bin', 'etc/cni/net.d']) {
-    assert.deepEqual(fs.readdirSync(path.join(root, dir)).filter((f) => f.startsWith('.podwire-install')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(root, dir)).filter((f) => f.startsWith('.podwire-install')),
+      [],
+    );
   }
 });
 
@@ -61,13 +64,19 @@ test('the systemd installer writes the shim, the conflist and a unit that runs t
     const unit = fs.readFileSync(path.join(sysRoot, 'etc/systemd/system/podwired.service'), 'utf8');
     assert.ok(!/@[A-Z_]+@/.test(unit), 'every placeholder is filled');
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    assert.equal(exec, `${process.execPath} --max-semi-space-size=2 ${REPO_ROOT}/server/dist/main.js --socket /run/podwire/podwire.sock --state-dir /var/lib/podwire`);
+    assert.equal(
+      exec,
+      `${process.execPath} --max-semi-space-size=2 ${REPO_ROOT}/server/dist/main.js --socket /run/podwire/podwire.sock --state-dir /var/lib/podwire`,
+    );
     assert.ok(fs.existsSync(`${REPO_ROOT}/server/dist/main.js`), 'ExecStart names a file that exists');
     assert.match(unit, /^RuntimeDirectory=podwire$/m);
     assert.match(unit, /^StateDirectory=podwire$/m);
     assert.match(unit, /^Restart=always$/m);
     assert.equal(fs.statSync(path.join(sysRoot, 'etc/systemd/system/podwired.service')).mode & 0o777, 0o644);
-    assert.deepEqual(fs.readdirSync(path.join(sysRoot, 'etc/systemd/system')).filter((f) => f.startsWith('.podwire-install')), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(sysRoot, 'etc/systemd/system')).filter((f) => f.startsWith('.podwire-install')),
+      [],
+    );
   } finally {
     fs.rmSync(sysRoot, { recursive: true, force: true });
   }
@@ -143,7 +152,11 @@ test('repeated upgrades in place: a concurrent reader only ever sees a complete 
     assert.deepEqual(fs.readFileSync(bin), fs.readFileSync(rounds % 2 === 1 ? shimB : shimA));
     assert.equal(fs.statSync(bin).mode & 0o777, 0o755);
     for (const dir of ['opt/cni/bin', 'etc/cni/net.d']) {
-      assert.deepEqual(fs.readdirSync(path.join(hostRoot, dir)).filter((f) => f.startsWith('.podwire-install')), [], 'no temporary file left');
+      assert.deepEqual(
+        fs.readdirSync(path.join(hostRoot, dir)).filter((f) => f.startsWith('.podwire-install')),
+        [],
+        'no temporary file left',
+      );
     }
   } finally {
     reader?.kill('SIGKILL');

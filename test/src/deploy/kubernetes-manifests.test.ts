@@ -14,14 +14,20 @@ import { REPO_ROOT, SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 
 // ---- the server's own code, from its build ------------------------------------------------------
-interface CliOptions { configFile?: string; nodeName?: string }
+interface CliOptions {
+  configFile?: string;
+  nodeName?: string;
+}
 const cliArgs = require(path.join(REPO_ROOT, 'server/dist/cli-args.js')) as {
   DEFAULT_SOCKET: string;
   DEFAULT_STATE_DIR: string;
   parseCliArgs(argv: string[]): CliOptions;
 };
 const serverConfig = require(path.join(REPO_ROOT, 'server/dist/config/server-config.js')) as {
-  loadServerConfig(cli: CliOptions, readFile: (p: string) => string): {
+  loadServerConfig(
+    cli: CliOptions,
+    readFile: (p: string) => string,
+  ): {
     socket: string;
     stateDir: string;
     node: { name: string };
@@ -42,7 +48,10 @@ const NAMESPACE = 'podwire-system';
 
 function loadManifests(): Array<{ file: string; obj: Obj }> {
   const out: Array<{ file: string; obj: Obj }> = [];
-  for (const file of fs.readdirSync(K8S_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of fs
+    .readdirSync(K8S_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(K8S_DIR, file), 'utf8'))) {
       assert.deepEqual(doc.errors, [], `${file} parses`);
       const obj = doc.toJS() as Obj | null;
@@ -125,11 +134,17 @@ test('DaemonSet: host network, host PID, every taint tolerated, selector matches
   assert.equal(podSpec.hostNetwork, true);
   assert.equal(podSpec.hostPID, true, 'CNI_NETNS=/proc/<pid>/ns/net needs the host PID namespace');
   assert.equal(podSpec.dnsPolicy, 'ClusterFirstWithHostNet');
-  assert.ok((podSpec.tolerations as Obj[]).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined), 'tolerates every taint');
+  assert.ok(
+    (podSpec.tolerations as Obj[]).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined),
+    'tolerates every taint',
+  );
   assert.equal(podSpec.priorityClassName, 'system-node-critical');
   const sc = podwired.securityContext as Obj;
   const caps: string[] = sc.capabilities?.add ?? [];
-  assert.ok(sc.privileged === true || ['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'].every((c) => caps.includes(c)), 'NET_ADMIN, SYS_ADMIN (setns), SYS_PTRACE or privileged');
+  assert.ok(
+    sc.privileged === true || ['NET_ADMIN', 'SYS_ADMIN', 'SYS_PTRACE'].every((c) => caps.includes(c)),
+    'NET_ADMIN, SYS_ADMIN (setns), SYS_PTRACE or privileged',
+  );
   assert.equal(podwired.image, installer.image, 'one image for both containers');
   assert.ok(podwired.resources.requests.cpu && podwired.resources.requests.memory && podwired.resources.limits.memory);
 });
@@ -218,7 +233,9 @@ test('the init container runs the installer into the host CNI directories, for r
   fs.mkdirSync(staged);
   fs.writeFileSync(path.join(staged, path.basename(conflistArg)), configMap.data[path.basename(conflistArg)]);
   const hostRoot = path.join(tmp, 'host');
-  const argv = cmd.slice(1).map((a) => (a === root ? hostRoot : a === shimArg ? SHIM_BINARY : a === conflistArg ? path.join(staged, path.basename(conflistArg)) : a));
+  const argv = cmd
+    .slice(1)
+    .map((a) => (a === root ? hostRoot : a === shimArg ? SHIM_BINARY : a === conflistArg ? path.join(staged, path.basename(conflistArg)) : a));
   const r = await runCommand('bash', [path.join(REPO_ROOT, 'deploy/install.sh'), ...argv]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(fs.readFileSync(path.join(hostRoot, 'opt/cni/bin/podwire')), fs.readFileSync(SHIM_BINARY));
@@ -226,10 +243,19 @@ test('the init container runs the installer into the host CNI directories, for r
 });
 
 // ---- the Dockerfile ------------------------------------------------------------------------------
-interface Copy { from?: string; sources: string[]; dest: string; stage: number }
+interface Copy {
+  from?: string;
+  sources: string[];
+  dest: string;
+  stage: number;
+}
 
 function parseDockerfile(text: string): { text: string; stages: string[]; copies: Copy[]; instructions: Array<{ op: string; args: string; stage: number }> } {
-  const logical = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const logical = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages: string[] = [];
   const copies: Copy[] = [];
   const instructions: Array<{ op: string; args: string; stage: number }> = [];
@@ -258,10 +284,19 @@ test('Dockerfile: a Node 20 build stage and a Node 20 runtime stage on the same 
   // The shim's build needs what scripts/setup.sh installs for it.
   for (const pkg of ['build-essential', 'libnghttp2-dev', 'libprotobuf-c-dev', 'protobuf-c-compiler']) {
     assert.match(fs.readFileSync(path.join(REPO_ROOT, 'scripts/setup.sh'), 'utf8'), new RegExp(pkg), `setup.sh installs ${pkg} too`);
-    assert.ok(dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && i.args.includes(pkg)), `build stage installs ${pkg}`);
+    assert.ok(
+      dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && i.args.includes(pkg)),
+      `build stage installs ${pkg}`,
+    );
   }
-  assert.ok(dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && /make -s -C shim/.test(i.args)), 'builds the shim');
-  assert.ok(dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && /npm prune --omit=dev/.test(i.args)), 'production node_modules only');
+  assert.ok(
+    dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && /make -s -C shim/.test(i.args)),
+    'builds the shim',
+  );
+  assert.ok(
+    dockerfile.instructions.some((i) => i.stage === 0 && i.op === 'RUN' && /npm prune --omit=dev/.test(i.args)),
+    'production node_modules only',
+  );
 });
 
 test('Dockerfile: every COPY source exists (in the repository, or as the build stage produces it)', () => {
@@ -273,7 +308,10 @@ test('Dockerfile: every COPY source exists (in the repository, or as the build s
         if (src.includes('*')) {
           const dir = path.join(REPO_ROOT, path.dirname(src));
           const re = new RegExp(`^${path.basename(src).replace(/\./g, '\\.').replace(/\*/g, '.*')}$`);
-          assert.ok(fs.readdirSync(dir).some((f) => re.test(f)), `COPY ${src} matches a file`);
+          assert.ok(
+            fs.readdirSync(dir).some((f) => re.test(f)),
+            `COPY ${src} matches a file`,
+          );
         } else {
           assert.ok(fs.existsSync(path.join(REPO_ROOT, src)), `COPY ${src} exists in the repository`);
         }

@@ -43,7 +43,10 @@ test('the NetworkAttachmentDefinition carries a podwire config with ipam.routes 
   assert.equal(conf.name, nad.metadata?.name, 'the network is named as the attachment definition');
   assert.equal(conf.rangeSets.length, 2, 'dual-stack');
   assert.ok(conf.routes && conf.routes.length > 0, 'routes given: net1 gets no default route');
-  assert.ok(conf.routes.every((r) => r.dstLen > 0), 'no default route among them (eth0 keeps it)');
+  assert.ok(
+    conf.routes.every((r) => r.dstLen > 0),
+    'no default route among them (eth0 keeps it)',
+  );
 });
 
 test('the example pod asks for the attachment as net1', () => {
@@ -126,19 +129,37 @@ test("the example's network works on a node with pod CIDRs, next to a cluster ne
     assert.match(v4(eth0), /^10\.244\.1\./, 'eth0 from the node pod CIDR');
     assert.match(v4(r), /^10\.245\.0\./, "net1 from the example's own subnet");
     assert.match(v6(r), /^fd00:10:245::/);
-    assert.deepEqual(r.routes, [{ dst: '10.245.0.0/16', gw: '169.254.1.1' }, { dst: 'fd00:10:245::/48', gw: 'fe80::1' }], 'exactly the configured routes');
+    assert.deepEqual(
+      r.routes,
+      [
+        { dst: '10.245.0.0/16', gw: '169.254.1.1' },
+        { dst: 'fd00:10:245::/48', gw: 'fe80::1' },
+      ],
+      'exactly the configured routes',
+    );
     assert.deepEqual(await podRoutes(ns.name, 'net1'), ['10.245.0.0/16 via 169.254.1.1', 'fd00:10:245::/48 via fe80::1'], 'no default route through net1');
     assert.deepEqual(await podRoutes(ns.name, 'eth0'), ['default via 169.254.1.1', 'default via fe80::1'], "eth0 keeps the cluster network's default routes");
     // Each address has its host route in the node, through its own host end.
-    for (const [result, address] of [[eth0, v4(eth0)], [eth0, v6(eth0)], [r, v4(r)], [r, v6(r)]] as const) {
-      assert.deepEqual((await theNode().hostRoutes(address)).map((x) => x.dev), [result.interfaces[0]?.name], `host route to ${address}`);
+    for (const [result, address] of [
+      [eth0, v4(eth0)],
+      [eth0, v6(eth0)],
+      [r, v4(r)],
+      [r, v6(r)],
+    ] as const) {
+      assert.deepEqual(
+        (await theNode().hostRoutes(address)).map((x) => x.dev),
+        [result.interfaces[0]?.name],
+        `host route to ${address}`,
+      );
     }
   }
   // Pod 1 reaches pod 2 on net1 through the node (both families), and the CHECKs still pass.
   const [p1, p2] = pods;
   assert.ok(p1 && p2);
   for (const address of [v4(p2.net1), v6(p2.net1)]) {
-    const ping = await runCommand('ip', ['netns', 'exec', p1.ns.name, 'ping', ...(address.includes(':') ? ['-6'] : []), '-c', '1', '-W', '2', address], { timeoutMs: 20_000 });
+    const ping = await runCommand('ip', ['netns', 'exec', p1.ns.name, 'ping', ...(address.includes(':') ? ['-6'] : []), '-c', '1', '-W', '2', address], {
+      timeoutMs: 20_000,
+    });
     assert.equal(ping.code, 0, `ping ${address} on net1: ${ping.stdout}${ping.stderr}`);
   }
 });

@@ -18,8 +18,15 @@ test('node-flags.ts names a small young generation (every podwired the tests sta
 
 test('systemd unit, image entrypoint (Dockerfile and the registry-free build), podwired shebang and the test harness all pass them', () => {
   assert.match(read('deploy/systemd/podwired.service'), new RegExp(`^ExecStart=@NODE@ ${flags} @PODWIRE_HOME@/server/dist/main\\.js `, 'm'));
-  assert.match(read('deploy/Dockerfile'), new RegExp(`^ENTRYPOINT \\["node", ${PODWIRED_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "/opt/podwire/server/dist/main\\.js"\\]$`, 'm'));
-  assert.ok(read('scripts/build-node-image.sh').includes(`--entrypoint '["node",${PODWIRED_NODE_FLAGS.map((f) => `"${f}"`).join(',')},"/opt/podwire/server/dist/main.js"]'`));
+  assert.match(
+    read('deploy/Dockerfile'),
+    new RegExp(`^ENTRYPOINT \\["node", ${PODWIRED_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "/opt/podwire/server/dist/main\\.js"\\]$`, 'm'),
+  );
+  assert.ok(
+    read('scripts/build-node-image.sh').includes(
+      `--entrypoint '["node",${PODWIRED_NODE_FLAGS.map((f) => `"${f}"`).join(',')},"/opt/podwire/server/dist/main.js"]'`,
+    ),
+  );
   assert.ok(read('server/dist/main.js').startsWith(`#!/usr/bin/env -S node ${flags}\n`), 'the podwired link runs main.js with them');
   assert.match(read('test/src/lib/podwired-process.ts'), /\.\.\.PODWIRED_NODE_FLAGS, \.\.\.nodeArgs, SERVER_MAIN/);
 });

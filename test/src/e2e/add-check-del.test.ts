@@ -73,7 +73,10 @@ test('ADD wires a pod, CHECK passes, DEL removes everything, DEL again succeeds'
     JSON.stringify(podRoutes),
   );
   const neigh = await ipJson<{ dst: string; lladdr: string; state: string[] }>(['neigh', 'show', 'dev', 'eth0'], ns.name);
-  assert.ok(neigh.some((n) => n.dst === '169.254.1.1' && n.lladdr === hostIf.mac && n.state.includes('PERMANENT')), JSON.stringify(neigh));
+  assert.ok(
+    neigh.some((n) => n.dst === '169.254.1.1' && n.lladdr === hostIf.mac && n.state.includes('PERMANENT')),
+    JSON.stringify(neigh),
+  );
   const [hostLink] = await ipJson<IpLink>(['link', 'show', hostIf.name]);
   assert.ok(hostLink?.flags?.includes('UP'));
   assert.equal(hostLink.address, hostIf.mac);
@@ -140,7 +143,10 @@ test('pods on the node reach each other and the host reaches every pod', async (
   // so no test packet can follow the host's default route off this machine.
   for (const p of pods) {
     const routes = await ipJson<IpRoute>(['route', 'show', `${p.ip}/32`]);
-    assert.deepEqual(routes.map((r) => r.dev), [p.hostIf]);
+    assert.deepEqual(
+      routes.map((r) => r.dev),
+      [p.hostIf],
+    );
   }
   const [p1, p2] = pods;
   assert.ok(p1 && p2);
@@ -196,11 +202,21 @@ test('runtimeConfig ips and mac, and CNI_ARGS IP=, are honoured', async () => {
   assert.equal(taken.json?.code, 105, taken.stdout);
   const outside = await h.shim({ command: 'ADD', containerId: 'ctr-req2', netns: ns2.path, ifname: 'eth0', config: CONF, args: 'IP=10.99.0.1' });
   assert.equal(outside.json?.code, 105, outside.stdout);
-  const viaArgs = await h.shim({ command: 'ADD', containerId: 'ctr-req2', netns: ns2.path, ifname: 'eth0', config: CONF, args: 'IgnoreUnknown=1;IP=10.231.0.78;K8S_POD_NAME=x;FOO=bar' });
+  const viaArgs = await h.shim({
+    command: 'ADD',
+    containerId: 'ctr-req2',
+    netns: ns2.path,
+    ifname: 'eth0',
+    config: CONF,
+    args: 'IgnoreUnknown=1;IP=10.231.0.78;K8S_POD_NAME=x;FOO=bar',
+  });
   assert.equal(viaArgs.exitCode, 0, viaArgs.stdout);
   assert.equal((viaArgs.json as unknown as Result).ips[0]?.address, '10.231.0.78/32');
 
-  for (const [c, n] of [['ctr-req', ns.path], ['ctr-req2', ns2.path]] as const) {
+  for (const [c, n] of [
+    ['ctr-req', ns.path],
+    ['ctr-req2', ns2.path],
+  ] as const) {
     const del = await h.shim({ command: 'DEL', containerId: c, netns: n, ifname: 'eth0', config: CONF });
     assert.equal(del.exitCode, 0, del.stdout);
   }
@@ -215,7 +231,10 @@ test('STATUS and GC need cniVersion 1.1.0; GC removes the attachments not listed
 
   const keep = await h.netns.create('gc-keep');
   const drop = await h.netns.create('gc-drop');
-  for (const [c, n] of [['ctr-gc-keep', keep.path], ['ctr-gc-drop', drop.path]] as const) {
+  for (const [c, n] of [
+    ['ctr-gc-keep', keep.path],
+    ['ctr-gc-drop', drop.path],
+  ] as const) {
     const add = await h.shim({ command: 'ADD', containerId: c, netns: n, ifname: 'eth0', config: conf11 });
     assert.equal(add.exitCode, 0, add.stdout);
   }
@@ -226,7 +245,10 @@ test('STATUS and GC need cniVersion 1.1.0; GC removes the attachments not listed
   });
   assert.equal(gc.exitCode, 0, gc.stdout);
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.attachments.filter((a) => a.network === NET).map((a) => a.container_id), ['ctr-gc-keep']);
+  assert.deepEqual(
+    rows.attachments.filter((a) => a.network === NET).map((a) => a.container_id),
+    ['ctr-gc-keep'],
+  );
   assert.equal((await runCommand('ip', ['link', 'show', dropHost])).code, 1, 'the dropped attachment veth is gone');
   assert.deepEqual(await settledVeths(drop.name), []);
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-gc-keep', netns: keep.path, ifname: 'eth0', config: conf11 });

@@ -47,7 +47,27 @@ function prng(seed: number): () => number {
   };
 }
 
-const HOSTILE_STRINGS = ['', ' ', '.', '..', '-x', 'a/b', 'a:b', 'a b', 'x'.repeat(16), 'x'.repeat(300), '$(reboot)', '`id`', ';rm -rf /', '../../etc', '\u0000', 'é', '\n', '%s%n', '{"a":1}'];
+const HOSTILE_STRINGS = [
+  '',
+  ' ',
+  '.',
+  '..',
+  '-x',
+  'a/b',
+  'a:b',
+  'a b',
+  'x'.repeat(16),
+  'x'.repeat(300),
+  '$(reboot)',
+  '`id`',
+  ';rm -rf /',
+  '../../etc',
+  '\u0000',
+  'é',
+  '\n',
+  '%s%n',
+  '{"a":1}',
+];
 const HOSTILE_VALUES: unknown[] = [null, true, 0, -1, 1e309, [], {}, [[]], 'x', { subnet: 'x' }, ...HOSTILE_STRINGS];
 /** Environment values cannot hold NUL (execve would cut them), so no runtime can send one. */
 const HOSTILE_ENV = HOSTILE_STRINGS.filter((v) => !v.includes('\u0000'));
@@ -68,8 +88,23 @@ function mutateConfig(rnd: () => number): unknown {
     const r = rnd();
     if (r < 0.2) delete conf[f];
     else if (f === 'ipam' && r < 0.7)
-      conf.ipam = { ranges: [[{ subnet: pick(rnd, [SUBNET, '10.239.0.0/33', '10.239.0.1/24', '300.0.0.0/8', 'fd99:239::/120', '10.239.0.0/31', '10.239.0.0/24']), rangeStart: pick(rnd, [undefined, '10.239.0.5', '10.240.0.1', 'x']), gateway: pick(rnd, [undefined, '10.239.0.1', '10.239.0.0', 'x']) }], ...(rnd() < 0.3 ? [[{ subnet: SUBNET }]] : [])] };
-    else if (f === 'runtimeConfig' && r < 0.7) conf.runtimeConfig = { ips: [pick(rnd, ['10.239.0.9/24', '10.239.0.9', '10.99.0.1', 'x', 7])], mac: pick(rnd, [undefined, '0a:58:00:00:00:09', 'ff:ff:ff:ff:ff:ff', 'zz']) };
+      conf.ipam = {
+        ranges: [
+          [
+            {
+              subnet: pick(rnd, [SUBNET, '10.239.0.0/33', '10.239.0.1/24', '300.0.0.0/8', 'fd99:239::/120', '10.239.0.0/31', '10.239.0.0/24']),
+              rangeStart: pick(rnd, [undefined, '10.239.0.5', '10.240.0.1', 'x']),
+              gateway: pick(rnd, [undefined, '10.239.0.1', '10.239.0.0', 'x']),
+            },
+          ],
+          ...(rnd() < 0.3 ? [[{ subnet: SUBNET }]] : []),
+        ],
+      };
+    else if (f === 'runtimeConfig' && r < 0.7)
+      conf.runtimeConfig = {
+        ips: [pick(rnd, ['10.239.0.9/24', '10.239.0.9', '10.99.0.1', 'x', 7])],
+        mac: pick(rnd, [undefined, '0a:58:00:00:00:09', 'ff:ff:ff:ff:ff:ff', 'zz']),
+      };
     else conf[f] = pick(rnd, HOSTILE_VALUES);
   }
   return conf;
@@ -79,9 +114,26 @@ function mutateCall(rnd: () => number): ShimCall {
   const call: ShimCall = {
     command: pick(rnd, ['ADD', 'ADD', 'DEL', 'CHECK', 'GET', 'STATUS', 'GC', 'VERSION', 'add', 'BOGUS', '']),
     containerId: rnd() < 0.7 ? `fz${Math.floor(rnd() * 8)}` : pick(rnd, HOSTILE_ENV),
-    netns: rnd() < 0.6 ? podNetns : pick(rnd, ['', '/etc/hostname', '/proc/self/ns/net', '/proc/self/ns/mnt', '/var/run/netns/none', '/', '/dev/null', ...specialFiles, ...specialFiles, ...HOSTILE_ENV]),
+    netns:
+      rnd() < 0.6
+        ? podNetns
+        : pick(rnd, [
+            '',
+            '/etc/hostname',
+            '/proc/self/ns/net',
+            '/proc/self/ns/mnt',
+            '/var/run/netns/none',
+            '/',
+            '/dev/null',
+            ...specialFiles,
+            ...specialFiles,
+            ...HOSTILE_ENV,
+          ]),
     ifname: rnd() < 0.7 ? pick(rnd, ['eth0', 'net1']) : pick(rnd, HOSTILE_ENV),
-    args: rnd() < 0.7 ? '' : pick(rnd, ['IP=10.239.0.7', 'FOO=1', 'IgnoreUnknown=1;FOO=1', 'K8S_POD_NAME', '=', ';;;', 'IP=x', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=b']),
+    args:
+      rnd() < 0.7
+        ? ''
+        : pick(rnd, ['IP=10.239.0.7', 'FOO=1', 'IgnoreUnknown=1;FOO=1', 'K8S_POD_NAME', '=', ';;;', 'IP=x', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=b']),
     config: mutateConfig(rnd),
     env: { PODWIRE_RETRY_TIMEOUT_MS: '2000' },
   };

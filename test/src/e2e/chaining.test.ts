@@ -141,7 +141,7 @@ test('the chain validates: every plugin is found in CNI_PATH and supports cniVer
   );
 });
 
-test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does its part on podwire\'s veth', async () => {
+test("ADD runs podwire → portmap → bandwidth → tuning; each plugin does its part on podwire's veth", async () => {
   addAttempted = true;
   const first = chain.invocations.length;
   finalResult = await chain.add(rt);
@@ -204,9 +204,15 @@ test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does it
     [`${ip}/32`],
   );
   const hostRoutes = await ipJson<IpRoute>(['route', 'show', `${ip}/32`]);
-  assert.deepEqual(hostRoutes.map((r) => r.dev), [hostIf]);
+  assert.deepEqual(
+    hostRoutes.map((r) => r.dev),
+    [hostIf],
+  );
   const lease = readStore(h.server.dbPath).leases.filter((l) => l.container_id === CONTAINER_ID);
-  assert.deepEqual(lease.map((l) => [l.network, l.address]), [[NET, ip]]);
+  assert.deepEqual(
+    lease.map((l) => [l.network, l.address]),
+    [[NET, ip]],
+  );
 
   // portmap: 127.0.0.1:hostPort DNAT'd to the pod, reachable from the host's OUTPUT path,
   // hairpin/localhost SNAT marked, and route_localnet on the host veth for 127/8 sources.
@@ -217,8 +223,14 @@ test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does it
   assert.ok(dnat[0]?.includes(`--dport ${hostPort} `), dnat[0]);
   const dnChain = /^-A (CNI-DN-[0-9a-f]+) /.exec(dnat[0] ?? '')?.[1];
   assert.ok(dnChain, dnat[0]);
-  assert.ok(nat.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') && l.endsWith(`-j ${dnChain}`)), nat.join('\n'));
-  assert.ok(nat.some((l) => l.startsWith('-A OUTPUT ') && l.endsWith('-j CNI-HOSTPORT-DNAT')), 'OUTPUT jumps to CNI-HOSTPORT-DNAT');
+  assert.ok(
+    nat.some((l) => l.startsWith('-A CNI-HOSTPORT-DNAT ') && l.endsWith(`-j ${dnChain}`)),
+    nat.join('\n'),
+  );
+  assert.ok(
+    nat.some((l) => l.startsWith('-A OUTPUT ') && l.endsWith('-j CNI-HOSTPORT-DNAT')),
+    'OUTPUT jumps to CNI-HOSTPORT-DNAT',
+  );
   assert.ok(
     nat.some((l) => l.startsWith(`-A ${dnChain} `) && l.includes('-s 127.0.0.1/32') && l.endsWith('-j CNI-HOSTPORT-SETMARK')),
     `localhost traffic is marked for SNAT:\n${nat.join('\n')}`,
@@ -228,13 +240,22 @@ test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does it
   // bandwidth: tbf on the host veth (traffic into the pod) and an ingress qdisc redirecting
   // the pod's traffic to an ifb device shaped by another tbf.
   const qdiscs = JSON.parse(await mustRun('tc', ['-j', 'qdisc', 'show', 'dev', hostIf])) as TcQdisc[];
-  assert.ok(qdiscs.some((q) => q.kind === 'tbf' && q.root === true), JSON.stringify(qdiscs));
-  assert.ok(qdiscs.some((q) => q.kind === 'ingress'), JSON.stringify(qdiscs));
+  assert.ok(
+    qdiscs.some((q) => q.kind === 'tbf' && q.root === true),
+    JSON.stringify(qdiscs),
+  );
+  assert.ok(
+    qdiscs.some((q) => q.kind === 'ingress'),
+    JSON.stringify(qdiscs),
+  );
   const ifb = await ifbOf(hostIf);
   assert.ok(ifb, 'bandwidth redirects the host veth ingress to an ifb device');
   assert.equal(ifb, added[0]?.name);
   const ifbQdiscs = JSON.parse(await mustRun('tc', ['-j', 'qdisc', 'show', 'dev', ifb])) as TcQdisc[];
-  assert.ok(ifbQdiscs.some((q) => q.kind === 'tbf' && q.root === true), JSON.stringify(ifbQdiscs));
+  assert.ok(
+    ifbQdiscs.some((q) => q.kind === 'tbf' && q.root === true),
+    JSON.stringify(ifbQdiscs),
+  );
 
   // tuning: MAC, MTU and the sysctl, inside the pod netns.
   const [podLink] = await ipJson<IpLink>(['link', 'show', 'eth0'], podNs.name);
@@ -248,10 +269,11 @@ test('ADD runs podwire → portmap → bandwidth → tuning; each plugin does it
 test('127.0.0.1:<hostPort> reaches a listener inside the pod through portmap', async () => {
   const ip = podIp();
   // Only connect once the host's route to the pod provably points at the pod's veth.
-  assert.deepEqual((await ipJson<IpRoute>(['route', 'show', `${ip}/32`])).map((r) => r.dev), [hostIfName()]);
-  const script =
-    `const s=require('net').createServer(c=>{c.end('pong from pod\\n')});` +
-    `s.listen(${CONTAINER_PORT},'0.0.0.0',()=>console.log('listening'));`;
+  assert.deepEqual(
+    (await ipJson<IpRoute>(['route', 'show', `${ip}/32`])).map((r) => r.dev),
+    [hostIfName()],
+  );
+  const script = `const s=require('net').createServer(c=>{c.end('pong from pod\\n')});` + `s.listen(${CONTAINER_PORT},'0.0.0.0',()=>console.log('listening'));`;
   listener = spawn('ip', ['netns', 'exec', podNs.name, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the pod listener did not start')), 10_000);
@@ -276,8 +298,7 @@ test('127.0.0.1:<hostPort> reaches a listener inside the pod through portmap', a
     const podRoutes = (await runCommand('ip', ['-n', podNs.name, 'route', 'show'])).stdout.trim();
     const proxyArp = fs.readFileSync(`/proc/sys/net/ipv4/conf/${hostIfName()}/proxy_arp`, 'utf8').trim();
     throw new Error(
-      `${e.message}\npod neighbours (eth0):\n${podNeigh || '(none)'}\npod routes:\n${podRoutes}\n` +
-        `host veth ${hostIfName()} proxy_arp=${proxyArp}`,
+      `${e.message}\npod neighbours (eth0):\n${podNeigh || '(none)'}\npod routes:\n${podRoutes}\n` + `host veth ${hostIfName()} proxy_arp=${proxyArp}`,
     );
   });
   assert.equal(reply, 'pong from pod\n');
@@ -318,7 +339,7 @@ test('CHECK of the whole chain passes with the final result as prevResult', asyn
   for (const inv of checks) assert.deepEqual(inv.stdin.prevResult, finalResult);
 });
 
-test('CHECK with ip6tables present: any failure is portmap\'s own IPv6 bug, never podwire\'s', async (t) => {
+test("CHECK with ip6tables present: any failure is portmap's own IPv6 bug, never podwire's", async (t) => {
   assert.ok(finalResult, 'ADD succeeded');
   const first = chain.invocations.length;
   try {
@@ -355,14 +376,24 @@ test('DEL in reverse order removes every trace; a second DEL succeeds', async ()
   for (const inv of chain.invocations.slice(first)) assert.deepEqual(inv.stdin.prevResult, finalResult);
 
   const nat = await natRules();
-  assert.deepEqual(nat.filter((l) => l.includes(ip) || l.includes(`"${CONTAINER_ID}"`)), [], 'no nat rule names the pod');
+  assert.deepEqual(
+    nat.filter((l) => l.includes(ip) || l.includes(`"${CONTAINER_ID}"`)),
+    [],
+    'no nat rule names the pod',
+  );
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1, 'host veth is gone');
   if (ifb) assert.equal((await runCommand('ip', ['link', 'show', ifb])).code, 1, 'ifb device is gone');
   assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${ip}/32`]), []);
   assert.deepEqual(await settledVeths(podNs.name), []);
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.leases.filter((l) => l.container_id === CONTAINER_ID), []);
-  assert.deepEqual(rows.attachments.filter((a) => a.container_id === CONTAINER_ID), []);
+  assert.deepEqual(
+    rows.leases.filter((l) => l.container_id === CONTAINER_ID),
+    [],
+  );
+  assert.deepEqual(
+    rows.attachments.filter((a) => a.container_id === CONTAINER_ID),
+    [],
+  );
   assert.deepEqual(fs.existsSync(tuningDir) ? fs.readdirSync(tuningDir) : [], [], 'tuning removed its saved state');
 
   // DEL is idempotent through the whole chain (a runtime may repeat it; libcni's cache is gone, so without prevResult).

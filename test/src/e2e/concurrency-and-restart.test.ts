@@ -25,9 +25,7 @@ test('50 concurrent ADDs get 50 distinct addresses, each routed to its own veth'
   const names = Array.from({ length: 50 }, (_, i) => `c${i}`);
   const nss = [];
   for (const n of names) nss.push(await h.netns.create(n));
-  const adds = await Promise.all(
-    nss.map((ns, i) => h.shim({ command: 'ADD', containerId: `ctr-${names[i]}`, netns: ns.path, ifname: 'eth0', config: CONF })),
-  );
+  const adds = await Promise.all(nss.map((ns, i) => h.shim({ command: 'ADD', containerId: `ctr-${names[i]}`, netns: ns.path, ifname: 'eth0', config: CONF })));
   for (const a of adds) assert.equal(a.exitCode, 0, a.stdout + a.stderr);
   const addrs = adds.map((a) => addressOf(a.json));
   assert.equal(new Set(addrs).size, 50, 'addresses are unique');
@@ -42,9 +40,7 @@ test('50 concurrent ADDs get 50 distinct addresses, each routed to its own veth'
   assert.equal(routes.length, 50);
   assert.equal(new Set(routes.map((r) => r.dev)).size, 50, 'one host veth per pod');
 
-  const dels = await Promise.all(
-    nss.map((ns, i) => h.shim({ command: 'DEL', containerId: `ctr-${names[i]}`, netns: ns.path, ifname: 'eth0', config: CONF })),
-  );
+  const dels = await Promise.all(nss.map((ns, i) => h.shim({ command: 'DEL', containerId: `ctr-${names[i]}`, netns: ns.path, ifname: 'eth0', config: CONF })));
   for (const d of dels) assert.equal(d.exitCode, 0, d.stdout);
   assert.equal(readStore(h.server.dbPath).leases.filter((l) => l.network === NET).length, 0);
   assert.equal((await ipJson<IpRoute>(['route', 'show', 'proto', '199'])).filter((r) => r.dst.startsWith('10.233.')).length, 0);
@@ -62,7 +58,10 @@ test('a server restart keeps leases and results; allocation continues round-robi
   await h.server.start();
 
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.leases.filter((l) => l.container_id === 'ctr-keep').map((l) => l.address), [addr]);
+  assert.deepEqual(
+    rows.leases.filter((l) => l.container_id === 'ctr-keep').map((l) => l.address),
+    [addr],
+  );
   const get = await h.shim({ command: 'GET', ...call });
   assert.equal(get.exitCode, 0, get.stdout);
   assert.deepEqual(get.json, add.json, 'GET returns the stored ADD result');
@@ -74,7 +73,10 @@ test('a server restart keeps leases and results; allocation continues round-robi
   assert.equal(add2.exitCode, 0, add2.stdout);
   assert.notEqual(addressOf(add2.json), addr);
 
-  for (const [c, n] of [['ctr-keep', ns.path], ['ctr-next', ns2.path]] as const) {
+  for (const [c, n] of [
+    ['ctr-keep', ns.path],
+    ['ctr-next', ns2.path],
+  ] as const) {
     const del = await h.shim({ command: 'DEL', containerId: c, netns: n, ifname: 'eth0', config: CONF });
     assert.equal(del.exitCode, 0, del.stdout);
   }

@@ -42,7 +42,6 @@ let hostState = '';
 let dsSandbox = '';
 const containerIds = new Map<string, string>();
 
-
 function node(): ContainerdProcess {
   assert.ok(cd);
   return cd;
@@ -154,7 +153,11 @@ test("the image built without a registry holds deploy/Dockerfile's runtime layou
   const want = dockerfileRuntimeLayout(fs.readFileSync(DOCKERFILE, 'utf8'));
   assert.ok(want.paths.length >= 10, JSON.stringify(want));
   const got = await imageContents(archive, path.join(node().dir, 'image-scratch'));
-  assert.deepEqual(want.paths.filter((p) => !got.paths.has(p)), [], 'every COPY destination and link of the Dockerfile is in the image');
+  assert.deepEqual(
+    want.paths.filter((p) => !got.paths.has(p)),
+    [],
+    'every COPY destination and link of the Dockerfile is in the image',
+  );
   assert.deepEqual(got.config.Entrypoint, want.entrypoint);
   assert.equal(got.config.WorkingDir, want.workdir);
   assert.ok(await node().client.imageId(NODE_IMAGE), `${NODE_IMAGE} is in containerd's CRI image store`);
@@ -167,14 +170,18 @@ test("the DaemonSet's init container installs the shim and the conflist into the
   dsSandbox = await node().client.runPodSandbox(p.sandbox);
   const init = container(p.initContainers, 'install-cni');
   const id = await createAndStart(init);
-  const st = await waitFor('install-cni exits', async () => {
-    const s = await node().client.containerStatus(id);
-    return s.state === 'CONTAINER_EXITED' ? s : undefined;
-  }, 30_000);
+  const st = await waitFor(
+    'install-cni exits',
+    async () => {
+      const s = await node().client.containerStatus(id);
+      return s.state === 'CONTAINER_EXITED' ? s : undefined;
+    },
+    30_000,
+  );
   assert.equal(st.exit_code, 0, `install-cni: ${st.reason} ${st.message}\n${containerLog('install-cni')}`);
   assert.match(containerLog('install-cni'), /installed \/host\/opt\/cni\/bin\/podwire and \/host\/etc\/cni\/net.d\/10-podwire.conflist/);
   const shim = path.join(node().layout.cniBinDir, 'podwire');
-  assert.ok(fs.readFileSync(shim).equals(fs.readFileSync(SHIM_BINARY)), 'the image\'s shim is this build\'s');
+  assert.ok(fs.readFileSync(shim).equals(fs.readFileSync(SHIM_BINARY)), "the image's shim is this build's");
   assert.equal(fs.statSync(shim).mode & 0o777, 0o755);
   assert.equal(fs.readFileSync(path.join(node().layout.cniConfDir, '10-podwire.conflist'), 'utf8'), p.configMapFiles['10-podwire.conflist']);
 });
@@ -185,10 +192,14 @@ test("podwired runs in the DaemonSet's container and its probes' command reports
   const probe = c.probes.startupProbe;
   assert.ok(probe && c.probes.readinessProbe && c.probes.livenessProbe, 'the manifest has exec probes');
   const id = await createAndStart(c);
-  const out = await waitFor('the startup probe succeeds', async () => {
-    const r = await node().client.execSync(id, probe, 10);
-    return r.exit_code === 0 ? r : undefined;
-  }, 30_000);
+  const out = await waitFor(
+    'the startup probe succeeds',
+    async () => {
+      const r = await node().client.execSync(id, probe, 10);
+      return r.exit_code === 0 ? r : undefined;
+    },
+    30_000,
+  );
   assert.match(out.stdout.toString('utf8'), /SERVING/);
   for (const kind of ['readinessProbe', 'livenessProbe']) {
     const r = await node().client.execSync(id, c.probes[kind] ?? [], 10);
@@ -226,7 +237,12 @@ test('pod sandboxes created afterwards are wired by the containerized podwired',
   }
   for (const m of made) {
     assert.ok(m.ip.startsWith('10.219.0.'), `${m.ip} is from the node's pod CIDR ${SUBNET}`);
-    assert.deepEqual(readStore(db).leases.filter((l) => l.container_id === m.id).map((l) => l.address), [m.ip]);
+    assert.deepEqual(
+      readStore(db)
+        .leases.filter((l) => l.container_id === m.id)
+        .map((l) => l.address),
+      [m.ip],
+    );
     const r = await runCommand('nsenter', [`--net=${m.netns}`, '--', 'ip', '-j', 'addr', 'show', 'dev', 'eth0']);
     const addrs = (JSON.parse(r.stdout) as IpAddrInfo[]).flatMap((a) => a.addr_info.filter((i) => i.family === 'inet').map((i) => i.local));
     assert.deepEqual(addrs, [m.ip]);
@@ -240,7 +256,10 @@ test('pod sandboxes created afterwards are wired by the containerized podwired',
   for (const m of made) {
     await c.client.stopPodSandbox(m.id);
     await c.client.removePodSandbox(m.id);
-    assert.deepEqual(readStore(db).leases.filter((l) => l.container_id === m.id), []);
+    assert.deepEqual(
+      readStore(db).leases.filter((l) => l.container_id === m.id),
+      [],
+    );
     assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${m.ip}/32`]), []);
     assert.equal(fs.existsSync(m.netns), false, `${m.netns} removed`);
   }

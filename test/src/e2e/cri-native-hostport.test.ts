@@ -79,7 +79,11 @@ test('a CRI sandbox port mapping answers on 127.0.0.1 through podwire alone; Sto
   assert.match(ip, /^10\.214\.0\.\d+$/);
   const att = readStore(h.server.dbPath).attachments.find((a) => a.container_id === id);
   assert.ok(att);
-  assert.deepEqual((JSON.parse(att.result ?? '{}') as { portMappings?: unknown }).portMappings, [{ protocol: 'tcp', hostPort, containerPort: CONTAINER_PORT, hostIP: '127.0.0.1', podIP: ip }], 'the stored result carries what was mapped');
+  assert.deepEqual(
+    (JSON.parse(att.result ?? '{}') as { portMappings?: unknown }).portMappings,
+    [{ protocol: 'tcp', hostPort, containerPort: CONTAINER_PORT, hostIP: '127.0.0.1', podIP: ip }],
+    'the stored result carries what was mapped',
+  );
   assert.match(await podwireTable(), new RegExp(`tcp \\. 127\\.0\\.0\\.1 \\. ${hostPort} : ${ip.replace(/\./g, '\\.')} `));
   const server = `require('net').createServer((s) => s.end('pong-native\\n')).listen(${CONTAINER_PORT}, '0.0.0.0')`;
   const l = spawn('nsenter', [`--net=${att.netns}`, '--', process.execPath, '-e', server], { stdio: 'ignore' });

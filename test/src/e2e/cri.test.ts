@@ -45,7 +45,6 @@ interface Pod {
 }
 const pods = new Map<string, Pod>();
 
-
 function node(): ContainerdProcess {
   assert.ok(cd, 'containerd is set up');
   return cd;
@@ -88,7 +87,8 @@ async function podView(p: Pod): Promise<{ link: IpLink; addrs: string[]; routes:
   const link = (await ipJsonIn<IpLink>(p.netns, ['link', 'show', 'dev', 'eth0']))[0];
   assert.ok(link, `eth0 in ${p.name}`);
   const addrs = (await ipJsonIn<IpAddrInfo>(p.netns, ['addr', 'show', 'dev', 'eth0'])).flatMap((a) =>
-    a.addr_info.filter((i) => i.family === 'inet').map((i) => `${i.local}/${i.prefixlen}`));
+    a.addr_info.filter((i) => i.family === 'inet').map((i) => `${i.local}/${i.prefixlen}`),
+  );
   const routes = await ipJsonIn<IpRoute>(p.netns, ['route', 'show']);
   return { link: { ifname: link.ifname, ifindex: link.ifindex, address: link.address, mtu: link.mtu }, addrs, routes };
 }
@@ -123,10 +123,18 @@ async function assertGone(p: Pod): Promise<void> {
   assert.deepEqual(leasesOf(p.id), [], `${p.name}: lease released`);
   assert.deepEqual(attachmentsOf(p.id), [], `${p.name}: attachment removed`);
   assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${p.ip}/32`]), [], `${p.name}: host route gone`);
-  await eventually(async () => {
-    const links = await ipJson<IpLink>(['link', 'show']);
-    assert.deepEqual(links.filter((l) => l.ifname === p.hostIfname), [], `${p.name}: host veth ${p.hostIfname} destroyed`);
-  }, 5_000, 100);
+  await eventually(
+    async () => {
+      const links = await ipJson<IpLink>(['link', 'show']);
+      assert.deepEqual(
+        links.filter((l) => l.ifname === p.hostIfname),
+        [],
+        `${p.name}: host veth ${p.hostIfname} destroyed`,
+      );
+    },
+    5_000,
+    100,
+  );
   assert.equal(fs.existsSync(p.netns), false, `${p.name}: netns ${p.netns} removed`);
 }
 
@@ -271,5 +279,8 @@ test('containerd SIGKILL + restart with a sandbox up: it keeps its IP and tears 
   assert.deepEqual(await c.client.listPodSandbox(), []);
   assert.deepEqual(c.shimSockets(), [], 'no shim socket left in /run/containerd/s');
   assert.deepEqual(c.shimPids(), [], 'no shim left');
-  assert.deepEqual(readStore(harness().server.dbPath).leases.filter((l) => l.network === NET), []);
+  assert.deepEqual(
+    readStore(harness().server.dbPath).leases.filter((l) => l.network === NET),
+    [],
+  );
 });

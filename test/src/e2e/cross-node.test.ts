@@ -49,8 +49,7 @@ async function peerRoutes(ns: string): Promise<string[]> {
   const v6 = await ipJson<IpRoute>(['-6', 'route', 'show', 'proto', '198'], ns);
   return [...v4, ...v6].map((r) => `${r.dst} via ${r.gateway ?? '-'}`).sort();
 }
-const expectedRoutes = (peers: number[]) =>
-  peers.flatMap((p) => [`10.220.${p}.0/24 via ${nodeIP(p).v4}`, `fd99:220:${p}::/64 via ${nodeIP(p).v6}`]).sort();
+const expectedRoutes = (peers: number[]) => peers.flatMap((p) => [`10.220.${p}.0/24 via ${nodeIP(p).v4}`, `fd99:220:${p}::/64 via ${nodeIP(p).v6}`]).sort();
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -85,7 +84,10 @@ before(async () => {
     fs.mkdirSync(dir, { mode: 0o700 });
     const server = new PodwiredProcess(path.join(dir, 'run', 'podwire.sock'), path.join(dir, 'state'), {
       netns: ns,
-      config: configFor(n, [1, 2, 3].filter((p) => p !== n)),
+      config: configFor(
+        n,
+        [1, 2, 3].filter((p) => p !== n),
+      ),
     });
     nodes.push({ n, name: `node-${n}`, netns: ns, server, pod: { netns: '', path: '', v4: '', v6: '' } });
   }
@@ -110,7 +112,14 @@ test('pods on three nodes reach each other across the underlay through host-gw p
 
   for (const node of nodes) {
     const pod = await netns.create(`p${node.n}`);
-    const add = await runShim({ command: 'ADD', containerId: `ctr-xn-${node.n}`, netns: pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
+    const add = await runShim({
+      command: 'ADD',
+      containerId: `ctr-xn-${node.n}`,
+      netns: pod.path,
+      ifname: 'eth0',
+      config: CONF,
+      env: { PODWIRE_SOCKET: node.server.socket },
+    });
     assert.equal(add.exitCode, 0, add.stdout + add.stderr);
     const ips = (add.json?.ips as Array<{ address: string }>).map((i) => i.address);
     // The first usable address of each of the node's pod CIDRs.
@@ -123,8 +132,12 @@ test('pods on three nodes reach each other across the underlay through host-gw p
   // A config whose range is another node's pod CIDR is refused, naming that node.
   const probe = await netns.create('probe');
   const outside = await runShim({
-    command: 'ADD', containerId: 'ctr-xn-out', netns: probe.path, ifname: 'eth0',
-    config: { ...CONF, ipam: { ranges: [[{ subnet: '10.220.2.0/24' }]] } }, env: { PODWIRE_SOCKET: nodes[0]?.server.socket ?? '' },
+    command: 'ADD',
+    containerId: 'ctr-xn-out',
+    netns: probe.path,
+    ifname: 'eth0',
+    config: { ...CONF, ipam: { ranges: [[{ subnet: '10.220.2.0/24' }]] } },
+    env: { PODWIRE_SOCKET: nodes[0]?.server.socket ?? '' },
   });
   assert.equal(outside.exitCode, 1);
   assert.equal(outside.json?.code, 7);
@@ -144,14 +157,22 @@ test('pods on three nodes reach each other across the underlay through host-gw p
   // The Debug service (through podwirectl) shows the peers and their programmed routes.
   const ctl = await podwirectl(nodes[0]?.server.socket ?? '', 'peers', '-o', 'json');
   assert.equal(ctl.code, 0, ctl.stdout + ctl.stderr);
-  const view = JSON.parse(ctl.stdout) as { source: string; nodeName: string; podCIDRs: string[]; peers: Array<{ name: string; nodeIP: string; routes: Array<{ destination: string; gateway: string; programmed: boolean }> }> };
+  const view = JSON.parse(ctl.stdout) as {
+    source: string;
+    nodeName: string;
+    podCIDRs: string[];
+    peers: Array<{ name: string; nodeIP: string; routes: Array<{ destination: string; gateway: string; programmed: boolean }> }>;
+  };
   assert.equal(view.source, 'static');
   assert.equal(view.nodeName, 'node-1');
   assert.deepEqual(view.podCIDRs, podCIDRs(1));
-  assert.deepEqual(view.peers.map((p) => [p.name, p.nodeIP, p.routes.map((r) => `${r.destination} via ${r.gateway} ${r.programmed}`)]), [
-    ['node-2', '10.219.0.2,fd99:219::2', ['10.220.2.0/24 via 10.219.0.2 true', 'fd99:220:2::/64 via fd99:219::2 true']],
-    ['node-3', '10.219.0.3,fd99:219::3', ['10.220.3.0/24 via 10.219.0.3 true', 'fd99:220:3::/64 via fd99:219::3 true']],
-  ]);
+  assert.deepEqual(
+    view.peers.map((p) => [p.name, p.nodeIP, p.routes.map((r) => `${r.destination} via ${r.gateway} ${r.programmed}`)]),
+    [
+      ['node-2', '10.219.0.2,fd99:219::2', ['10.220.2.0/24 via 10.219.0.2 true', 'fd99:220:2::/64 via fd99:219::2 true']],
+      ['node-3', '10.219.0.3,fd99:219::3', ['10.220.3.0/24 via 10.219.0.3 true', 'fd99:220:3::/64 via fd99:219::3 true']],
+    ],
+  );
 });
 
 test('a node removed from the peers has its routes withdrawn on the others (SIGHUP reload)', { timeout: 120_000 }, async () => {
@@ -192,24 +213,41 @@ test('a SIGKILLed server restarts with its peer routes reconciled: missing ones 
   await mustRun('ip', ['-n', a.netns, 'route', 'add', '10.220.3.0/24', 'via', nodeIP(3).v4, 'proto', '198']);
   await mustRun('ip', ['-n', a.netns, '-6', 'route', 'add', 'fd99:220:9::/64', 'via', 'fd99:219::9', 'proto', '198']);
   await mustRun('ip', ['-n', a.netns, 'route', 'add', '10.220.8.0/24', 'via', '10.219.0.8', 'proto', 'static']);
-  assert.deepEqual(await peerRoutes(a.netns), [`10.220.3.0/24 via ${nodeIP(3).v4}`, `fd99:220:${b.n}::/64 via ${nodeIP(b.n).v6}`, 'fd99:220:9::/64 via fd99:219::9']);
+  assert.deepEqual(await peerRoutes(a.netns), [
+    `10.220.3.0/24 via ${nodeIP(3).v4}`,
+    `fd99:220:${b.n}::/64 via ${nodeIP(b.n).v6}`,
+    'fd99:220:9::/64 via fd99:219::9',
+  ]);
 
   await a.server.start();
   await waitFor('node-1 peer routes reconciled', async () => (await peerRoutes(a.netns)).join() === expectedRoutes([b.n]).join());
   assert.deepEqual(await peerRoutes(a.netns), expectedRoutes([b.n]));
   assert.equal((await ipJson<IpRoute>(['route', 'show', '10.220.8.0/24'], a.netns)).length, 1, 'a route podwire did not add is untouched');
-  const reconciled = a.server.logRecords().filter((r) => r.msg === 'peers: routes reconciled with the peer set').at(-1);
+  const reconciled = a.server
+    .logRecords()
+    .filter((r) => r.msg === 'peers: routes reconciled with the peer set')
+    .at(-1);
   assert.deepEqual({ added: reconciled?.added, removed: reconciled?.removed, unchanged: reconciled?.unchanged }, { added: 1, removed: 2, unchanged: 1 });
 
   // The pods kept running through the restart and still reach each other across nodes.
-  for (const [from, to] of [[a, b], [b, a]] as const) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     for (const address of [to.pod.v4, to.pod.v6]) {
       const out = await ping(from.pod.netns, address);
       assert.equal(out.code, 0, `${from.name} pod -> ${to.name} pod ${address}:\n${out.stdout}`);
     }
   }
   for (const node of [a, b]) {
-    const del = await runShim({ command: 'DEL', containerId: `ctr-xn-${node.n}`, netns: node.pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
+    const del = await runShim({
+      command: 'DEL',
+      containerId: `ctr-xn-${node.n}`,
+      netns: node.pod.path,
+      ifname: 'eth0',
+      config: CONF,
+      env: { PODWIRE_SOCKET: node.server.socket },
+    });
     assert.equal(del.exitCode, 0, del.stdout);
   }
 });

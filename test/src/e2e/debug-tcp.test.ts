@@ -100,9 +100,15 @@ test('with a client certificate from the CA: reflection lists Debug and health (
   assert.ok(!info.configJson.includes('PRIVATE KEY'), 'no key material in ServerInfo');
 
   const peers = await unary<Obj & { podCidrs: string[]; peers: unknown[] }>(debug, 'ListPeers', {});
-  assert.deepEqual({ source: peers.source, nodeName: peers.nodeName, podCidrs: peers.podCidrs, peers: peers.peers }, {
-    source: 'PEER_SOURCE_KIND_NONE', nodeName: 'dbg-tcp-node', podCidrs: ['10.226.2.0/24'], peers: [],
-  });
+  assert.deepEqual(
+    { source: peers.source, nodeName: peers.nodeName, podCidrs: peers.podCidrs, peers: peers.peers },
+    {
+      source: 'PEER_SOURCE_KIND_NONE',
+      nodeName: 'dbg-tcp-node',
+      podCidrs: ['10.226.2.0/24'],
+      peers: [],
+    },
+  );
 
   const health = await clientFor(reflection, 'grpc.health.v1.Health', target, creds);
   for (const service of ['', 'podwire.v1.Debug']) {
@@ -115,7 +121,16 @@ test('Cni over TCP is UNIMPLEMENTED, even for a client with a valid certificate'
   // The Cni descriptor from the unix socket's reflection (TCP does not hand it out).
   const unixReflection = new GrpcReflection(`unix://${h.server.socket}`, grpc.credentials.createInsecure());
   const cni = await clientFor(unixReflection, 'podwire.v1.Cni', target, credentials(tls.clientCert, tls.clientKey));
-  const req = { invocation: { containerId: '', netns: '', ifname: '', args: '', path: '/opt/cni/bin', config: Buffer.from('{"cniVersion":"1.1.0","name":"x","type":"podwire"}') } };
+  const req = {
+    invocation: {
+      containerId: '',
+      netns: '',
+      ifname: '',
+      args: '',
+      path: '/opt/cni/bin',
+      config: Buffer.from('{"cniVersion":"1.1.0","name":"x","type":"podwire"}'),
+    },
+  };
   for (const method of ['Status', 'Add', 'Del']) await rejectsWithCode(unary(cni, method, req), grpc.status.UNIMPLEMENTED);
   assert.ok(!h.server.logRecords().some((l) => typeof l.msg === 'string' && l.msg.startsWith('CNI ')), 'no CNI call ran');
 });
@@ -154,7 +169,9 @@ test('unusable TLS files stop podwired at start with exit 1 and a message naming
       const configFile = path.join(root, 'podwired.json');
       fs.writeFileSync(configFile, JSON.stringify({ tcp: { listen: '127.0.0.1:0', ...files } }));
       const socket = path.join(root, 'run', 'podwire.sock');
-      const r = await runCommand(process.execPath, [SERVER_MAIN, '--socket', socket, '--state-dir', path.join(root, 'state'), '--config', configFile], { timeoutMs: 30_000 });
+      const r = await runCommand(process.execPath, [SERVER_MAIN, '--socket', socket, '--state-dir', path.join(root, 'state'), '--config', configFile], {
+        timeoutMs: 30_000,
+      });
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.ok(r.stderr.includes(file), `names ${file}: ${r.stderr}`);
       assert.ok(!r.stderr.includes('PRIVATE KEY') && !r.stderr.includes('BEGIN CERTIFICATE-----\n'), 'no PEM contents in the message');

@@ -168,7 +168,10 @@ test('ServerInfo: version, readiness, config, component health and node identity
   const startup = info.startup as { reconcile: Obj; phases: Obj; verification: Obj & { problems: unknown[] } };
   assert.deepEqual(Object.keys(startup.reconcile).sort(), ['failed', 'hostDegraded', 'hostOk', 'orphanLinks', 'orphanRoutes', 'rolledBack']);
   assert.deepEqual(Object.keys(startup.phases).sort(), ['reconcileMs', 'snapshotMs', 'storeMs', 'toServingMs']);
-  assert.ok(['VERIFICATION_STATE_PENDING', 'VERIFICATION_STATE_RUNNING', 'VERIFICATION_STATE_DONE'].includes(String(startup.verification.state)), String(startup.verification.state));
+  assert.ok(
+    ['VERIFICATION_STATE_PENDING', 'VERIFICATION_STATE_RUNNING', 'VERIFICATION_STATE_DONE'].includes(String(startup.verification.state)),
+    String(startup.verification.state),
+  );
   assert.ok(Array.isArray(startup.verification.problems));
   for (const n of ['total', 'verified', 'failed', 'netnsGone', 'durationMs']) assert.equal(typeof startup.verification[n], 'number', n);
 });
@@ -176,7 +179,9 @@ test('ServerInfo: version, readiness, config, component health and node identity
 test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and ListLeases agree with the kernel, SQLite and the logs', async () => {
   const ns = await h.netns.create('a');
   const events: Array<Obj & { containerId: string; verb: string; requestId: string }> = [];
-  const stream = (debug as unknown as { WatchEvents(req: Obj): grpc.ClientReadableStream<Obj & { containerId: string; verb: string; requestId: string }> }).WatchEvents({});
+  const stream = (
+    debug as unknown as { WatchEvents(req: Obj): grpc.ClientReadableStream<Obj & { containerId: string; verb: string; requestId: string }> }
+  ).WatchEvents({});
   stream.on('data', (e) => events.push(e));
   stream.on('error', () => undefined);
   // The server sends the headers once it has subscribed: from then on no call is missed.
@@ -198,12 +203,33 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
     assert.equal(all.attachments.length, 1);
     const att = all.attachments[0]!;
     assert.deepEqual(
-      { network: att.network, containerId: att.containerId, ifname: att.ifname, netns: att.netns, hostIfname: att.hostIfname, state: att.state, podNamespace: att.podNamespace, podName: att.podName },
-      { network: NET, containerId: 'dbg-ctr-a', ifname: 'eth0', netns: ns.path, hostIfname, state: 'ATTACHMENT_STATE_READY', podNamespace: 'dbg-ns', podName: 'pod-a' },
+      {
+        network: att.network,
+        containerId: att.containerId,
+        ifname: att.ifname,
+        netns: att.netns,
+        hostIfname: att.hostIfname,
+        state: att.state,
+        podNamespace: att.podNamespace,
+        podName: att.podName,
+      },
+      {
+        network: NET,
+        containerId: 'dbg-ctr-a',
+        ifname: 'eth0',
+        netns: ns.path,
+        hostIfname,
+        state: 'ATTACHMENT_STATE_READY',
+        podNamespace: 'dbg-ns',
+        podName: 'pod-a',
+      },
     );
     assert.deepEqual(att.addresses, podAddrs);
     const rows = readStore(h.server.dbPath);
-    assert.deepEqual(rows.attachments.map((a) => [a.network, a.container_id, a.ifname, a.host_ifname, a.state]), [[NET, 'dbg-ctr-a', 'eth0', hostIfname, 'ready']]);
+    assert.deepEqual(
+      rows.attachments.map((a) => [a.network, a.container_id, a.ifname, a.host_ifname, a.state]),
+      [[NET, 'dbg-ctr-a', 'eth0', hostIfname, 'ready']],
+    );
     for (const filter of [{ podNamespace: 'dbg-ns' }, { podName: 'pod-a' }, { containerId: 'dbg-ctr-a' }, { network: NET }]) {
       assert.equal((await unary<{ attachments: unknown[] }>(debug, 'ListAttachments', filter)).attachments.length, 1, JSON.stringify(filter));
     }
@@ -223,7 +249,10 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
     // GetAttachment by pod: live state of both ends, as iproute2 sees it.
     const got = await unary<AttachmentReply>(debug, 'GetAttachment', { podNamespace: 'dbg-ns', podName: 'pod-a' });
     assert.deepEqual(got.problems, []);
-    assert.deepEqual((JSON.parse(got.resultJson) as { ips: Array<{ address: string }> }).ips.map((i) => i.address), podAddrs);
+    assert.deepEqual(
+      (JSON.parse(got.resultJson) as { ips: Array<{ address: string }> }).ips.map((i) => i.address),
+      podAddrs,
+    );
     await assertLinkMatchesKernel(got.hostLink, hostIfname);
     await assertLinkMatchesKernel(got.podLink, 'eth0', ns.name);
     assert.equal(got.podLink.mac, result.interfaces[1]?.mac);
@@ -261,11 +290,18 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
     await mustRun('ip', ['route', 'del', v4, 'dev', hostIfname]);
     const broken = await unary<AttachmentReply>(debug, 'GetAttachment', { containerId: 'dbg-ctr-a', network: NET });
     assert.ok(broken.problems.length > 0);
-    assert.ok(broken.problems.some((p) => p.includes(v4.split('/')[0]!) && p.includes('missing')), broken.problems.join('; '));
+    assert.ok(
+      broken.problems.some((p) => p.includes(v4.split('/')[0]!) && p.includes('missing')),
+      broken.problems.join('; '),
+    );
     assert.ok(!broken.hostRoutes.some((r) => r.destination === v4));
 
     // ServerInfo: pool usage and attachment count from the store.
-    const info = await unary<{ attachments: number; pools: Array<{ network: string; rangeSet: string; used: string; size: string; free: string }> }>(debug, 'ServerInfo', {});
+    const info = await unary<{ attachments: number; pools: Array<{ network: string; rangeSet: string; used: string; size: string; free: string }> }>(
+      debug,
+      'ServerInfo',
+      {},
+    );
     assert.equal(info.attachments, 2);
     const netPools = info.pools.filter((p) => p.network === NET);
     assert.equal(netPools.length, 2);
@@ -287,12 +323,15 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
 
   // Events: ADD, ADD, DEL, DEL of this container, each with the reqId of its server log lines.
   const mine = events.filter((e) => e.containerId === 'dbg-ctr-a');
-  assert.deepEqual(mine.map((e) => [e.verb, e.ifname, e.outcome, e.network, e.podNamespace, e.podName]), [
-    ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
-    ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
-    ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
-    ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
-  ]);
+  assert.deepEqual(
+    mine.map((e) => [e.verb, e.ifname, e.outcome, e.network, e.podNamespace, e.podName]),
+    [
+      ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
+      ['CNI_VERB_ADD', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
+      ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET, 'dbg-ns', 'pod-a'],
+      ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
+    ],
+  );
   const logs = h.server.logRecords();
   for (const e of mine) {
     assert.match(e.requestId, /^[0-9a-f]{16}$/);

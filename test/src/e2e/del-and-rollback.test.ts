@@ -122,17 +122,58 @@ test('bad input gets one CNI error JSON and exit 1, and the server keeps serving
     { what: 'missing env', call: { command: 'ADD', config: CONF }, code: 4, msg: /CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME/ },
     { what: 'bad JSON', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: '{"cniVersion":' }, code: 6, msg: /JSON/ },
     { what: 'empty stdin', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: '' }, code: 6, msg: /empty/ },
-    { what: 'unknown version', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: { ...CONF, cniVersion: '9.9.9' } }, code: 1, msg: /9\.9\.9/ },
-    { what: 'stdin over 16 MiB', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: `{"pad":"${'x'.repeat(17 * 1024 * 1024)}"}` }, code: 6, msg: /16 MiB/ },
-    { what: 'overlapping ranges', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: { ...CONF, ipam: { ranges: [[{ subnet: '10.232.0.0/24' }], [{ subnet: '10.232.0.128/25' }]] } } }, code: 7, msg: /ranges/ },
+    {
+      what: 'unknown version',
+      call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: { ...CONF, cniVersion: '9.9.9' } },
+      code: 1,
+      msg: /9\.9\.9/,
+    },
+    {
+      what: 'stdin over 16 MiB',
+      call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: `{"pad":"${'x'.repeat(17 * 1024 * 1024)}"}` },
+      code: 6,
+      msg: /16 MiB/,
+    },
+    {
+      what: 'overlapping ranges',
+      call: {
+        command: 'ADD',
+        containerId: 'c',
+        netns: ns.path,
+        ifname: 'eth0',
+        config: { ...CONF, ipam: { ranges: [[{ subnet: '10.232.0.0/24' }], [{ subnet: '10.232.0.128/25' }]] } },
+      },
+      code: 7,
+      msg: /ranges/,
+    },
     { what: 'hostile ifname', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: '../../etc', config: CONF }, code: 4, msg: /IFNAME/ },
     { what: 'ifname too long', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'x'.repeat(16), config: CONF }, code: 4, msg: /IFNAME/ },
-    { what: 'netns is another namespace type', call: { command: 'ADD', containerId: 'c', netns: '/proc/self/ns/mnt', ifname: 'eth0', config: CONF }, code: 4, msg: /not a network namespace/ },
-    { what: 'bad subnet', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: netConf(NET, '10.300.0.0/24') }, code: 7, msg: /ranges/ },
+    {
+      what: 'netns is another namespace type',
+      call: { command: 'ADD', containerId: 'c', netns: '/proc/self/ns/mnt', ifname: 'eth0', config: CONF },
+      code: 4,
+      msg: /not a network namespace/,
+    },
+    {
+      what: 'bad subnet',
+      call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'eth0', config: netConf(NET, '10.300.0.0/24') },
+      code: 7,
+      msg: /ranges/,
+    },
     { what: 'bad container id', call: { command: 'ADD', containerId: '-x;rm', netns: ns.path, ifname: 'eth0', config: CONF }, code: 4, msg: /CONTAINERID/ },
     { what: 'bad ifname', call: { command: 'ADD', containerId: 'c', netns: ns.path, ifname: 'a/b', config: CONF }, code: 4, msg: /IFNAME/ },
-    { what: 'netns is a regular file', call: { command: 'ADD', containerId: 'c', netns: '/etc/hostname', ifname: 'eth0', config: CONF }, code: 4, msg: /not a network namespace/ },
-    { what: 'netns missing', call: { command: 'ADD', containerId: 'c', netns: '/var/run/netns/none-such', ifname: 'eth0', config: CONF }, code: 4, msg: /cannot be opened/ },
+    {
+      what: 'netns is a regular file',
+      call: { command: 'ADD', containerId: 'c', netns: '/etc/hostname', ifname: 'eth0', config: CONF },
+      code: 4,
+      msg: /not a network namespace/,
+    },
+    {
+      what: 'netns missing',
+      call: { command: 'ADD', containerId: 'c', netns: '/var/run/netns/none-such', ifname: 'eth0', config: CONF },
+      code: 4,
+      msg: /cannot be opened/,
+    },
     { what: 'host netns', call: { command: 'ADD', containerId: 'c', netns: '/proc/self/ns/net', ifname: 'eth0', config: CONF }, code: 4, msg: /host's own/ },
   ];
   for (const c of cases) {
@@ -162,14 +203,27 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
     }),
   );
   // At the answer: no lease, no attachment, no host veth under its name, no host route.
-  assert.deepEqual(ids.flatMap((id) => rowsOf(id).leases), []);
-  assert.deepEqual(ids.flatMap((id) => rowsOf(id).attachments), []);
+  assert.deepEqual(
+    ids.flatMap((id) => rowsOf(id).leases),
+    [],
+  );
+  assert.deepEqual(
+    ids.flatMap((id) => rowsOf(id).attachments),
+    [],
+  );
   const names = new Set(adds.map((a) => (a.json?.interfaces as Array<{ name: string }>)[0]?.name ?? ''));
   assert.equal(names.size, ids.length);
-  assert.deepEqual((await hostLinks()).filter((l) => names.has(l.ifname)), []);
+  assert.deepEqual(
+    (await hostLinks()).filter((l) => names.has(l.ifname)),
+    [],
+  );
   const addresses = new Set(adds.map((a) => ((a.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0]));
   assert.equal(addresses.size, ids.length);
-  assert.deepEqual((await ipJson<IpRoute>(['route', 'show', 'table', 'main'])).filter((r) => addresses.has(r.dst)), [], 'no host route to any of their addresses');
+  assert.deepEqual(
+    (await ipJson<IpRoute>(['route', 'show', 'table', 'main'])).filter((r) => addresses.has(r.dst)),
+    [],
+    'no host route to any of their addresses',
+  );
   // Then each pair is destroyed by the background reaper within 1 s of its DEL.
   for (let i = 0; i < ids.length; i++) {
     const ns = nets[i]?.name ?? '';
@@ -205,7 +259,11 @@ test("a link podwire did not create holding an ADD's host veth name is never tag
   assert.equal((await h.shim({ command: 'DEL', ...call })).exitCode, 0);
   const peer = `zf${process.pid.toString(16)}`;
   await mustRun('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', peer]);
-  const foreign = async () => (await ipJson<IpLink & { ifalias?: string }>(['link', 'show'])).filter((l) => l.ifname === name || l.ifname === peer).map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`).sort();
+  const foreign = async () =>
+    (await ipJson<IpLink & { ifalias?: string }>(['link', 'show']))
+      .filter((l) => l.ifname === name || l.ifname === peer)
+      .map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`)
+      .sort();
   const planted = [name, peer].sort();
   try {
     const add = await h.shim({ command: 'ADD', ...call });
@@ -238,7 +296,10 @@ test('a pod address the host already routes elsewhere (a route podwire did not c
     assert.equal(add.exitCode, 1, add.stdout);
     assert.equal(add.json?.code, 103, add.stdout);
     assert.match(`${String(add.json?.msg)} ${String(add.json?.details)}`, new RegExp(`10\\.232\\.0\\.201/32 dev ${other} proto static`));
-    assert.deepEqual((await ipJson<IpRoute>(['route', 'show', '10.232.0.201/32'])).map((r) => `${r.dev} ${r.protocol}`), [`${other} static`]);
+    assert.deepEqual(
+      (await ipJson<IpRoute>(['route', 'show', '10.232.0.201/32'])).map((r) => `${r.dev} ${r.protocol}`),
+      [`${other} static`],
+    );
     assert.deepEqual(rowsOf('ctr-routed'), { attachments: [], leases: [] });
     assert.deepEqual(await settledVeths(ns.name), []);
   } finally {

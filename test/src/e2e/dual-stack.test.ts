@@ -56,11 +56,17 @@ test('a dual-stack ADD leases one address per family and wires both', async () =
   const global6 = addrs?.addr_info.filter((a) => a.family === 'inet6' && !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`);
   assert.deepEqual(global6, [`${p.v6}/128`]);
   const routes6 = await ipJson<IpRoute>(['-6', 'route', 'show'], p.ns.name);
-  assert.ok(routes6.some((r) => r.dst === 'default' && r.gateway === 'fe80::1' && r.dev === 'eth0'), JSON.stringify(routes6));
+  assert.ok(
+    routes6.some((r) => r.dst === 'default' && r.gateway === 'fe80::1' && r.dev === 'eth0'),
+    JSON.stringify(routes6),
+  );
   const neigh6 = await ipJson<{ dst: string; lladdr: string; state: string[] }>(['-6', 'neigh', 'show', 'dev', 'eth0'], p.ns.name);
   assert.ok(neigh6.some((n) => n.dst === 'fe80::1' && n.lladdr === p.result.interfaces[0]?.mac && n.state.includes('PERMANENT')));
   const host6 = await ipJson<IpRoute>(['-6', 'route', 'show', `${p.v6}/128`]);
-  assert.deepEqual(host6.map((r) => [r.dst, r.dev]), [[p.v6, p.hostIf]]);
+  assert.deepEqual(
+    host6.map((r) => [r.dst, r.dev]),
+    [[p.v6, p.hostIf]],
+  );
 
   const rows = readStore(h.server.dbPath).leases.filter((l) => l.container_id === 'ctr-a');
   assert.deepEqual(rows.map((l) => l.address).sort(), [p.v4, p.v6].sort());
@@ -75,7 +81,10 @@ test('a dual-stack ADD leases one address per family and wires both', async () =
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-a', netns: p.ns.path, ifname: 'eth0', config: CONF });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.deepEqual(await ipJson<IpRoute>(['-6', 'route', 'show', `${p.v6}/128`]), []);
-  assert.deepEqual(readStore(h.server.dbPath).leases.filter((l) => l.container_id === 'ctr-a'), []);
+  assert.deepEqual(
+    readStore(h.server.dbPath).leases.filter((l) => l.container_id === 'ctr-a'),
+    [],
+  );
 });
 
 test('IPv6 pods reach each other and the host reaches them', async () => {
@@ -83,7 +92,10 @@ test('IPv6 pods reach each other and the host reaches them', async () => {
   const p2 = await addPod('c');
   // Network safety: ping only addresses whose host routes provably point at the pods' veths.
   for (const p of [p1, p2]) {
-    assert.deepEqual((await ipJson<IpRoute>(['-6', 'route', 'show', `${p.v6}/128`])).map((r) => r.dev), [p.hostIf]);
+    assert.deepEqual(
+      (await ipJson<IpRoute>(['-6', 'route', 'show', `${p.v6}/128`])).map((r) => r.dev),
+      [p.hostIf],
+    );
   }
   // -w: keep trying for a few seconds while the veths' link-local addresses finish DAD.
   const podToPod = await runCommand('ip', ['netns', 'exec', p1.ns.name, 'ping', '-6', '-c', '1', '-w', '8', p2.v6], { timeoutMs: 20_000 });
@@ -92,7 +104,10 @@ test('IPv6 pods reach each other and the host reaches them', async () => {
   assert.equal(hostToPod.code, 0, hostToPod.stdout + hostToPod.stderr);
   const v4 = await runCommand('ip', ['netns', 'exec', p2.ns.name, 'ping', '-c', '1', '-w', '5', p1.v4], { timeoutMs: 20_000 });
   assert.equal(v4.code, 0, v4.stdout + v4.stderr);
-  for (const [c, p] of [['ctr-b', p1], ['ctr-c', p2]] as const) {
+  for (const [c, p] of [
+    ['ctr-b', p1],
+    ['ctr-c', p2],
+  ] as const) {
     const del = await h.shim({ command: 'DEL', containerId: c, netns: p.ns.path, ifname: 'eth0', config: CONF });
     assert.equal(del.exitCode, 0, del.stdout);
   }

@@ -33,7 +33,10 @@ test('SIGKILL right after each ADD answered: after the restart the lease, the re
     const rows = readStore(h.server.dbPath);
     for (const p of pods) {
       const address = ((p.result as { ips: Array<{ address: string }> }).ips[0]?.address ?? '').split('/')[0];
-      assert.ok(rows.leases.some((l) => l.network === NET && l.container_id === p.id && l.address === address), `${p.id}: lease ${address} kept`);
+      assert.ok(
+        rows.leases.some((l) => l.network === NET && l.container_id === p.id && l.address === address),
+        `${p.id}: lease ${address} kept`,
+      );
       assert.equal(rows.attachments.find((a) => a.network === NET && a.container_id === p.id)?.state, 'ready', `${p.id}: attachment ready`);
       const get = await h.shim({ command: 'GET', containerId: p.id, netns: p.path, ifname: 'eth0', config: CONF });
       assert.deepEqual(get.json, p.result, `${p.id}: GET returns the ADD's result`);

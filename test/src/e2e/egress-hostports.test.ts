@@ -102,7 +102,11 @@ const nftA = (...args: string[]) => mustRun('ip', ['netns', 'exec', ns.a, 'nft',
 async function tableA(): Promise<string[]> {
   const [table] = servers.a?.nftTables() ?? [];
   assert.ok(table, 'podwired A logged its table');
-  return (await nftA('list', 'table', ...table.split(' '))).split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
+  return (await nftA('list', 'table', ...table.split(' ')))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .sort();
 }
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -119,8 +123,17 @@ const webRt = (name: string, podNs: string): RuntimeConf => ({
   containerId: `ctr-${name}`,
   netns: podNs,
   ifname: 'eth0',
-  args: [['IgnoreUnknown', '1'], ['K8S_POD_NAMESPACE', 'default'], ['K8S_POD_NAME', name]],
-  capabilityArgs: { portMappings: [{ hostPort: HOST_PORT, containerPort: POD_PORT, protocol: 'tcp' }, { hostPort: HOST_PORT, containerPort: POD_PORT, protocol: 'udp' }] },
+  args: [
+    ['IgnoreUnknown', '1'],
+    ['K8S_POD_NAMESPACE', 'default'],
+    ['K8S_POD_NAME', name],
+  ],
+  capabilityArgs: {
+    portMappings: [
+      { hostPort: HOST_PORT, containerPort: POD_PORT, protocol: 'tcp' },
+      { hostPort: HOST_PORT, containerPort: POD_PORT, protocol: 'udp' },
+    ],
+  },
 });
 let web: RuntimeConf;
 
@@ -142,11 +155,18 @@ before(async () => {
   servers.a = server(1, ns.a);
   servers.b = server(2, ns.b);
   await Promise.all([servers.a.start(), servers.b.start()]);
-  chain = new Libcni({ cniVersion: '1.0.0', name: NETWORK, plugins: [{ type: 'podwire', capabilities: { portMappings: true }, ipam: { type: 'podwire' } }] } satisfies NetworkConfList, {
-    cniPath: [podwirePluginDir(root, SHIM_BINARY)],
-    workDir: path.join(root, 'libcni'),
-    env: { PODWIRE_SOCKET: servers.a.socket },
-  });
+  chain = new Libcni(
+    {
+      cniVersion: '1.0.0',
+      name: NETWORK,
+      plugins: [{ type: 'podwire', capabilities: { portMappings: true }, ipam: { type: 'podwire' } }],
+    } satisfies NetworkConfList,
+    {
+      cniPath: [podwirePluginDir(root, SHIM_BINARY)],
+      workDir: path.join(root, 'libcni'),
+      env: { PODWIRE_SOCKET: servers.a.socket },
+    },
+  );
   await listen(ns.world, 'tcp', 7000, 'world');
   await listen(ns.world, 'udp', 7000, 'world');
   await listen(ns.vpc, 'tcp', 7000, 'vpc');
@@ -162,7 +182,9 @@ after(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('egress: a pod reaches the world as its node; a nonMasqueradeCIDRs destination and a pod on another node see the pod itself', { timeout: 120_000 }, async () => {
+test('egress: a pod reaches the world as its node; a nonMasqueradeCIDRs destination and a pod on another node see the pod itself', {
+  timeout: 120_000,
+}, async () => {
   await addPod('a', 'a1');
   await addPod('b', 'b1');
   const a1 = pods.a1!;
@@ -178,7 +200,9 @@ test('egress: a pod reaches the world as its node; a nonMasqueradeCIDRs destinat
   assert.equal(await ask(b1.ns, 'tcp', '10.231.0.100', 7000), `world ${nodeIP(2).v4}`);
 });
 
-test('hostPorts through libcni with podwire alone: from another host, 127.0.0.1, another pod and hairpin, TCP and UDP; a duplicate claim is refused naming the holder; DEL closes the port', { timeout: 120_000 }, async () => {
+test('hostPorts through libcni with podwire alone: from another host, 127.0.0.1, another pod and hairpin, TCP and UDP; a duplicate claim is refused naming the holder; DEL closes the port', {
+  timeout: 120_000,
+}, async () => {
   const pod = await netns.create('web1');
   web = webRt('web-1', pod.path);
   const result = await chain.add(web);
@@ -196,11 +220,22 @@ test('hostPorts through libcni with podwire alone: from another host, 127.0.0.1,
   }
   assert.match((await ask(ns.world, 'tcp', nodeIP(1).v6, HOST_PORT)) ?? 'nothing', /^web1 /, 'IPv6 from another host');
   await chain.check(web);
-  const status = await runCommand(process.execPath, [path.join(REPO_ROOT, 'server', 'dist', 'ctl', 'main.js'), 'status', '-o', 'json', '--socket', servers.a!.socket], { timeoutMs: 30_000 });
+  const status = await runCommand(
+    process.execPath,
+    [path.join(REPO_ROOT, 'server', 'dist', 'ctl', 'main.js'), 'status', '-o', 'json', '--socket', servers.a!.socket],
+    { timeoutMs: 30_000 },
+  );
   assert.equal(status.code, 0, status.stderr);
   const nft = (JSON.parse(status.stdout) as { server: { nft: Record<string, unknown> } }).server.nft;
   assert.deepEqual(
-    { table: nft.table, available: nft.available, present: nft.present, masquerade: nft.masquerade, portMappings: nft.portMappings, nonMasquerade: nft.nonMasquerade },
+    {
+      table: nft.table,
+      available: nft.available,
+      present: nft.present,
+      masquerade: nft.masquerade,
+      portMappings: nft.portMappings,
+      nonMasquerade: nft.nonMasquerade,
+    },
     { table: servers.a!.nftTables()[0], available: true, present: true, masquerade: true, portMappings: 4, nonMasquerade: 1 },
     'podwirectl status shows the table: TCP and UDP, IPv4 and IPv6',
   );
@@ -213,15 +248,24 @@ test('hostPorts through libcni with podwire alone: from another host, 127.0.0.1,
     assert.match(e.msg ?? '', /hostPort (tcp|udp) 0\.0\.0\.0:18080 is already mapped for pod default\/web-1 \(container ctr-web-1, eth0, network egnet\)/);
     return true;
   });
-  assert.deepEqual(readStore(servers.a!.dbPath).attachments.filter((a) => a.container_id === 'ctr-web-2'), [], 'nothing of the refused ADD stays');
+  assert.deepEqual(
+    readStore(servers.a!.dbPath).attachments.filter((a) => a.container_id === 'ctr-web-2'),
+    [],
+    'nothing of the refused ADD stays',
+  );
   await chain.del(dup);
   assert.match((await ask(ns.world, 'tcp', nodeIP(1).v4, HOST_PORT)) ?? 'nothing', /^web1 /, 'the holder keeps its port');
 });
 
-test('SIGKILL and restart: the same table, nothing duplicated, hostPorts and masquerade still work; the foreign table is byte for byte unchanged', { timeout: 120_000 }, async () => {
+test('SIGKILL and restart: the same table, nothing duplicated, hostPorts and masquerade still work; the foreign table is byte for byte unchanged', {
+  timeout: 120_000,
+}, async () => {
   const foreignBefore = await nftA('-j', 'list', 'table', 'ip', 'foreign-eg');
   const before = await tableA();
-  assert.ok(before.some((l) => l.includes(pods.web1!.v4)), 'the mapping is in the table');
+  assert.ok(
+    before.some((l) => l.includes(pods.web1!.v4)),
+    'the mapping is in the table',
+  );
   assert.equal(await servers.a!.kill(), null);
   await servers.a!.start();
   assert.deepEqual(await tableA(), before, 'rebuilt from the store: the same table');
@@ -234,7 +278,7 @@ test('SIGKILL and restart: the same table, nothing duplicated, hostPorts and mas
   assert.equal(tables.length, 1, `node A holds podwired A's table only: ${tables.join(', ')}`);
 });
 
-test('an operator\'s `nft flush ruleset` (node A\'s netns only) is repaired by the next resync (SIGHUP runs one at once)', { timeout: 60_000 }, async () => {
+test("an operator's `nft flush ruleset` (node A's netns only) is repaired by the next resync (SIGHUP runs one at once)", { timeout: 60_000 }, async () => {
   const before = await tableA();
   await nftA('flush', 'ruleset');
   assert.equal(await ask(ns.world, 'tcp', nodeIP(1).v4, HOST_PORT), undefined, 'flushed: the hostPort is gone');

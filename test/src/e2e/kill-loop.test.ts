@@ -66,8 +66,9 @@ test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, 
       }
     });
     await killer;
-    for (const i of flips) if (up.has(i)) up.delete(i);
-    else up.add(i);
+    for (const i of flips)
+      if (up.has(i)) up.delete(i);
+      else up.add(i);
 
     // The runtime retries until each pod is where it wants it: a failed ADD is cleaned up
     // with DEL and tried again; a failed DEL is repeated.
@@ -92,12 +93,19 @@ test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, 
       [...up].map((i) => `kill-${i}`).sort(),
       `round ${round}: exactly the pods that should be up have attachments`,
     );
-    assert.ok(mine.every((a) => a.state === 'ready'), 'no pending attachment survives');
+    assert.ok(
+      mine.every((a) => a.state === 'ready'),
+      'no pending attachment survives',
+    );
     assert.deepEqual(leases.map((l) => l.container_id).sort(), mine.map((a) => a.container_id).sort(), 'one lease per attachment, none orphaned');
     const routes = (await ipJson<IpRoute>(['route', 'show', 'proto', '199'])).filter((r) => r.dst.startsWith('10.230.0.'));
     assert.deepEqual(routes.map((r) => r.dst).sort(), leases.map((l) => l.address).sort(), 'one host route per lease, no orphan route');
     const hostIfs = new Set(mine.map((a) => a.host_ifname));
-    assert.deepEqual(routes.filter((r) => !hostIfs.has(r.dev ?? '')), [], 'routes point at the attachments’ veths');
+    assert.deepEqual(
+      routes.filter((r) => !hostIfs.has(r.dev ?? '')),
+      [],
+      'routes point at the attachments’ veths',
+    );
     for (let i = 0; i < PODS; i++) {
       const links = await settledVeths(`${h.netns.prefix}-k${i}`, up.has(i) ? 1 : 0);
       assert.equal(links.length, up.has(i) ? 1 : 0, `pod ${i} has ${up.has(i) ? 'its' : 'no'} veth`);
@@ -112,5 +120,8 @@ test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, 
     const del = await call(i, 'DEL');
     assert.equal(del.exitCode, 0, del.stdout);
   });
-  assert.deepEqual(readStore(h.server.dbPath).leases.filter((l) => l.network === NET), []);
+  assert.deepEqual(
+    readStore(h.server.dbPath).leases.filter((l) => l.network === NET),
+    [],
+  );
 });

@@ -57,7 +57,9 @@ function httpGet(port: number, urlPath: string, agent?: http.Agent): Promise<{ s
       .get({ host: '127.0.0.1', port, path: urlPath, agent: agent ?? false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString('utf8') }),
+        );
       })
       .on('error', reject);
   });
@@ -209,7 +211,7 @@ test('/metrics counts the CNI calls made through the shim and reads pool usage a
   assert.ok(value(done, 'process_start_time_seconds', {})! > 0, 'process metrics are exported');
 });
 
-test('the metrics listener is podwired\'s own loopback socket, serves only /metrics, and closes on SIGTERM', async () => {
+test("the metrics listener is podwired's own loopback socket, serves only /metrics, and closes on SIGTERM", async () => {
   const pid = h.server.pid;
   assert.ok(pid);
   const sockets = await listeningTcp(pid);
@@ -226,7 +228,10 @@ test('the metrics listener is podwired\'s own loopback socket, serves only /metr
   } finally {
     agent.destroy();
   }
-  assert.ok(h.server.logRecords().some((r) => r.msg === 'podwired stopped'), h.server.logs.join('\n'));
+  assert.ok(
+    h.server.logRecords().some((r) => r.msg === 'podwired stopped'),
+    h.server.logs.join('\n'),
+  );
   await assert.rejects(httpGet(port, '/metrics'), /ECONNREFUSED/);
 });
 

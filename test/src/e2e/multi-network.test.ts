@@ -165,14 +165,20 @@ test('DEL of net1 leaves eth0 (bridge) pinging and its CHECK passing; the podwir
   const ns = pods.get('p1')?.name;
   assert.ok(ns);
   // (DEL detaches; the pair is destroyed in the background within a second: eth0 is bridge's veth.)
-  assert.deepEqual((await settledVeths(ns, 1)).map((l) => l.ifname), ['eth0']);
+  assert.deepEqual(
+    (await settledVeths(ns, 1)).map((l) => l.ifname),
+    ['eth0'],
+  );
   assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${net1Ip}/32`]), [], 'the host route to net1 is gone');
   const bridged = await libcni(NET_BRIDGE).cached(rtOf('p1', 'eth0'));
   assert.ok(bridged);
   await libcni(NET_BRIDGE).check(rtOf('p1', 'eth0'));
   await mustPing(undefined, addressOf(bridged, 4));
   const rows = readStore(harness().server.dbPath);
-  assert.deepEqual(rows.leases.filter((l) => l.container_id === rt.containerId && l.ifname === 'net1'), []);
+  assert.deepEqual(
+    rows.leases.filter((l) => l.container_id === rt.containerId && l.ifname === 'net1'),
+    [],
+  );
 });
 
 test('two podwire networks on one pod (eth0 default route, eth1 dual-stack with routes): both reach other pods; CHECK and GET per interface', async () => {
@@ -197,7 +203,10 @@ test('two podwire networks on one pod (eth0 default route, eth1 dual-stack with 
 
   await libcni(NET_A).check(rtOf('p3', 'eth0'));
   await libcni(NET_B).check(rtOf('p3', 'eth1'));
-  for (const [net, ifname, want] of [[NET_A, 'eth0', eth0], [NET_B, 'eth1', eth1]] as const) {
+  for (const [net, ifname, want] of [
+    [NET_A, 'eth0', eth0],
+    [NET_B, 'eth1', eth1],
+  ] as const) {
     const conf = { cniVersion: '1.0.0', name: net, type: 'podwire' };
     const get = await harness().shim({ command: 'GET', containerId: rtOf('p3', ifname).containerId, netns: pods.get('p3')?.path, ifname, config: conf });
     assert.equal(get.exitCode, 0, get.stdout);
@@ -212,13 +221,25 @@ test('after a SIGKILL, the restarted podwired verifies every interface as ADD le
   await server.start();
   const deadline = Date.now() + 10_000;
   let verified: Record<string, unknown> | undefined;
-  while (!(verified = server.logRecords().slice(from).find((r) => r.msg === 'podwired: ready pods verified in their netns'))) {
+  while (
+    !(verified = server
+      .logRecords()
+      .slice(from)
+      .find((r) => r.msg === 'podwired: ready pods verified in their netns'))
+  ) {
     assert.ok(Date.now() < deadline, 'the verification finished');
     await new Promise((r) => setTimeout(r, 20));
   }
-  const broken = server.logRecords().slice(from).filter((r) => r.level === 40 && String(r.msg).includes('verif'));
+  const broken = server
+    .logRecords()
+    .slice(from)
+    .filter((r) => r.level === 40 && String(r.msg).includes('verif'));
   // p2 eth0 (A), p3 eth0 (A), p3 eth1 (B, with routes), p4 eth0 (B, with routes).
-  assert.deepEqual({ ...(verified.verification as object), durationMs: 0 }, { total: 4, verified: 4, failed: 0, netnsGone: 0, durationMs: 0 }, JSON.stringify(broken));
+  assert.deepEqual(
+    { ...(verified.verification as object), durationMs: 0 },
+    { total: 4, verified: 4, failed: 0, netnsGone: 0, durationMs: 0 },
+    JSON.stringify(broken),
+  );
   await libcni(NET_B).check(rtOf('p3', 'eth1'));
 });
 
@@ -232,7 +253,10 @@ test('GC of network A removes only its interface of the two-network pod; eth1 ke
   const p3 = pods.get('p3')?.name;
   assert.ok(p3);
   // GC detaches at once and the pair is destroyed in the background, within a second.
-  assert.deepEqual((await settledVeths(p3, 1)).map((l) => l.ifname), ['eth1']);
+  assert.deepEqual(
+    (await settledVeths(p3, 1)).map((l) => l.ifname),
+    ['eth1'],
+  );
   await libcni(NET_B).check(rtOf('p3', 'eth1'));
   const p4 = await libcni(NET_B).cached(rtOf('p4', 'eth0'));
   assert.ok(p4);

@@ -28,8 +28,7 @@ after(async () => {
   await h.cleanup();
 });
 
-const call = (c: Omit<ShimCall, 'config'>): Promise<ShimOutcome> =>
-  h.shim({ config: CONF, ...c, env: { PODWIRE_CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS) } });
+const call = (c: Omit<ShimCall, 'config'>): Promise<ShimOutcome> => h.shim({ config: CONF, ...c, env: { PODWIRE_CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS) } });
 
 test('a FIFO or a device node as CNI_NETNS gets CNI error 4 at once while other ADDs proceed', async () => {
   const fifo = path.join(h.root, 'fifo');
@@ -39,7 +38,10 @@ test('a FIFO or a device node as CNI_NETNS gets CNI error 4 at once while other 
   await mustRun('mknod', [dev, 'c', '1', '3']);
   const pods = await Promise.all([1, 2, 3].map((i) => h.netns.create(`p${i}`)));
 
-  const bad = [call({ command: 'ADD', containerId: 'fifo', netns: fifo, ifname: 'eth0' }), call({ command: 'ADD', containerId: 'dev', netns: dev, ifname: 'eth0' })];
+  const bad = [
+    call({ command: 'ADD', containerId: 'fifo', netns: fifo, ifname: 'eth0' }),
+    call({ command: 'ADD', containerId: 'dev', netns: dev, ifname: 'eth0' }),
+  ];
   // The good ADDs start once the bad ones are in podwired's hands.
   await new Promise((r) => setTimeout(r, 200));
   const good = pods.map((p, i) => call({ command: 'ADD', containerId: `good${i}`, netns: p.path, ifname: 'eth0' }));
@@ -54,7 +56,12 @@ test('a FIFO or a device node as CNI_NETNS gets CNI error 4 at once while other 
     assert.ok((out?.elapsedMs ?? Infinity) < 5_000, `${kind}: answered after ${out?.elapsedMs} ms`);
   }
   for (const out of await Promise.all(good)) assert.equal(out.exitCode, 0, out.stdout + out.stderr);
-  assert.deepEqual(readStore(h.server.dbPath).attachments.map((a) => a.container_id).sort(), ['good0', 'good1', 'good2']);
+  assert.deepEqual(
+    readStore(h.server.dbPath)
+      .attachments.map((a) => a.container_id)
+      .sort(),
+    ['good0', 'good1', 'good2'],
+  );
   for (const [i, p] of pods.entries()) {
     const del = await call({ command: 'DEL', containerId: `good${i}`, netns: p.path, ifname: 'eth0' });
     assert.equal(del.exitCode, 0, del.stdout);
@@ -72,7 +79,10 @@ test('the Debug inspector answers for a stored netns path that became a FIFO', a
   await h.netns.remove(ns.name);
   fs.rmSync(link);
   await mustRun('mkfifo', [link]);
-  const r = await runCommand(process.execPath, [CTL, 'pod', 'fifo-ns/fifo-pod', '-o', 'json'], { env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket }, timeoutMs: 10_000 });
+  const r = await runCommand(process.execPath, [CTL, 'pod', 'fifo-ns/fifo-pod', '-o', 'json'], {
+    env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket },
+    timeoutMs: 10_000,
+  });
   assert.equal(r.code, 0, `podwirectl pod: ${r.stdout}${r.stderr}`);
   const doc = JSON.parse(r.stdout) as { podLink: { present: boolean; detail?: string } };
   assert.equal(doc.podLink.present, false);

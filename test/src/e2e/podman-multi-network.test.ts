@@ -29,7 +29,6 @@ let h: E2eHarness | undefined;
 let pe: PodmanEnv | undefined;
 const skip = new SkipReason();
 
-
 function env(): PodmanEnv {
   assert.ok(pe);
   return pe;
@@ -104,7 +103,10 @@ test('two podman containers on two podwire networks reach each other on both', a
   assert.match(routes, new RegExp(`${SUBNET_B.replace(/\./g, '\\.')} via 169\\.254\\.1\\.1 dev eth\\d onlink`), routes);
   assert.equal(routes.match(/^default/gm)?.length, 1, `one default route: ${routes}`);
 
-  for (const [from, to] of [[C1, C2], [C2, C1]] as const) {
+  for (const [from, to] of [
+    [C1, C2],
+    [C2, C1],
+  ] as const) {
     for (const net of ['a', 'b'] as const) {
       const target = addrs[to]?.[net] ?? '';
       const ping = await p.podman(['exec', from, 'ping', '-c', '2', '-i', '0.2', '-W', '2', target], 20_000);
@@ -113,7 +115,7 @@ test('two podman containers on two podwire networks reach each other on both', a
   }
 });
 
-test('removing the containers releases both networks\' attachments, leases and routes', async (t) => {
+test("removing the containers releases both networks' attachments, leases and routes", async (t) => {
   if (skip.skipped(t)) return;
   const p = env();
   assert.ok(h);
@@ -121,7 +123,13 @@ test('removing the containers releases both networks\' attachments, leases and r
   const addrs = [await p.ipOf(C1, NET_A), await p.ipOf(C1, NET_B), await p.ipOf(C2, NET_A), await p.ipOf(C2, NET_B)];
   await p.mustPodman(['rm', '-f', '-t', '0', C1, C2]);
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.attachments.filter((a) => ids.includes(a.container_id)), []);
-  assert.deepEqual(rows.leases.filter((l) => ids.includes(l.container_id)), []);
+  assert.deepEqual(
+    rows.attachments.filter((a) => ids.includes(a.container_id)),
+    [],
+  );
+  assert.deepEqual(
+    rows.leases.filter((l) => ids.includes(l.container_id)),
+    [],
+  );
   for (const addr of addrs) assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${addr}/32`]), [], addr);
 });

@@ -65,12 +65,27 @@ async function podwireTable(): Promise<string> {
 test('podman -p 127.0.0.1:<port>:8080 reaches the container through podwire alone; rm closes the port', async (t) => {
   if (skip.skipped(t) || !pe) return;
   await pe.mustPodman([
-    'run', '-d', '--name', A, '--network', NET, '-p', `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, '--rootfs', pe.rootfs,
-    '/bin/sh', '-c', `while true; do nc -l -p ${CONTAINER_PORT} -e echo pong-native; done`,
+    'run',
+    '-d',
+    '--name',
+    A,
+    '--network',
+    NET,
+    '-p',
+    `127.0.0.1:${hostPort}:${CONTAINER_PORT}`,
+    '--rootfs',
+    pe.rootfs,
+    '/bin/sh',
+    '-c',
+    `while true; do nc -l -p ${CONTAINER_PORT} -e echo pong-native; done`,
   ]);
   const ipA = await pe.ipOf(A);
   assert.match(ipA, /^10\.252\.0\.\d+$/);
-  assert.match(await podwireTable(), new RegExp(`tcp \\. 127\\.0\\.0\\.1 \\. ${hostPort} : ${ipA.replace(/\./g, '\\.')} `), 'podwire mapped the published port');
+  assert.match(
+    await podwireTable(),
+    new RegExp(`tcp \\. 127\\.0\\.0\\.1 \\. ${hostPort} : ${ipA.replace(/\./g, '\\.')} `),
+    'podwire mapped the published port',
+  );
   const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
   assert.ok(!nat.includes(`${ipA}:${CONTAINER_PORT}`), 'no portmap rule: podwire did it');
   assert.equal(await eventually(() => readFromLoopback(hostPort)), 'pong-native\n');

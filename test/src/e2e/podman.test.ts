@@ -31,7 +31,6 @@ let hostPort = 18080;
 const ips = new Map<string, string>();
 const ids = new Map<string, string>();
 
-
 function env(): PodmanEnv {
   assert.ok(pe);
   return pe;
@@ -82,8 +81,19 @@ test('two podman containers on the podwire network reach each other', async (t) 
   if (skip.skipped(t)) return;
   const p = env();
   await p.mustPodman([
-    'run', '-d', '--name', A, '--network', NET, '-p', `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, '--rootfs', p.rootfs,
-    '/bin/sh', '-c', `while true; do nc -l -p ${CONTAINER_PORT} -e echo pong-from-a; done`,
+    'run',
+    '-d',
+    '--name',
+    A,
+    '--network',
+    NET,
+    '-p',
+    `127.0.0.1:${hostPort}:${CONTAINER_PORT}`,
+    '--rootfs',
+    p.rootfs,
+    '/bin/sh',
+    '-c',
+    `while true; do nc -l -p ${CONTAINER_PORT} -e echo pong-from-a; done`,
   ]);
   await p.mustPodman(['run', '-d', '--name', B, '--network', NET, '--rootfs', p.rootfs, '/bin/sleep', '600']);
   for (const c of [A, B]) {
@@ -101,10 +111,13 @@ test('two podman containers on the podwire network reach each other', async (t) 
   assert.deepEqual(leasesOf(ids.get(B) ?? ''), [ipB]);
   assert.ok(h);
   const atts = readStore(h.server.dbPath).attachments.filter((a) => a.network === NET);
-  assert.deepEqual(atts.map((a) => [a.container_id, a.ifname, a.state]).sort(), [
-    [ids.get(A), 'eth0', 'ready'],
-    [ids.get(B), 'eth0', 'ready'],
-  ].sort());
+  assert.deepEqual(
+    atts.map((a) => [a.container_id, a.ifname, a.state]).sort(),
+    [
+      [ids.get(A), 'eth0', 'ready'],
+      [ids.get(B), 'eth0', 'ready'],
+    ].sort(),
+  );
 
   // Network safety: the host routes both addresses into podwire veths before any packet flows.
   for (const ip of [ipA, ipB]) {
@@ -153,9 +166,16 @@ test('stopping and removing containers releases their addresses and rules', asyn
   await p.mustPodman(['rm', '-f', '-t', '0', A, B]);
   assert.deepEqual(leasesOf(idA), [], `${A} removed: its lease is released`);
   assert.ok(h);
-  assert.deepEqual(readStore(h.server.dbPath).attachments.filter((a) => a.network === NET), []);
+  assert.deepEqual(
+    readStore(h.server.dbPath).attachments.filter((a) => a.network === NET),
+    [],
+  );
   assert.deepEqual(await ipJson<IpRoute>(['route', 'show', `${ipA}/32`]), []);
   const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n');
-  assert.deepEqual(nat.filter((l) => l.includes(`${ipA}:`) || l.includes(`-s ${ipA}/32`)), [], 'portmap rules for A are gone');
+  assert.deepEqual(
+    nat.filter((l) => l.includes(`${ipA}:`) || l.includes(`-s ${ipA}/32`)),
+    [],
+    'portmap rules for A are gone',
+  );
   assert.equal((await p.mustPodman(['ps', '-a', '-q'])).trim(), '');
 });

@@ -37,7 +37,10 @@ let h: E2eHarness;
 const pods = new Map<string, { ns: string; nsPath: string; podNamespace: string; podName: string; ifname: string }>();
 
 async function ctl(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; json: () => Obj }> {
-  const r = await runCommand(process.execPath, [CTL, ...args], { env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket, ...env }, timeoutMs: 60_000 });
+  const r = await runCommand(process.execPath, [CTL, ...args], {
+    env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket, ...env },
+    timeoutMs: 60_000,
+  });
   return { ...r, json: () => JSON.parse(r.stdout) as Obj };
 }
 
@@ -139,7 +142,9 @@ test('pods: every attachment as SQLite has it, filtered by namespace; the table 
   assert.match(lines[0]!, /^POD +CONTAINER +IFNAME +NETWORK +ADDRESSES +HOST IF +STATE +CREATED$/);
   for (const a of listed) {
     assert.ok(
-      lines.some((l) => new RegExp(`^${a.podNamespace}/${a.podName} +${a.containerId} +${a.ifname} +${NET} +${a.addresses.join(',')} +${a.hostIfname} +ready `).test(l)),
+      lines.some((l) =>
+        new RegExp(`^${a.podNamespace}/${a.podName} +${a.containerId} +${a.ifname} +${NET} +${a.addresses.join(',')} +${a.hostIfname} +ready `).test(l),
+      ),
       `a row for ${a.containerId}:\n${table.stdout}`,
     );
   }
@@ -156,7 +161,10 @@ test('pod NAMESPACE/NAME: both veth ends and routes as ip -j shows them, no prob
   assert.deepEqual(doc.result, JSON.parse(row.result!), 'the stored ADD result');
   assert.deepEqual(doc.problems, []);
 
-  for (const [state, dev, ns] of [[doc.hostLink, att.hostIfname, undefined], [doc.podLink, 'eth0', pod.ns]] as Array<[Obj, string, string | undefined]>) {
+  for (const [state, dev, ns] of [
+    [doc.hostLink, att.hostIfname, undefined],
+    [doc.podLink, 'eth0', pod.ns],
+  ] as Array<[Obj, string, string | undefined]>) {
     const [link] = await ipJson<IpLink>(['link', 'show', 'dev', dev], ns);
     assert.ok(link);
     assert.equal(state.present, true);
@@ -168,10 +176,22 @@ test('pod NAMESPACE/NAME: both veth ends and routes as ip -j shows them, no prob
     assert.deepEqual([...(state.addresses as string[])].sort(), (addr?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`).sort());
   }
   const kernelHostRoutes = (await ipJson<IpRoute>(['-4', 'route', 'show', 'dev', att.hostIfname])).map((x) => normaliseDst(x.dst)).sort();
-  assert.deepEqual((doc.hostRoutes as Obj[]).filter((x) => !String(x.destination).includes(':')).map((x) => x.destination).sort(), kernelHostRoutes);
+  assert.deepEqual(
+    (doc.hostRoutes as Obj[])
+      .filter((x) => !String(x.destination).includes(':'))
+      .map((x) => x.destination)
+      .sort(),
+    kernelHostRoutes,
+  );
   assert.ok(kernelHostRoutes.includes(att.addresses[0]), 'the host route to the pod');
   const kernelPodRoutes = (await ipJson<IpRoute>(['-4', 'route', 'show', 'dev', 'eth0'], pod.ns)).map((x) => normaliseDst(x.dst)).sort();
-  assert.deepEqual((doc.podRoutes as Obj[]).filter((x) => !String(x.destination).includes(':')).map((x) => x.destination).sort(), kernelPodRoutes);
+  assert.deepEqual(
+    (doc.podRoutes as Obj[])
+      .filter((x) => !String(x.destination).includes(':'))
+      .map((x) => x.destination)
+      .sort(),
+    kernelPodRoutes,
+  );
   assert.ok(kernelPodRoutes.includes('0.0.0.0/0'), 'the pod default route');
 
   const table = await ctl(['pod', 'team-a/web-a']);
@@ -225,7 +245,8 @@ test('leases: the SQLite lease rows, per network', async () => {
   assert.ok(listed.length >= 4);
   assert.equal((await ctl(['leases', '--network', 'no-such-net'])).stdout, 'no leases\n');
   const table = await ctl(['leases', '--network', NET]);
-  for (const l of rows.filter((x) => x.network === NET)) assert.match(table.stdout, new RegExp(`^${NET} +${l.address.replace(/\./g, '\\.')} +/24 +0 +${l.container_id} +${l.ifname}$`, 'm'));
+  for (const l of rows.filter((x) => x.network === NET))
+    assert.match(table.stdout, new RegExp(`^${NET} +${l.address.replace(/\./g, '\\.')} +/24 +0 +${l.container_id} +${l.ifname}$`, 'm'));
 });
 
 test('peers: no peer source, this node and its pod CIDRs', async () => {
@@ -239,7 +260,10 @@ test('peers: no peer source, this node and its pod CIDRs', async () => {
 
 /** Runs podwirectl in the background, collecting its output. */
 function background(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CTL, ...args], { env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CTL, ...args], {
+    env: { PATH: process.env.PATH ?? '', PODWIRE_SOCKET: h.server.socket },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -267,11 +291,23 @@ test('events --follow sees an ADD made while it runs, and stops on Ctrl-C with e
   } finally {
     watch.child.kill('SIGKILL');
   }
-  const events = watch.out().trimEnd().split('\n').map((l) => JSON.parse(l) as Obj);
+  const events = watch
+    .out()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Obj);
   const add = events.find((e) => e.containerId === 'ctl-ctr-d');
   assert.ok(add, watch.out());
   assert.deepEqual(
-    { verb: add.verb, outcome: add.outcome, network: add.network, ifname: add.ifname, podNamespace: add.podNamespace, podName: add.podName, errorCode: add.errorCode },
+    {
+      verb: add.verb,
+      outcome: add.outcome,
+      network: add.network,
+      ifname: add.ifname,
+      podNamespace: add.podNamespace,
+      podName: add.podName,
+      errorCode: add.errorCode,
+    },
     { verb: 'ADD', outcome: 'ok', network: NET, ifname: 'eth0', podNamespace: 'team-d', podName: 'web-d', errorCode: 0 },
   );
   assert.ok(add.durationMs > 0);
@@ -283,7 +319,13 @@ test('events --count: a failed call, as a table line, then it stops by itself', 
   try {
     await waitFor('the stream to be subscribed', () => watch.err().includes('watching CNI calls on'));
     // CHECK of a container podwire does not know: code 3.
-    const check = await h.shim({ command: 'CHECK', containerId: 'ctl-ctr-unknown', netns: pods.get('ctl-ctr-a/eth0')!.nsPath, ifname: 'eth0', config: CONF_110 });
+    const check = await h.shim({
+      command: 'CHECK',
+      containerId: 'ctl-ctr-unknown',
+      netns: pods.get('ctl-ctr-a/eth0')!.nsPath,
+      ifname: 'eth0',
+      config: CONF_110,
+    });
     assert.equal(check.exitCode, 1);
     assert.equal(await watch.exit, 0, watch.err());
   } finally {
@@ -326,17 +368,31 @@ test('--remote with mutual TLS: the same answers as the socket; TLS failures exi
     });
     const server = t.server;
     let port: number | undefined;
-    await waitFor('podwired to log its TCP port', () => (port = server.logRecords().find((l) => typeof l.tcpPort === 'number')?.tcpPort as number | undefined) !== undefined);
+    await waitFor(
+      'podwired to log its TCP port',
+      () => (port = server.logRecords().find((l) => typeof l.tcpPort === 'number')?.tcpPort as number | undefined) !== undefined,
+    );
     const address = `127.0.0.1:${port}`;
     const ns = await t.netns.create('r');
-    const add = await t.shim({ command: 'ADD', containerId: 'ctl-ctr-remote', netns: ns.path, ifname: 'eth0', config: conf, args: 'K8S_POD_NAMESPACE=team-r;K8S_POD_NAME=web-r' });
+    const add = await t.shim({
+      command: 'ADD',
+      containerId: 'ctl-ctr-remote',
+      netns: ns.path,
+      ifname: 'eth0',
+      config: conf,
+      args: 'K8S_POD_NAMESPACE=team-r;K8S_POD_NAME=web-r',
+    });
     assert.equal(add.exitCode, 0, add.stdout + add.stderr);
 
     const remote = ['--remote', address, '--cert', tls.clientCert, '--key', tls.clientKey, '--ca', tls.caCert];
     const health = await ctl(['health', ...remote]);
     assert.equal(health.code, 0, health.stderr);
     assert.equal(health.stdout, 'SERVING\n');
-    for (const args of [['pods', '-o', 'json'], ['leases', '-o', 'json'], ['pod', 'team-r/web-r', '-o', 'json']]) {
+    for (const args of [
+      ['pods', '-o', 'json'],
+      ['leases', '-o', 'json'],
+      ['pod', 'team-r/web-r', '-o', 'json'],
+    ]) {
       const overTcp = await ctl([...args, ...remote]);
       const overSocket = await ctl([...args, '--socket', server.socket]);
       assert.equal(overTcp.code, 0, overTcp.stderr);
@@ -380,7 +436,10 @@ test('server down: exit 4 and a message naming the socket, for every command', a
     const r = await ctl(args);
     assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`^podwirectl: cannot reach podwired at unix:${socket}: connect (ENOENT|ECONNREFUSED) ${socket} \\(is podwired running\\?\\)\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^podwirectl: cannot reach podwired at unix:${socket}: connect (ENOENT|ECONNREFUSED) ${socket} \\(is podwired running\\?\\)\\n$`),
+    );
   }
   const elsewhere = await ctl(['health', '--socket', '/run/podwire-ctl-test-nothing-here.sock']);
   assert.equal(elsewhere.code, 4);

@@ -71,7 +71,10 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
     assert.ok(Date.now() < deadline, 'podwired became ready');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const served = h.server.logRecords().filter((r) => r.msg === 'podwired serving').at(-1);
+  const served = h.server
+    .logRecords()
+    .filter((r) => r.msg === 'podwired serving')
+    .at(-1);
   assert.ok(served);
   assert.deepEqual(served.reconcile, { rolledBack: 1, orphanLinks: 1, orphanRoutes: 1, hostOk: 1, hostDegraded: 0, failed: 0 });
   // The ready pod is verified inside its netns after serving started.
@@ -89,10 +92,19 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
   assert.equal(await linkExists('pw0000000000bb'), false, 'the orphan veth is gone');
   assert.equal(await linkExists(FOREIGN), true, "another server's veth is untouched");
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.attachments.map((a) => [a.container_id, a.state]), [['ctr-keep', 'ready']]);
-  assert.deepEqual(rows.leases.map((l) => l.address), [keepIp]);
+  assert.deepEqual(
+    rows.attachments.map((a) => [a.container_id, a.state]),
+    [['ctr-keep', 'ready']],
+  );
+  assert.deepEqual(
+    rows.leases.map((l) => l.address),
+    [keepIp],
+  );
   const routes = (await ipJson<IpRoute>(['route', 'show', 'proto', '199'])).filter((r) => r.dst.startsWith('10.236.'));
-  assert.deepEqual(routes.map((r) => [r.dst, r.dev]), [[keepIp, keepHost]]);
+  assert.deepEqual(
+    routes.map((r) => [r.dst, r.dev]),
+    [[keepIp, keepHost]],
+  );
 
   const check = await h.shim({ command: 'CHECK', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
   assert.equal(check.exitCode, 0, check.stdout);
@@ -105,14 +117,20 @@ test('a server restart (upgrade) does not disturb running pods: a ping keeps flo
   const b = await h.netns.create('up-b');
   const addrs: string[] = [];
   const hosts: string[] = [];
-  for (const [c, ns] of [['ctr-up-a', a], ['ctr-up-b', b]] as const) {
+  for (const [c, ns] of [
+    ['ctr-up-a', a],
+    ['ctr-up-b', b],
+  ] as const) {
     const add = await h.shim({ command: 'ADD', containerId: c, netns: ns.path, ifname: 'eth0', config: CONF });
     assert.equal(add.exitCode, 0, add.stdout);
     addrs.push(((add.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '');
     hosts.push((add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '');
   }
   // Network safety: the target's host route must point at its own veth before any ping.
-  assert.deepEqual((await ipJson<IpRoute>(['route', 'show', `${addrs[1]}/32`])).map((r) => r.dev), [hosts[1]]);
+  assert.deepEqual(
+    (await ipJson<IpRoute>(['route', 'show', `${addrs[1]}/32`])).map((r) => r.dev),
+    [hosts[1]],
+  );
   const ping = runCommand('ip', ['netns', 'exec', a.name, 'ping', '-c', '40', '-i', '0.1', '-W', '1', addrs[1] ?? ''], { timeoutMs: 30_000 });
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(await h.server.stop(), 0);
@@ -120,7 +138,10 @@ test('a server restart (upgrade) does not disturb running pods: a ping keeps flo
   const out = await ping;
   assert.equal(out.code, 0, out.stdout);
   assert.match(out.stdout, /40 packets transmitted, 40 received, 0% packet loss/);
-  for (const [c, ns] of [['ctr-up-a', a], ['ctr-up-b', b]] as const) {
+  for (const [c, ns] of [
+    ['ctr-up-a', a],
+    ['ctr-up-b', b],
+  ] as const) {
     const del = await h.shim({ command: 'DEL', containerId: c, netns: ns.path, ifname: 'eth0', config: CONF });
     assert.equal(del.exitCode, 0, del.stdout);
   }
@@ -154,7 +175,13 @@ test('a restarted runtime resyncs: STATUS until ready, GET what it knows, GC the
   });
   assert.equal(gc.exitCode, 0, gc.stdout);
   const rows = readStore(h.server.dbPath);
-  assert.deepEqual(rows.attachments.filter((x) => x.network === NET).map((x) => x.container_id).sort(), ['rs-1', 'rs-2']);
+  assert.deepEqual(
+    rows.attachments
+      .filter((x) => x.network === NET)
+      .map((x) => x.container_id)
+      .sort(),
+    ['rs-1', 'rs-2'],
+  );
   assert.equal(rows.leases.filter((l) => l.network === NET).length, 2);
   assert.equal(await linkExists(forgotten), false, 'GC removed the forgotten pod’s veth');
   for (const p of ['rs-1', 'rs-2']) {
@@ -168,7 +195,10 @@ test('pool exhaustion: the ADD that finds no address gets 100, STATUS says 50, b
   const a = await h.netns.create('ex-a');
   const b = await h.netns.create('ex-b');
   const c = await h.netns.create('ex-c');
-  for (const [id, ns] of [['ex-a', a], ['ex-b', b]] as const) {
+  for (const [id, ns] of [
+    ['ex-a', a],
+    ['ex-b', b],
+  ] as const) {
     const add = await h.shim({ command: 'ADD', containerId: id, netns: ns.path, ifname: 'eth0', config: small });
     assert.equal(add.exitCode, 0, add.stdout);
   }
@@ -183,7 +213,10 @@ test('pool exhaustion: the ADD that finds no address gets 100, STATUS says 50, b
   assert.equal((await h.shim({ command: 'STATUS', config: small })).exitCode, 0);
   const retry = await h.shim({ command: 'ADD', containerId: 'ex-c', netns: c.path, ifname: 'eth0', config: small });
   assert.equal(retry.exitCode, 0, retry.stdout);
-  for (const [id, ns] of [['ex-b', b], ['ex-c', c]] as const) {
+  for (const [id, ns] of [
+    ['ex-b', b],
+    ['ex-c', c],
+  ] as const) {
     assert.equal((await h.shim({ command: 'DEL', containerId: id, netns: ns.path, ifname: 'eth0', config: small })).exitCode, 0);
   }
 });

@@ -79,7 +79,8 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   // Two pods lost their host route (host side degraded), two others their default route inside
   // the pod (found only by the verification), and one pod's netns was deleted by the runtime
   // without a DEL (its veth pair went with it: host side degraded, netns gone).
-  for (const i of [10, 11]) await mustRun('ip', ['route', 'del', `${String(adds[i]?.json && (adds[i]?.json?.ips as Array<{ address: string }>)[0]?.address)}`, 'dev', hostOf(i)]);
+  for (const i of [10, 11])
+    await mustRun('ip', ['route', 'del', `${String(adds[i]?.json && (adds[i]?.json?.ips as Array<{ address: string }>)[0]?.address)}`, 'dev', hostOf(i)]);
   for (const i of [20, 21]) await mustRun('ip', ['-n', nets[i]?.name ?? '', 'route', 'del', 'default']);
   await h.netns.remove(nets[30]?.name ?? '');
 
@@ -116,26 +117,45 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   // 5. The verification line, once the pods were checked inside their netns.
   const deadline = Date.now() + 30_000;
   let verified: Record<string, unknown> | undefined;
-  while (!(verified = h.server.logRecords().slice(from).find((r) => r.msg === 'podwired: ready pods verified in their netns'))) {
+  while (
+    !(verified = h.server
+      .logRecords()
+      .slice(from)
+      .find((r) => r.msg === 'podwired: ready pods verified in their netns'))
+  ) {
     assert.ok(Date.now() < deadline, 'the verification finished');
     await new Promise((r) => setTimeout(r, 50));
   }
   const v = verified.verification as Record<string, number>;
   // 10 and 11 lack only a host route: inside their netns they are fine.
-  assert.deepEqual({ total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone }, { total: PODS, verified: PODS - 3, failed: 2, netnsGone: 1 });
+  assert.deepEqual(
+    { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone },
+    { total: PODS, verified: PODS - 3, failed: 2, netnsGone: 1 },
+  );
 
   // 6. The kernel as the store says: no owned link but the ready pods', no stray pod route.
   const after = readStore(h.server.dbPath);
   assert.equal(after.attachments.filter((a) => a.network === NET && a.state === 'pending').length, 0);
   assert.equal(after.leases.filter((l) => l.network === NET).length, PODS);
-  const ownedNow = (await ipJson<AliasLink>(['link', 'show'])).filter((l) => l.ifalias === alias).map((l) => l.ifname).sort();
-  assert.deepEqual(ownedNow, ready.map((a) => a.host_ifname).filter((n) => n !== hostOf(30)).sort());
+  const ownedNow = (await ipJson<AliasLink>(['link', 'show']))
+    .filter((l) => l.ifalias === alias)
+    .map((l) => l.ifname)
+    .sort();
+  assert.deepEqual(
+    ownedNow,
+    ready
+      .map((a) => a.host_ifname)
+      .filter((n) => n !== hostOf(30))
+      .sort(),
+  );
   const routesNow = await podRoutes();
   assert.equal(routesNow.filter((r) => !leased.has(r.dst)).length, 0, 'no stray pod route');
   assert.equal(routesNow.length, PODS - 3, 'one route per pod but the two that lost theirs and the one whose netns is gone');
 
   // 7. The runtime tears everything down: nothing is left.
-  const dels = await pool(ids, 8, (id, i) => h.shim({ command: 'DEL', containerId: id, netns: i === 30 ? '' : (nets[i]?.path ?? ''), ifname: 'eth0', config: CONF }));
+  const dels = await pool(ids, 8, (id, i) =>
+    h.shim({ command: 'DEL', containerId: id, netns: i === 30 ? '' : (nets[i]?.path ?? ''), ifname: 'eth0', config: CONF }),
+  );
   dels.forEach((d, i) => assert.equal(d.exitCode, 0, `${ids[i]}: ${d.stdout}`));
   const empty = readStore(h.server.dbPath);
   assert.equal(empty.attachments.filter((a) => a.network === NET).length, 0);

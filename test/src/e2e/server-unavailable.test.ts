@@ -75,7 +75,10 @@ test('with the server down, CHECK and DEL get 11 too; the DEL succeeds when retr
   const del = await h.shim({ ...call, command: 'DEL' });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.deepEqual(await settledVeths(ns.name), []);
-  assert.deepEqual(readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-retry'), []);
+  assert.deepEqual(
+    readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-retry'),
+    [],
+  );
 });
 
 test('an ADD whose caller gave up (shim deadline) is rolled back by the server when it completes', async () => {
@@ -107,7 +110,11 @@ test('an ADD whose caller gave up (shim deadline) is rolled back by the server w
   console.log(`late ADD after its caller gave up: ${rec ? `outcome ${String(rec.outcome)}` : 'never started'}`);
   if (rec) assert.equal(rec.outcome, 'abandoned', JSON.stringify(rec));
   else assert.ok(h.server.logRecords().length > 0, 'podwired is alive');
-  assert.deepEqual(readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-late-add'), [], 'no attachment is left');
+  assert.deepEqual(
+    readStore(h.server.dbPath).attachments.filter((a) => a.container_id === 'ctr-late-add'),
+    [],
+    'no attachment is left',
+  );
   assert.deepEqual(await settledVeths(ns.name), [], 'no veth is left in the pod');
   // And podwired serves again.
   const again = await h.shim({ ...call, command: 'ADD' });

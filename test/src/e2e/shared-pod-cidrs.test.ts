@@ -74,30 +74,64 @@ test('two podwire networks without ranges share the node pod CIDRs without shari
   const bIps = addresses(b.result);
   assert.equal(aIps.length, 2, 'dual-stack from the two pod CIDRs');
   assert.ok(aIps[0]?.startsWith('10.243.19.') && bIps[0]?.startsWith('10.243.19.'), `${aIps} ${bIps}`);
-  assert.deepEqual(aIps.filter((ip) => bIps.includes(ip)), [], `distinct addresses: ${NET_A} ${aIps.join(' ')}, ${NET_B} ${bIps.join(' ')}`);
+  assert.deepEqual(
+    aIps.filter((ip) => bIps.includes(ip)),
+    [],
+    `distinct addresses: ${NET_A} ${aIps.join(' ')}, ${NET_B} ${bIps.join(' ')}`,
+  );
 
   // Both pods keep their host routes, each through its own host end.
-  assert.deepEqual(await routesOf(aIps), aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`));
-  assert.deepEqual(await routesOf(bIps), bIps.map((ip) => `${ip} dev ${hostEnd(b.result)}`));
+  assert.deepEqual(
+    await routesOf(aIps),
+    aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`),
+  );
+  assert.deepEqual(
+    await routesOf(bIps),
+    bIps.map((ip) => `${ip} dev ${hostEnd(b.result)}`),
+  );
 
-  for (const [net, pod] of [[NET_A, a], [NET_B, b]] as const) {
+  for (const [net, pod] of [
+    [NET_A, a],
+    [NET_B, b],
+  ] as const) {
     const check = await theNode().shim({ command: 'CHECK', ...pod.call, config: { ...conf(net), prevResult: pod.result } });
     assert.equal(check.exitCode, 0, `CHECK ${net}: ${check.stdout}`);
   }
 
   // Asking network B for pod A's address (IP=) is refused, naming who holds it; A's route stays.
   const ns = await theNode().pod('c');
-  const taken = await theNode().shim({ command: 'ADD', containerId: `ctr-c-${PID}`, netns: ns.path, ifname: 'eth0', config: conf(NET_B), args: `IP=${aIps[0]}` });
+  const taken = await theNode().shim({
+    command: 'ADD',
+    containerId: `ctr-c-${PID}`,
+    netns: ns.path,
+    ifname: 'eth0',
+    config: conf(NET_B),
+    args: `IP=${aIps[0]}`,
+  });
   assert.equal(taken.exitCode, 1, taken.stdout);
   assert.equal(taken.json?.code, 105, taken.stdout);
-  assert.match(String(taken.json?.details), new RegExp(`${aIps[0]?.replace(/\./g, '\\.')} is leased to network ${NET_A}, container ${a.call.containerId}, interface eth0`));
-  assert.deepEqual(await routesOf(aIps), aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`));
+  assert.match(
+    String(taken.json?.details),
+    new RegExp(`${aIps[0]?.replace(/\./g, '\\.')} is leased to network ${NET_A}, container ${a.call.containerId}, interface eth0`),
+  );
+  assert.deepEqual(
+    await routesOf(aIps),
+    aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`),
+  );
 
   // DEL of B leaves A's routes, and A's CHECK still passes.
   const del = await theNode().shim({ command: 'DEL', ...b.call, config: conf(NET_B) });
   assert.equal(del.exitCode, 0, del.stdout);
-  assert.deepEqual(await routesOf(bIps), bIps.map((ip) => `${ip} -`), "B's routes are gone");
-  assert.deepEqual(await routesOf(aIps), aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`), "A's routes stay");
+  assert.deepEqual(
+    await routesOf(bIps),
+    bIps.map((ip) => `${ip} -`),
+    "B's routes are gone",
+  );
+  assert.deepEqual(
+    await routesOf(aIps),
+    aIps.map((ip) => `${ip} dev ${hostEnd(a.result)}`),
+    "A's routes stay",
+  );
   const check = await theNode().shim({ command: 'CHECK', ...a.call, config: { ...conf(NET_A), prevResult: a.result } });
   assert.equal(check.exitCode, 0, `CHECK ${NET_A} after DEL of ${NET_B}: ${check.stdout}`);
 });

@@ -72,7 +72,9 @@ test(`${CYCLES} ADD/DEL cycles at concurrency ${CONCURRENCY} leave fds, memory, 
   // The last calls' connections close asynchronously on the server side: let them settle.
   for (let waited = 0; serverFacts().fds > before.fds && waited < 3000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   const afterFacts = { ...serverFacts(), ...(await kernelFacts()) };
-  console.log(`soak: ${done} cycles in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)} cycles/s); before ${JSON.stringify(before)}, after ${JSON.stringify(afterFacts)}`);
+  console.log(
+    `soak: ${done} cycles in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)} cycles/s); before ${JSON.stringify(before)}, after ${JSON.stringify(afterFacts)}`,
+  );
   assert.ok(afterFacts.fds <= before.fds, `no file descriptor leaked (${before.fds} -> ${afterFacts.fds})`);
   assert.deepEqual([afterFacts.leases, afterFacts.attachments, afterFacts.routes], [0, 0, 0]);
   assert.deepEqual([before.leases, before.attachments, before.routes], [0, 0, 0]);

@@ -81,7 +81,10 @@ async function vxlanPackets(ns: string): Promise<number> {
 
 async function fdbOf(ns: string): Promise<string[]> {
   const out = await mustRun('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'pwvx1']);
-  return (JSON.parse(out) as Array<{ mac: string; dst?: string }>).filter((f) => f.dst).map((f) => `${f.mac} ${f.dst ?? ''}`).sort();
+  return (JSON.parse(out) as Array<{ mac: string; dst?: string }>)
+    .filter((f) => f.dst)
+    .map((f) => `${f.mac} ${f.dst ?? ''}`)
+    .sort();
 }
 
 async function neighboursOf(ns: string): Promise<string[]> {
@@ -103,7 +106,13 @@ async function restartAll(encapsulation: string): Promise<void> {
   await Promise.all(nodes.map((node) => node.server.start()));
   for (const node of nodes) {
     await waitFor(`peer routes on ${node.name}`, async () => (await peerRoutes(node.netns)).length === 4).catch(async (err: unknown) => {
-      throw new Error(`${String(err)}: ${(await peerRoutes(node.netns)).join('; ')}\n${node.server.logRecords().filter((r) => Number(r.level) >= 40).map((r) => JSON.stringify(r)).join('\n')}`);
+      throw new Error(
+        `${String(err)}: ${(await peerRoutes(node.netns)).join('; ')}\n${node.server
+          .logRecords()
+          .filter((r) => Number(r.level) >= 40)
+          .map((r) => JSON.stringify(r))
+          .join('\n')}`,
+      );
     });
   }
 }
@@ -136,12 +145,16 @@ before(async () => {
     await mustRun('ip', ['-n', ns, 'addr', 'add', `${nodeIP(n).v6}/64`, 'dev', 'eth0', 'nodad']);
     await mustRun('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
     // The other segment through the router (and nothing else: no pod CIDR is routed there).
-    const [other4, other6, gw4, gw6] = n === 3 ? ['10.221.0.0/24', 'fd99:221::/64', '10.222.0.254', 'fd99:222::fe'] : ['10.222.0.0/24', 'fd99:222::/64', '10.221.0.254', 'fd99:221::fe'];
+    const [other4, other6, gw4, gw6] =
+      n === 3 ? ['10.221.0.0/24', 'fd99:221::/64', '10.222.0.254', 'fd99:222::fe'] : ['10.222.0.0/24', 'fd99:222::/64', '10.221.0.254', 'fd99:221::fe'];
     await mustRun('ip', ['-n', ns, 'route', 'add', other4, 'via', gw4]);
     await mustRun('ip', ['-n', ns, '-6', 'route', 'add', other6, 'via', gw6]);
     const dir = path.join(root, `node-${n}`);
     fs.mkdirSync(dir, { mode: 0o700 });
-    const server = new PodwiredProcess(path.join(dir, 'run', 'podwire.sock'), path.join(dir, 'state'), { netns: ns, config: configFor(n, 'vxlan-cross-subnet') });
+    const server = new PodwiredProcess(path.join(dir, 'run', 'podwire.sock'), path.join(dir, 'state'), {
+      netns: ns,
+      config: configFor(n, 'vxlan-cross-subnet'),
+    });
     nodes.push({ n, name: `node-${n}`, netns: ns, server, pod: { netns: '', path: '', v4: '', v6: '' } });
   }
   await Promise.all(nodes.map((node) => node.server.start()));
@@ -153,7 +166,9 @@ after(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through VXLAN; pods get MTU 1450; DF pings fit exactly', { timeout: 180_000 }, async () => {
+test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through VXLAN; pods get MTU 1450; DF pings fit exactly', {
+  timeout: 180_000,
+}, async () => {
   const [a, b, c] = nodes;
   assert.ok(a && b && c);
   for (const node of nodes) await waitFor(`peer routes on ${node.name}`, async () => (await peerRoutes(node.netns)).length === 4);
@@ -173,17 +188,28 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
   assert.deepEqual(await neighboursOf(a.netns), [`10.223.3.0 ${vtepMac(3)}`, `fd99:223:3:: ${vtepMac(3)}`]);
   assert.deepEqual(await fdbOf(c.netns), [`${vtepMac(1)} 10.221.0.1`, `${vtepMac(2)} 10.221.0.2`]);
   // VXLAN is accepted from the known peers' node addresses only (an nftables table of the overlay's own).
-  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'tables'])) as { nftables: Array<{ table?: { name: string } }> };
+  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'tables'])) as {
+    nftables: Array<{ table?: { name: string } }>;
+  };
   const filter = tables.nftables.map((o) => o.table?.name ?? '').find((n) => n.startsWith('podwire-vxlan-'));
   assert.ok(filter, 'the VXLAN filter table');
-  const peersV4 = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'set', 'inet', filter, 'peers-v4'])) as { nftables: Array<{ set?: { elem?: string[] } }> };
+  const peersV4 = JSON.parse(await mustRun('ip', ['netns', 'exec', c.netns, 'nft', '-j', 'list', 'set', 'inet', filter, 'peers-v4'])) as {
+    nftables: Array<{ set?: { elem?: string[] } }>;
+  };
   assert.deepEqual(peersV4.nftables.find((o) => o.set)?.set?.elem?.sort(), ['10.221.0.1', '10.221.0.2']);
   const [dev] = await ipJson<{ mtu: number; address: string }>(['link', 'show', 'pwvx1'], c.netns);
   assert.deepEqual(dev && { mtu: dev.mtu, address: dev.address }, { mtu: 1450, address: vtepMac(3) });
 
   for (const node of nodes) {
     const pod = await netns.create(`p${node.n}`);
-    const add = await runShim({ command: 'ADD', containerId: `ctr-vx-${node.n}`, netns: pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
+    const add = await runShim({
+      command: 'ADD',
+      containerId: `ctr-vx-${node.n}`,
+      netns: pod.path,
+      ifname: 'eth0',
+      config: CONF,
+      env: { PODWIRE_SOCKET: node.server.socket },
+    });
     assert.equal(add.exitCode, 0, add.stdout + add.stderr);
     node.pod = { netns: pod.name, path: pod.path, v4: `10.223.${node.n}.1`, v6: `fd99:223:${node.n}::1` };
     const [eth0] = await ipJson<{ mtu: number }>(['link', 'show', 'eth0'], pod.name);
@@ -192,7 +218,10 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
 
   // The on-link pair: direct, both ways, both families; no VXLAN device moves a packet.
   const before = await Promise.all(nodes.map((n) => vxlanPackets(n.netns)));
-  for (const [from, to] of [[a, b], [b, a]] as const) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     for (const address of [to.pod.v4, to.pod.v6]) {
       const out = await ping(from.pod.netns, address);
       assert.equal(out.code, 0, `${from.name} pod -> ${to.name} pod ${address}:\n${out.stdout}`);
@@ -201,7 +230,12 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
   assert.deepEqual(await Promise.all(nodes.map((n) => vxlanPackets(n.netns))), before, 'the on-link pair never crosses a VXLAN device');
 
   // The routed pairs: through VXLAN (node 3's device counts every one of them).
-  for (const [from, to] of [[a, c], [c, a], [b, c], [c, b]] as const) {
+  for (const [from, to] of [
+    [a, c],
+    [c, a],
+    [b, c],
+    [c, b],
+  ] as const) {
     for (const address of [to.pod.v4, to.pod.v6]) {
       const was = await vxlanPackets(c.netns);
       const out = await ping(from.pod.netns, address);
@@ -224,7 +258,14 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
 
   // An explicit mtu larger than the overlay carries is refused, naming the largest that fits.
   const probe = await netns.create('probe');
-  const big = await runShim({ command: 'ADD', containerId: 'ctr-vx-big', netns: probe.path, ifname: 'eth0', config: { ...CONF, mtu: 1500 }, env: { PODWIRE_SOCKET: a.server.socket } });
+  const big = await runShim({
+    command: 'ADD',
+    containerId: 'ctr-vx-big',
+    netns: probe.path,
+    ifname: 'eth0',
+    config: { ...CONF, mtu: 1500 },
+    env: { PODWIRE_SOCKET: a.server.socket },
+  });
   assert.equal(big.exitCode, 1);
   assert.equal(big.json?.code, 7);
   assert.match(String(big.json?.details), /largest MTU that fits .* is 1450/);
@@ -233,10 +274,13 @@ test('vxlan-cross-subnet: the on-link pair goes direct, the routed pairs through
   const ctl = await podwirectl(a.server.socket, 'peers', '-o', 'json');
   assert.equal(ctl.code, 0, ctl.stdout + ctl.stderr);
   const view = JSON.parse(ctl.stdout) as { peers: Array<{ name: string; mode: string; vtepMac: string; vtepUnderlay: string }> };
-  assert.deepEqual(view.peers.map((p) => [p.name, p.mode, p.vtepMac, p.vtepUnderlay]), [
-    ['node-2', 'direct', '', ''],
-    ['node-3', 'vxlan', vtepMac(3), '10.222.0.3'],
-  ]);
+  assert.deepEqual(
+    view.peers.map((p) => [p.name, p.mode, p.vtepMac, p.vtepUnderlay]),
+    [
+      ['node-2', 'direct', '', ''],
+      ['node-3', 'vxlan', vtepMac(3), '10.222.0.3'],
+    ],
+  );
 });
 
 test('vxlan: after a restart in that mode every pair crosses the VXLAN devices', { timeout: 180_000 }, async () => {
@@ -263,7 +307,9 @@ test('vxlan: after a restart in that mode every pair crosses the VXLAN devices',
   assert.equal(fits.code, 0, fits.stdout + fits.stderr);
 });
 
-test('SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back exactly one of each; a peer removed by SIGHUP is withdrawn', { timeout: 120_000 }, async () => {
+test('SIGKILL, the device deleted and an FDB entry removed while down: the restart puts back exactly one of each; a peer removed by SIGHUP is withdrawn', {
+  timeout: 120_000,
+}, async () => {
   const [a, b, c] = nodes;
   assert.ok(a && b && c);
   assert.equal(await a.server.kill(), null);
@@ -272,12 +318,21 @@ test('SIGKILL, the device deleted and an FDB entry removed while down: the resta
   await a.server.start();
   await waitFor('node-1 peer routes back', async () => (await peerRoutes(a.netns)).length === 4);
   assert.deepEqual(await fdbOf(a.netns), [`${vtepMac(2)} 10.221.0.2`, `${vtepMac(3)} 10.222.0.3`]);
-  assert.deepEqual(await neighboursOf(a.netns), [`10.223.2.0 ${vtepMac(2)}`, `10.223.3.0 ${vtepMac(3)}`, `fd99:223:2:: ${vtepMac(2)}`, `fd99:223:3:: ${vtepMac(3)}`]);
+  assert.deepEqual(await neighboursOf(a.netns), [
+    `10.223.2.0 ${vtepMac(2)}`,
+    `10.223.3.0 ${vtepMac(3)}`,
+    `fd99:223:2:: ${vtepMac(2)}`,
+    `fd99:223:3:: ${vtepMac(3)}`,
+  ]);
   // Node 2 was not restarted: its missing FDB entry comes back with the next resync (SIGHUP re-reads the peers and reconciles).
   process.kill(b.server.pid ?? 0, 'SIGHUP');
   await waitFor('node-2 FDB entry restored', async () => (await fdbOf(b.netns)).length === 2);
   assert.deepEqual(await fdbOf(b.netns), [`${vtepMac(1)} 10.221.0.1`, `${vtepMac(3)} 10.222.0.3`]);
-  for (const [from, to] of [[a, c], [b, c], [a, b]] as const) {
+  for (const [from, to] of [
+    [a, c],
+    [b, c],
+    [a, b],
+  ] as const) {
     const out = await ping(from.pod.netns, to.pod.v4);
     assert.equal(out.code, 0, `${from.name} pod -> ${to.name} pod:\n${out.stdout}`);
   }
@@ -292,12 +347,21 @@ test('SIGKILL, the device deleted and an FDB entry removed while down: the resta
   const toC = await ping(a.pod.netns, c.pod.v4, [], 1);
   assert.notEqual(toC.code, 0, 'node 3 is no longer routed from node 1');
   for (const node of nodes) {
-    const del = await runShim({ command: 'DEL', containerId: `ctr-vx-${node.n}`, netns: node.pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: node.server.socket } });
+    const del = await runShim({
+      command: 'DEL',
+      containerId: `ctr-vx-${node.n}`,
+      netns: node.pod.path,
+      ifname: 'eth0',
+      config: CONF,
+      env: { PODWIRE_SOCKET: node.server.socket },
+    });
     assert.equal(del.exitCode, 0, del.stdout);
   }
 });
 
-test('back to encapsulation none: the restart removes the VXLAN device and its port filter; the on-link peer is routed direct', { timeout: 60_000 }, async () => {
+test('back to encapsulation none: the restart removes the VXLAN device and its port filter; the on-link peer is routed direct', {
+  timeout: 60_000,
+}, async () => {
   const [a, b] = nodes;
   assert.ok(a && b);
   await b.server.stop();
@@ -305,13 +369,20 @@ test('back to encapsulation none: the restart removes the VXLAN device and its p
   await b.server.start();
   await waitFor('node-2 direct route to node-1', async () => (await peerRoutes(b.netns)).includes('10.223.1.0/24 via 10.221.0.1 dev eth0'));
   assert.deepEqual(await ipJson(['link', 'show', 'type', 'vxlan'], b.netns), []);
-  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', b.netns, 'nft', '-j', 'list', 'tables'])) as { nftables: Array<{ table?: { name: string } }> };
-  assert.deepEqual(tables.nftables.map((o) => o.table?.name ?? '').filter((n) => n.startsWith('podwire-vxlan-')), []);
+  const tables = JSON.parse(await mustRun('ip', ['netns', 'exec', b.netns, 'nft', '-j', 'list', 'tables'])) as {
+    nftables: Array<{ table?: { name: string } }>;
+  };
+  assert.deepEqual(
+    tables.nftables.map((o) => o.table?.name ?? '').filter((n) => n.startsWith('podwire-vxlan-')),
+    [],
+  );
   const removed = b.server.logRecords().find((r) => r.msg === 'vxlan: removed VXLAN devices left from an earlier configuration');
   assert.deepEqual(removed?.removed, ['pwvx1']);
 });
 
-test('path MTU probes: a router link of 1400 towards node 3 shows as node 3\'s path MTU, flagged too small for the pods\' 1450', { timeout: 60_000 }, async () => {
+test("path MTU probes: a router link of 1400 towards node 3 shows as node 3's path MTU, flagged too small for the pods' 1450", {
+  timeout: 60_000,
+}, async () => {
   const [a] = nodes;
   assert.ok(a);
   const rt = `${netns.prefix}-rt`;
@@ -327,7 +398,13 @@ test('path MTU probes: a router link of 1400 towards node 3 shows as node 3\'s p
     view = JSON.parse(ctl.stdout) as View;
     return view.peers.find((p) => p.name === 'node-3')?.pathMtu === 1400;
   });
-  assert.deepEqual(view.peers.map((p) => [p.name, p.pathMtu]), [['node-2', 1500], ['node-3', 1400]]);
+  assert.deepEqual(
+    view.peers.map((p) => [p.name, p.pathMtu]),
+    [
+      ['node-2', 1500],
+      ['node-3', 1400],
+    ],
+  );
   assert.equal(view.peers[0]?.pathMtuWarning, '');
   assert.match(view.peers[1]?.pathMtuWarning ?? '', /path MTU to 10\.222\.0\.3 is 1400, smaller than the 1500 the pods' MTU 1450 needs over VXLAN/);
   const text = await podwirectl(a.server.socket, 'peers');

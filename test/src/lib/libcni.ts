@@ -155,10 +155,16 @@ export class Libcni {
   /** Appends the executions the driver logged since the last read. */
   private readLog(): void {
     if (!fs.existsSync(this.logFile)) return;
-    const lines = fs.readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = fs
+      .readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     for (const line of lines.slice(this.logged)) {
       const inv = JSON.parse(line) as Omit<PluginInvocation, 'stdin'> & { stdin: unknown };
-      this.invocations.push({ ...inv, stdin: (typeof inv.stdin === 'object' && inv.stdin !== null ? inv.stdin : { raw: inv.stdin }) as Record<string, unknown> });
+      this.invocations.push({
+        ...inv,
+        stdin: (typeof inv.stdin === 'object' && inv.stdin !== null ? inv.stdin : { raw: inv.stdin }) as Record<string, unknown>,
+      });
     }
     this.logged = lines.length;
   }

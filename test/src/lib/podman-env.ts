@@ -173,10 +173,7 @@ export class PodmanEnv {
         '',
       ].join('\n'),
     );
-    fs.writeFileSync(
-      this.storageConf,
-      ['[storage]', 'driver = "vfs"', `graphroot = ${q(this.storageRoot)}`, `runroot = ${q(this.runRoot)}`, ''].join('\n'),
-    );
+    fs.writeFileSync(this.storageConf, ['[storage]', 'driver = "vfs"', `graphroot = ${q(this.storageRoot)}`, `runroot = ${q(this.runRoot)}`, ''].join('\n'));
   }
 
   /** The container's address on the test network (or `network`), from `podman inspect`. */

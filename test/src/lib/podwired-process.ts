@@ -79,7 +79,13 @@ export class PodwiredProcess {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     started.add(this);
-    const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
+    const collect = (d: Buffer) =>
+      this.logs.push(
+        ...d
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     let exitCode: number | null | undefined;
@@ -152,7 +158,9 @@ export class PodwiredProcess {
       const [family, name] = t.split(' ') as [string, string];
       const cmd = ['nft', 'delete', 'table', family, name];
       try {
-        execFileSync(this.options.netns ? 'ip' : cmd[0]!, this.options.netns ? ['netns', 'exec', this.options.netns, ...cmd] : cmd.slice(1), { stdio: 'ignore' });
+        execFileSync(this.options.netns ? 'ip' : cmd[0]!, this.options.netns ? ['netns', 'exec', this.options.netns, ...cmd] : cmd.slice(1), {
+          stdio: 'ignore',
+        });
       } catch {
         // Already gone, or its netns with it.
       }

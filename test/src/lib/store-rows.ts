@@ -26,9 +26,7 @@ export function readStore(dbPath: string): { leases: LeaseRow[]; attachments: At
     return {
       leases: db.prepare('SELECT network, container_id, ifname, address FROM leases ORDER BY address').all() as LeaseRow[],
       attachments: db
-        .prepare(
-          'SELECT network, container_id, ifname, netns, host_ifname, state, result, pod_namespace, pod_name FROM attachments ORDER BY container_id',
-        )
+        .prepare('SELECT network, container_id, ifname, netns, host_ifname, state, result, pod_namespace, pod_name FROM attachments ORDER BY container_id')
         .all() as AttachmentRow[],
     };
   } finally {

@@ -15,22 +15,68 @@ export interface TlsFiles {
 }
 
 async function newKeyAndCsr(dir: string, name: string, cn: string): Promise<void> {
-  await mustRun('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.csr`), '-subj', `/CN=${cn}`]);
+  await mustRun('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    path.join(dir, `${name}.key`),
+    '-out',
+    path.join(dir, `${name}.csr`),
+    '-subj',
+    `/CN=${cn}`,
+  ]);
 }
 
 async function newCa(dir: string, name: string, cn: string): Promise<void> {
-  await mustRun('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await mustRun('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    path.join(dir, `${name}.key`),
+    '-out',
+    path.join(dir, `${name}.crt`),
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
 }
 
 async function sign(dir: string, name: string, ca: string, extensions: string): Promise<void> {
   const ext = path.join(dir, `${name}.ext`);
   fs.writeFileSync(ext, extensions);
-  await mustRun('openssl', ['x509', '-req', '-days', '2', '-in', path.join(dir, `${name}.csr`),
-    '-CA', path.join(dir, `${ca}.crt`), '-CAkey', path.join(dir, `${ca}.key`), '-set_serial', String(Date.now()),
-    '-out', path.join(dir, `${name}.crt`), '-extfile', ext]);
+  await mustRun('openssl', [
+    'x509',
+    '-req',
+    '-days',
+    '2',
+    '-in',
+    path.join(dir, `${name}.csr`),
+    '-CA',
+    path.join(dir, `${ca}.crt`),
+    '-CAkey',
+    path.join(dir, `${ca}.key`),
+    '-set_serial',
+    String(Date.now()),
+    '-out',
+    path.join(dir, `${name}.crt`),
+    '-extfile',
+    ext,
+  ]);
 }
 
 /**

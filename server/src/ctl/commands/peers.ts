@@ -15,9 +15,18 @@ export function formatPeers(r: ListPeersReply__Output): string {
   if (r.peers.length === 0) return `${text}no peers\n`;
   const rows = r.peers.flatMap((p) => {
     const base = [p.name, dash(p.nodeIp)];
-    const vtep = p.vtepMac ? `${p.vtepMac} @ ${dash(p.vtepUnderlay)}${p.pathMtu ? ` (path MTU ${p.pathMtu}${p.pathMtuWarning ? ': TOO SMALL' : ''})` : ''}` : '-';
+    const vtep = p.vtepMac
+      ? `${p.vtepMac} @ ${dash(p.vtepUnderlay)}${p.pathMtu ? ` (path MTU ${p.pathMtu}${p.pathMtuWarning ? ': TOO SMALL' : ''})` : ''}`
+      : '-';
     if (p.routes.length === 0) return [[...base, p.podCidrs.length ? p.podCidrs.join(',') : '-', '-', '-', vtep, 'no route']];
-    return p.routes.map((rt) => [...base, rt.destination, dash(rt.mode), dash(rt.gateway), rt.mode === 'vxlan' ? vtep : '-', rt.programmed ? 'programmed' : `NOT PROGRAMMED${rt.error ? `: ${rt.error}` : ''}`]);
+    return p.routes.map((rt) => [
+      ...base,
+      rt.destination,
+      dash(rt.mode),
+      dash(rt.gateway),
+      rt.mode === 'vxlan' ? vtep : '-',
+      rt.programmed ? 'programmed' : `NOT PROGRAMMED${rt.error ? `: ${rt.error}` : ''}`,
+    ]);
   });
   const warnings = r.peers.filter((p) => p.pathMtuWarning).map((p) => `${p.name}: ${p.pathMtuWarning}\n`);
   return text + renderTable(['PEER', 'NODE IP', 'POD CIDR', 'MODE', 'VIA', 'VTEP', 'ROUTE'], rows) + (warnings.length ? `\n${warnings.join('')}` : '');

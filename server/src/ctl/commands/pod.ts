@@ -30,9 +30,14 @@ export function formatPod(p: GetAttachmentReply__Output): string {
     : 'attachment: (none returned)\n';
   text += '\n' + renderTable(['LINK', 'NAME', 'STATE', 'INDEX', 'MAC', 'MTU', 'ADDRESSES', 'DETAIL'], [linkRow('host', p.hostLink), linkRow('pod', p.podLink)]);
   const routes = [...p.hostRoutes.map((r) => ['host', r] as const), ...p.podRoutes.map((r) => ['pod', r] as const)];
-  text += '\n' + (routes.length === 0
-    ? 'no routes\n'
-    : renderTable(['ROUTE IN', 'DESTINATION', 'GATEWAY', 'DEVICE', 'PROTOCOL'], routes.map(([w, r]) => [w, r.destination, dash(r.gateway), dash(r.device), dash(r.protocol)])));
+  text +=
+    '\n' +
+    (routes.length === 0
+      ? 'no routes\n'
+      : renderTable(
+          ['ROUTE IN', 'DESTINATION', 'GATEWAY', 'DEVICE', 'PROTOCOL'],
+          routes.map(([w, r]) => [w, r.destination, dash(r.gateway), dash(r.device), dash(r.protocol)]),
+        ));
   text += '\n' + (p.problems.length === 0 ? 'problems: none\n' : `problems:\n${p.problems.map((x) => `  - ${x}\n`).join('')}`);
   const result = parseEmbeddedJson(p.resultJson);
   text += '\nstored result:\n' + (result === null ? '  (none)\n' : `${JSON.stringify(result, null, 2)}\n`);

@@ -13,7 +13,16 @@ export function formatPods(attachments: readonly Attachment__Output[]): string {
   if (attachments.length === 0) return 'no attachments\n';
   return renderTable(
     ['POD', 'CONTAINER', 'IFNAME', 'NETWORK', 'ADDRESSES', 'HOST IF', 'STATE', 'CREATED'],
-    attachments.map((a) => [podLabel(a), a.containerId, a.ifname, a.network, a.addresses.length ? a.addresses.join(',') : '-', dash(a.hostIfname), dash(attachmentStateWord(a.state)), dash(a.createdAt)]),
+    attachments.map((a) => [
+      podLabel(a),
+      a.containerId,
+      a.ifname,
+      a.network,
+      a.addresses.length ? a.addresses.join(',') : '-',
+      dash(a.hostIfname),
+      dash(attachmentStateWord(a.state)),
+      dash(a.createdAt),
+    ]),
   );
 }
 

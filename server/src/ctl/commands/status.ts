@@ -35,12 +35,13 @@ export function formatStatus(info: ServerInfoReply__Output, health: HealthView):
   let text = renderFields(fields);
   const pools = info.pools.map(poolView);
   text += '\n';
-  text += pools.length === 0
-    ? 'no address pools seen yet\n'
-    : renderTable(
-        ['NETWORK', 'RANGE SET', 'USED', 'FREE', 'SIZE'],
-        pools.map((p) => [p.network, p.rangeSet, String(p.used), String(p.free), String(p.size)]),
-      );
+  text +=
+    pools.length === 0
+      ? 'no address pools seen yet\n'
+      : renderTable(
+          ['NETWORK', 'RANGE SET', 'USED', 'FREE', 'SIZE'],
+          pools.map((p) => [p.network, p.rangeSet, String(p.used), String(p.free), String(p.size)]),
+        );
   return text;
 }
 

@@ -85,7 +85,13 @@ export class ContainerdProcess {
     if (this.child) throw new Error('containerd already started');
     const child = spawn('containerd', ['--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    const collect = (d: Buffer) => this.logs.push(...d.toString('utf8').split('\n').filter((l) => l !== ''));
+    const collect = (d: Buffer) =>
+      this.logs.push(
+        ...d
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     let failure: string | undefined;

@@ -142,7 +142,11 @@ export class CriClient {
   /** The runtime's conditions (RuntimeReady, NetworkReady) with their reasons. */
   async status(): Promise<{ type: string; status: boolean; reason: string; message: string }[]> {
     const r = await this.call<{ status: { conditions: { type: string; status: boolean; reason: string; message: string }[] } }>(
-      this.runtime, 'Status', { verbose: false }, 10_000);
+      this.runtime,
+      'Status',
+      { verbose: false },
+      10_000,
+    );
     return r.status.conditions;
   }
 
@@ -165,13 +169,21 @@ export class CriClient {
 
   async listPodSandbox(): Promise<{ id: string; state: string; metadata: PodSandboxMetadata; labels: Record<string, string> }[]> {
     const r = await this.call<{ items: { id: string; state: string; metadata: PodSandboxMetadata; labels: Record<string, string> }[] }>(
-      this.runtime, 'ListPodSandbox', {}, 10_000);
+      this.runtime,
+      'ListPodSandbox',
+      {},
+      10_000,
+    );
     return r.items;
   }
 
   async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
     const r = await this.call<{ container_id: string }>(
-      this.runtime, 'CreateContainer', { pod_sandbox_id: podSandboxId, config, sandbox_config: sandboxConfig }, 60_000);
+      this.runtime,
+      'CreateContainer',
+      { pod_sandbox_id: podSandboxId, config, sandbox_config: sandboxConfig },
+      60_000,
+    );
     return r.container_id;
   }
 

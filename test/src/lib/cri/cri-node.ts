@@ -40,8 +40,11 @@ export function linkReferencePlugins(c: ContainerdProcess, names: string[]): voi
 export async function installPodwire(c: ContainerdProcess, conflist: object, name = '10-podwire.conflist'): Promise<void> {
   const file = path.join(c.dir, name);
   fs.writeFileSync(file, JSON.stringify(conflist, null, 2));
-  const r = await runCommand('bash', [INSTALL_SH, '--shim', SHIM_BINARY, '--conflist', file,
-    '--cni-bin-dir', c.layout.cniBinDir, '--cni-conf-dir', c.layout.cniConfDir], { timeoutMs: 30_000 });
+  const r = await runCommand(
+    'bash',
+    [INSTALL_SH, '--shim', SHIM_BINARY, '--conflist', file, '--cni-bin-dir', c.layout.cniBinDir, '--cni-conf-dir', c.layout.cniConfDir],
+    { timeoutMs: 30_000 },
+  );
   if (r.code !== 0) throw new Error(`deploy/install.sh exited ${r.code}: ${r.stderr.trim()}`);
 }
 

@@ -33,8 +33,14 @@ test("the DaemonSet renders to kubelet's CRI settings: host network and PID, pri
   assert.deepEqual(pod.sandbox.linux?.security_context, { namespace_options: { network: 'NODE', pid: 'NODE', ipc: 'POD' }, privileged: true });
   assert.equal(pod.sandbox.hostname, undefined);
   assert.equal(pod.sandbox.metadata.namespace, 'podwire-system');
-  assert.deepEqual(pod.initContainers.map((c) => c.name), ['install-cni']);
-  assert.deepEqual(pod.containers.map((c) => c.name), ['podwired']);
+  assert.deepEqual(
+    pod.initContainers.map((c) => c.name),
+    ['install-cni'],
+  );
+  assert.deepEqual(
+    pod.containers.map((c) => c.name),
+    ['podwired'],
+  );
   for (const c of [...pod.initContainers, ...pod.containers]) {
     assert.deepEqual(c.config.linux?.security_context?.namespace_options, { network: 'NODE', pid: 'NODE', ipc: 'POD' });
   }
@@ -46,7 +52,12 @@ test('args get $(NODE_NAME) from the downward API, mounts their hostPaths and pr
   assert.deepEqual(pd.config.args, ['--config', '/etc/podwire/podwired.json', '--node-name', 'node-a']);
   assert.deepEqual(pd.config.envs, [{ key: 'NODE_NAME', value: 'node-a' }]);
   const netns = pd.config.mounts?.find((m) => m.container_path === '/var/run/netns');
-  assert.deepEqual(netns, { container_path: '/var/run/netns', host_path: hostPaths['/var/run/netns'], readonly: false, propagation: 'PROPAGATION_HOST_TO_CONTAINER' });
+  assert.deepEqual(netns, {
+    container_path: '/var/run/netns',
+    host_path: hostPaths['/var/run/netns'],
+    readonly: false,
+    propagation: 'PROPAGATION_HOST_TO_CONTAINER',
+  });
   const config = pd.config.mounts?.find((m) => m.container_path === '/etc/podwire');
   assert.equal(config?.readonly, true);
   assert.equal(config?.host_path, path.join(dir, 'config'));
@@ -68,7 +79,10 @@ test('quantities and the cgroup settings kubelet derives from them', () => {
   assert.throws(() => parseQuantity('1Zi', 'bytes'), /not understood/);
   assert.deepEqual(linuxResources({ requests: { cpu: '1m' } }), { cpu_shares: 2 });
   assert.deepEqual(linuxResources({ limits: { cpu: '500m', memory: '1Gi' } }), {
-    cpu_shares: 512, cpu_period: 100_000, cpu_quota: 50_000, memory_limit_in_bytes: 1024 ** 3,
+    cpu_shares: 512,
+    cpu_period: 100_000,
+    cpu_quota: 50_000,
+    memory_limit_in_bytes: 1024 ** 3,
   });
   assert.deepEqual(linuxResources(undefined), {});
 });

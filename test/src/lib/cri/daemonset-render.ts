@@ -22,7 +22,10 @@ export const K8S_DIR = path.join(REPO_ROOT, 'deploy', 'kubernetes');
 
 export function loadManifests(): Obj[] {
   const out: Obj[] = [];
-  for (const file of fs.readdirSync(K8S_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of fs
+    .readdirSync(K8S_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(K8S_DIR, file), 'utf8'))) {
       const obj = doc.toJS() as Obj | null;
       if (obj !== null) out.push(obj);

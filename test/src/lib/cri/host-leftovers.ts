@@ -17,7 +17,9 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** The socket path a runc v2 shim of containerd 1.6 listens on (shim.SocketAddress). */
 export function shimSocketPath(containerdAddress: string, namespace: string, id: string): string {
-  const hash = createHash('sha256').update(path.join(containerdAddress, namespace, id)).digest('hex');
+  const hash = createHash('sha256')
+    .update(path.join(containerdAddress, namespace, id))
+    .digest('hex');
   return path.join(SHIM_SOCKET_DIR, hash);
 }
 

@@ -38,9 +38,16 @@ export async function imageContents(archive: string, scratch: string): Promise<{
     layers: { digest: string }[];
   };
   const config = JSON.parse(await read(manifest.config.digest)) as { config: { Entrypoint?: string[]; WorkingDir?: string } };
-  const t = await runCommand('bash', ['-c', 'tar -xOf "$1" "$2" | tar -t', 'list-layer', archive, member(manifest.layers[0]?.digest ?? '')], { timeoutMs: 120_000 });
+  const t = await runCommand('bash', ['-c', 'tar -xOf "$1" "$2" | tar -t', 'list-layer', archive, member(manifest.layers[0]?.digest ?? '')], {
+    timeoutMs: 120_000,
+  });
   if (t.code !== 0) throw new Error(`tar -tf layer: ${t.stderr}`);
-  const paths = new Set(t.stdout.split('\n').filter((l) => l !== '').map((l) => path.posix.join('/', l).replace(/\/$/, '')));
+  const paths = new Set(
+    t.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => path.posix.join('/', l).replace(/\/$/, '')),
+  );
   fs.rmSync(scratch, { recursive: true, force: true });
   return { paths, config: config.config };
 }
@@ -50,7 +57,10 @@ export async function imageContents(archive: string, scratch: string): Promise<{
  * source when the destination is a directory), every `ln -s` link, WORKDIR and ENTRYPOINT.
  */
 export function dockerfileRuntimeLayout(text: string): { paths: string[]; workdir: string; entrypoint: string[] } {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
   const stage = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true));
   let workdir = '/';
   let entrypoint: string[] = [];
