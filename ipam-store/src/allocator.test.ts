@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UsedLookup, chunkOf, findNextFree, firstFreeIn } from './allocator';
+import { type UsedLookup, chunkOf, findNextFree, firstFreeIn } from './allocator';
 import { parseIp } from './ip-address';
-import { RangeSet, parseRangeSets } from './ip-range';
+import { type RangeSet, parseRangeSets } from './ip-range';
 
 function ip(text: string): bigint {
   const v = parseIp(text);

@@ -9,7 +9,7 @@
  * costs O(log n + length of the contiguous used run it lands on), never a scan
  * of all leases.
  */
-import { IpRange, RangeSet } from './ip-range';
+import type { IpRange, RangeSet } from './ip-range';
 
 /**
  * Leased addresses in ascending order. valueAt decodes lazily so that a chunk

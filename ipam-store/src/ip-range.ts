@@ -8,7 +8,7 @@
  * is accepted too and becomes the first set, as host-local does.
  */
 import { IpamError } from './ipam-error';
-import { IpFamily, IpValue, familyBits, formatIp, parseIp, prefixMask } from './ip-address';
+import { type IpFamily, type IpValue, familyBits, formatIp, parseIp, prefixMask } from './ip-address';
 
 /** One validated range. Addresses are canonical text; the BigInt fields drive allocation. */
 export interface IpRange {

@@ -1,8 +1,8 @@
 /**
  * The IpamStore interface and its record types.
  */
-import { IpFamily } from './ip-address';
-import { RangeSet } from './ip-range';
+import type { IpFamily } from './ip-address';
+import type { RangeSet } from './ip-range';
 
 /** Identifies one attachment (one interface of one container on one network). */
 export interface AttachmentKey {

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IpamError, IpamErrorKind } from './ipam-error';
+import { IpamError, type IpamErrorKind } from './ipam-error';
 import { parseRangeSets } from './ip-range';
 import { openIpamStore } from './sqlite-ipam-store';
 import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';

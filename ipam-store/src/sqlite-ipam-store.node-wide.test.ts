@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { IpamError, IpamErrorKind } from './ipam-error';
+import { IpamError, type IpamErrorKind } from './ipam-error';
 import { parseRangeSets } from './ip-range';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema';
 import { openIpamStore } from './sqlite-ipam-store';

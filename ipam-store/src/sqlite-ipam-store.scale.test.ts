@@ -5,8 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIp } from './ip-address';
-import { RangeSet, parseRangeSets } from './ip-range';
-import { OpenOptions, SqliteIpamStore } from './sqlite-ipam-store';
+import { type RangeSet, parseRangeSets } from './ip-range';
+import { type OpenOptions, SqliteIpamStore } from './sqlite-ipam-store';
 import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';
 
 const LEASES = 50_000;

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IpamError, IpamErrorKind } from './ipam-error';
-import { RangeSet, parseRangeSets } from './ip-range';
-import { IpamStore, NewAttachment } from './ipam-store';
+import { IpamError, type IpamErrorKind } from './ipam-error';
+import { type RangeSet, parseRangeSets } from './ip-range';
+import type { IpamStore, NewAttachment } from './ipam-store';
 import { openIpamStore } from './sqlite-ipam-store';
 import { plantPendingAttachment } from './legacy-pending';
 import { addCommitted, attachment, dbPathIn, makeTempDir, rawConnection, removeTempDir, scalar } from './test-support';

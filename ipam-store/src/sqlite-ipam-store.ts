@@ -6,8 +6,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Transaction } from 'better-sqlite3';
 import { IpamError } from './ipam-error';
-import { IpFamily, IpValue, addressKey, formatIp, parseAddressKey, parseIp } from './ip-address';
-import { RangeSet, describeRangeSet, findRange } from './ip-range';
+import { type IpFamily, type IpValue, addressKey, formatIp, parseAddressKey, parseIp } from './ip-address';
+import { type RangeSet, describeRangeSet, findRange } from './ip-range';
 import { findNextFree } from './allocator';
 import { migrate } from './schema';
 import type {

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { USAGE, parseCliArgs } from './cli-args';
-import { ServerConfig, loadServerConfig } from './config/server-config';
+import { type ServerConfig, loadServerConfig } from './config/server-config';
 import { startEarly } from './early-start';
 import { nativeAddon } from './native-addon';
 import { lockStateDir } from './state-dir-lock';

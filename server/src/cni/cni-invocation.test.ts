@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CniError } from './cni-error';
-import { RawInvocation, validateInvocation, validateIfname, validateNetworkName } from './cni-invocation';
+import { type RawInvocation, validateInvocation, validateIfname, validateNetworkName } from './cni-invocation';
 
 const full: RawInvocation = { containerId: 'abc', netns: '/var/run/netns/x', ifname: 'eth0', args: '', path: '/opt/cni/bin' };
 

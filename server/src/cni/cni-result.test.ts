@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CniResult, resultForVersion } from './cni-result';
+import { type CniResult, resultForVersion } from './cni-result';
 
 const stored: CniResult = {
   cniVersion: '1.1.0',

@@ -1,5 +1,5 @@
-import { CniVersion, compareVersions } from './cni-versions';
-import { DnsConfig } from './net-conf';
+import { type CniVersion, compareVersions } from './cni-versions';
+import type { DnsConfig } from './net-conf';
 import type { PodPortMapping } from '../nft/port-mappings';
 
 export interface ResultInterface {

@@ -1,9 +1,9 @@
-import { IpamError, RangeSet, parseRangeSets } from '@podwire/ipam-store';
+import { IpamError, type RangeSet, parseRangeSets } from '@podwire/ipam-store';
 import { CniCode, CniError } from './cni-error';
-import { CniVersion, requireSupportedVersion } from './cni-versions';
+import { type CniVersion, requireSupportedVersion } from './cni-versions';
 import { validateNetworkName } from './cni-invocation';
-import { RuntimeConfig, parseRuntimeConfig } from './runtime-config';
-import { IpamRoute, parseIpamRoutes } from './ipam-routes';
+import { type RuntimeConfig, parseRuntimeConfig } from './runtime-config';
+import { type IpamRoute, parseIpamRoutes } from './ipam-routes';
 
 export interface DnsConfig {
   nameservers?: string[];

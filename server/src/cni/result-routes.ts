@@ -3,7 +3,7 @@
  * that run without the network config (start-up verification, Debug's GetAttachment): the
  * result's `routes` are exactly what the datapath installed on the pod interface.
  */
-import { IpamRoute, parseIpamRoutes } from './ipam-routes';
+import { type IpamRoute, parseIpamRoutes } from './ipam-routes';
 
 /** The result's routes; undefined (the default routes) when the result is missing or unreadable. */
 export function routesOfStoredResult(resultJson: string | undefined): IpamRoute[] | undefined {

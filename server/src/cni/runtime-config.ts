@@ -1,6 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { CniCode, CniError } from './cni-error';
-import { PortMapping, parsePortMappings } from './port-mappings';
+import { type PortMapping, parsePortMappings } from './port-mappings';
 
 /** The runtimeConfig capabilities podwire uses; any other capability is ignored, as the spec says. */
 export interface RuntimeConfig {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
-import { NO_OVERLAY, OverlayConfig, parseOverlay } from './overlay-config';
+import { NO_OVERLAY, type OverlayConfig, parseOverlay } from './overlay-config';
 
 export interface NodeConfig {
   /** This node's name (default: the host name); the Kubernetes Node object it reads. */

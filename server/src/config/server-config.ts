@@ -13,11 +13,11 @@
  *   "peers": { "source": "static", "static": [{ "name": "node-b", "nodeIP": "192.168.50.2", "podCIDRs": ["10.244.2.0/24"] }] }
  * }
  */
-import { CliOptions, DEFAULT_SOCKET, DEFAULT_STATE_DIR, LOG_LEVELS } from '../cli-args';
-import { ClusterConfig, parseClusterConfig } from './cluster-config';
+import { type CliOptions, DEFAULT_SOCKET, DEFAULT_STATE_DIR, LOG_LEVELS } from '../cli-args';
+import { type ClusterConfig, parseClusterConfig } from './cluster-config';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
-import { ListenAddress, parseListenAddress } from './listen-address';
-import { MasqueradeConfig, parseMasqueradeConfig } from './masquerade-config';
+import { type ListenAddress, parseListenAddress } from './listen-address';
+import { type MasqueradeConfig, parseMasqueradeConfig } from './masquerade-config';
 
 /** The TCP listener: Debug, reflection and health only, and only with mutual TLS. */
 export interface TcpListenerConfig {

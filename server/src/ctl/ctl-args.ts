@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Connection, DEFAULT_CTL_SOCKET, remoteAddressProblem } from './connection';
+import { type Connection, DEFAULT_CTL_SOCKET, remoteAddressProblem } from './connection';
 import { usageError } from './ctl-error';
 
 export type OutputFormat = 'table' | 'json';

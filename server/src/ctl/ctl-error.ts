@@ -1,4 +1,4 @@
-import { EXIT, ExitCode } from './exit-codes';
+import { EXIT, type ExitCode } from './exit-codes';
 
 /**
  * The one error type of podwirectl: a one-line message for stderr and the exit code that

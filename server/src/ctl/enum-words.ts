@@ -41,7 +41,7 @@ const PEER_SOURCE_WORDS: Record<PeerSourceKind__Output, string> = {
 
 /** `value` is typed as the enum's names, but a value newer than this build arrives as its number. */
 function word(table: Record<string, string>, value: string | number): string {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(table, value) ? table[value]! : String(value);
+  return typeof value === 'string' && Object.hasOwn(table, value) ? table[value]! : String(value);
 }
 
 export const attachmentStateWord = (v: AttachmentState__Output | number): string => word(ATTACHMENT_STATE_WORDS, v);

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { DebugHandlers } from '../generated/podwire/v1/Debug';
 import { loadDebugProto } from '../grpc/load-proto';
-import { Connection } from './connection';
+import type { Connection } from './connection';
 import { CtlError } from './ctl-error';
 import { EXIT } from './exit-codes';
 import { GrpcDebugClient } from './grpc-debug-client';

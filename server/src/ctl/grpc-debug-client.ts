@@ -10,12 +10,12 @@ import type { ListLeasesReply__Output } from '../generated/podwire/v1/ListLeases
 import type { ListPeersReply__Output } from '../generated/podwire/v1/ListPeersReply';
 import type { ServerInfoReply__Output } from '../generated/podwire/v1/ServerInfoReply';
 import { loadDebugProto } from '../grpc/load-proto';
-import { Connection, grpcTarget } from './connection';
+import { type Connection, grpcTarget } from './connection';
 import { CtlError } from './ctl-error';
-import { DebugApi, EventWatch } from './debug-api';
+import type { DebugApi, EventWatch } from './debug-api';
 import { EXIT } from './exit-codes';
 import { ctlErrorFromGrpc, isGrpcFailure } from './grpc-errors';
-import { TlsMaterial, diagnoseTls } from './tls-diagnosis';
+import { type TlsMaterial, diagnoseTls } from './tls-diagnosis';
 
 interface HealthClient extends grpc.Client {
   Check(req: { service: string }, options: grpc.CallOptions, cb: grpc.requestCallback<{ status: string }>): grpc.ClientUnaryCall;

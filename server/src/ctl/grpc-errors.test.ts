@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { Connection } from './connection';
+import type { Connection } from './connection';
 import { EXIT } from './exit-codes';
 import { ctlErrorFromGrpc, lastConnectionError } from './grpc-errors';
 

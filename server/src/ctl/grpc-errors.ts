@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { Connection, describeConnection } from './connection';
+import { type Connection, describeConnection } from './connection';
 import { CtlError } from './ctl-error';
 import { EXIT } from './exit-codes';
 

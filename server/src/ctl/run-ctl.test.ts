@@ -111,7 +111,7 @@ test('status: a table of the server, its health and its pools', async () => {
   assert.match(r.stdout, /^server +podwired 0\.1\.0 \(node v20\.20\.0\)$/m);
   assert.match(r.stdout, /^started +2025-01-02T03:00:00\.000Z \(up 1h02m\)$/m);
   assert.match(r.stdout, /^health +SERVING$/m);
-  assert.match(r.stdout, /^netlink +FAILING  EPERM$/m);
+  assert.match(r.stdout, /^netlink +FAILING {2}EPERM$/m);
   assert.match(r.stdout, /^NETWORK +RANGE SET +USED +FREE +SIZE$/m);
   assert.match(r.stdout, /^podwire +10\.227\.0\.0\/24 +3 +250 +253$/m);
   assert.match(r.stdout, /^nftables +inet podwire-1a2b3c4d5e6f: masquerade on \(sources 2, cluster 4, excluded 1\), 3 hostPort mapping\(s\)$/m);
@@ -137,7 +137,7 @@ test('status says when nftables is unavailable (no masquerade, no hostPorts)', a
   };
   api.healthReply = 'SERVING';
   const r = await run(['status'], api);
-  assert.match(r.stdout, /^nftables +UNAVAILABLE  nftables could not be opened: libnftables\.so\.1 missing \(no masquerade, no hostPorts\)$/m);
+  assert.match(r.stdout, /^nftables +UNAVAILABLE {2}nftables could not be opened: libnftables\.so\.1 missing \(no masquerade, no hostPorts\)$/m);
 });
 
 test('status -o json: stable shape with numbers for counters and the config parsed', async () => {
@@ -212,7 +212,7 @@ test('pod by namespace/name: links, routes, problems and the stored result', asy
   assert.match(r.stdout, /^host +pw0123456789ab +up +7 +02:00:00:00:00:01 +1500 +169\.254\.1\.1\/32 +-$/m);
   assert.match(r.stdout, /^pod +eth0 +MISSING .*netns gone$/m);
   assert.match(r.stdout, /^host +10\.227\.0\.2\/32 +- +pw0123456789ab +199$/m);
-  assert.match(r.stdout, /^problems:\n  - pod interface eth0 is missing$/m);
+  assert.match(r.stdout, /^problems:\n {2}- pod interface eth0 is missing$/m);
   assert.match(r.stdout, /"cniVersion": "1\.1\.0"/);
   const json = await run(['pod', 'c0ffee01', '-o', 'json'], api);
   const doc = JSON.parse(json.stdout) as Record<string, any>;

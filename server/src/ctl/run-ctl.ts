@@ -1,9 +1,9 @@
-import { Connection, describeConnection } from './connection';
-import { CtlInvocation, parseCtlArgs } from './ctl-args';
+import { type Connection, describeConnection } from './connection';
+import { type CtlInvocation, parseCtlArgs } from './ctl-args';
 import { CtlError } from './ctl-error';
-import { CommandContext, Writer } from './ctl-io';
+import type { CommandContext, Writer } from './ctl-io';
 import type { DebugApi } from './debug-api';
-import { EXIT, ExitCode } from './exit-codes';
+import { EXIT, type ExitCode } from './exit-codes';
 import { CTL_USAGE } from './usage';
 import { runEvents } from './commands/events';
 import { runHealth } from './commands/health';

@@ -15,7 +15,7 @@ import { PeerRouter } from '../peers/peer-router';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import { rtnlRouteSender } from './host-programmer';
 import { InThreadLinkDeleter } from '../rtnl/link-deleter';
-import { NetnsOpener, PodNetns } from './netns';
+import { NetnsOpener, type PodNetns } from './netns';
 import { TestNetns } from '../test-support/test-netns';
 
 let NS: TestNetns;

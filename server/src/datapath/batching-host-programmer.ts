@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { PodAddress } from './datapath';
+import type { PodAddress } from './datapath';
 import type { LinkDeleter } from '../rtnl/link-deleter';
-import { HostProgrammer, RouteChangeOutcome, RouteChangeSender } from './host-programmer';
-import { HostRouteChange } from './host-routes';
+import type { HostProgrammer, RouteChangeOutcome, RouteChangeSender } from './host-programmer';
+import type { HostRouteChange } from './host-routes';
 import { CoalescingQueue } from './coalescing-queue';
 
 /**

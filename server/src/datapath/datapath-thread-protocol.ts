@@ -13,7 +13,7 @@
  * (ThreadOwnCalls). Synchronous methods do not cross: the event loop cannot wait for them
  * (ThreadedDatapath answers them itself, or mirrors the thread's counters).
  */
-import { CniError, CniCodeValue } from '../cni/cni-error';
+import { CniError, type CniCodeValue } from '../cni/cni-error';
 import { RtnlError } from '../rtnl/rtnl-error';
 import type { KernelAddress, KernelLink, KernelRoute } from '../rtnl/kernel-objects';
 import type { HostRouteChange } from './host-routes';

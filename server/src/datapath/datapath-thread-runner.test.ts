@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { BatchNote, ThreadCounters, ThreadMessage } from './datapath-thread-protocol';
 import { serveDatapathCalls } from './datapath-thread-runner';
 import { FakeDatapath } from './fake-datapath';

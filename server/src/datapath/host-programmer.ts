@@ -1,7 +1,7 @@
 import { isGone, reasonOf } from '../rtnl/rtnl-error';
 import type { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import type { PodAddress } from './datapath';
-import { HostRouteChange, hostRouteRequest } from './host-routes';
+import { type HostRouteChange, hostRouteRequest } from './host-routes';
 
 /**
  * Changes to the host's routing and links on behalf of pods and peers. The datapath and the

@@ -6,7 +6,7 @@
  */
 import { familyOfText } from '../rtnl/addresses';
 import { RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
-import { RouteSpec, changeRoute, createOnlinkRoute } from '../rtnl/requests';
+import { type RouteSpec, changeRoute, createOnlinkRoute } from '../rtnl/requests';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
 
 /** rtm_protocol of every pod route podwire installs. Unassigned in iproute2's rt_protos (shown as "199"). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { KeyedMutex } from '../keyed-mutex';
-import { NetnsOpener, PodNetns } from './netns';
+import type { NetnsOpener, PodNetns } from './netns';
 
 /** An open pod netns and a netlink socket living inside it. */
 export interface PodHandle {

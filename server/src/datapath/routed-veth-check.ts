@@ -2,7 +2,7 @@
  * What CHECK, reconcile and the post-serving verification say about a routed veth, from
  * snapshots of the kernel state (rtnl/snapshot.ts). Pure: the callers read the kernel.
  */
-import { KernelLink, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { type KernelLink, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import type { NetnsSnapshot } from '../rtnl/snapshot';
 import type { PodNetworkSpec } from './datapath';
 import { RTPROT_PODWIRE } from './host-routes';

@@ -9,7 +9,7 @@
  */
 import { CniCode, CniError } from '../cni/cni-error';
 import type { ResultIp, ResultRoute } from '../cni/cni-result';
-import { IpamRoute, routeDstText } from '../cni/ipam-routes';
+import { type IpamRoute, routeDstText } from '../cni/ipam-routes';
 import { hasErrno, reasonOf } from '../rtnl/rtnl-error';
 import type { PodAddress, PodNetworkSpec } from './datapath';
 

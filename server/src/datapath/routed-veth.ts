@@ -1,23 +1,23 @@
 import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
-import { RtnlSocket } from '../rtnl/rtnl-socket';
+import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
 import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from '../rtnl/requests';
 import { decodeLink } from '../rtnl/decode';
 import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
 import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, routeProtocolName } from '../rtnl/kernel-objects';
-import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
+import { type NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import type { RtnlRequest } from '../rtnl/rtnl-socket';
-import { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
+import type { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, StrayHostRoute, WiredPod } from './datapath';
 import { PendingDestructions } from './pending-destructions';
 import { enableForwarding } from './ip-forwarding';
-import { HostProgrammer } from './host-programmer';
+import type { HostProgrammer } from './host-programmer';
 import { detachedName, hostVethName, isDetachedName, ownerAlias, provisionalName, randomMac } from './link-identity';
-import { NetnsOpener, PodNetns } from './netns';
+import type { NetnsOpener, PodNetns } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, sameAddress, strayPodRoutes } from './routed-veth-check';
-import { PodRouteChange, RTPROT_PODWIRE, hostRouteRequest } from './host-routes';
+import { type PodRouteChange, RTPROT_PODWIRE, hostRouteRequest } from './host-routes';
 import { HOST_GATEWAY_PREFIX, POD_GATEWAY, POD_PREFIX, familiesOf, podRoutes, podStepFailure, resultIps, resultRoutes } from './routed-veth-layout';
 
 /** How long an ADD waits for a detached pair that still holds its pod interface name. */

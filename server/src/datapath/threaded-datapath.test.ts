@@ -13,7 +13,7 @@ import { CniCode, CniError } from '../cni/cni-error';
 import { WorkerNotEnded } from '../end-worker';
 import type { PodNetworkSpec } from './datapath';
 import type { NoticeFields } from './datapath-thread-protocol';
-import { ThreadedDatapath, ThreadedDatapathOptions } from './threaded-datapath';
+import { ThreadedDatapath, type ThreadedDatapathOptions } from './threaded-datapath';
 
 const SCRIPTED = path.join(__dirname, 'scripted-datapath-thread.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-threaded-'));

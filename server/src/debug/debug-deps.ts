@@ -10,7 +10,7 @@ import type { StartupReport } from '../startup/startup-report';
 import type { NetnsOpener } from '../datapath/netns';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { probeNetlink } from './component-health';
-import { KernelInspector, SnapshotKernelInspector } from './kernel-inspector';
+import { type KernelInspector, SnapshotKernelInspector } from './kernel-inspector';
 import { serverPackageVersion } from './package-version';
 import type { PeerStatusSource } from './peer-status';
 import type { EgressStatus } from '../egress/egress';

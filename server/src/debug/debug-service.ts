@@ -3,7 +3,7 @@ import type { DebugHandlers } from '../generated/podwire/v1/Debug';
 import { attachmentProblems } from './attachment-problems';
 import { selectAttachment } from './attachment-selector';
 import { attachmentMessage, keyText, leaseMessage, leasesByAttachment, matchesFilter } from './attachment-view';
-import { DebugDeps } from './debug-deps';
+import type { DebugDeps } from './debug-deps';
 import { EventStreams, streamEvents } from './event-stream';
 import { serverInfo } from './server-info';
 

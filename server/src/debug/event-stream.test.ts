@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import { type CniCallEvent, CniEventBus } from '../events/cni-events';
 import { EventStreams, eventMessage, streamEvents } from './event-stream';
 
 const event = (n: number): CniCallEvent => ({

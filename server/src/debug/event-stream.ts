@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import type { CniCallEvent, CniEventBus } from '../events/cni-events';
 import type { CniEvent } from '../generated/podwire/v1/CniEvent';
 import type { WatchEventsRequest__Output } from '../generated/podwire/v1/WatchEventsRequest';
 import { cniEventOutcomeEnum, cniVerbEnum } from './wire-enums';

@@ -5,7 +5,7 @@
 import type { LinkState__Output as LinkState } from '../generated/podwire/v1/LinkState';
 import type { RouteState__Output as RouteState } from '../generated/podwire/v1/RouteState';
 import { RTPROT_PODWIRE, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
-import { KernelAddress, KernelLink, KernelRoute, RT_TABLE_MAIN, operStateName } from '../rtnl/kernel-objects';
+import { type KernelAddress, type KernelLink, type KernelRoute, RT_TABLE_MAIN, operStateName } from '../rtnl/kernel-objects';
 
 export { operStateName };
 

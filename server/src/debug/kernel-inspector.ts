@@ -2,7 +2,7 @@ import type { LinkState__Output as LinkState } from '../generated/podwire/v1/Lin
 import type { RouteState__Output as RouteState } from '../generated/podwire/v1/RouteState';
 import type { NetnsOpener } from '../datapath/netns';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
-import { NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
+import { type NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import { absentLink, linkState, routesThrough } from './kernel-facts';
 
 /** One veth end as the kernel has it now: the link, its addresses, the routes through it. */

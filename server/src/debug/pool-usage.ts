@@ -1,8 +1,8 @@
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
-import { IpamStore, Lease, parseRangeSets } from '@podwire/ipam-store';
+import { type IpamStore, type Lease, parseRangeSets } from '@podwire/ipam-store';
 import type { PoolUsage } from '../generated/podwire/v1/PoolUsage';
-import { NetworkRegistry } from '../pools/network-registry';
+import type { NetworkRegistry } from '../pools/network-registry';
 
 function inCidr(lease: Lease, cidr: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean {
   const addr = ipaddr.parse(lease.address);

@@ -5,7 +5,7 @@ import type { StartupReport } from '../startup/startup-report';
 import type { NftStatus } from '../generated/podwire/v1/NftStatus';
 import type { EgressStatus } from '../egress/egress';
 import { probeStore } from './component-health';
-import { DebugDeps } from './debug-deps';
+import type { DebugDeps } from './debug-deps';
 import { poolUsage } from './pool-usage';
 import { verificationStateEnum } from './wire-enums';
 

@@ -12,7 +12,7 @@ import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { HostPortsUnavailable } from '../handlers/host-ports';
 import { ConntrackCleaner, NftContext, NftTables, PortMappingConflict } from '../nft';
 import { NodePodCidrs } from '../peers/node-pod-cidrs';
-import { Egress, EgressOptions } from './egress';
+import { Egress, type EgressOptions } from './egress';
 import { nativeAddon } from '../native-addon';
 
 const NS = `pwt-egress-${process.pid}`;

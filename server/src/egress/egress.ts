@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import { MasqueradeConfig, masqueradeEnabled } from '../config/masquerade-config';
-import { HostPorts, HostPortsUnavailable } from '../handlers/host-ports';
+import { type MasqueradeConfig, masqueradeEnabled } from '../config/masquerade-config';
+import { type HostPorts, HostPortsUnavailable } from '../handlers/host-ports';
 import {
   ConntrackCleaner,
-  HeldPortMapping,
-  MasqueradeState,
+  type HeldPortMapping,
+  type MasqueradeState,
   NftTables,
-  PodPortMapping,
-  ProgrammedSummary,
+  type PodPortMapping,
+  type ProgrammedSummary,
   enableRouteLocalnet,
   portKeyOf,
   summaryOf,

@@ -12,13 +12,13 @@ import { after, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { openIpamStore } from '@podwire/ipam-store';
 import { FakeDatapath } from '../datapath/fake-datapath';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import { type CniCallEvent, CniEventBus } from '../events/cni-events';
 import { KeyedMutex } from '../keyed-mutex';
 import { createServerLogger } from '../logging/server-logger';
 import { NetworkRegistry } from '../pools/network-registry';
 import { Readiness } from '../readiness';
 import type { CniReply } from '../skel/skel';
-import { CniCallRequest, createCniService } from './cni-service';
+import { type CniCallRequest, createCniService } from './cni-service';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-cni-service-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import type { CniHandlers } from '../generated/podwire/v1/Cni';
 import type { CniInvocation__Output } from '../generated/podwire/v1/CniInvocation';
 import type { DelResponse } from '../generated/podwire/v1/DelResponse';
 import { CniCode } from '../cni/cni-error';
-import { CniVerb } from '../cni/cni-invocation';
+import type { CniVerb } from '../cni/cni-invocation';
 import type { HandlerDeps, VerbHandler } from '../handlers/handler-deps';
 import { handleAdd } from '../handlers/add';
 import { handleCheck } from '../handlers/check';
@@ -13,9 +13,9 @@ import { handleGc } from '../handlers/gc';
 import { handleGet } from '../handlers/get';
 import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
-import { CniCallEvent, CniEventBus, CniOutcome } from '../events/cni-events';
+import { type CniCallEvent, CniEventBus, type CniOutcome } from '../events/cni-events';
 import { newRequestId } from '../logging/request-id';
-import { CniReply, dispatch, readCall, toReply } from '../skel/skel';
+import { type CniReply, dispatch, readCall, toReply } from '../skel/skel';
 
 /** Every podwire.v1.Cni request (AddRequest, DelRequest, ...): the invocation, whatever the RPC. */
 export interface CniCallRequest {

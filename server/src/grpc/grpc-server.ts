@@ -3,11 +3,11 @@ import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CniHandlers } from '../generated/podwire/v1/Cni';
-import { PeerCred, nativeAddon } from '../native-addon';
+import { type PeerCred, nativeAddon } from '../native-addon';
 import type { DebugHandlers } from '../generated/podwire/v1/Debug';
 import { addIntrospectionServices } from './introspection-services';
 import { loadCniProto } from './load-proto';
-import { ServingHealth } from './serving-health';
+import type { ServingHealth } from './serving-health';
 import { prepareSocketDir, removeStaleSocket } from './unix-socket';
 
 export interface RunningGrpcServer {

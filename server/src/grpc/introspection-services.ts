@@ -1,8 +1,8 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { DebugHandlers } from '../generated/podwire/v1/Debug';
 import { loadDebugProto } from './load-proto';
 import { addLazyReflection } from './reflection';
-import { CNI_SERVICE, DEBUG_SERVICE, ServingHealth } from './serving-health';
+import { CNI_SERVICE, DEBUG_SERVICE, type ServingHealth } from './serving-health';
 
 /** Adds what every listener serves: podwire.v1.Debug, grpc.health.v1.Health and reflection. */
 export function addIntrospectionServices(server: grpc.Server, debug: DebugHandlers, health: ServingHealth, opts: { cni: boolean }): void {

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
-import { HealthImplementation, ServingStatus } from 'grpc-health-check';
+import type { EventEmitter } from 'node:events';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 
 /** Fully qualified names of podwired's services, as health checks and reflection name them. */
 export const CNI_SERVICE = 'podwire.v1.Cni';

@@ -4,8 +4,8 @@ import type { ListenAddress } from '../config/listen-address';
 import type { DebugHandlers } from '../generated/podwire/v1/Debug';
 import type { RunningGrpcServer } from './grpc-server';
 import { addIntrospectionServices } from './introspection-services';
-import { ServingHealth } from './serving-health';
-import { TcpTlsMaterial, mutualTlsCredentials } from './tls-credentials';
+import type { ServingHealth } from './serving-health';
+import { type TcpTlsMaterial, mutualTlsCredentials } from './tls-credentials';
 
 export interface RunningTcpServer extends RunningGrpcServer {
   /** The port actually bound (the configured one, or the one the kernel picked for port 0). */

@@ -1,14 +1,14 @@
 import type { Allocation, Lease, NewAttachment } from '@podwire/ipam-store';
 import { CniCode, CniError, toCniError } from '../cni/cni-error';
-import { CniResult, resultForVersion } from '../cni/cni-result';
+import { type CniResult, resultForVersion } from '../cni/cni-result';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
-import { PodAddress, WiredPod } from '../datapath/datapath';
+import type { PodAddress, WiredPod } from '../datapath/datapath';
 import { reasonOf } from '../rtnl/rtnl-error';
 import { AbandonedAdd } from './abandoned-add';
-import { HandlerDeps, VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { type HandlerDeps, type VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { portHolder } from './host-ports';
 import { portErrorToCni } from './port-errors';
-import { PodPortMapping, portMappingsFor } from '../nft/port-mappings';
+import { type PodPortMapping, portMappingsFor } from '../nft/port-mappings';
 import { resolveRanges } from './network-ranges';
 import { storeErrorToCni } from './store-errors';
 import { podMtu } from '../peers/pod-mtu';

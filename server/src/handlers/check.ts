@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
-import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { type VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { podMtu } from '../peers/pod-mtu';
 import { portHolder } from './host-ports';
 import type { CniResult } from '../cni/cni-result';

@@ -1,5 +1,5 @@
 import { podAddresses } from './add';
-import { VerbHandler, attachmentKey, lockName } from './handler-deps';
+import { type VerbHandler, attachmentKey, lockName } from './handler-deps';
 import { portHolder } from './host-ports';
 import { portErrorToCni } from './port-errors';
 import { storeErrorToCni } from './store-errors';

@@ -1,7 +1,7 @@
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
 import { podAddresses } from './add';
-import { VerbHandler, lockName } from './handler-deps';
+import { type VerbHandler, lockName } from './handler-deps';
 import { portHolder } from './host-ports';
 
 interface ValidAttachment {

@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../cni/cni-error';
-import { CniResult, resultForVersion } from '../cni/cni-result';
-import { VerbHandler, attachmentKey } from './handler-deps';
+import { type CniResult, resultForVersion } from '../cni/cni-result';
+import { type VerbHandler, attachmentKey } from './handler-deps';
 
 /**
  * GET (not a spec verb): the stored ADD result, in the caller's cniVersion, with podwire's

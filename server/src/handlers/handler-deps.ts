@@ -1,9 +1,9 @@
-import { IpamStore, AttachmentKey } from '@podwire/ipam-store';
-import { Datapath } from '../datapath/datapath';
-import { KeyedMutex } from '../keyed-mutex';
-import { NetworkRegistry } from '../pools/network-registry';
+import type { IpamStore, AttachmentKey } from '@podwire/ipam-store';
+import type { Datapath } from '../datapath/datapath';
+import type { KeyedMutex } from '../keyed-mutex';
+import type { NetworkRegistry } from '../pools/network-registry';
 import type { CniCall } from '../cni/cni-call';
-import { NodePodCidrSource } from '../peers/node-pod-cidrs';
+import type { NodePodCidrSource } from '../peers/node-pod-cidrs';
 import type { EncapsulationMtu } from '../peers/pod-mtu';
 import type { HostPorts } from './host-ports';
 

@@ -1,9 +1,9 @@
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
-import { IpRange, RangeSet, parseRangeSets } from '@podwire/ipam-store';
+import { type IpRange, type RangeSet, parseRangeSets } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
-import { NetConf } from '../cni/net-conf';
-import { NodePodCidrSource } from '../peers/node-pod-cidrs';
+import type { NetConf } from '../cni/net-conf';
+import type { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
 /** Parsed range sets per node pod CIDR list, so every ADD does not re-parse them. */
 const fromNodeCache = new Map<string, RangeSet[]>();

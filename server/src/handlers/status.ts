@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
-import { VerbHandler } from './handler-deps';
+import type { VerbHandler } from './handler-deps';
 import { resolveRanges } from './network-ranges';
 
 /**

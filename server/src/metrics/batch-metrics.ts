@@ -1,5 +1,5 @@
-import { Histogram, Registry } from 'prom-client';
-import { BatchObserver } from '../datapath/batching-host-programmer';
+import { Histogram, type Registry } from 'prom-client';
+import type { BatchObserver } from '../datapath/batching-host-programmer';
 
 /** Batch sizes up to a few hundred: a mass pod deletion on a busy node. */
 export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];

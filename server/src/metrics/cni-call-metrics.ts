@@ -1,6 +1,6 @@
-import { Counter, Histogram, Registry } from 'prom-client';
-import { CniVerb } from '../cni/cni-invocation';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { CniVerb } from '../cni/cni-invocation';
+import type { CniCallEvent, CniEventBus } from '../events/cni-events';
 
 /** Every verb the shim forwards; their series exist (at zero) from the start. */
 export const CNI_VERBS: readonly CniVerb[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'GET'];

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { parseListenAddress } from '../config/listen-address';
-import { MetricsExposition } from './podwire-metrics';
+import type { MetricsExposition } from './podwire-metrics';
 import { startMetricsHttpServer } from './metrics-http-server';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

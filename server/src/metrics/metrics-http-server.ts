@@ -1,8 +1,8 @@
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { ListenAddress } from '../config/listen-address';
-import { MetricsExposition } from './podwire-metrics';
+import type { ListenAddress } from '../config/listen-address';
+import type { MetricsExposition } from './podwire-metrics';
 
 export interface MetricsHttpServer {
   /** The address actually bound (the real port when the configuration said 0). */

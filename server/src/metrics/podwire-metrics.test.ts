@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
-import { IpamStore, RangeSet, describeRangeSet, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { type IpamStore, type RangeSet, describeRangeSet, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
 import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import { type CniCallEvent, CniEventBus } from '../events/cni-events';
 import { NetworkRegistry } from '../pools/network-registry';
 import { CNI_VERBS } from './cni-call-metrics';
-import { ExpositionSample, parseExposition, sampleValue } from './exposition-samples';
-import { PodwireMetrics, PodwireMetricsSources } from './podwire-metrics';
+import { type ExpositionSample, parseExposition, sampleValue } from './exposition-samples';
+import { PodwireMetrics, type PodwireMetricsSources } from './podwire-metrics';
 import { pendingVerification } from '../startup/pod-verification';
 import type { StartupReport } from '../startup/startup-report';
 

@@ -1,9 +1,9 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { BatchObserver } from '../datapath/batching-host-programmer';
-import { CniCallEvent, CniEventBus } from '../events/cni-events';
+import type { BatchObserver } from '../datapath/batching-host-programmer';
+import type { CniCallEvent, CniEventBus } from '../events/cni-events';
 import { BatchMetrics } from './batch-metrics';
 import { CniCallMetrics } from './cni-call-metrics';
-import { StoreGaugeSources, registerStoreGauges } from './store-gauges';
+import { type StoreGaugeSources, registerStoreGauges } from './store-gauges';
 import { registerStartupGauges } from './startup-gauges';
 import type { StartupReport } from '../startup/startup-report';
 

@@ -1,6 +1,6 @@
-import { Gauge, Registry } from 'prom-client';
-import { IpamStore } from '@podwire/ipam-store';
-import { NetworkRegistry } from '../pools/network-registry';
+import { Gauge, type Registry } from 'prom-client';
+import type { IpamStore } from '@podwire/ipam-store';
+import type { NetworkRegistry } from '../pools/network-registry';
 
 /** What the scrape-time gauges read. */
 export interface StoreGaugeSources {

@@ -1,6 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
-import { NftExpr } from './nft-json';
+import type { NftExpr } from './nft-json';
 import type { Family } from './table-layout';
 
 /** CIDRs of one family in canonical text ("10.1.0.0/16"), none inside another, sorted. */

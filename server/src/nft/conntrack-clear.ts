@@ -1,9 +1,9 @@
 import { Protocol, RawNetlinkSocket } from 'netlink';
 import * as ipaddr from 'ipaddr.js';
-import { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
+import { type RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { IP_PROTOCOLS } from './port-mapping-rules';
 import type { PortProtocol } from '../cni/port-mappings';
-import { PodPortMapping, familyOf } from './port-mappings';
+import { type PodPortMapping, familyOf } from './port-mappings';
 import type { NetnsEnter } from './nft-context';
 
 // include/uapi/linux/netfilter/nfnetlink{,_conntrack}.h

@@ -1,6 +1,6 @@
-import { NftExpr, match, payload, setRef } from './nft-json';
-import { CidrList } from './cidr-sets';
-import { Family, MASQ_SETS } from './table-layout';
+import { type NftExpr, match, payload, setRef } from './nft-json';
+import type { CidrList } from './cidr-sets';
+import { type Family, MASQ_SETS } from './table-layout';
 
 /** What the egress masquerade is built from (CIDR texts of both families, any order). */
 export interface MasqueradeState {

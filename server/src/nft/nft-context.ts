@@ -1,6 +1,6 @@
-import { nativeAddon, NftNative, NftNativeContext } from '../native-addon';
+import { nativeAddon, type NftNative, type NftNativeContext } from '../native-addon';
 import { NftError } from './nft-error';
-import { NftCommand, NftObject } from './nft-json';
+import type { NftCommand, NftObject } from './nft-json';
 
 /** Runs `fn` with the calling thread inside the network namespace to program, then returns. */
 export type NetnsEnter = <T>(fn: () => T) => T;

@@ -1,13 +1,13 @@
 import { cidrDelta, normaliseCidrs } from './cidr-sets';
-import { MasqueradeState } from './masquerade-rules';
-import { NetnsEnter, NftContext } from './nft-context';
+import type { MasqueradeState } from './masquerade-rules';
+import { type NetnsEnter, NftContext } from './nft-context';
 import { isNftError } from './nft-error';
-import { NftCommand } from './nft-json';
-import { HeldPortMapping, InvalidPortMapping, PodPortMapping, canonicalMapping, portKeyOf } from './port-mappings';
+import type { NftCommand } from './nft-json';
+import { type HeldPortMapping, InvalidPortMapping, type PodPortMapping, canonicalMapping, portKeyOf } from './port-mappings';
 import { hairpinElement, mappingElements } from './port-mapping-rules';
-import { NftProgrammed, driftOf, elementText, programmedOf, programmedOfCommands } from './read-back';
+import { type NftProgrammed, driftOf, elementText, programmedOf, programmedOfCommands } from './read-back';
 import { cidrSetCommands, mappingCommands, refillSetCommands, wholeTableCommands } from './table-build';
-import { MASQ_SETS, MasqSetKind, TABLE_FAMILY, tableNameOf } from './table-layout';
+import { MASQ_SETS, type MasqSetKind, TABLE_FAMILY, tableNameOf } from './table-layout';
 
 /** What podwired's table is rebuilt from: its store (mappings) and its config and peers (masquerade). */
 export interface NftDesiredState {

@@ -1,6 +1,6 @@
-import { NftExpr, concat, match, meta, payload, prefix, setRef } from './nft-json';
-import { PodPortMapping, familyOf } from './port-mappings';
-import { Family, HAIRPIN_SETS, HOSTPORT_MAPS } from './table-layout';
+import { type NftExpr, concat, match, meta, payload, prefix, setRef } from './nft-json';
+import { type PodPortMapping, familyOf } from './port-mappings';
+import { type Family, HAIRPIN_SETS, HOSTPORT_MAPS } from './table-layout';
 
 /**
  * IP protocol numbers: elements carry numbers, not names, so neither programming nor listing

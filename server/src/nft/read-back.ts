@@ -1,4 +1,4 @@
-import { NftExpr, NftObject } from './nft-json';
+import type { NftExpr, NftObject } from './nft-json';
 
 /** What the kernel holds of podwired's table, for `podwirectl status`, Debug and drift checks. */
 export interface NftProgrammed {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cidrDelta, normaliseCidrs } from './cidr-sets';
-import { NftCommand } from './nft-json';
+import type { NftCommand } from './nft-json';
 import { parsePortMappings } from '../cni/port-mappings';
 import { InvalidPortMapping, canonicalMapping, portKeyOf, portMappingsFor } from './port-mappings';
 import { programmedOfCommands, summaryOf } from './read-back';

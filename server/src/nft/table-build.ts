@@ -1,9 +1,9 @@
-import { CidrList, cidrElement, normaliseCidrs } from './cidr-sets';
-import { MasqueradeSets, MasqueradeState, masqueradeRule } from './masquerade-rules';
-import { NftCommand, NftExpr, match, meta } from './nft-json';
+import { type CidrList, cidrElement, normaliseCidrs } from './cidr-sets';
+import { type MasqueradeSets, type MasqueradeState, masqueradeRule } from './masquerade-rules';
+import { type NftCommand, type NftExpr, match, meta } from './nft-json';
 import { dnatRules, hairpinElement, localnetGuardRule, mappedMasqueradeRules, mappingElements } from './port-mapping-rules';
-import { PodPortMapping } from './port-mappings';
-import { CHAINS, Family, HAIRPIN_SETS, HOSTPORT_MAPS, KUBE_MASQ_MARK, MASQ_SETS, TABLE_FAMILY } from './table-layout';
+import type { PodPortMapping } from './port-mappings';
+import { CHAINS, type Family, HAIRPIN_SETS, HOSTPORT_MAPS, KUBE_MASQ_MARK, MASQ_SETS, TABLE_FAMILY } from './table-layout';
 
 /** Everything podwired's table holds. */
 export interface TableState {

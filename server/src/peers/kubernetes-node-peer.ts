@@ -1,6 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { parseCidrText } from '../ip-text';
-import { Peer } from './peer';
+import type { Peer } from './peer';
 
 /** The fields of a Kubernetes Node object podwire reads (a subset of V1Node). */
 export interface NodeObject {

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { KubernetesPeerSource } from './kubernetes-peer-source';
-import { PeerSnapshot } from './peer';
+import type { PeerSnapshot } from './peer';
 
 function node(name: string, rv: string, podCIDRs: string[], ips: string[], extra: Record<string, unknown> = {}) {
   return {
@@ -31,7 +31,7 @@ const nodeList = (rv: string, items: unknown[]) => ({ kind: 'NodeList', apiVersi
 
 const requests: string[] = [];
 let listReplies: unknown[] = [];
-let watchReplies: Array<(res: http.ServerResponse) => void> = [];
+const watchReplies: Array<(res: http.ServerResponse) => void> = [];
 let openWatch: http.ServerResponse | undefined;
 
 const server = http.createServer((req, res) => {

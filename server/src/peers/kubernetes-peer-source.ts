@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { NodeObject, nodeInternalIPs, nodePodCidrs, peerFromNode } from './kubernetes-node-peer';
-import { Peer, PeerSnapshot } from './peer';
-import { PeerSource } from './peer-source';
+import { type NodeObject, nodeInternalIPs, nodePodCidrs, peerFromNode } from './kubernetes-node-peer';
+import type { Peer, PeerSnapshot } from './peer';
+import type { PeerSource } from './peer-source';
 
 export interface KubernetesPeerSourceOptions {
   /** A kubeconfig file; absent: in-cluster service account credentials. */

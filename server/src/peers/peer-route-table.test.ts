@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RTPROT_PODWIRE, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
-import { KernelRoute, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { type KernelRoute, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { SnapshotPeerRouteTable } from './peer-route-table';
 

@@ -1,5 +1,5 @@
-import { PeerRoute, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
-import { KernelRoute, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { type PeerRoute, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
+import { type KernelRoute, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { takeSnapshot } from '../rtnl/snapshot';
 

@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { RouteChangeOutcome } from '../datapath/host-programmer';
-import { PeerRoute, RouteChange } from '../datapath/host-routes';
+import type { RouteChangeOutcome } from '../datapath/host-programmer';
+import type { PeerRoute, RouteChange } from '../datapath/host-routes';
 import { NodePodCidrs } from './node-pod-cidrs';
 import { desiredPeerRoutes } from './peer';
-import { PeerRouteTable } from './peer-route-table';
-import { PeerRouter, RouteChanger } from './peer-router';
+import type { PeerRouteTable } from './peer-route-table';
+import { PeerRouter, type RouteChanger } from './peer-router';
 import { peerRoutingStatus } from './peer-routing-status';
 import { peerStatusFrom } from '../debug/peer-status';
 

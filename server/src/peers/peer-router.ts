@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import { RouteChangeOutcome } from '../datapath/host-programmer';
-import { PeerRoute, RouteChange } from '../datapath/host-routes';
-import { NodePodCidrs } from './node-pod-cidrs';
-import { DesiredPeerRoute, PeerSnapshot, desiredPeerRoutes } from './peer';
-import { PeerRouteTable } from './peer-route-table';
-import { NO_OVERLAY_PLAN, OverlayPlan, PeerOverlay, PlannedRoute } from './vxlan-overlay';
+import type { RouteChangeOutcome } from '../datapath/host-programmer';
+import type { PeerRoute, RouteChange } from '../datapath/host-routes';
+import type { NodePodCidrs } from './node-pod-cidrs';
+import { type DesiredPeerRoute, type PeerSnapshot, desiredPeerRoutes } from './peer';
+import type { PeerRouteTable } from './peer-route-table';
+import { NO_OVERLAY_PLAN, type OverlayPlan, type PeerOverlay, type PlannedRoute } from './vxlan-overlay';
 
 /** The batched programmer (BatchingHostProgrammer): all changes of a pass go out as one batch. */
 export interface RouteChanger {

@@ -1,6 +1,6 @@
-import { NodePodCidrSource } from './node-pod-cidrs';
-import { PeerRouteStatus, PeerRouter } from './peer-router';
-import { PeerSourceKind } from './peer-source';
+import type { NodePodCidrSource } from './node-pod-cidrs';
+import type { PeerRouteStatus, PeerRouter } from './peer-router';
+import type { PeerSourceKind } from './peer-source';
 
 /** The cross-node routing as it is now: the source, this node, and each peer with its routes (checked against the kernel). */
 export interface PeerRoutingState {

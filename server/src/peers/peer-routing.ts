@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { ClusterConfig } from '../config/cluster-config';
+import type { ClusterConfig } from '../config/cluster-config';
 import { NodePodCidrs } from './node-pod-cidrs';
-import { PeerSnapshot } from './peer';
-import { PeerRouteTable } from './peer-route-table';
-import { PeerRouter, RouteChanger } from './peer-router';
-import { PeerRoutingStatus, peerRoutingStatus } from './peer-routing-status';
-import { NoPeerSource, PeerSource } from './peer-source';
+import type { PeerSnapshot } from './peer';
+import type { PeerRouteTable } from './peer-route-table';
+import { PeerRouter, type RouteChanger } from './peer-router';
+import { type PeerRoutingStatus, peerRoutingStatus } from './peer-routing-status';
+import { NoPeerSource, type PeerSource } from './peer-source';
 import { StaticPeerSource } from './static-peer-source';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';

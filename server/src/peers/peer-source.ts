@@ -1,4 +1,4 @@
-import { PeerSnapshot } from './peer';
+import type { PeerSnapshot } from './peer';
 
 export type PeerSourceKind = 'none' | 'static' | 'kubernetes';
 

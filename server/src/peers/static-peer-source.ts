@@ -1,6 +1,6 @@
-import { StaticPeer } from '../config/cluster-config';
-import { Peer, PeerSnapshot } from './peer';
-import { PeerSource } from './peer-source';
+import type { StaticPeer } from '../config/cluster-config';
+import type { Peer, PeerSnapshot } from './peer';
+import type { PeerSource } from './peer-source';
 
 export function peerFromStatic(p: StaticPeer): Peer {
   return { name: p.name, nodeIPs: [p.nodeIP, ...(p.nodeIPs ?? []).filter((ip) => ip !== p.nodeIP)], podCIDRs: [...p.podCIDRs] };

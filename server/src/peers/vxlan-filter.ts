@@ -10,8 +10,8 @@
  * old table or the new one) whenever the peer addresses differ from what the kernel holds,
  * which covers a start, a peer set change and a table flushed or deleted behind podwired's back.
  */
-import { NftContext } from '../nft/nft-context';
-import { NftCommand, NftExpr, NftObject, match, meta, payload, setRef } from '../nft/nft-json';
+import type { NftContext } from '../nft/nft-context';
+import { type NftCommand, type NftExpr, type NftObject, match, meta, payload, setRef } from '../nft/nft-json';
 import { familyOf } from './peer';
 
 const FAMILY = 'inet';

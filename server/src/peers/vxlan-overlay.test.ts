@@ -15,7 +15,7 @@ import { SnapshotPeerRouteTable } from './peer-route-table';
 import { PeerRouter } from './peer-router';
 import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';
 import type { ProbeSender } from './path-mtu-probe';
-import { Encapsulation } from '../config/overlay-config';
+import type { Encapsulation } from '../config/overlay-config';
 import { TestNetns } from '../test-support/test-netns';
 import { takeSnapshot } from '../rtnl/snapshot';
 import { routedVethHostView } from '../datapath/routed-veth';

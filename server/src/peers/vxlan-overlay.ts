@@ -12,21 +12,21 @@
  */
 import * as ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
-import { OverlayConfig, vxlanDeviceName } from '../config/overlay-config';
+import { type OverlayConfig, vxlanDeviceName } from '../config/overlay-config';
 import { RTPROT_PODWIRE, RTPROT_PODWIRE_PEER } from '../datapath/host-routes';
 import { familyOfText } from '../rtnl/addresses';
-import { KernelLink, KernelNeighbour, KernelRoute, RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { type KernelLink, type KernelNeighbour, type KernelRoute, RTN_UNICAST, RT_SCOPE_LINK, RT_TABLE_MAIN } from '../rtnl/kernel-objects';
 import { addPermanentNeighbour, deleteLink, setLinkAliasByName, setLinkUp } from '../rtnl/requests';
 import { isGone, reasonOf } from '../rtnl/rtnl-error';
 import type { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { takeSnapshot } from '../rtnl/snapshot';
 import { decodeAll, decodeLink } from '../rtnl/decode';
-import { KernelVxlan, addFdb, createVxlan, decodeFdb, decodeVxlan, deleteFdb, deleteNeighbour, dumpFdb, getLinkByIndex, setLinkMtu } from '../rtnl/vxlan';
+import { type KernelVxlan, addFdb, createVxlan, decodeFdb, decodeVxlan, deleteFdb, deleteNeighbour, dumpFdb, getLinkByIndex, setLinkMtu } from '../rtnl/vxlan';
 import { getLinkByName } from '../rtnl/requests';
-import { DesiredPeerRoute, Peer, familyOf } from './peer';
+import { type DesiredPeerRoute, type Peer, familyOf } from './peer';
 import { vtepAddress, vtepMac } from './vtep';
 import type { VxlanFilter } from './vxlan-filter';
-import { ProbeSender, probePathMtus } from './path-mtu-probe';
+import { type ProbeSender, probePathMtus } from './path-mtu-probe';
 
 /**
  * The VXLAN device's alias: podwired's owner tag, under a prefix of its own. Not the pods'

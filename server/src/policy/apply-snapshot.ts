@@ -3,10 +3,10 @@
  * that turn the kernel's policy objects from the compiler's current world into the new one
  * (only what differs: an unchanged policy or pod costs nothing).
  */
-import { NftCommand } from '../nft/nft-json';
-import { PolicyCompiler } from './compile/policy-compiler';
+import type { NftCommand } from '../nft/nft-json';
+import type { PolicyCompiler } from './compile/policy-compiler';
 import { podKey, policyKey } from './model';
-import { PolicyChange, PolicySnapshot } from './policy-source';
+import type { PolicyChange, PolicySnapshot } from './policy-source';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { applySnapshot } from './apply-snapshot';
 import { PolicyCompiler } from './compile/policy-compiler';
 import { FilePolicySource, parsePolicyFile } from './file-policy-source';
-import { PolicySnapshot } from './policy-source';
+import type { PolicySnapshot } from './policy-source';
 
 const YAML = `
 apiVersion: v1

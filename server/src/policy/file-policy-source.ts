@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as yaml from 'js-yaml';
-import { Namespace, NetworkPolicy, Pod, podKey, policyKey } from './model';
-import { ParsedObject, parseObject } from './parse';
+import { type Namespace, type NetworkPolicy, type Pod, podKey, policyKey } from './model';
+import { type ParsedObject, parseObject } from './parse';
 import { PolicyError } from './policy-error';
-import { PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
+import type { PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 
 export interface FilePolicySourceOptions {
   file: string;

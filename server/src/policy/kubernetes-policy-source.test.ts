@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { FakeApiServer } from '../test-support/fake-api-server';
 import { namespaceObject, podObject, policyObject } from '../test-support/netpol-fixtures';
 import { KubernetesPolicySource } from './kubernetes-policy-source';
-import { PolicyChange, PolicySnapshot } from './policy-source';
+import type { PolicyChange, PolicySnapshot } from './policy-source';
 
 const PODS = '/api/v1/pods';
 const NSS = '/api/v1/namespaces';

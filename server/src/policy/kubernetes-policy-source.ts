@@ -7,9 +7,9 @@
  * fetchPod() is one GET of a Pod, for an ADD that comes before its watch event. Needs get,
  * list and watch on pods, namespaces and networking.k8s.io networkpolicies.
  */
-import { Namespace, NetworkPolicy, Pod } from './model';
+import type { Namespace, NetworkPolicy, Pod } from './model';
 import { parseNamespace, parseNetworkPolicy, parsePod } from './parse';
-import { PolicyChange, PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
+import type { PolicyChange, PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 
 export interface KubernetesPolicySourceOptions {
   /** A kubeconfig file; absent: in-cluster service account credentials. */

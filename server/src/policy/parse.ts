@@ -4,7 +4,7 @@
  * the field: `NetworkPolicy x/deny-all: spec.ingress[0].ports[1].endPort: ...`.
  */
 import * as ipaddr from 'ipaddr.js';
-import {
+import type {
   ContainerPort,
   IpBlock,
   LabelSelector,

@@ -5,7 +5,7 @@
  * caller applies either to the compiler (apply-snapshot.ts) and runs the commands as one
  * transaction.
  */
-import { Namespace, NetworkPolicy, Pod } from './model';
+import type { Namespace, NetworkPolicy, Pod } from './model';
 
 export interface PolicySnapshot {
   namespaces: Namespace[];

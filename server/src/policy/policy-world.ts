@@ -2,7 +2,7 @@
  * The objects the policies are computed from: namespaces, pods, policies, keyed by name
  * (`ns/name` for pods and policies). Sources fill it; the compiler and `why` read it.
  */
-import { Namespace, NetworkPolicy, Pod, podKey, policyKey } from './model';
+import { type Namespace, type NetworkPolicy, type Pod, podKey, policyKey } from './model';
 
 export class PolicyWorld {
   readonly namespaces = new Map<string, Namespace>();

@@ -3,13 +3,13 @@
  * predicates of the compiler (compile/) and of `why` (why.ts), so both read the model alike.
  */
 import * as ipaddr from 'ipaddr.js';
-import { ContainerPort, IpBlock, LabelSelector, Labels, NetworkPolicy, Pod, PolicyPeer, PolicyPort, Protocol } from './model';
-import { PolicyWorld } from './policy-world';
+import type { ContainerPort, IpBlock, LabelSelector, Labels, NetworkPolicy, Pod, PolicyPeer, PolicyPort, Protocol } from './model';
+import type { PolicyWorld } from './policy-world';
 
 export function selectorMatches(sel: LabelSelector, labels: Labels): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
   for (const r of sel.matchExpressions) {
-    const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+    const has = Object.hasOwn(labels, r.key);
     switch (r.operator) {
       case 'In':
         if (!has || !r.values.includes(labels[r.key]!)) return false;

@@ -4,9 +4,9 @@
  * when the source's egress allows it (or the source is not an egress-isolated pod) and the
  * destination's ingress allows it (or the destination is not an ingress-isolated pod).
  */
-import { Direction, NetworkPolicy, Pod, Protocol, podKey, policyKey } from './model';
+import { type Direction, type NetworkPolicy, type Pod, type Protocol, podKey, policyKey } from './model';
 import { address } from './parse';
-import { PolicyWorld } from './policy-world';
+import type { PolicyWorld } from './policy-world';
 import { ipBlockMatches, podPeerMatches, policySelects, portMatches } from './selection';
 
 /**

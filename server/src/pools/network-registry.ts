@@ -1,4 +1,4 @@
-import { IpamStore, RangeSet, describeRangeSet } from '@podwire/ipam-store';
+import { type IpamStore, type RangeSet, describeRangeSet } from '@podwire/ipam-store';
 
 /** Usage of one range set of one network, as ServerInfo and the metrics report it. */
 export interface PoolUsageRow {

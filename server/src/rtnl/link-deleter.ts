@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { LinkDeleteOutcome, deleteLinksAsGroup, linkDeleteOps } from './link-group-delete';
+import { type LinkDeleteOutcome, deleteLinksAsGroup, linkDeleteOps } from './link-group-delete';
 import type { CloseRequest, DeleteRequest } from './link-delete-worker';
 import { endWorker } from '../end-worker';
 import type { RtnlSocket } from './rtnl-socket';

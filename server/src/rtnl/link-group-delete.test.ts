@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LinkDeleteOps, deleteLinksAsGroup } from './link-group-delete';
+import { type LinkDeleteOps, deleteLinksAsGroup } from './link-group-delete';
 import { RtnlError } from './rtnl-error';
 
 const refused = (what: string, code: string): RtnlError => new RtnlError(what, 0, code);

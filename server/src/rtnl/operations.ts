@@ -1,7 +1,7 @@
 import { decodeLink } from './decode';
 import type { KernelLink } from './kernel-objects';
 import { isGone } from './rtnl-error';
-import { RtnlRequest, RtnlSocket } from './rtnl-socket';
+import type { RtnlRequest, RtnlSocket } from './rtnl-socket';
 import { getLinkByName } from './requests';
 
 /** The link named `name`, or undefined when there is none. */

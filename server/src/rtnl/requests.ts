@@ -5,11 +5,11 @@
  * link down are encoded directly (wire-encode.ts, the same bytes as npm netlink's formatters);
  * the rest (lookups, dumps, deletes, group moves) with npm netlink's message formatters.
  */
-import { AttrStream, FlagsGet, FlagsNew, ifla, rt } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, type ifla, rt } from 'netlink';
 import { addressBytes, afOf, macBytes } from './addresses';
 import type { Family } from './kernel-objects';
 import type { RtnlRequest } from './rtnl-socket';
-import { Attr, cstring, ifaddrmsg, ifinfomsg, message, ndmsg, rtmsg, u32 } from './wire-encode';
+import { type Attr, cstring, ifaddrmsg, ifinfomsg, message, ndmsg, rtmsg, u32 } from './wire-encode';
 
 // Attribute numbers (linux/if_link.h, if_addr.h, neighbour.h, rtnetlink.h, veth.h) for the
 // requests encoded directly (wire-encode.ts): the ones every ADD sends.

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { RtnlError } from './rtnl-error';
 import { formatMessage, parseMessages } from 'netlink';
-import { RawNetlinkSocket, RtnlSocket } from './rtnl-socket';
+import { type RawNetlinkSocket, RtnlSocket } from './rtnl-socket';
 import { RtnlSockets } from './rtnl-sockets';
 import { addAddress, addPermanentNeighbour, changeRoute, deleteLink, dumpOf, setLinkUp } from './requests';
 import { findLink, sendAll } from './operations';

@@ -1,6 +1,6 @@
 import { decodeAddress, decodeAll, decodeLink, decodeNeighbour, decodeRoute } from './decode';
 import type { KernelAddress, KernelLink, KernelNeighbour, KernelRoute } from './kernel-objects';
-import { DumpKind, dumpOf } from './requests';
+import { type DumpKind, dumpOf } from './requests';
 import type { RtnlSocket } from './rtnl-socket';
 
 /**

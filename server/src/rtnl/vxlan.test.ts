@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtnlSockets } from './rtnl-sockets';
-import { RtnlSocket } from './rtnl-socket';
+import type { RtnlSocket } from './rtnl-socket';
 import { addPermanentNeighbour, getLinkByName, setLinkAliasByName } from './requests';
 import { decodeAll, decodeNeighbour } from './decode';
 import { sendAll } from './operations';

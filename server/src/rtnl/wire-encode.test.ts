@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AttrStream, FlagsNew, StreamData, ifla, rt } from 'netlink';
+import { AttrStream, FlagsNew, type StreamData, ifla, rt } from 'netlink';
 import * as ipaddr from 'ipaddr.js';
 import { addressBytes, afOf } from './addresses';
 import {
-  RouteOp,
-  RouteSpec,
+  type RouteOp,
+  type RouteSpec,
   addAddress,
   addPermanentNeighbour,
   changeRoute,

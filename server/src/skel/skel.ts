@@ -7,10 +7,10 @@
  * them). Anything thrown that is not a CniError becomes 999 (internal) carrying the reason.
  */
 import type { AddResponse } from '../generated/podwire/v1/AddResponse';
-import { CniArgs, parseCniArgsAs } from '../cni/cni-args';
+import { type CniArgs, parseCniArgsAs } from '../cni/cni-args';
 import type { CallFacts, ReadCall } from '../cni/cni-call';
 import { CniCode, CniError } from '../cni/cni-error';
-import { CniVerb, RawInvocation, validateInvocation } from '../cni/cni-invocation';
+import { type CniVerb, type RawInvocation, validateInvocation } from '../cni/cni-invocation';
 import { LATEST_CNI_VERSION } from '../cni/cni-versions';
 import { netConfFromDocument, parseConfigDocument } from '../cni/net-conf';
 import { AbandonedAdd } from '../handlers/abandoned-add';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { IpamStore } from '@podwire/ipam-store';
 import type { Datapath } from '../datapath/datapath';
-import { KeyedMutex } from '../keyed-mutex';
+import type { KeyedMutex } from '../keyed-mutex';
 import { lockName } from '../handlers/handler-deps';
 import { podAddresses } from '../handlers/add';
 import type { ReadyAttachment } from './reconcile';

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
+import { type IpamStore, openIpamStore, parseRangeSets } from '@podwire/ipam-store';
 import { plantPendingAttachment, plantReadyAttachmentAt } from '@podwire/ipam-store/dist/legacy-pending';
 import { FakeDatapath } from '../datapath/fake-datapath';
 import { KeyedMutex } from '../keyed-mutex';

@@ -1,4 +1,4 @@
-import { HeldPortMapping, PodPortMapping, PortMappingConflict, portKeyOf } from '../nft';
+import { type HeldPortMapping, type PodPortMapping, PortMappingConflict, portKeyOf } from '../nft';
 import type { HostPorts } from '../handlers/host-ports';
 
 /**

@@ -7,7 +7,7 @@
 import { parseObject } from '../policy/parse';
 import { PolicyWorld } from '../policy/policy-world';
 import { baseWorld, policyObject, podObject } from './netpol-fixtures';
-import { OracleWorld } from './netpol-oracle';
+import type { OracleWorld } from './netpol-oracle';
 
 type Obj = Record<string, unknown>;
 

@@ -3,19 +3,19 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { IpLink, ipJson } from '../lib/netns';
+import { type IpLink, ipJson } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { runCommand } from '../lib/run-command';
 import {
   BENCH_BRIDGE,
   CniDriver,
-  Executor,
+  type Executor,
   HelperPoolExecutor,
   NetnsPool,
   NodeSpawnExecutor,
-  PluginUnderTest,
-  PodRef,
+  type PluginUnderTest,
+  type PodRef,
   bridgePlugin,
   bridgePorts,
   compileExecHelper,

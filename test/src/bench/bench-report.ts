@@ -2,9 +2,9 @@
 import type { Options } from './bench-options';
 import type { ConfigResult, PhaseResult } from './cni-workloads';
 import type { KernelFloorResult } from './kernel-floor';
-import { RestartRowResult, renderRestart, restartTargets } from './restart-bench';
+import { type RestartRowResult, renderRestart, restartTargets } from './restart-bench';
 import type { ShimResult } from './shim-bench';
-import { Stats, fmt, renderTable } from './stats';
+import { type Stats, fmt, renderTable } from './stats';
 
 export interface Target {
   target: string;

@@ -4,10 +4,10 @@
  * then DELs its pod), and ADD latency with 0 pods present, then with `fill` pods present.
  */
 import type { PodwiredProcess } from '../lib/podwired-process';
-import { CniCallOutcome, CniDriver, Executor, NetnsPool, PluginUnderTest, PodRef, describeFailure } from './cni-driver';
+import { type CniCallOutcome, CniDriver, type Executor, type NetnsPool, type PluginUnderTest, type PodRef, describeFailure } from './cni-driver';
 import type { Options } from './bench-options';
 import { procCpuMs, procStatusKb } from './proc-stats';
-import { Stats, fmt, summarize } from './stats';
+import { type Stats, fmt, summarize } from './stats';
 
 export interface PhaseResult {
   verb: string;

@@ -1,5 +1,5 @@
 /** Pure helpers for the cpu-floor rows (cpu-floor.ts): /proc stat parsing, ratios, gone times. */
-import { Stats, summarize } from './stats';
+import { type Stats, summarize } from './stats';
 
 /**
  * utime + stime (fields 14 and 15 of /proc/PID/stat, in clock ticks). The process's stat

@@ -13,18 +13,18 @@
  *     /proc/PID/task/TID/schedstat) next to the kernel floor's work per pod (the `ip` processes'
  *     CPU, and their wall time as in 3); the event loop and V8's helper threads apart.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
-import { CniCallOutcome, CniDriver, Executor, NetnsPool, PluginUnderTest, PodRef, describeFailure, podwirePlugin } from './cni-driver';
-import { VerbCpu, addDelSumRatio, goneAfterDel, ifindexesOfIpJson, latencyFloor, perCall, safeRatio, statCpuMs, verbCpuRow } from './cpu-floor-report';
-import { KernelFloorResult, findIp, runKernelFloor } from './kernel-floor';
-import { Stats, fmt, renderTable, summarize } from './stats';
-import { ThreadSplit, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
+import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PluginUnderTest, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
+import { type VerbCpu, addDelSumRatio, goneAfterDel, ifindexesOfIpJson, latencyFloor, perCall, safeRatio, statCpuMs, verbCpuRow } from './cpu-floor-report';
+import { type KernelFloorResult, findIp, runKernelFloor } from './kernel-floor';
+import { type Stats, fmt, renderTable, summarize } from './stats';
+import { type ThreadSplit, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
 
 export interface CpuFloorOptions {
   runId: string;

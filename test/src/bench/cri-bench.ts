@@ -13,7 +13,7 @@ import { runCommand } from '../lib/run-command';
 import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-process';
 import { PAUSE_IMAGE, buildPauseImage, installPodwire, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
 import { cniSetupDurations } from './cri-log';
-import { Stats, fmt, renderTable, summarize } from './stats';
+import { type Stats, fmt, renderTable, summarize } from './stats';
 
 export interface CriBenchOptions {
   runId: string;

@@ -11,27 +11,27 @@
  * also runs the kernel floor (kernel-floor.ts) with its CPU times. A measuring tool, not part of
  * `npm run bench`: its numbers under strace or perf are not CPU figures.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import {
-  CniCallOutcome,
+  type CniCallOutcome,
   CniDriver,
-  Executor,
+  type Executor,
   HelperPoolExecutor,
   NetnsPool,
   NodeSpawnExecutor,
-  PodRef,
+  type PodRef,
   compileExecHelper,
   describeFailure,
   podwirePlugin,
 } from './cni-driver';
 import { floorLinkPrefix, runKernelFloor } from './kernel-floor';
 import { fmt, renderTable, summarize } from './stats';
-import { ThreadCpu, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
+import { type ThreadCpu, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
 
 interface ProbeOptions {
   pods: number;

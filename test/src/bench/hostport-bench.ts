@@ -21,11 +21,11 @@ import { TestNetnsSet } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import {
-  CniCallOutcome,
+  type CniCallOutcome,
   CniDriver,
   NodeSpawnExecutor,
-  PodRef,
-  PluginUnderTest,
+  type PodRef,
+  type PluginUnderTest,
   REFERENCE_CNI_DIR,
   bridgePlugin,
   describeFailure,

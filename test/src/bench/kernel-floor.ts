@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { Executor, NetnsPool } from './cni-driver';
-import { Stats, summarize } from './stats';
+import type { Executor, NetnsPool } from './cni-driver';
+import { type Stats, summarize } from './stats';
 
 /**
  * The "kernel floor": the same netlink operations as one podwire ADD (veth pair with the peer

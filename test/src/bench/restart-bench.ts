@@ -22,14 +22,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IpLink, IpRoute } from '../lib/netns';
+import type { IpLink, IpRoute } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { runCommand } from '../lib/run-command';
 import { readStore } from '../lib/store-rows';
-import { CniCallOutcome, CniDriver, Executor, NetnsPool, PluginUnderTest, PodRef, describeFailure, podwirePlugin } from './cni-driver';
-import { RestartVerdict, StartupLogs, findStartupLogs, flattenFields, inIpv4Subnet, restartTarget, restartVerdict, spreadIndices } from './restart-report';
-import { Stats, fmt, renderTable, summarize } from './stats';
+import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PluginUnderTest, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
+import { type RestartVerdict, type StartupLogs, findStartupLogs, flattenFields, inIpv4Subnet, restartTarget, restartVerdict, spreadIndices } from './restart-report';
+import { type Stats, fmt, renderTable, summarize } from './stats';
 
 /** The rows' pod subnet: the other bench parts use 10.250-10.252 (host) and 10.62-10.66 (private netns). */
 export const RESTART_SUBNET = '10.249.0.0/16';

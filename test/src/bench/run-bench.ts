@@ -34,7 +34,7 @@ import { parseOptions } from './bench-options';
 import { buildReport } from './bench-report';
 import {
   BENCH_BRIDGE,
-  Executor,
+  type Executor,
   HelperPoolExecutor,
   NetnsPool,
   NodeSpawnExecutor,
@@ -45,16 +45,16 @@ import {
   podwirePlugin,
   ptpPlugin,
 } from './cni-driver';
-import { Bench, ConfigResult, attachServerDurations } from './cni-workloads';
-import { CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloor, runCpuFloor } from './cpu-floor';
-import { CriBenchResult, renderCri, runCriBench } from './cri-bench';
-import { KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-floor';
+import { Bench, type ConfigResult, attachServerDurations } from './cni-workloads';
+import { type CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloor, runCpuFloor } from './cpu-floor';
+import { type CriBenchResult, renderCri, runCriBench } from './cri-bench';
+import { type KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-floor';
 import { machine } from './machine';
 import { runPeerRoutesBench } from './peer-routes-bench';
 import { procStatusKb } from './proc-stats';
-import { RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, runRestartBench } from './restart-bench';
+import { type RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, runRestartBench } from './restart-bench';
 import { runShimBench } from './shim-bench';
-import { Stats, fmt, renderTable } from './stats';
+import { type Stats, fmt, renderTable } from './stats';
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));

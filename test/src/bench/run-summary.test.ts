@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BenchJson, README_FIGURES, formatRow, median, summarizeRuns } from './run-summary';
+import { type BenchJson, README_FIGURES, formatRow, median, summarizeRuns } from './run-summary';
 
 const run = (bridgeAdd: number, podwireAdd: number, cpuRatio?: number): BenchJson => ({
   configs: [

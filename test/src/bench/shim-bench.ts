@@ -1,7 +1,7 @@
 /** The shim alone: exec floor (static no-op), shim VERSION and STATUS round trips, the same through Node's spawn. */
 import type { PodwiredProcess } from '../lib/podwired-process';
-import { CniCallOutcome, CniDriver, Executor, NodeSpawnExecutor, PluginUnderTest, bridgePlugin, describeFailure } from './cni-driver';
-import { Stats, summarize } from './stats';
+import { type CniCallOutcome, CniDriver, type Executor, NodeSpawnExecutor, type PluginUnderTest, bridgePlugin, describeFailure } from './cni-driver';
+import { type Stats, summarize } from './stats';
 
 export interface ShimResult {
   runs: number;

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { renderTable } from './stats';
-import { BenchJson, README_FIGURES, formatRow, summarizeRuns } from './run-summary';
+import { type BenchJson, README_FIGURES, formatRow, summarizeRuns } from './run-summary';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {

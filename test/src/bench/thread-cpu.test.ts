@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ThreadCpu, datapathThreadId, parseSchedstatNs, readThreads, splitThreads, threadDeltas } from './thread-cpu';
+import { type ThreadCpu, datapathThreadId, parseSchedstatNs, readThreads, splitThreads, threadDeltas } from './thread-cpu';
 
 const t = (tid: number, comm: string, cpuNs: number, utimeTicks = 0, stimeTicks = 0): ThreadCpu => ({ tid, comm, cpuNs, utimeTicks, stimeTicks });
 

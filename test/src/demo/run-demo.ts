@@ -5,7 +5,7 @@
  * everything and stops the server, leaving no netns, link, route or process behind.
  */
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, hostLinks, ipJson } from '../lib/netns';
+import { type IpRoute, hostLinks, ipJson } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 

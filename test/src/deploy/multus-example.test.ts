@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../lib/paths';
-import { IpRoute, ipJson } from '../lib/netns';
+import { type IpRoute, ipJson } from '../lib/netns';
 import { PodCidrNode } from '../lib/pod-cidr-node';
 import { runCommand } from '../lib/run-command';
 

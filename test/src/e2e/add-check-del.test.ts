@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
 import { mustRun } from '../lib/run-command';
-import { ShimCall, ShimOutcome, netConf } from '../lib/shim';
+import { type ShimCall, type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-fuzz';

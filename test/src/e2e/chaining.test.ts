@@ -1,15 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
-import { CniResult, Libcni, LibcniError, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni';
+import { type CniResult, Libcni, type LibcniError, type NetworkConfList, REFERENCE_PLUGIN_DIR, type RuntimeConf, podwirePluginDir } from '../lib/libcni';
 import { freeLoopbackPort } from '../lib/loopback';
 
 /*

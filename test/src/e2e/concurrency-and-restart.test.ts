@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { type IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 

@@ -2,13 +2,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IpAddrInfo, IpRoute, ipJson } from '../lib/netns';
+import { type IpAddrInfo, type IpRoute, ipJson } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
 import { readStore } from '../lib/store-rows';
 import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-process';
 import { PAUSE_IMAGE, buildPauseImage, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
-import { RenderedContainer, RenderedPod, renderDaemonSet } from '../lib/cri/daemonset-render';
+import { type RenderedContainer, type RenderedPod, renderDaemonSet } from '../lib/cri/daemonset-render';
 import { DOCKERFILE, NODE_IMAGE, buildNodeImage, dockerfileRuntimeLayout, imageContents } from '../lib/cri/node-image';
 import { SkipReason } from '../lib/skip-reason';
 

@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJson } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
-import { AttachmentRow, readStore } from '../lib/store-rows';
+import { type AttachmentRow, readStore } from '../lib/store-rows';
 import { ContainerdProcess, ContainerdUnavailable } from '../lib/cri/containerd-process';
 import { PAUSE_IMAGE, buildPauseImage, installPodwire, linkReferencePlugins, networkReady, sandboxConfig } from '../lib/cri/cri-node';
-import { PodSandboxConfig } from '../lib/cri/cri-client';
+import type { PodSandboxConfig } from '../lib/cri/cri-client';
 import { cgroupDirs } from '../lib/cri/host-leftovers';
 import { eventually } from '../lib/eventually';
 import { freeLoopbackPort, readFromLoopback } from '../lib/loopback';

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { IpRoute, TestNetnsSet, ipJson } from '../lib/netns';
+import { type IpRoute, TestNetnsSet, ipJson } from '../lib/netns';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
 import { runShim } from '../lib/shim';

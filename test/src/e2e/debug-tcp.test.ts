@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcReflection } from 'grpc-js-reflection-client';
 import { E2eHarness } from '../lib/e2e-harness';
-import { PodwiredProcess } from '../lib/podwired-process';
+import type { PodwiredProcess } from '../lib/podwired-process';
 import { SERVER_MAIN } from '../lib/paths';
 import { runCommand } from '../lib/run-command';
-import { TlsFiles, makeTlsFixture } from '../lib/tls-fixture';
+import { type TlsFiles, makeTlsFixture } from '../lib/tls-fixture';
 
 type Obj = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcReflection } from 'grpc-js-reflection-client';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJson } from '../lib/netns';
 import { REPO_ROOT } from '../lib/paths';
 import { mustRun } from '../lib/run-command';
 import { readStore } from '../lib/store-rows';

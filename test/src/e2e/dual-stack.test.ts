@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpRoute, ipJson } from '../lib/netns';
+import { type IpAddrInfo, type IpRoute, ipJson } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';

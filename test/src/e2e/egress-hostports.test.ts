@@ -14,12 +14,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ECHO_PEER } from '../lib/echo-peer';
-import { Libcni, LibcniError, NetworkConfList, RuntimeConf, podwirePluginDir } from '../lib/libcni';
+import { Libcni, LibcniError, type NetworkConfList, type RuntimeConf, podwirePluginDir } from '../lib/libcni';
 import { TestNetnsSet } from '../lib/netns';
 import { REPO_ROOT, SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';

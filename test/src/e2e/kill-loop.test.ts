@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson, settledVeths } from '../lib/netns';
-import { ShimOutcome, netConf } from '../lib/shim';
+import { type IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-kill';

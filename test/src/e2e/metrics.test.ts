@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { E2eHarness } from '../lib/e2e-harness';
 import { mustRun } from '../lib/run-command';
-import { ShimCall, netConf } from '../lib/shim';
+import { type ShimCall, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 // met-a: 10.228.1.1-10.228.1.6 (6 addresses); met-x: exactly one address, 10.228.2.2.

@@ -2,11 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { type IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { runCommand } from '../lib/run-command';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
-import { CniResult, Libcni, NetworkConfList, REFERENCE_PLUGIN_DIR, RuntimeConf, podwirePluginDir } from '../lib/libcni';
+import { type CniResult, Libcni, type NetworkConfList, REFERENCE_PLUGIN_DIR, type RuntimeConf, podwirePluginDir } from '../lib/libcni';
 
 /*
  * Several networks per pod, driven by the real libcni (each network its own list, as Multus

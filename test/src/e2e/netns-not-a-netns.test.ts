@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
 import { REPO_ROOT } from '../lib/paths';
 import { mustRun, runCommand } from '../lib/run-command';
-import { ShimCall, ShimOutcome, netConf } from '../lib/shim';
+import { type ShimCall, type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-nsfifo';

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson } from '../lib/netns';
+import { type IpRoute, ipJson } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { readStore } from '../lib/store-rows';
 import { PodmanEnv, checkPodmanPrerequisites } from '../lib/podman-env';

@@ -9,12 +9,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpAddrInfo, IpLink, IpRoute, ipJson } from '../lib/netns';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJson } from '../lib/netns';
 import { REPO_ROOT } from '../lib/paths';
 import { mustRun, runCommand } from '../lib/run-command';
 import { netConf } from '../lib/shim';
@@ -213,7 +213,7 @@ test('pod: a broken host route shows up as a problem', async () => {
   assert.ok((doc.problems as string[]).length > 0, 'a problem is reported');
   assert.ok(!(doc.hostRoutes as Obj[]).some((x) => x.destination === podAddr), 'the route is gone from the kernel view');
   const table = await ctl(['pod', 'ctl-ctr-b']);
-  assert.match(table.stdout, /^problems:\n  - /m);
+  assert.match(table.stdout, /^problems:\n {2}- /m);
   // Put it back as podwire had it, so the pod is whole again.
   await mustRun('ip', ['route', 'add', podAddr, 'dev', before.attachment.hostIfname, 'proto', '199']);
   assert.deepEqual((await ctl(['pod', 'ctl-ctr-b', '-o', 'json'])).json().problems, []);

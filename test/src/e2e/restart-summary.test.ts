@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parseRangeSets } from '@podwire/ipam-store';
 import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending';
 import { E2eHarness } from '../lib/e2e-harness';
-import { IpRoute, ipJson } from '../lib/netns';
+import { type IpRoute, ipJson } from '../lib/netns';
 import { mustRun } from '../lib/run-command';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestNetnsSet } from './netns';
-import { PodwiredOptions, PodwiredProcess } from './podwired-process';
-import { ShimCall, ShimOutcome, runShim } from './shim';
+import { type PodwiredOptions, PodwiredProcess } from './podwired-process';
+import { type ShimCall, type ShimOutcome, runShim } from './shim';
 
 /**
  * One end-to-end fixture: a private temp dir, a real podwired on its own socket and state

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { IpRoute, TestNetnsSet, ipJson } from './netns';
+import { type IpRoute, TestNetnsSet, ipJson } from './netns';
 import { PodwiredProcess } from './podwired-process';
 import { mustRun } from './run-command';
-import { ShimCall, ShimOutcome, runShim } from './shim';
+import { type ShimCall, type ShimOutcome, runShim } from './shim';
 
 /**
  * A Kubernetes-like node on one machine: a network namespace of its own (lo up) with a real

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CommandResult, runCommand } from './run-command';
+import { type CommandResult, runCommand } from './run-command';
 import { REFERENCE_PLUGIN_DIR, podwirePluginDir } from './libcni';
 
 /**

@@ -1,6 +1,6 @@
 import type { CniEvent__Output } from '../../generated/podwire/v1/CniEvent';
-import { CommandContext } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import type { CommandContext } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { outcomeWord, verbWord } from '../enum-words';
 import { eventView } from '../json-views';
 import { dash } from '../text-table';

@@ -1,5 +1,5 @@
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 
 /**
  * health [--service NAME]: grpc.health.v1 Check (service '' is the whole server). Exit 0 only

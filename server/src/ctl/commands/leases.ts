@@ -1,6 +1,6 @@
 import type { Lease__Output } from '../../generated/podwire/v1/Lease';
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { leaseView } from '../json-views';
 import { renderTable } from '../text-table';
 

@@ -1,6 +1,6 @@
 import type { ListPeersReply__Output } from '../../generated/podwire/v1/ListPeersReply';
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { peerSourceWord } from '../enum-words';
 import { peersView } from '../json-views';
 import { dash, renderFields, renderTable } from '../text-table';

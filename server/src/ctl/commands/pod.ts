@@ -1,8 +1,8 @@
 import type { GetAttachmentReply__Output } from '../../generated/podwire/v1/GetAttachmentReply';
 import type { LinkState__Output } from '../../generated/podwire/v1/LinkState';
 import type { PodSelector } from '../ctl-args';
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { attachmentStateWord } from '../enum-words';
 import { parseEmbeddedJson, podView } from '../json-views';
 import { dash, renderFields, renderTable } from '../text-table';

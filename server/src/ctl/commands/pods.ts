@@ -1,6 +1,6 @@
 import type { Attachment__Output } from '../../generated/podwire/v1/Attachment';
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
 import { attachmentStateWord } from '../enum-words';
 import { attachmentView } from '../json-views';
 import { dash, renderTable } from '../text-table';

@@ -1,8 +1,8 @@
 import type { ServerInfoReply__Output } from '../../generated/podwire/v1/ServerInfoReply';
 import { CtlError } from '../ctl-error';
-import { CommandContext, printJson } from '../ctl-io';
-import { EXIT, ExitCode } from '../exit-codes';
-import { HealthView, poolView, statusView } from '../json-views';
+import { type CommandContext, printJson } from '../ctl-io';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { type HealthView, poolView, statusView } from '../json-views';
 import { dash, formatUptime, renderFields, renderTable } from '../text-table';
 
 function component(c: ServerInfoReply__Output['store']): string {

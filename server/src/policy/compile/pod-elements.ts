@@ -7,10 +7,10 @@
  * elements and touches no other pod's.
  */
 import * as ipaddr from 'ipaddr.js';
-import { NftExpr, concat } from '../../nft/nft-json';
-import { Pod } from '../model';
+import { type NftExpr, concat } from '../../nft/nft-json';
+import type { Pod } from '../model';
 import { policySelects, resolvePort } from '../selection';
-import { CompiledPolicy, IP_PROTO } from './policy-program';
+import { type CompiledPolicy, IP_PROTO } from './policy-program';
 import { POLICY_SETS, policyNames } from './policy-layout';
 
 /** A pod wired on this node: its host-side veth and the addresses podwire leased it. */

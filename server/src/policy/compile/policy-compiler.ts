@@ -14,16 +14,16 @@
  * The caller runs the commands (NftContext.run) and, if the kernel refuses them, calls build()
  * on a freshly made table: the compiler's idea of the kernel is then right again.
  */
-import { NftCommand, NftExpr } from '../../nft/nft-json';
+import type { NftCommand, NftExpr } from '../../nft/nft-json';
 import { elementCommand } from '../../nft/table-build';
 import { TABLE_FAMILY } from '../../nft/table-layout';
-import { Namespace, NetworkPolicy, Pod, podKey, policyKey } from '../model';
+import { type Namespace, type NetworkPolicy, type Pod, podKey, policyKey } from '../model';
 import { PolicyError } from '../policy-error';
 import { PolicyWorld } from '../policy-world';
 import { policySelects } from '../selection';
-import { ElementMap, LocalEndpoint, baseElements, policyElements } from './pod-elements';
-import { CompiledPolicy, SharedNamer, compilePolicy } from './policy-program';
-import { SharedEntry, sharedElements, sharedKey, sharedSetDecls } from './shared-sets';
+import { type ElementMap, type LocalEndpoint, baseElements, policyElements } from './pod-elements';
+import { type CompiledPolicy, type SharedNamer, compilePolicy } from './policy-program';
+import { type SharedEntry, sharedElements, sharedKey, sharedSetDecls } from './shared-sets';
 import { POLICY_CHAINS, POLICY_SETS } from './policy-layout';
 import { match, meta, payload, concat, setRef } from '../../nft/nft-json';
 

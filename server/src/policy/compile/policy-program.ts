@@ -5,10 +5,10 @@
  * pod-elements.ts; the rules themselves name no pod, so they change only with the policy.
  */
 import { normaliseCidrs } from '../../nft/cidr-sets';
-import { NftExpr, concat, match, meta, payload, prefix, setRef } from '../../nft/nft-json';
-import { Direction, NetworkPolicy, PolicyPort, PolicyRule, policyKey } from '../model';
+import { type NftExpr, concat, match, meta, payload, prefix, setRef } from '../../nft/nft-json';
+import { type Direction, type NetworkPolicy, type PolicyPort, type PolicyRule, policyKey } from '../model';
 import { subtractCidrs } from './cidr-subtract';
-import { SharedSpec, peerSpec } from './shared-sets';
+import { type SharedSpec, peerSpec } from './shared-sets';
 import { POLICY_CHAINS, policyNames } from './policy-layout';
 
 export const IP_PROTO = { TCP: 6, UDP: 17, SCTP: 132 } as const;

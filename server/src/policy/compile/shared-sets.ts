@@ -6,9 +6,9 @@
  * and a pod's change touches each shared set once, not once per policy.
  */
 import * as ipaddr from 'ipaddr.js';
-import { NftExpr, concat } from '../../nft/nft-json';
-import { LabelSelector, Pod, PolicyPeer, Protocol } from '../model';
-import { PolicyWorld } from '../policy-world';
+import { type NftExpr, concat } from '../../nft/nft-json';
+import type { LabelSelector, Pod, PolicyPeer, Protocol } from '../model';
+import type { PolicyWorld } from '../policy-world';
 import { podPeerMatches } from '../selection';
 
 export type SharedSpec =

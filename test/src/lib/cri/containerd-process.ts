@@ -1,10 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCommand } from '../run-command';
 import { CriClient } from './cri-client';
-import { ContainerdLayout, containerdConfigToml, containerdLayout } from './containerd-config';
+import { type ContainerdLayout, containerdConfigToml, containerdLayout } from './containerd-config';
 import {
   LIBCNI_CACHE_DIR,
   cgroupDirs,

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, SHIM_BINARY } from '../paths';
 import { runCommand } from '../run-command';
-import { ContainerdProcess } from './containerd-process';
-import { PodSandboxConfig } from './cri-client';
+import type { ContainerdProcess } from './containerd-process';
+import type { PodSandboxConfig } from './cri-client';
 
 /**
  * A "Kubernetes node" for the CRI tests and bench: a private containerd whose CNI bin and

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../paths';
-import { ContainerConfig, CriMount, NamespaceOption, PodSandboxConfig } from './cri-client';
+import type { ContainerConfig, CriMount, NamespaceOption, PodSandboxConfig } from './cri-client';
 
 /**
  * deploy/kubernetes's DaemonSet (and its ConfigMap) turned into the CRI calls kubelet would
