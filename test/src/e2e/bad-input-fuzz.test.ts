@@ -68,7 +68,7 @@ const HOSTILE_STRINGS = [
   '%s%n',
   '{"a":1}',
 ];
-const HOSTILE_VALUES: unknown[] = [null, true, 0, -1, 1e309, [], {}, [[]], 'x', { subnet: 'x' }, ...HOSTILE_STRINGS];
+const HOSTILE_VALUES: unknown[] = [null, true, 0, -1, Number.MAX_VALUE, 2 ** 64, [], {}, [[]], 'x', { subnet: 'x' }, ...HOSTILE_STRINGS];
 /** Environment values cannot hold NUL (execve would cut them), so no runtime can send one. */
 const HOSTILE_ENV = HOSTILE_STRINGS.filter((v) => !v.includes('\u0000'));
 
