@@ -3,6 +3,8 @@
 # dist/), the shim's tests, and the cross-component end-to-end tests in test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Formatting and lint first (a few seconds): any finding, warnings included, fails the run.
+node_modules/.bin/biome ci --error-on-warnings .
 if [ "$(id -u)" -ne 0 ]; then
   echo "run-tests: the end-to-end tests create network namespaces: run as root" >&2
   exit 1

@@ -18,7 +18,11 @@ function lookup(used: Iterable<bigint>): UsedLookup & { decodes: number; calls: 
       const out = sorted.filter((u) => u >= lo && u <= hi).slice(0, limit);
       fn.calls += 1;
       const chunk = chunkOf(out);
-      return { length: chunk.length, valueAt: (i: number) => ((fn.decodes += 1), chunk.valueAt(i)) };
+      const valueAt = (i: number) => {
+        fn.decodes += 1;
+        return chunk.valueAt(i);
+      };
+      return { length: chunk.length, valueAt };
     },
     { decodes: 0, calls: 0 },
   );

@@ -110,7 +110,7 @@ function parseAddressField(
 
 function parseRange(raw: unknown, path: string): DraftRange {
   if (!isRecord(raw)) throw invalid(`${path} must be an object with a "subnet", got ${show(raw)}`);
-  const subnetRaw = raw['subnet'];
+  const subnetRaw = raw.subnet;
   if (typeof subnetRaw !== 'string' || subnetRaw === '') {
     throw invalid(`${path}.subnet is required and must be a CIDR string, got ${show(subnetRaw)}`);
   }
@@ -193,12 +193,12 @@ export function parseRangeSets(raw: unknown): RangeSet[] {
   if (Array.isArray(raw)) {
     rawSets = raw;
   } else if (isRecord(raw)) {
-    const ranges = raw['ranges'];
+    const ranges = raw.ranges;
     if (ranges !== undefined && !Array.isArray(ranges)) {
       throw invalid(`ranges must be an array of range sets, got ${show(ranges)}`);
     }
     rawSets = ranges ?? [];
-    if (raw['subnet'] !== undefined) legacy = raw;
+    if (raw.subnet !== undefined) legacy = raw;
   } else {
     throw invalid(`ipam configuration must be an object with "ranges", got ${show(raw)}`);
   }

@@ -96,7 +96,7 @@ function assertNotTooNew(found: number, path: string): void {
   if (found > SCHEMA_VERSION) {
     throw new IpamError(
       'schema-too-new',
-      `database ${path} has schema version ${found}, newer than version ${SCHEMA_VERSION} known to this podwire; ` + 'upgrade podwire or remove the database',
+      `database ${path} has schema version ${found}, newer than version ${SCHEMA_VERSION} known to this podwire; upgrade podwire or remove the database`,
     );
   }
 }

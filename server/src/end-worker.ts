@@ -34,7 +34,7 @@ export class WorkerNotEnded extends Error {
  */
 export async function endWorker(
   worker: Worker,
-  ask: () => Promise<unknown> | void,
+  ask: () => unknown,
   waits: EndWorkerWaits = { askMs: ASK_WAIT_MS, exitMs: CLOSE_WAIT_MS, terminateMs: TERMINATE_WAIT_MS },
 ): Promise<void> {
   let exited = false;

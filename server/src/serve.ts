@@ -41,7 +41,10 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   let stopAsked: string | undefined;
   let reload: (() => void) | undefined;
   const onStopSignal = (signal: string): void => {
-    if (stop) return stop(signal);
+    if (stop) {
+      stop(signal);
+      return;
+    }
     if (stopAsked) return;
     stopAsked = signal;
     log.info({ signal }, 'podwired: stop asked for while starting; stopping once started');
@@ -210,7 +213,13 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
         ['egress (nftables resync, context and conntrack socket; the table stays)', () => egress.close()],
-        ['pod verification', () => (verifyAbort.abort(), verification)],
+        [
+          'pod verification',
+          () => {
+            verifyAbort.abort();
+            return verification;
+          },
+        ],
         ['datapath (its thread, programmer, link-delete worker and sockets)', () => datapath.close()],
         ['netlink sockets', () => sockets.closeAll()],
         ['lease store', () => store.close()],

@@ -121,7 +121,7 @@ function cniError(res, code) {
   return doc;
 }
 
-const emptyResult = (rpc, req, cb) => cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
+const emptyResult = (rpc, _req, cb) => cb(null, WITH_RESULT.has(rpc) ? { result: Buffer.alloc(0), cniVersion: '1.1.0' } : { cniVersion: '1.1.0' });
 
 before(() => {
   const build = spawnSync('make', ['-s', '-C', shimDir], { encoding: 'utf8' });
@@ -307,7 +307,7 @@ test('a result reply is printed byte-exact with exit 0', async (t) => {
   );
   const big = Buffer.alloc(3 * 1024 * 1024, 'r'); // larger than any HTTP/2 window default
   let reply = result;
-  const { server } = await startServer(sock, (rpc, req, cb) => cb(null, { result: reply, cniVersion: '1.1.0' }));
+  const { server } = await startServer(sock, (_rpc, _req, cb) => cb(null, { result: reply, cniVersion: '1.1.0' }));
   try {
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), '{"cniVersion":"1.1.0"}');
     assert.equal(res.code, 0, res.stderr);
@@ -337,7 +337,7 @@ test('a result reply is printed byte-exact with exit 0', async (t) => {
 test('an error reply prints one CNI error JSON with exit 1', async () => {
   const sock = freshSocket();
   let version = '1.0.0';
-  const { server } = await startServer(sock, (rpc, req, cb) =>
+  const { server } = await startServer(sock, (_rpc, _req, cb) =>
     cb(null, {
       error: { code: 7, msg: 'invalid "network" config', details: 'field "ipam":\n\tmissing \\ é' },
       cniVersion: version,
@@ -363,7 +363,7 @@ test('an error reply prints one CNI error JSON with exit 1', async () => {
 test('a gRPC status other than OK is error 5, or 11 for UNAVAILABLE', async () => {
   const sock = freshSocket();
   let status = grpc.status.INTERNAL;
-  const { server } = await startServer(sock, (rpc, req, cb) => cb({ code: status, details: 'kaboom: état "bad" 100%' }));
+  const { server } = await startServer(sock, (_rpc, _req, cb) => cb({ code: status, details: 'kaboom: état "bad" 100%' }));
   try {
     const res = await runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock }), '{}');
     const doc = cniError(res, 5);
@@ -440,7 +440,7 @@ test('a server started while the shim is retrying gets the call', async () => {
   const sock = freshSocket();
   const pending = runShim(cniEnv('ADD', { PODWIRE_SOCKET: sock, PODWIRE_RETRY_TIMEOUT_MS: '5000' }), '{}');
   await new Promise((resolve) => setTimeout(resolve, 400));
-  const { server, calls } = await startServer(sock, (rpc, req, cb) => cb(null, { result: Buffer.from('{"late":true}'), cniVersion: '1.1.0' }));
+  const { server, calls } = await startServer(sock, (_rpc, _req, cb) => cb(null, { result: Buffer.from('{"late":true}'), cniVersion: '1.1.0' }));
   try {
     const res = await pending;
     assert.equal(res.code, 0, res.stderr);

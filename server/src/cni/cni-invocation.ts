@@ -42,6 +42,8 @@ const REQUIRED: Record<CniVerb, EnvField[]> = {
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const NETWORK_NAME = CONTAINER_ID;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an interface name holding control characters is what this rejects
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
 
 /**
  * Validates the environment part of a call the way libcni's skel does: every required
@@ -77,8 +79,7 @@ export function validateIfname(ifname: string): void {
         ? 'is longer than 15 bytes'
         : /[/:\s]/.test(ifname)
           ? 'contains "/", ":" or white space'
-          : // eslint-disable-next-line no-control-regex
-            /[\x00-\x1f\x7f]/.test(ifname)
+          : CONTROL_CHARACTER.test(ifname)
             ? 'contains control characters'
             : undefined;
   if (problem) {

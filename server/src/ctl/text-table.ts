@@ -6,13 +6,13 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<read
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** "key  value" lines with the keys aligned. */
 export function renderFields(fields: ReadonlyArray<readonly [string, string]>): string {
   const width = Math.max(0, ...fields.map(([k]) => k.length));
-  return fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n') + '\n';
+  return `${fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`;
 }
 
 /** "3d 04h05m", "2h03m", "4m05s", "12s". */

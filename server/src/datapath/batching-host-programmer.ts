@@ -89,7 +89,7 @@ export class BatchingHostProgrammer implements HostProgrammer {
       const error = err instanceof Error ? err.message : String(err);
       outcomes = batch.map(() => ({ error }));
     }
-    batch.forEach((p, i) => p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' }));
+    for (const [i, p] of batch.entries()) p.settle(outcomes[i] ?? { error: 'no outcome reported for this route change' });
   }
 
   /** Closes the link deleter (its worker and socket); deletes asked for afterwards fail. */

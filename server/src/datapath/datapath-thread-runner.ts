@@ -116,7 +116,10 @@ export function serveDatapathCalls(port: MessagePort, service: ThreadService): v
   const lateOutcome = (msg: CallMessage, value: unknown, startedAt: number): void => {
     const undo = service.undoLate[msg.call] as ((args: unknown, value: unknown) => Promise<void>) | undefined;
     const fields = { call: msg.call, id: msg.id, tookMs: Math.round(Date.now() - startedAt) };
-    if (!undo) return notice('datapath call finished after its deadline (its caller was told it failed)', fields);
+    if (!undo) {
+      notice('datapath call finished after its deadline (its caller was told it failed)', fields);
+      return;
+    }
     undo(msg.args, value).then(
       () => notice('datapath call succeeded after its deadline; undone', fields),
       (err: unknown) =>

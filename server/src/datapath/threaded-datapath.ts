@@ -87,9 +87,6 @@ type ForwardedCalls = CallImplementations<Exclude<CallName, LocalCallName>>;
 /** Thread calls ThreadedDatapath answers with a method of its own. */
 type LocalCallName = 'readHost' | 'close';
 
-// A class and an interface of one name merge: the class has every forwarded call as a method.
-export interface ThreadedDatapath extends ForwardedCalls {}
-
 /**
  * The Datapath podwired's handlers use: the routed veth datapath running on its own thread
  * (datapath-thread.ts), so the kernel work of concurrent calls overlaps with the event
@@ -105,7 +102,7 @@ export interface ThreadedDatapath extends ForwardedCalls {}
  * STUCK_GRACE_MS more is stuck: its callers fail and onExit is told (podwired exits, and
  * its next start reconciles). close() is bounded; a thread it cannot end is stranded().
  */
-export class ThreadedDatapath implements Datapath {
+class ThreadedDatapathCore {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, Waiting>();
   private readonly alias: string;
@@ -152,14 +149,15 @@ export class ThreadedDatapath implements Datapath {
 
   /** Starts the thread; resolves once its sockets are open (rejects when they cannot be). */
   static start(opts: ThreadedDatapathOptions): Promise<ThreadedDatapath> {
-    const dp = new ThreadedDatapath(opts);
+    const dp = new ThreadedDatapathCore(opts);
     return new Promise((resolve, reject) => {
       const onMessage = (msg: ThreadMessage): void => {
         if (msg.kind !== 'ready') return;
         dp.forward(msg.calls);
         dp.worker.off('message', onMessage);
         dp.worker.off('exit', onExit);
-        resolve(dp);
+        // forward() has just made a method for every forwarded call.
+        resolve(dp as ThreadedDatapath);
       };
       const onExit = (): void => reject(new Error(dp.gone ?? 'the datapath thread exited while starting'));
       dp.worker.on('message', onMessage);
@@ -254,8 +252,14 @@ export class ThreadedDatapath implements Datapath {
         this.declareStuck(`it gave no answer to ${name} within ${deadlineMs + this.graceMs} ms (its deadline was ${deadlineMs} ms)`);
       }, deadlineMs + this.graceMs);
       this.waiting.set(id, {
-        resolve: (v) => (clearTimeout(backstop), resolve(v as DatapathCalls[N]['value'])),
-        reject: (e) => (clearTimeout(backstop), reject(e)),
+        resolve: (v) => {
+          clearTimeout(backstop);
+          resolve(v as DatapathCalls[N]['value']);
+        },
+        reject: (e) => {
+          clearTimeout(backstop);
+          reject(e);
+        },
       });
       const msg: CallMessage<N> = { id, call: name, args, deadline: Date.now() + deadlineMs };
       this.worker.postMessage(msg);
@@ -283,3 +287,9 @@ export class ThreadedDatapath implements Datapath {
     this.waiting.clear();
   }
 }
+
+/** Compiles only when T is a whole Datapath. */
+type WholeDatapath<T extends Datapath> = T;
+/** A started ThreadedDatapath: the class's own methods and a method for every forwarded call (made by forward() at start). */
+export type ThreadedDatapath = WholeDatapath<ThreadedDatapathCore & ForwardedCalls>;
+export const ThreadedDatapath = ThreadedDatapathCore;

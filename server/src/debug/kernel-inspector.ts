@@ -1,6 +1,6 @@
 import type { LinkState__Output as LinkState } from '../generated/podwire/v1/LinkState';
 import type { RouteState__Output as RouteState } from '../generated/podwire/v1/RouteState';
-import type { NetnsOpener } from '../datapath/netns';
+import type { NetnsOpener, PodNetns } from '../datapath/netns';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { type NetnsSnapshot, takeSnapshot } from '../rtnl/snapshot';
 import { absentLink, linkState, routesThrough } from './kernel-facts';
@@ -53,7 +53,7 @@ export class SnapshotKernelInspector implements KernelInspector {
   }
 
   async podSide(netnsPath: string, ifname: string): Promise<LinkView> {
-    let ns;
+    let ns: PodNetns;
     try {
       ns = this.netns.openPod(netnsPath);
     } catch (err) {

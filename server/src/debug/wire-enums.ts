@@ -48,7 +48,7 @@ const VERIFICATION_STATES: Record<VerificationState, VerificationStateEnum> = {
 
 /** The tables are total over their TypeScript types; a value from outside them (a bug, or a store row written by a newer podwired) is UNSPECIFIED. */
 function lookup<K extends string, V>(table: Record<K, V>, key: K, unspecified: V): V {
-  return  Object.hasOwn(table, key) ? table[key] : unspecified;
+  return Object.hasOwn(table, key) ? table[key] : unspecified;
 }
 
 export function attachmentStateEnum(state: AttachmentState): AttachmentStateEnum {

@@ -43,7 +43,7 @@ class EndableHealth extends HealthImplementation {
   }
 
   private withEndableWatch(handlers: Handlers): Handlers {
-    const watch = handlers['watch'];
+    const watch = handlers.watch;
     if (typeof watch !== 'function') throw new Error('grpc-health-check has no watch handler; cannot end Watch streams at shutdown');
     const wrapped = (call: WatchCall): void => {
       (watch as (call: WatchCall) => void)(call); // writes the current status, then each change

@@ -9,7 +9,7 @@ import { type VerbHandler, attachmentKey } from './handler-deps';
 export const handleGet: VerbHandler = async (deps, call) => {
   const key = attachmentKey(call);
   const record = deps.store.get(key);
-  if (!record || record.attachment.state !== 'ready' || !record.attachment.result) {
+  if (record?.attachment.state !== 'ready' || !record.attachment.result) {
     throw new CniError(
       CniCode.UnknownContainer,
       `no attachment for container ${key.containerId} interface ${key.ifname} on network ${key.network}`,

@@ -1,3 +1,4 @@
+import type { RangeSetUsage } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import { requireVersionAtLeast } from '../cni/cni-versions';
 import type { VerbHandler } from './handler-deps';
@@ -23,7 +24,7 @@ export const handleStatus: VerbHandler = async (deps, { conf }) => {
   }
   const ranges = resolveRanges(conf, deps.node);
   deps.networks.record(conf.name, ranges);
-  let usage;
+  let usage: RangeSetUsage[];
   try {
     usage = deps.store.usage(conf.name, ranges);
   } catch (err) {

@@ -194,7 +194,7 @@ export function entryMatches(entry: Buffer, s: ConntrackSelector): boolean {
   }
   if (s.replySource !== undefined) {
     const src = attrAt(entry, [CTA_TUPLE_REPLY, CTA_TUPLE_IP, s.family === 4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC]);
-    if (!src || !src.equals(Buffer.from(ipaddr.parse(s.replySource).toByteArray()))) return false;
+    if (!src?.equals(Buffer.from(ipaddr.parse(s.replySource).toByteArray()))) return false;
   }
   return true;
 }

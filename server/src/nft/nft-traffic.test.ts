@@ -80,8 +80,7 @@ function server(ns: string, proto: 'tcp' | 'udp', port: number, name: string): P
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line === 'ready') resolve();

@@ -124,7 +124,10 @@ test('address text matches ipaddr.js (RFC 5952) for edge cases and random addres
     '255.1.0.9',
   ];
   let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 65536;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % 65536;
+  };
   for (let i = 0; i < 500; i++) cases.push(Array.from({ length: 8 }, () => (rnd() < 20000 ? 0 : rnd()).toString(16)).join(':'));
   for (const c of cases) {
     const bytes = Buffer.from(ipaddr.parse(c).toByteArray());

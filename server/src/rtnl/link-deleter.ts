@@ -85,7 +85,9 @@ export class WorkerLinkDeleter implements LinkDeleter {
       this.inFlight.delete(msg.id);
     });
     // An 'error' is followed by 'exit', where the worker is replaced.
-    worker.on('error', (err) => (this.workerError = err.message));
+    worker.on('error', (err) => {
+      this.workerError = err.message;
+    });
     worker.on('exit', (code) => this.workerExited(worker, code));
     return worker;
   }
@@ -93,7 +95,10 @@ export class WorkerLinkDeleter implements LinkDeleter {
   private workerExited(worker: Worker, code: number): void {
     if (worker !== this.worker) return;
     const reason = `the link delete worker exited with code ${code}${this.workerError ? ` (${this.workerError})` : ''}`;
-    if (this.closed) return this.failAll(new Error(reason));
+    if (this.closed) {
+      this.failAll(new Error(reason));
+      return;
+    }
     const now = Date.now();
     while (this.restarts.length > 0 && now - (this.restarts[0] ?? 0) > RESTART_WINDOW_MS) this.restarts.shift();
     if (this.restarts.length >= MAX_RESTARTS) {
@@ -135,8 +140,14 @@ export class WorkerLinkDeleter implements LinkDeleter {
       const req: DeleteRequest = { id, group, indexes };
       this.inFlight.set(id, {
         req,
-        resolve: (o) => (clearTimeout(timer), resolve(o)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (o) => {
+          clearTimeout(timer);
+          resolve(o);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
         resent: false,
       });
       this.worker.postMessage(req);

@@ -168,7 +168,8 @@ export class RtnlSocket {
     );
     try {
       this.raw.ref();
-      const port = (this.port ??= this.raw.address().port);
+      this.port ??= this.raw.address().port;
+      const port = this.port;
       const frames: Uint8Array[] = [];
       requests.forEach((req, j) => {
         const ack = req.expect === 'ack' ? Flags.ACK : 0;

@@ -109,7 +109,7 @@ test('veth pairs: the same bytes as npm netlink, every name length (attribute pa
 test('alias by name, rename, link up and down: the same bytes as npm netlink', () => {
   const indexes = [1, 7, 65_536, 2 ** 31 - 1];
   for (const name of names)
-    for (const alias of ['p', 'podwire:abcdef', 'podwire:' + 'z'.repeat(40)]) {
+    for (const alias of ['p', 'podwire:abcdef', `podwire:${'z'.repeat(40)}`]) {
       const r = setLinkAliasByName(name, alias);
       assert.deepEqual(payload(r), ref.link({}, { ifname: name, ifalias: alias }), `${name} alias ${alias}`);
       assert.equal(r.flags, 0);

@@ -56,7 +56,7 @@ export async function verifyPods(ready: readonly ReadyAttachment[], opts: Verify
         const now = store.get(key);
         // Gone, or replaced by a later ADD of the same key (a DEL and an ADD in between): not
         // the attachment reconcile saw; that ADD verified its own wiring.
-        if (!now || now.attachment.state !== 'ready' || now.attachment.createdAt !== att.createdAt || now.attachment.netns !== att.netns) return;
+        if (now?.attachment.state !== 'ready' || now.attachment.createdAt !== att.createdAt || now.attachment.netns !== att.netns) return;
         const spec = { ...item.spec, netnsPath: now.attachment.netns, addresses: podAddresses(now.leases) };
         if (!fs.existsSync(spec.netnsPath)) {
           report.netnsGone++;

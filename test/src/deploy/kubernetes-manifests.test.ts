@@ -32,6 +32,7 @@ const serverConfig = require(path.join(REPO_ROOT, 'server/dist/config/server-con
     stateDir: string;
     node: { name: string };
     peers: { source: string };
+    overlay: { encapsulation: string; vxlan: { vni: number; port: number } };
     metrics?: { listen: { port: number } };
     masquerade: { enabled?: boolean; nonMasqueradeCIDRs: string[] };
   };
@@ -179,9 +180,50 @@ test("podwired's arguments and ConfigMap go through the real loaders: node name 
   assert.equal(config.node.name, 'node-7');
   assert.equal(config.peers.source, 'kubernetes', 'the node pod CIDRs and peers come from the Node objects (RBAC above)');
   assert.deepEqual(config.masquerade, { enabled: true, nonMasqueradeCIDRs: [] }, 'the egress masquerade is shown, on');
+  assert.deepEqual(config.overlay, { encapsulation: 'none', vxlan: { vni: 1, port: 4789 } }, 'the cross-node mode is shown: host-gw, VXLAN defaults');
   const metricsPort = (podwired.ports as Obj[]).find((p) => p.name === 'metrics');
   assert.equal(metricsPort?.containerPort, config.metrics?.listen.port);
   assert.equal(daemonSet.spec.template.metadata.annotations['prometheus.io/port'], String(config.metrics?.listen.port));
+});
+
+test("the ConfigMap's comments show each cross-node mode and the masquerade settings, and every choice they name parses with podwired's own parser", () => {
+  const comments = fs
+    .readFileSync(path.join(K8S_DIR, '20-configmap.yaml'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trimStart().startsWith('#'))
+    .join('\n');
+  const cli = { configFile: '/etc/podwire/podwired.json', nodeName: 'node-7' };
+  const parse = (doc: Obj) => serverConfig.loadServerConfig(cli, () => JSON.stringify(doc));
+  const shown = JSON.parse(configMap.data['podwired.json']) as Obj;
+  for (const mode of ['none', 'vxlan', 'vxlan-cross-subnet']) {
+    assert.ok(comments.includes(`"${mode}"`), `the comments name peers.encapsulation "${mode}"`);
+    const config = parse({ ...shown, peers: { ...shown.peers, encapsulation: mode } });
+    assert.equal(config.overlay.encapsulation, mode);
+    assert.equal(config.peers.source, 'kubernetes');
+  }
+  for (const key of ['"peers.encapsulation"', '"peers.vxlan"', '"vni"', '"port"', '"masquerade"', '"enabled"', '"nonMasqueradeCIDRs"', 'remove "mtu"']) {
+    assert.ok(comments.includes(key), `the comments explain ${key}`);
+  }
+  // The VXLAN settings the comments give: flannel's port, the largest VNI; out of range is refused.
+  assert.deepEqual(parse({ ...shown, peers: { ...shown.peers, encapsulation: 'vxlan', vxlan: { vni: 16777215, port: 8472 } } }).overlay, {
+    encapsulation: 'vxlan',
+    vxlan: { vni: 16777215, port: 8472 },
+  });
+  assert.throws(() => parse({ ...shown, peers: { ...shown.peers, vxlan: { vni: 16777216 } } }), /peers\.vxlan\.vni/);
+  assert.throws(() => parse({ ...shown, peers: { ...shown.peers, encapsulation: 'ipip' } }), /peers\.encapsulation/);
+  // The masquerade choices: off, and the example nonMasqueradeCIDRs list the comments give.
+  assert.deepEqual(parse({ ...shown, masquerade: { enabled: false } }).masquerade, { enabled: false, nonMasqueradeCIDRs: [] });
+  const examples = [...comments.matchAll(/"nonMasqueradeCIDRs".*?(\[[^\]]*\])/gs)].map((m) => JSON.parse(m[1] ?? '[]') as string[]);
+  assert.ok(
+    examples.some((l) => l.length > 0),
+    'the comments give an example nonMasqueradeCIDRs list',
+  );
+  for (const list of examples) assert.deepEqual(parse({ ...shown, masquerade: { nonMasqueradeCIDRs: list } }).masquerade.nonMasqueradeCIDRs, list);
+  // With VXLAN the conflist goes without "mtu", as the comments say: it still parses.
+  const list = JSON.parse(configMap.data['10-podwire.conflist']) as Obj;
+  const { mtu: _mtu, ...plugin } = list.plugins[0] as Obj;
+  const conf = netConf.parseNetConf(Buffer.from(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...plugin })));
+  assert.equal(conf.type, 'podwire');
 });
 
 test('the conflist in the ConfigMap is valid JSON for podwire and parses as the server parses it', () => {

@@ -68,7 +68,7 @@ const HOSTILE_STRINGS = [
   '%s%n',
   '{"a":1}',
 ];
-const HOSTILE_VALUES: unknown[] = [null, true, 0, -1, 1e309, [], {}, [[]], 'x', { subnet: 'x' }, ...HOSTILE_STRINGS];
+const HOSTILE_VALUES: unknown[] = [null, true, 0, -1, Number.MAX_VALUE, 2 ** 64, [], {}, [[]], 'x', { subnet: 'x' }, ...HOSTILE_STRINGS];
 /** Environment values cannot hold NUL (execve would cut them), so no runtime can send one. */
 const HOSTILE_ENV = HOSTILE_STRINGS.filter((v) => !v.includes('\u0000'));
 
@@ -157,10 +157,32 @@ function assertWellFormed(call: ShimCall, out: ShimOutcome, seed: number, i: num
   assert.notEqual(out.json.code, 11, `podwired stayed reachable: ${where}`);
 }
 
+test('a FIFO and a device node as CNI_NETNS: ADD fails at once with code 4 naming the path, CHECK and DEL answer, nothing blocks or is left', async () => {
+  assert.equal(specialFiles.length, 2);
+  const conf = netConf(NET, SUBNET);
+  for (const netns of specialFiles) {
+    for (const command of ['ADD', 'CHECK', 'DEL']) {
+      const call: ShimCall = { command, containerId: 'fz-special', netns, ifname: 'eth0', config: command === 'CHECK' ? { ...conf, prevResult: {} } : conf };
+      const out = await h.shim(call);
+      assertWellFormed(call, out, SEED, -1);
+      assert.ok(out.elapsedMs < 5_000, `${command} with ${netns} answered in ${Math.round(out.elapsedMs)} ms`);
+      if (command === 'ADD') {
+        assert.equal(out.exitCode, 1, out.stdout);
+        assert.equal(out.json?.code, 4, out.stdout);
+        assert.ok(String(out.json?.msg).includes(`CNI_NETNS ${JSON.stringify(netns)} is not a network namespace`), out.stdout);
+      }
+    }
+  }
+  assert.deepEqual(readStore(h.server.dbPath).attachments, []);
+  assert.deepEqual(readStore(h.server.dbPath).leases, []);
+});
+
 test(`${RUNS} random hostile calls each get one well-formed answer, and podwired keeps serving`, async () => {
   console.log(`fuzz seed ${SEED} (PODWIRE_FUZZ_SEED=${SEED} replays it), ${RUNS} runs`);
   const rnd = prng(SEED);
   const calls = Array.from({ length: RUNS }, () => mutateCall(rnd));
+  const special = calls.filter((c) => specialFiles.includes(c.netns ?? '')).length;
+  if (RUNS >= 500) assert.ok(special > 0, 'some random calls give a FIFO or a device node as the netns');
   const succeeded: ShimCall[] = [];
   let next = 0;
   const codes = new Map<number, number>();
@@ -177,6 +199,7 @@ test(`${RUNS} random hostile calls each get one well-formed answer, and podwired
       }
     }),
   );
+  console.log(`${special} calls had a FIFO or a device node as the netns`);
   console.log(`outcomes by CNI code (0 = success): ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => a[0] - b[0])))}`);
 
   // Clean up what the random ADDs created (a runtime DELs with the ADD's own config; some

@@ -273,7 +273,7 @@ test('127.0.0.1:<hostPort> reaches a listener inside the pod through portmap', a
     (await ipJson<IpRoute>(['route', 'show', `${ip}/32`])).map((r) => r.dev),
     [hostIfName()],
   );
-  const script = `const s=require('net').createServer(c=>{c.end('pong from pod\\n')});` + `s.listen(${CONTAINER_PORT},'0.0.0.0',()=>console.log('listening'));`;
+  const script = `const s=require('net').createServer(c=>{c.end('pong from pod\\n')});s.listen(${CONTAINER_PORT},'0.0.0.0',()=>console.log('listening'));`;
   listener = spawn('ip', ['netns', 'exec', podNs.name, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the pod listener did not start')), 10_000);

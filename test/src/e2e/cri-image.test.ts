@@ -73,6 +73,46 @@ function containerLog(name: string): string {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
 }
 
+/** podwired's JSON log records, from the CRI log of its container ("<time> <stream> <tag> <json>"). */
+function podwiredRecords(): Array<Record<string, unknown>> {
+  return containerLog('podwired')
+    .split('\n')
+    .flatMap((line) => {
+      const json = line.slice(line.indexOf('{'));
+      try {
+        return line.includes('{') ? [JSON.parse(json) as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * The inet nftables tables the containerized podwired made in the host netns: its own
+ * `podwire-<owner>` and whatever it logged writing. They outlive podwired by design (pods
+ * keep their egress across restarts), and the harness's cleanup knows only the podwireds it
+ * started itself, so this test deletes them.
+ */
+function podwiredTables(): string[] {
+  const records = podwiredRecords();
+  const owners = records.filter((r) => typeof r.owner === 'string').map((r) => `podwire-${r.owner as string}`);
+  const written = records.filter((r) => r.msg === 'egress: nftables table written' && typeof r.table === 'string').map((r) => r.table as string);
+  return [...new Set([...owners, ...written])];
+}
+
+/** The names of the host netns's inet nftables tables. */
+async function hostInetTables(): Promise<string[]> {
+  const r = await runCommand('nft', ['-j', 'list', 'tables', 'inet']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { nftables: Array<{ table?: { name: string } }> };
+  return doc.nftables.flatMap((e) => (e.table ? [e.table.name] : []));
+}
+
+async function deletePodwiredTables(): Promise<void> {
+  const present = await hostInetTables();
+  for (const t of podwiredTables()) if (present.includes(t)) await runCommand('nft', ['delete', 'table', 'inet', t]);
+}
+
 function cgroupV2(): boolean {
   return fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 }
@@ -144,7 +184,9 @@ before(async () => {
 });
 
 after(async () => {
+  // (podwired's container is gone by now, or goes with containerd; its table stays: delete it.)
   const problems = (await cd?.cleanup()) ?? [];
+  if (cd) await deletePodwiredTables();
   assert.deepEqual(problems, [], 'containerd cleanup left these behind');
 });
 
@@ -280,6 +322,21 @@ test('StopContainer ends podwired (SIGTERM) and removing the DaemonSet pod leave
   await c.client.removePodSandbox(dsSandbox);
   assert.deepEqual(await c.client.listPodSandbox(), []);
   assert.deepEqual(c.shimPids(), []);
+  // The nftables table podwired made in the host netns outlives it (by design): this test
+  // deletes it, and then no podwire table of this podwired is left.
+  const tables = podwiredTables();
+  assert.ok(tables.length > 0, 'podwired logged its owner tag');
+  const present = await hostInetTables();
+  assert.ok(
+    tables.some((t) => present.includes(t)),
+    `podwired's table (${tables.join(', ')}) is in the host netns after it stopped: ${present.join(', ')}`,
+  );
+  await deletePodwiredTables();
+  assert.deepEqual(
+    (await hostInetTables()).filter((t) => t.startsWith('podwire-') && tables.includes(t)),
+    [],
+    'no podwire nftables table of this podwired is left',
+  );
 });
 
 // After CRI sandboxes were wired and torn down, podwired used to abort on SIGTERM (exit 134,

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { type IpRoute, TestNetnsSet, ipJson } from '../lib/netns';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
-import { runShim } from '../lib/shim';
+import { resultIps, runShim } from '../lib/shim';
 import { REPO_ROOT } from '../lib/paths';
 
 interface Node {
@@ -121,7 +121,7 @@ test('pods on three nodes reach each other across the underlay through host-gw p
       env: { PODWIRE_SOCKET: node.server.socket },
     });
     assert.equal(add.exitCode, 0, add.stdout + add.stderr);
-    const ips = (add.json?.ips as Array<{ address: string }>).map((i) => i.address);
+    const ips = resultIps(add).map((i) => i.address);
     // The first usable address of each of the node's pod CIDRs.
     assert.deepEqual(ips, [`10.220.${node.n}.1/32`, `fd99:220:${node.n}::1/128`]);
     node.pod = { netns: pod.name, path: pod.path, v4: `10.220.${node.n}.1`, v6: `fd99:220:${node.n}::1` };

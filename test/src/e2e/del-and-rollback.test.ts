@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
 import { type IpLink, type IpRoute, hostLinks, ipJson, settledVeths } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
-import { netConf } from '../lib/shim';
+import { hostInterfaceOf, netConf, resultAddress } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-del';
@@ -25,17 +25,24 @@ function rowsOf(containerId: string) {
   };
 }
 
+/** The host's routes (any table) to one pod address. */
+async function hostRoutesTo(address: string): Promise<IpRoute[]> {
+  return (await ipJson<IpRoute>(['route', 'show', 'table', 'all'])).filter((r) => r.dst === address || r.dst === `${address}/32`);
+}
+
 test('DEL succeeds after the pod netns is already gone, and releases the lease', async () => {
   const ns = await h.netns.create('gone');
   const call = { containerId: 'ctr-gone', netns: ns.path, ifname: 'eth0', config: CONF };
   const add = await h.shim({ command: 'ADD', ...call });
   assert.equal(add.exitCode, 0, add.stdout);
-  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const hostIf = hostInterfaceOf(add);
+  const podIp = resultAddress(add);
   await h.netns.remove(ns.name);
   const del = await h.shim({ command: 'DEL', ...call });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1);
   assert.deepEqual(rowsOf('ctr-gone'), { attachments: [], leases: [] });
+  assert.deepEqual(await hostRoutesTo(podIp), [], 'no host route to the pod address');
 });
 
 test('a pod netns the runtime removes without a DEL takes its veth pair at once: podwired holds nothing in it, even after a CHECK', async () => {
@@ -45,7 +52,8 @@ test('a pod netns the runtime removes without a DEL takes its veth pair at once:
   assert.equal(add.exitCode, 0, add.stdout);
   const check = await h.shim({ command: 'CHECK', ...call, config: { ...CONF, prevResult: add.json } });
   assert.equal(check.exitCode, 0, check.stdout);
-  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const hostIf = hostInterfaceOf(add);
+  const podIp = resultAddress(add);
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 0);
   await h.netns.remove(ns.name);
   let present = true;
@@ -58,18 +66,21 @@ test('a pod netns the runtime removes without a DEL takes its veth pair at once:
   const del = await h.shim({ command: 'DEL', ...call });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.deepEqual(rowsOf('ctr-nodel'), { attachments: [], leases: [] });
+  assert.deepEqual(await hostRoutesTo(podIp), [], 'no host route to the pod address');
 });
 
 test('DEL with an empty CNI_NETNS succeeds and cleans up host side and lease', async () => {
   const ns = await h.netns.create('empty');
   const add = await h.shim({ command: 'ADD', containerId: 'ctr-empty', netns: ns.path, ifname: 'eth0', config: CONF });
   assert.equal(add.exitCode, 0, add.stdout);
-  const hostIf = (add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const hostIf = hostInterfaceOf(add);
+  const podIp = resultAddress(add);
   const del = await h.shim({ command: 'DEL', containerId: 'ctr-empty', netns: '', ifname: 'eth0', config: CONF });
   assert.equal(del.exitCode, 0, del.stdout);
   assert.equal((await runCommand('ip', ['link', 'show', hostIf])).code, 1);
   assert.deepEqual(await settledVeths(ns.name), []);
   assert.deepEqual(rowsOf('ctr-empty'), { attachments: [], leases: [] });
+  assert.deepEqual(await hostRoutesTo(podIp), [], 'no host route to the pod address');
 });
 
 test('DEL of a container podwire never saw succeeds', async () => {
@@ -193,7 +204,7 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
   const ids = Array.from({ length: 40 }, (_, i) => `ctr-fast-${i}`);
   const nets = await Promise.all(ids.map((id) => h.netns.create(id.replace('ctr-', ''))));
   const adds = await Promise.all(ids.map((id, i) => h.shim({ command: 'ADD', containerId: id, netns: nets[i]?.path ?? '', ifname: 'eth0', config: CONF })));
-  adds.forEach((a) => assert.equal(a.exitCode, 0, a.stdout));
+  for (const a of adds) assert.equal(a.exitCode, 0, a.stdout);
   const answered: number[] = [];
   await Promise.all(
     ids.map(async (id, i) => {
@@ -211,13 +222,13 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
     ids.flatMap((id) => rowsOf(id).attachments),
     [],
   );
-  const names = new Set(adds.map((a) => (a.json?.interfaces as Array<{ name: string }>)[0]?.name ?? ''));
+  const names = new Set(adds.map((a) => hostInterfaceOf(a)));
   assert.equal(names.size, ids.length);
   assert.deepEqual(
     (await hostLinks()).filter((l) => names.has(l.ifname)),
     [],
   );
-  const addresses = new Set(adds.map((a) => ((a.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0]));
+  const addresses = new Set(adds.map((a) => resultAddress(a)));
   assert.equal(addresses.size, ids.length);
   assert.deepEqual(
     (await ipJson<IpRoute>(['route', 'show', 'table', 'main'])).filter((r) => addresses.has(r.dst)),
@@ -254,7 +265,7 @@ test("a link podwire did not create holding an ADD's host veth name is never tag
   // The host veth name this key derives: from an ADD, DEL'd at once.
   const first = await h.shim({ command: 'ADD', ...call });
   assert.equal(first.exitCode, 0, first.stdout);
-  const name = (first.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const name = hostInterfaceOf(first);
   assert.match(name, /^pw[0-9a-f]{12}$/);
   assert.equal((await h.shim({ command: 'DEL', ...call })).exitCode, 0);
   const peer = `zf${process.pid.toString(16)}`;

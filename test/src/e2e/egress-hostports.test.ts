@@ -24,7 +24,7 @@ import { TestNetnsSet } from '../lib/netns';
 import { REPO_ROOT, SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
-import { runShim } from '../lib/shim';
+import { resultIps, runShim } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NETWORK = 'egnet';
@@ -93,7 +93,7 @@ async function addPod(node: 'a' | 'b', name: string): Promise<void> {
   assert.ok(s);
   const add = await runShim({ command: 'ADD', containerId: `ctr-${name}`, netns: pod.path, ifname: 'eth0', config: CONF, env: { PODWIRE_SOCKET: s.socket } });
   assert.equal(add.exitCode, 0, add.stdout + add.stderr);
-  const ips = (add.json?.ips as Array<{ address: string }>).map((i) => i.address.split('/')[0] ?? '');
+  const ips = resultIps(add).map((i) => i.address.split('/')[0] ?? '');
   pods[name] = { ns: pod.name, path: pod.path, v4: ips[0] ?? '', v6: ips[1] ?? '' };
 }
 

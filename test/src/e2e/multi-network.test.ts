@@ -221,12 +221,12 @@ test('after a SIGKILL, the restarted podwired verifies every interface as ADD le
   await server.start();
   const deadline = Date.now() + 10_000;
   let verified: Record<string, unknown> | undefined;
-  while (
-    !(verified = server
+  for (;;) {
+    verified = server
       .logRecords()
       .slice(from)
-      .find((r) => r.msg === 'podwired: ready pods verified in their netns'))
-  ) {
+      .find((r) => r.msg === 'podwired: ready pods verified in their netns');
+    if (verified) break;
     assert.ok(Date.now() < deadline, 'the verification finished');
     await new Promise((r) => setTimeout(r, 20));
   }

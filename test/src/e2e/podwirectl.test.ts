@@ -367,12 +367,9 @@ test('--remote with mutual TLS: the same answers as the socket; TLS failures exi
       },
     });
     const server = t.server;
-    let port: number | undefined;
-    await waitFor(
-      'podwired to log its TCP port',
-      () => (port = server.logRecords().find((l) => typeof l.tcpPort === 'number')?.tcpPort as number | undefined) !== undefined,
-    );
-    const address = `127.0.0.1:${port}`;
+    const loggedPort = () => server.logRecords().find((l) => typeof l.tcpPort === 'number')?.tcpPort as number | undefined;
+    await waitFor('podwired to log its TCP port', () => loggedPort() !== undefined);
+    const address = `127.0.0.1:${loggedPort()}`;
     const ns = await t.netns.create('r');
     const add = await t.shim({
       command: 'ADD',

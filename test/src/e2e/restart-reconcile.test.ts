@@ -5,7 +5,7 @@ import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending'
 import { E2eHarness } from '../lib/e2e-harness';
 import { type IpRoute, ipJson } from '../lib/netns';
 import { mustRun, runCommand } from '../lib/run-command';
-import { netConf } from '../lib/shim';
+import { hostInterfaceOf, netConf, resultAddress } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-reconcile';
@@ -33,8 +33,8 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
   const keepNs = await h.netns.create('keep');
   const keep = await h.shim({ command: 'ADD', containerId: 'ctr-keep', netns: keepNs.path, ifname: 'eth0', config: CONF });
   assert.equal(keep.exitCode, 0, keep.stdout);
-  const keepHost = (keep.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
-  const keepIp = ((keep.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '';
+  const keepHost = hostInterfaceOf(keep);
+  const keepIp = resultAddress(keep);
   const owner = ownerOf();
 
   assert.equal(await h.server.kill(), null, 'SIGKILL: no graceful shutdown');
@@ -81,7 +81,9 @@ test('after a crash, restart rolls back pending ADDs, removes orphans, keeps and
   const verifiedBy = Date.now() + 10_000;
   let verified: Record<string, unknown> | undefined;
   const after = (records: Array<Record<string, unknown>>) => records.slice(records.map((r) => r.msg).lastIndexOf('podwired serving'));
-  while (!(verified = after(h.server.logRecords()).find((r) => r.msg === 'podwired: ready pods verified in their netns'))) {
+  for (;;) {
+    verified = after(h.server.logRecords()).find((r) => r.msg === 'podwired: ready pods verified in their netns');
+    if (verified) break;
     assert.ok(Date.now() < verifiedBy, 'the verification finished');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -123,8 +125,8 @@ test('a server restart (upgrade) does not disturb running pods: a ping keeps flo
   ] as const) {
     const add = await h.shim({ command: 'ADD', containerId: c, netns: ns.path, ifname: 'eth0', config: CONF });
     assert.equal(add.exitCode, 0, add.stdout);
-    addrs.push(((add.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '');
-    hosts.push((add.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '');
+    addrs.push(resultAddress(add));
+    hosts.push(hostInterfaceOf(add));
   }
   // Network safety: the target's host route must point at its own veth before any ping.
   assert.deepEqual(

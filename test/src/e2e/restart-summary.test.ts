@@ -11,7 +11,7 @@ import { plantPendingAttachment } from '@podwire/ipam-store/dist/legacy-pending'
 import { E2eHarness } from '../lib/e2e-harness';
 import { type IpRoute, ipJson } from '../lib/netns';
 import { mustRun } from '../lib/run-command';
-import { netConf } from '../lib/shim';
+import { hostInterfaceOf, netConf, resultAddress } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-summary';
@@ -51,10 +51,10 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   const ids = Array.from({ length: PODS }, (_, i) => `sum-${i}`);
   const nets = await pool(ids, 8, (id) => h.netns.create(id));
   const adds = await pool(ids, 8, (id, i) => h.shim({ command: 'ADD', containerId: id, netns: nets[i]?.path ?? '', ifname: 'eth0', config: CONF }));
-  adds.forEach((a, i) => assert.equal(a.exitCode, 0, `${ids[i]}: ${a.stdout}`));
+  for (const [i, a] of adds.entries()) assert.equal(a.exitCode, 0, `${ids[i]}: ${a.stdout}`);
   const owner = String(h.server.logRecords().find((r) => typeof r.owner === 'string')?.owner);
   const alias = `podwire:${owner}`;
-  const hostOf = (i: number): string => (adds[i]?.json?.interfaces as Array<{ name: string }>)[0]?.name ?? '';
+  const hostOf = (i: number): string => hostInterfaceOf(adds[i]);
 
   assert.equal(await h.server.kill(), null, 'SIGKILL');
 
@@ -79,8 +79,7 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   // Two pods lost their host route (host side degraded), two others their default route inside
   // the pod (found only by the verification), and one pod's netns was deleted by the runtime
   // without a DEL (its veth pair went with it: host side degraded, netns gone).
-  for (const i of [10, 11])
-    await mustRun('ip', ['route', 'del', `${String(adds[i]?.json && (adds[i]?.json?.ips as Array<{ address: string }>)[0]?.address)}`, 'dev', hostOf(i)]);
+  for (const i of [10, 11]) await mustRun('ip', ['route', 'del', `${resultAddress(adds[i])}/32`, 'dev', hostOf(i)]);
   for (const i of [20, 21]) await mustRun('ip', ['-n', nets[i]?.name ?? '', 'route', 'del', 'default']);
   await h.netns.remove(nets[30]?.name ?? '');
 
@@ -117,12 +116,12 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   // 5. The verification line, once the pods were checked inside their netns.
   const deadline = Date.now() + 30_000;
   let verified: Record<string, unknown> | undefined;
-  while (
-    !(verified = h.server
+  for (;;) {
+    verified = h.server
       .logRecords()
       .slice(from)
-      .find((r) => r.msg === 'podwired: ready pods verified in their netns'))
-  ) {
+      .find((r) => r.msg === 'podwired: ready pods verified in their netns');
+    if (verified) break;
     assert.ok(Date.now() < deadline, 'the verification finished');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -156,7 +155,7 @@ test(`a SIGKILL with ${PODS} pods and crash debris: the start-up summary counts 
   const dels = await pool(ids, 8, (id, i) =>
     h.shim({ command: 'DEL', containerId: id, netns: i === 30 ? '' : (nets[i]?.path ?? ''), ifname: 'eth0', config: CONF }),
   );
-  dels.forEach((d, i) => assert.equal(d.exitCode, 0, `${ids[i]}: ${d.stdout}`));
+  for (const [i, d] of dels.entries()) assert.equal(d.exitCode, 0, `${ids[i]}: ${d.stdout}`);
   const empty = readStore(h.server.dbPath);
   assert.equal(empty.attachments.filter((a) => a.network === NET).length, 0);
   assert.equal(empty.leases.filter((l) => l.network === NET).length, 0);

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
 import { settledVeths } from '../lib/netns';
-import { netConf } from '../lib/shim';
+import { type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const CONF = netConf('e2e-down', '10.234.0.0/24');
@@ -91,7 +91,7 @@ test('an ADD whose caller gave up (shim deadline) is rolled back by the server w
   const pid = h.server.pid ?? 0;
   assert.ok(pid > 0);
   process.kill(pid, 'SIGSTOP');
-  let add;
+  let add: ShimOutcome;
   try {
     add = await h.shim({ ...call, command: 'ADD', env: { PODWIRE_CALL_TIMEOUT_MS: '100' } });
   } finally {

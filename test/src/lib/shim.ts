@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { runCommand } from './run-command';
 import { SHIM_BINARY } from './paths';
 
@@ -59,4 +60,32 @@ export function netConf(name: string, subnet: string, extra: Record<string, unkn
     ipam: { ranges: [[{ subnet }]] },
     ...extra,
   };
+}
+
+/** The interfaces of the CNI result an outcome printed, asserting that it printed one that has them. */
+export function resultInterfaces(o: ShimOutcome | undefined): Array<{ name: string; mac?: string; sandbox?: string }> {
+  const interfaces = o?.json?.interfaces;
+  assert.ok(Array.isArray(interfaces), `a CNI result with interfaces: ${o?.stdout}`);
+  return interfaces as Array<{ name: string; mac?: string; sandbox?: string }>;
+}
+
+/** The ips of the CNI result an outcome printed, asserting that it printed one that has them. */
+export function resultIps(o: ShimOutcome | undefined): Array<{ address: string; gateway?: string; interface?: number }> {
+  const ips = o?.json?.ips;
+  assert.ok(Array.isArray(ips), `a CNI result with ips: ${o?.stdout}`);
+  return ips as Array<{ address: string; gateway?: string; interface?: number }>;
+}
+
+/** The host side of the pod's veth: the name of the result's first interface. */
+export function hostInterfaceOf(o: ShimOutcome | undefined): string {
+  const name = resultInterfaces(o)[0]?.name;
+  assert.ok(name, `a CNI result whose first interface has a name: ${o?.stdout}`);
+  return name;
+}
+
+/** The result's index-th address without its prefix length. */
+export function resultAddress(o: ShimOutcome | undefined, index = 0): string {
+  const address = resultIps(o)[index]?.address.split('/')[0];
+  assert.ok(address, `a CNI result with an address at ips[${index}]: ${o?.stdout}`);
+  return address;
 }

@@ -28,7 +28,7 @@ export function formatPod(p: GetAttachmentReply__Output): string {
         ['addresses', a.addresses.length ? a.addresses.join(', ') : '-'],
       ])
     : 'attachment: (none returned)\n';
-  text += '\n' + renderTable(['LINK', 'NAME', 'STATE', 'INDEX', 'MAC', 'MTU', 'ADDRESSES', 'DETAIL'], [linkRow('host', p.hostLink), linkRow('pod', p.podLink)]);
+  text += `\n${renderTable(['LINK', 'NAME', 'STATE', 'INDEX', 'MAC', 'MTU', 'ADDRESSES', 'DETAIL'], [linkRow('host', p.hostLink), linkRow('pod', p.podLink)])}`;
   const routes = [...p.hostRoutes.map((r) => ['host', r] as const), ...p.podRoutes.map((r) => ['pod', r] as const)];
   text +=
     '\n' +
@@ -38,9 +38,11 @@ export function formatPod(p: GetAttachmentReply__Output): string {
           ['ROUTE IN', 'DESTINATION', 'GATEWAY', 'DEVICE', 'PROTOCOL'],
           routes.map(([w, r]) => [w, r.destination, dash(r.gateway), dash(r.device), dash(r.protocol)]),
         ));
-  text += '\n' + (p.problems.length === 0 ? 'problems: none\n' : `problems:\n${p.problems.map((x) => `  - ${x}\n`).join('')}`);
+  const problems = p.problems.length === 0 ? 'problems: none\n' : `problems:\n${p.problems.map((x) => `  - ${x}\n`).join('')}`;
+  text += `\n${problems}`;
   const result = parseEmbeddedJson(p.resultJson);
-  text += '\nstored result:\n' + (result === null ? '  (none)\n' : `${JSON.stringify(result, null, 2)}\n`);
+  const stored = result === null ? '  (none)\n' : `${JSON.stringify(result, null, 2)}\n`;
+  text += `\nstored result:\n${stored}`;
   return text;
 }
 
