@@ -37,7 +37,11 @@ try {
 const early = startEarly(opts.stateDir);
 // Loaded now, not at the top: the datapath thread boots and reads the host meanwhile.
 const { serve } = require('./serve.js') as typeof import('./serve.js');
-serve(opts, early).catch((err: unknown) => {
+serve(opts, early).catch(async (err: unknown) => {
   process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  // The datapath thread may still be booting (its netlink sockets, the host read): exiting
+  // under it tears its native handles down mid-call, which can abort the process (SIGABRT
+  // instead of exit 1). End it the orderly way first; close() is bounded.
+  await early.datapath.then((d) => d.close()).catch(() => undefined);
   process.exit(1);
 });
