@@ -1,0 +1,202 @@
+/**
+ * podwire's plain ADD and churn with egress masquerade on and off (issue 20: the rows must not
+ * regress with masquerade on). Two podwired, each in a "node" netns of this run's own
+ * (pwb-<run id>-mq0: `masquerade.enabled: false`, -mq1: on), both with the same node pod CIDR;
+ * the shim is executed from here with the bench's executor, pods in fresh netns
+ * (pwb-<run id>-mqp-*). Per round, each configuration in turn (the order alternates between
+ * rounds): sequential ADD of N pods then DEL of them, then churn @8 (each worker ADDs then DELs
+ * its pod). Measurement only: no packet is sent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SHIM_BINARY } from '../lib/paths';
+import { PodwiredProcess } from '../lib/podwired-process';
+import { mustRun, runCommand } from '../lib/run-command';
+import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
+import { median } from './run-summary';
+import { fmt, renderTable, summarize } from './stats';
+
+export interface MasqueradeSide {
+  masquerade: boolean;
+  /** The node netns's ruleset held a masquerade statement (checked after start). */
+  masqueradeRuleSeen: boolean;
+  /** Median over rounds of each round's sequential ADD / DEL p50 (ms). */
+  seqAddP50: number;
+  seqDelP50: number;
+  /** Median over rounds of churn @8 per-verb rates (ok calls / (sum of latencies / 8)) and full cycles per second of wall time. */
+  churnAddPerSecond: number;
+  churnDelPerSecond: number;
+  churnCyclesPerSecond: number;
+  rounds: Array<{ seqAddP50: number; seqDelP50: number; churnAddPerSecond: number; churnDelPerSecond: number; churnCyclesPerSecond: number }>;
+}
+
+export interface MasqueradeBenchResult {
+  seqPods: number;
+  churnPods: number;
+  rounds: number;
+  off: MasqueradeSide;
+  on: MasqueradeSide;
+  /** on ÷ off: > 1 for the latency means slower with masquerade, < 1 for the rates means slower. */
+  ratios: { seqAddP50: number; seqDelP50: number; churnAddPerSecond: number; churnDelPerSecond: number };
+}
+
+const div = (a: number, b: number) => (b > 0 ? a / b : NaN);
+
+export function masqueradeRatios(off: MasqueradeSide, on: MasqueradeSide): MasqueradeBenchResult['ratios'] {
+  return {
+    seqAddP50: div(on.seqAddP50, off.seqAddP50),
+    seqDelP50: div(on.seqDelP50, off.seqDelP50),
+    churnAddPerSecond: div(on.churnAddPerSecond, off.churnAddPerSecond),
+    churnDelPerSecond: div(on.churnDelPerSecond, off.churnDelPerSecond),
+  };
+}
+
+/** Folds the rounds of one configuration into its medians. */
+export function masqueradeSide(masquerade: boolean, masqueradeRuleSeen: boolean, rounds: MasqueradeSide['rounds']): MasqueradeSide {
+  const m = (k: keyof MasqueradeSide['rounds'][number]) => median(rounds.map((r) => r[k])) ?? NaN;
+  return {
+    masquerade,
+    masqueradeRuleSeen,
+    seqAddP50: m('seqAddP50'),
+    seqDelP50: m('seqDelP50'),
+    churnAddPerSecond: m('churnAddPerSecond'),
+    churnDelPerSecond: m('churnDelPerSecond'),
+    churnCyclesPerSecond: m('churnCyclesPerSecond'),
+    rounds,
+  };
+}
+
+export function renderMasquerade(r: MasqueradeBenchResult): string {
+  const row = (label: string, off: number, on: number, ratio: number, better: 'lower' | 'higher') => [
+    label,
+    fmt(off),
+    fmt(on),
+    `${fmt(ratio)}×`,
+    better === 'lower' ? (ratio <= 1.1 ? 'no regression' : 'slower with masquerade') : ratio >= 1 / 1.1 ? 'no regression' : 'slower with masquerade',
+  ];
+  const rows = [
+    row(`sequential ADD p50 ms (${r.seqPods} pods)`, r.off.seqAddP50, r.on.seqAddP50, r.ratios.seqAddP50, 'lower'),
+    row('sequential DEL p50 ms', r.off.seqDelP50, r.on.seqDelP50, r.ratios.seqDelP50, 'lower'),
+    row(`churn@8 ADD pods/s (${r.churnPods} pods)`, r.off.churnAddPerSecond, r.on.churnAddPerSecond, r.ratios.churnAddPerSecond, 'higher'),
+    row('churn@8 DEL pods/s', r.off.churnDelPerSecond, r.on.churnDelPerSecond, r.ratios.churnDelPerSecond, 'higher'),
+  ];
+  const seen = `masquerade rule in the ruleset: off ${r.off.masqueradeRuleSeen ? 'yes (unexpected)' : 'no'}, on ${r.on.masqueradeRuleSeen ? 'yes' : 'NO (unexpected)'}`;
+  return `podwire with egress masquerade off vs on (two podwired in private node netns, ${r.rounds} round(s) interleaved, median of rounds; within 10% counts as no regression)\n${renderTable(
+    ['row', 'masquerade off', 'masquerade on', 'on ÷ off', 'verdict'],
+    rows,
+  )}\n${seen}`;
+}
+
+export interface MasqueradeBenchOptions {
+  runId: string;
+  workDir: string;
+  exec: Executor;
+  seqPods: number;
+  churnPods: number;
+  rounds: number;
+  log: (msg: string) => void;
+}
+
+export function masqueradeNetnsPrefix(runId: string): string {
+  return `pwb-${runId}-mq`;
+}
+
+async function rulesetHasMasquerade(ns: string): Promise<boolean> {
+  const r = await runCommand('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
+  return r.code === 0 && r.stdout.includes('"masquerade"');
+}
+
+async function oneRound(d: CniDriver, pods: PodRef[], seqPods: number, churnPods: number): Promise<MasqueradeSide['rounds'][number]> {
+  const seq = pods.slice(0, seqPods);
+  const churn = pods.slice(seqPods, seqPods + churnPods);
+  const must = (o: CniCallOutcome, what: string) => {
+    if (!o.ok) throw new Error(`masquerade bench ${what}: ${describeFailure(o)}`);
+    return o;
+  };
+  const adds: CniCallOutcome[] = [];
+  for (const p of seq) adds.push(must(await d.add(p), 'sequential ADD'));
+  const dels: CniCallOutcome[] = [];
+  for (const [i, p] of seq.entries()) dels.push(must(await d.del(p, adds[i]?.json), 'sequential DEL'));
+  const cAdd: number[] = [];
+  const cDel: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const p = churn[next++];
+      if (p === undefined) return;
+      const a = must(await d.add(p), 'churn ADD');
+      cAdd.push(a.elapsedMs);
+      cDel.push(must(await d.del(p, a.json), 'churn DEL').elapsedMs);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const wall = performance.now() - t0;
+  const rate = (xs: number[]) => (xs.length * 1000 * 8) / xs.reduce((s, x) => s + x, 0);
+  // Leave out the first calls (page cache, JIT) as the hostPort rows do.
+  const warm = Math.min(5, Math.floor(seqPods / 10));
+  return {
+    seqAddP50: summarize(adds.slice(warm).map((o) => o.elapsedMs)).p50,
+    seqDelP50: summarize(dels.slice(warm).map((o) => o.elapsedMs)).p50,
+    churnAddPerSecond: rate(cAdd),
+    churnDelPerSecond: rate(cDel),
+    churnCyclesPerSecond: (churn.length * 1000) / wall,
+  };
+}
+
+export async function runMasqueradeBench(o: MasqueradeBenchOptions): Promise<MasqueradeBenchResult> {
+  const prefix = masqueradeNetnsPrefix(o.runId);
+  const podPool = new NetnsPool(`${prefix}p`);
+  const root = fs.mkdtempSync(path.join(o.workDir, 'masquerade-'));
+  const servers: PodwiredProcess[] = [];
+  try {
+    const perPass = o.seqPods + o.churnPods;
+    await podPool.ensure(perPass * 2 * o.rounds);
+    const seen: boolean[] = [];
+    for (const [i, on] of [false, true].entries()) {
+      const ns = `${prefix}${i}`;
+      await mustRun('ip', ['netns', 'add', ns]);
+      await mustRun('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      const s = PodwiredProcess.inTempDir(path.join(root, `node${i}`), {
+        netns: ns,
+        config: { node: { name: `bench-mq${i}`, podCIDRs: ['10.252.0.0/16'] }, masquerade: { enabled: on } },
+      });
+      fs.mkdirSync(path.join(root, `node${i}`), { recursive: true });
+      await s.start();
+      if (s.pid !== undefined) fs.writeFileSync(path.join(o.workDir, `podwired-masquerade${i}.pid`), String(s.pid));
+      servers.push(s);
+      seen.push(await rulesetHasMasquerade(ns));
+    }
+    const rounds: Array<Array<MasqueradeSide['rounds'][number]>> = [[], []];
+    let base = 0;
+    for (let r = 0; r < o.rounds; r++) {
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const server = servers[i] as PodwiredProcess;
+        const d = new CniDriver(podwirePlugin(SHIM_BINARY, server.socket), o.exec);
+        const pods: PodRef[] = Array.from({ length: perPass }, (_, k) => ({
+          containerId: `mq${i}-r${r}-${k}`,
+          netnsPath: podPool.path(base + k),
+          ifname: 'eth0',
+          podName: `mq${i}-r${r}-${k}`,
+        }));
+        base += perPass;
+        const got = await oneRound(d, pods, o.seqPods, o.churnPods);
+        rounds[i]?.push(got);
+        o.log(
+          `round ${r + 1}/${o.rounds} masquerade ${i === 1 ? 'on' : 'off'}: seq ADD p50 ${fmt(got.seqAddP50)} ms, churn@8 ADD ${fmt(got.churnAddPerSecond)}/s DEL ${fmt(got.churnDelPerSecond)}/s`,
+        );
+      }
+    }
+    const off = masqueradeSide(false, seen[0] ?? false, rounds[0] ?? []);
+    const on = masqueradeSide(true, seen[1] ?? false, rounds[1] ?? []);
+    const result: MasqueradeBenchResult = { seqPods: o.seqPods, churnPods: o.churnPods, rounds: o.rounds, off, on, ratios: masqueradeRatios(off, on) };
+    process.stdout.write(`\n${renderMasquerade(result)}\n`);
+    return result;
+  } finally {
+    for (const s of servers) await s.stop();
+    await podPool.cleanup();
+    for (const i of [0, 1]) await runCommand('ip', ['netns', 'del', `${prefix}${i}`]);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
