@@ -18,7 +18,7 @@ import { fmt, renderTable, summarize } from './stats';
 
 export interface MasqueradeSide {
   masquerade: boolean;
-  /** The node netns's ruleset held a masquerade statement (checked after start). */
+  /** The node netns's ruleset held the egress masquerade rule (checked after start). */
   masqueradeRuleSeen: boolean;
   /** Median over rounds of each round's sequential ADD / DEL p50 (ms). */
   seqAddP50: number;
@@ -101,9 +101,10 @@ export function masqueradeNetnsPrefix(runId: string): string {
   return `pwb-${runId}-mq`;
 }
 
+/** The egress masquerade rule (fully random ports; the hostPort hairpin rules masquerade without). */
 async function rulesetHasMasquerade(ns: string): Promise<boolean> {
   const r = await runCommand('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'ruleset']);
-  return r.code === 0 && r.stdout.includes('"masquerade"');
+  return r.code === 0 && /"masquerade":\s*\{[^}]*fully-random/.test(r.stdout);
 }
 
 async function oneRound(d: CniDriver, pods: PodRef[], seqPods: number, churnPods: number): Promise<MasqueradeSide['rounds'][number]> {
