@@ -67,7 +67,7 @@ export function parseOptions(argv: string[]): Options {
     hostPortRuns: 3,
     masqSeqPods: 100,
     masqChurnPods: 160,
-    masqRounds: 2,
+    masqRounds: 3,
     peers: 500,
     xnodeRounds: 3,
     xnodeRequests: 10_000,

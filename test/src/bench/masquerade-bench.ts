@@ -3,9 +3,9 @@
  * regress with masquerade on). Two podwired, each in a "node" netns of this run's own
  * (pwb-<run id>-mq0: `masquerade.enabled: false`, -mq1: on), both with the same node pod CIDR;
  * the shim is executed from here with the bench's executor, pods in fresh netns
- * (pwb-<run id>-mqp-*). Per round, each configuration in turn (the order alternates between
- * rounds): sequential ADD of N pods then DEL of them, then churn @8 (each worker ADDs then DELs
- * its pod). Measurement only: no packet is sent.
+ * (pwb-<run id>-mqp-*). Per round: sequential ADD of N pods then DEL of them, pod by pod on
+ * each server in turn (so both see the same moment's load), then churn @8 (each worker ADDs
+ * then DELs its pod) in four chunks, the configurations alternating chunk by chunk. Measurement only: no packet is sent.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,18 +36,27 @@ export interface MasqueradeBenchResult {
   rounds: number;
   off: MasqueradeSide;
   on: MasqueradeSide;
-  /** on ÷ off: > 1 for the latency means slower with masquerade, < 1 for the rates means slower. */
+  /** on ÷ off, paired by round, median over rounds: > 1 for the latency means slower with masquerade, < 1 for the rates means slower. */
   ratios: { seqAddP50: number; seqDelP50: number; churnAddPerSecond: number; churnDelPerSecond: number };
 }
 
-const div = (a: number, b: number) => (b > 0 ? a / b : NaN);
+const div = (a: number, b: number) => (Number.isFinite(a) && b > 0 ? a / b : NaN);
 
+/**
+ * on ÷ off per round (a round runs both configurations back to back, so a load change on the
+ * shared machine between rounds cancels out), then the median over the rounds.
+ */
 export function masqueradeRatios(off: MasqueradeSide, on: MasqueradeSide): MasqueradeBenchResult['ratios'] {
+  const paired = (k: keyof MasqueradeSide['rounds'][number]) => {
+    const n = Math.min(off.rounds.length, on.rounds.length);
+    const per = Array.from({ length: n }, (_, i) => div(on.rounds[i]?.[k] ?? NaN, off.rounds[i]?.[k] ?? NaN)).filter((x) => Number.isFinite(x));
+    return median(per) ?? NaN;
+  };
   return {
-    seqAddP50: div(on.seqAddP50, off.seqAddP50),
-    seqDelP50: div(on.seqDelP50, off.seqDelP50),
-    churnAddPerSecond: div(on.churnAddPerSecond, off.churnAddPerSecond),
-    churnDelPerSecond: div(on.churnDelPerSecond, off.churnDelPerSecond),
+    seqAddP50: paired('seqAddP50'),
+    seqDelP50: paired('seqDelP50'),
+    churnAddPerSecond: paired('churnAddPerSecond'),
+    churnDelPerSecond: paired('churnDelPerSecond'),
   };
 }
 
@@ -81,7 +90,7 @@ export function renderMasquerade(r: MasqueradeBenchResult): string {
     row('churn@8 DEL pods/s', r.off.churnDelPerSecond, r.on.churnDelPerSecond, r.ratios.churnDelPerSecond, 'higher'),
   ];
   const seen = `masquerade rule in the ruleset: off ${r.off.masqueradeRuleSeen ? 'yes (unexpected)' : 'no'}, on ${r.on.masqueradeRuleSeen ? 'yes' : 'NO (unexpected)'}`;
-  return `podwire with egress masquerade off vs on (two podwired in private node netns, ${r.rounds} round(s) interleaved, median of rounds; within 10% counts as no regression)\n${renderTable(
+  return `podwire with egress masquerade off vs on (two podwired in private node netns, ${r.rounds} round(s) interleaved: figures are medians of rounds, on ÷ off the median of each round's ratio; within 10% counts as no regression)\n${renderTable(
     ['row', 'masquerade off', 'masquerade on', 'on ÷ off', 'verdict'],
     rows,
   )}\n${seen}`;
@@ -107,42 +116,75 @@ async function rulesetHasMasquerade(ns: string): Promise<boolean> {
   return r.code === 0 && /"masquerade":\s*\{[^}]*fully-random/.test(r.stdout);
 }
 
-async function oneRound(d: CniDriver, pods: PodRef[], seqPods: number, churnPods: number): Promise<MasqueradeSide['rounds'][number]> {
-  const seq = pods.slice(0, seqPods);
-  const churn = pods.slice(seqPods, seqPods + churnPods);
-  const must = (o: CniCallOutcome, what: string) => {
-    if (!o.ok) throw new Error(`masquerade bench ${what}: ${describeFailure(o)}`);
-    return o;
-  };
-  const adds: CniCallOutcome[] = [];
-  for (const p of seq) adds.push(must(await d.add(p), 'sequential ADD'));
-  const dels: CniCallOutcome[] = [];
-  for (const [i, p] of seq.entries()) dels.push(must(await d.del(p, adds[i]?.json), 'sequential DEL'));
-  const cAdd: number[] = [];
-  const cDel: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    for (;;) {
-      const p = churn[next++];
-      if (p === undefined) return;
-      const a = must(await d.add(p), 'churn ADD');
-      cAdd.push(a.elapsedMs);
-      cDel.push(must(await d.del(p, a.json), 'churn DEL').elapsedMs);
+function must(o: CniCallOutcome, what: string): CniCallOutcome {
+  if (!o.ok) throw new Error(`masquerade bench ${what}: ${describeFailure(o)}`);
+  return o;
+}
+
+type RoundFigures = MasqueradeSide['rounds'][number];
+
+/** The churn pods of a round run in this many chunks, alternating between the configurations. */
+const CHURN_CHUNKS = 4;
+
+/**
+ * One round for both configurations. Sequential: pod by pod, an ADD on each server in turn
+ * (which goes first alternates), then the DELs the same way, so both see the same moment's
+ * load. Churn @8: in chunks, the configurations alternating chunk by chunk.
+ */
+async function oneRound(
+  drivers: readonly CniDriver[],
+  pods: readonly PodRef[][],
+  seqPods: number,
+  churnPods: number,
+  order: readonly number[],
+): Promise<RoundFigures[]> {
+  const adds: CniCallOutcome[][] = drivers.map(() => []);
+  const dels: CniCallOutcome[][] = drivers.map(() => []);
+  for (let k = 0; k < seqPods; k++) {
+    for (const i of k % 2 === 0 ? order : [...order].reverse()) {
+      const p = pods[i]?.[k] as PodRef;
+      adds[i]?.push(must(await (drivers[i] as CniDriver).add(p), 'sequential ADD'));
     }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  const wall = performance.now() - t0;
-  const rate = (xs: number[]) => (xs.length * 1000 * 8) / xs.reduce((s, x) => s + x, 0);
+  }
+  for (let k = 0; k < seqPods; k++) {
+    for (const i of k % 2 === 0 ? order : [...order].reverse()) {
+      const p = pods[i]?.[k] as PodRef;
+      dels[i]?.push(must(await (drivers[i] as CniDriver).del(p, adds[i]?.[k]?.json), 'sequential DEL'));
+    }
+  }
+  // Churn in chunks, the configurations alternating chunk by chunk (the first one alternating too).
+  const churn: Array<{ add: number[]; del: number[]; wall: number }> = drivers.map(() => ({ add: [], del: [], wall: 0 }));
+  const chunk = Math.max(8, Math.ceil(churnPods / CHURN_CHUNKS));
+  for (let from = 0, j = 0; from < churnPods; from += chunk, j++) {
+    for (const i of j % 2 === 0 ? order : [...order].reverse()) {
+      const d = drivers[i] as CniDriver;
+      const list = (pods[i] ?? []).slice(seqPods + from, seqPods + Math.min(churnPods, from + chunk));
+      const c = churn[i] as { add: number[]; del: number[]; wall: number };
+      let next = 0;
+      const t0 = performance.now();
+      const worker = async () => {
+        for (;;) {
+          const p = list[next++];
+          if (p === undefined) return;
+          const a = must(await d.add(p), 'churn ADD');
+          c.add.push(a.elapsedMs);
+          c.del.push(must(await d.del(p, a.json), 'churn DEL').elapsedMs);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      c.wall += performance.now() - t0;
+    }
+  }
+  const rate = (xs: number[]) => (xs.length * 1000 * 8) / xs.reduce((sum, x) => sum + x, 0);
   // Leave out the first calls (page cache, JIT) as the hostPort rows do.
   const warm = Math.min(5, Math.floor(seqPods / 10));
-  return {
-    seqAddP50: summarize(adds.slice(warm).map((o) => o.elapsedMs)).p50,
-    seqDelP50: summarize(dels.slice(warm).map((o) => o.elapsedMs)).p50,
-    churnAddPerSecond: rate(cAdd),
-    churnDelPerSecond: rate(cDel),
-    churnCyclesPerSecond: (churn.length * 1000) / wall,
-  };
+  return drivers.map((_, i) => ({
+    seqAddP50: summarize((adds[i] ?? []).slice(warm).map((o) => o.elapsedMs)).p50,
+    seqDelP50: summarize((dels[i] ?? []).slice(warm).map((o) => o.elapsedMs)).p50,
+    churnAddPerSecond: rate(churn[i]?.add ?? []),
+    churnDelPerSecond: rate(churn[i]?.del ?? []),
+    churnCyclesPerSecond: (churnPods * 1000) / (churn[i]?.wall ?? NaN),
+  }));
 }
 
 export async function runMasqueradeBench(o: MasqueradeBenchOptions): Promise<MasqueradeBenchResult> {
@@ -168,24 +210,22 @@ export async function runMasqueradeBench(o: MasqueradeBenchOptions): Promise<Mas
       servers.push(s);
       seen.push(await rulesetHasMasquerade(ns));
     }
-    const rounds: Array<Array<MasqueradeSide['rounds'][number]>> = [[], []];
+    const rounds: RoundFigures[][] = [[], []];
+    const drivers = servers.map((server) => new CniDriver(podwirePlugin(SHIM_BINARY, server.socket), o.exec));
     let base = 0;
     for (let r = 0; r < o.rounds; r++) {
-      const order = r % 2 === 0 ? [0, 1] : [1, 0];
-      for (const i of order) {
-        const server = servers[i] as PodwiredProcess;
-        const d = new CniDriver(podwirePlugin(SHIM_BINARY, server.socket), o.exec);
-        const pods: PodRef[] = Array.from({ length: perPass }, (_, k) => ({
-          containerId: `mq${i}-r${r}-${k}`,
-          netnsPath: podPool.path(base + k),
-          ifname: 'eth0',
-          podName: `mq${i}-r${r}-${k}`,
-        }));
-        base += perPass;
-        const got = await oneRound(d, pods, o.seqPods, o.churnPods);
-        rounds[i]?.push(got);
+      const pods = [0, 1].map((i) =>
+        Array.from({ length: perPass }, (_, k): PodRef => {
+          const name = `mq${i}-r${r}-${k}`;
+          return { containerId: name, netnsPath: podPool.path(base + i * perPass + k), ifname: 'eth0', podName: name };
+        }),
+      );
+      base += 2 * perPass;
+      const got = await oneRound(drivers, pods, o.seqPods, o.churnPods, r % 2 === 0 ? [0, 1] : [1, 0]);
+      for (const [i, g] of got.entries()) {
+        rounds[i]?.push(g);
         o.log(
-          `round ${r + 1}/${o.rounds} masquerade ${i === 1 ? 'on' : 'off'}: seq ADD p50 ${fmt(got.seqAddP50)} ms, churn@8 ADD ${fmt(got.churnAddPerSecond)}/s DEL ${fmt(got.churnDelPerSecond)}/s`,
+          `round ${r + 1}/${o.rounds} masquerade ${i === 1 ? 'on' : 'off'}: seq ADD p50 ${fmt(g.seqAddP50)} ms, churn@8 ADD ${fmt(g.churnAddPerSecond)}/s DEL ${fmt(g.churnDelPerSecond)}/s`,
         );
       }
     }

@@ -49,10 +49,14 @@ test('masquerade: rounds fold into medians; ratios are on ÷ off; a slower ADD w
   const off = masqueradeSide(false, false, [round(5, 300), round(6, 280), round(5.5, 320)]);
   assert.equal(off.seqAddP50, 5.5);
   assert.equal(off.churnAddPerSecond, 300);
-  const on = masqueradeSide(true, true, [round(6.6, 290)]);
+  // Round by round: on 6.6 vs off 5 (1.32), 6.6 vs 6 (1.1), 6.05 vs 5.5 (1.1): median 1.1.
+  const on = masqueradeSide(true, true, [round(6.6, 300), round(6.6, 280), round(6.05, 320)]);
   const ratios = masqueradeRatios(off, on);
-  assert.ok(Math.abs(ratios.seqAddP50 - 1.2) < 1e-9);
-  const targets = featureTargets({ masquerade: { seqPods: 10, churnPods: 20, rounds: 3, off, on, ratios } });
+  assert.ok(Math.abs(ratios.seqAddP50 - 1.1) < 1e-9, String(ratios.seqAddP50));
+  assert.equal(ratios.churnAddPerSecond, 1);
+  const slower = masqueradeRatios(off, masqueradeSide(true, true, [round(6.6, 300), round(7.2, 280), round(6.6, 320)]));
+  assert.ok(Math.abs(slower.seqAddP50 - 1.2) < 1e-9);
+  const targets = featureTargets({ masquerade: { seqPods: 10, churnPods: 20, rounds: 3, off, on, ratios: slower } });
   assert.deepEqual(
     targets.map((t) => [/sequential ADD|churn@8 ADD|churn@8 DEL/.exec(t.target)?.[0], t.met]),
     [
@@ -61,7 +65,7 @@ test('masquerade: rounds fold into medians; ratios are on ÷ off; a slower ADD w
       ['churn@8 DEL', true],
     ],
   );
-  const text = renderMasquerade({ seqPods: 10, churnPods: 20, rounds: 3, off, on, ratios });
+  const text = renderMasquerade({ seqPods: 10, churnPods: 20, rounds: 3, off, on, ratios: slower });
   assert.match(text, /sequential ADD p50 ms \(10 pods\)\s+5\.50\s+6\.60\s+1\.20×\s+slower with masquerade/);
   assert.match(text, /masquerade rule in the ruleset: off no, on yes/);
 });

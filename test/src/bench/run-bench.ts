@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: podwire side by side with the reference CNI plugins (bridge + host-local,
  * ptp + host-local), driven like a container runtime drives them. Measurement only: it creates
- * and deletes interfaces in its own network namespaces and never sends a packet.
+ * and deletes interfaces in its own network namespaces; the only packets it sends are the
+ * cross-node rows' (between pods in two of those namespaces).
  *
  *   node test/dist/bench/run-bench.js [--quick] [--pods N] [--fill N] [--samples N]
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
- *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
+ *        [--only all|restart|cpu-floor|cri|hostport|masquerade|vxlan] [--restart-pods N,N]
+ *        [--restart-timeout-s S] [--restart-poll-ms MS]
  *        [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]
  *
  * `--only cpu-floor` runs only the cpu-floor rows (cpu-floor.ts): podwired CPU per ADD/DEL/STATUS
@@ -17,10 +19,15 @@
  * debug log); they also run in the full bench.
  * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
  * which need the shim and podwired but not the reference plugins.
+ * `--only hostport|masquerade|vxlan` runs one of issue 20's and 21's groups (node-feature-groups.ts):
+ * hostPort ADD chains, masquerade off vs on and the 500-peer exclusions, peer programming
+ * host-gw vs VXLAN and pod-to-pod latency and throughput across netns nodes; all three also
+ * run at the end of the full bench (the VXLAN group's host-gw pass is the bench's peerRoutes).
  *
  * One module per workload: cni-workloads.ts (sequential, churn, latency at 0 and N pods, for
  * every configuration), shim-bench.ts (the shim alone), kernel-floor.ts, cpu-floor.ts,
- * restart-bench.ts, cri-bench.ts, peer-routes-bench.ts; bench-report.ts renders the main
+ * restart-bench.ts, cri-bench.ts, node-feature-groups.ts (hostport-bench.ts, masquerade-bench.ts,
+ * egress-peers-bench.ts, peer-routes-bench.ts, vxlan-datapath-bench.ts); bench-report.ts renders the main
  * tables and targets, bench-options.ts reads the command line. This file runs them in order and
  * writes the JSON (summarize-runs.ts reads it).
  */
