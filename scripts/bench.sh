@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of podwire against the reference CNI plugins (bridge + host-local,
-# ptp + host-local). Measurement only: creates and deletes interfaces in its own network
-# namespaces (pwb-<pid>-*), never sends traffic. Installs containernetworking-plugins when the
-# reference plugins are missing. Arguments go to run-bench.js (--quick, --pods N, --out PATH...).
+# ptp + host-local, portmap). Creates and deletes interfaces in its own network namespaces
+# (pwb-<pid>-*); the only traffic it sends is the cross-node rows' (TCP request/response and
+# iperf3 between pods in two of those namespaces). Installs containernetworking-plugins and
+# iperf3 when they are missing. Arguments go to run-bench.js (--quick, --pods N, --out PATH...).
 # Everything the run creates is removed on exit, also when it fails or is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,14 @@ if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/ptp ] || [ ! -x /usr/lib/
   . scripts/lib/debian-packages.sh
   apt_update_once
   apt-get install -y -qq containernetworking-plugins >/dev/null
+fi
+# The cross-node rows (vxlan-datapath-bench.ts) measure TCP throughput with iperf3.
+if ! command -v iperf3 >/dev/null; then
+  echo "bench: installing iperf3 (the cross-node throughput rows)"
+  export DEBIAN_FRONTEND=noninteractive
+  . scripts/lib/debian-packages.sh
+  apt_update_once
+  apt-get install -y -qq --no-install-recommends iperf3 >/dev/null
 fi
 # The exec helper that times plugin executions is compiled with cc (build-essential, which
 # scripts/setup.sh installs); without it the bench falls back to timing with Node's spawn.
@@ -39,11 +48,12 @@ chmod 700 "$work"
 # run created it and no port is left on it.
 cleanup() {
   local rc=$?
-  # podwired.pid: the main run's server; podwired-restart.pid: the restart rows' server. podwired
+  # podwired.pid: the main run's server; podwired-restart.pid: the restart rows' server; the
+  # hostport, masquerade and cross-node rows' servers write podwired-<group>.pid. podwired
   # sets process.title, which replaces its /proc cmdline with "podwired", so a pid is taken to be
   # this run's server only when it holds a file under $work open (its ipam.db).
   local pidfile pid
-  for pidfile in "$work/podwired.pid" "$work/podwired-restart.pid"; do
+  for pidfile in "$work"/podwired*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     if [ -d "/proc/$pid/fd" ] && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -lname "$work/*" 2>/dev/null | grep -q .; then

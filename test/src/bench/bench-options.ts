@@ -2,6 +2,10 @@
 import * as path from 'node:path';
 import { parsePodCounts } from './restart-report';
 
+/** `--only`: one group alone (all: the full bench). */
+export const ONLY_CHOICES = ['all', 'restart', 'cpu-floor', 'cri', 'hostport', 'masquerade', 'vxlan'] as const;
+export type Only = (typeof ONLY_CHOICES)[number];
+
 export interface Options {
   pods: number;
   churnPods: number;
@@ -14,7 +18,20 @@ export interface Options {
   runId: string;
   workDir: string | undefined;
   quick: boolean;
-  only: 'all' | 'restart' | 'cpu-floor' | 'cri';
+  only: Only;
+  /** hostPort rows (hostport-bench.ts): pods per chain and run, runs. */
+  hostPortPods: number;
+  hostPortRuns: number;
+  /** Masquerade off/on rows (masquerade-bench.ts): sequential pods, churn@8 pods, rounds. */
+  masqSeqPods: number;
+  masqChurnPods: number;
+  masqRounds: number;
+  /** Peers of the peer-programming rows (host-gw, VXLAN, masquerade exclusions). */
+  peers: number;
+  /** Cross-node rows (vxlan-datapath-bench.ts): rounds, TCP request/response count, iperf3 seconds. */
+  xnodeRounds: number;
+  xnodeRequests: number;
+  xnodeSeconds: number;
   cpuCalls: number;
   /** ADD+DEL cycles before the cpu-floor rows measure (V8 goes on optimizing long after the first calls). */
   cpuWarmup: number;
@@ -46,6 +63,15 @@ export function parseOptions(argv: string[]): Options {
     restartTimeoutS: 180,
     restartPollMs: 10,
     restartCheckSample: 100,
+    hostPortPods: 40,
+    hostPortRuns: 3,
+    masqSeqPods: 100,
+    masqChurnPods: 160,
+    masqRounds: 3,
+    peers: 500,
+    xnodeRounds: 3,
+    xnodeRequests: 10_000,
+    xnodeSeconds: 3,
   };
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -103,8 +129,9 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--only': {
         const v = val();
-        if (v !== 'all' && v !== 'restart' && v !== 'cpu-floor' && v !== 'cri') throw new Error('--only is all, restart, cpu-floor or cri');
-        o.only = v;
+        const choice = ONLY_CHOICES.find((c) => c === v);
+        if (choice === undefined) throw new Error(`--only is one of ${ONLY_CHOICES.join(', ')}`);
+        o.only = choice;
         break;
       }
       case '--restart-pods':
@@ -138,7 +165,7 @@ export function parseOptions(argv: string[]): Options {
             '                 [--executor helper|node] [--out PATH] [--run-id ID] [--work-dir DIR]\n' +
             '                 [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]\n' +
             '                 [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]\n' +
-            '                 (--only all|restart|cpu-floor|cri)\n',
+            `                 (--only ${ONLY_CHOICES.join('|')})\n`,
         );
         process.exit(0);
         break;
@@ -153,6 +180,17 @@ export function parseOptions(argv: string[]): Options {
   if (o.quick && !explicit.has('restartPods')) o.restartPods = [100];
   if (o.quick && !explicit.has('cpuCalls')) o.cpuCalls = 50;
   if (o.quick && !explicit.has('gonePods')) o.gonePods = 30;
+  if (o.quick) {
+    o.hostPortPods = 10;
+    o.hostPortRuns = 1;
+    o.masqSeqPods = 20;
+    o.masqChurnPods = 32;
+    o.masqRounds = 1;
+    o.peers = 100;
+    o.xnodeRounds = 1;
+    o.xnodeRequests = 2_000;
+    o.xnodeSeconds = 1;
+  }
   o.churnPods = o.pods * 2;
   return o;
 }

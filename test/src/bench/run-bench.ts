@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: podwire side by side with the reference CNI plugins (bridge + host-local,
  * ptp + host-local), driven like a container runtime drives them. Measurement only: it creates
- * and deletes interfaces in its own network namespaces and never sends a packet.
+ * and deletes interfaces in its own network namespaces; the only packets it sends are the
+ * cross-node rows' (between pods in two of those namespaces).
  *
  *   node test/dist/bench/run-bench.js [--quick] [--pods N] [--fill N] [--samples N]
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
- *        [--only all|restart] [--restart-pods N,N] [--restart-timeout-s S] [--restart-poll-ms MS]
+ *        [--only all|restart|cpu-floor|cri|hostport|masquerade|vxlan] [--restart-pods N,N]
+ *        [--restart-timeout-s S] [--restart-poll-ms MS]
  *        [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]
  *
  * `--only cpu-floor` runs only the cpu-floor rows (cpu-floor.ts): podwired CPU per ADD/DEL/STATUS
@@ -17,10 +19,15 @@
  * debug log); they also run in the full bench.
  * `--only restart` runs only the "restart to serving after SIGKILL" rows (restart-bench.ts),
  * which need the shim and podwired but not the reference plugins.
+ * `--only hostport|masquerade|vxlan` runs one of issue 20's and 21's groups (node-feature-groups.ts):
+ * hostPort ADD chains, masquerade off vs on and the 500-peer exclusions, peer programming
+ * host-gw vs VXLAN and pod-to-pod latency and throughput across netns nodes; all three also
+ * run at the end of the full bench (the VXLAN group's host-gw pass is the bench's peerRoutes).
  *
  * One module per workload: cni-workloads.ts (sequential, churn, latency at 0 and N pods, for
  * every configuration), shim-bench.ts (the shim alone), kernel-floor.ts, cpu-floor.ts,
- * restart-bench.ts, cri-bench.ts, peer-routes-bench.ts; bench-report.ts renders the main
+ * restart-bench.ts, cri-bench.ts, node-feature-groups.ts (hostport-bench.ts, masquerade-bench.ts,
+ * egress-peers-bench.ts, peer-routes-bench.ts, vxlan-datapath-bench.ts); bench-report.ts renders the main
  * tables and targets, bench-options.ts reads the command line. This file runs them in order and
  * writes the JSON (summarize-runs.ts reads it).
  */
@@ -50,11 +57,19 @@ import { type CpuFloorResult, cpuFloorPoolPrefix, cpuFloorTargets, renderCpuFloo
 import { type CriBenchResult, renderCri, runCriBench } from './cri-bench';
 import { type KernelFloorResult, floorLinkPrefix, runKernelFloor } from './kernel-floor';
 import { machine } from './machine';
-import { runPeerRoutesBench } from './peer-routes-bench';
+import { FEATURE_GROUPS, type FeatureGroup, featureTargets, runFeatureGroups } from './node-feature-groups';
 import { procStatusKb } from './proc-stats';
 import { type RestartRowResult, cleanupRestartBench, renderRestart, restartTargets, runRestartBench } from './restart-bench';
 import { runShimBench } from './shim-bench';
 import { type Stats, fmt, renderTable } from './stats';
+import type { Target } from './bench-report';
+
+const renderTargets = (targets: readonly Target[]) =>
+  renderTable(
+    ['target', 'measured', 'result', 'margin'],
+    targets.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
+  );
+const toJson = (v: unknown) => `${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), 2)}\n`;
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
@@ -68,15 +83,24 @@ async function main(): Promise<number> {
       (o.only !== 'all'
         ? ''
         : `sizes: sequential ${o.pods} pods, churn ${o.churnPods} pods @8 and @32, latency ${o.samples} samples at 0 and at ${o.fill} pods, shim ${o.shimRuns} runs\n`) +
-      (o.only === 'cpu-floor' || o.only === 'cri'
+      (o.only !== 'all' && o.only !== 'restart'
         ? ''
         : `restart after SIGKILL: ${o.restartPods.join(', ')} pods (bound ${o.restartTimeoutS} s, poll ${o.restartPollMs} ms)${o.only === 'restart' ? ' only' : ''}\n`) +
-      (o.only === 'restart' || o.only === 'cri'
+      (o.only !== 'all' && o.only !== 'cpu-floor'
         ? ''
-        : `cpu-floor: ${o.cpuCalls} sequential calls per verb after ${o.cpuWarmup} ADD+DEL cycles of warm-up, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`),
+        : `cpu-floor: ${o.cpuCalls} sequential calls per verb after ${o.cpuWarmup} ADD+DEL cycles of warm-up, pair-gone rows with ${o.gonePods} pods @1 and @8${o.only === 'cpu-floor' ? ' only' : ''}\n`) +
+      (o.only !== 'all' && o.only !== 'hostport' ? '' : `hostport: ${o.hostPortPods} pods per chain, ${o.hostPortRuns} run(s)\n`) +
+      (o.only !== 'all' && o.only !== 'masquerade'
+        ? ''
+        : `masquerade off/on: ${o.masqSeqPods} sequential pods, ${o.masqChurnPods} churn@8 pods, ${o.masqRounds} round(s); exclusions for ${o.peers} peers\n`) +
+      (o.only !== 'all' && o.only !== 'vxlan'
+        ? ''
+        : `peer programming ${o.peers} peers host-gw and VXLAN; cross-node ${o.xnodeRounds} round(s): ${o.xnodeRequests} TCP request/responses, iperf3 ${o.xnodeSeconds} s\n`),
   );
   const needed =
-    o.only !== 'all' ? [SHIM_BINARY, SERVER_MAIN] : ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', SHIM_BINARY, SERVER_MAIN];
+    o.only === 'all' || o.only === 'hostport'
+      ? ['/usr/lib/cni/bridge', '/usr/lib/cni/ptp', '/usr/lib/cni/host-local', '/usr/lib/cni/portmap', SHIM_BINARY, SERVER_MAIN]
+      : [SHIM_BINARY, SERVER_MAIN];
   for (const p of needed) {
     if (!fs.existsSync(p)) throw new Error(`${p} is missing (run scripts/bench.sh, which installs containernetworking-plugins, after npm run build)`);
   }
@@ -216,6 +240,22 @@ async function main(): Promise<number> {
       return rows.every((r) => r.verdict !== 'FAILED') ? 0 : 1;
     }
 
+    const featureGroups = (groups: readonly FeatureGroup[]) =>
+      runFeatureGroups(groups, { opts: o, workDir, exec: exec as Executor, helperPath, log: (msg) => process.stderr.write(`${msg}\n`) });
+    const only = FEATURE_GROUPS.find((g) => g === o.only);
+    if (only !== undefined) {
+      const groups = await featureGroups([only]);
+      const targets = featureTargets(groups);
+      const wallS = (performance.now() - wallStart) / 1000;
+      process.stdout.write(`${targets.length ? `\n${only} targets\n${renderTargets(targets)}\n` : ''}\nbenchmark wall time: ${fmt(wallS)} s\n`);
+      fs.writeFileSync(
+        o.out,
+        toJson({ machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, ...groups, featureTargets: targets, wallSeconds: wallS }),
+      );
+      process.stdout.write(`results written to ${o.out}\n`);
+      return 0;
+    }
+
     const poolSize = Math.max(o.pods, o.churnPods, o.fill + o.samples);
     const t0 = performance.now();
     await pool.ensure(poolSize);
@@ -270,8 +310,14 @@ async function main(): Promise<number> {
       ['target', 'measured', 'result', 'margin'],
       cpuFloorTargetRows.map((t) => [t.target, t.measured, t.met ? 'MET' : 'MISSED', t.margin]),
     )}`;
+    process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\n`);
+    // Issues 20 and 21: hostPorts, masquerade, peer programming host-gw vs VXLAN, cross-node
+    // datapath. Each prints its own table; their targets follow.
+    const groups = await timed('hostPort, masquerade and VXLAN groups', () => featureGroups(FEATURE_GROUPS));
+    const groupTargets = featureTargets(groups);
+    process.stdout.write(`\nhostPort and masquerade targets\n${renderTargets(groupTargets)}\n`);
     const wallS = (performance.now() - wallStart) / 1000;
-    process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\nbenchmark wall time: ${fmt(wallS)} s\n`);
+    process.stdout.write(`\nbenchmark wall time: ${fmt(wallS)} s\n`);
     const json = {
       machine: m,
       options: { ...o, workDir: undefined },
@@ -287,10 +333,10 @@ async function main(): Promise<number> {
       cpuFloorTargets: cpuFloorTargetRows,
       cri,
       wallSeconds: wallS,
-      // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
-      peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
+      ...groups,
+      featureTargets: groupTargets,
     };
-    fs.writeFileSync(o.out, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+    fs.writeFileSync(o.out, toJson(json));
     process.stdout.write(`results written to ${o.out}\n`);
     return 0;
   } finally {

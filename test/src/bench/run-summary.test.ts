@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type BenchJson, README_FIGURES, formatRow, median, summarizeRuns } from './run-summary';
+import { type BenchJson, FEATURE_FIGURES, README_FIGURES, type SummaryRow, formatRow, median, summarizeRuns } from './run-summary';
 
 const run = (bridgeAdd: number, podwireAdd: number, cpuRatio?: number): BenchJson => ({
   configs: [
@@ -27,4 +27,33 @@ test('each figure is the median and range over the runs that have it', () => {
   assert.deepEqual(cpu?.values, [3, 4], 'the run without cpu-floor rows is left out');
   const cri = rows.find((r) => r.label.startsWith('CRI RunPodSandbox'));
   assert.equal(cri && formatRow(cri), '-');
+});
+
+test('the issue 20/21 figures read the new groups, and stay empty for runs without them', () => {
+  const withGroups: BenchJson = {
+    hostPorts: {
+      chains: [
+        { key: 'plain', p50: 5 },
+        { key: 'native', p50: 5.5 },
+      ],
+      ratios: { bridgePortmapOverNative: 12, nativeOverPlain: 1.1, podwirePortmapOverNative: 11 },
+    },
+    peerRoutes: { passes: [{ pass: 'program 500 peers', ms: 80 }] },
+    peerRoutesVxlan: { passes: [{ pass: 'program 500 peers', ms: 200 }] },
+    crossNode: { ratios: { rrP50: 1.5, rrP99: 2, throughput: 0.8 } },
+  };
+  const rows = summarizeRuns(
+    [
+      withGroups,
+      { ...withGroups, hostPorts: { ...withGroups.hostPorts, ratios: { bridgePortmapOverNative: 14, nativeOverPlain: 1, podwirePortmapOverNative: 10 } } },
+      run(20, 5),
+    ],
+    FEATURE_FIGURES,
+  );
+  const get = (label: string) => rows.find((r) => r.label.startsWith(label));
+  assert.equal(formatRow(get('hostPort: bridge+portmap') as SummaryRow), '13.0× (12.0–14.0)');
+  assert.equal(formatRow(get('hostPort ADD p50, podwire native') as SummaryRow), '5.50 ms (5.50–5.50)');
+  assert.equal(formatRow(get('program 500 peers: VXLAN') as SummaryRow), '2.50× (2.50–2.50)');
+  assert.equal(get('cross-node throughput')?.values.length, 2, 'the run without the groups is left out');
+  assert.equal(formatRow(get('sequential ADD p50, masquerade on') as SummaryRow), '-');
 });

@@ -32,7 +32,34 @@ export interface BenchJson {
   };
   restart?: Array<{ pods: number; restart?: { spawnToAddMs?: number } }>;
   cri?: { ratios?: { runPodSandboxP50: number; cniStepP50: number; churnRate: number } };
+  /** Issue 20 (hostport-bench.ts, masquerade-bench.ts, egress-peers-bench.ts). */
+  hostPorts?: {
+    chains?: Array<{ key: string; p50: number }>;
+    ratios?: { bridgePortmapOverNative: number; nativeOverPlain: number; podwirePortmapOverNative: number };
+  };
+  masquerade?: {
+    off?: MasqueradeSideJson;
+    on?: MasqueradeSideJson;
+    ratios?: { seqAddP50: number; seqDelP50: number; churnAddPerSecond: number; churnDelPerSecond: number };
+  };
+  egressPeers?: PassesJson<{ transactions: number }>;
+  /** Issue 21 (peer-routes-bench.ts host-gw and VXLAN, vxlan-datapath-bench.ts). */
+  peerRoutes?: PassesJson;
+  peerRoutesVxlan?: PassesJson;
+  crossNode?: {
+    direct?: { rrP50Us: number; rrP99Us: number; gbps: number };
+    vxlan?: { rrP50Us: number; rrP99Us: number; gbps: number };
+    ratios?: { rrP50: number; rrP99: number; throughput: number };
+  };
 }
+
+interface MasqueradeSideJson {
+  seqAddP50: number;
+  churnAddPerSecond: number;
+  churnDelPerSecond: number;
+}
+
+type PassesJson<Extra = unknown> = { peers?: number; passes?: Array<{ pass: string; ms: number } & Partial<Extra>> };
 
 interface PhaseJson {
   latency?: { p50: number };
@@ -132,6 +159,40 @@ export const README_FIGURES: readonly Figure[] = [
   { label: 'CRI RunPodSandbox p50: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.runPodSandboxP50 },
   { label: 'CRI CNI step p50: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.cniStepP50 },
   { label: 'CRI churn@8 sandboxes/s: podwire ÷ bridge', unit: '×', read: (r) => r.cri?.ratios?.churnRate },
+];
+
+const hp = (run: BenchJson, key: string) => run.hostPorts?.chains?.find((c) => c.key === key)?.p50;
+/** The first pass (programming every peer from none) of a peer-programming row. */
+const firstPass = (p: PassesJson | undefined) => p?.passes?.[0]?.ms;
+
+/** Issues 20 and 21: the hostPort, masquerade, peer-programming and cross-node rows. */
+export const FEATURE_FIGURES: readonly Figure[] = [
+  { label: 'hostPort ADD p50, podwire plain (no mapping)', unit: ' ms', read: (r) => hp(r, 'plain') },
+  { label: 'hostPort ADD p50, podwire native', unit: ' ms', read: (r) => hp(r, 'native') },
+  { label: 'hostPort ADD p50, podwire + reference portmap', unit: ' ms', read: (r) => hp(r, 'podwirePortmap') },
+  { label: 'hostPort ADD p50, bridge + host-local + portmap', unit: ' ms', read: (r) => hp(r, 'bridgePortmap') },
+  { label: 'hostPort: bridge+portmap ÷ podwire native (≥ 10×)', unit: '×', read: (r) => r.hostPorts?.ratios?.bridgePortmapOverNative },
+  { label: 'hostPort: podwire native ÷ plain ADD (≤ 1.2×)', unit: '×', read: (r) => r.hostPorts?.ratios?.nativeOverPlain },
+  { label: 'hostPort: podwire+portmap ÷ podwire native', unit: '×', read: (r) => r.hostPorts?.ratios?.podwirePortmapOverNative },
+  { label: 'sequential ADD p50, masquerade off', unit: ' ms', read: (r) => r.masquerade?.off?.seqAddP50 },
+  { label: 'sequential ADD p50, masquerade on', unit: ' ms', read: (r) => r.masquerade?.on?.seqAddP50 },
+  { label: 'sequential ADD p50: masquerade on ÷ off', unit: '×', read: (r) => r.masquerade?.ratios?.seqAddP50 },
+  { label: 'churn@8 ADD pods/s, masquerade off', unit: '', read: (r) => r.masquerade?.off?.churnAddPerSecond },
+  { label: 'churn@8 ADD pods/s, masquerade on', unit: '', read: (r) => r.masquerade?.on?.churnAddPerSecond },
+  { label: 'churn@8 ADD pods/s: masquerade on ÷ off', unit: '×', read: (r) => r.masquerade?.ratios?.churnAddPerSecond },
+  { label: 'churn@8 DEL pods/s: masquerade on ÷ off', unit: '×', read: (r) => r.masquerade?.ratios?.churnDelPerSecond },
+  { label: '500 peers join: masquerade exclusions update', unit: ' ms', read: (r) => firstPass(r.egressPeers) },
+  { label: '500 peers join: nftables transactions', unit: '', read: (r) => r.egressPeers?.passes?.[0]?.transactions },
+  { label: '500 peers leave: masquerade exclusions update', unit: ' ms', read: (r) => r.egressPeers?.passes?.[3]?.ms },
+  { label: 'program 500 peers, host-gw pass', unit: ' ms', read: (r) => firstPass(r.peerRoutes) },
+  { label: 'program 500 peers, VXLAN pass', unit: ' ms', read: (r) => firstPass(r.peerRoutesVxlan) },
+  { label: 'program 500 peers: VXLAN ÷ host-gw', unit: '×', read: (r) => div(firstPass(r.peerRoutesVxlan), firstPass(r.peerRoutes)) },
+  { label: 'cross-node TCP request/response p50, direct', unit: ' µs', read: (r) => r.crossNode?.direct?.rrP50Us },
+  { label: 'cross-node TCP request/response p50, VXLAN', unit: ' µs', read: (r) => r.crossNode?.vxlan?.rrP50Us },
+  { label: 'cross-node request/response p50: VXLAN ÷ direct', unit: '×', read: (r) => r.crossNode?.ratios?.rrP50 },
+  { label: 'cross-node TCP throughput, direct', unit: ' Gbit/s', read: (r) => r.crossNode?.direct?.gbps },
+  { label: 'cross-node TCP throughput, VXLAN', unit: ' Gbit/s', read: (r) => r.crossNode?.vxlan?.gbps },
+  { label: 'cross-node throughput: VXLAN ÷ direct', unit: '×', read: (r) => r.crossNode?.ratios?.throughput },
 ];
 
 function sum(a: number | undefined, b: number | undefined): number | undefined {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * `node test/dist/bench/summarize-runs.js RUN.json...`: median (min–max) of every figure the
- * README's benchmark table quotes, over the full bench runs given (scripts/bench.sh --out).
+ * README's benchmark table quotes, over the full bench runs given (scripts/bench.sh --out), then
+ * the hostPort, masquerade, peer-programming and cross-node rows (issues 20 and 21; also from
+ * `--only hostport|masquerade|vxlan` runs). A figure no run has is left out of the second table.
  */
 import * as fs from 'node:fs';
 import { renderTable } from './stats';
-import { type BenchJson, README_FIGURES, formatRow, summarizeRuns } from './run-summary';
+import { type BenchJson, FEATURE_FIGURES, README_FIGURES, formatRow, summarizeRuns } from './run-summary';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -15,10 +17,11 @@ if (files.length === 0) {
 const runs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as BenchJson);
 const m = runs[0]?.machine;
 process.stdout.write(`${runs.length} run(s); machine: ${m?.nproc ?? '?'} CPUs, ${m?.cpuModel ?? '?'}, kernel ${m?.kernel ?? '?'}, Node ${m?.node ?? '?'}\n`);
-const rows = summarizeRuns(runs, README_FIGURES);
-process.stdout.write(
-  `${renderTable(
+const table = (rows: ReturnType<typeof summarizeRuns>) =>
+  renderTable(
     ['figure', 'median (range)', 'runs'],
     rows.map((r) => [r.label, formatRow(r), String(r.values.length)]),
-  )}\n`,
-);
+  );
+process.stdout.write(`${table(summarizeRuns(runs, README_FIGURES))}\n`);
+const feature = summarizeRuns(runs, FEATURE_FIGURES).filter((r) => r.values.length > 0);
+if (feature.length > 0) process.stdout.write(`\nhostPort, masquerade, peer programming, cross-node (issues 20 and 21)\n${table(feature)}\n`);
