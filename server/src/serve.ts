@@ -24,6 +24,8 @@ import { KeyedMutex } from './keyed-mutex';
 import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry, subnetsOf } from './pools/network-registry';
 import { Egress } from './egress/egress';
+import { NodePolicy } from './policy/node-policy';
+import { storedLocalPods } from './policy/stored-local-pods';
 import { egressStartState } from './egress/egress-start-state';
 import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
 import { SnapshotPeerRouteTable } from './peers/peer-route-table';
@@ -41,7 +43,10 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   let stopAsked: string | undefined;
   let reload: (() => void) | undefined;
   const onStopSignal = (signal: string): void => {
-    if (stop) return stop(signal);
+    if (stop) {
+      stop(signal);
+      return;
+    }
     if (stopAsked) return;
     stopAsked = signal;
     log.info({ signal }, 'podwired: stop asked for while starting; stopping once started');
@@ -112,10 +117,18 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // serving; if nftables is unusable podwired serves without both (logged, in Debug and
   // `podwirectl status`), and an ADD asking for hostPorts fails saying why.
   const egress = new Egress({ ownerTag: owner, masquerade: opts.masquerade, node: peerRouting.node, log });
+  // NetworkPolicy (config "policy"): its objects live in the same table, written whole with
+  // it at start (below) and on every repair. Without nftables it cannot be enforced: podwired
+  // refuses to start rather than serve pods unpoliced.
+  const policy = opts.policy.source === 'none' ? undefined : await NodePolicy.create(opts.policy, { ownerTag: owner, log });
+  if (policy) {
+    egress.setPolicy(policy.tableExtension());
+    policy.attach((operation, commands) => egress.runPolicy(operation, commands));
+  }
   networks.onChange((_network, sets) => egress.serveCidrs(subnetsOf(sets)));
   peerRouting.onPeerSet((peerCidrs) => egress.setPeerCidrs(peerCidrs));
   const locks = new KeyedMutex();
-  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting, ports: egress };
+  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting, ports: egress, ...(policy ? { policy } : {}) };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
@@ -171,6 +184,14 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // The whole table from the store (every ready attachment's mappings, the ranges of its
   // leases) and the configuration and peers, after reconcile removed what is not ready; then
   // a periodic resync repairs drift (an operator's `nft flush ruleset`).
+  // NetworkPolicy before that write: the source's first snapshot and every pod wired here
+  // (from the store) are in the compiler, so the write builds them all and policies are in
+  // force before the first ADD is served (after a SIGKILL too: the old table is replaced whole).
+  if (policy) {
+    const tPolicy = performance.now();
+    await policy.start(storedLocalPods(store));
+    log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');
+  }
   egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
   egress.startResync(NFT_RESYNC_MS);
   readiness.markReady();
@@ -209,6 +230,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       const closers: Array<[string, () => unknown]> = [
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
+        ['policy source', () => policy?.stop()],
         ['egress (nftables resync, context and conntrack socket; the table stays)', () => egress.close()],
         ['pod verification', () => (verifyAbort.abort(), verification)],
         ['datapath (its thread, programmer, link-delete worker and sockets)', () => datapath.close()],
@@ -227,12 +249,18 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     })();
   };
   // SIGHUP re-reads --config: static peers are replaced live (their routes follow), the
-  // masquerade section applies, and the nftables table is resynced.
+  // masquerade section applies, the policy file is re-read (the policy source itself is not
+  // switched live), and the nftables table is resynced.
   reload = () => {
     try {
       const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
       log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
       egress.reload(next.masquerade);
+      if (policy) {
+        const problem = policy.reload();
+        if (problem) log.error({ err: problem }, 'policy: SIGHUP re-read refused; the previous policy stays in force');
+        else log.info(policy.stats(), 'policy: re-read (SIGHUP)');
+      }
       egress.resync();
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');
