@@ -401,3 +401,25 @@ test('an unexpected error from a command exits 1 with its message', async () => 
   assert.equal(r.code, EXIT.FAILED);
   assert.equal(r.stderr, 'podwirectl: unexpected error: kaput\n');
 });
+
+test('policy why: passes SRC DST PORT on and prints the verdict; a bad subcommand is a usage error', async () => {
+  const api = new FakeDebugApi();
+  const direction = (d: string) => ({ direction: d, pod: '', isolatedBy: [], allowedBy: [], allowed: true });
+  api.policyWhyReply = {
+    allowed: false,
+    egress: direction('egress'),
+    ingress: { ...direction('ingress'), pod: 'x/a', isolatedBy: ['x/deny'], allowed: false },
+    text: 'DENIED\negress: not a pod here, allowed\ningress: DENIED: x/a is isolated by x/deny and no rule allows it',
+  };
+  const r = await run(['policy', 'why', 'x/b', 'x/a', '80/TCP'], api);
+  assert.equal(r.code, EXIT.OK);
+  assert.deepEqual(api.requests, [{ method: 'PolicyWhy', request: { src: 'x/b', dst: 'x/a', port: '80/TCP' } }]);
+  assert.match(r.stdout, /^DENIED\n.*\n.*isolated by x\/deny/);
+  const j = await run(['policy', 'why', 'x/b', 'x/a', '80', '-o', 'json'], api);
+  assert.equal((JSON.parse(j.stdout) as { allowed: boolean }).allowed, false);
+  const bad = await run(['policy', 'trace', 'x/b', 'x/a', '80'], api);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.stderr, /unknown subcommand/);
+  const short = await run(['policy', 'why', 'x/b'], api);
+  assert.equal(short.code, EXIT.USAGE);
+});
