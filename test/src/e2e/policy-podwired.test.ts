@@ -100,7 +100,8 @@ async function add(name: string, opts: { listen?: boolean } = {}) {
     env: { PODWIRE_SOCKET: server.socket },
   });
   if (r.exitCode === 0) {
-    const ip = ((r.json?.ips as Array<{ address: string }>)[0]?.address ?? '').split('/')[0] ?? '';
+    const ips = (r.json?.ips ?? []) as Array<{ address: string }>;
+    const ip = (ips[0]?.address ?? '').split('/')[0] ?? '';
     pods[name] = { ns: pod.name, path: pod.path, ip };
   }
   return r;
