@@ -122,6 +122,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // refuses to start rather than serve pods unpoliced.
   const policy = opts.policy.source === 'none' ? undefined : await NodePolicy.create(opts.policy, { ownerTag: owner, log });
   if (policy) {
+    metrics?.observePolicy(policy);
     egress.setPolicy(policy.tableExtension());
     policy.attach((operation, commands) => egress.runPolicy(operation, commands));
   }
