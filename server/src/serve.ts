@@ -259,9 +259,11 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
       egress.reload(next.masquerade);
       if (policy) {
+        const t = performance.now();
         const problem = policy.reload();
+        const reloadMs = Math.round((performance.now() - t) * 100) / 100;
         if (problem) log.error({ err: problem }, 'policy: SIGHUP re-read refused; the previous policy stays in force');
-        else log.info(policy.stats(), 'policy: re-read (SIGHUP)');
+        else log.info({ ...policy.stats(), reloadMs }, 'policy: re-read (SIGHUP)');
       }
       egress.resync();
     } catch (err) {

@@ -49,7 +49,7 @@ export interface NodePolicyStats {
   localPods: number;
   transactions: number;
   failures: number;
-  /** Duration of the last policy transaction (ms): the time from a change's delivery to in force. */
+  /** The last change's time to "in force" (ms): from its delivery (a source's event or snapshot, an ADD's admit) through the compile to the transaction's commit. */
   lastChangeMs: number;
 }
 
@@ -196,31 +196,36 @@ export class NodePolicy implements PodPolicyGate {
     this.source.stop();
   }
 
-  /** Computes and runs one transaction; throws what the runner threw (the compiler already holds the new state: the next whole write catches up). */
-  private run(operation: string, commands: NftCommand[]): void {
+  /**
+   * Runs one transaction whose change reached podwired at `since` (performance.now()); the
+   * time from then to the commit is the change's time to "in force". Throws what the runner
+   * threw (the compiler already holds the new state: the next whole write catches up).
+   */
+  private run(operation: string, commands: NftCommand[], since = performance.now()): void {
     if (!this.runner || commands.length === 0) return;
-    const t = performance.now();
     try {
       this.runner(operation, commands);
       this.transactions++;
-      this.lastChangeMs = performance.now() - t;
+      this.lastChangeMs = performance.now() - since;
       this.onTransaction?.(operation, true, this.lastChangeMs);
     } catch (err) {
       this.failures++;
-      this.onTransaction?.(operation, false, performance.now() - t);
+      this.onTransaction?.(operation, false, performance.now() - since);
       throw err;
     }
   }
 
   private runQuietly(operation: string, compute: () => NftCommand[]): void {
+    const since = performance.now();
     try {
-      this.run(operation, compute());
+      this.run(operation, compute(), since);
     } catch (err) {
       this.options.log.error({ err: err instanceof Error ? err.message : String(err) }, `policy: ${operation} failed; the next resync rewrites the table`);
     }
   }
 
   private runAsCni(operation: string, compute: () => NftCommand[]): void {
+    const since = performance.now();
     let commands: NftCommand[];
     try {
       commands = compute();
@@ -228,7 +233,7 @@ export class NodePolicy implements PodPolicyGate {
       throw new CniError(CniCode.Internal, `${operation}: the policy state could not be computed`, err instanceof Error ? err.message : String(err));
     }
     try {
-      this.run(operation, commands);
+      this.run(operation, commands, since);
     } catch (err) {
       throw new CniError(CniCode.DatapathFailure, `${operation}: the kernel refused the policy state`, err instanceof Error ? err.message : String(err));
     }
