@@ -173,3 +173,40 @@ test('a refused policy delta is recovered by writing the table whole; a policy c
   assert.match(answer.text, /x\/deny-a/);
   tables.deleteTable();
 });
+
+test('drift agrees with the kernel for every kind of set: ipBlock with except, named ports, egress, namespace selectors, shared peers', async () => {
+  text = `${POLICY_FILE}
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: r, namespace: x, labels: { app: remote } }
+spec: { containers: [{ name: c, ports: [{ name: http, containerPort: 8080 }, { name: dns, containerPort: 53, protocol: UDP }] }] }
+status: { podIPs: [{ ip: 10.123.8.9 }, { ip: "fd7a:8::9" }] }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: mixed, namespace: x }
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from: [{ ipBlock: { cidr: 10.0.0.0/8, except: [10.123.0.0/16] } }, { namespaceSelector: { matchLabels: { ns: x } }, podSelector: { matchExpressions: [{ key: app, operator: In, values: [a, remote] }] } }]
+      ports: [{ port: http }, { port: 9000, endPort: 9010 }]
+  egress:
+    - to: [{ podSelector: { matchLabels: { app: remote } } }]
+      ports: [{ port: dns, protocol: UDP }, { port: 443 }]
+`;
+  const { tables, policy } = setUp();
+  await policy.start([
+    { pod: { namespace: 'x', name: 'a' }, ifname: 'pwa0', ips: ['10.123.7.2', 'fd7a:7::2'] },
+    { pod: { namespace: 'x', name: 'b' }, ifname: 'pwb0', ips: ['10.123.7.3'] },
+  ]);
+  tables.rebuild({ masquerade, portMappings: [] });
+  assert.deepEqual(tables.drift(), []);
+  policy.release({ namespace: 'x', name: 'b' }, 'pwb0');
+  assert.deepEqual(tables.drift(), []);
+  text = text.replace('values: [a, remote]', 'values: [b]');
+  assert.equal(policy.reload(), undefined);
+  assert.deepEqual(tables.drift(), []);
+  tables.deleteTable();
+});
