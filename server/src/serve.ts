@@ -166,7 +166,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     netns,
     stopping: health.stopping,
     egress: () => egress.status(),
-    ...(policy ? { policyWhy: (args: readonly string[]) => policy.why(args) } : {}),
+    ...(policy ? { policyWhy: (args: readonly string[]) => policy.why(args), policyStats: () => policy.stats() } : {}),
   });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);

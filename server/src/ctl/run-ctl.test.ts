@@ -84,6 +84,7 @@ const info: ServerInfoReply__Output = {
     portMappings: 3,
     rules: 9,
   },
+  policy: null,
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({
@@ -422,4 +423,21 @@ test('policy why: passes SRC DST PORT on and prints the verdict; a bad subcomman
   assert.match(bad.stderr, /unknown subcommand/);
   const short = await run(['policy', 'why', 'x/b'], api);
   assert.equal(short.code, EXIT.USAGE);
+});
+
+test('status shows NetworkPolicy: none without a source, its counts with one', async () => {
+  const api = new FakeDebugApi();
+  api.healthReply = 'SERVING';
+  api.serverInfoReply = info;
+  assert.match((await run(['status'], api)).stdout, /NetworkPolicy\s+none/);
+  api.serverInfoReply = {
+    ...info,
+    policy: { source: 'file', policies: 200, pods: 1000, localPods: 100, transactions: '345', failures: '0', lastChangeMs: 0.84 },
+  };
+  assert.match(
+    (await run(['status'], api)).stdout,
+    /NetworkPolicy\s+file: 200 policies, 1000 pods \(100 wired here\); 345 transactions, 0 failed; last change in force in 0\.8 ms/,
+  );
+  const j = JSON.parse((await run(['status', '-o', 'json'], api)).stdout) as { server: { policy: { transactions: number } } };
+  assert.equal(j.server.policy.transactions, 345);
 });

@@ -14,6 +14,7 @@ import { type KernelInspector, SnapshotKernelInspector } from './kernel-inspecto
 import { serverPackageVersion } from './package-version';
 import type { PeerStatusSource } from './peer-status';
 import type { EgressStatus } from '../egress/egress';
+import type { NodePolicyStats } from '../policy/node-policy';
 import type { WhyAnswer } from '../policy/why';
 
 /** How long ServerInfo waits for the host netlink socket before calling it unhealthy. */
@@ -41,6 +42,8 @@ export interface DebugDeps {
   egress?: () => EgressStatus;
   /** NetworkPolicy's `why` (policy/node-policy.ts); absent: no policy source configured. Throws RangeError on bad arguments. */
   policyWhy?: (args: readonly string[]) => WhyAnswer;
+  /** NetworkPolicy's counts for ServerInfo; absent: no policy source configured. */
+  policyStats?: () => NodePolicyStats;
   /** Resolves when podwired starts shutting down: WatchEvents streams end then. */
   stopping: Promise<void>;
   version: string;
@@ -56,7 +59,20 @@ export interface DebugDeps {
 export function podwiredDebugDeps(
   base: Pick<
     DebugDeps,
-    'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping' | 'egress' | 'policyWhy'
+    | 'store'
+    | 'datapath'
+    | 'networks'
+    | 'readiness'
+    | 'config'
+    | 'events'
+    | 'peers'
+    | 'podCidrs'
+    | 'startup'
+    | 'log'
+    | 'stopping'
+    | 'egress'
+    | 'policyWhy'
+    | 'policyStats'
   > & {
     host: RtnlSocket;
     hostDumps: RtnlSocket;

@@ -223,6 +223,8 @@ test('(b) the policy file changed + SIGHUP: c is admitted, b refused; (c) podwir
   assert.match(free.stdout, /^ALLOWED\n/, 'a to c: neither isolated');
   const bad = await ctl('policy', 'why', 'x/a', 'x/nobody', '80/TCP');
   assert.notEqual(bad.code, 0);
+  const status = await ctl('status');
+  assert.match(status.stdout, /NetworkPolicy\s+file: 1 policies, 3 pods \(3 wired here\); \d+ transactions, 0 failed/);
 });
 
 test('(d) nft flush ruleset: the resync writes the table whole, policy objects and elements included', { timeout: 60_000 }, async () => {
