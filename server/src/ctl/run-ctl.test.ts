@@ -21,7 +21,15 @@ async function run(argv: string[], api: FakeDebugApi, env: Record<string, string
   const stdout = new CapturedWriter();
   const stderr = new CapturedWriter();
   const handlers = new Set<() => void>();
-  const r: Run = { code: -1, stdout: '', stderr: '', connections: [], interrupt: () => [...handlers].forEach((h) => h()) };
+  const r: Run = {
+    code: -1,
+    stdout: '',
+    stderr: '',
+    connections: [],
+    interrupt: () => {
+      for (const h of [...handlers]) h();
+    },
+  };
   const pending = runCtl(argv, {
     stdout,
     stderr,
