@@ -220,10 +220,10 @@ async function main(): Promise<void> {
       addP50PolicyMs: agg((x) => x.addP50PolicyMs),
       addRatio: agg((x) => x.ratio),
       policyChangeReloadMs: agg((x) => x.policyChange.reloadMs),
-      policyChangeTransactionMs: agg((x) => x.policyChange.inForceMs),
+      policyChangeInForceMs: agg((x) => x.policyChange.inForceMs),
       policyChangeWallMs: agg((x) => x.policyChange.wallMs),
       labelChangeReloadMs: agg((x) => x.labelChange.reloadMs),
-      labelChangeTransactionMs: agg((x) => x.labelChange.inForceMs),
+      labelChangeInForceMs: agg((x) => x.labelChange.inForceMs),
       labelChangeWallMs: agg((x) => x.labelChange.wallMs),
       perRun: all,
     };
