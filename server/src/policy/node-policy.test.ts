@@ -195,6 +195,9 @@ spec:
   egress:
     - to: [{ podSelector: { matchLabels: { app: remote } } }]
       ports: [{ port: dns, protocol: UDP }, { port: 443 }]
+    - to: [{ ipBlock: { cidr: 0.0.0.0/0 } }, { ipBlock: { cidr: "::/0", except: ["fd7a::/16"] } }]
+    - to: [{ ipBlock: { cidr: 203.0.113.10/32 } }]
+      ports: [{ port: 8443 }]
 `;
   const { tables, policy } = setUp();
   await policy.start([
@@ -203,6 +206,15 @@ spec:
   ]);
   tables.rebuild({ masquerade, portMappings: [] });
   assert.deepEqual(tables.drift(), []);
+  const listed = nft('list', 'table', 'inet', TABLE);
+  assert.match(listed, /ip saddr 10\.0\.0\.0\/10 /, 'ipBlock pieces are prefix matches');
+  assert.match(listed, /ip daddr 203\.0\.113\.10 tcp dport 8443 goto pol-ingress-gate/);
+  assert.match(listed, /meta nfproto ipv4 goto pol-ingress-gate/, '0.0.0.0/0 is every IPv4 address');
+  assert.equal(
+    listed.match(/flags interval/g)?.length,
+    6,
+    'the masquerade sets only: no policy interval set (libnftables would read its elements on every transaction)',
+  );
   policy.release({ namespace: 'x', name: 'b' }, 'pwb0');
   assert.deepEqual(tables.drift(), []);
   text = text.replace('values: [a, remote]', 'values: [b]');
