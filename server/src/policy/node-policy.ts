@@ -201,13 +201,14 @@ export class NodePolicy implements PodPolicyGate {
    * time from then to the commit is the change's time to "in force". Throws what the runner
    * threw (the compiler already holds the new state: the next whole write catches up).
    */
-  private run(operation: string, commands: NftCommand[], since = performance.now()): void {
-    if (!this.runner || commands.length === 0) return;
+  private run(operation: string, commands: NftCommand[], since = performance.now()): boolean {
+    if (!this.runner || commands.length === 0) return false;
     try {
       this.runner(operation, commands);
       this.transactions++;
       this.lastChangeMs = performance.now() - since;
       this.onTransaction?.(operation, true, this.lastChangeMs);
+      return true;
     } catch (err) {
       this.failures++;
       this.onTransaction?.(operation, false, performance.now() - since);
@@ -218,7 +219,8 @@ export class NodePolicy implements PodPolicyGate {
   private runQuietly(operation: string, compute: () => NftCommand[]): void {
     const since = performance.now();
     try {
-      this.run(operation, compute(), since);
+      if (this.run(operation, compute(), since))
+        this.options.log.debug({ operation, ms: Math.round(this.lastChangeMs * 100) / 100 }, 'policy: change in force');
     } catch (err) {
       this.options.log.error({ err: err instanceof Error ? err.message : String(err) }, `policy: ${operation} failed; the next resync rewrites the table`);
     }

@@ -6,15 +6,18 @@
  *                    policy source and into one whose model holds 1,000 pods (the ADDed ones
  *                    among them, the rest remote with addresses of their own) and 200 policies
  *   policy_change    one policy changed to select every local pod and admit every one of the
- *                    1,000 pods: inForceMs (podwired's lastChangeMs: from the snapshot's
- *                    delivery through the diff and compile to the transaction's commit, what a
- *                    watch event costs too), reloadMs (that plus re-reading and parsing the
- *                    whole file, the file source's own cost) and wallMs (from the signal to
- *                    podwired's log line)
+ *                    1,000 pods: inForceMs (podwired's own time from the change's delivery, a
+ *                    watch event or a re-read file's snapshot, through the compile to the
+ *                    transaction's commit) and wallMs (from the PUT to the API server, or the
+ *                    SIGHUP, to podwired's log line); with the file source also reloadMs (the
+ *                    re-read, parse and diff of the whole file included)
  *   label_change     one pod among the 1,000 relabelled (into another policy's target and peer
  *                    sets): the same three figures
  *
- *   node test/dist/bench/policy-bench.js [--pods N] [--runs R]      (defaults: 100 pods, 3 runs)
+ *   node test/dist/bench/policy-bench.js [--pods N] [--runs R] [--source kubernetes|file]
+ *       (defaults: 100 pods, 3 runs, kubernetes: the policy source against the local API server
+ *       of server/src/test-support/fake-api-server.ts, run in the node netns by
+ *       fake-api-runner.ts; the changes arrive as watch events)
  *
  * podwired runs in a netns of the bench's own ("node"); pods use 10.246.128.0/17, the remote
  * pods' addresses 10.246.0.0/17. Prints one JSON object: every run's figures, medians and ranges.
@@ -27,6 +30,7 @@ import { TestNetnsSet } from '../lib/netns';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun } from '../lib/run-command';
+import { FakeApiProcess, POLICY_COLLECTIONS } from './fake-api-runner';
 import { CniDriver, NetnsPool, NodeSpawnExecutor, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
 import { summarize } from './stats';
 
@@ -40,9 +44,17 @@ const POLICIES = 200;
 const APPS = 50;
 const NAMESPACE = 'bench';
 
+/** The model as a file (a List of every object). */
+export function policyFile(opts: { changed: boolean; relabelled: boolean; local?: number }): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policyObjects(opts) });
+}
+
+type K8sObject = { kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+
 /** The model: namespace bench (and ten others), 1,000 pods, 200 policies of mixed shapes. */
-function policyFile(opts: { changed: boolean; relabelled: boolean }): string {
-  const docs: unknown[] = [];
+export function policyObjects(opts: { changed: boolean; relabelled: boolean; local?: number }): K8sObject[] {
+  if (opts.local !== undefined) localCount = opts.local;
+  const docs: K8sObject[] = [];
   docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { team: 'bench' } } });
   for (let n = 0; n < 10; n++) docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `other-${n}`, labels: { team: `t${n % 3}` } } });
   for (let i = 0; i < WORLD_PODS; i++) {
@@ -82,13 +94,14 @@ function policyFile(opts: { changed: boolean; relabelled: boolean }): string {
   }
   if (opts.changed) {
     // pol-0 now selects every pod of the namespace and admits every pod anywhere.
-    const pol0 = docs.find((d) => (d as { metadata: { name: string } }).metadata.name === 'pol-0') as { spec: Record<string, unknown> };
+    const pol0 = docs.find((d) => d.metadata.name === 'pol-0') as unknown as { spec: Record<string, unknown> };
     pol0.spec = { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 9000 }] }] };
   }
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs });
+  return docs;
 }
 
 let localCount = 100;
+let source: 'kubernetes' | 'file' = 'kubernetes';
 
 interface RunResult {
   addP50NoPolicyMs: number;
@@ -137,6 +150,31 @@ async function sighup(server: PodwiredProcess): Promise<{ reloadMs: number; inFo
   }
 }
 
+/** Applies one object through the API server; resolves with podwired's "change in force" line for it and the wall time until it was logged. */
+async function watchChange(
+  server: PodwiredProcess,
+  api: FakeApiProcess,
+  obj: K8sObject,
+  operation: string,
+): Promise<{ reloadMs: number; inForceMs: number; wallMs: number }> {
+  const since = server.logRecords().length;
+  const t = performance.now();
+  await api.send({ op: 'put', collection: collectionOf(obj), object: obj });
+  for (;;) {
+    const hit = server
+      .logRecords()
+      .slice(since)
+      .find((r) => r.msg === 'policy: change in force' && r.operation === operation);
+    if (hit) return { reloadMs: Number.NaN, inForceMs: Number(hit.ms), wallMs: performance.now() - t };
+    if (performance.now() - t > 30_000) throw new Error(`no "${operation}" in force within 30 s`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function collectionOf(o: K8sObject): string {
+  return o.kind === 'Pod' ? POLICY_COLLECTIONS.pods : o.kind === 'Namespace' ? POLICY_COLLECTIONS.namespaces : POLICY_COLLECTIONS.policies;
+}
+
 async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResult> {
   const pool = new NetnsPool(`pw-polb-${process.pid}-r${r}`);
   const file = path.join(root, `policy-${r}.json`);
@@ -173,23 +211,44 @@ async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResul
       await plain.stop();
       plain.deleteNftTables();
     }
-    // With the file source: 1,000 pods, 200 policies.
-    const withPolicy = mkServer('policy', { policy: { source: 'file', file } });
+    // With a policy source: 1,000 pods, 200 policies.
+    let api: FakeApiProcess | undefined;
+    let policyConfig: Record<string, unknown> = { source: 'file', file };
+    if (source === 'kubernetes') {
+      const apiDir = path.join(root, `api-${r}`);
+      fs.mkdirSync(apiDir, { recursive: true });
+      api = await FakeApiProcess.start(nodeNs, apiDir);
+      for (const o of policyObjects({ changed: false, relabelled: false })) await api.send({ op: 'put', collection: collectionOf(o), object: o });
+      policyConfig = { source: 'kubernetes', kubeconfig: api.kubeconfig };
+    }
+    const withPolicy = mkServer('policy', { policy: policyConfig });
     await withPolicy.start(60_000);
     try {
       const d = new CniDriver(conf(withPolicy), new NodeSpawnExecutor());
       const set = pods(localCount);
       const { times, results } = await addAll(d, set);
       const addP50PolicyMs = summarize(times).p50;
-      fs.writeFileSync(file, policyFile({ changed: true, relabelled: false }));
-      const policyChange = await sighup(withPolicy);
-      fs.writeFileSync(file, policyFile({ changed: true, relabelled: true }));
-      const labelChange = await sighup(withPolicy);
+      let policyChange: RunResult['policyChange'];
+      let labelChange: RunResult['labelChange'];
+      if (api) {
+        const changed = policyObjects({ changed: true, relabelled: true });
+        const pol0 = changed.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'pol-0');
+        const pod1 = changed.find((o) => o.kind === 'Pod' && o.metadata.name === 'pod-1');
+        if (!pol0 || !pod1) throw new Error('model lacks pol-0 or pod-1');
+        policyChange = await watchChange(withPolicy, api, pol0, 'policy NetworkPolicy set');
+        labelChange = await watchChange(withPolicy, api, pod1, 'policy Pod set');
+      } else {
+        fs.writeFileSync(file, policyFile({ changed: true, relabelled: false }));
+        policyChange = await sighup(withPolicy);
+        fs.writeFileSync(file, policyFile({ changed: true, relabelled: true }));
+        labelChange = await sighup(withPolicy);
+      }
       await delAll(d, set, results);
       return { addP50NoPolicyMs, addP50PolicyMs, ratio: addP50PolicyMs / addP50NoPolicyMs, policyChange, labelChange };
     } finally {
       await withPolicy.stop();
       withPolicy.deleteNftTables();
+      api?.close();
     }
   } finally {
     await pool.cleanup();
@@ -198,6 +257,8 @@ async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResul
 
 async function main(): Promise<void> {
   localCount = arg('--pods', 100);
+  const i = process.argv.indexOf('--source');
+  if (i >= 0) source = process.argv[i + 1] === 'file' ? 'file' : 'kubernetes';
   const runs = arg('--runs', 3);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-polb-'));
   const netns = new TestNetnsSet(`pw-polb-${process.pid}`);
@@ -212,6 +273,7 @@ async function main(): Promise<void> {
       return { median: Math.round(s.p50 * 100) / 100, min: Math.round(Math.min(...v) * 100) / 100, max: Math.round(Math.max(...v) * 100) / 100 };
     };
     const out = {
+      source,
       pods: localCount,
       worldPods: WORLD_PODS,
       policies: POLICIES,
@@ -234,7 +296,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
