@@ -106,9 +106,22 @@ let source: 'kubernetes' | 'file' = 'kubernetes';
 interface RunResult {
   addP50NoPolicyMs: number;
   addP50PolicyMs: number;
+  /** podwired's own ADD duration (its call log line), without the shim's spawn. */
+  serverAddP50NoPolicyMs: number;
+  serverAddP50PolicyMs: number;
   ratio: number;
   policyChange: { reloadMs: number; inForceMs: number; wallMs: number };
   labelChange: { reloadMs: number; inForceMs: number; wallMs: number };
+}
+
+/** p50 of podwired's own ADD durations (its per-call log lines) for the containers of `pods`. */
+function serverAddP50(server: PodwiredProcess, pods: readonly PodRef[]): number {
+  const ids = new Set(pods.map((p) => p.containerId));
+  const ds = server
+    .logRecords()
+    .filter((r) => r.verb === 'ADD' && r.outcome === 'ok' && typeof r.containerId === 'string' && ids.has(r.containerId))
+    .map((r) => Number(r.durationMs));
+  return ds.length > 0 ? summarize(ds).p50 : Number.NaN;
 }
 
 async function addAll(driver: CniDriver, pods: readonly PodRef[]): Promise<{ times: number[]; results: unknown[] }> {
@@ -175,6 +188,9 @@ function collectionOf(o: K8sObject): string {
   return o.kind === 'Pod' ? POLICY_COLLECTIONS.pods : o.kind === 'Namespace' ? POLICY_COLLECTIONS.namespaces : POLICY_COLLECTIONS.policies;
 }
 
+/** Lets the kernel finish destroying the veth pairs of the last phase (each within ~1 s). */
+const settle = () => new Promise((r) => setTimeout(r, 3000));
+
 async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResult> {
   const pool = new NetnsPool(`pw-polb-${process.pid}-r${r}`);
   const file = path.join(root, `policy-${r}.json`);
@@ -197,20 +213,25 @@ async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResul
         ifname: 'eth0',
         podName: `pod-${i}`,
       }));
-    // Without a policy source.
-    const plain = mkServer('plain', {});
-    await plain.start();
-    let addP50NoPolicyMs: number;
-    try {
-      const d = new CniDriver(conf(plain), new NodeSpawnExecutor());
-      const set = pods(0);
-      const { times, results } = await addAll(d, set);
-      addP50NoPolicyMs = summarize(times).p50;
-      await delAll(d, set, results);
-    } finally {
-      await plain.stop();
-      plain.deleteNftTables();
-    }
+    // Without a policy source (first in even runs, last in odd ones: the veth pairs a phase's
+    // DELs leave are destroyed by the kernel in the background, which slows the next phase).
+    const plainPhase = async (): Promise<{ addP50NoPolicyMs: number; serverAddP50NoPolicyMs: number }> => {
+      const plain = mkServer('plain', {});
+      await plain.start();
+      try {
+        const d = new CniDriver(conf(plain), new NodeSpawnExecutor());
+        const set = pods(0);
+        const { times, results } = await addAll(d, set);
+        const out = { addP50NoPolicyMs: summarize(times).p50, serverAddP50NoPolicyMs: serverAddP50(plain, set) };
+        await delAll(d, set, results);
+        return out;
+      } finally {
+        await plain.stop();
+        plain.deleteNftTables();
+        await settle();
+      }
+    };
+    const first = r % 2 === 0 ? await plainPhase() : undefined;
     // With a policy source: 1,000 pods, 200 policies.
     let api: FakeApiProcess | undefined;
     let policyConfig: Record<string, unknown> = { source: 'file', file };
@@ -228,6 +249,7 @@ async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResul
       const set = pods(localCount);
       const { times, results } = await addAll(d, set);
       const addP50PolicyMs = summarize(times).p50;
+      const serverAddP50PolicyMs = serverAddP50(withPolicy, set);
       let policyChange: RunResult['policyChange'];
       let labelChange: RunResult['labelChange'];
       if (api) {
@@ -244,7 +266,18 @@ async function oneRun(r: number, root: string, nodeNs: string): Promise<RunResul
         labelChange = await sighup(withPolicy);
       }
       await delAll(d, set, results);
-      return { addP50NoPolicyMs, addP50PolicyMs, ratio: addP50PolicyMs / addP50NoPolicyMs, policyChange, labelChange };
+      await withPolicy.stop();
+      withPolicy.deleteNftTables();
+      await settle();
+      const plain = first ?? (await plainPhase());
+      return {
+        ...plain,
+        addP50PolicyMs,
+        serverAddP50PolicyMs,
+        ratio: addP50PolicyMs / plain.addP50NoPolicyMs,
+        policyChange,
+        labelChange,
+      };
     } finally {
       await withPolicy.stop();
       withPolicy.deleteNftTables();
@@ -281,6 +314,8 @@ async function main(): Promise<void> {
       addP50NoPolicyMs: agg((x) => x.addP50NoPolicyMs),
       addP50PolicyMs: agg((x) => x.addP50PolicyMs),
       addRatio: agg((x) => x.ratio),
+      serverAddP50NoPolicyMs: agg((x) => x.serverAddP50NoPolicyMs),
+      serverAddP50PolicyMs: agg((x) => x.serverAddP50PolicyMs),
       policyChangeReloadMs: agg((x) => x.policyChange.reloadMs),
       policyChangeInForceMs: agg((x) => x.policyChange.inForceMs),
       policyChangeWallMs: agg((x) => x.policyChange.wallMs),
