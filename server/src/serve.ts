@@ -191,7 +191,22 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // force before the first ADD is served (after a SIGKILL too: the old table is replaced whole).
   if (policy) {
     const tPolicy = performance.now();
-    await policy.start(storedLocalPods(store));
+    // No snapshot, no serving: pods must not be wired unpoliced, and the table written now
+    // would lose the policy state of the pods already here. Meanwhile the previous table
+    // (with its policies) stays in force; STATUS answers 50 and the other verbs wait.
+    const waiting = setInterval(
+      () =>
+        log.warn(
+          { source: policy.source.kind, waitedMs: Math.round(performance.now() - tPolicy) },
+          "policy: waiting for the policy source's first snapshot before serving",
+        ),
+      10_000,
+    );
+    try {
+      await policy.start(storedLocalPods(store));
+    } finally {
+      clearInterval(waiting);
+    }
     log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');
   }
   egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
