@@ -416,4 +416,9 @@ test('NetworkPolicy: ADD admits the pod before wiring it, a failed wiring releas
   // A pod without K8S_POD_* is not policed.
   await run(handleAdd, inv('b'), conf());
   assert.equal(gate.calls.filter((c) => c.includes(' b ')).length, 0);
+  // GC releases what it removes.
+  await run(handleAdd, podInv('c', 'c'), conf());
+  assert.equal(gate.registered.size, 1);
+  await run(handleGc, { ...inv('gc', 'GC') }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'b', ifname: 'eth0' }] }));
+  assert.equal(gate.registered.size, 0, 'GC released x/c');
 });
