@@ -5,9 +5,9 @@ import { portErrorToCni } from './port-errors';
 import { storeErrorToCni } from './store-errors';
 
 /**
- * DEL: removes the pod's NetworkPolicy state (its elements: its address leaves every peer
- * set before it can be handed out again), then best effort and idempotent, as the spec demands. Unmaps the pod's hostPorts first
- * (and clears the UDP conntrack entries toward it: a client still sending must not be
+ * DEL: best effort and idempotent, as the spec demands. Removes the pod's NetworkPolicy
+ * state first (its address leaves every peer set before it can be handed out again), unmaps
+ * the pod's hostPorts (and clears the UDP conntrack entries toward it: a client still sending must not be
  * DNATed to the old address), then detaches the pod (host routes gone,
  * host end down and renamed; the pair is destroyed in the background within a second) and
  * removes the lease; succeeds when any of them, the netns, or the whole attachment is already
