@@ -24,8 +24,6 @@ import { KeyedMutex } from './keyed-mutex';
 import { createServerLogger } from './logging/server-logger';
 import { NetworkRegistry, subnetsOf } from './pools/network-registry';
 import { Egress } from './egress/egress';
-import { NodePolicy } from './policy/node-policy';
-import { storedLocalPods } from './policy/stored-local-pods';
 import { egressStartState } from './egress/egress-start-state';
 import { KubernetesPeerSource } from './peers/kubernetes-peer-source';
 import { SnapshotPeerRouteTable } from './peers/peer-route-table';
@@ -120,7 +118,9 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // NetworkPolicy (config "policy"): its objects live in the same table, written whole with
   // it at start (below) and on every repair. Without nftables it cannot be enforced: podwired
   // refuses to start rather than serve pods unpoliced.
-  const policy = opts.policy.source === 'none' ? undefined : await NodePolicy.create(opts.policy, { ownerTag: owner, log });
+  // Loaded only when configured, as the metrics are (the model, its sources and js-yaml).
+  const policyModule = opts.policy.source === 'none' ? undefined : (require('./policy/node-policy.js') as typeof import('./policy/node-policy.js'));
+  const policy = policyModule && opts.policy.source !== 'none' ? await policyModule.NodePolicy.create(opts.policy, { ownerTag: owner, log }) : undefined;
   if (policy) {
     metrics?.observePolicy(policy);
     egress.setPolicy(policy.tableExtension());
@@ -203,7 +203,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       10_000,
     );
     try {
-      await policy.start(storedLocalPods(store));
+      await policy.start((require('./policy/stored-local-pods.js') as typeof import('./policy/stored-local-pods.js')).storedLocalPods(store));
     } finally {
       clearInterval(waiting);
     }
