@@ -115,10 +115,21 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // serving; if nftables is unusable podwired serves without both (logged, in Debug and
   // `podwirectl status`), and an ADD asking for hostPorts fails saying why.
   const egress = new Egress({ ownerTag: owner, masquerade: opts.masquerade, node: peerRouting.node, log });
+  // NetworkPolicy (config "policy"): its objects live in the same table, written whole with
+  // it at start (below) and on every repair. Without nftables it cannot be enforced: podwired
+  // refuses to start rather than serve pods unpoliced.
+  // Loaded only when configured, as the metrics are (the model, its sources and js-yaml).
+  const policyModule = opts.policy.source === 'none' ? undefined : (require('./policy/node-policy.js') as typeof import('./policy/node-policy.js'));
+  const policy = policyModule && opts.policy.source !== 'none' ? await policyModule.NodePolicy.create(opts.policy, { ownerTag: owner, log }) : undefined;
+  if (policy) {
+    metrics?.observePolicy(policy);
+    egress.setPolicy(policy.tableExtension());
+    policy.attach((operation, commands) => egress.runPolicy(operation, commands));
+  }
   networks.onChange((_network, sets) => egress.serveCidrs(subnetsOf(sets)));
   peerRouting.onPeerSet((peerCidrs) => egress.setPeerCidrs(peerCidrs));
   const locks = new KeyedMutex();
-  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting, ports: egress };
+  const deps = { store, datapath, locks, networks, node: peerRouting.node, encapsulationMtu: peerRouting, ports: egress, ...(policy ? { policy } : {}) };
   const readiness = new Readiness();
   // One event per completed CNI call: Debug.WatchEvents and the metrics listen here.
   const events = new CniEventBus();
@@ -155,6 +166,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     netns,
     stopping: health.stopping,
     egress: () => egress.status(),
+    ...(policy ? { policyWhy: (args: readonly string[]) => policy.why(args), policyStats: () => policy.stats() } : {}),
   });
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
@@ -174,6 +186,29 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // The whole table from the store (every ready attachment's mappings, the ranges of its
   // leases) and the configuration and peers, after reconcile removed what is not ready; then
   // a periodic resync repairs drift (an operator's `nft flush ruleset`).
+  // NetworkPolicy before that write: the source's first snapshot and every pod wired here
+  // (from the store) are in the compiler, so the write builds them all and policies are in
+  // force before the first ADD is served (after a SIGKILL too: the old table is replaced whole).
+  if (policy) {
+    const tPolicy = performance.now();
+    // No snapshot, no serving: pods must not be wired unpoliced, and the table written now
+    // would lose the policy state of the pods already here. Meanwhile the previous table
+    // (with its policies) stays in force; STATUS answers 50 and the other verbs wait.
+    const waiting = setInterval(
+      () =>
+        log.warn(
+          { source: policy.source.kind, waitedMs: Math.round(performance.now() - tPolicy) },
+          "policy: waiting for the policy source's first snapshot before serving",
+        ),
+      10_000,
+    );
+    try {
+      await policy.start((require('./policy/stored-local-pods.js') as typeof import('./policy/stored-local-pods.js')).storedLocalPods(store));
+    } finally {
+      clearInterval(waiting);
+    }
+    log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');
+  }
   egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
   egress.startResync(NFT_RESYNC_MS);
   readiness.markReady();
@@ -212,6 +247,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       const closers: Array<[string, () => unknown]> = [
         ['metrics endpoint', () => metricsServer?.close()],
         ['peer routing', () => peerRouting.close()],
+        ['policy source', () => policy?.stop()],
         ['egress (nftables resync, context and conntrack socket; the table stays)', () => egress.close()],
         [
           'pod verification',
@@ -236,12 +272,20 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     })();
   };
   // SIGHUP re-reads --config: static peers are replaced live (their routes follow), the
-  // masquerade section applies, and the nftables table is resynced.
+  // masquerade section applies, the policy file is re-read (the policy source itself is not
+  // switched live), and the nftables table is resynced.
   reload = () => {
     try {
       const next = loadServerConfig(parseCliArgs(process.argv.slice(2)), (file) => fs.readFileSync(file, 'utf8'));
       log.info({ result: peerRouting.reload(next) }, 'podwired: configuration reloaded (SIGHUP)');
       egress.reload(next.masquerade);
+      if (policy) {
+        const t = performance.now();
+        const problem = policy.reload();
+        const reloadMs = Math.round((performance.now() - t) * 100) / 100;
+        if (problem) log.error({ err: problem }, 'policy: SIGHUP re-read refused; the previous policy stays in force');
+        else log.info({ ...policy.stats(), reloadMs }, 'policy: re-read (SIGHUP)');
+      }
       egress.resync();
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: SIGHUP reload failed; keeping the running configuration');

@@ -137,3 +137,12 @@ test('peers.encapsulation and peers.vxlan: defaults, values, errors', () => {
   );
   assert.throws(() => buildServerConfig({ node: { name: 'a' }, peers: { ...staticPeers, encapsulation: 'vxlan' } }, {}), /needs "node.nodeIPs"/);
 });
+
+test('policy: absent is source none; file and kubernetes parsed and shown by describeServerConfig; a bad source names the key', () => {
+  assert.deepEqual(buildServerConfig({}, {}).policy, { source: 'none' });
+  const c = buildServerConfig({ policy: { source: 'file', file: '/etc/podwire/policy.yaml' } }, {});
+  assert.deepEqual(c.policy, { source: 'file', file: '/etc/podwire/policy.yaml' });
+  assert.deepEqual(describeServerConfig(c).policy, c.policy);
+  assert.deepEqual(buildServerConfig({ policy: { source: 'kubernetes' } }, {}).policy, { source: 'kubernetes' });
+  assert.throws(() => buildServerConfig({ policy: { source: 'calico' } }, {}), /policy\.source/);
+});

@@ -10,7 +10,8 @@
  *   "metrics": { "listen": "127.0.0.1:9609" },
  *   "node": { "name": "node-a", "podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"], "nodeIPs": ["192.168.50.1"] },
  *   "masquerade": { "enabled": true, "nonMasqueradeCIDRs": ["203.0.113.0/24"] },
- *   "peers": { "source": "static", "static": [{ "name": "node-b", "nodeIP": "192.168.50.2", "podCIDRs": ["10.244.2.0/24"] }] }
+ *   "peers": { "source": "static", "static": [{ "name": "node-b", "nodeIP": "192.168.50.2", "podCIDRs": ["10.244.2.0/24"] }] },
+ *   "policy": { "source": "file", "file": "/etc/podwire/policy.yaml" }
  * }
  */
 import { type CliOptions, DEFAULT_SOCKET, DEFAULT_STATE_DIR, LOG_LEVELS } from '../cli-args';
@@ -18,6 +19,7 @@ import { type ClusterConfig, parseClusterConfig } from './cluster-config';
 import { ConfigError, isObject, optionalString, rejectUnknownKeys, requireString } from './config-errors';
 import { type ListenAddress, parseListenAddress } from './listen-address';
 import { type MasqueradeConfig, parseMasqueradeConfig } from './masquerade-config';
+import { type PolicyConfig, parsePolicyConfig } from './policy-config';
 
 /** The TCP listener: Debug, reflection and health only, and only with mutual TLS. */
 export interface TcpListenerConfig {
@@ -41,11 +43,13 @@ export interface ServerConfig extends ClusterConfig {
   /** Absent: no metrics endpoint. */
   metrics?: MetricsConfig;
   masquerade: MasqueradeConfig;
+  /** NetworkPolicy's source; { source: 'none' } (the default): no policy enforced. */
+  policy: PolicyConfig;
   /** The file the configuration came from, if any. */
   configFile?: string;
 }
 
-const TOP_KEYS = ['socket', 'stateDir', 'logLevel', 'tcp', 'metrics', 'node', 'peers', 'masquerade'] as const;
+const TOP_KEYS = ['socket', 'stateDir', 'logLevel', 'tcp', 'metrics', 'node', 'peers', 'masquerade', 'policy'] as const;
 
 function parseTcp(v: unknown): TcpListenerConfig | undefined {
   if (v === undefined) return undefined;
@@ -83,6 +87,7 @@ export function buildServerConfig(doc: unknown, cli: CliOptions): ServerConfig {
     logLevel,
     ...parseClusterConfig(d.node, d.peers, cli.nodeName),
     masquerade: parseMasqueradeConfig(d.masquerade),
+    policy: parsePolicyConfig(d.policy),
   };
   const tcp = parseTcp(d.tcp);
   if (tcp) config.tcp = tcp;
@@ -129,5 +134,6 @@ export function describeServerConfig(config: ServerConfig): Record<string, unkno
     node: config.node,
     peers: config.peers,
     masquerade: config.masquerade,
+    policy: config.policy,
   };
 }

@@ -15,7 +15,9 @@ export type CtlCommand =
   | { name: 'peers' }
   /** follow: until interrupted (or count); otherwise until timeoutMs (or count). */
   | { name: 'events'; follow: boolean; count?: number }
-  | { name: 'health'; service: string };
+  | { name: 'health'; service: string }
+  /** policy why SRC DST PORT[/PROTO]: the arguments as given (podwired parses them). */
+  | { name: 'policy'; sub: 'why'; src: string; dst: string; port: string };
 
 export interface CtlInvocation {
   command: CtlCommand;
@@ -28,7 +30,7 @@ export interface CtlInvocation {
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_EVENTS_WATCH_MS = 5_000;
 
-const COMMANDS = ['status', 'pods', 'pod', 'leases', 'peers', 'events', 'health', 'help'] as const;
+const COMMANDS = ['status', 'pods', 'pod', 'leases', 'peers', 'events', 'health', 'policy', 'help'] as const;
 
 /** The command-specific flags each command accepts (the connection and output flags go everywhere). */
 const COMMAND_FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
@@ -39,6 +41,7 @@ const COMMAND_FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
   peers: [],
   events: ['follow', 'count'],
   health: ['service'],
+  policy: [],
   help: [],
 };
 
@@ -104,7 +107,7 @@ function parsePodSelector(text: string): PodSelector {
 }
 
 function buildCommand(name: (typeof COMMANDS)[number], rest: string[], v: Values): CtlCommand {
-  const positionals = name === 'pod' ? 1 : 0;
+  const positionals = name === 'pod' ? 1 : name === 'policy' ? 4 : 0;
   if (rest.length > positionals) throw usageError(`${name}: unexpected argument ${JSON.stringify(rest[positionals])}`);
   const opt = <K extends 'namespace' | 'network' | 'ifname'>(k: K) => (v[k] !== undefined ? { [k]: v[k] } : {}) as { [P in K]?: string };
   switch (name) {
@@ -127,6 +130,12 @@ function buildCommand(name: (typeof COMMANDS)[number], rest: string[], v: Values
       return { name: 'events', follow: v.follow === true, ...(v.count !== undefined ? { count: positiveNumber(v.count, '--count', true) } : {}) };
     case 'health':
       return { name: 'health', service: v.service ?? '' };
+    case 'policy': {
+      const [sub, src, dst, port] = rest;
+      if (sub !== 'why') throw usageError(`policy: unknown subcommand ${JSON.stringify(sub ?? '')} (policy why SRC DST PORT[/PROTO])`);
+      if (src === undefined || dst === undefined || port === undefined) throw usageError('policy why needs SRC DST PORT[/PROTO]');
+      return { name: 'policy', sub, src, dst, port };
+    }
   }
 }
 

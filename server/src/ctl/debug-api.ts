@@ -5,6 +5,8 @@ import type { ListAttachmentsReply__Output } from '../generated/podwire/v1/ListA
 import type { ListAttachmentsRequest } from '../generated/podwire/v1/ListAttachmentsRequest';
 import type { ListLeasesReply__Output } from '../generated/podwire/v1/ListLeasesReply';
 import type { ListPeersReply__Output } from '../generated/podwire/v1/ListPeersReply';
+import type { PolicyWhyReply__Output } from '../generated/podwire/v1/PolicyWhyReply';
+import type { PolicyWhyRequest } from '../generated/podwire/v1/PolicyWhyRequest';
 import type { ServerInfoReply__Output } from '../generated/podwire/v1/ServerInfoReply';
 
 /** grpc.health.v1 ServingStatus as text ("SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN"). */
@@ -27,6 +29,7 @@ export interface DebugApi {
   getAttachment(req: GetAttachmentRequest): Promise<GetAttachmentReply__Output>;
   listLeases(network: string): Promise<ListLeasesReply__Output>;
   listPeers(): Promise<ListPeersReply__Output>;
+  policyWhy(req: PolicyWhyRequest): Promise<PolicyWhyReply__Output>;
   /** `onSubscribed` runs once the server has subscribed the stream (its headers arrived): no later call is missed. */
   watchEvents(onEvent: (event: CniEvent__Output) => void, onSubscribed?: () => void): EventWatch;
   health(service: string): Promise<HealthStatus>;

@@ -6,6 +6,8 @@ import type { ListAttachmentsReply__Output } from '../generated/podwire/v1/ListA
 import type { ListAttachmentsRequest } from '../generated/podwire/v1/ListAttachmentsRequest';
 import type { ListLeasesReply__Output } from '../generated/podwire/v1/ListLeasesReply';
 import type { ListPeersReply__Output } from '../generated/podwire/v1/ListPeersReply';
+import type { PolicyWhyReply__Output } from '../generated/podwire/v1/PolicyWhyReply';
+import type { PolicyWhyRequest } from '../generated/podwire/v1/PolicyWhyRequest';
 import type { ServerInfoReply__Output } from '../generated/podwire/v1/ServerInfoReply';
 import type { DebugApi, EventWatch } from './debug-api';
 
@@ -23,6 +25,7 @@ export class FakeDebugApi implements DebugApi {
   leasesReply?: Reply<ListLeasesReply__Output>;
   peersReply?: Reply<ListPeersReply__Output>;
   healthReply?: Reply<string>;
+  policyWhyReply?: Reply<PolicyWhyReply__Output>;
   /** Events delivered as soon as a watch starts; the stream then stays open until cancelled (or ends if `endAfterEvents`). */
   events: CniEvent__Output[] = [];
   endAfterEvents = false;
@@ -50,6 +53,10 @@ export class FakeDebugApi implements DebugApi {
   listPeers() {
     this.requests.push({ method: 'ListPeers', request: {} });
     return answer(this.peersReply, 'ListPeers');
+  }
+  policyWhy(req: PolicyWhyRequest) {
+    this.requests.push({ method: 'PolicyWhy', request: req });
+    return answer(this.policyWhyReply, 'PolicyWhy');
   }
   health(service: string) {
     this.requests.push({ method: 'Health/Check', request: { service } });

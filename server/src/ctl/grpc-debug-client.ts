@@ -8,6 +8,8 @@ import type { ListAttachmentsReply__Output } from '../generated/podwire/v1/ListA
 import type { ListAttachmentsRequest } from '../generated/podwire/v1/ListAttachmentsRequest';
 import type { ListLeasesReply__Output } from '../generated/podwire/v1/ListLeasesReply';
 import type { ListPeersReply__Output } from '../generated/podwire/v1/ListPeersReply';
+import type { PolicyWhyReply__Output } from '../generated/podwire/v1/PolicyWhyReply';
+import type { PolicyWhyRequest } from '../generated/podwire/v1/PolicyWhyRequest';
 import type { ServerInfoReply__Output } from '../generated/podwire/v1/ServerInfoReply';
 import { loadDebugProto } from '../grpc/load-proto';
 import { type Connection, grpcTarget } from './connection';
@@ -110,6 +112,10 @@ export class GrpcDebugClient implements DebugApi {
 
   listPeers(): Promise<ListPeersReply__Output> {
     return this.unary('ListPeers', (o, cb) => this.debug.ListPeers({}, o, cb));
+  }
+
+  policyWhy(req: PolicyWhyRequest): Promise<PolicyWhyReply__Output> {
+    return this.unary('PolicyWhy', (o, cb) => this.debug.PolicyWhy(req, o, cb));
   }
 
   async health(service: string): Promise<string> {

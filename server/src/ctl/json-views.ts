@@ -48,6 +48,7 @@ export function statusView(info: ServerInfoReply__Output, health: HealthView) {
       attachments: info.attachments,
       pendingLinkDestructions: info.pendingLinkDestructions,
       nft: info.nft ? { ...info.nft } : null,
+      policy: info.policy ? { ...info.policy, transactions: Number(info.policy.transactions), failures: Number(info.policy.failures) } : null,
       store: { ok: info.store?.ok ?? false, detail: info.store?.detail ?? '' },
       netlink: { ok: info.netlink?.ok ?? false, detail: info.netlink?.detail ?? '' },
       config: parseEmbeddedJson(info.configJson),

@@ -27,7 +27,7 @@ async function run(argv: string[], api: FakeDebugApi, env: Record<string, string
     stderr: '',
     connections: [],
     interrupt: () => {
-      for (const h of handlers) h();
+      for (const h of [...handlers]) h();
     },
   };
   const pending = runCtl(argv, {
@@ -92,6 +92,7 @@ const info: ServerInfoReply__Output = {
     portMappings: 3,
     rules: 9,
   },
+  policy: null,
 };
 
 const event = (over: Partial<CniEvent__Output> = {}): CniEvent__Output => ({
@@ -408,4 +409,43 @@ test('an unexpected error from a command exits 1 with its message', async () => 
   const r = await run(['status'], api);
   assert.equal(r.code, EXIT.FAILED);
   assert.equal(r.stderr, 'podwirectl: unexpected error: kaput\n');
+});
+
+test('policy why: passes SRC DST PORT on and prints the verdict; a bad subcommand is a usage error', async () => {
+  const api = new FakeDebugApi();
+  const direction = (d: string) => ({ direction: d, pod: '', isolatedBy: [], allowedBy: [], allowed: true });
+  api.policyWhyReply = {
+    allowed: false,
+    egress: direction('egress'),
+    ingress: { ...direction('ingress'), pod: 'x/a', isolatedBy: ['x/deny'], allowed: false },
+    text: 'DENIED\negress: not a pod here, allowed\ningress: DENIED: x/a is isolated by x/deny and no rule allows it',
+  };
+  const r = await run(['policy', 'why', 'x/b', 'x/a', '80/TCP'], api);
+  assert.equal(r.code, EXIT.OK);
+  assert.deepEqual(api.requests, [{ method: 'PolicyWhy', request: { src: 'x/b', dst: 'x/a', port: '80/TCP' } }]);
+  assert.match(r.stdout, /^DENIED\n.*\n.*isolated by x\/deny/);
+  const j = await run(['policy', 'why', 'x/b', 'x/a', '80', '-o', 'json'], api);
+  assert.equal((JSON.parse(j.stdout) as { allowed: boolean }).allowed, false);
+  const bad = await run(['policy', 'trace', 'x/b', 'x/a', '80'], api);
+  assert.equal(bad.code, EXIT.USAGE);
+  assert.match(bad.stderr, /unknown subcommand/);
+  const short = await run(['policy', 'why', 'x/b'], api);
+  assert.equal(short.code, EXIT.USAGE);
+});
+
+test('status shows NetworkPolicy: none without a source, its counts with one', async () => {
+  const api = new FakeDebugApi();
+  api.healthReply = 'SERVING';
+  api.serverInfoReply = info;
+  assert.match((await run(['status'], api)).stdout, /NetworkPolicy\s+none/);
+  api.serverInfoReply = {
+    ...info,
+    policy: { source: 'file', policies: 200, pods: 1000, localPods: 100, transactions: '345', failures: '0', lastChangeMs: 0.84 },
+  };
+  assert.match(
+    (await run(['status'], api)).stdout,
+    /NetworkPolicy\s+file: 200 policies, 1000 pods \(100 wired here\); 345 transactions, 0 failed; last change in force in 0\.8 ms/,
+  );
+  const j = JSON.parse((await run(['status', '-o', 'json'], api)).stdout) as { server: { policy: { transactions: number } } };
+  assert.equal(j.server.policy.transactions, 345);
 });

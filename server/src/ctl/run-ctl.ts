@@ -9,6 +9,7 @@ import { runEvents } from './commands/events';
 import { runHealth } from './commands/health';
 import { runLeases } from './commands/leases';
 import { runPeers } from './commands/peers';
+import { runPolicyWhy } from './commands/policy';
 import { runPod } from './commands/pod';
 import { runPods } from './commands/pods';
 import { runStatus } from './commands/status';
@@ -43,6 +44,8 @@ async function dispatch(inv: CtlInvocation, ctx: CommandContext): Promise<ExitCo
       return runEvents(ctx, c);
     case 'health':
       return runHealth(ctx, c.service);
+    case 'policy':
+      return runPolicyWhy(ctx, c);
   }
 }
 

@@ -15,6 +15,9 @@ commands:
   events [--count N]          CNI calls as they complete, watched for --timeout seconds (default 5)
   events --follow [--count N] CNI calls as they complete, until Ctrl-C (or N events)
   health [--service NAME]     gRPC health check; exit 0 only when SERVING (the probes use this)
+  policy why SRC DST PORT[/PROTO]
+                              NetworkPolicy: is a new connection allowed, and which policies and
+                              rules decide it (SRC, DST: namespace/name or an address; 80/TCP)
 
 connection (default: the local socket):
   --socket PATH               podwired's unix socket (env PODWIRE_SOCKET, default ${DEFAULT_CTL_SOCKET})

@@ -14,6 +14,8 @@ import { type KernelInspector, SnapshotKernelInspector } from './kernel-inspecto
 import { serverPackageVersion } from './package-version';
 import type { PeerStatusSource } from './peer-status';
 import type { EgressStatus } from '../egress/egress';
+import type { NodePolicyStats } from '../policy/node-policy';
+import type { WhyAnswer } from '../policy/why';
 
 /** How long ServerInfo waits for the host netlink socket before calling it unhealthy. */
 export const NETLINK_PROBE_TIMEOUT_MS = 2000;
@@ -38,6 +40,10 @@ export interface DebugDeps {
   log: Logger;
   /** podwired's nftables table (egress/egress.ts); absent: ServerInfo reports none. */
   egress?: () => EgressStatus;
+  /** NetworkPolicy's `why` (policy/node-policy.ts); absent: no policy source configured. Throws RangeError on bad arguments. */
+  policyWhy?: (args: readonly string[]) => WhyAnswer;
+  /** NetworkPolicy's counts for ServerInfo; absent: no policy source configured. */
+  policyStats?: () => NodePolicyStats;
   /** Resolves when podwired starts shutting down: WatchEvents streams end then. */
   stopping: Promise<void>;
   version: string;
@@ -53,7 +59,20 @@ export interface DebugDeps {
 export function podwiredDebugDeps(
   base: Pick<
     DebugDeps,
-    'store' | 'datapath' | 'networks' | 'readiness' | 'config' | 'events' | 'peers' | 'podCidrs' | 'startup' | 'log' | 'stopping' | 'egress'
+    | 'store'
+    | 'datapath'
+    | 'networks'
+    | 'readiness'
+    | 'config'
+    | 'events'
+    | 'peers'
+    | 'podCidrs'
+    | 'startup'
+    | 'log'
+    | 'stopping'
+    | 'egress'
+    | 'policyWhy'
+    | 'policyStats'
   > & {
     host: RtnlSocket;
     hostDumps: RtnlSocket;

@@ -6,6 +6,8 @@ import { attachmentMessage, keyText, leaseMessage, leasesByAttachment, matchesFi
 import type { DebugDeps } from './debug-deps';
 import { EventStreams, streamEvents } from './event-stream';
 import { serverInfo } from './server-info';
+import type { WhyAnswer } from '../policy/why';
+import { policyWhyMessage } from './policy-why-view';
 
 /** A refusal the client sees as gRPC status `code` (NOT_FOUND, INVALID_ARGUMENT, ...). */
 class DebugStatusError extends Error {
@@ -76,6 +78,18 @@ export function createDebugService(deps: DebugDeps): DebugHandlers {
     })),
 
     ListPeers: unary(deps, 'ListPeers', () => deps.peers.listPeers()),
+
+    PolicyWhy: unary(deps, 'PolicyWhy', async (req) => {
+      if (!deps.policyWhy) throw new DebugStatusError(grpc.status.FAILED_PRECONDITION, 'no NetworkPolicy source is configured on this node (config "policy")');
+      let answer: WhyAnswer;
+      try {
+        answer = deps.policyWhy([req.src, req.dst, req.port]);
+      } catch (err) {
+        if (err instanceof RangeError) throw new DebugStatusError(grpc.status.INVALID_ARGUMENT, err.message);
+        throw err;
+      }
+      return policyWhyMessage(answer);
+    }),
 
     WatchEvents: (call) => streamEvents(call, deps.events, deps.log, { streams }),
   };

@@ -54,6 +54,7 @@ export async function serverInfo(deps: DebugDeps): Promise<ServerInfoReply> {
     startup: startupMessage(deps.startup()),
     pendingLinkDestructions: deps.datapath.pendingDestructions(),
     ...(deps.egress ? { nft: nftMessage(deps.egress()) } : {}),
+    ...(deps.policyStats ? { policy: deps.policyStats() } : {}),
   };
 }
 

@@ -8,10 +8,12 @@ import {
   NftTables,
   type PodPortMapping,
   type ProgrammedSummary,
+  type TableExtension,
   enableRouteLocalnet,
   portKeyOf,
   summaryOf,
 } from '../nft';
+import type { NftCommand } from '../nft/nft-json';
 import { familyOf } from '../nft/port-mappings';
 import type { NodePodCidrSource } from '../peers/node-pod-cidrs';
 
@@ -89,6 +91,37 @@ export class Egress implements HostPorts {
     this.unbuilt = state.portMappings;
     this.started = true;
     this.rebuild();
+  }
+
+  /**
+   * NetworkPolicy's objects kept in this table (policy/node-policy.ts): set before start(),
+   * whose whole write then builds them too. Throws when nftables could not be opened (policy
+   * is never enforced halfway).
+   */
+  setPolicy(extension: TableExtension): void {
+    if (!this.tables) throw new Error(`NetworkPolicy needs nftables: ${this.unavailable ?? 'nftables is not open'}`);
+    this.tables.setExtension(extension);
+  }
+
+  /**
+   * One policy transaction (element or policy changes). Before start() nothing is sent
+   * (start's write builds every policy object); when the table was never written, it is
+   * written whole now; when the kernel refuses the delta, the table is written whole.
+   * Throws when the kernel refuses even that.
+   */
+  runPolicy(operation: string, commands: NftCommand[]): void {
+    if (!this.tables) throw new Error(`NetworkPolicy needs nftables: ${this.unavailable ?? 'nftables is not open'}`);
+    if (!this.started) return;
+    if (this.unbuilt) {
+      if (!this.rebuild()) throw new Error(`podwired's table could not be written: ${this.lastError}`);
+      return;
+    }
+    try {
+      this.tables.runExtension(operation, commands);
+    } catch (err) {
+      this.fail(operation, err);
+      throw err;
+    }
   }
 
   /** The ranges of a network an ADD served (NetworkRegistry): new ones join the masquerade sources. */

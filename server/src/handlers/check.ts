@@ -63,6 +63,11 @@ export const handleCheck: VerbHandler = async (deps, call) => {
       const missing = deps.ports ? deps.ports.missing(portHolder(key), mapped) : ['this podwire has no nftables layer'];
       if (missing.length > 0) throw new CniError(CniCode.CheckFailed, 'hostPort mappings are not as ADD left them', missing.join('; '));
     }
+    const { podNamespace, podName } = record.attachment;
+    if (deps.policy && podNamespace !== undefined && podName !== undefined) {
+      const missing = deps.policy.missing({ namespace: podNamespace, name: podName }, record.attachment.hostIfname);
+      if (missing.length > 0) throw new CniError(CniCode.CheckFailed, 'NetworkPolicy state is not as ADD left it', missing.join('; '));
+    }
     return '';
   });
 };

@@ -5,8 +5,9 @@ import { portErrorToCni } from './port-errors';
 import { storeErrorToCni } from './store-errors';
 
 /**
- * DEL: best effort and idempotent, as the spec demands. Unmaps the pod's hostPorts first
- * (and clears the UDP conntrack entries toward it: a client still sending must not be
+ * DEL: best effort and idempotent, as the spec demands. Removes the pod's NetworkPolicy
+ * state first (its address leaves every peer set before it can be handed out again), unmaps
+ * the pod's hostPorts (and clears the UDP conntrack entries toward it: a client still sending must not be
  * DNATed to the old address), then detaches the pod (host routes gone,
  * host end down and renamed; the pair is destroyed in the background within a second) and
  * removes the lease; succeeds when any of them, the netns, or the whole attachment is already
@@ -16,6 +17,10 @@ export const handleDel: VerbHandler = async (deps, call) => {
   const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
+    const podNamespace = record?.attachment.podNamespace ?? call.args.podNamespace;
+    const podName = record?.attachment.podName ?? call.args.podName;
+    if (deps.policy && podNamespace !== undefined && podName !== undefined)
+      deps.policy.release({ namespace: podNamespace, name: podName }, record?.attachment.hostIfname ?? deps.datapath.hostIfname(key));
     try {
       await deps.ports?.unmap(portHolder(key));
     } catch (err) {

@@ -24,7 +24,7 @@ function validAttachments(raw: unknown): ValidAttachment[] {
 
 /**
  * GC (CNI 1.1.0): removes every attachment of this network that is not in
- * `cni.dev/valid-attachments` (hostPort mappings, links, routes, leases). Carries on past failures and reports
+ * `cni.dev/valid-attachments` (NetworkPolicy state, hostPort mappings, links, routes, leases). Carries on past failures and reports
  * them all at the end.
  */
 export const handleGc: VerbHandler = async (deps, { conf }) => {
@@ -38,6 +38,9 @@ export const handleGc: VerbHandler = async (deps, { conf }) => {
       await deps.locks.run(lockName(key), async () => {
         const record = deps.store.get(key);
         if (!record) return;
+        const { podNamespace, podName } = record.attachment;
+        if (deps.policy && podNamespace !== undefined && podName !== undefined)
+          deps.policy.release({ namespace: podNamespace, name: podName }, record.attachment.hostIfname);
         await deps.ports?.unmap(portHolder(key));
         await deps.datapath.detach(record.attachment.hostIfname, podAddresses(record.leases));
         deps.store.remove(key);

@@ -6,6 +6,7 @@ import type { CniCall } from '../cni/cni-call';
 import type { NodePodCidrSource } from '../peers/node-pod-cidrs';
 import type { EncapsulationMtu } from '../peers/pod-mtu';
 import type { HostPorts } from './host-ports';
+import type { PodPolicyGate } from './pod-policy-gate';
 
 /** Everything a verb handler touches, injected so handlers can be tested without globals. */
 export interface HandlerDeps {
@@ -21,6 +22,8 @@ export interface HandlerDeps {
   encapsulationMtu?: EncapsulationMtu;
   /** hostPort mappings (podwired: its nftables table). Absent: an ADD with runtimeConfig.portMappings fails (103). */
   ports?: HostPorts;
+  /** NetworkPolicy (podwired with a policy source). Absent: no policy, nothing isolated. */
+  policy?: PodPolicyGate;
 }
 
 /** What a handler knows of the call beyond its content. */

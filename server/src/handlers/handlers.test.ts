@@ -364,3 +364,61 @@ test('a DEL whose unmap fails fails (103) and keeps the attachment, so the runti
   await run(handleDel, inv('a', 'DEL'), conf());
   assert.deepEqual(store.listAttachments(), []);
 });
+
+/** A PodPolicyGate recording admits and releases; `refuse` makes admit throw before changing anything. */
+class FakePolicyGate {
+  readonly registered = new Map<string, string>();
+  readonly calls: string[] = [];
+  refuse: CniError | undefined;
+  async admit(pod: { namespace: string; name: string }, local: { ifname: string; ips: string[] }): Promise<void> {
+    this.calls.push(`admit ${pod.namespace}/${pod.name} ${local.ifname} ${local.ips.join(',')}`);
+    if (this.refuse) throw this.refuse;
+    this.registered.set(`${pod.namespace}/${pod.name}`, local.ifname);
+  }
+  release(pod: { namespace: string; name: string }, ifname: string): void {
+    this.calls.push(`release ${pod.namespace}/${pod.name} ${ifname}`);
+    if (this.registered.get(`${pod.namespace}/${pod.name}`) === ifname) this.registered.delete(`${pod.namespace}/${pod.name}`);
+  }
+  missing(pod: { namespace: string; name: string }, ifname: string): string[] {
+    return this.registered.get(`${pod.namespace}/${pod.name}`) === ifname ? [] : ['not registered'];
+  }
+}
+
+test('NetworkPolicy: ADD admits the pod before wiring it, a failed wiring releases it, DEL releases it, CHECK asks; 11 from admit wires nothing', async () => {
+  const gate = new FakePolicyGate();
+  deps.policy = gate;
+  const podInv = (id: string, name: string): CniInvocation => ({ ...inv(id), args: `K8S_POD_NAMESPACE=x;K8S_POD_NAME=${name}` });
+  // Admit refused (labels unknown): 11, nothing allocated, nothing wired.
+  gate.refuse = new CniError(11, 'the labels of pod x/a are not known yet');
+  await rejectsWith(run(handleAdd, podInv('a', 'a'), conf()), 11);
+  assert.deepEqual(store.listLeases(), []);
+  assert.equal(datapath.wired.size, 0);
+
+  gate.refuse = undefined;
+  // A wiring that fails after the admit: released in the rollback, lease freed.
+  datapath.failSetUp = new Error('netlink said no');
+  await rejectsWith(run(handleAdd, podInv('a', 'a'), conf()), 103);
+  assert.equal(gate.registered.size, 0);
+  assert.match(gate.calls.at(-1) ?? '', /^release x\/a /);
+  assert.deepEqual(store.listLeases(), []);
+  datapath.failSetUp = undefined;
+  // Success: registered on the host veth with the leased address; CHECK passes; DEL releases.
+  await run(handleAdd, podInv('a', 'a'), conf());
+  const hostIfname = datapath.hostIfname({ network: 'n', containerId: 'a', ifname: 'eth0' });
+  assert.equal(gate.registered.get('x/a'), hostIfname);
+  assert.match(gate.calls.at(-1) ?? '', new RegExp(`^admit x/a ${hostIfname} 10\\.9\\.0\\.\\d$`));
+  await run(handleCheck, { ...podInv('a', 'a'), verb: 'CHECK' }, conf());
+  gate.registered.delete('x/a');
+  await rejectsWith(run(handleCheck, { ...podInv('a', 'a'), verb: 'CHECK' }, conf()), 104);
+  gate.registered.set('x/a', hostIfname);
+  await run(handleDel, { ...inv('a', 'DEL') }, conf());
+  assert.equal(gate.registered.size, 0, 'DEL released it (pod named by the stored attachment, CNI_ARGS empty)');
+  // A pod without K8S_POD_* is not policed.
+  await run(handleAdd, inv('b'), conf());
+  assert.equal(gate.calls.filter((c) => c.includes(' b ')).length, 0);
+  // GC releases what it removes.
+  await run(handleAdd, podInv('c', 'c'), conf());
+  assert.equal(gate.registered.size, 1);
+  await run(handleGc, { ...inv('gc', 'GC') }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'b', ifname: 'eth0' }] }));
+  assert.equal(gate.registered.size, 0, 'GC released x/c');
+});

@@ -5,6 +5,7 @@ import { BatchMetrics } from './batch-metrics';
 import { CniCallMetrics } from './cni-call-metrics';
 import { type StoreGaugeSources, registerStoreGauges } from './store-gauges';
 import { registerStartupGauges } from './startup-gauges';
+import { type PolicyMetricsSource, registerPolicyMetrics } from './policy-metrics';
 import type { StartupReport } from '../startup/startup-report';
 
 export interface PodwireMetricsSources extends StoreGaugeSources {
@@ -39,6 +40,11 @@ export class PodwireMetrics {
   readonly registry = new Registry();
   private readonly calls: CniCallMetrics;
   private readonly batches: BatchMetrics;
+
+  /** NetworkPolicy's gauges, counters and timings (podwired with a policy source). */
+  observePolicy(source: PolicyMetricsSource): void {
+    registerPolicyMetrics(this.registry, source);
+  }
 
   constructor(sources: PodwireMetricsSources) {
     this.calls = new CniCallMetrics(this.registry);

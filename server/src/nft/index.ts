@@ -26,4 +26,5 @@ export type { HeldPortMapping, PodPortMapping } from './port-mappings';
 export { summaryOf } from './read-back';
 export type { NftProgrammed, ProgrammedSummary } from './read-back';
 export { enableRouteLocalnet } from './route-localnet';
+export type { TableExtension } from './table-extension';
 export { tableNameOf } from './table-layout';

@@ -7,6 +7,7 @@ import { type HeldPortMapping, InvalidPortMapping, type PodPortMapping, canonica
 import { hairpinElement, mappingElements } from './port-mapping-rules';
 import { type NftProgrammed, driftOf, elementText, programmedOf, programmedOfCommands } from './read-back';
 import { cidrSetCommands, mappingCommands, refillSetCommands, wholeTableCommands } from './table-build';
+import type { TableExtension } from './table-extension';
 import { MASQ_SETS, type MasqSetKind, TABLE_FAMILY, tableNameOf } from './table-layout';
 
 /** What podwired's table is rebuilt from: its store (mappings) and its config and peers (masquerade). */
@@ -63,6 +64,9 @@ export class NftTables {
   private masquerade: MasqueradeState = EMPTY_MASQUERADE;
   private readonly byKey = new Map<string, HeldPortMapping>();
   private built = false;
+  private extension: TableExtension | undefined;
+  /** An extension delta and the whole write after it both failed: the kernel lags the extension until a write succeeds. */
+  private extensionStale = false;
 
   constructor(private readonly options: NftTablesOptions) {
     this.table = tableNameOf(options.ownerTag);
@@ -104,6 +108,36 @@ export class NftTables {
     }
     this.write('rebuild', state.masquerade, byKey);
     return { conflicts, invalid };
+  }
+
+  /**
+   * Keeps `extension`'s objects in this table: every whole-table write from now on appends
+   * its build(). Set it before the first rebuild (a table already written gets them at the
+   * next write: call repair()).
+   */
+  setExtension(extension: TableExtension): void {
+    this.extension = extension;
+  }
+
+  /**
+   * Runs one delta transaction of the extension (its element or policy changes). Before the
+   * first write nothing is sent (that write builds the extension whole); when the kernel
+   * refuses the delta, the whole table is written instead (the extension's build() then
+   * describes its current state). Throws NftError when even that is refused.
+   */
+  runExtension(operation: string, commands: NftCommand[]): void {
+    if (!this.built) return;
+    if (!this.extensionStale) {
+      if (commands.length === 0) return;
+      try {
+        this.options.context.run(`${operation} in ${TABLE_FAMILY} ${this.table}`, commands);
+        return;
+      } catch (err) {
+        this.options.onRepair?.(operation, err);
+      }
+    }
+    this.extensionStale = true;
+    this.write(operation, this.masquerade, this.byKey);
   }
 
   /** Writes the whole table again from the desired state (what a resync does on drift). */
@@ -242,7 +276,18 @@ export class NftTables {
       this.table,
       wholeTableCommands(this.table, { masquerade: this.masquerade, portMappings: [...this.byKey.values()] }),
     );
-    return driftOf(expected, this.readBack());
+    const actual = this.readBack();
+    const ext = this.extension;
+    if (!ext) return driftOf(expected, actual);
+    if (!actual.present) return driftOf(expected, actual);
+    const base: NftProgrammed = {
+      ...actual,
+      chains: actual.chains.filter((c) => !ext.owns(c.name)),
+      sets: Object.fromEntries(Object.entries(actual.sets).filter(([name]) => !ext.owns(name))),
+    };
+    const out = [...driftOf(expected, base), ...ext.drift(actual)];
+    if (this.extensionStale) out.push('the last policy change was not written');
+    return out;
   }
 
   /** The periodic check: rebuilds whole when the kernel drifted. Returns the drift found. */
@@ -302,10 +347,18 @@ export class NftTables {
   /** One whole-table transaction; on success the desired state becomes what was written. */
   private write(operation: string, masquerade: MasqueradeState, byKey: Map<string, HeldPortMapping>): void {
     const commands = wholeTableCommands(this.table, { masquerade, portMappings: [...byKey.values()] });
-    this.options.context.run(`${operation}: table ${TABLE_FAMILY} ${this.table}`, commands);
+    if (this.extension) commands.push(...this.extension.build());
+    try {
+      this.options.context.run(`${operation}: table ${TABLE_FAMILY} ${this.table}`, commands);
+    } catch (err) {
+      // The extension's build() already took the unwritten state as the kernel's.
+      if (this.extension) this.extensionStale = true;
+      throw err;
+    }
     this.masquerade = { ...masquerade };
     if (byKey !== this.byKey) replaceMap(this.byKey, byKey);
     this.built = true;
+    this.extensionStale = false;
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * NetworkPolicy for podwired (issue 22): the model, its sources, the compiler to nftables
- * commands of podwired's table, and `why`. What podwired does with it (the lead wires it):
+ * commands of podwired's table, and `why`. podwired wires them through node-policy.ts
+ * (NodePolicy: start, admit, release, reload, why; its objects join the table's whole
+ * writes through policy-table.ts); in outline:
  *
  *   // start (after NftTables.rebuild, whose wholeTableCommands recreate the table):
  *   const cfg = parsePolicyConfig(raw.policy);                    // none | file | kubernetes
@@ -43,5 +45,9 @@ export { parseNamespace, parseNetworkPolicy, parseObject, parsePod } from './par
 export { PolicyError, isPolicyError } from './policy-error';
 export type { PolicyChange, PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 export { PolicyWorld } from './policy-world';
+export { NodePolicy } from './node-policy';
+export type { NodePolicyOptions, NodePolicyStats, PolicyRunner, StoredLocalPod } from './node-policy';
+export { policyDrift, policyTableExtension } from './policy-table';
+export { storedLocalPods } from './stored-local-pods';
 export { parseWhyArgs, why } from './why';
 export type { DirectionVerdict, Endpoint, RuleMatch, WhyAnswer, WhyQuery } from './why';

@@ -136,6 +136,17 @@ export class PolicyCompiler {
     return this.locals.has(key);
   }
 
+  /** The endpoint of a pod wired here, if it is. */
+  localOf(key: string): LocalEndpoint | undefined {
+    const l = this.locals.get(key);
+    return l ? { ifname: l.ifname, ips: [...l.ips] } : undefined;
+  }
+
+  /** How many pods wired here the compiler holds. */
+  get localCount(): number {
+    return this.locals.size;
+  }
+
   setPod(pod: Pod): NftCommand[] {
     const key = podKey(pod);
     this.world.pods.set(key, pod);
@@ -177,6 +188,41 @@ export class PolicyCompiler {
   /** The compiled policies (for `why`, status and tests): key -> id. */
   policyIds(): Map<string, string> {
     return new Map([...this.compiled].map(([k, c]) => [k, c.id]));
+  }
+
+  /**
+   * What the kernel should hold of the policy objects now (drift checks): every chain with
+   * its number of rules, every set with its elements and whether it is an interval set.
+   */
+  expectedObjects(): { chains: Map<string, number>; sets: Map<string, { interval: boolean; elements: Map<string, NftExpr> }> } {
+    const chains = new Map<string, number>([
+      [POLICY_CHAINS.forward, 5],
+      [POLICY_CHAINS.egressGate, 2],
+      [POLICY_CHAINS.ingressGate, 3],
+      [POLICY_CHAINS.ingress, 0],
+      [POLICY_CHAINS.egress, 0],
+    ]);
+    const sets = new Map<string, { interval: boolean; elements: Map<string, NftExpr> }>();
+    const set = (name: string, interval = false) => {
+      let s = sets.get(name);
+      if (!s) {
+        s = { interval, elements: new Map() };
+        sets.set(name, s);
+      }
+      return s;
+    };
+    for (const name of [POLICY_SETS.podIf, POLICY_SETS.podAddr[4], POLICY_SETS.podAddr[6], POLICY_SETS.ingressIsolated, POLICY_SETS.egressIsolated]) set(name);
+    for (const c of this.compiled.values()) {
+      for (const ch of c.chains) chains.set(ch.name, ch.rules.length);
+      for (const d of c.dispatch) chains.set(d.chain, (chains.get(d.chain) ?? 0) + 1);
+      for (const decl of c.sets) {
+        const s = set(decl.name, (decl.flags ?? []).includes('interval'));
+        for (const e of decl.elements) s.elements.set(JSON.stringify(e), e);
+      }
+    }
+    for (const e of this.shared.values()) if (e.live) for (const d of sharedSetDecls(e)) set(d.name);
+    for (const m of this.emitted.values()) for (const [name, elems] of m) for (const [k, v] of elems) set(name).elements.set(k, v);
+    return { chains, sets };
   }
 
   private replacePolicy(key: string, policy: NetworkPolicy | undefined): NftCommand[] {

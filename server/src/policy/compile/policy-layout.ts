@@ -49,10 +49,10 @@ export function policyNames(id: string) {
   return {
     chain: { ingress: `${base}-in`, egress: `${base}-eg` },
     targets: { ingress: `${base}-in-t`, egress: `${base}-eg-t` },
-    /** Rule `r` of a direction: pod addresses, ipBlock intervals, named-port elements. */
+    /** Rule `r` of a direction: pod addresses, named-port elements (ipBlocks are prefix matches in the rules: no set). */
     rule(dir: 'ingress' | 'egress', r: number) {
       const p = `${base}-${dir === 'ingress' ? 'i' : 'e'}${r}`;
-      return { pods: { 4: `${p}-a4`, 6: `${p}-a6` }, blocks: { 4: `${p}-c4`, 6: `${p}-c6` }, named: `${p}-n`, namedAddr: { 4: `${p}-n4`, 6: `${p}-n6` } };
+      return { pods: { 4: `${p}-a4`, 6: `${p}-a6` }, named: `${p}-n`, namedAddr: { 4: `${p}-n4`, 6: `${p}-n6` } };
     },
   };
 }

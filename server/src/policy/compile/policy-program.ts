@@ -17,7 +17,7 @@ export interface SetDecl {
   name: string;
   type: string | string[];
   flags?: string[];
-  /** Elements fixed by the policy itself (ipBlock intervals); pods add theirs. */
+  /** Elements fixed by the policy itself (none so far); pods add theirs. */
   elements: NftExpr[];
 }
 
@@ -36,7 +36,6 @@ export interface CompiledPolicy {
   dispatch: Array<{ chain: string; rule: NftExpr[] }>;
 }
 
-const ADDR_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
 const IP = { 4: 'ip', 6: 'ip6' } as const;
 
 /** One way a rule can match: its expressions, and the address family they imply (if any). */
@@ -107,16 +106,19 @@ function ruleObjects(
     const pieces: string[] = [];
     for (const p of rule.peers) if (p.kind === 'ipBlock') pieces.push(...subtractCidrs(p.ipBlock.cidr, p.ipBlock.except));
     if (rule.peers.some((p) => p.kind === 'ipBlock')) {
+      // One prefix match per piece of (cidr minus except), no set: libnftables 1.0.6 reads the
+      // elements of every interval set of the table (anonymous ones too) into its cache before
+      // each transaction, so 200 ipBlock sets made every ADD's one-element transaction ~6 ms
+      // instead of ~0.7 ms (measured: 400 sets, 200 of them interval).
       const byFamily = normaliseCidrs(pieces);
       for (const f of [4, 6] as const) {
-        if (byFamily[f].length === 0) continue;
-        sets.push({
-          name: n.blocks[f],
-          type: ADDR_TYPE[f],
-          flags: ['interval'],
-          elements: byFamily[f].map((c) => prefix(c.split('/')[0]!, Number(c.split('/')[1]))),
-        });
-        peerAlts.push({ family: f, exprs: [match(payload(IP[f], field), '==', setRef(n.blocks[f]))] });
+        for (const c of byFamily[f]) {
+          const [addr, len] = c.split('/') as [string, string];
+          // A /0 is every address of the family: nfproto says which.
+          const exprs =
+            Number(len) === 0 ? [match(meta('nfproto'), '==', f === 4 ? 'ipv4' : 'ipv6')] : [match(payload(IP[f], field), '==', prefix(addr, Number(len)))];
+          peerAlts.push({ family: f, exprs });
+        }
       }
     }
   }

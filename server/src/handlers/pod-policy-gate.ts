@@ -1,0 +1,24 @@
+/**
+ * NetworkPolicy as the verb handlers use it: injected (podwired's is policy/node-policy.ts;
+ * handlers.test.ts can use a fake), absent when no policy source is configured. A pod is the
+ * Pod named by its CNI_ARGS K8S_POD_NAMESPACE and K8S_POD_NAME; attachments without them are
+ * not Kubernetes pods and are neither selected nor isolated.
+ */
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+export interface PodPolicyGate {
+  /**
+   * ADD, before the pod's interface exists: its labels known (one bounded GET from the source
+   * when unseen) and its elements programmed in one transaction, so its policies hold from
+   * its first packet. Throws CniError: 11 (try again later) when the labels cannot be had,
+   * 103 when the kernel refuses the policy state; never lets the pod through unpoliced.
+   */
+  admit(pod: PodRef, local: { ifname: string; ips: string[] }): Promise<void>;
+  /** DEL, and ADD's rollback: the pod's elements removed, if `ifname` is the interface registered for it. Throws CniError 103 when the kernel refuses. */
+  release(pod: PodRef, ifname: string): void;
+  /** CHECK: what of the pod's policy state is not as ADD left it ([] when all is). */
+  missing(pod: PodRef, ifname: string): string[];
+}
