@@ -160,9 +160,9 @@ export class RoutedVethDatapath implements Datapath {
 
   /**
    * Two round trips when nothing is in the way: (1) one request creating the pair (host end
-   * down under its derived name in this server's interface group, the pod end's MAC
+   * up under its derived name in this server's interface group, the pod end's MAC
    * podwire's, NLM_F_ECHO), (2) both ends' programming, each end's requests in one write on
-   * its socket: on the host, the alias, up, the gateway addresses and the routes to the pod.
+   * its socket: on the host, the alias, the gateway addresses and the routes to the pod.
    * A name in the way (EEXIST) costs the lookups that tell why, and one more try when it
    * was ours to clear.
    */
@@ -196,8 +196,8 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   /**
-   * One request: the pair, the host end down under its derived name and in this server's
-   * interface group (the kernel echoing it). The group is set by the creating request itself,
+   * One request: the pair, the host end up (no request of its own for that) under its
+   * derived name and in this server's interface group (the kernel echoing it). The group is set by the creating request itself,
    * so no crash of podwired can leave the pair without its tag (reconcile removes tagged ends
    * no ready attachment accounts for); the alias follows in the second write. (Created under
    * another name and renamed, the host end would cost the kernel a second registration of its
@@ -212,7 +212,7 @@ export class RoutedVethDatapath implements Datapath {
       createVeth({
         name,
         mtu: spec.mtu,
-        up: false,
+        up: true,
         group: this.owner.group,
         peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac },
       }),
@@ -238,12 +238,12 @@ export class RoutedVethDatapath implements Datapath {
 
   /**
    * The host end's second write, in order: its alias (the owner tag, readable in `ip link`),
-   * up, the gateway addresses, and the routes to the pod, each created exclusively
+   * the gateway addresses, and the routes to the pod, each created exclusively
    * (CREATE|EXCL): a route to a pod address that exists already is never replaced
    * (claimRoutes() says whose it is).
    */
   private async programHostEnd(index: number, spec: PodNetworkSpec): Promise<void> {
-    const steps = [setLinkAlias(index, this.owner.alias), setLinkUp(index), ...gatewayAddresses(index, spec)];
+    const steps = [setLinkAlias(index, this.owner.alias), ...gatewayAddresses(index, spec)];
     const routes = spec.addresses.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } }));
     const outcomes = await this.host.exchange([...steps, ...routes]);
     const stepFailure = outcomes.slice(0, steps.length).find((o) => o.error)?.error;
