@@ -234,3 +234,30 @@ test('only the last change of a send asks for an acknowledgement; the ones befor
   assert.equal(sent.at(-1)?.ack, true);
   s.close();
 });
+
+test("one deadline for a send's requests: none answered, every one fails with ETIMEDOUT; one answered in time is not failed by it", async () => {
+  const s = new RtnlSocket(
+    scriptedKernel(() => undefined),
+    'scripted',
+    undefined,
+    30,
+  );
+  const outcomes = await s.exchange([deleteLink(5), deleteLink(6), deleteLink(7)]);
+  assert.deepEqual(
+    outcomes.map((o) => o.error?.code),
+    ['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT'],
+  );
+  s.close();
+  const answered = new RtnlSocket(
+    scriptedKernel((m) => [frame(2, m.seq, 0, errno(0))]),
+    'scripted',
+    undefined,
+    30,
+  );
+  assert.deepEqual(
+    (await answered.exchange([deleteLink(5), deleteLink(6)])).map((o) => o.error?.code ?? 'ok'),
+    ['ok', 'ok'],
+  );
+  await new Promise((r) => setTimeout(r, 60));
+  answered.close();
+});

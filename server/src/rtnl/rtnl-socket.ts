@@ -38,7 +38,7 @@ interface Waiter {
   request: RtnlRequest;
   parts: NetlinkMessage[];
   settle: (outcome: RtnlOutcome) => void;
-  /** Its deadline (armed once the send returned; re-armed by every part of a dump). */
+  /** A dump's deadline (armed once the send returned; re-armed by every part); other requests share their send's. */
   timer?: NodeJS.Timeout;
   /** A part of the dump carried NLM_F_DUMP_INTR: the tables changed while it ran. */
   interrupted: boolean;
@@ -199,9 +199,17 @@ export class RtnlSocket {
       for (const seq of seqs) this.fail(seq, EIO, `send failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     // Deadlines start once the send returned: the kernel does some requests' work inside
-    // sendmsg(2) itself (a link delete's grace period), and that is not "no answer".
-    for (const seq of seqs) this.arm(seq);
+    // sendmsg(2) itself (a link delete's grace period), and that is not "no answer". One
+    // timer for the send's requests; a dump has its own, re-armed by each of its parts.
+    const deadline = setTimeout(() => {
+      for (const seq of seqs) {
+        const w = this.waiting.get(seq);
+        if (w && w.send === seqs && w.timer === undefined) this.fail(seq, ETIMEDOUT, this.noAnswer());
+      }
+    }, this.timeoutMs);
+    for (const seq of seqs) if (this.waiting.get(seq)?.request.expect === 'dump') this.arm(seq);
     return Promise.all(settled).finally(() => {
+      clearTimeout(deadline);
       if (this.waiting.size === 0 && !this.closed) this.raw.unref();
     });
   }
@@ -210,7 +218,11 @@ export class RtnlSocket {
     const waiter = this.waiting.get(seq);
     if (!waiter) return;
     clearTimeout(waiter.timer);
-    waiter.timer = setTimeout(() => this.fail(seq, ETIMEDOUT, `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`), this.timeoutMs);
+    waiter.timer = setTimeout(() => this.fail(seq, ETIMEDOUT, this.noAnswer()), this.timeoutMs);
+  }
+
+  private noAnswer(): string {
+    return `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`;
   }
 
   /** Closes the socket; requests still waiting fail with ECANCELED. Idempotent. */
