@@ -1,13 +1,14 @@
 /**
  * How podwire names and marks the links it creates, so that it finds them again and never
- * takes anyone else's: the host end's derived name, the provisional name it has until ADD
- * names it, the name a DEL gives it, the owner tag in its alias, and the pod end's MAC.
+ * takes anyone else's: the host end's derived name, the name a DEL gives it, the owner tag
+ * (its interface group from creation on, its alias from ADD's second write on), and the pod
+ * end's MAC.
  */
 import { createHash, randomFillSync } from 'node:crypto';
 
 /**
- * Random bytes drawn in bulk (one randomFillSync per 1,536 bytes): every ADD takes 12 (a
- * provisional name, a MAC), and randomBytes() per call was a measurable share of the
+ * Random bytes drawn in bulk (one randomFillSync per 1,536 bytes): every ADD takes 6 (a
+ * MAC), and randomBytes() per call was a measurable share of the
  * datapath thread's time in its CPU profile.
  */
 const pool = Buffer.alloc(6 * 256);
@@ -42,16 +43,6 @@ export function hostVethName(network: string, containerId: string, ifname: strin
   return HOST_VETH_PREFIX + digest.slice(0, 12);
 }
 
-/**
- * The name a host end has from its creation until ADD's second write gives it the derived
- * one: random (48 bits), so the owner tag, written by name in the creating write, can only
- * land on the link that write made; and never a name an ADD derives ("pw…") or a detach
- * gives ("pz…").
- */
-export function provisionalName(): string {
-  return `py${hex(random6(), '')}`;
-}
-
 /** The name a detached host end gets: unique (by index), and not a name any ADD derives ("pw…"). */
 export function detachedName(index: number): string {
   return `pz${index.toString(16)}`;
@@ -65,6 +56,39 @@ export function isDetachedName(name: string): boolean {
 /** The alias marking a host end as created by the server with this owner tag (reconcile removes only its own). */
 export function ownerAlias(ownerTag: string): string {
   return `podwire:${ownerTag}`;
+}
+
+/**
+ * Interface groups that mark a host end from the very request creating it (the kernel takes
+ * IFLA_GROUP in RTM_NEWLINK, but not IFLA_IFALIAS): 0x60000000 plus 28 bits of
+ * sha256(owner tag). Apart from the default group 0 and from the range the batched deletes
+ * move links into (batching-host-programmer.ts, 0x50000000 + 24 bits).
+ */
+const OWNER_GROUP_BASE = 0x60000000;
+
+/** The interface group a host end of the server with this owner tag is created in. */
+export function ownerGroup(ownerTag: string): number {
+  const digest = createHash('sha256').update(ownerTag).digest();
+  return OWNER_GROUP_BASE + (digest.readUInt32BE(0) >>> 4);
+}
+
+/** How a server marks the host ends it creates: its alias, and the group they are created in. */
+export interface LinkOwner {
+  alias: string;
+  group: number;
+}
+
+export function linkOwner(ownerTag: string): LinkOwner {
+  return { alias: ownerAlias(ownerTag), group: ownerGroup(ownerTag) };
+}
+
+/**
+ * True for a link `owner` created: it carries the owner's alias, or it has no alias yet and is
+ * in the owner's group (a crash between the creating write and the one setting the alias left
+ * it so). A link with any other alias is never the owner's, whatever its group.
+ */
+export function ownedBy(link: { alias: string; group: number }, owner: LinkOwner): boolean {
+  return link.alias === owner.alias || (link.alias === '' && link.group === owner.group);
 }
 
 /**

@@ -13,6 +13,7 @@ import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import type { PodNetworkSpec } from './datapath';
 import { rtnlRouteSender } from './host-programmer';
+import { ownerGroup } from './link-identity';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath, type RoutedVethSockets } from './routed-veth';
 import { Protocol, RawNetlinkSocket } from 'netlink';
@@ -68,6 +69,7 @@ interface IpAddr {
   operstate?: string;
   mtu?: number;
   ifalias?: string;
+  group?: string;
   address?: string;
   addr_info: Array<{ local: string; prefixlen: number }>;
 }
@@ -82,14 +84,16 @@ test('ADD wires both ends as the routed layout says, in 3 writes and 2 round tri
   const s = spec();
   const writesBefore = sockets.writes;
   const wired = await datapath.setUp(s);
-  // (1) the pair created with its owner tag; (2) at once: the pod end's programming, and the
-  // host end's name, gateway addresses and routes to the pod, one write each.
+  // (1) the pair created under its derived name in its owner's group; (2) at once: the pod
+  // end's programming, and the host end's alias, up, gateway addresses and routes to the
+  // pod, one write each.
   assert.equal(sockets.writes - writesBefore, 3, 'writes per ADD');
   const [hostLink] = json<IpAddr[]>(HOST, 'addr', 'show', s.hostIfname);
   const [hostDetail] = json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname);
   const [podLink] = json<IpAddr[]>(POD, 'addr', 'show', 'eth0');
   assert.ok(hostLink && podLink);
   assert.equal(hostDetail?.ifalias, 'podwire:testowner', 'the owner tag reconcile looks for');
+  assert.equal(hostDetail?.group, String(ownerGroup('testowner')), 'the owner tag it was created with');
   assert.equal(hostLink.mtu, 1400);
   assert.deepEqual(
     hostLink.addr_info
@@ -294,6 +298,28 @@ test("a host end left by a crashed ADD of the same key (its derived name, this s
   );
 });
 
+test("a host end a crash left between the ADD's two writes (derived name, this server's group, no alias) is reconcile's and the next ADD replaces it", async () => {
+  const s = spec({ addresses: [{ address: '10.71.0.9', family: 4 }] });
+  inNs(HOST, 'link', 'add', s.hostIfname, 'group', String(ownerGroup('testowner')), 'type', 'veth', 'peer', 'name', 'debris1');
+  assert.deepEqual(
+    (await datapath.readHost()).ownedLinks().map((l) => l.name),
+    [s.hostIfname],
+    'reconcile counts it as its own',
+  );
+  await datapath.setUp(s);
+  assert.equal(
+    json<IpAddr[]>(HOST, 'link', 'show').some((l) => l.ifname === 'debris1'),
+    false,
+    'the debris went whole',
+  );
+  await datapath.check(s);
+  await datapath.tearDown(s.hostIfname);
+  assert.deepEqual(
+    json<IpAddr[]>(HOST, 'link', 'show').map((l) => l.ifname),
+    ['lo'],
+  );
+});
+
 /** The host's links other than lo, as "name alias". */
 const hostLinkNames = () =>
   json<IpAddr[]>(HOST, 'link', 'show')
@@ -301,13 +327,16 @@ const hostLinkNames = () =>
     .map((l) => `${l.ifname}${l.ifalias ? ` ${l.ifalias}` : ''}`);
 
 for (const foreign of [
-  { what: 'an untagged', alias: undefined },
-  { what: "another server's", alias: 'podwire:otherowner' },
+  { what: 'an untagged', alias: undefined, group: undefined },
+  { what: "another server's", alias: 'podwire:otherowner', group: undefined },
+  { what: "another server's, before its alias,", alias: undefined, group: ownerGroup('otherowner') },
+  { what: "this server's group but another alias:", alias: 'someone-else', group: ownerGroup('testowner') },
 ]) {
   test(`${foreign.what} link holding the derived host name is never tagged or removed: ADD fails (102) naming it, DEL, tearDown and reconcile leave it`, async () => {
     const s = spec({ addresses: [{ address: '10.71.0.8', family: 4 }] });
     inNs(HOST, 'link', 'add', s.hostIfname, 'type', 'veth', 'peer', 'name', 'foreign0');
     if (foreign.alias) inNs(HOST, 'link', 'set', s.hostIfname, 'alias', foreign.alias);
+    if (foreign.group) inNs(HOST, 'link', 'set', s.hostIfname, 'group', String(foreign.group));
     const planted = [`${s.hostIfname}${foreign.alias ? ` ${foreign.alias}` : ''}`, 'foreign0'].sort();
     try {
       await assert.rejects(datapath.setUp(s), (e: unknown) => {
@@ -494,8 +523,13 @@ test('a veth creation that times out after the kernel made the pair is rolled ba
 
     fail.linkDeletes = true;
     await assert.rejects(dp.setUp(s), (e: unknown) => e instanceof CniError && /rollback also failed: injected: link delete failed/.test(e.details));
-    const [left] = hostLinkNames();
-    assert.match(left ?? '', /^py[0-9a-f]{12} podwire:testowner$/, 'left under its provisional name, tagged');
+    assert.deepEqual(hostLinkNames(), [s.hostIfname], 'left under its derived name, its alias not set yet');
+    assert.equal(json<IpAddr[]>(HOST, 'link', 'show', s.hostIfname)[0]?.group, String(ownerGroup('testowner')), 'tagged by its group');
+    assert.deepEqual(
+      (await dp.readHost()).ownedLinks().map((l) => l.name),
+      [s.hostIfname],
+      'reconcile counts it as its own',
+    );
     fail.linkDeletes = false;
     await dp.tearDown(s.hostIfname);
     assert.deepEqual(hostLinkNames(), [], "the attachment's tearDown destroyed it");

@@ -2,7 +2,7 @@ import type { AttachmentKey } from '@podwire/ipam-store';
 import { CniCode, CniError } from '../cni/cni-error';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { findLink, sendAll } from '../rtnl/operations';
-import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAliasByName, setLinkDown, setLinkUp } from '../rtnl/requests';
+import { addAddress, addPermanentNeighbour, createOnlinkRoute, createVeth, renameLink, setLinkAlias, setLinkDown, setLinkUp } from '../rtnl/requests';
 import { decodeLink } from '../rtnl/decode';
 import type { KernelLink } from '../rtnl/kernel-objects';
 import { hasErrno, isGone, reasonOf } from '../rtnl/rtnl-error';
@@ -13,7 +13,7 @@ import type { Datapath, HostView, OwnedHostLink, PodAddress, PodNetworkSpec, Str
 import { PendingDestructions } from './pending-destructions';
 import { enableForwarding } from './ip-forwarding';
 import type { HostProgrammer } from './host-programmer';
-import { detachedName, hostVethName, isDetachedName, ownerAlias, provisionalName, randomMac } from './link-identity';
+import { type LinkOwner, detachedName, hostVethName, isDetachedName, linkOwner, ownedBy, randomMac } from './link-identity';
 import type { NetnsOpener, PodNetns } from './netns';
 import { PodNetnsSockets } from './pod-netns-sockets';
 import { hostSideProblems, podSideProblems, sameAddress, strayPodRoutes } from './routed-veth-check';
@@ -37,7 +37,7 @@ class PodNameTaken extends Error {
   }
 }
 
-/** The new host end could not take its derived name: a link already holds it (EEXIST). */
+/** The pair could not be created: a link already holds the host end's derived name (EEXIST; the kernel made nothing). */
 class HostNameTaken extends Error {
   constructor(readonly cause: unknown) {
     super(reasonOf(cause));
@@ -73,26 +73,28 @@ export interface RoutedVethSockets {
  * host netns, up, holding the gateway address itself (so it also answers ARP/NDP for it), with
  * a /32 (/128) route to the pod that no other attachment's or program's route ever replaces.
  * No bridge, no L2 domain shared between pods. The host end carries this server's owner tag
- * from its creation on; a link without it is never changed or removed.
+ * from its creation on (its interface group, then also its alias); a link without it is
+ * never changed or removed.
  */
 export class RoutedVethDatapath implements Datapath {
   private ipv6Forwarding = false;
-  private readonly alias: string;
+  private readonly owner: LinkOwner;
   private readonly host: RtnlSocket;
   private readonly dumps: RtnlSocket;
   /** Sockets inside pod netns, open only while a call uses them (none pins a netns). */
   private readonly pods: PodNetnsSockets;
   private readonly destructions: PendingDestructions;
   /**
-   * Pairs of an attachment (by its host name) that a failed rollback or detach left under
-   * another name (provisional or detached): tearDown() and detach() of that attachment, and
+   * Pairs of an attachment (by its host name) that a failed rollback or detach left behind
+   * (under its derived name or a detached one): tearDown() and detach() of that attachment, and
    * its next ADD, try again to destroy them. (A restart's reconcile removes any still left.)
    */
   private readonly leftovers = new Map<string, string>();
 
   /**
-   * `ownerTag` marks every host end this server creates (in its interface alias, visible in
-   * `ip link`), so reconcile removes only its own debris, never another server's links.
+   * `ownerTag` marks every host end this server creates (its interface group from the
+   * creating request on, then its interface alias, visible in `ip link`; link-identity.ts),
+   * so reconcile removes only its own debris, never another server's links.
    */
   constructor(
     sockets: RoutedVethSockets,
@@ -102,7 +104,7 @@ export class RoutedVethDatapath implements Datapath {
   ) {
     this.host = sockets.host;
     this.dumps = sockets.dumps;
-    this.alias = ownerAlias(ownerTag);
+    this.owner = linkOwner(ownerTag);
     this.destructions = new PendingDestructions((indexes) => programmer.deleteLinks(indexes), { intervalMs: REAP_INTERVAL_MS });
     this.pods = new PodNetnsSockets(netns);
   }
@@ -127,15 +129,14 @@ export class RoutedVethDatapath implements Datapath {
       const cleared = { pod: false, host: false };
       for (;;) {
         const undo: Array<() => Promise<void>> = [];
-        const provisional = provisionalName();
         try {
-          return await this.wire(spec, ns, pod, provisional, undo);
+          return await this.wire(spec, ns, pod, undo);
         } catch (err) {
           const failures = await rollBack(undo);
           if (failures.length > 0) {
-            // The pair may still exist under its provisional name: tearDown() and detach() of
-            // this attachment try again to destroy it.
-            this.leftovers.set(spec.hostIfname, provisional);
+            // The pair may still exist (under its derived name, tagged): tearDown() and
+            // detach() of this attachment try again to destroy it, and so does its next ADD.
+            this.leftovers.set(spec.hostIfname, spec.hostIfname);
             const base = err instanceof CniError ? err : new CniError(CniCode.DatapathFailure, 'failed to wire the pod network', reasonOf(err));
             throw new CniError(base.code, base.message, `${base.details}; rollback also failed: ${failures.join('; ')}`);
           }
@@ -158,16 +159,16 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   /**
-   * Two round trips when nothing is in the way: (1) one write creating the pair (host end
-   * down under a provisional name, the pod end's MAC podwire's, NLM_F_ECHO) and tagging the host end
-   * as ours by that name, (2) both ends' programming, each end's requests in one write on its
-   * socket: on the host, the derived name, up, the gateway addresses and the routes to the pod.
+   * Two round trips when nothing is in the way: (1) one request creating the pair (host end
+   * up under its derived name in this server's interface group, the pod end's MAC
+   * podwire's, NLM_F_ECHO), (2) both ends' programming, each end's requests in one write on
+   * its socket: on the host, the alias, the gateway addresses and the routes to the pod.
    * A name in the way (EEXIST) costs the lookups that tell why, and one more try when it
    * was ours to clear.
    */
-  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, provisional: string, undo: Array<() => Promise<void>>): Promise<WiredPod> {
+  private async wire(spec: PodNetworkSpec, ns: PodNetns, pod: RtnlSocket, undo: Array<() => Promise<void>>): Promise<WiredPod> {
     const podMac = spec.podMac ?? randomMac();
-    const hostLink = await this.createPair(spec, ns, podMac, provisional, undo);
+    const hostLink = await this.createPair(spec, ns, podMac, undo);
     const podIndex = hostLink.peerIndex || (await findLink(pod, spec.podIfname))?.index;
     if (!podIndex) throw new Error(`pod veth ${spec.podIfname} not found in ${spec.netnsPath} after creation`);
 
@@ -180,10 +181,8 @@ export class RoutedVethDatapath implements Datapath {
       throw podStepFailure(err, spec);
     });
     const outcomes = await Promise.allSettled([podSteps, this.programHostEnd(hostLink.index, spec)]);
-    const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
-    // A name in the way first: it is the one failure the caller clears and tries again.
-    const failed = failures.find((e) => e instanceof HostNameTaken) ?? failures[0];
-    if (failed !== undefined) throw failed;
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
 
     if (!this.netns.stillNamedBy(ns, spec.netnsPath)) throw new Error(`${spec.netnsPath} was replaced by another namespace while it was being wired`);
     return {
@@ -197,27 +196,39 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   /**
-   * One write: the pair (host end down under the provisional `name`, the kernel echoing it)
-   * and the owner tag on that name. The kernel handles both messages of one sendmsg(2) inside
-   * that call, so no crash of podwired can leave the pair without its tag (reconcile removes
-   * tagged ends no ready attachment accounts for); and as no other link holds `name`, a
-   * failed creation tags nothing. Pushes the pair's undo as soon as the pair may exist (a
-   * creation whose answer timed out may have been made).
+   * One request: the pair, the host end up (no request of its own for that) under its
+   * derived name and in this server's interface group (the kernel echoing it). The group is set by the creating request itself,
+   * so no crash of podwired can leave the pair without its tag (reconcile removes tagged ends
+   * no ready attachment accounts for); the alias follows in the second write. (Created under
+   * another name and renamed, the host end would cost the kernel a second registration of its
+   * per-device sysctls and an RCU grace period.) EEXIST: a name is taken and the kernel made
+   * nothing; a lookup of the host name tells which. Pushes the pair's undo as soon as the
+   * pair may exist (a creation whose answer timed out may have been made); it deletes only a
+   * link of this server's.
    */
-  private async createPair(spec: PodNetworkSpec, ns: PodNetns, podMac: string, name: string, undo: Array<() => Promise<void>>): Promise<KernelLink> {
-    const [create, alias] = await this.host.exchange([
-      createVeth({ name, mtu: spec.mtu, up: false, peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac } }),
-      setLinkAliasByName(name, this.alias),
+  private async createPair(spec: PodNetworkSpec, ns: PodNetns, podMac: string, undo: Array<() => Promise<void>>): Promise<KernelLink> {
+    const name = spec.hostIfname;
+    const [create] = await this.host.exchange([
+      createVeth({
+        name,
+        mtu: spec.mtu,
+        up: true,
+        group: this.owner.group,
+        peer: { name: spec.podIfname, netnsFd: ns.fd, mtu: spec.mtu, mac: podMac },
+      }),
     ]);
-    // EEXIST: a name is taken (the pod's: no other link holds `name`), and the kernel made nothing.
-    if (create?.error && hasErrno(create.error, 'EEXIST')) throw new PodNameTaken(create.error);
+    if (create?.error && hasErrno(create.error, 'EEXIST')) {
+      if (await findLink(this.host, name)) throw new HostNameTaken(create.error);
+      throw new PodNameTaken(create.error);
+    }
     let index = create?.messages?.map(decodeLink).find((l) => l?.name === name)?.index;
     undo.push(async () => {
-      const at = index ?? (await findLink(this.host, name))?.index;
-      if (at !== undefined) await this.programmer.deleteLink(at);
+      if (index !== undefined) return this.programmer.deleteLink(index);
+      // The creation's answer was lost: the link under the name is the pair only when it is ours.
+      const link = await findLink(this.host, name);
+      if (link && this.owns(link)) await this.programmer.deleteLink(link.index);
     });
     if (!create || create.error) throw create?.error ?? new Error('no outcome for the veth creation');
-    if (alias?.error) throw alias.error;
     // A kernel without NLM_F_ECHO for links (before 5.19) answers with the acknowledgement only.
     const host = create.messages.map(decodeLink).find((l) => l?.name === name) ?? (await findLink(this.host, name));
     if (!host) throw new Error(`host veth ${name} vanished right after creation`);
@@ -226,16 +237,15 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   /**
-   * The host end's second write, in order: its derived name, up, the gateway addresses, and
-   * the routes to the pod, each created exclusively (CREATE|EXCL): a route to a pod address
-   * that exists already is never replaced (claimRoutes() says whose it is).
+   * The host end's second write, in order: its alias (the owner tag, readable in `ip link`),
+   * the gateway addresses, and the routes to the pod, each created exclusively
+   * (CREATE|EXCL): a route to a pod address that exists already is never replaced
+   * (claimRoutes() says whose it is).
    */
   private async programHostEnd(index: number, spec: PodNetworkSpec): Promise<void> {
-    const steps = [renameLink(index, spec.hostIfname), setLinkUp(index), ...gatewayAddresses(index, spec)];
+    const steps = [setLinkAlias(index, this.owner.alias), ...gatewayAddresses(index, spec)];
     const routes = spec.addresses.map((a) => hostRouteRequest({ op: 'create', podRoute: { address: a.address, family: a.family, oif: index } }));
     const outcomes = await this.host.exchange([...steps, ...routes]);
-    const renamed = outcomes[0]?.error;
-    if (renamed && hasErrno(renamed, 'EEXIST')) throw new HostNameTaken(renamed);
     const stepFailure = outcomes.slice(0, steps.length).find((o) => o.error)?.error;
     if (stepFailure) throw stepFailure;
     const taken: PodAddress[] = [];
@@ -331,15 +341,15 @@ export class RoutedVethDatapath implements Datapath {
       return new CniError(
         CniCode.InterfaceExists,
         `${message} and podwire did not create it`,
-        `it has ${alias}, not this server's "${this.alias}": podwire neither takes over nor removes a link it did not create; remove it, or DEL the attachment through whatever created it (${reasonOf(cause)})`,
+        `it has ${alias} (group ${holder.group}), not this server's "${this.owner.alias}": podwire neither takes over nor removes a link it did not create; remove it, or DEL the attachment through whatever created it (${reasonOf(cause)})`,
       );
     }
     return new CniError(CniCode.InterfaceExists, message, `it was in the way again after it was cleared (${reasonOf(cause)})`);
   }
 
-  /** True for a link this server created (it carries the owner tag). */
+  /** True for a link this server created (it carries the owner tag: link-identity.ts ownedBy). */
   private owns(link: KernelLink): boolean {
-    return link.alias === this.alias;
+    return ownedBy(link, this.owner);
   }
 
   /** Destroys a pair of this attachment a failed rollback or detach left behind, if any (fine when gone). */
@@ -418,7 +428,7 @@ export class RoutedVethDatapath implements Datapath {
   }
 
   async readHost(): Promise<HostView> {
-    return routedVethHostView(await this.snapshotHost(), this.alias);
+    return routedVethHostView(await this.snapshotHost(), this.owner);
   }
 
   /** What readHost() reads: the host's links, addresses and routes (one dump each). */
@@ -439,9 +449,9 @@ export class RoutedVethDatapath implements Datapath {
   }
 }
 
-/** The host's view for reconcile: owned links by alias, their problems and stray routes, all from one snapshot. */
-export function routedVethHostView(host: NetnsSnapshot, alias: string): HostView {
-  const owned = host.links.filter((l) => l.alias === alias && l.name !== '');
+/** The host's view for reconcile: owned links (by owner tag), their problems and stray routes, all from one snapshot. */
+export function routedVethHostView(host: NetnsSnapshot, owner: LinkOwner): HostView {
+  const owned = host.links.filter((l) => ownedBy(l, owner) && l.name !== '');
   return {
     ownedLinks: (): OwnedHostLink[] => owned.map((l) => ({ name: l.name, index: l.index })),
     hostProblems: (spec) => hostSideProblems(host, host.link(spec.hostIfname), spec),

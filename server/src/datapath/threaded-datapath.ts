@@ -17,7 +17,7 @@ import type {
   ThreadNotes,
 } from './datapath-thread-protocol';
 import { fromWire } from './datapath-thread-protocol';
-import { hostVethName, ownerAlias } from './link-identity';
+import { type LinkOwner, hostVethName, linkOwner } from './link-identity';
 
 export interface ThreadedDatapathOptions {
   ownerTag: string;
@@ -105,7 +105,7 @@ type LocalCallName = 'readHost' | 'close';
 class ThreadedDatapathCore {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly alias: string;
+  private readonly owner: LinkOwner;
   private nextId = 1;
   private pending = 0;
   private netnsSockets = 0;
@@ -118,7 +118,7 @@ class ThreadedDatapathCore {
   private readonly graceMs: number;
 
   private constructor(private readonly opts: ThreadedDatapathOptions) {
-    this.alias = ownerAlias(opts.ownerTag);
+    this.owner = linkOwner(opts.ownerTag);
     this.deadlineMs = opts.callDeadlineMs ?? DATAPATH_CALL_DEADLINE_MS;
     this.graceMs = opts.stuckGraceMs ?? STUCK_GRACE_MS;
     const data: DatapathThreadData = { ownerTag: opts.ownerTag, ...(opts.prefetchHostRead ? { prefetchHostRead: true } : {}) };
@@ -202,7 +202,7 @@ class ThreadedDatapathCore {
     // itself (main.ts), and these pull in npm netlink.
     const { NetnsSnapshot } = require('../rtnl/snapshot.js') as typeof import('../rtnl/snapshot.js');
     const { routedVethHostView } = require('./routed-veth.js') as typeof import('./routed-veth.js');
-    return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.alias);
+    return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.owner);
   }
 
   /**

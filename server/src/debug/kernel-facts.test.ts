@@ -16,7 +16,7 @@ test('operstate and protocol names as iproute2 prints them', () => {
 });
 
 test('a link with only its own addresses', () => {
-  const link: KernelLink = { index: 7, name: 'pwabc', mac: '02:00:00:00:00:07', up: true, operState: 6, mtu: 1400, alias: '', peerIndex: 0 };
+  const link: KernelLink = { index: 7, name: 'pwabc', mac: '02:00:00:00:00:07', up: true, operState: 6, mtu: 1400, alias: '', group: 0, peerIndex: 0 };
   const addrs: KernelAddress[] = [
     { index: 7, family: 4, address: '169.254.1.1', prefixLen: 32 },
     { index: 8, family: 4, address: '10.0.0.1', prefixLen: 24 },

@@ -19,7 +19,7 @@ import type { Encapsulation } from '../config/overlay-config';
 import { TestNetns } from '../test-support/test-netns';
 import { takeSnapshot } from '../rtnl/snapshot';
 import { routedVethHostView } from '../datapath/routed-veth';
-import { ownerAlias } from '../datapath/link-identity';
+import { linkOwner } from '../datapath/link-identity';
 
 let NS: TestNetns;
 const sockets = new RtnlSockets();
@@ -113,7 +113,7 @@ test('vxlan-cross-subnet: the on-link peer direct, the routed one through the de
   assert.deepEqual(device(), { mtu: 1450, address: '0e:77:0a:e7:00:01', ifindex: device()?.ifindex, alias: 'podwire-vxlan:vxtest' });
   // The start-up reconcile removes every link carrying the pods' owner alias that no attachment
   // accounts for: the VXLAN device must not be one of them.
-  const view = routedVethHostView(await takeSnapshot(sock), ownerAlias('vxtest'));
+  const view = routedVethHostView(await takeSnapshot(sock), linkOwner('vxtest'));
   assert.deepEqual(
     view.ownedLinks().map((l) => l.name),
     [],

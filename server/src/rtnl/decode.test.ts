@@ -23,6 +23,7 @@ before(() => {
   sock = sockets.openIn(NS.fd, NS.name);
   ip('link', 'add', 'wd0', 'mtu', '1400', 'type', 'veth', 'peer', 'name', 'wd0p');
   ip('link', 'set', 'wd0', 'alias', 'podwire:abc');
+  ip('link', 'set', 'wd0', 'group', '1610612737');
   ip('link', 'set', 'wd0', 'up');
   ip('link', 'set', 'wd0p', 'up');
   ip('addr', 'add', '10.91.0.1/24', 'dev', 'wd0');
@@ -40,7 +41,7 @@ after(() => {
 
 const text = (b: Buffer | undefined): string => (b ? ipaddr.fromByteArray([...b]).toString() : '');
 
-test('links: index, name, mac, up, operstate, mtu and alias as npm netlink reads them', async () => {
+test('links: index, name, mac, up, operstate, mtu, alias and group as npm netlink reads them', async () => {
   const msgs = await sock.dump(dumpOf('links'));
   assert.ok(msgs.length >= 3);
   for (const m of msgs) {
@@ -55,11 +56,13 @@ test('links: index, name, mac, up, operstate, mtu and alias as npm netlink reads
       operState: theirs.attrs.operstate,
       mtu: theirs.attrs.mtu,
       alias: theirs.attrs.ifalias ?? '',
+      group: theirs.attrs.group ?? 0,
       peerIndex: theirs.attrs.link?.readUInt32LE(0) ?? 0,
     });
   }
   const wd0 = msgs.map(decodeLink).find((l) => l?.name === 'wd0');
   assert.equal(wd0?.alias, 'podwire:abc');
+  assert.equal(wd0?.group, 0x60000001);
   assert.equal(wd0?.peerIndex, msgs.map(decodeLink).find((l) => l?.name === 'wd0p')?.index, "a veth's IFLA_LINK is its peer");
 });
 

@@ -74,7 +74,17 @@ function decodeLinkPayload(buf: Buffer): KernelLink | undefined {
   if (buf.length < 16) return undefined;
   const index = buf.readInt32LE(4);
   if (index <= 0) return undefined;
-  const link: KernelLink = { index, name: '', mac: '', up: (buf.readUInt32LE(8) & IFF_UP) !== 0, operState: undefined, mtu: 0, alias: '', peerIndex: 0 };
+  const link: KernelLink = {
+    index,
+    name: '',
+    mac: '',
+    up: (buf.readUInt32LE(8) & IFF_UP) !== 0,
+    operState: undefined,
+    mtu: 0,
+    alias: '',
+    group: 0,
+    peerIndex: 0,
+  };
   eachAttr(buf, 16, (type, start, end) => {
     if (type === 1)
       link.mac = macText(buf, start, end); // IFLA_ADDRESS
@@ -86,7 +96,9 @@ function decodeLinkPayload(buf: Buffer): KernelLink | undefined {
       link.peerIndex = buf.readUInt32LE(start); // IFLA_LINK
     else if (type === 16 && end > start)
       link.operState = buf[start]; // IFLA_OPERSTATE
-    else if (type === 20) link.alias = cString(buf, start, end); // IFLA_IFALIAS
+    else if (type === 20)
+      link.alias = cString(buf, start, end); // IFLA_IFALIAS
+    else if (type === 27 && end - start >= 4) link.group = buf.readUInt32LE(start); // IFLA_GROUP
   });
   return link;
 }

@@ -17,6 +17,8 @@ export interface KernelLink {
   mtu: number;
   /** IFLA_IFALIAS, '' when unset. */
   alias: string;
+  /** IFLA_GROUP: the interface group, 0 (the default group) when absent. */
+  group: number;
   /** IFLA_LINK: for a veth its peer's index (in the peer's netns), 0 when absent. */
   peerIndex: number;
 }

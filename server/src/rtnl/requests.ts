@@ -1,8 +1,8 @@
 /**
  * The rtnetlink requests podwire sends. Pure: each function returns an RtnlRequest for an
- * RtnlSocket to send. The ones every ADD sends (the veth pair under its provisional name, the
- * alias by name, rename, link up, addresses, the neighbour entry, routes) and the detach's
- * link down are encoded directly (wire-encode.ts, the same bytes as npm netlink's formatters);
+ * RtnlSocket to send. The ones every ADD sends (the veth pair in its owner's group, the
+ * alias, link up, addresses, the neighbour entry, routes) and the detach's link down and
+ * rename are encoded directly (wire-encode.ts, the same bytes as npm netlink's formatters);
  * the rest (lookups, dumps, deletes, group moves) with npm netlink's message formatters.
  */
 import { AttrStream, FlagsGet, FlagsNew, type ifla, rt } from 'netlink';
@@ -18,6 +18,7 @@ const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_LINKINFO = 18;
 const IFLA_IFALIAS = 20;
+const IFLA_GROUP = 27;
 const IFLA_NET_NS_FD = 28;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -56,6 +57,8 @@ export interface VethSpec {
   mtu: number;
   /** This end's MAC; the kernel picks a random one when absent. */
   mac?: string;
+  /** This end's interface group (IFLA_GROUP), set by the creating request itself; 0 when absent. */
+  group?: number;
   /** Bring this end up as it is created (the peer cannot be: it has no peer yet when it is set up). */
   up: boolean;
   peer: { name: string; netnsFd: number; mtu: number; mac: string };
@@ -69,8 +72,8 @@ const NLM_F_ECHO = 0x08;
  * Fails with EEXIST if either name exists where it would be created. With NLM_F_ECHO the
  * kernel (5.19+) answers with this end as created (index, MAC, IFLA_LINK = the peer's index in
  * its netns) before the acknowledgement, so nothing needs a lookup after creation. The kernel
- * does not set an alias while creating a link: follow with setLinkAliasByName in the same
- * write.
+ * does not set an alias while creating a link (it ignores IFLA_IFALIAS in RTM_NEWLINK), but it
+ * does put the link in `group`: a mark no crash can separate from the link.
  */
 export function createVeth(spec: VethSpec): RtnlRequest {
   const peer = message(ifinfomsg(0, 0, 0), [
@@ -91,6 +94,7 @@ export function createVeth(spec: VethSpec): RtnlRequest {
     ],
   ];
   if (spec.mac) attrs.push([IFLA_ADDRESS, macBytes(spec.mac)]);
+  if (spec.group) attrs.push([IFLA_GROUP, u32(spec.group)]);
   return {
     type: RTM.NEWLINK,
     flags: FlagsNew.CREATE | FlagsNew.EXCL | NLM_F_ECHO,
@@ -110,6 +114,12 @@ export function setLinkAliasByName(name: string, alias: string): RtnlRequest {
     [IFLA_IFALIAS, cstring(alias)],
   ]);
   return { type: RTM.SETLINK, flags: 0, payload: [payload], expect: 'ack', what: `RTM_SETLINK ${name} alias ${alias}` };
+}
+
+/** IFLA_IFALIAS of the link at `index`. */
+export function setLinkAlias(index: number, alias: string): RtnlRequest {
+  const payload = message(ifinfomsg(requireIndex(index), 0, 0), [[IFLA_IFALIAS, cstring(alias)]]);
+  return { type: RTM.SETLINK, flags: 0, payload: [payload], expect: 'ack', what: `RTM_SETLINK ${index} alias ${alias}` };
 }
 
 export function setLinkUp(index: number): RtnlRequest {

@@ -208,3 +208,56 @@ test('a reply that comes after its request timed out is dropped; the next reques
   assert.deepEqual(await s.request(deleteLink(6)), [], 'the late EEXIST did not answer this one');
   s.close();
 });
+
+test('only the last change of a send asks for an acknowledgement; the ones before it settle by the replies after them, a failure still its own', async () => {
+  const sent: Array<{ seq: number; ack: boolean }> = [];
+  // The kernel's rule: acknowledge what asks for it (NLM_F_ACK, 0x4), answer every failure.
+  const raw = scriptedKernel((m) => {
+    const ack = (m.flags & 0x4) !== 0;
+    sent.push({ seq: m.seq, ack });
+    const index = sent.length;
+    if (index === 2) return [frame(2, m.seq, 0, errno(17))];
+    return ack ? [frame(2, m.seq, 0, errno(0))] : undefined;
+  });
+  const s = new RtnlSocket(raw, 'scripted', undefined, 2_000);
+  const outcomes = await s.exchange([deleteLink(5), deleteLink(6), deleteLink(7), deleteLink(8)]);
+  assert.deepEqual(
+    sent.map((x) => x.ack),
+    [false, false, false, true],
+  );
+  assert.deepEqual(
+    outcomes.map((o) => o.error?.code ?? 'ok'),
+    ['ok', 'EEXIST', 'ok', 'ok'],
+  );
+  // A send of one change asks for its acknowledgement.
+  assert.deepEqual(await s.request(deleteLink(9)), []);
+  assert.equal(sent.at(-1)?.ack, true);
+  s.close();
+});
+
+test("one deadline for a send's requests: none answered, every one fails with ETIMEDOUT; one answered in time is not failed by it", async () => {
+  const s = new RtnlSocket(
+    scriptedKernel(() => undefined),
+    'scripted',
+    undefined,
+    30,
+  );
+  const outcomes = await s.exchange([deleteLink(5), deleteLink(6), deleteLink(7)]);
+  assert.deepEqual(
+    outcomes.map((o) => o.error?.code),
+    ['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT'],
+  );
+  s.close();
+  const answered = new RtnlSocket(
+    scriptedKernel((m) => [frame(2, m.seq, 0, errno(0))]),
+    'scripted',
+    undefined,
+    30,
+  );
+  assert.deepEqual(
+    (await answered.exchange([deleteLink(5), deleteLink(6)])).map((o) => o.error?.code ?? 'ok'),
+    ['ok', 'ok'],
+  );
+  await new Promise((r) => setTimeout(r, 60));
+  answered.close();
+});

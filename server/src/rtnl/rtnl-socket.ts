@@ -38,10 +38,19 @@ interface Waiter {
   request: RtnlRequest;
   parts: NetlinkMessage[];
   settle: (outcome: RtnlOutcome) => void;
-  /** Its deadline (armed once the send returned; re-armed by every part of a dump). */
+  /** A dump's deadline (armed once the send returned; re-armed by every part); other requests share their send's. */
   timer?: NodeJS.Timeout;
   /** A part of the dump carried NLM_F_DUMP_INTR: the tables changed while it ran. */
   interrupted: boolean;
+  /**
+   * Sent without NLM_F_ACK (a change followed by another request in the same send): the
+   * kernel answers it only if it fails, and handles one send's messages in order, queueing
+   * their replies in that order; so any reply to a later message of its send means it
+   * succeeded (settleSilentBefore()).
+   */
+  silent: boolean;
+  /** The sequence numbers of its send, in order. */
+  send: readonly number[];
 }
 
 /** NLM_F_DUMP_INTR: the dump was interrupted by a change and may be inconsistent. */
@@ -142,7 +151,9 @@ export class RtnlSocket {
 
   /**
    * Sends the requests as consecutive messages, MESSAGES_PER_SEND per sendmsg(2) (the kernel
-   * handles them in order), and settles with each one's own outcome, in order. A send goes
+   * handles them in order), and settles with each one's own outcome, in order. Only the last
+   * message of a send asks for an acknowledgement: a change before it is answered only when
+   * it fails (fewer replies for the kernel to build and for this thread to receive). A send goes
    * out once the previous one's replies are in, so the replies never overflow the socket's
    * receive buffer. Never rejects: a send that fails, or a kernel that does not answer within
    * the deadline, is the error of every request it concerns.
@@ -158,12 +169,13 @@ export class RtnlSocket {
     if (this.closed)
       return Promise.resolve(requests.map((r) => ({ error: new RtnlError(r.what, ECANCELED, 'ECANCELED', `socket (${this.where}) is closed`) })));
     const seqs: number[] = [];
+    const last = requests.length - 1;
     const settled = requests.map(
-      (request) =>
+      (request, j) =>
         new Promise<RtnlOutcome>((settle) => {
           const seq = this.nextSeq();
           seqs.push(seq);
-          this.waiting.set(seq, { request, parts: [], settle, interrupted: false });
+          this.waiting.set(seq, { request, parts: [], settle, interrupted: false, silent: request.expect === 'ack' && j < last, send: seqs });
         }),
     );
     try {
@@ -172,7 +184,7 @@ export class RtnlSocket {
       const port = this.port;
       const frames: Uint8Array[] = [];
       requests.forEach((req, j) => {
-        const ack = req.expect === 'ack' ? Flags.ACK : 0;
+        const ack = req.expect === 'ack' && j === last ? Flags.ACK : 0;
         const frame = formatMessage({ type: req.type, flags: Flags.REQUEST | ack | req.flags, seq: seqs[j] ?? 0, port, data: Buffer.concat(req.payload) });
         frames.push(...frame);
         // The next message of a multi-message send starts at a 4-byte boundary (NLMSG_ALIGN):
@@ -188,9 +200,17 @@ export class RtnlSocket {
       for (const seq of seqs) this.fail(seq, EIO, `send failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     // Deadlines start once the send returned: the kernel does some requests' work inside
-    // sendmsg(2) itself (a link delete's grace period), and that is not "no answer".
-    for (const seq of seqs) this.arm(seq);
+    // sendmsg(2) itself (a link delete's grace period), and that is not "no answer". One
+    // timer for the send's requests; a dump has its own, re-armed by each of its parts.
+    const deadline = setTimeout(() => {
+      for (const seq of seqs) {
+        const w = this.waiting.get(seq);
+        if (w && w.send === seqs && w.timer === undefined) this.fail(seq, ETIMEDOUT, this.noAnswer());
+      }
+    }, this.timeoutMs);
+    for (const seq of seqs) if (this.waiting.get(seq)?.request.expect === 'dump') this.arm(seq);
     return Promise.all(settled).finally(() => {
+      clearTimeout(deadline);
       if (this.waiting.size === 0 && !this.closed) this.raw.unref();
     });
   }
@@ -199,7 +219,11 @@ export class RtnlSocket {
     const waiter = this.waiting.get(seq);
     if (!waiter) return;
     clearTimeout(waiter.timer);
-    waiter.timer = setTimeout(() => this.fail(seq, ETIMEDOUT, `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`), this.timeoutMs);
+    waiter.timer = setTimeout(() => this.fail(seq, ETIMEDOUT, this.noAnswer()), this.timeoutMs);
+  }
+
+  private noAnswer(): string {
+    return `no answer from the kernel within ${this.timeoutMs} ms (${this.where})`;
   }
 
   /** Closes the socket; requests still waiting fail with ECANCELED. Idempotent. */
@@ -231,6 +255,7 @@ export class RtnlSocket {
     for (const msg of msgs) {
       const waiter = this.waiting.get(msg.seq);
       if (!waiter) continue; // a reply to a request that already timed out
+      this.settleSilentBefore(waiter, msg.seq);
       if (msg.type === MessageType.ERROR) {
         const errno = Math.abs(parseError(msg.data, msg.flags).errno);
         if (errno === 0) this.succeed(msg.seq, waiter);
@@ -247,6 +272,15 @@ export class RtnlSocket {
         if (waiter.request.expect === 'answer') this.succeed(msg.seq, waiter);
         else if (waiter.request.expect === 'dump') this.arm(msg.seq);
       }
+    }
+  }
+
+  /** A reply to `seq` came: the silent requests sent before it in its send succeeded. */
+  private settleSilentBefore(waiter: Waiter, seq: number): void {
+    for (const earlier of waiter.send) {
+      if (earlier === seq) return;
+      const w = this.waiting.get(earlier);
+      if (w?.silent && w.send === waiter.send) this.succeed(earlier, w);
     }
   }
 

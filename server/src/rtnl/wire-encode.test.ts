@@ -12,6 +12,7 @@ import {
   createOnlinkRoute,
   createVeth,
   renameLink,
+  setLinkAlias,
   setLinkAliasByName,
   setLinkDown,
   setLinkUp,
@@ -20,8 +21,8 @@ import type { RtnlRequest } from './rtnl-socket';
 
 // The reference: the same requests encoded with npm netlink's formatters, as requests.ts did
 // before wire-encode.ts. Every direct encoding must give the same bytes. Between them the
-// tests cover every request an ADD sends: the pair under a provisional name (down, no host
-// MAC), the alias by name, rename, up, the host end's gateway addresses (replace), its routes
+// tests cover every request an ADD sends: the pair under its derived name in its owner's
+// group (down, no host MAC), the alias by index, up, the host end's gateway addresses (replace), its routes
 // to the pod (create: CREATE|EXCL), the pod end's addresses, neighbour entries and onlink
 // routes; and the detach's down + rename.
 const ref = {
@@ -37,13 +38,26 @@ const ref = {
     rt.formatLinkMessage({ kind: 'link', data, attrs }, out);
     return Buffer.concat(out.bufs);
   },
-  veth(name: string, mtu: number, up: boolean, mac: string | undefined, peer: { name: string; netnsFd: number; mtu: number; mac: string }): Buffer {
+  veth(
+    name: string,
+    mtu: number,
+    up: boolean,
+    mac: string | undefined,
+    peer: { name: string; netnsFd: number; mtu: number; mac: string },
+    group?: number,
+  ): Buffer {
     const p = Buffer.concat([
       rt.formatLink({}),
       ref.stream(ifla.formatLinkAttrs({ ifname: peer.name, netNsFd: peer.netnsFd, mtu: peer.mtu, address: ref.mac(peer.mac) })),
     ]);
     const linkinfo = ref.stream(ifla.formatInfo({ kind: 'veth', data: ref.stream(ifla.formatVethInfo({ peer: p })) }));
-    return ref.link(up ? { flags: { up: true }, change: { up: true } } : {}, { ifname: name, mtu, linkinfo, ...(mac ? { address: ref.mac(mac) } : {}) });
+    return ref.link(up ? { flags: { up: true }, change: { up: true } } : {}, {
+      ifname: name,
+      mtu,
+      linkinfo,
+      ...(mac ? { address: ref.mac(mac) } : {}),
+      ...(group ? { group } : {}),
+    });
   },
   address(index: number, family: 4 | 6, address: string, prefixLen: number, scope: number | undefined, nodad: boolean): Buffer {
     const b = ref.bytes(address);
@@ -89,25 +103,39 @@ const ref = {
 
 const payload = (r: RtnlRequest): Buffer => Buffer.concat(r.payload);
 // Every length 1-15 (the attribute padding), with the shapes podwire uses: derived host names
-// (pw + 12 hex), provisional ones (py + 12 hex), detached ones (pz + hex index), pod ifnames.
+// (pw + 12 hex), detached ones (pz + hex index), pod ifnames.
 const names = ['a', 'ab', 'abc', 'eth0', 'net1', 'pz1f', 'pw12345', 'pzabcdef', 'pw0123456789ab', 'py0123456789ab', 'pw0123456789abc', 'x'.repeat(15)];
 for (let n = 1; n <= 15; n++) names.push('n'.repeat(n));
 const macs = ['02:11:22:33:44:55', 'fe:00:00:00:00:01'];
 
-test('veth pairs: the same bytes as npm netlink, every name length (attribute padding), up or not, with or without a MAC', () => {
+test('veth pairs: the same bytes as npm netlink, every name length (attribute padding), up or not, with or without a MAC and a group', () => {
   for (const name of names)
     for (const peer of names)
       for (const up of [true, false])
-        for (const mac of [undefined, macs[1]]) {
-          const spec = { name, mtu: 1450, up, ...(mac ? { mac } : {}), peer: { name: peer, netnsFd: 37, mtu: 1450, mac: macs[0] as string } };
-          const r = createVeth(spec);
-          assert.deepEqual(payload(r), ref.veth(name, 1450, up, mac, spec.peer), `${name}/${peer} up=${up} mac=${mac}`);
-          assert.equal(r.flags, FlagsNew.CREATE | FlagsNew.EXCL | 0x08);
-        }
+        for (const mac of [undefined, macs[1]])
+          for (const group of [undefined, 0x6abcdef1]) {
+            const spec = {
+              name,
+              mtu: 1450,
+              up,
+              ...(mac ? { mac } : {}),
+              ...(group ? { group } : {}),
+              peer: { name: peer, netnsFd: 37, mtu: 1450, mac: macs[0] as string },
+            };
+            const r = createVeth(spec);
+            assert.deepEqual(payload(r), ref.veth(name, 1450, up, mac, spec.peer, group), `${name}/${peer} up=${up} mac=${mac} group=${group}`);
+            assert.equal(r.flags, FlagsNew.CREATE | FlagsNew.EXCL | 0x08);
+          }
 });
 
-test('alias by name, rename, link up and down: the same bytes as npm netlink', () => {
+test('alias by name and by index, rename, link up and down: the same bytes as npm netlink', () => {
   const indexes = [1, 7, 65_536, 2 ** 31 - 1];
+  for (const index of indexes)
+    for (const alias of ['p', 'podwire:abcdef', `podwire:${'z'.repeat(40)}`]) {
+      const r = setLinkAlias(index, alias);
+      assert.deepEqual(payload(r), ref.link({ index }, { ifalias: alias }), `${index} alias ${alias}`);
+      assert.equal(r.flags, 0);
+    }
   for (const name of names)
     for (const alias of ['p', 'podwire:abcdef', `podwire:${'z'.repeat(40)}`]) {
       const r = setLinkAliasByName(name, alias);
@@ -129,6 +157,7 @@ test('alias by name, rename, link up and down: the same bytes as npm netlink', (
 test('link requests refuse index 0 (a request for every link) and non-integers', () => {
   for (const index of [0, -1, 1.5, NaN]) {
     assert.throws(() => renameLink(index, 'eth0'));
+    assert.throws(() => setLinkAlias(index, 'podwire:x'));
     assert.throws(() => setLinkUp(index));
     assert.throws(() => setLinkDown(index));
   }
