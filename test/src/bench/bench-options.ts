@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parsePodCounts } from './restart-report';
 
 /** `--only`: one group alone (all: the full bench). */
-export const ONLY_CHOICES = ['all', 'restart', 'cpu-floor', 'cri', 'hostport', 'masquerade', 'vxlan'] as const;
+export const ONLY_CHOICES = ['all', 'restart', 'cpu-floor', 'cri', 'hostport', 'masquerade', 'vxlan', 'policy'] as const;
 export type Only = (typeof ONLY_CHOICES)[number];
 
 export interface Options {
@@ -26,6 +26,10 @@ export interface Options {
   masqSeqPods: number;
   masqChurnPods: number;
   masqRounds: number;
+  /** NetworkPolicy rows (policy-group-bench.ts): sequential pods, churn@8 pods, rounds. */
+  polSeqPods: number;
+  polChurnPods: number;
+  polRounds: number;
   /** Peers of the peer-programming rows (host-gw, VXLAN, masquerade exclusions). */
   peers: number;
   /** Cross-node rows (vxlan-datapath-bench.ts): rounds, TCP request/response count, iperf3 seconds. */
@@ -68,6 +72,9 @@ export function parseOptions(argv: string[]): Options {
     masqSeqPods: 100,
     masqChurnPods: 160,
     masqRounds: 3,
+    polSeqPods: 100,
+    polChurnPods: 160,
+    polRounds: 3,
     peers: 500,
     xnodeRounds: 3,
     xnodeRequests: 10_000,
@@ -186,6 +193,9 @@ export function parseOptions(argv: string[]): Options {
     o.masqSeqPods = 20;
     o.masqChurnPods = 32;
     o.masqRounds = 1;
+    o.polSeqPods = 20;
+    o.polChurnPods = 32;
+    o.polRounds = 1;
     o.peers = 100;
     o.xnodeRounds = 1;
     o.xnodeRequests = 2_000;

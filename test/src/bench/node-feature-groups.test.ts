@@ -127,10 +127,12 @@ test("cross-node: tcp-rr's and iperf3's output parsed, medians of rounds, VXLAN 
 });
 
 test('--only takes the new groups; --quick shrinks them', () => {
-  for (const g of ['hostport', 'masquerade', 'vxlan']) assert.equal(parseOptions(['--only', g]).only, g);
-  assert.throws(() => parseOptions(['--only', 'policy']), /--only is one of/);
+  for (const g of ['hostport', 'masquerade', 'vxlan', 'policy']) assert.equal(parseOptions(['--only', g]).only, g);
+  assert.throws(() => parseOptions(['--only', 'netpol']), /--only is one of/);
   const full = parseOptions([]);
   const quick = parseOptions(['--quick']);
   assert.equal(full.peers, 500);
   assert.ok(quick.hostPortPods < full.hostPortPods && quick.xnodeRounds < full.xnodeRounds && quick.masqRounds <= full.masqRounds);
+  assert.deepEqual([full.polSeqPods, full.polChurnPods, full.polRounds], [100, 160, 3]);
+  assert.ok(quick.polSeqPods < full.polSeqPods && quick.polChurnPods < full.polChurnPods && quick.polRounds === 1);
 });

@@ -1,6 +1,6 @@
 /**
- * The bench groups of issues 20 and 21, run by `npm run bench` after the CNI rows and alone with
- * `--only hostport|masquerade|vxlan`:
+ * The bench groups of issues 20, 21 and 22, run by `npm run bench` after the CNI rows and alone with
+ * `--only hostport|masquerade|vxlan|policy`:
  *
  *   hostport    ADD with one hostPort mapping: podwire native vs podwire + portmap vs
  *               bridge + host-local + portmap, and podwire's plain ADD (hostport-bench.ts)
@@ -9,6 +9,8 @@
  *   vxlan       500-peer programming pass, host-gw next to VXLAN (peer-routes-bench.ts), and
  *               pod-to-pod latency and throughput across two netns nodes, direct vs VXLAN
  *               (vxlan-datapath-bench.ts)
+ *   policy      NetworkPolicy (issue 22): ADD p50 and churn@8 without a policy vs with 1,000 pods
+ *               and 200 policies, a policy change and a label change in force (policy-group-bench.ts)
  *
  * Each module prints its own table as it finishes; this file runs them, gathers the JSON and
  * the targets.
@@ -19,12 +21,13 @@ import type { Executor } from './cni-driver';
 import { type EgressPeersBenchResult, egressPeersOneTransaction, runEgressPeersBench } from './egress-peers-bench';
 import { type HostPortBenchResult, hostPortTargets, runHostPortBench } from './hostport-bench';
 import { type MasqueradeBenchResult, runMasqueradeBench } from './masquerade-bench';
+import { type PolicyBenchResult, policyTargets, runPolicyBench } from './policy-group-bench';
 import { type PeerRoutesBenchResult, renderPeerRoutesComparison, runPeerRoutesBench } from './peer-routes-bench';
 import { fmt } from './stats';
 import { type VxlanDatapathResult, runVxlanDatapathBench } from './vxlan-datapath-bench';
 
-export type FeatureGroup = 'hostport' | 'masquerade' | 'vxlan';
-export const FEATURE_GROUPS: readonly FeatureGroup[] = ['hostport', 'masquerade', 'vxlan'];
+export type FeatureGroup = 'hostport' | 'masquerade' | 'vxlan' | 'policy';
+export const FEATURE_GROUPS: readonly FeatureGroup[] = ['hostport', 'masquerade', 'vxlan', 'policy'];
 
 /** The keys these groups add to bench-results.json (peerRoutes: the host-gw pass the bench always had). */
 export interface FeatureGroupsResult {
@@ -34,6 +37,7 @@ export interface FeatureGroupsResult {
   peerRoutes?: PeerRoutesBenchResult;
   peerRoutesVxlan?: PeerRoutesBenchResult;
   crossNode?: VxlanDatapathResult;
+  policy?: PolicyBenchResult;
 }
 
 export interface FeatureGroupsContext {
@@ -89,13 +93,26 @@ export async function runFeatureGroups(groups: readonly FeatureGroup[], ctx: Fea
       }),
     );
   }
+  if (groups.includes('policy')) {
+    out.policy = await timed('NetworkPolicy rows', () =>
+      runPolicyBench({
+        runId: o.runId,
+        workDir: ctx.workDir,
+        exec: ctx.exec,
+        seqPods: o.polSeqPods,
+        churnPods: o.polChurnPods,
+        rounds: o.polRounds,
+        log: (m) => ctx.log(`  [policy] ${m}`),
+      }),
+    );
+  }
   return out;
 }
 
 /** Within 10% counts as no regression (one run's noise on a shared 2-CPU machine is about that). */
 export const NO_REGRESSION_TOLERANCE = 0.1;
 
-/** The targets of issue 20 these groups measured (issue 21 asks for ratios only). */
+/** The targets of issues 20 and 22 these groups measured (issue 21 asks for ratios only). */
 export function featureTargets(r: FeatureGroupsResult): Target[] {
   const t: Target[] = [];
   if (r.hostPorts) t.push(...hostPortTargets(r.hostPorts));
@@ -130,5 +147,6 @@ export function featureTargets(r: FeatureGroupsResult): Target[] {
       margin: '-',
     });
   }
+  if (r.policy) t.push(...policyTargets(r.policy));
   return t;
 }

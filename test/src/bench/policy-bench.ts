@@ -21,7 +21,8 @@
  *
  * podwired runs in a netns of the bench's own ("node"); pods use 10.246.128.0/17, the remote
  * pods' addresses 10.246.0.0/17. Prints one JSON object: every run's figures, medians and ranges.
- * Standalone: not part of `npm run bench`.
+ * `npm run bench -- --only policy` runs the same model inside the bench (policy-group-bench.ts),
+ * the two podwired interleaved pod by pod and with churn@8 rows.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,8 +40,8 @@ const arg = (name: string, dflt: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
-const WORLD_PODS = 1000;
-const POLICIES = 200;
+export const WORLD_PODS = 1000;
+export const POLICIES = 200;
 const APPS = 50;
 const NAMESPACE = 'bench';
 
@@ -49,7 +50,7 @@ export function policyFile(opts: { changed: boolean; relabelled: boolean; local?
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policyObjects(opts) });
 }
 
-type K8sObject = { kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+export type K8sObject = { kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
 /** The model: namespace bench (and ten others), 1,000 pods, 200 policies of mixed shapes. */
 export function policyObjects(opts: { changed: boolean; relabelled: boolean; local?: number }): K8sObject[] {
@@ -115,7 +116,7 @@ interface RunResult {
 }
 
 /** p50 of podwired's own ADD durations (its per-call log lines) for the containers of `pods`. */
-function serverAddP50(server: PodwiredProcess, pods: readonly PodRef[]): number {
+export function serverAddP50(server: PodwiredProcess, pods: readonly PodRef[]): number {
   const ids = new Set(pods.map((p) => p.containerId));
   const ds = server
     .logRecords()
@@ -164,7 +165,7 @@ async function sighup(server: PodwiredProcess): Promise<{ reloadMs: number; inFo
 }
 
 /** Applies one object through the API server; resolves with podwired's "change in force" line for it and the wall time until it was logged. */
-async function watchChange(
+export async function watchChange(
   server: PodwiredProcess,
   api: FakeApiProcess,
   obj: K8sObject,
@@ -184,7 +185,7 @@ async function watchChange(
   }
 }
 
-function collectionOf(o: K8sObject): string {
+export function collectionOf(o: K8sObject): string {
   return o.kind === 'Pod' ? POLICY_COLLECTIONS.pods : o.kind === 'Namespace' ? POLICY_COLLECTIONS.namespaces : POLICY_COLLECTIONS.policies;
 }
 

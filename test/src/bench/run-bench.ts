@@ -7,7 +7,7 @@
  *   node test/dist/bench/run-bench.js [--quick] [--pods N] [--fill N] [--samples N]
  *        [--shim-runs N] [--fill-budget-s S] [--executor helper|node] [--out PATH]
  *        [--run-id ID] [--work-dir DIR]
- *        [--only all|restart|cpu-floor|cri|hostport|masquerade|vxlan] [--restart-pods N,N]
+ *        [--only all|restart|cpu-floor|cri|hostport|masquerade|vxlan|policy] [--restart-pods N,N]
  *        [--restart-timeout-s S] [--restart-poll-ms MS]
  *        [--restart-check-sample K] [--cpu-calls N] [--cpu-warmup N] [--gone-pods M]
  *
@@ -23,6 +23,9 @@
  * hostPort ADD chains, masquerade off vs on and the 500-peer exclusions, peer programming
  * host-gw vs VXLAN and pod-to-pod latency and throughput across netns nodes; all three also
  * run at the end of the full bench (the VXLAN group's host-gw pass is the bench's peerRoutes).
+ * `--only policy` runs issue 22's NetworkPolicy rows (policy-group-bench.ts): ADD p50 and churn@8
+ * without a policy vs with 1,000 pods and 200 policies, a policy change and a label change in
+ * force; they also run at the end of the full bench.
  *
  * One module per workload: cni-workloads.ts (sequential, churn, latency at 0 and N pods, for
  * every configuration), shim-bench.ts (the shim alone), kernel-floor.ts, cpu-floor.ts,
@@ -95,7 +98,10 @@ async function main(): Promise<number> {
         : `masquerade off/on: ${o.masqSeqPods} sequential pods, ${o.masqChurnPods} churn@8 pods, ${o.masqRounds} round(s); exclusions for ${o.peers} peers\n`) +
       (o.only !== 'all' && o.only !== 'vxlan'
         ? ''
-        : `peer programming ${o.peers} peers host-gw and VXLAN; cross-node ${o.xnodeRounds} round(s): ${o.xnodeRequests} TCP request/responses, iperf3 ${o.xnodeSeconds} s\n`),
+        : `peer programming ${o.peers} peers host-gw and VXLAN; cross-node ${o.xnodeRounds} round(s): ${o.xnodeRequests} TCP request/responses, iperf3 ${o.xnodeSeconds} s\n`) +
+      (o.only !== 'all' && o.only !== 'policy'
+        ? ''
+        : `NetworkPolicy: ${o.polSeqPods} sequential pods, ${o.polChurnPods} churn@8 pods, ${o.polRounds} round(s), without vs with 1,000 pods and 200 policies\n`),
   );
   const needed =
     o.only === 'all' || o.only === 'hostport'
@@ -313,9 +319,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${report.text}\n\npodwired RSS idle at start: ${fmt(rssIdle)} MB\n`);
     // Issues 20 and 21: hostPorts, masquerade, peer programming host-gw vs VXLAN, cross-node
     // datapath. Each prints its own table; their targets follow.
-    const groups = await timed('hostPort, masquerade and VXLAN groups', () => featureGroups(FEATURE_GROUPS));
+    const groups = await timed('hostPort, masquerade, VXLAN and NetworkPolicy groups', () => featureGroups(FEATURE_GROUPS));
     const groupTargets = featureTargets(groups);
-    process.stdout.write(`\nhostPort and masquerade targets\n${renderTargets(groupTargets)}\n`);
+    process.stdout.write(`\nhostPort, masquerade and NetworkPolicy targets\n${renderTargets(groupTargets)}\n`);
     const wallS = (performance.now() - wallStart) / 1000;
     process.stdout.write(`\nbenchmark wall time: ${fmt(wallS)} s\n`);
     const json = {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type BenchJson, FEATURE_FIGURES, README_FIGURES, type SummaryRow, formatRow, median, summarizeRuns } from './run-summary';
+import { type BenchJson, FEATURE_FIGURES, POLICY_FIGURES, README_FIGURES, type SummaryRow, formatRow, median, summarizeRuns } from './run-summary';
 
 const run = (bridgeAdd: number, podwireAdd: number, cpuRatio?: number): BenchJson => ({
   configs: [
@@ -56,4 +56,16 @@ test('the issue 20/21 figures read the new groups, and stay empty for runs witho
   assert.equal(formatRow(get('program 500 peers: VXLAN') as SummaryRow), '2.50× (2.50–2.50)');
   assert.equal(get('cross-node throughput')?.values.length, 2, 'the run without the groups is left out');
   assert.equal(formatRow(get('sequential ADD p50, masquerade on') as SummaryRow), '-');
+});
+
+test("the issue 22 figures read each run's medians over its rounds, and skip runs without the policy rows", () => {
+  const pol = (ratio: number, policyMs: number | null): BenchJson => ({
+    policy: { figures: { seqAddRatio: { median: ratio }, policyChangeInForceMs: { median: policyMs }, labelChangeInForceMs: { median: 2 } } },
+  });
+  const rows = summarizeRuns([pol(1.1, 50), pol(1.3, null), pol(1.2, 70), run(20, 5)], POLICY_FIGURES);
+  const get = (label: string) => rows.find((r) => r.label.startsWith(label)) as SummaryRow;
+  assert.equal(formatRow(get('ADD p50: with policies ÷ without')), '1.20× (1.10–1.30)');
+  assert.deepEqual(get('policy change in force').values, [50, 70], 'a figure written as null (not finite) is left out');
+  assert.equal(formatRow(get('label change of 1 pod')), '2.00 ms (2.00–2.00)');
+  assert.equal(formatRow(get('churn@8 ADD pods/s, no policy')), '-');
 });

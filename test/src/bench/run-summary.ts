@@ -51,6 +51,8 @@ export interface BenchJson {
     vxlan?: { rrP50Us: number; rrP99Us: number; gbps: number };
     ratios?: { rrP50: number; rrP99: number; throughput: number };
   };
+  /** Issue 22 (policy-group-bench.ts): each figure's median over the run's rounds. */
+  policy?: { figures?: Partial<Record<string, { median: number | null }>> };
 }
 
 interface MasqueradeSideJson {
@@ -193,6 +195,26 @@ export const FEATURE_FIGURES: readonly Figure[] = [
   { label: 'cross-node TCP throughput, direct', unit: ' Gbit/s', read: (r) => r.crossNode?.direct?.gbps },
   { label: 'cross-node TCP throughput, VXLAN', unit: ' Gbit/s', read: (r) => r.crossNode?.vxlan?.gbps },
   { label: 'cross-node throughput: VXLAN ÷ direct', unit: '×', read: (r) => r.crossNode?.ratios?.throughput },
+];
+
+const pol = (run: BenchJson, key: string) => run.policy?.figures?.[key]?.median ?? undefined;
+
+/** Issue 22: the NetworkPolicy rows (each run's figure is its median over its rounds). */
+export const POLICY_FIGURES: readonly Figure[] = [
+  { label: 'ADD p50, no policy', unit: ' ms', read: (r) => pol(r, 'seqAddP50NoPolicy') },
+  { label: 'ADD p50, 1,000 pods and 200 policies', unit: ' ms', read: (r) => pol(r, 'seqAddP50Policy') },
+  { label: 'ADD p50: with policies ÷ without (≤ 1.2×)', unit: '×', read: (r) => pol(r, 'seqAddRatio') },
+  { label: "podwired's own ADD p50, no policy", unit: ' ms', read: (r) => pol(r, 'serverAddP50NoPolicy') },
+  { label: "podwired's own ADD p50, with policies", unit: ' ms', read: (r) => pol(r, 'serverAddP50Policy') },
+  { label: "podwired's own ADD: with ÷ without", unit: '×', read: (r) => pol(r, 'serverAddRatio') },
+  { label: 'policy change in force, 1,000 pods (≤ 100 ms)', unit: ' ms', read: (r) => pol(r, 'policyChangeInForceMs') },
+  { label: 'policy change: PUT → podwired log line', unit: ' ms', read: (r) => pol(r, 'policyChangeWallMs') },
+  { label: 'label change of 1 pod among 1,000 in force (≤ 10 ms)', unit: ' ms', read: (r) => pol(r, 'labelChangeInForceMs') },
+  { label: 'label change: PUT → podwired log line', unit: ' ms', read: (r) => pol(r, 'labelChangeWallMs') },
+  { label: 'churn@8 ADD pods/s, no policy', unit: '', read: (r) => pol(r, 'churnAddPerSecondNoPolicy') },
+  { label: 'churn@8 ADD pods/s, with policies', unit: '', read: (r) => pol(r, 'churnAddPerSecondPolicy') },
+  { label: 'churn@8 ADD pods/s: with ÷ without', unit: '×', read: (r) => pol(r, 'churnAddRatio') },
+  { label: 'churn@8 DEL pods/s: with ÷ without', unit: '×', read: (r) => pol(r, 'churnDelRatio') },
 ];
 
 function sum(a: number | undefined, b: number | undefined): number | undefined {
