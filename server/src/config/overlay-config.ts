@@ -55,3 +55,18 @@ export function parseOverlay(encapsulation: unknown, vxlan: unknown): OverlayCon
     },
   };
 }
+
+/**
+ * What a SIGHUP cannot apply to a running overlay: another mode, VNI or port (the device, its
+ * FDB and the port filter are made for them at start). A note asking for a restart, or
+ * undefined when the overlay settings are unchanged. `vni` and `port` count only with VXLAN on.
+ */
+export function overlayChangeNeedingRestart(running: OverlayConfig, next: OverlayConfig): string | undefined {
+  if (next.encapsulation !== running.encapsulation)
+    return `peers.encapsulation changed from ${running.encapsulation} to ${next.encapsulation}: restart podwired to apply it`;
+  if (running.encapsulation === 'none') return undefined;
+  const changed = (['vni', 'port'] as const).filter((k) => running.vxlan[k] !== next.vxlan[k]);
+  if (changed.length === 0) return undefined;
+  const what = changed.map((k) => `peers.vxlan.${k} ${running.vxlan[k]} -> ${next.vxlan[k]}`).join(', ');
+  return `${what}: restart podwired to apply it (the running overlay keeps VNI ${running.vxlan.vni} on port ${running.vxlan.port})`;
+}

@@ -10,7 +10,7 @@ import { StaticPeerSource } from './static-peer-source';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 import { VxlanOverlay, removeVxlanLeftovers } from './vxlan-overlay';
 import type { KernelLink } from '../rtnl/kernel-objects';
-import { vxlanDeviceName } from '../config/overlay-config';
+import { NO_OVERLAY, overlayChangeNeedingRestart, vxlanDeviceName } from '../config/overlay-config';
 import { VxlanFilter } from './vxlan-filter';
 import { NftContext } from '../nft/nft-context';
 
@@ -186,16 +186,15 @@ export class PeerRouting {
     return done;
   }
 
-  /** SIGHUP: a re-read configuration. Static peers are replaced; other changes need a restart (returned as a note). */
   /** The largest pod MTU the encapsulation carries; undefined without encapsulation (no limit of podwire's). */
   maxPodMtu(): number | undefined {
     return this.overlay?.maxPodMtu();
   }
 
+  /** SIGHUP: a re-read configuration. Static peers are replaced; other changes need a restart (returned as a note). */
   reload(cluster: ClusterConfig): string {
-    const encapsulation = this.overlay ? this.overlay.encapsulation : 'none';
-    if (cluster.overlay.encapsulation !== encapsulation)
-      return `peers.encapsulation changed from ${encapsulation} to ${cluster.overlay.encapsulation}: restart podwired to apply it`;
+    const overlayNote = overlayChangeNeedingRestart(this.overlay ? this.overlay.config : NO_OVERLAY, cluster.overlay);
+    if (overlayNote !== undefined) return overlayNote;
     if (cluster.peers.source !== this.source.kind)
       return `peers.source changed from ${this.source.kind} to ${cluster.peers.source}: restart podwired to apply it`;
     if (this.source instanceof StaticPeerSource && cluster.peers.source === 'static') {

@@ -143,6 +143,11 @@ export class VxlanOverlay implements PeerOverlay {
     return this.opts.config.encapsulation;
   }
 
+  /** The overlay settings this device was made for (a SIGHUP cannot change them). */
+  get config(): Readonly<OverlayConfig> {
+    return this.opts.config;
+  }
+
   /** The underlay's family (the local address's), 4 until it is known. */
   private underlayFamily(): 4 | 6 {
     const local = this.opts.localIPs()[0];

@@ -392,7 +392,7 @@ export class NetnsPool {
       lines.push(`netns add ${name}`);
     }
     if (lines.length === 0) return;
-    const r = await runCommand('ip', ['-batch', '-'], { input: lines.join('\n') + '\n', timeoutMs: 120_000 });
+    const r = await runCommand('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`ip -batch (netns add x${lines.length}) exited ${r.code}: ${r.stderr.trim()}`);
   }
 
@@ -404,7 +404,7 @@ export class NetnsPool {
       .filter((n) => n.startsWith(`${this.prefix}-`));
     this.names.length = 0;
     if (listed.length === 0) return;
-    await runCommand('ip', ['-batch', '-'], { input: listed.map((n) => `netns del ${n}`).join('\n') + '\n', timeoutMs: 120_000 });
+    await runCommand('ip', ['-batch', '-'], { input: `${listed.map((n) => `netns del ${n}`).join('\n')}\n`, timeoutMs: 120_000 });
   }
 }
 

@@ -7,7 +7,7 @@
 /** Milliseconds since the epoch of a logrus `time="2026-12-01T22:49:51.479287180Z"`, to the microsecond. */
 export function logTimeMs(line: string): number | undefined {
   const m = /time="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z"/.exec(line);
-  if (!m || !m[1]) return undefined;
+  if (!m?.[1]) return undefined;
   const whole = Date.parse(`${m[1]}Z`);
   const frac = m[2] ? Number(`0.${m[2]}`) * 1000 : 0;
   return whole + frac;

@@ -72,7 +72,7 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
     hostLines.push(`link set ${host(i)} up`);
     hostLines.push(`route add ${podIp(i)}/32 dev ${host(i)} scope link proto 199`);
   }
-  const hostRun = await exec.exec({ file: ip, args: ['-batch', '-'], env, stdin: hostLines.join('\n') + '\n' });
+  const hostRun = await exec.exec({ file: ip, args: ['-batch', '-'], env, stdin: `${hostLines.join('\n')}\n` });
   if (hostRun.status !== 0) failures.push(`host batch exited ${hostRun.status}: ${hostRun.stderr.trim().slice(0, 300)}`);
 
   const podTimes: number[] = [];
@@ -85,7 +85,7 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
       'route add 169.254.1.1/32 dev eth0 scope link',
       'route add default via 169.254.1.1 dev eth0',
     ];
-    const r = await exec.exec({ file: ip, args: ['-n', pool.name(i), '-batch', '-'], env, stdin: lines.join('\n') + '\n' });
+    const r = await exec.exec({ file: ip, args: ['-n', pool.name(i), '-batch', '-'], env, stdin: `${lines.join('\n')}\n` });
     if (r.status !== 0) failures.push(`pod batch ${pool.name(i)} exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
     podTimes.push(r.elapsedMs);
     if (r.cpuMs !== undefined) podCpu.push(r.cpuMs);
@@ -102,7 +102,7 @@ export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: numb
 
   const delLines: string[] = [];
   for (let i = 0; i < pods; i++) delLines.push(`link del ${host(i)}`);
-  const delRun = await exec.exec({ file: ip, args: ['-batch', '-'], env, stdin: delLines.join('\n') + '\n' });
+  const delRun = await exec.exec({ file: ip, args: ['-batch', '-'], env, stdin: `${delLines.join('\n')}\n` });
   if (delRun.status !== 0) failures.push(`del batch exited ${delRun.status}: ${delRun.stderr.trim().slice(0, 300)}`);
 
   const podBatch = summarize(podTimes);

@@ -8,6 +8,7 @@ export async function machine(): Promise<Record<string, string | number>> {
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
   const nproc = (await runCommand('nproc', [])).stdout.trim();
   const kernel = (await runCommand('uname', ['-r'])).stdout.trim();
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format syntax, passed verbatim.
   const pluginsVersion = (await runCommand('dpkg-query', ['-W', '-f=${Version}', 'containernetworking-plugins'])).stdout.trim();
   return {
     nproc: Number(nproc),

@@ -28,7 +28,16 @@ import { PodwiredProcess } from '../lib/podwired-process';
 import { runCommand } from '../lib/run-command';
 import { readStore } from '../lib/store-rows';
 import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PluginUnderTest, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
-import { type RestartVerdict, type StartupLogs, findStartupLogs, flattenFields, inIpv4Subnet, restartTarget, restartVerdict, spreadIndices } from './restart-report';
+import {
+  type RestartVerdict,
+  type StartupLogs,
+  findStartupLogs,
+  flattenFields,
+  inIpv4Subnet,
+  restartTarget,
+  restartVerdict,
+  spreadIndices,
+} from './restart-report';
 import { type Stats, fmt, renderTable, summarize } from './stats';
 
 /** The rows' pod subnet: the other bench parts use 10.250-10.252 (host) and 10.62-10.66 (private netns). */
@@ -570,7 +579,7 @@ export async function runRestartRow(o: RestartBenchOptions): Promise<RestartRowR
           waitedMs: k.waitedMs,
         };
         if (k.hostLinks.length > 0) {
-          await runCommand('ip', ['-force', '-batch', '-'], { input: k.hostLinks.map((l) => `link del ${l}`).join('\n') + '\n', timeoutMs: 300_000 });
+          await runCommand('ip', ['-force', '-batch', '-'], { input: `${k.hostLinks.map((l) => `link del ${l}`).join('\n')}\n`, timeoutMs: 300_000 });
         }
         for (const r of k.routes4) await runCommand('ip', ['route', 'del', ...r.split(' ')]);
         if (k.hostLinks.length + k.routes4.length + k.routes6.length > 0) {

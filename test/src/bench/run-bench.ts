@@ -177,7 +177,7 @@ async function main(): Promise<number> {
         )}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
       );
       const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, cpuFloor: cf, targets, wallSeconds: wallS };
-      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      fs.writeFileSync(o.out, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
       process.stdout.write(`results written to ${o.out}\n`);
       return 0;
     }
@@ -195,7 +195,7 @@ async function main(): Promise<number> {
       const wallS = (performance.now() - wallStart) / 1000;
       process.stdout.write(`${renderCri(cri)}\n\nbenchmark wall time: ${fmt(wallS)} s\n`);
       const json = { machine: m, options: { ...o, workDir: undefined }, cri, wallSeconds: wallS };
-      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      fs.writeFileSync(o.out, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
       process.stdout.write(`results written to ${o.out}\n`);
       return 0;
     }
@@ -211,7 +211,7 @@ async function main(): Promise<number> {
         )}\n\nbenchmark wall time: ${fmt(wallS)} s\n`,
       );
       const json = { machine: m, options: { ...o, workDir: undefined }, executor: exec.kind, restart: rows, targets, wallSeconds: wallS };
-      fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+      fs.writeFileSync(o.out, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
       process.stdout.write(`results written to ${o.out}\n`);
       return rows.every((r) => r.verdict !== 'FAILED') ? 0 : 1;
     }
@@ -290,7 +290,7 @@ async function main(): Promise<number> {
       // Peer route programming (cross-node routing): prints its own table; measured after the CNI benchmark.
       peerRoutes: await runPeerRoutesBench(o.runId, o.quick ? 100 : 500),
     };
-    fs.writeFileSync(o.out, JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    fs.writeFileSync(o.out, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     process.stdout.write(`results written to ${o.out}\n`);
     return 0;
   } finally {
