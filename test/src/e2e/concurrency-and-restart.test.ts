@@ -4,6 +4,7 @@ import { E2eHarness } from '../lib/e2e-harness';
 import { type IpRoute, ipJson, settledVeths } from '../lib/netns';
 import { netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
+import { mapPool } from '../lib/pool';
 
 const NET = 'e2e-conc';
 const CONF = netConf(NET, '10.233.0.0/24');
@@ -23,8 +24,7 @@ function addressOf(json: Record<string, unknown> | undefined): string {
 
 test('50 concurrent ADDs get 50 distinct addresses, each routed to its own veth', async () => {
   const names = Array.from({ length: 50 }, (_, i) => `c${i}`);
-  const nss = [];
-  for (const n of names) nss.push(await h.netns.create(n));
+  const nss = await mapPool(names, 16, (n) => h.netns.create(n));
   const adds = await Promise.all(nss.map((ns, i) => h.shim({ command: 'ADD', containerId: `ctr-${names[i]}`, netns: ns.path, ifname: 'eth0', config: CONF })));
   for (const a of adds) assert.equal(a.exitCode, 0, a.stdout + a.stderr);
   const addrs = adds.map((a) => addressOf(a.json));

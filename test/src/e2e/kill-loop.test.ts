@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { E2eHarness } from '../lib/e2e-harness';
 import { type IpRoute, ipJson, settledVeths } from '../lib/netns';
+import { mapPool } from '../lib/pool';
 import { type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
@@ -21,7 +22,13 @@ const netnsPaths: string[] = [];
 
 before(async () => {
   h = await E2eHarness.start('kill');
-  for (let i = 0; i < PODS; i++) netnsPaths.push((await h.netns.create(`k${i}`)).path);
+  // (16 at a time: one `ip netns add` after another took seconds.)
+  const made = await mapPool(
+    Array.from({ length: PODS }, (_, i) => i),
+    16,
+    (i) => h.netns.create(`k${i}`),
+  );
+  netnsPaths.push(...made.map((n) => n.path));
 });
 after(async () => {
   await h.cleanup();
@@ -106,10 +113,13 @@ test(`${ROUNDS} rounds of ADD/DELs over ${PODS} pods, ${CONCURRENCY} at a time, 
       [],
       'routes point at the attachments’ veths',
     );
-    for (let i = 0; i < PODS; i++) {
-      const links = await settledVeths(`${h.netns.prefix}-k${i}`, up.has(i) ? 1 : 0);
-      assert.equal(links.length, up.has(i) ? 1 : 0, `pod ${i} has ${up.has(i) ? 'its' : 'no'} veth`);
-    }
+    // Every pod's netns read, 16 at a time (one `ip` after another took seconds per round).
+    const veths = await mapPool(
+      Array.from({ length: PODS }, (_, i) => i),
+      16,
+      (i) => settledVeths(`${h.netns.prefix}-k${i}`, up.has(i) ? 1 : 0),
+    );
+    for (const [i, links] of veths.entries()) assert.equal(links.length, up.has(i) ? 1 : 0, `pod ${i} has ${up.has(i) ? 'its' : 'no'} veth`);
     await pool([...up], async (i) => {
       const check = await call(i, 'CHECK');
       assert.equal(check.exitCode, 0, `pod ${i} passes CHECK: ${check.stdout}`);
