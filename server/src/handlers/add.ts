@@ -144,7 +144,7 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
     if (deps.policy && args.podNamespace !== undefined && args.podName !== undefined) {
       const pod: PodRef = { namespace: args.podNamespace, name: args.podName };
       try {
-        await deps.policy.admit(pod, { ifname: hostIfname, ips: add.allocation.leases.map((l) => l.address) });
+        await deps.policy.admit(pod, { sandbox: key.containerId, ifname: hostIfname, ips: add.allocation.leases.map((l) => l.address) });
       } catch (err) {
         // admit() changed nothing when it threw before its transaction; release() is a no-op then.
         add.policed = pod;

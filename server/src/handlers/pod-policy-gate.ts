@@ -9,15 +9,29 @@ export interface PodRef {
   name: string;
 }
 
+/** One podwire attachment of a pod: its sandbox (CNI_CONTAINERID), host veth and leased addresses. */
+export interface PodInterface {
+  sandbox: string;
+  ifname: string;
+  ips: string[];
+}
+
 export interface PodPolicyGate {
   /**
    * ADD, before the pod's interface exists: its labels known (one bounded GET from the source
    * when unseen) and its elements programmed in one transaction, so its policies hold from
-   * its first packet. Throws CniError: 11 (try again later) when the labels cannot be had,
-   * 103 when the kernel refuses the policy state; never lets the pod through unpoliced.
+   * its first packet. A pod may have several podwire attachments (Multus): each ADD of the
+   * same sandbox adds its interface to the ones already policed; an ADD from a new sandbox
+   * (the pod's sandbox recreated) replaces the old sandbox's interfaces. Throws CniError: 11
+   * (try again later) when the labels cannot be had, 103 when the kernel refuses the policy
+   * state; never lets the pod through unpoliced.
    */
-  admit(pod: PodRef, local: { ifname: string; ips: string[] }): Promise<void>;
-  /** DEL, and ADD's rollback: the pod's elements removed, if `ifname` is the interface registered for it. Throws CniError 103 when the kernel refuses. */
+  admit(pod: PodRef, local: PodInterface): Promise<void>;
+  /**
+   * DEL, and ADD's rollback: the elements of the pod's interface `ifname` removed (its other
+   * interfaces stay policed); nothing when `ifname` is not registered for it. Throws CniError
+   * 103 when the kernel refuses.
+   */
   release(pod: PodRef, ifname: string): void;
   /** CHECK: what of the pod's policy state is not as ADD left it ([] when all is). */
   missing(pod: PodRef, ifname: string): string[];

@@ -66,7 +66,7 @@ test('reload: a good file is delivered and applied as a delta; a bad file keeps 
   const compiler = new PolicyCompiler({ table: 't' });
   applySnapshot(compiler, snaps[0]!);
   compiler.build();
-  compiler.setLocal('x/a', { ifname: 'pwa', ips: ['10.42.1.1'] });
+  compiler.setLocal('x/a', [{ ifname: 'pwa', ips: ['10.42.1.1'] }]);
   assert.deepEqual(applySnapshot(compiler, snaps[0]!), [], 'nothing changed, nothing to do');
 
   text = YAML.replace('labels: {pod: b}', 'labels: {pod: c}');

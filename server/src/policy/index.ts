@@ -15,7 +15,7 @@
  *     onChange: (ch) => nft.run('policy change', applyChange(compiler, ch)),
  *     onProblem: (m) => log.warn(m),
  *   });                                                            // resolves after the first snapshot
- *   for (const lease of leasesHere) compiler.setLocal(`${ns}/${name}`, { ifname, ips });  // before build: no commands needed
+ *   for (const lease of leasesHere) compiler.setLocal(`${ns}/${name}`, [{ ifname, ips }]);  // every interface of its newest sandbox; before build: no commands needed
  *   nft.run('policy build', compiler.build()); synced = true;      // or append build() to the table's rebuild transaction
  *
  *   // ADD (K8S_POD_NAMESPACE/K8S_POD_NAME from CNI_ARGS), before ADD returns:
@@ -24,7 +24,7 @@
  *     if (!pod) throw new CniError(CniCode.TryAgainLater, ...);    // never fail-open
  *     nft.run('policy pod', compiler.setPod(pod));
  *   }
- *   nft.run('policy ADD', compiler.setLocal(key, { ifname: hostVeth, ips: leasedIPs }));
+ *   nft.run('policy ADD', compiler.setLocal(key, [...interfacesOfItsSandbox, { ifname: hostVeth, ips: leasedIPs }]));
  *   // DEL:
  *   nft.run('policy DEL', compiler.removeLocal(key));
  *   // SIGHUP with the file source: (source as FilePolicySource).reload() -> onSnapshot.

@@ -29,6 +29,9 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The server's kubeconfig (it listens once, for every test). */
+let kc: Promise<string> | undefined;
+const kubeconfigOnce = () => (kc ??= api.kubeconfig(dir));
 const put = (c: string, o: Record<string, unknown>) => api.put(c, o as never);
 function describe(c: PolicyChange): string {
   if (c.op === 'delete') return `${c.kind} delete ${'key' in c ? c.key : c.name}`;
@@ -50,7 +53,7 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
   put(PODS, podObject('x/a'));
   put(PODS, podObject('y/b'));
   put(NPS, policyObject('x', 'p', { podSelector: {}, policyTypes: ['Ingress'] }));
-  const kubeconfig = await api.kubeconfig(dir);
+  const kubeconfig = await kubeconfigOnce();
   const source = await KubernetesPolicySource.create({ kubeconfig, retryMs: 50 });
   const snaps: PolicySnapshot[] = [];
   const changes: string[] = [];
@@ -122,6 +125,36 @@ test('list, watch, bookmark, watch timeout, 410 Gone, a failed watch, GET of one
     assert.equal(await source.fetchPod('x', 'nope', 2000), undefined);
     api.getDelayMs = 500;
     await assert.rejects(source.fetchPod('x', 'a', 100), /did not answer for Pod x\/a within 100 ms/);
+  } finally {
+    source.stop();
+  }
+});
+
+test('ingress "from" survives the typed client: a listed policy and a watched one give the same peers (no fail-open)', { timeout: 30_000 }, async () => {
+  const spec = {
+    podSelector: { matchLabels: { app: 'web' } },
+    ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ port: 80 }] }],
+    egress: [{ to: [{ ipBlock: { cidr: '10.9.0.0/16' } }] }],
+  };
+  put(NPS, policyObject('q', 'listed', spec));
+  const kubeconfig = await kubeconfigOnce();
+  const source = await KubernetesPolicySource.create({ kubeconfig, retryMs: 50 });
+  const snaps: PolicySnapshot[] = [];
+  const changes: PolicyChange[] = [];
+  try {
+    await source.start({ onSnapshot: (s) => snaps.push(s), onChange: (c) => changes.push(c) });
+    const listed = snaps[0]!.policies.find((p) => p.name === 'listed')!;
+    assert.equal(listed.ingress[0]!.peers?.length, 1, 'the listed policy keeps its "from" peer');
+    assert.equal(listed.egress[0]!.peers?.length, 1, 'and its "to" peer');
+    await until('the three watches', () => api.openWatches(NPS) >= 1);
+    put(NPS, policyObject('q', 'watched', spec));
+    await until('the watch event', () => changes.some((c) => c.kind === 'NetworkPolicy' && c.op === 'set' && c.value.name === 'watched'));
+    const watched = changes.find((c) => c.kind === 'NetworkPolicy' && c.op === 'set' && c.value.name === 'watched') as Extract<
+      PolicyChange,
+      { kind: 'NetworkPolicy'; op: 'set' }
+    >;
+    assert.deepEqual(watched.value.ingress, listed.ingress, 'watched and listed agree');
+    assert.deepEqual(watched.value.egress, listed.egress);
   } finally {
     source.stop();
   }

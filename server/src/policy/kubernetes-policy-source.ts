@@ -85,6 +85,23 @@ class RestartingInformer {
   }
 }
 
+/**
+ * A NetworkPolicy in the API's wire shape. A list goes through the client's typed
+ * deserializer, which renames an ingress rule's `from` to `_from` (a reserved word in its
+ * generated models); watch events are plain JSON. Read as it came, a listed policy's `from`
+ * would be absent, i.e. "every peer": fail-open. Both shapes give `from` here.
+ */
+export function wireNetworkPolicy(o: ApiObject): object {
+  const spec = (o as { spec?: { ingress?: unknown } }).spec;
+  if (!spec || !Array.isArray(spec.ingress)) return o;
+  const ingress = spec.ingress.map((r: unknown) => {
+    if (!r || typeof r !== 'object' || !('_from' in r)) return r;
+    const { _from, ...rest } = r as { _from?: unknown; from?: unknown };
+    return rest.from === undefined && _from !== undefined ? { ...rest, from: _from } : rest;
+  });
+  return { ...o, spec: { ...spec, ingress } };
+}
+
 export class KubernetesPolicySource implements PolicySource {
   readonly kind = 'kubernetes' as const;
   private readonly informers = new Map<Kind, RestartingInformer>();
@@ -193,7 +210,7 @@ export class KubernetesPolicySource implements PolicySource {
 
   private parse(kind: Kind, o: ApiObject): Namespace | Pod | NetworkPolicy | undefined {
     try {
-      const raw = { ...(o as object), kind };
+      const raw = { ...(kind === 'NetworkPolicy' ? wireNetworkPolicy(o) : (o as object)), kind };
       return kind === 'Namespace' ? parseNamespace(raw) : kind === 'Pod' ? parsePod(raw) : parseNetworkPolicy(raw);
     } catch (err) {
       this.handlers?.onProblem?.(`policy: ${(err as Error).message}; left out`, err);

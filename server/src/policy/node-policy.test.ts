@@ -86,8 +86,8 @@ test('start: the snapshot and the stored local pods are built with the table in 
   text = POLICY_FILE;
   const { tables, policy } = setUp();
   const unknown = await policy.start([
-    { pod: { namespace: 'x', name: 'a' }, ifname: 'pwa0', ips: ['10.123.7.2'] },
-    { pod: { namespace: 'x', name: 'gone' }, ifname: 'pwg0', ips: ['10.123.7.9'] },
+    { pod: { namespace: 'x', name: 'a' }, sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2'] },
+    { pod: { namespace: 'x', name: 'gone' }, sandbox: 'ctr-gone', ifname: 'pwg0', ips: ['10.123.7.9'] },
   ]);
   assert.deepEqual(unknown, ['x/gone']);
   const n = tables.transactions;
@@ -104,7 +104,7 @@ test('start: the snapshot and the stored local pods are built with the table in 
 
   // ADD of b (known), then DEL of a: element deltas, one transaction each.
   const m = tables.transactions;
-  await policy.admit({ namespace: 'x', name: 'b' }, { ifname: 'pwb0', ips: ['10.123.7.3'] });
+  await policy.admit({ namespace: 'x', name: 'b' }, { sandbox: 'ctr-b', ifname: 'pwb0', ips: ['10.123.7.3'] });
   assert.equal(tables.transactions - m, 1);
   assert.deepEqual(setElems('pod-if').sort(), ['pwa0', 'pwb0']);
   assert.deepEqual(tables.drift(), []);
@@ -116,7 +116,7 @@ test('start: the snapshot and the stored local pods are built with the table in 
 
   // An unknown pod: 11, nothing programmed.
   await assert.rejects(
-    policy.admit({ namespace: 'x', name: 'nobody' }, { ifname: 'pwn0', ips: ['10.123.7.4'] }),
+    policy.admit({ namespace: 'x', name: 'nobody' }, { sandbox: 'ctr-nobody', ifname: 'pwn0', ips: ['10.123.7.4'] }),
     (err: unknown) => err instanceof CniError && err.code === 11,
   );
   assert.deepEqual(setElems('pod-if'), ['pwb0']);
@@ -126,7 +126,7 @@ test('start: the snapshot and the stored local pods are built with the table in 
 test('nft flush ruleset: the resync finds the drift and the whole write brings the policy objects back', async () => {
   text = POLICY_FILE;
   const { tables, policy } = setUp();
-  await policy.start([{ pod: { namespace: 'x', name: 'a' }, ifname: 'pwa0', ips: ['10.123.7.2'] }]);
+  await policy.start([{ pod: { namespace: 'x', name: 'a' }, sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2'] }]);
   tables.rebuild({ masquerade, portMappings: [] });
   const before = chains();
   nft('flush', 'ruleset');
@@ -149,7 +149,7 @@ test('a refused policy delta is recovered by writing the table whole; a policy c
   text = POLICY_FILE;
   const repairs: string[] = [];
   const { tables, policy } = setUp((op) => repairs.push(op));
-  await policy.start([{ pod: { namespace: 'x', name: 'a' }, ifname: 'pwa0', ips: ['10.123.7.2'] }]);
+  await policy.start([{ pod: { namespace: 'x', name: 'a' }, sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2'] }]);
   tables.rebuild({ masquerade, portMappings: [] });
   // The element the DEL will delete is gone already: the kernel refuses the delta.
   nft('flush', 'set', 'inet', TABLE, 'pod-if');
@@ -158,7 +158,7 @@ test('a refused policy delta is recovered by writing the table whole; a policy c
   assert.deepEqual(setElems('pod-if'), []);
   assert.deepEqual(tables.drift(), []);
 
-  await policy.admit({ namespace: 'x', name: 'a' }, { ifname: 'pwa0', ips: ['10.123.7.2'] });
+  await policy.admit({ namespace: 'x', name: 'a' }, { sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2'] });
   text = POLICY_FILE.replace('port: 80 }', 'port: 81 }');
   const n = tables.transactions;
   assert.equal(policy.reload(), undefined);
@@ -201,8 +201,8 @@ spec:
 `;
   const { tables, policy } = setUp();
   await policy.start([
-    { pod: { namespace: 'x', name: 'a' }, ifname: 'pwa0', ips: ['10.123.7.2', 'fd7a:7::2'] },
-    { pod: { namespace: 'x', name: 'b' }, ifname: 'pwb0', ips: ['10.123.7.3'] },
+    { pod: { namespace: 'x', name: 'a' }, sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2', 'fd7a:7::2'] },
+    { pod: { namespace: 'x', name: 'b' }, sandbox: 'ctr-b', ifname: 'pwb0', ips: ['10.123.7.3'] },
   ]);
   tables.rebuild({ masquerade, portMappings: [] });
   assert.deepEqual(tables.drift(), []);
@@ -220,5 +220,73 @@ spec:
   text = text.replace('values: [a, remote]', 'values: [b]');
   assert.equal(policy.reload(), undefined);
   assert.deepEqual(tables.drift(), []);
+  tables.deleteTable();
+});
+
+test('a pod with several podwire interfaces (Multus): every one policed, DEL of one keeps the others, a new sandbox replaces the old', async () => {
+  text = POLICY_FILE;
+  const { tables, policy } = setUp();
+  const a = { namespace: 'x', name: 'a' };
+  const b = { namespace: 'x', name: 'b' };
+  // Restart: the store's attachments of a's sandbox, two networks; b with two as well.
+  await policy.start([
+    { pod: a, sandbox: 'ctr-a', ifname: 'pwa0', ips: ['10.123.7.2'] },
+    { pod: a, sandbox: 'ctr-a', ifname: 'pwa1', ips: ['10.123.9.2'] },
+    { pod: b, sandbox: 'ctr-b', ifname: 'pwb0', ips: ['10.123.7.3'] },
+  ]);
+  tables.rebuild({ masquerade, portMappings: [] });
+  const target = () =>
+    setElems(
+      chains()
+        .find((c) => /^np-p\d+-in$/.test(c))!
+        .replace(/-in$/, '-in-t'),
+    ).sort();
+  const peer = () => {
+    const listed = nft('list', 'table', 'inet', TABLE);
+    return setElems(listed.match(/set (peer-\d+-v4)/)![1]!).sort();
+  };
+  assert.deepEqual(setElems('ingress-isolated').sort(), ['pwa0', 'pwa1'], 'both of a registered at start');
+  assert.deepEqual(target(), ['pwa0', 'pwa1']);
+  assert.deepEqual(peer(), ['10.123.7.3']);
+  assert.equal(policy.stats().localPods, 2);
+
+  // b's second attachment (same sandbox): both interfaces registered, both addresses peers.
+  await policy.admit(b, { sandbox: 'ctr-b', ifname: 'pwb1', ips: ['10.123.9.3'] });
+  assert.deepEqual(setElems('pod-if').sort(), ['pwa0', 'pwa1', 'pwb0', 'pwb1']);
+  assert.deepEqual(peer(), ['10.123.7.3', '10.123.9.3'], 'b admitted from either of its addresses');
+  assert.deepEqual(policy.missing(b, 'pwb0'), []);
+  assert.deepEqual(policy.missing(b, 'pwb1'), []);
+  assert.equal(policy.why(['10.123.9.3', '10.123.9.2', '80/TCP']).allowed, true);
+  assert.equal(policy.why(['10.123.9.3', '10.123.7.2', '81/TCP']).allowed, false);
+  assert.deepEqual(tables.drift(), []);
+
+  // DEL of a's first attachment: its second stays isolated.
+  policy.release(a, 'pwa0');
+  assert.deepEqual(setElems('ingress-isolated'), ['pwa1']);
+  assert.deepEqual(target(), ['pwa1']);
+  assert.equal(policy.missing(a, 'pwa0').length, 1);
+  assert.deepEqual(policy.missing(a, 'pwa1'), []);
+  assert.deepEqual(tables.drift(), []);
+
+  // a's sandbox recreated: the new sandbox's interface replaces the old one's; the old DEL is a no-op.
+  await policy.admit(a, { sandbox: 'ctr-a2', ifname: 'pwa2', ips: ['10.123.7.12'] });
+  assert.deepEqual(setElems('ingress-isolated'), ['pwa2']);
+  assert.deepEqual(
+    setElems('pod-if')
+      .filter((i) => i.startsWith('pwa'))
+      .sort(),
+    ['pwa2'],
+  );
+  policy.release(a, 'pwa1');
+  assert.deepEqual(setElems('ingress-isolated'), ['pwa2']);
+  // An ADD repeated for the same interface replaces its addresses, not adds an interface.
+  await policy.admit(a, { sandbox: 'ctr-a2', ifname: 'pwa2', ips: ['10.123.7.13'] });
+  assert.deepEqual(setElems('pod-addr-v4').filter((e) => e.includes('pwa')).length, 1);
+  policy.release(b, 'pwb0');
+  assert.deepEqual(peer(), ['10.123.9.3'], "b's remaining address is still a peer");
+  policy.release(b, 'pwb1');
+  assert.deepEqual(peer(), [], 'b no longer wired here (and the file gives it no podIPs)');
+  assert.deepEqual(tables.drift(), []);
+  assert.equal(policy.stats().failures, 0);
   tables.deleteTable();
 });

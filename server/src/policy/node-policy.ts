@@ -4,13 +4,16 @@
  * (serve.ts): create(), start() with the pods the store says are wired here (the source's
  * first snapshot applied, every local pod registered, nothing sent yet), then the table's
  * whole write builds every policy object with the masquerade and hostPort ones, before the
- * first ADD is served. Then every ADD admits its pod before the pod's interface exists,
- * every DEL releases it; source changes, SIGHUP re-reads and `podwirectl policy why` come here.
+ * first ADD is served. Then every ADD admits its pod's interface before it exists, every
+ * DEL releases it; source changes, SIGHUP re-reads and `podwirectl policy why` come here.
+ * A pod is registered with every podwire interface of its current sandbox (Multus: several
+ * attachments, one CNI_CONTAINERID): DEL of one leaves the others policed, and an ADD from a
+ * new sandbox of the same pod replaces the old sandbox's interfaces.
  */
 import type { Logger } from 'pino';
 import { CniCode, CniError } from '../cni/cni-error';
 import type { PolicyConfig } from '../config/policy-config';
-import type { PodPolicyGate, PodRef } from '../handlers/pod-policy-gate';
+import type { PodInterface, PodPolicyGate, PodRef } from '../handlers/pod-policy-gate';
 import type { NftCommand } from '../nft/nft-json';
 import type { TableExtension } from '../nft/table-extension';
 import { tableNameOf } from '../nft/table-layout';
@@ -23,11 +26,9 @@ import { policyTableExtension } from './policy-table';
 import { PolicyWorld } from './policy-world';
 import { type WhyAnswer, parseWhyArgs, why } from './why';
 
-/** A pod the store says is wired here (ready attachment with K8S_POD_NAMESPACE/K8S_POD_NAME). */
-export interface StoredLocalPod {
+/** One attachment the store says is wired here (ready, with K8S_POD_NAMESPACE/K8S_POD_NAME). */
+export interface StoredLocalPod extends PodInterface {
   pod: PodRef;
-  ifname: string;
-  ips: string[];
 }
 
 /** Runs one policy transaction in podwired's table (Egress.runPolicy over NftTables.runExtension). */
@@ -63,6 +64,8 @@ export class NodePolicy implements PodPolicyGate {
   private transactions = 0;
   private failures = 0;
   private lastChangeMs = 0;
+  /** Pod key -> the sandbox (CNI_CONTAINERID) whose interfaces are registered. */
+  private readonly sandboxes = new Map<string, string>();
   /** Told of each transaction (metrics). */
   onTransaction: ((operation: string, ok: boolean, ms: number) => void) | undefined;
 
@@ -94,8 +97,9 @@ export class NodePolicy implements PodPolicyGate {
 
   /**
    * Starts the source (resolves after its first snapshot is in the compiler) and registers
-   * the pods wired here. Returns the local pods the source does not know (left unregistered,
-   * logged: their Pod objects are gone, or the file does not list them).
+   * the pods wired here, each with every interface of its newest sandbox. Returns the local
+   * pods the source does not know (left unregistered, logged: their Pod objects are gone, or
+   * the file does not list them).
    */
   async start(locals: readonly StoredLocalPod[]): Promise<string[]> {
     await this.source.start({
@@ -104,20 +108,34 @@ export class NodePolicy implements PodPolicyGate {
       onProblem: (message, err) => this.options.log.warn({ err: err instanceof Error ? err.message : err }, `policy: ${message}`),
     });
     const unknown: string[] = [];
+    const byPod = new Map<string, StoredLocalPod[]>();
     for (const l of locals) {
       const key = keyOf(l.pod);
+      // The store lists the newest sandbox's attachments (stored-local-pods.ts); should it give
+      // two sandboxes of one pod, the last one listed wins, as the last ADD would.
+      const held = byPod.get(key)?.filter((h) => h.sandbox === l.sandbox) ?? [];
+      byPod.set(key, [...held, l]);
+    }
+    for (const [key, ls] of byPod) {
       if (!this.compiler.world.pods.has(key)) {
         unknown.push(key);
         continue;
       }
-      this.run(`policy start ${key}`, this.compiler.setLocal(key, { ifname: l.ifname, ips: l.ips }));
+      this.sandboxes.set(key, ls[0]!.sandbox);
+      this.run(
+        `policy start ${key}`,
+        this.compiler.setLocal(
+          key,
+          ls.map((l) => ({ ifname: l.ifname, ips: l.ips })),
+        ),
+      );
     }
     if (unknown.length > 0)
       this.options.log.warn({ pods: unknown }, 'policy: pods wired here that the policy source does not know are not registered (no policy selects them)');
     return unknown;
   }
 
-  async admit(pod: PodRef, local: { ifname: string; ips: string[] }): Promise<void> {
+  async admit(pod: PodRef, local: PodInterface): Promise<void> {
     const key = keyOf(pod);
     const known = this.compiler.world.pods.has(key) || this.compiler.isLocal(key);
     if (!known) {
@@ -141,20 +159,28 @@ export class NodePolicy implements PodPolicyGate {
       // Seen meanwhile (a watch event while the GET ran): the source's own copy wins.
       if (!this.compiler.world.pods.has(key)) this.runAsCni(`policy pod ${key}`, () => this.compiler.setPod(fetched));
     }
-    this.runAsCni(`policy ADD ${key}`, () => this.compiler.setLocal(key, { ifname: local.ifname, ips: [...local.ips] }));
+    // The same sandbox: this interface joins (or replaces its own earlier registration among)
+    // the pod's others. A new sandbox: the old one's interfaces go.
+    const kept = this.sandboxes.get(key) === local.sandbox ? this.compiler.localsOf(key).filter((e) => e.ifname !== local.ifname) : [];
+    this.sandboxes.set(key, local.sandbox);
+    this.runAsCni(`policy ADD ${key} ${local.ifname}`, () => this.compiler.setLocal(key, [...kept, { ifname: local.ifname, ips: [...local.ips] }]));
   }
 
   release(pod: PodRef, ifname: string): void {
     const key = keyOf(pod);
-    if (this.compiler.localOf(key)?.ifname !== ifname) return;
-    this.runAsCni(`policy DEL ${key}`, () => this.compiler.removeLocal(key));
+    const locals = this.compiler.localsOf(key);
+    if (!locals.some((e) => e.ifname === ifname)) return;
+    const rest = locals.filter((e) => e.ifname !== ifname);
+    if (rest.length === 0) this.sandboxes.delete(key);
+    this.runAsCni(`policy DEL ${key} ${ifname}`, () => this.compiler.setLocal(key, rest));
   }
 
   missing(pod: PodRef, ifname: string): string[] {
     const key = keyOf(pod);
-    const local = this.compiler.localOf(key);
-    if (!local) return [`pod ${key} is not registered with NetworkPolicy`];
-    if (local.ifname !== ifname) return [`pod ${key} is registered with NetworkPolicy on ${local.ifname}, not ${ifname}`];
+    const locals = this.compiler.localsOf(key);
+    if (locals.length === 0) return [`pod ${key} is not registered with NetworkPolicy`];
+    if (!locals.some((e) => e.ifname === ifname))
+      return [`pod ${key} is registered with NetworkPolicy on ${locals.map((e) => e.ifname).join(', ')}, not ${ifname}`];
     return [];
   }
 
@@ -173,8 +199,8 @@ export class NodePolicy implements PodPolicyGate {
     const w = this.compiler.world;
     const view = PolicyWorld.of({ namespaces: [...w.namespaces.values()], policies: [...w.policies.values()] });
     for (const [key, pod] of w.pods) {
-      const local = this.compiler.localOf(key);
-      view.pods.set(key, local ? { ...pod, podIPs: local.ips } : pod);
+      const locals = this.compiler.localsOf(key);
+      view.pods.set(key, locals.length > 0 ? { ...pod, podIPs: locals.flatMap((e) => e.ips) } : pod);
     }
     return why(view, q);
   }

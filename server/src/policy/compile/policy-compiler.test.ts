@@ -55,7 +55,7 @@ test('every upstream case compiles to a ruleset the kernel accepts (x/a, x/b, y/
     const c = compilerFor(k.name);
     freshTable();
     nft.run(k.name, c.build());
-    for (const [i, key] of ['x/a', 'x/b', 'y/a'].entries()) nft.run(`${k.name}: ADD ${key}`, c.setLocal(key, { ifname: `pv${i}`, ips: [podIP(key)] }));
+    for (const [i, key] of ['x/a', 'x/b', 'y/a'].entries()) nft.run(`${k.name}: ADD ${key}`, c.setLocal(key, [{ ifname: `pv${i}`, ips: [podIP(key)] }]));
     nft.run(`${k.name}: DEL x/b`, c.removeLocal('x/b'));
   }
   const listed = nftCli('list', 'table', 'inet', TABLE);
@@ -69,7 +69,7 @@ test('ADD, relabel, DEL: a handful of elements in one transaction each, read bac
   assert.deepEqual(setElements('peer-1-v4'), ['10.42.2.2'], 'y/b is the one admitted peer (a pod anywhere, not wired here)');
   assert.deepEqual(setElements('ingress-isolated'), []);
 
-  const add = c.setLocal('x/a', { ifname: 'pwxa', ips: ['10.42.1.1'] });
+  const add = c.setLocal('x/a', [{ ifname: 'pwxa', ips: ['10.42.1.1'] }]);
   assert.ok(elementCount(add) <= 5, JSON.stringify(add));
   const n = nft.transactions;
   nft.run('ADD x/a', add);
@@ -89,16 +89,16 @@ test('ADD, relabel, DEL: a handful of elements in one transaction each, read bac
   assert.deepEqual(setElements('np-p1-in-t'), []);
   nft.run('DEL x/a', c.removeLocal('x/a'));
   assert.deepEqual(setElements('pod-if'), []);
-  assert.deepEqual(c.setLocal('x/a', { ifname: 'pwxa', ips: ['10.42.1.1'] }).length > 0, true);
-  assert.throws(() => c.setLocal('q/nope', { ifname: 'pwq', ips: ['10.42.9.9'] }), /Pod q\/nope: not known to the policy source/);
+  assert.deepEqual(c.setLocal('x/a', [{ ifname: 'pwxa', ips: ['10.42.1.1'] }]).length > 0, true);
+  assert.throws(() => c.setLocal('q/nope', [{ ifname: 'pwq', ips: ['10.42.9.9'] }]), /Pod q\/nope: not known to the policy source/);
 });
 
 test('a policy change is one transaction: the old objects go, the new ones come with the elements of the pods involved', () => {
   const c = compilerFor('x/a from pods pod=b of its namespace (podSelector alone)');
   freshTable();
   nft.run('build', c.build());
-  nft.run('ADD x/a', c.setLocal('x/a', { ifname: 'pwxa', ips: ['10.42.1.1'] }));
-  nft.run('ADD x/c', c.setLocal('x/c', { ifname: 'pwxc', ips: ['10.42.1.3'] }));
+  nft.run('ADD x/a', c.setLocal('x/a', [{ ifname: 'pwxa', ips: ['10.42.1.1'] }]));
+  nft.run('ADD x/c', c.setLocal('x/c', [{ ifname: 'pwxc', ips: ['10.42.1.3'] }]));
   const n = nft.transactions;
   nft.run(
     'policy change',

@@ -5,7 +5,8 @@
  * brings the kernel from the previous state to the new one:
  *
  *   build()                the policy objects whole (append to the table's own rebuild)
- *   setLocal / removeLocal a pod wired here (ADD) or gone (DEL): its elements only
+ *   setLocal / removeLocal a pod wired here (ADD: every podwire interface it has) or gone
+ *                          (DEL): its elements only
  *   setPod / deletePod     a pod anywhere changed (labels, addresses): its elements only
  *   setNamespace           a namespace relabelled: the elements of its pods
  *   setPolicy / deletePolicy  that policy's chains and sets, the dispatch rules, and the
@@ -21,7 +22,7 @@ import { type Namespace, type NetworkPolicy, type Pod, podKey, policyKey } from 
 import { PolicyError } from '../policy-error';
 import { PolicyWorld } from '../policy-world';
 import { policySelects } from '../selection';
-import { type ElementMap, type LocalEndpoint, baseElements, policyElements } from './pod-elements';
+import { type ElementMap, type LocalEndpoint, baseElements, endpointIps, policyElements } from './pod-elements';
 import { type CompiledPolicy, type SharedNamer, compilePolicy } from './policy-program';
 import { type SharedEntry, sharedElements, sharedKey, sharedSetDecls } from './shared-sets';
 import { POLICY_CHAINS, POLICY_SETS } from './policy-layout';
@@ -36,7 +37,8 @@ export interface PolicyCompilerOptions {
 export class PolicyCompiler {
   readonly table: string;
   readonly world: PolicyWorld;
-  private readonly locals = new Map<string, LocalEndpoint>();
+  /** Pod key -> every podwire interface it has here (non-empty). */
+  private readonly locals = new Map<string, LocalEndpoint[]>();
   /** Pods wired here whose Pod object left the world before their DEL: kept as last seen. */
   private readonly retained = new Map<string, Pod>();
   private readonly compiled = new Map<string, CompiledPolicy>();
@@ -117,11 +119,19 @@ export class PolicyCompiler {
     return cmds;
   }
 
-  /** ADD: the pod `key` (in the world) is wired here on `local`. Throws PolicyError when its Pod is unknown. */
-  setLocal(key: string, local: LocalEndpoint): NftCommand[] {
+  /**
+   * ADD: the pod `key` (in the world) is wired here on `endpoints`, ALL of its podwire
+   * interfaces (they replace what was registered; none is removeLocal). Throws PolicyError
+   * when its Pod is unknown.
+   */
+  setLocal(key: string, endpoints: readonly LocalEndpoint[]): NftCommand[] {
+    if (endpoints.length === 0) return this.removeLocal(key);
     if (!this.world.pods.has(key) && !this.retained.has(key))
       throw new PolicyError(`Pod ${key}`, 'not known to the policy source: its labels are needed before it is wired');
-    this.locals.set(key, { ifname: local.ifname, ips: [...local.ips] });
+    this.locals.set(
+      key,
+      endpoints.map((e) => ({ ifname: e.ifname, ips: [...e.ips] })),
+    );
     return this.refreshPods([key]);
   }
 
@@ -136,10 +146,9 @@ export class PolicyCompiler {
     return this.locals.has(key);
   }
 
-  /** The endpoint of a pod wired here, if it is. */
-  localOf(key: string): LocalEndpoint | undefined {
-    const l = this.locals.get(key);
-    return l ? { ifname: l.ifname, ips: [...l.ips] } : undefined;
+  /** The interfaces of a pod wired here ([] when it is not). */
+  localsOf(key: string): LocalEndpoint[] {
+    return (this.locals.get(key) ?? []).map((e) => ({ ifname: e.ifname, ips: [...e.ips] }));
   }
 
   /** How many pods wired here the compiler holds. */
@@ -270,13 +279,14 @@ export class PolicyCompiler {
     const newElems: ElementMap = new Map();
     for (const k of this.podKeys()) {
       const pod = this.podOf(k)!;
-      const local = this.locals.get(k);
+      const local = this.locals.get(k) ?? [];
       const prev = this.emitted.get(k) ?? new Map();
       if (old) for (const s of old.sets) prev.delete(s.name);
       for (const name of dead) prev.delete(name);
       this.emitted.set(k, prev);
       const e: ElementMap = new Map();
-      for (const b of born) sharedElements(b, pod, local ? local.ips : pod.podIPs, this.world, (set, elem) => addTo(e, set, JSON.stringify(elem), elem));
+      for (const b of born)
+        sharedElements(b, pod, local.length > 0 ? endpointIps(local) : pod.podIPs, this.world, (set, elem) => addTo(e, set, JSON.stringify(elem), elem));
       if (next) policyElements(pod, local, next, e);
       for (const [set, m] of e) {
         for (const [ek, v] of m) {
@@ -284,7 +294,7 @@ export class PolicyCompiler {
           addTo(newElems, set, ek, v);
         }
       }
-      if (local && ((old && policySelects(old.policy, pod)) || (next && policySelects(next.policy, pod)))) affected.push(k);
+      if (local.length > 0 && ((old && policySelects(old.policy, pod)) || (next && policySelects(next.policy, pod)))) affected.push(k);
     }
     for (const [set, m] of newElems) push(cmds, elementCommand('add', this.table, set, [...m.values()]));
     cmds.push(...this.refreshPods(affected));
@@ -342,10 +352,10 @@ export class PolicyCompiler {
     const out: ElementMap = new Map();
     const pod = this.podOf(key);
     if (!pod || pod.hostNetwork) return out;
-    const local = this.locals.get(key);
-    if (local) baseElements(pod, local, this.compiled.values(), out);
+    const local = this.locals.get(key) ?? [];
+    if (local.length > 0) baseElements(pod, local, this.compiled.values(), out);
     for (const c of this.compiled.values()) policyElements(pod, local, c, out);
-    const ips = local ? local.ips : pod.podIPs;
+    const ips = local.length > 0 ? endpointIps(local) : pod.podIPs;
     for (const e of this.shared.values()) if (e.live) sharedElements(e, pod, ips, this.world, (set, elem) => addTo(out, set, JSON.stringify(elem), elem));
     return out;
   }

@@ -97,7 +97,7 @@ test('1,000 pods, 200 policies: build, ADD, DEL, relabel and policy change costs
   const policies = Array.from({ length: 200 }, (_, k) => policy(k));
   const compiler = new PolicyCompiler({ table: TABLE, world: PolicyWorld.of({ namespaces, pods, policies }) });
   // Pods 0-1 of every namespace are wired here: 100 local pods.
-  for (let n = 0; n < NS; n++) for (let i = 0; i < 2; i++) compiler.setLocal(`ns${n}/pod${i}`, { ifname: `pw${n}x${i}`, ips: pods[n * PER_NS + i]!.podIPs });
+  for (let n = 0; n < NS; n++) for (let i = 0; i < 2; i++) compiler.setLocal(`ns${n}/pod${i}`, [{ ifname: `pw${n}x${i}`, ips: pods[n * PER_NS + i]!.podIPs }]);
   const tbl = { family: 'inet', name: TABLE };
   nft.run('fresh', [{ add: { table: tbl } }, { delete: { table: tbl } }, { add: { table: tbl } }]);
   let t0 = process.hrtime.bigint();
@@ -129,7 +129,7 @@ test('1,000 pods, 200 policies: build, ADD, DEL, relabel and policy change costs
 
   const RUNS = 21;
   // ADD then DEL of pod 2 of namespace i (not yet local).
-  const addElems = measure('ADD', RUNS, (i) => compiler.setLocal(`ns${i}/pod2`, { ifname: `pw${i}x2`, ips: pods[i * PER_NS + 2]!.podIPs }));
+  const addElems = measure('ADD', RUNS, (i) => compiler.setLocal(`ns${i}/pod2`, [{ ifname: `pw${i}x2`, ips: pods[i * PER_NS + 2]!.podIPs }]));
   const delElems = measure('DEL', RUNS, (i) => compiler.removeLocal(`ns${i}/pod2`));
   // A label change of a pod wired here: pod 0 of namespace i switches app and tier (it leaves
   // and joins policies' target and peer sets).

@@ -193,7 +193,7 @@ function load(compiler: PolicyCompiler, ipsOf: (key: string) => string[] = (k) =
   const t = { family: 'inet', name: TABLE };
   nft.run('fresh table', [{ add: { table: t } }, { delete: { table: t } }, { add: { table: t } }]);
   nft.run('build', compiler.build());
-  for (const key of KEYS) nft.run(`ADD ${key}`, compiler.setLocal(key, { ifname: ifOf(key), ips: ipsOf(key) }));
+  for (const key of KEYS) nft.run(`ADD ${key}`, compiler.setLocal(key, [{ ifname: ifOf(key), ips: ipsOf(key) }]));
 }
 
 before(async () => {
