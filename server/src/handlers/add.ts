@@ -139,15 +139,22 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
         throw portErrorToCni(err, deps.store);
       }
     }
-    // The datapath thread wires the pod while this thread admits it to NetworkPolicy (one
-    // libnftables transaction, synchronous here): setUp() has posted its request before
-    // admit() starts, so the two overlap. Both settle before ADD goes on or rolls back, so
-    // the pod's isolation and what its policies allow are in force before ADD returns,
-    // before the runtime starts anything in the pod. Labels not to be had: 11, the wiring
-    // undone. The wiring is held settled: failing while admit() waits for the policy source's
-    // answer is no unhandled rejection.
-    const wiring: Promise<{ wired: WiredPod } | { err: unknown }> = deps.datapath
-      .setUp({
+    // NetworkPolicy before the pod's interface exists: its isolation and what its policies
+    // allow hold from its first packet. Labels not to be had: 11, nothing wired.
+    if (deps.policy && args.podNamespace !== undefined && args.podName !== undefined) {
+      const pod: PodRef = { namespace: args.podNamespace, name: args.podName };
+      try {
+        await deps.policy.admit(pod, { ifname: hostIfname, ips: add.allocation.leases.map((l) => l.address) });
+      } catch (err) {
+        // admit() changed nothing when it threw before its transaction; release() is a no-op then.
+        add.policed = pod;
+        throw withRollback(toCniError(err, CniCode.DatapathFailure, 'NetworkPolicy could not be programmed for the pod'), await rollBack(deps, add));
+      }
+      add.policed = pod;
+    }
+    let wired: WiredPod;
+    try {
+      wired = await deps.datapath.setUp({
         netnsPath: inv.netns,
         podIfname: inv.ifname,
         hostIfname,
@@ -155,32 +162,11 @@ export const handleAdd: VerbHandler = async (deps, call, ctx) => {
         addresses: podAddresses(add.allocation.leases),
         podMac: conf.runtimeConfig.mac,
         routes: conf.routes,
-      })
-      .then(
-        (wired) => ({ wired }),
-        (err: unknown) => ({ err }),
-      );
-    let admitFailure: { err: unknown } | undefined;
-    if (deps.policy && args.podNamespace !== undefined && args.podName !== undefined) {
-      const pod: PodRef = { namespace: args.podNamespace, name: args.podName };
-      try {
-        await deps.policy.admit(pod, { ifname: hostIfname, ips: add.allocation.leases.map((l) => l.address) });
-      } catch (err) {
-        // admit() changed nothing when it threw before its transaction; release() is a no-op then.
-        admitFailure = { err };
-      }
-      add.policed = pod;
-    }
-    const wiringDone = await wiring;
-    if ('err' in wiringDone) {
-      const cause = admitFailure
-        ? toCniError(admitFailure.err, CniCode.DatapathFailure, 'NetworkPolicy could not be programmed for the pod')
-        : toCniError(wiringDone.err, CniCode.DatapathFailure, 'failed to wire the pod network');
+      });
+    } catch (err) {
+      const cause = toCniError(err, CniCode.DatapathFailure, 'failed to wire the pod network');
       throw withRollback(cause, await rollBack(deps, add));
     }
-    const wired = wiringDone.wired;
-    if (admitFailure)
-      throw withRollback(toCniError(admitFailure.err, CniCode.DatapathFailure, 'NetworkPolicy could not be programmed for the pod'), await rollBack(deps, add));
     if (mappings.length > 0 && deps.ports) {
       const holder = portHolder(key);
       add.mappedFor = holder;
