@@ -207,13 +207,14 @@ static napi_value throw_batch_error(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-// nftBatch(ctx, batch: Uint8Array, firstSeq: number, count: number): void — sends an
+// nftBatch(ctx, batch: Uint8Array, firstSeq: number, count: number): boolean — sends an
 // nfnetlink batch the caller framed (BATCH_BEGIN, `count` messages with NLM_F_ACK numbered
 // firstSeq.., BATCH_END) on the context's own netlink socket and waits (up to 5 s) for the
 // kernel's answer to each of the `count` messages: the kernel applies the batch whole or not
 // at all. Throws an Error (.nftError, libnftables' style) naming the first refusal. No cache,
 // no listing: what libnftables would fetch before every transaction is not needed for
-// messages the caller encoded itself.
+// messages the caller encoded itself. Returns false, sending nothing, when the context has
+// no socket of its own (then the caller runs the commands through libnftables).
 napi_value js_nft_batch(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -223,7 +224,12 @@ napi_value js_nft_batch(napi_env env, napi_callback_info info) {
   }
   podwire_nft *h = nft_arg(env, argv[0], "nftBatch(ctx, batch, firstSeq, count): ctx must come from nftCreate()");
   if (!h) return NULL;
-  if (h->nlfd < 0) return throw_batch_error(env, "netlink socket", EBADF);
+  napi_value result;
+  if (h->nlfd < 0) {
+    // No socket of its own (socket() failed at nftCreate): the caller uses libnftables.
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
   bool typed = false;
   napi_is_typedarray(env, argv[1], &typed);
   if (!typed) {
@@ -291,5 +297,6 @@ napi_value js_nft_batch(napi_env env, napi_callback_info info) {
   free(buf);
   if (failed != 0) return throw_batch_error(env, failedAt, failed);
   if (refused != 0) return throw_batch_error(env, "Could not process rule", refused);
-  return NULL;
+  napi_get_boolean(env, true, &result);
+  return result;
 }

@@ -29,9 +29,10 @@ interface PodwireNative {
   /**
    * Sends an nfnetlink batch framed by the caller (nft/element-batch.ts) on the context's own
    * netlink socket and waits for the kernel's answer to its `count` messages numbered from
-   * `firstSeq`: applied whole or not at all. Throws like nftRun when the kernel refuses it.
+   * `firstSeq`: applied whole or not at all. Throws like nftRun when the kernel refuses it;
+   * false (nothing sent) when the context has no socket of its own.
    */
-  nftBatch(ctx: NftNativeContext, batch: Uint8Array, firstSeq: number, count: number): void;
+  nftBatch(ctx: NftNativeContext, batch: Uint8Array, firstSeq: number, count: number): boolean;
 }
 
 /** An opaque libnftables context from nftCreate(). */

@@ -67,15 +67,20 @@ export class NftContext {
       const batch = encodeElementBatch(commands, this.setTypes, this.seq + 1);
       if (batch) {
         this.seq += batch.count + 2;
-        this.transactions++;
-        this.batches++;
+        let sent: boolean;
         try {
-          batchFn(ctx, batch.bytes, this.seq - batch.count - 1, batch.count);
+          sent = batchFn(ctx, batch.bytes, this.seq - batch.count - 1, batch.count);
         } catch (err) {
+          this.transactions++;
+          this.batches++;
           const e = err as { nftError?: unknown; message?: unknown };
           throw new NftError(operation, typeof e.nftError === 'string' ? e.nftError : String(e.message ?? err));
         }
-        return;
+        if (sent) {
+          this.transactions++;
+          this.batches++;
+          return;
+        }
       }
     }
     this.exec(operation, commands);
