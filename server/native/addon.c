@@ -30,6 +30,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "nftCreate", js_nft_create);
   export_fn(env, exports, "nftRun", js_nft_run);
   export_fn(env, exports, "nftFree", js_nft_free);
+  export_fn(env, exports, "nftBatch", js_nft_batch);
   return exports;
 }
 

@@ -18,5 +18,6 @@ napi_value js_flock_exclusive(napi_env env, napi_callback_info info);
 napi_value js_nft_create(napi_env env, napi_callback_info info);
 napi_value js_nft_run(napi_env env, napi_callback_info info);
 napi_value js_nft_free(napi_env env, napi_callback_info info);
+napi_value js_nft_batch(napi_env env, napi_callback_info info);
 
 #endif

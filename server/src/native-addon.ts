@@ -26,13 +26,20 @@ interface PodwireNative {
   nftRun(ctx: NftNativeContext, commands: string): string;
   /** Frees the context now (idempotent); nftRun on it throws afterwards. */
   nftFree(ctx: NftNativeContext): void;
+  /**
+   * Sends an nfnetlink batch framed by the caller (nft/element-batch.ts) on the context's own
+   * netlink socket and waits for the kernel's answer to its `count` messages numbered from
+   * `firstSeq`: applied whole or not at all. Throws like nftRun when the kernel refuses it;
+   * false (nothing sent) when the context has no socket of its own.
+   */
+  nftBatch(ctx: NftNativeContext, batch: Uint8Array, firstSeq: number, count: number): boolean;
 }
 
 /** An opaque libnftables context from nftCreate(). */
 export type NftNativeContext = { readonly __nftContext: unique symbol };
 
 /** The libnftables part of the addon (what server/src/nft needs, injectable in tests). */
-export type NftNative = Pick<PodwireNative, 'nftCreate' | 'nftRun' | 'nftFree'>;
+export type NftNative = Pick<PodwireNative, 'nftCreate' | 'nftRun' | 'nftFree'> & Partial<Pick<PodwireNative, 'nftBatch'>>;
 
 // Built by server/build.sh into server/native/build/Release; this file runs from server/dist.
 const addonPath = path.join(__dirname, '..', 'native', 'build', 'Release', 'podwire_native.node');

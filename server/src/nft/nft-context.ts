@@ -1,4 +1,5 @@
 import { nativeAddon, type NftNative, type NftNativeContext } from '../native-addon';
+import { SetTypes, encodeElementBatch } from './element-batch';
 import { NftError } from './nft-error';
 import type { NftCommand, NftObject } from './nft-json';
 
@@ -28,6 +29,12 @@ export class NftContext {
   private ctx: NftNativeContext | undefined;
   /** Transactions run (tests and metrics count them). */
   transactions = 0;
+  /** Of them, element-only ones sent as an nfnetlink batch of its own, without libnftables (element-batch.ts). */
+  batches = 0;
+  /** The plain sets this context declared, for the element batches. */
+  private readonly setTypes = new SetTypes();
+  /** The next batch's first sequence number. */
+  private seq = 1;
 
   private constructor(
     private readonly native: NftNative,
@@ -46,10 +53,38 @@ export class NftContext {
     return new NftContext(options.native ?? nativeAddon, options.enter ?? inPlace);
   }
 
-  /** Runs `commands` as one transaction. `operation` names it in errors. */
+  /**
+   * Runs `commands` as one transaction. `operation` names it in errors. Element adds and
+   * deletes on plain sets declared through this context skip libnftables (and the listing
+   * of the whole ruleset it does first): the kernel gets the same batch, applied whole or not.
+   */
   run(operation: string, commands: NftCommand[]): void {
     if (commands.length === 0) return;
+    const ctx = this.ctx;
+    const batchFn = this.native.nftBatch;
+    if (ctx && batchFn) {
+      if (this.seq > 0x7fff0000) this.seq = 1;
+      const batch = encodeElementBatch(commands, this.setTypes, this.seq + 1);
+      if (batch) {
+        this.seq += batch.count + 2;
+        let sent: boolean;
+        try {
+          sent = batchFn(ctx, batch.bytes, this.seq - batch.count - 1, batch.count);
+        } catch (err) {
+          this.transactions++;
+          this.batches++;
+          const e = err as { nftError?: unknown; message?: unknown };
+          throw new NftError(operation, typeof e.nftError === 'string' ? e.nftError : String(e.message ?? err));
+        }
+        if (sent) {
+          this.transactions++;
+          this.batches++;
+          return;
+        }
+      }
+    }
     this.exec(operation, commands);
+    this.setTypes.learn(commands);
   }
 
   /**
