@@ -4,16 +4,7 @@ import type { LinkDeleter } from '../rtnl/link-deleter';
 import type { HostProgrammer, RouteChangeOutcome, RouteChangeSender } from './host-programmer';
 import type { HostRouteChange } from './host-routes';
 import { CoalescingQueue } from './coalescing-queue';
-
-/**
- * Interface groups podwire uses for batched deletes: a high range no distribution or CNI
- * assigns, so a group delete can only ever hit links podwire moved there. Each batch takes a
- * random group of the range: two podwired on one host (different state dirs) batching at the
- * same moment must not pick the same group, or one's group delete would take the other's
- * links (a counter starting at the same value in every process did exactly that).
- */
-const GROUP_BASE = 0x50000000;
-const GROUP_SPAN = 0x01000000;
+import { DELETE_GROUP_BASE, DELETE_GROUP_SPAN } from './link-identity';
 
 /** Told the size of every batch the programmer sends (metrics, tests). */
 export type BatchObserver = (kind: 'link-delete' | 'route', size: number) => void;
@@ -116,7 +107,12 @@ export class BatchingHostProgrammer implements HostProgrammer {
 
   private async deleteBatch(batch: PendingDelete[]): Promise<void> {
     this.onBatch('link-delete', batch.length);
-    const group = GROUP_BASE + randomInt(GROUP_SPAN);
+    // The delete groups are a high range no distribution or CNI assigns (link-identity.ts), so
+    // a group delete can only ever hit links podwire moved there. Each batch takes a random
+    // group of the range: two podwired on one host (different state dirs) batching at the
+    // same moment must not pick the same group, or one's group delete would take the other's
+    // links (a counter starting at the same value in every process did exactly that).
+    const group = DELETE_GROUP_BASE + randomInt(DELETE_GROUP_SPAN);
     try {
       const outcomes = await this.deleter.deleteLinks(
         group,

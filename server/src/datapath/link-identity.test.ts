@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detachedName, hostVethName, isDetachedName, linkOwner, ownedBy, ownerGroup, randomMac } from './link-identity';
+import {
+  DELETE_GROUP_BASE,
+  DELETE_GROUP_SPAN,
+  detachedName,
+  hostVethName,
+  isDeleteGroup,
+  isDetachedName,
+  linkOwner,
+  ownedBy,
+  ownerGroup,
+  randomMac,
+} from './link-identity';
 
 test('host veth names are deterministic, at most 15 chars, and differ per key part', () => {
   const n = hostVethName('net', 'ctr', 'eth0');
@@ -52,4 +63,16 @@ test("ownership: the owner's alias, or no alias and the owner's group (a crash b
   assert.equal(ownedBy({ alias: '', group: other.group }, me), false, "another server's, before its alias");
   assert.equal(ownedBy({ alias: other.alias, group: me.group }, me), false, 'another alias wins over the group');
   assert.equal(ownedBy({ alias: 'something else', group: me.group }, me), false);
+});
+
+test("ownership: an alias-less link left in a delete group (a crash mid batched delete) is removable; one with an alias stays its alias owner's", () => {
+  const me = linkOwner('aaaaaaaaaaaa');
+  const other = linkOwner('bbbbbbbbbbbb');
+  assert.equal(isDeleteGroup(DELETE_GROUP_BASE), true);
+  assert.equal(isDeleteGroup(DELETE_GROUP_BASE + DELETE_GROUP_SPAN - 1), true);
+  assert.equal(isDeleteGroup(DELETE_GROUP_BASE + DELETE_GROUP_SPAN), false);
+  assert.equal(isDeleteGroup(me.group), false, 'owner groups are outside the delete range');
+  assert.equal(ownedBy({ alias: '', group: DELETE_GROUP_BASE + 42 }, me), true);
+  assert.equal(ownedBy({ alias: other.alias, group: DELETE_GROUP_BASE + 42 }, me), false);
+  assert.equal(ownedBy({ alias: 'someone', group: DELETE_GROUP_BASE + 42 }, me), false);
 });

@@ -62,7 +62,7 @@ export function ownerAlias(ownerTag: string): string {
  * Interface groups that mark a host end from the very request creating it (the kernel takes
  * IFLA_GROUP in RTM_NEWLINK, but not IFLA_IFALIAS): 0x60000000 plus 28 bits of
  * sha256(owner tag). Apart from the default group 0 and from the range the batched deletes
- * move links into (batching-host-programmer.ts, 0x50000000 + 24 bits).
+ * move links into (DELETE_GROUP_BASE below).
  */
 const OWNER_GROUP_BASE = 0x60000000;
 
@@ -83,12 +83,29 @@ export function linkOwner(ownerTag: string): LinkOwner {
 }
 
 /**
+ * The interface groups batched deletes move links into before deleting the whole group with
+ * one request (batching-host-programmer.ts): 0x50000000 plus a random 24 bits per batch, a
+ * range no distribution or CNI assigns.
+ */
+export const DELETE_GROUP_BASE = 0x50000000;
+export const DELETE_GROUP_SPAN = 0x01000000;
+
+/** True for a group of the batched deletes' range. */
+export function isDeleteGroup(group: number): boolean {
+  return group >= DELETE_GROUP_BASE && group < DELETE_GROUP_BASE + DELETE_GROUP_SPAN;
+}
+
+/**
  * True for a link `owner` created: it carries the owner's alias, or it has no alias yet and is
  * in the owner's group (a crash between the creating write and the one setting the alias left
- * it so). A link with any other alias is never the owner's, whatever its group.
+ * it so), or it has no alias and sits in a delete group (a crash between a batched delete's
+ * move and its group delete left a host end that never got its alias: whoever moved it there
+ * was deleting it, so removing it does what its owner asked; left alone, it would hold its
+ * attachment's derived name for good). A link with any other alias is never the owner's,
+ * whatever its group.
  */
 export function ownedBy(link: { alias: string; group: number }, owner: LinkOwner): boolean {
-  return link.alias === owner.alias || (link.alias === '' && link.group === owner.group);
+  return link.alias === owner.alias || (link.alias === '' && (link.group === owner.group || isDeleteGroup(link.group)));
 }
 
 /**

@@ -32,28 +32,33 @@ interface AddInProgress {
  * ADD's rollback, the one place for it (a failed wiring or mapping, an abandoned ADD, a failed
  * commit): unmaps the pod's hostPorts (no mapping may point at an address about to be handed
  * out again), tears the pod network down (idempotent: after setUp's own rollback it only
- * proves the pair gone), and only then frees the addresses. If the unmap or the tear-down
+ * proves the pair gone), releases its NetworkPolicy state once the pair is gone, and only then
+ * frees the addresses. If the unmap or the tear-down
  * fails, the addresses stay leased, to a `pending` attachment that DEL, GC and the next
  * start's reconcile remove (mappings and host end first). Returns what failed, with what
  * became of the addresses; undefined when everything was rolled back.
  */
 async function rollBack(deps: HandlerDeps, add: AddInProgress): Promise<string | undefined> {
   const failures: string[] = [];
-  if (add.policed !== undefined) {
+  if (add.mappedFor !== undefined) {
+    const unmapFailure = await unmapQuietly(deps, add.mappedFor);
+    if (unmapFailure !== undefined) failures.push(`unmapping its hostPorts failed: ${unmapFailure}`);
+  }
+  let tornDown = false;
+  try {
+    await deps.datapath.tearDown(add.attachment.hostIfname);
+    tornDown = true;
+  } catch (err) {
+    failures.push(`tearing the pod network down failed: ${reasonOf(err)}`);
+  }
+  // NetworkPolicy state goes only once the pair is gone (a pair still wired stays policed; the
+  // pending attachment's DEL or GC releases it), and before the addresses can be handed out again.
+  if (add.policed !== undefined && tornDown) {
     try {
       deps.policy?.release(add.policed, add.attachment.hostIfname);
     } catch (err) {
       failures.push(`removing its NetworkPolicy state failed: ${reasonOf(err)}`);
     }
-  }
-  if (add.mappedFor !== undefined) {
-    const unmapFailure = await unmapQuietly(deps, add.mappedFor);
-    if (unmapFailure !== undefined) failures.push(`unmapping its hostPorts failed: ${unmapFailure}`);
-  }
-  try {
-    await deps.datapath.tearDown(add.attachment.hostIfname);
-  } catch (err) {
-    failures.push(`tearing the pod network down failed: ${reasonOf(err)}`);
   }
   if (failures.length === 0) {
     add.allocation.release();

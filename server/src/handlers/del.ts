@@ -5,28 +5,29 @@ import { portErrorToCni } from './port-errors';
 import { storeErrorToCni } from './store-errors';
 
 /**
- * DEL: best effort and idempotent, as the spec demands. Removes the pod's NetworkPolicy
- * state first (its address leaves every peer set before it can be handed out again), unmaps
- * the pod's hostPorts (and clears the UDP conntrack entries toward it: a client still sending must not be
- * DNATed to the old address), then detaches the pod (host routes gone,
- * host end down and renamed; the pair is destroyed in the background within a second) and
- * removes the lease; succeeds when any of them, the netns, or the whole attachment is already
+ * DEL: best effort and idempotent, as the spec demands. Unmaps the pod's hostPorts (and
+ * clears the UDP conntrack entries toward it: a client still sending must not be DNATed to
+ * the old address), detaches the pod (host routes gone, host end down and renamed; the pair
+ * is destroyed in the background within a second), removes its NetworkPolicy state (its
+ * address leaves every peer set before it can be handed out again) and then the lease; succeeds when any of them, the netns, or the whole attachment is already
  * gone, and when CNI_NETNS is empty. An ADD of the same key may follow at once.
  */
 export const handleDel: VerbHandler = async (deps, call) => {
   const key = attachmentKey(call);
   return deps.locks.run(lockName(key), async () => {
     const record = deps.store.get(key);
-    const podNamespace = record?.attachment.podNamespace ?? call.args.podNamespace;
-    const podName = record?.attachment.podName ?? call.args.podName;
-    if (deps.policy && podNamespace !== undefined && podName !== undefined)
-      deps.policy.release({ namespace: podNamespace, name: podName }, record?.attachment.hostIfname ?? deps.datapath.hostIfname(key));
+    const hostIfname = record?.attachment.hostIfname ?? deps.datapath.hostIfname(key);
     try {
       await deps.ports?.unmap(portHolder(key));
     } catch (err) {
       throw portErrorToCni(err, deps.store);
     }
-    await deps.datapath.detach(record?.attachment.hostIfname ?? deps.datapath.hostIfname(key), podAddresses(record?.leases ?? []));
+    await deps.datapath.detach(hostIfname, podAddresses(record?.leases ?? []));
+    // Policy state goes once the pod is detached (a pod still wired stays policed), before its
+    // lease is removed (its address leaves every peer set before it can be handed out again).
+    const podNamespace = record?.attachment.podNamespace ?? call.args.podNamespace;
+    const podName = record?.attachment.podName ?? call.args.podName;
+    if (deps.policy && podNamespace !== undefined && podName !== undefined) deps.policy.release({ namespace: podNamespace, name: podName }, hostIfname);
     try {
       deps.store.remove(key);
     } catch (err) {

@@ -39,10 +39,11 @@ export const handleGc: VerbHandler = async (deps, { conf }) => {
         const record = deps.store.get(key);
         if (!record) return;
         const { podNamespace, podName } = record.attachment;
-        if (deps.policy && podNamespace !== undefined && podName !== undefined)
-          deps.policy.release({ namespace: podNamespace, name: podName }, record.attachment.hostIfname);
         await deps.ports?.unmap(portHolder(key));
         await deps.datapath.detach(record.attachment.hostIfname, podAddresses(record.leases));
+        // As DEL: policy state goes once the pod is detached, before its lease.
+        if (deps.policy && podNamespace !== undefined && podName !== undefined)
+          deps.policy.release({ namespace: podNamespace, name: podName }, record.attachment.hostIfname);
         deps.store.remove(key);
       });
     } catch (err) {

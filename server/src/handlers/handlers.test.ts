@@ -422,3 +422,25 @@ test('NetworkPolicy: ADD admits the pod before wiring it, a failed wiring releas
   await run(handleGc, { ...inv('gc', 'GC') }, conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: 'b', ifname: 'eth0' }] }));
   assert.equal(gate.registered.size, 0, 'GC released x/c');
 });
+
+test("NetworkPolicy: a rollback whose tear-down fails keeps the pod policed (the pair may still be wired) until the pending attachment's DEL", async () => {
+  const gate = new FakePolicyGate();
+  deps.policy = gate;
+  const podInv: CniInvocation = { ...inv('p'), args: 'K8S_POD_NAMESPACE=x;K8S_POD_NAME=p' };
+  datapath.failSetUp = new Error('netlink said no');
+  datapath.failTearDown = new Error('link delete failed');
+  await rejectsWith(run(handleAdd, podInv, conf()), 103);
+  assert.equal(gate.registered.size, 1, 'still policed: its pair was not proved gone');
+  assert.equal(
+    gate.calls.some((c) => c.startsWith('release')),
+    false,
+  );
+  assert.equal(store.listLeases().length, 1, 'its address stays leased to the pending attachment');
+  datapath.failSetUp = undefined;
+  datapath.failTearDown = undefined;
+  await run(handleDel, { ...inv('p', 'DEL') }, conf());
+  assert.equal(gate.registered.size, 0, 'the DEL released it, after detaching');
+  assert.deepEqual(store.listLeases(), []);
+  const order = gate.calls.filter((c) => c.startsWith('release'));
+  assert.equal(order.length, 1);
+});
