@@ -41,7 +41,7 @@ serve(opts, early).catch(async (err: unknown) => {
   process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
   // The datapath thread may still be booting (its netlink sockets, the host read): exiting
   // under it tears its native handles down mid-call, which can abort the process (SIGABRT
-  // instead of exit 1). End it the orderly way first; close() is bounded.
-  await early.datapath.then((d) => d.close()).catch(() => undefined);
+  // instead of exit 1). End it the orderly way first, for at most 5 s.
+  await Promise.race([early.datapath.then((d) => d.close()), new Promise((resolve) => setTimeout(resolve, 5_000))]).catch(() => undefined);
   process.exit(1);
 });

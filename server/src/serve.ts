@@ -47,8 +47,20 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     }
     if (stopAsked) return;
     stopAsked = signal;
+    if (awaitingPolicySource) {
+      // The policy source's first snapshot may never come (an API server that does not
+      // answer): stop now instead of once started. Nothing was served and nothing of the
+      // table was written yet (the previous one stays in force); what start-up did is as
+      // crash-safe as a SIGKILL here. The datapath thread is ended first (bounded).
+      log.warn({ signal }, "podwired: stop asked for while waiting for the policy source's first snapshot; exiting without serving");
+      void Promise.race([early.datapath.then((d) => d.close()), new Promise((resolve) => setTimeout(resolve, 5_000))])
+        .catch(() => undefined)
+        .then(() => process.exit(0));
+      return;
+    }
     log.info({ signal }, 'podwired: stop asked for while starting; stopping once started');
   };
+  let awaitingPolicySource = false;
   process.on('SIGTERM', () => onStopSignal('SIGTERM'));
   process.on('SIGINT', () => onStopSignal('SIGINT'));
   process.on('SIGHUP', () => (reload ? reload() : log.warn('podwired: SIGHUP while starting ignored; send it again once serving')));
@@ -202,9 +214,11 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
         ),
       10_000,
     );
+    awaitingPolicySource = true;
     try {
       await policy.start((require('./policy/stored-local-pods.js') as typeof import('./policy/stored-local-pods.js')).storedLocalPods(store));
     } finally {
+      awaitingPolicySource = false;
       clearInterval(waiting);
     }
     log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');

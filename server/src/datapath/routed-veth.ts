@@ -174,7 +174,7 @@ export class RoutedVethDatapath implements Datapath {
 
     // Both ends are programmed at once, each end's requests pipelined on its socket: the
     // kernel handles one socket's requests in the order they were sent, so each end still
-    // sees its steps in order (the host end named and up before the routes through it), but
+    // sees its steps in order (the host end, created named and up, gets its addresses before the routes through it), but
     // nobody waits for a reply before sending the next request. On any failure the caller's
     // rollback deletes the host end, which takes everything with it.
     const podSteps = sendAll(pod, podRequests(podIndex, hostLink.mac, spec)).catch((err: unknown) => {
