@@ -8,7 +8,7 @@
  * list and watch on pods, namespaces and networking.k8s.io networkpolicies.
  */
 import type { Namespace, NetworkPolicy, Pod } from './model';
-import { parseNamespace, parseNetworkPolicy, parsePod } from './parse';
+import { parseNamespace, parseNetworkPolicyFailClosed, parsePod } from './parse';
 import type { PolicyChange, PolicySnapshot, PolicySource, PolicySourceHandlers } from './policy-source';
 
 export interface KubernetesPolicySourceOptions {
@@ -211,7 +211,11 @@ export class KubernetesPolicySource implements PolicySource {
   private parse(kind: Kind, o: ApiObject): Namespace | Pod | NetworkPolicy | undefined {
     try {
       const raw = { ...(kind === 'NetworkPolicy' ? wireNetworkPolicy(o) : (o as object)), kind };
-      return kind === 'Namespace' ? parseNamespace(raw) : kind === 'Pod' ? parsePod(raw) : parseNetworkPolicy(raw);
+      if (kind !== 'NetworkPolicy') return kind === 'Namespace' ? parseNamespace(raw) : parsePod(raw);
+      // The API server validated it: rules this parser cannot read isolate, never open (parse.ts).
+      const { policy, problem } = parseNetworkPolicyFailClosed(raw);
+      if (problem !== undefined) this.handlers?.onProblem?.(`policy: ${problem}`, new Error(problem));
+      return policy;
     } catch (err) {
       this.handlers?.onProblem?.(`policy: ${(err as Error).message}; left out`, err);
       return undefined;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNetworkPolicy, parsePod } from './parse';
+import { parseNetworkPolicy, parseNetworkPolicyFailClosed, parsePod } from './parse';
 import { PolicyError } from './policy-error';
 
 const pol = (spec: Record<string, unknown>) => ({ kind: 'NetworkPolicy', metadata: { namespace: 'x', name: 'p' }, spec });
@@ -57,4 +57,25 @@ test('a pod: addresses from status.podIPs (canonical), ports of every container,
     () => parsePod({ kind: 'Pod', metadata: { name: 'a' }, status: { podIPs: [{ ip: 'x' }] } }),
     /Pod default\/a: status\.podIPs\[0\]\.ip must be an IP address/,
   );
+});
+
+test('fail closed: a policy whose rules do not read is kept with no rules, isolating what it selects in its declared directions; a whole policy is returned as is', () => {
+  const good = parseNetworkPolicyFailClosed(pol({ podSelector: { matchLabels: { app: 'a' } }, ingress: [{}] }));
+  assert.equal(good.problem, undefined);
+  assert.equal(good.policy.ingress.length, 1);
+  // An ipBlock this parser refuses: ingress-only by its policyTypes.
+  const bad = parseNetworkPolicyFailClosed(
+    pol({ podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: 'not-a-cidr' } }] }] }),
+  );
+  assert.match(bad.problem ?? '', /kept with no rules: the pods it selects allow no ingress until it reads/);
+  assert.deepEqual(bad.policy.podSelector, parseNetworkPolicy(pol({ podSelector: { matchLabels: { app: 'a' } } })).podSelector);
+  assert.equal(bad.policy.ingressIsolation, true);
+  assert.equal(bad.policy.egressIsolation, false);
+  assert.deepEqual([bad.policy.ingress, bad.policy.egress], [[], []]);
+  // No readable policyTypes: ingress, and egress because it has egress rules.
+  const both = parseNetworkPolicyFailClosed(pol({ podSelector: {}, policyTypes: ['Sideways'], egress: [{ to: 'nonsense' }] }));
+  assert.equal(both.policy.ingressIsolation, true);
+  assert.equal(both.policy.egressIsolation, true);
+  // Nothing can be selected without a podSelector that reads: refused.
+  assert.throws(() => parseNetworkPolicyFailClosed(pol({ podSelector: { matchLabels: 7 }, ingress: [{ from: 3 }] })), PolicyError);
 });

@@ -242,6 +242,35 @@ export function parseNetworkPolicy(v: unknown): NetworkPolicy {
   };
 }
 
+/**
+ * A NetworkPolicy the API server accepted but whose rules podwire cannot read (a form this
+ * parser does not know): failing open (leaving it out) would un-isolate every pod it selects,
+ * so when its metadata and podSelector read, it is kept with no rules at all, isolating the
+ * pods it selects in the directions its policyTypes name (when unreadable too: Ingress, and
+ * Egress when it has egress rules) and allowing them nothing there. `problem` says why, for
+ * the log; undefined when the policy read whole. Throws only when even the podSelector does
+ * not read (nothing can be selected then).
+ */
+export function parseNetworkPolicyFailClosed(v: unknown): { policy: NetworkPolicy; problem?: string } {
+  try {
+    return { policy: parseNetworkPolicy(v) };
+  } catch (err) {
+    const o = obj(v, 'NetworkPolicy', 'the object');
+    const m = metadata(o, 'NetworkPolicy', true);
+    const spec = obj(o.spec, m.where, 'spec');
+    const podSelector = parseLabelSelector(spec.podSelector, m.where, 'spec.podSelector');
+    const types =
+      Array.isArray(spec.policyTypes) && spec.policyTypes.every((t) => t === 'Ingress' || t === 'Egress') ? (spec.policyTypes as string[]) : undefined;
+    const ingressIsolation = types && types.length > 0 ? types.includes('Ingress') : true;
+    const egressIsolation = types && types.length > 0 ? types.includes('Egress') : spec.egress !== undefined;
+    const directions = [ingressIsolation ? 'ingress' : '', egressIsolation ? 'egress' : ''].filter(Boolean).join(' and ');
+    return {
+      policy: { namespace: m.namespace, name: m.name, podSelector, ingressIsolation, egressIsolation, ingress: [], egress: [] },
+      problem: `${(err as Error).message}; kept with no rules: the pods it selects allow no ${directions} until it reads`,
+    };
+  }
+}
+
 export type ParsedObject = { kind: 'Namespace'; value: Namespace } | { kind: 'Pod'; value: Pod } | { kind: 'NetworkPolicy'; value: NetworkPolicy };
 
 /** One object by its `kind`; undefined for kinds the policy model does not use. */
