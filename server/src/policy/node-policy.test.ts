@@ -223,7 +223,7 @@ spec:
   tables.deleteTable();
 });
 
-test('a pod with several podwire interfaces (Multus): every one policed, DEL of one keeps the others, a new sandbox replaces the old', async () => {
+test("a pod with several podwire interfaces (Multus): every one policed, DEL of one keeps the others, a new sandbox's joins until the old one's DEL", async () => {
   text = POLICY_FILE;
   const { tables, policy } = setUp();
   const a = { namespace: 'x', name: 'a' };
@@ -268,14 +268,14 @@ test('a pod with several podwire interfaces (Multus): every one policed, DEL of 
   assert.deepEqual(policy.missing(a, 'pwa1'), []);
   assert.deepEqual(tables.drift(), []);
 
-  // a's sandbox recreated: the new sandbox's interface replaces the old one's; the old DEL is a no-op.
+  // a's sandbox recreated: the new sandbox's interface joins; the old one stays policed until its own DEL.
   await policy.admit(a, { sandbox: 'ctr-a2', ifname: 'pwa2', ips: ['10.123.7.12'] });
-  assert.deepEqual(setElems('ingress-isolated'), ['pwa2']);
+  assert.deepEqual(setElems('ingress-isolated').sort(), ['pwa1', 'pwa2']);
   assert.deepEqual(
     setElems('pod-if')
       .filter((i) => i.startsWith('pwa'))
       .sort(),
-    ['pwa2'],
+    ['pwa1', 'pwa2'],
   );
   policy.release(a, 'pwa1');
   assert.deepEqual(setElems('ingress-isolated'), ['pwa2']);

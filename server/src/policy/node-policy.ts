@@ -6,9 +6,8 @@
  * whole write builds every policy object with the masquerade and hostPort ones, before the
  * first ADD is served. Then every ADD admits its pod's interface before it exists, every
  * DEL releases it; source changes, SIGHUP re-reads and `podwirectl policy why` come here.
- * A pod is registered with every podwire interface of its current sandbox (Multus: several
- * attachments, one CNI_CONTAINERID): DEL of one leaves the others policed, and an ADD from a
- * new sandbox of the same pod replaces the old sandbox's interfaces.
+ * A pod is registered with every podwire interface it has here (Multus: several attachments;
+ * an older sandbox's not yet DELed too): DEL of one leaves the others policed.
  */
 import type { Logger } from 'pino';
 import { CniCode, CniError } from '../cni/cni-error';
@@ -64,8 +63,6 @@ export class NodePolicy implements PodPolicyGate {
   private transactions = 0;
   private failures = 0;
   private lastChangeMs = 0;
-  /** Pod key -> the sandbox (CNI_CONTAINERID) whose interfaces are registered. */
-  private readonly sandboxes = new Map<string, string>();
   /** Told of each transaction (metrics). */
   onTransaction: ((operation: string, ok: boolean, ms: number) => void) | undefined;
 
@@ -111,17 +108,14 @@ export class NodePolicy implements PodPolicyGate {
     const byPod = new Map<string, StoredLocalPod[]>();
     for (const l of locals) {
       const key = keyOf(l.pod);
-      // The store lists the newest sandbox's attachments (stored-local-pods.ts); should it give
-      // two sandboxes of one pod, the last one listed wins, as the last ADD would.
-      const held = byPod.get(key)?.filter((h) => h.sandbox === l.sandbox) ?? [];
-      byPod.set(key, [...held, l]);
+      // Every ready attachment of the pod, whatever its sandbox (as admit keeps them).
+      byPod.set(key, [...(byPod.get(key) ?? []), l]);
     }
     for (const [key, ls] of byPod) {
       if (!this.compiler.world.pods.has(key)) {
         unknown.push(key);
         continue;
       }
-      this.sandboxes.set(key, ls[0]!.sandbox);
       this.run(
         `policy start ${key}`,
         this.compiler.setLocal(
@@ -159,10 +153,12 @@ export class NodePolicy implements PodPolicyGate {
       // Seen meanwhile (a watch event while the GET ran): the source's own copy wins.
       if (!this.compiler.world.pods.has(key)) this.runAsCni(`policy pod ${key}`, () => this.compiler.setPod(fetched));
     }
-    // The same sandbox: this interface joins (or replaces its own earlier registration among)
-    // the pod's others. A new sandbox: the old one's interfaces go.
-    const kept = this.sandboxes.get(key) === local.sandbox ? this.compiler.localsOf(key).filter((e) => e.ifname !== local.ifname) : [];
-    this.sandboxes.set(key, local.sandbox);
+    // This interface joins (or replaces its own earlier registration among) the pod's others,
+    // whatever their sandbox: each one leaves only by its own DEL, rollback or GC. An older
+    // sandbox's interface kept meanwhile is over-policed at worst (its address stays leased
+    // to it until its DEL); dropping it on a new sandbox's ADD could leave a live pod
+    // unpoliced (an abandoned ADD of an older sandbox resuming after the new one's).
+    const kept = this.compiler.localsOf(key).filter((e) => e.ifname !== local.ifname);
     this.runAsCni(`policy ADD ${key} ${local.ifname}`, () => this.compiler.setLocal(key, [...kept, { ifname: local.ifname, ips: [...local.ips] }]));
   }
 
@@ -171,7 +167,6 @@ export class NodePolicy implements PodPolicyGate {
     const locals = this.compiler.localsOf(key);
     if (!locals.some((e) => e.ifname === ifname)) return;
     const rest = locals.filter((e) => e.ifname !== ifname);
-    if (rest.length === 0) this.sandboxes.delete(key);
     this.runAsCni(`policy DEL ${key} ${ifname}`, () => this.compiler.setLocal(key, rest));
   }
 
