@@ -290,3 +290,40 @@ test("a pod with several podwire interfaces (Multus): every one policed, DEL of 
   assert.equal(policy.stats().failures, 0);
   tables.deleteTable();
 });
+
+test('a DEL retried after the kernel refused its release fails again (103, lease kept) until the table is written: the address never leaves the model only', async () => {
+  text = POLICY_FILE;
+  const policy = new NodePolicy(new FilePolicySource({ file: '/policy.yaml', readFile: () => text }), { ownerTag: OWNER, log });
+  let refuse = false;
+  let stale = false;
+  const calls: number[] = [];
+  // A runner standing in for NftTables.runExtension: a refused delta leaves the table stale,
+  // and only a whole write (which an empty delta asks for then) makes it current again.
+  policy.attach((_op, cmds) => {
+    calls.push(cmds.length);
+    if (refuse) {
+      stale = true;
+      throw new Error('Could not process rule: Cannot allocate memory');
+    }
+    stale = false;
+  });
+  await policy.start([]);
+  const a = { namespace: 'x', name: 'a' };
+  await policy.admit(a, { sandbox: 'ctr-a', ifname: 'pwa9', ips: ['10.123.7.29'] });
+  refuse = true;
+  assert.throws(
+    () => policy.release(a, 'pwa9'),
+    (e: unknown) => e instanceof CniError && e.code === 103,
+  );
+  assert.equal(stale, true);
+  // The retry: the model no longer holds pwa9, but the kernel may: refused again, so the DEL fails again.
+  assert.throws(
+    () => policy.release(a, 'pwa9'),
+    (e: unknown) => e instanceof CniError && e.code === 103,
+  );
+  assert.equal(calls.at(-1), 0, 'an empty delta, asking for the whole write');
+  refuse = false;
+  policy.release(a, 'pwa9');
+  assert.equal(stale, false, 'written whole: the DEL may free the address now');
+  policy.stop();
+});

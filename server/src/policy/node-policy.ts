@@ -165,7 +165,14 @@ export class NodePolicy implements PodPolicyGate {
   release(pod: PodRef, ifname: string): void {
     const key = keyOf(pod);
     const locals = this.compiler.localsOf(key);
-    if (!locals.some((e) => e.ifname === ifname)) return;
+    if (!locals.some((e) => e.ifname === ifname)) {
+      // Not registered (any more): a DEL retried after the kernel refused its release took it
+      // out of the model but maybe not out of the kernel's sets. The address must not be
+      // freed while the kernel may still list it: a table left stale by a refusal is written
+      // whole now, and a refusal again fails this DEL (103), keeping the lease.
+      this.ensureWritten(`policy DEL ${key} ${ifname}`);
+      return;
+    }
     const rest = locals.filter((e) => e.ifname !== ifname);
     this.runAsCni(`policy DEL ${key} ${ifname}`, () => this.compiler.setLocal(key, rest));
   }
@@ -244,6 +251,16 @@ export class NodePolicy implements PodPolicyGate {
         this.options.log.debug({ operation, ms: Math.round(this.lastChangeMs * 100) / 100 }, 'policy: change in force');
     } catch (err) {
       this.options.log.error({ err: err instanceof Error ? err.message : String(err) }, `policy: ${operation} failed; the next resync rewrites the table`);
+    }
+  }
+
+  /** An empty delta: a no-op when the kernel holds the model, a whole write when an earlier refusal left it stale. */
+  private ensureWritten(operation: string): void {
+    if (!this.runner) return;
+    try {
+      this.runner(operation, []);
+    } catch (err) {
+      throw new CniError(CniCode.DatapathFailure, `${operation}: the kernel refused the policy state`, err instanceof Error ? err.message : String(err));
     }
   }
 
