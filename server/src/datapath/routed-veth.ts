@@ -230,8 +230,11 @@ export class RoutedVethDatapath implements Datapath {
     });
     if (!create || create.error) throw create?.error ?? new Error('no outcome for the veth creation');
     // A kernel without NLM_F_ECHO for links (before 5.19) answers with the acknowledgement only.
-    const host = create.messages.map(decodeLink).find((l) => l?.name === name) ?? (await findLink(this.host, name));
+    const echoed = create.messages.map(decodeLink).find((l) => l?.name === name);
+    const host = echoed ?? (await findLink(this.host, name));
     if (!host) throw new Error(`host veth ${name} vanished right after creation`);
+    // Looked up by name (no echo): only a link in this server's group can be the one just made.
+    if (!echoed && !this.owns(host)) throw new Error(`host veth ${name} is not the link just created (another took its name meanwhile)`);
     index = host.index;
     return host;
   }
