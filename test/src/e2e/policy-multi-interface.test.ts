@@ -15,14 +15,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ECHO_PEER } from '../lib/echo-peer';
+import { startTcpEchoPeer, tcpProbeAnswers } from '../lib/echo-peer-process';
 import { TestNetnsSet } from '../lib/netns';
 import { PodwiredProcess } from '../lib/podwired-process';
-import { mustRun, runCommand } from '../lib/run-command';
+import { mustRun } from '../lib/run-command';
 import { netConf, runShim } from '../lib/shim';
 
 const PORT = 7200;
@@ -74,20 +74,10 @@ spec:
       ports: [{ protocol: TCP, port: ${PORT} }]
 `;
 
-async function listen(where: string, name: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', where, process.execPath, ECHO_PEER, 'serve', 'tcp', String(PORT), name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  peers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`echo peer ${name} exited ${code}`)));
-  });
-}
+const listen = (where: string, name: string): Promise<void> => startTcpEchoPeer(peers, where, PORT, name);
 
 /** One TCP probe from pod `from` (3 s without an answer: refused). */
-async function probe(from: string, host: string): Promise<boolean> {
-  const r = await runCommand('ip', ['netns', 'exec', pods[from]!.ns, process.execPath, ECHO_PEER, 'ask', 'tcp', host, String(PORT)], { timeoutMs: 10_000 });
-  return r.code === 0;
-}
+const probe = (from: string, host: string): Promise<boolean> => tcpProbeAnswers(pods[from]!.ns, host, PORT);
 
 async function pod(name: string): Promise<void> {
   const p = await netns.create(name);

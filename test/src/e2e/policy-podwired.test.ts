@@ -18,11 +18,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ECHO_PEER } from '../lib/echo-peer';
+import { startTcpEchoPeer, tcpProbeAnswers } from '../lib/echo-peer-process';
 import { TestNetnsSet } from '../lib/netns';
 import { REPO_ROOT } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
@@ -72,20 +72,10 @@ spec:
 `;
 
 /** Starts an echo peer in `where`; resolves once it listens. */
-async function listen(where: string, name: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', where, process.execPath, ECHO_PEER, 'serve', 'tcp', String(PORT), name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  peers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-    child.once('exit', (code) => reject(new Error(`echo peer ${name} exited ${code}`)));
-  });
-}
+const listen = (where: string, name: string): Promise<void> => startTcpEchoPeer(peers, where, PORT, name);
 
 /** One TCP probe from netns `where` (3 s without an answer: refused). */
-async function probe(where: string, host: string): Promise<boolean> {
-  const r = await runCommand('ip', ['netns', 'exec', where, process.execPath, ECHO_PEER, 'ask', 'tcp', host, String(PORT)], { timeoutMs: 10_000 });
-  return r.code === 0;
-}
+const probe = (where: string, host: string): Promise<boolean> => tcpProbeAnswers(where, host, PORT);
 
 async function add(name: string, opts: { listen?: boolean } = {}) {
   const pod = await netns.create(name);
