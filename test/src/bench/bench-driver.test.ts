@@ -103,7 +103,7 @@ async function exercise(plugin: PluginUnderTest, short: string): Promise<void> {
     assert.equal(del.status, 0, `${plugin.label} DEL: ${describeFailure(del)}`);
     // podwire destroys the detached pair in the background, within a second.
     let links = await podLinks(pool.name(i));
-    for (const until = Date.now() + 2_000; links.includes('eth0') && Date.now() < until; links = await podLinks(pool.name(i)))
+    for (const until = Date.now() + 10_000; links.includes('eth0') && Date.now() < until; links = await podLinks(pool.name(i)))
       await new Promise((r) => setTimeout(r, 20));
     assert.ok(!links.includes('eth0'), `${plugin.label}: eth0 gone from ${pool.name(i)} after DEL`);
   }

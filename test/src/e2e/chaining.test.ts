@@ -49,7 +49,7 @@ before(async () => {
   await h.server.start();
   podNs = await h.netns.create('pod');
   tuningDir = path.join(h.root, 'tuning');
-  hostPort = await freeLoopbackPort(18_100 + (process.pid % 800), 900 - (process.pid % 800));
+  hostPort = await freeLoopbackPort(18_100);
   const list: NetworkConfList = {
     cniVersion: '1.0.0',
     name: NET,

@@ -50,7 +50,7 @@ before(async () => {
   assert.equal(shipped.plugins.length, 1, 'the shipped conflist holds podwire alone');
   await installPodwire(cd, { ...shipped, name: NET, plugins: [{ ...shipped.plugins[0], socket: h.server.socket, ipam: { ranges: [[{ subnet: SUBNET }]] } }] });
   await networkReady(cd);
-  hostPort = await freeLoopbackPort(18380);
+  hostPort = await freeLoopbackPort(18400);
 });
 
 after(async () => {

@@ -160,7 +160,7 @@ before(async () => {
     ],
   });
   await networkReady(cd);
-  hostPort = await freeLoopbackPort(18280);
+  hostPort = await freeLoopbackPort(18200);
 });
 
 after(async () => {

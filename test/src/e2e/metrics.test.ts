@@ -197,7 +197,7 @@ test('/metrics counts the CNI calls made through the shim and reads pool usage a
 
   // The DELs detached their pairs; the background reaper destroys them within a second.
   let done = await scrape();
-  for (const until = Date.now() + 2_000; value(done, 'podwire_link_destructions_pending', {}) !== 0 && Date.now() < until; done = await scrape()) {
+  for (const until = Date.now() + 10_000; value(done, 'podwire_link_destructions_pending', {}) !== 0 && Date.now() < until; done = await scrape()) {
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.equal(value(done, 'podwire_link_destructions_pending', {}), 0, 'every detached pair destroyed');

@@ -15,7 +15,7 @@ import { type ShimCall, type ShimOutcome, netConf } from '../lib/shim';
 import { readStore } from '../lib/store-rows';
 
 const NET = 'e2e-nsfifo';
-const CONF = netConf(NET, '10.238.0.0/24');
+const CONF = netConf(NET, '10.207.0.0/24');
 const CTL = path.join(REPO_ROOT, 'server', 'dist', 'ctl', 'main.js');
 /** Well below the shim's default: a call that hangs fails the test in seconds, not minutes. */
 const CALL_TIMEOUT_MS = 10_000;

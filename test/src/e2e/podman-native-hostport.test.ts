@@ -17,7 +17,7 @@ import { SkipReason } from '../lib/skip-reason';
  */
 
 const NET = `pwnat${process.pid}`;
-const SUBNET = '10.252.0.0/24';
+const SUBNET = '10.208.0.0/24';
 const A = `pwn${process.pid}-a`;
 const CONTAINER_PORT = 8080;
 

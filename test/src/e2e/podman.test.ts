@@ -27,7 +27,7 @@ const CONTAINER_PORT = 8080;
 let h: E2eHarness | undefined;
 let pe: PodmanEnv | undefined;
 const skip = new SkipReason();
-let hostPort = 18080;
+let hostPort = 18000;
 const ips = new Map<string, string>();
 const ids = new Map<string, string>();
 
@@ -49,7 +49,7 @@ before(async () => {
   // the server is started separately so that after() cleans up even when it fails to start
   h = await E2eHarness.start('podman', { startServer: false });
   await h.server.start();
-  hostPort = await freeLoopbackPort(18080);
+  hostPort = await freeLoopbackPort(18000);
   const prepared = await PodmanEnv.prepare({
     root: h.root,
     shimBinary: SHIM_BINARY,

@@ -3,9 +3,15 @@ import { runCommand } from './run-command';
 
 /**
  * A 127.0.0.1 port from `from` up (within `span`) that nothing listens on and no nat rule
- * mentions: for a hostPort mapping a test makes through portmap.
+ * mentions: for a hostPort mapping a test makes through portmap or podwire's own table.
+ *
+ * Test files may run at the same time (node --test --test-concurrency), and a port chosen here
+ * is only claimed once the test's mapping exists (portmap's iptables rule, or a podwired's
+ * nftables table this check does not read), so each file searches its own block of 100:
+ *   18000 podman, 18100 chaining, 18200 cri, 18300 podman-native-hostport,
+ *   18400 cri-native-hostport.
  */
-export async function freeLoopbackPort(from: number, span = 200): Promise<number> {
+export async function freeLoopbackPort(from: number, span = 100): Promise<number> {
   const nat = (await runCommand('iptables', ['-w', '-t', 'nat', '-S'])).stdout;
   for (let port = from; port < from + span; port++) {
     if (nat.includes(`--dport ${port} `) || nat.includes(`--dports ${port} `)) continue;

@@ -65,10 +65,11 @@ export async function hostLinks(prefix = 'pw'): Promise<IpLink[]> {
 
 /**
  * The veths in netns `ns` once podwired has destroyed the pairs DEL detached (it does so in
- * the background, within a second): polls until `want` veths are left or `timeoutMs` passes,
+ * the background, within a second when the machine is idle; other test files may run at the
+ * same time): polls until `want` veths are left or `timeoutMs` passes,
  * and returns what is there then (the caller asserts on it).
  */
-export async function settledVeths(ns: string, want = 0, timeoutMs = 2_000): Promise<IpLink[]> {
+export async function settledVeths(ns: string, want = 0, timeoutMs = 10_000): Promise<IpLink[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const links = await ipJson<IpLink>(['link', 'show', 'type', 'veth'], ns);
