@@ -60,10 +60,11 @@ test('a setUp past its deadline fails with CNI error 11 at the deadline while ot
     late.catch(() => undefined);
     const fast = spec('eth0', 'pwfast');
     await dp.setUp(fast);
-    assert.ok(performance.now() - t0 < 250, 'the other setUp was not held up');
+    // Bounds with room for a machine busy with other test files: held up would be >= 800 ms.
+    assert.ok(performance.now() - t0 < 600, 'the other setUp was not held up');
     await assert.rejects(late, isCode(CniCode.TryAgainLater));
     const ms = performance.now() - t0;
-    assert.ok(ms >= 280 && ms < 700, `failed after ${Math.round(ms)} ms`);
+    assert.ok(ms >= 280 && ms < 1_500, `failed after ${Math.round(ms)} ms`);
     // The slow setUp completes on the thread afterwards, and is undone there.
     await eventually('a notice that the late setUp was undone', () => notices.some((n) => n.fields.call === 'setUp' && /undone/.test(n.message)));
     await assert.rejects(dp.check(slow), isCode(CniCode.CheckFailed), 'the late pod is gone');
@@ -89,7 +90,7 @@ test('a thread stuck in a system call: callers fail with CNI error 11, onExit is
     other.catch(() => undefined);
     await assert.rejects(stuck, (err: unknown) => isCode(CniCode.TryAgainLater)(err) && /stuck/.test(String((err as CniError).message)));
     const ms = performance.now() - t0;
-    assert.ok(ms >= 450 && ms < 2_000, `failed after ${Math.round(ms)} ms`);
+    assert.ok(ms >= 450 && ms < 5_000, `failed after ${Math.round(ms)} ms`);
     await assert.rejects(other, isCode(CniCode.TryAgainLater), 'a call queued behind it fails too');
     assert.equal(exits.length, 1, 'onExit told once');
     assert.match(exits[0] ?? '', /stuck/);

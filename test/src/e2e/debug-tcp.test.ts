@@ -69,7 +69,7 @@ before(async () => {
   h = await E2eHarness.start('dbgtcp', {
     server: {
       config: {
-        node: { name: 'dbg-tcp-node', podCIDRs: ['10.226.2.0/24'] },
+        node: { name: 'dbg-tcp-node', podCIDRs: ['10.209.2.0/24'] },
         tcp: { listen: '127.0.0.1:0', certFile: tls.serverCert, keyFile: tls.serverKey, clientCaFile: tls.caCert },
       },
     },
@@ -105,7 +105,7 @@ test('with a client certificate from the CA: reflection lists Debug and health (
     {
       source: 'PEER_SOURCE_KIND_NONE',
       nodeName: 'dbg-tcp-node',
-      podCidrs: ['10.226.2.0/24'],
+      podCidrs: ['10.209.2.0/24'],
       peers: [],
     },
   );

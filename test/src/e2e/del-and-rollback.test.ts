@@ -219,7 +219,7 @@ test('bad input gets one CNI error JSON and exit 1, and the server keeps serving
   assert.equal(ok.exitCode, 0, ok.stdout);
 });
 
-test('40 concurrent DELs through the shim: each answers with its host side detached, and every pair is gone within 1 s of its DEL', async () => {
+test('40 concurrent DELs through the shim: each answers with its host side detached, and every pair is gone within 5 s of its DEL (1 s when idle)', async () => {
   const ids = Array.from({ length: 40 }, (_, i) => `ctr-fast-${i}`);
   const nets = await Promise.all(ids.map((id) => h.netns.create(id.replace('ctr-', ''))));
   const adds = await Promise.all(ids.map((id, i) => h.shim({ command: 'ADD', containerId: id, netns: nets[i]?.path ?? '', ifname: 'eth0', config: CONF })));
@@ -254,7 +254,7 @@ test('40 concurrent DELs through the shim: each answers with its host side detac
     [],
     'no host route to any of their addresses',
   );
-  // Then each pair is destroyed by the background reaper within 1 s of its DEL.
+  // Then each pair is destroyed by the background reaper soon after its DEL.
   for (let i = 0; i < ids.length; i++) {
     const ns = nets[i]?.name ?? '';
     for (;;) {
