@@ -80,7 +80,7 @@ test('podman -p 127.0.0.1:<port>:8080 reaches the container through podwire alon
     `while true; do nc -l -p ${CONTAINER_PORT} -e echo pong-native; done`,
   ]);
   const ipA = await pe.ipOf(A);
-  assert.match(ipA, /^10\.252\.0\.\d+$/);
+  assert.match(ipA, /^10\.208\.0\.\d+$/);
   assert.match(
     await podwireTable(),
     new RegExp(`tcp \\. 127\\.0\\.0\\.1 \\. ${hostPort} : ${ipA.replace(/\./g, '\\.')} `),
