@@ -17,4 +17,4 @@ mapfile -t files < <(
   find ipam-store/dist server/dist test/dist -name '*.test.js' | sort | while read -r f; do has_source "$f" && echo "$f"; done
   find shim/test -name '*.test.mjs' | sort
 )
-exec node --test --test-reporter=spec "${files[@]}"
+exec node --test --test-concurrency="${PODWIRE_TEST_CONCURRENCY:-3}" --test-reporter=spec ${PODWIRE_TAP:+--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$PODWIRE_TAP} "${files[@]}"

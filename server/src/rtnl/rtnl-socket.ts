@@ -60,11 +60,14 @@ const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 const EINTR = os.constants.errno.EINTR;
 /**
  * How often a dump interrupted by a concurrent change is tried (a host where other pods are
- * wired all the time interrupts a full dump often; each retry waits a little longer, with
- * jitter, so it lands in a quieter moment).
+ * wired all the time interrupts a full dump often; each retry waits longer, doubling from
+ * DUMP_RETRY_BASE_MS up to DUMP_RETRY_MAX_MS, with jitter, so it lands in a quieter moment):
+ * about 3 s in all before the dump fails EINTR. Eight tries within ~0.1 s gave up on a host
+ * where other runtimes created and deleted links all the time (three test files at once).
  */
-const DUMP_TRIES = 8;
+const DUMP_TRIES = 20;
 const DUMP_RETRY_BASE_MS = 2;
+const DUMP_RETRY_MAX_MS = 200;
 
 const ETIMEDOUT = os.constants.errno.ETIMEDOUT;
 const ECANCELED = os.constants.errno.ECANCELED;
@@ -140,7 +143,7 @@ export class RtnlSocket {
           return await this.request({ ...request, expect: 'dump' });
         } catch (err) {
           if (!(err instanceof RtnlError && err.code === 'EINTR') || attempt >= DUMP_TRIES) throw err;
-          await new Promise((r) => setTimeout(r, DUMP_RETRY_BASE_MS * attempt * (1 + Math.random())));
+          await new Promise((r) => setTimeout(r, Math.min(DUMP_RETRY_MAX_MS, DUMP_RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random())));
         }
       }
     };
