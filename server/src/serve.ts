@@ -110,6 +110,20 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   if (metrics) early.hooks.onBatch = metrics.observeBatch;
   const datapath = await early.datapath;
   timeline.mark('datapathAwaited');
+  // Reconcile from the start-up host read, begun now: its store reads run while the thread is
+  // still reading the host, and the steps below (peer routing, egress, the listeners) while it
+  // waits for that read. It is awaited before serving, as before.
+  const tReconcile = performance.now();
+  let reconcileDoneMs = 0;
+  const reconciling = timeline.whenSettled(
+    'reconciled',
+    reconcile(store, datapath, log, early.hostRead).then((r) => {
+      reconcileDoneMs = performance.now();
+      return r;
+    }),
+  );
+  // Its failure is reported where it is awaited (below), not as an unhandled rejection meanwhile.
+  reconciling.catch(() => undefined);
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
   const peerRouting = await PeerRouting.create(
     opts,
@@ -190,13 +204,11 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
   timeline.mark('listening');
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
-  const tReconcile = performance.now();
-  const reconciled = await reconcile(store, datapath, log, early.hostRead);
+  const reconciled = await reconciling;
   startup.reconcile = reconciled.counts;
   startup.phases.snapshotMs = reconciled.snapshotMs;
-  startup.phases.reconcileMs = performance.now() - tReconcile - reconciled.snapshotMs;
+  startup.phases.reconcileMs = reconcileDoneMs - tReconcile - reconciled.snapshotMs;
   startup.verification = pendingVerification(reconciled.ready.length);
-  timeline.mark('reconciled');
   // The peer set (static: at once; Kubernetes: the first list) before serving, so pod CIDRs
   // learnt from the Node object are there for the first ADD; bounded, serving goes on without.
   const tPeers = performance.now();

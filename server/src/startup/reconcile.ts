@@ -94,6 +94,12 @@ export async function reconcile(
   firstRead?: Promise<HostView>,
 ): Promise<{ counts: ReconcileCounts; ready: ReadyAttachment[]; snapshotMs: number }> {
   const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
+  // The store first, while the host read is still under way (podwired starts reconcile before
+  // it is done): nothing changes the store meanwhile, since no CNI call is served before
+  // reconcile has run.
+  const pending = store.listAttachments({ state: 'pending' });
+  const leases = store.listLeases();
+  const ready = readyAttachments(store, leases);
   const t0 = performance.now();
   // Without the host's state there is nothing to reconcile against: a read that fails (a
   // deadline on a busy host, dumps interrupted again and again by links coming and going)
@@ -112,9 +118,6 @@ export async function reconcile(
   }
   const snapshotMs = performance.now() - t0;
 
-  const pending = store.listAttachments({ state: 'pending' });
-  const leases = store.listLeases();
-  const ready = readyAttachments(store, leases);
   const shared = sharedAddresses(leases);
   if (shared.length > 0) {
     log.warn(
