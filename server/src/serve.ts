@@ -243,7 +243,8 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     }
     log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');
   }
-  egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
+  // From reconcile's reads of the store: nothing has changed it since (no CNI call is served yet).
+  egress.start(egressStartState(reconciled, peerRouting.peerPodCidrs(), log));
   timeline.mark('tableWritten');
   egress.startResync(NFT_RESYNC_MS);
   readiness.markReady();
