@@ -260,15 +260,21 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     },
     'podwired serving',
   );
-  // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
+  // Not awaited: ADDs are served meanwhile. Begun VERIFY_AFTER_MS after serving, so the CNI
+  // calls that waited for serving (a kubelet's, after a restart) do not share the datapath
+  // thread with it. Shutdown aborts it (no pod is started after that; none at all before it began).
   const verifyAbort = new AbortController();
-  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
-    (v) =>
-      log.info(
-        { verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } },
-        'podwired: ready pods verified in their netns',
-      ),
-    (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
+  const verification = afterOrAborted(VERIFY_AFTER_MS, verifyAbort.signal).then(() =>
+    verifyAbort.signal.aborted
+      ? undefined
+      : verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
+          (v) =>
+            log.info(
+              { verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } },
+              'podwired: ready pods verified in their netns',
+            ),
+          (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
+        ),
   );
 
   let stopping = false;
@@ -334,6 +340,24 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     }
   };
   if (stopAsked) stop(stopAsked);
+}
+
+/** How long after serving the verification of ready pods in their netns begins. */
+const VERIFY_AFTER_MS = 1_000;
+
+/** Resolves after `ms`, or at once when `signal` is aborted. */
+function afterOrAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
 
 /** How often podwired's nftables table is compared with what it should hold (SIGHUP also does it at once). */
