@@ -2,6 +2,7 @@ import type { Attachment, Lease } from '@podwire/ipam-store';
 import type { Logger } from 'pino';
 import type { CniResult } from '../cni/cni-result';
 import { portHolder } from '../handlers/host-ports';
+import { networkCidrText } from '../ip-text';
 import type { HeldPortMapping } from '../nft';
 import type { EgressStartState } from './egress';
 
@@ -31,6 +32,8 @@ export function egressStartState(
     }
     for (const m of result.portMappings ?? []) portMappings.push({ ...m, holder: portHolder(a) });
   }
-  const servedCidrs = [...new Set(stored.leases.map((l) => `${l.address}/${l.prefixLength}`))];
+  // Each lease's subnet (the network of its address), once per subnet: what an ADD of that
+  // network reports again (NetworkRegistry's subnets) is then known, and changes nothing.
+  const servedCidrs = [...new Set(stored.leases.map((l) => networkCidrText(l.address, l.prefixLength)))];
   return { portMappings, servedCidrs, peerCidrs };
 }
