@@ -4,6 +4,7 @@ import type { BatchObserver } from './datapath/batching-host-programmer';
 import type { HostView } from './datapath/datapath';
 import type { HostTables, NoticeFields } from './datapath/datapath-thread-protocol';
 import { ThreadedDatapath } from './datapath/threaded-datapath';
+import { StartupTimeline } from './startup/startup-timeline';
 import { killAtExitWhenStranded } from './stranded-thread-exit';
 
 /** What main.ts starts before it loads the rest of podwired, for serve() to pick up. */
@@ -29,6 +30,8 @@ export interface EarlyStart {
    * onNotice: what the thread has to say for the log (until serve() sets it: stderr).
    */
   hooks: { onBatch?: BatchObserver; onExit: (reason: string) => void; onNotice: (message: string, fields: NoticeFields) => void };
+  /** The start's milestones (main.ts loaded, the thread up, the host read...), logged once serving. */
+  timeline: StartupTimeline;
 }
 
 function ownerTagOf(stateDir: string): string {
@@ -38,6 +41,8 @@ function ownerTagOf(stateDir: string): string {
 
 /** Starts the datapath thread and the host read (their failures surface where serve() awaits them). */
 export function startEarly(stateDir: string): EarlyStart {
+  const timeline = new StartupTimeline();
+  timeline.mark('early');
   const ownerTag = ownerTagOf(stateDir);
   const hooks: EarlyStart['hooks'] = {
     onExit: (reason) => {
@@ -64,8 +69,8 @@ export function startEarly(stateDir: string): EarlyStart {
   const hostTables = datapath.then((d) => d.readHostTables());
   const hostRead = Promise.all([datapath, hostTables]).then(([d, t]) => d.hostViewOf(t));
   // Reported where they are awaited, not as unhandled rejections meanwhile.
-  datapath.catch(() => undefined);
-  hostTables.catch(() => undefined);
+  timeline.whenSettled('datapathUp', datapath).catch(() => undefined);
+  timeline.whenSettled('hostTablesRead', hostTables).catch(() => undefined);
   hostRead.catch(() => undefined);
-  return { ownerTag, datapath, hostRead, hostTables, hooks };
+  return { ownerTag, datapath, hostRead, hostTables, hooks, timeline };
 }

@@ -37,6 +37,7 @@ try {
 const early = startEarly(opts.stateDir);
 // Loaded now, not at the top: the datapath thread boots and reads the host meanwhile.
 const { serve } = require('./serve.js') as typeof import('./serve.js');
+early.timeline.mark('serveLoaded');
 serve(opts, early).catch(async (err: unknown) => {
   process.stderr.write(`podwired: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
   // The datapath thread may still be booting (its netlink sockets, the host read): exiting

@@ -34,6 +34,7 @@ import { pendingVerification, verifyPods } from './startup/pod-verification';
 import type { StartupReport } from './startup/startup-report';
 
 export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void> {
+  const timeline = early.timeline;
   const log = createServerLogger(opts.logLevel);
   // Signals are taken from the first moment: a stop asked for while starting runs once the
   // server is up (so what start-up opened is closed in order); a SIGHUP then is logged, not fatal.
@@ -82,6 +83,7 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   // (docs/architecture.md, "Durability").
   const store = openIpamStore(path.join(opts.stateDir, 'ipam.db'), { synchronous: 'normal' });
   const storeMs = performance.now() - tStore;
+  timeline.mark('storeOpen');
   // The event loop's own rtnetlink sockets, for reading only (the Debug inspector, the peer
   // route table), made here and closed by sockets.closeAll() at shutdown: requests on `host`,
   // dumps (serialized) on `hostDumps`, pod netns sockets through `netns`. Everything that
@@ -107,6 +109,21 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     : undefined;
   if (metrics) early.hooks.onBatch = metrics.observeBatch;
   const datapath = await early.datapath;
+  timeline.mark('datapathAwaited');
+  // Reconcile from the start-up host read, begun now: its store reads run while the thread is
+  // still reading the host, and the steps below (peer routing, egress, the listeners) while it
+  // waits for that read. It is awaited before serving, as before.
+  const tReconcile = performance.now();
+  let reconcileDoneMs = 0;
+  const reconciling = timeline.whenSettled(
+    'reconciled',
+    reconcile(store, datapath, log, early.hostRead).then((r) => {
+      reconcileDoneMs = performance.now();
+      return r;
+    }),
+  );
+  // Its failure is reported where it is awaited (below), not as an unhandled rejection meanwhile.
+  reconciling.catch(() => undefined);
   // Cross-node routing: this node's pod CIDRs (IPAM) and `peerPodCIDR via peerNodeIP` routes for every peer.
   const peerRouting = await PeerRouting.create(
     opts,
@@ -123,10 +140,12 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
       vxlan: { sock: sockets.openHost('vxlan'), ownerTag: owner, startupLinks: early.hostTables.then((t) => t.links), probePathMtu: true },
     },
   );
+  timeline.mark('peerRoutingCreated');
   // Egress masquerade and hostPort mappings: podwired's own nftables table. Opened before
   // serving; if nftables is unusable podwired serves without both (logged, in Debug and
   // `podwirectl status`), and an ADD asking for hostPorts fails saying why.
   const egress = new Egress({ ownerTag: owner, masquerade: opts.masquerade, node: peerRouting.node, log });
+  timeline.mark('egressOpened');
   // NetworkPolicy (config "policy"): its objects live in the same table, written whole with
   // it at start (below) and on every repair. Without nftables it cannot be enforced: podwired
   // refuses to start rather than serve pods unpoliced.
@@ -183,18 +202,19 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
   const debug = createDebugService(debugDeps);
   const server = await startGrpcServer(opts.socket, { cni: createCniService(deps, log, readiness, events), debug, health }, log);
   const tcpServer = opts.tcp && tcpTls ? await startTcpDebugServer(opts.tcp.listen, tcpTls, { debug, health }, log) : undefined;
+  timeline.mark('listening');
   log.info({ socket: opts.socket, stateDir: opts.stateDir, owner }, 'podwired listening; reconciling before serving');
-  const tReconcile = performance.now();
-  const reconciled = await reconcile(store, datapath, log, early.hostRead);
+  const reconciled = await reconciling;
   startup.reconcile = reconciled.counts;
   startup.phases.snapshotMs = reconciled.snapshotMs;
-  startup.phases.reconcileMs = performance.now() - tReconcile - reconciled.snapshotMs;
+  startup.phases.reconcileMs = reconcileDoneMs - tReconcile - reconciled.snapshotMs;
   startup.verification = pendingVerification(reconciled.ready.length);
   // The peer set (static: at once; Kubernetes: the first list) before serving, so pod CIDRs
   // learnt from the Node object are there for the first ADD; bounded, serving goes on without.
   const tPeers = performance.now();
   if (!(await peerRouting.ready(10_000))) log.warn({ source: peerRouting.source.kind }, 'peers: no peer set yet; serving, peer routes follow when it arrives');
   const peersMs = performance.now() - tPeers;
+  timeline.mark('peersReady');
   // The whole table from the store (every ready attachment's mappings, the ranges of its
   // leases) and the configuration and peers, after reconcile removed what is not ready; then
   // a periodic resync repairs drift (an operator's `nft flush ruleset`).
@@ -223,24 +243,38 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     }
     log.info({ ...policy.stats(), ms: Math.round((performance.now() - tPolicy) * 10) / 10 }, 'policy: source synced, local pods registered');
   }
-  egress.start(egressStartState(store, peerRouting.peerPodCidrs(), log));
+  // From reconcile's reads of the store: nothing has changed it since (no CNI call is served yet).
+  egress.start(egressStartState(reconciled, peerRouting.peerPodCidrs(), log));
+  timeline.mark('tableWritten');
   egress.startResync(NFT_RESYNC_MS);
   readiness.markReady();
   health.markServing();
   startup.phases.toServingMs = performance.now();
+  timeline.mark('serving');
   log.info(
-    { reconcile: startup.reconcile, phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 }, ready: reconciled.ready.length },
+    {
+      reconcile: startup.reconcile,
+      phases: { ...roundPhases(startup.phases), peersMs: Math.round(peersMs * 10) / 10 },
+      ready: reconciled.ready.length,
+      timeline,
+    },
     'podwired serving',
   );
-  // Not awaited: ADDs are served meanwhile. Shutdown aborts it (no pod is started after that).
+  // Not awaited: ADDs are served meanwhile. Begun VERIFY_AFTER_MS after serving, so the CNI
+  // calls that waited for serving (a kubelet's, after a restart) do not share the datapath
+  // thread with it. Shutdown aborts it (no pod is started after that; none at all before it began).
   const verifyAbort = new AbortController();
-  const verification = verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
-    (v) =>
-      log.info(
-        { verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } },
-        'podwired: ready pods verified in their netns',
-      ),
-    (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
+  const verification = afterOrAborted(VERIFY_AFTER_MS, verifyAbort.signal).then(() =>
+    verifyAbort.signal.aborted
+      ? undefined
+      : verifyPods(reconciled.ready, { store, datapath, locks, log, report: startup.verification, signal: verifyAbort.signal }).then(
+          (v) =>
+            log.info(
+              { verification: { total: v.total, verified: v.verified, failed: v.failed, netnsGone: v.netnsGone, durationMs: Math.round(v.durationMs) } },
+              'podwired: ready pods verified in their netns',
+            ),
+          (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'podwired: verifying ready pods failed'),
+        ),
   );
 
   let stopping = false;
@@ -306,6 +340,24 @@ export async function serve(opts: ServerConfig, early: EarlyStart): Promise<void
     }
   };
   if (stopAsked) stop(stopAsked);
+}
+
+/** How long after serving the verification of ready pods in their netns begins. */
+const VERIFY_AFTER_MS = 1_000;
+
+/** Resolves after `ms`, or at once when `signal` is aborted. */
+function afterOrAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
 
 /** How often podwired's nftables table is compared with what it should hold (SIGHUP also does it at once). */

@@ -26,6 +26,9 @@ import { undoLateSetUp } from './late-set-up';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath } from './routed-veth';
 
+/** When the link-delete worker boots if no delete asked for it before (see WorkerLinkDeleter's spawnAfterMs). */
+const DELETE_WORKER_SPAWN_AFTER_MS = 5_000;
+
 function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): void {
   const post = (msg: ThreadMessage): void => port.postMessage(msg);
   // Every socket of this thread is made here and closed by sockets.closeAll() (close below).
@@ -40,6 +43,9 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   // thread unable to tear down or roll back anything: it ends, as a crashed thread does, and
   // podwired exits (ThreadedDatapath's onExit) to be restarted and reconciled.
   const deleter = new WorkerLinkDeleter({
+    // Not booted while podwired starts (the host read, reconcile and serving come first)
+    // unless reconcile has links to delete; a DEL in the first seconds waits for its boot.
+    spawnAfterMs: DELETE_WORKER_SPAWN_AFTER_MS,
     onNotice: (message, fields) => post({ kind: 'notice', message, fields }),
     onGiveUp: (reason) => void endThread(reason),
   });

@@ -16,7 +16,7 @@ import { rtnlRouteSender } from './host-programmer';
 import { ownerGroup } from './link-identity';
 import { NetnsOpener } from './netns';
 import { RoutedVethDatapath, type RoutedVethSockets } from './routed-veth';
-import { Protocol, RawNetlinkSocket } from 'netlink';
+import { Protocol, RawNetlinkSocket } from '../rtnl/netlink-parts';
 import { type RtnlOutcome, type RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { RtnlError } from '../rtnl/rtnl-error';
 import type { HostProgrammer } from './host-programmer';

@@ -1,18 +1,24 @@
-import type { IpamStore } from '@podwire/ipam-store';
+import type { Attachment, Lease } from '@podwire/ipam-store';
 import type { Logger } from 'pino';
 import type { CniResult } from '../cni/cni-result';
 import { portHolder } from '../handlers/host-ports';
+import { networkCidrText } from '../ip-text';
 import type { HeldPortMapping } from '../nft';
 import type { EgressStartState } from './egress';
 
 /**
- * What podwired's table is rebuilt from at start, read from the store: the hostPort mappings
+ * What podwired's table is rebuilt from at start, from the store as reconcile left it (its
+ * ready attachments and leases, as reconcile read them: not read again): the hostPort mappings
  * in every ready attachment's stored result, and the subnets of every lease (the ranges of the
  * networks served here, before any ADD records them again).
  */
-export function egressStartState(store: IpamStore, peerCidrs: readonly string[], log: Logger): EgressStartState {
+export function egressStartState(
+  stored: { ready: ReadonlyArray<{ attachment: Attachment }>; leases: readonly Lease[] },
+  peerCidrs: readonly string[],
+  log: Logger,
+): EgressStartState {
   const portMappings: HeldPortMapping[] = [];
-  for (const a of store.listAttachments({ state: 'ready' })) {
+  for (const { attachment: a } of stored.ready) {
     if (!a.result) continue;
     let result: CniResult;
     try {
@@ -26,6 +32,8 @@ export function egressStartState(store: IpamStore, peerCidrs: readonly string[],
     }
     for (const m of result.portMappings ?? []) portMappings.push({ ...m, holder: portHolder(a) });
   }
-  const servedCidrs = [...new Set(store.listLeases().map((l) => `${l.address}/${l.prefixLength}`))];
+  // Each lease's subnet (the network of its address), once per subnet: what an ADD of that
+  // network reports again (NetworkRegistry's subnets) is then known, and changes nothing.
+  const servedCidrs = [...new Set(stored.leases.map((l) => networkCidrText(l.address, l.prefixLength)))];
   return { portMappings, servedCidrs, peerCidrs };
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
+import type { ReflectionService } from '@grpc/reflection';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { loadHealthPackageDefinition, loadPodwirePackageDefinition } from './load-proto';
 import { CNI_SERVICE, DEBUG_SERVICE, HEALTH_SERVICE } from './serving-health';
@@ -14,7 +14,9 @@ export function reflectionFor(opts: { cni: boolean }): ReflectionService {
   // (both podwire.v1) must come from one load or reflection would only know one of them.
   const definitions = Object.assign({}, loadPodwirePackageDefinition(), loadHealthPackageDefinition()) as PackageDefinition;
   const services = opts.cni ? [CNI_SERVICE, DEBUG_SERVICE, HEALTH_SERVICE] : [DEBUG_SERVICE, HEALTH_SERVICE];
-  return new ReflectionService(definitions, { services });
+  // Loaded here, at the first reflection call: not a module podwired's start needs.
+  const { ReflectionService: Reflection } = require('@grpc/reflection') as typeof import('@grpc/reflection');
+  return new Reflection(definitions, { services });
 }
 
 /** Collects what a ReflectionService adds to a server, without a server. */
@@ -26,25 +28,47 @@ function recordServices(reflection: ReflectionService): Array<{ definition: grpc
   return added;
 }
 
+/** The reflection services @grpc/reflection serves (v1 and v1alpha), each one bidirectional method. */
+export const REFLECTION_PATHS = [
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+] as const;
+const REFLECTION_METHOD = 'ServerReflectionInfo';
+
+type AnyMethod = grpc.MethodDefinition<unknown, unknown>;
+
 /**
- * Adds reflection to `server`, building it (decoding every file descriptor: tens of milliseconds, README "Measured")
- * on the first reflection call instead of at start-up, where it delayed serving. The
- * services are registered at once, from a ReflectionService of no package (their
- * definitions only), each method handing its call to the real one.
+ * Adds reflection to `server`, building it (loading @grpc/reflection and its reflection.proto,
+ * decoding every file descriptor: tens of milliseconds, README "Measured") on the first
+ * reflection call instead of at start-up, where it delayed serving. The two services are
+ * registered at once from their known paths (reflection.test.ts holds them against
+ * @grpc/reflection's), each coder and handler handing over to the real one.
  */
 export function addLazyReflection(server: grpc.Server, opts: { cni: boolean }): void {
   let real: ReturnType<typeof recordServices> | undefined;
-  const realAt = (i: number): grpc.UntypedServiceImplementation => {
+  const realOf = (path: string): { method: AnyMethod; handler: (...a: unknown[]) => unknown } => {
     real ??= recordServices(reflectionFor(opts));
-    const impl = real[i]?.implementation;
-    if (!impl) throw new Error(`reflection service ${i} is missing`);
-    return impl;
-  };
-  recordServices(new ReflectionService({} as PackageDefinition, { services: [] })).forEach(({ definition, implementation }, i) => {
-    const delegating: grpc.UntypedServiceImplementation = {};
-    for (const method of Object.keys(implementation)) {
-      delegating[method] = ((...args: unknown[]) => (realAt(i)[method] as (...a: unknown[]) => unknown)(...args)) as grpc.UntypedHandleCall;
+    for (const { definition, implementation } of real) {
+      const entry = Object.entries(definition).find(([, m]) => m.path === path);
+      if (entry) return { method: entry[1] as AnyMethod, handler: implementation[entry[0]] as (...a: unknown[]) => unknown };
     }
-    server.addService(definition, delegating);
-  });
+    throw new Error(`reflection service ${path} is missing`);
+  };
+  for (const path of REFLECTION_PATHS) {
+    const method: AnyMethod = {
+      path,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (value) => realOf(path).method.requestSerialize(value),
+      requestDeserialize: (bytes) => realOf(path).method.requestDeserialize(bytes),
+      responseSerialize: (value) => realOf(path).method.responseSerialize(value),
+      responseDeserialize: (bytes) => realOf(path).method.responseDeserialize(bytes),
+    };
+    server.addService(
+      { [REFLECTION_METHOD]: method },
+      {
+        [REFLECTION_METHOD]: ((...args: unknown[]) => realOf(path).handler(...args)) as grpc.UntypedHandleCall,
+      },
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import { Protocol, RawNetlinkSocket } from 'netlink';
+import { Protocol, RawNetlinkSocket } from '../rtnl/netlink-parts';
 import * as ipaddr from 'ipaddr.js';
 import { type RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import { IP_PROTOCOLS } from './port-mapping-rules';

@@ -47,6 +47,8 @@ export class PeerRouting {
   private readonly closers: Array<() => void> = [];
   private lastPeers: PeerSnapshot['peers'] = [];
   private readonly peerListeners: Array<(peerPodCidrs: string[]) => void> = [];
+  /** The removal of VXLAN devices left from another configuration (never rejects: failures are logged). */
+  private leftoversRemoved: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly node: NodePodCidrs,
@@ -84,7 +86,12 @@ export class PeerRouting {
     }
     let overlay: VxlanOverlay | undefined;
     const closers: Array<() => void> = [];
-    if (opts.vxlan?.startupLinks) await PeerRouting.removeLeftovers(cluster, opts.vxlan, log);
+    // VXLAN devices left from another configuration (from the start-up read of the host). With
+    // an overlay to create, removed first; without one, removed while podwired goes on
+    // starting (it needs the host read, which may still be under way): ready() waits for it,
+    // so it is done before serving all the same.
+    const leftovers = opts.vxlan?.startupLinks ? PeerRouting.removeLeftovers(cluster, opts.vxlan, log) : Promise.resolve();
+    if (cluster.overlay.encapsulation !== 'none') await leftovers;
     const localIPs = { get: (): readonly string[] => cluster.node.nodeIPs };
     if (cluster.overlay.encapsulation !== 'none') {
       if (!opts.vxlan) throw new Error('peers.encapsulation needs a socket for the VXLAN device in this build');
@@ -105,6 +112,7 @@ export class PeerRouting {
     const routing = new PeerRouting(node, source, new PeerRouter(programmer, table, node, log, overlay ? { overlay } : {}), log, overlay);
     if (cluster.node.nodeIPs.length === 0) localIPs.get = () => routing.learntNodeIPs;
     routing.closers.push(...closers);
+    routing.leftoversRemoved = leftovers;
     // The underlay's MTU before serving: ADD's default pod MTU depends on it.
     await overlay?.readUnderlay().catch((err: unknown) => log.warn({ err }, 'vxlan: could not read the underlay link at start'));
     routing.start(opts.resyncMs ?? 60_000);
@@ -177,8 +185,12 @@ export class PeerRouting {
     this.peerListeners.push(listener);
   }
 
-  /** Resolves after the first peer set has been programmed, or after `timeoutMs` (false then). */
+  /**
+   * Resolves after the VXLAN leftovers of the start are removed (however long that takes) and
+   * the first peer set has been programmed, or `timeoutMs` after the former (false then).
+   */
   async ready(timeoutMs: number): Promise<boolean> {
+    await this.leftoversRemoved;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const done = await Promise.race([this.firstPass.then(() => true), timedOut]);

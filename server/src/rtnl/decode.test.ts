@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ipaddr from 'ipaddr.js';
-import { rt } from 'netlink';
+import { rt } from './netlink-parts';
 import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
 import { dumpOf } from './requests';
 import { RtnlSockets } from './rtnl-sockets';

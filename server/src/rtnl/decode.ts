@@ -9,7 +9,7 @@
  * Layouts (include/uapi/linux/rtnetlink.h, if_link.h, if_addr.h, neighbour.h): attributes are
  * {u16 len, u16 type, payload}, aligned to 4 bytes, after the fixed header.
  */
-import type { NetlinkMessage } from 'netlink';
+import type { NetlinkMessage } from './netlink-parts';
 import type { KernelAddress, KernelLink, KernelNeighbour, KernelRoute } from './kernel-objects';
 
 const AF_INET = 2;

@@ -113,3 +113,25 @@ test('a worker that keeps dying is given up on: the owner is told, deletes fail 
   await assert.rejects(deleter.deleteLinks(0x50000003, [1]), /not restarted/);
   await deleter.close();
 });
+
+test('spawnAfterMs: no worker until the first delete (which spawns it) or the delay, whichever comes first', { timeout: 15_000 }, async () => {
+  const made: Worker[] = [];
+  const byDelete = new WorkerLinkDeleter({ spawn: spawnIn([{}], made), spawnAfterMs: 60_000 });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(made.length, 0, 'not spawned at construction');
+    const index = veth('pwtd4');
+    assert.deepEqual(await byDelete.deleteLinks(0x50000004, [index]), [{ index }]);
+    assert.equal(made.length, 1, 'spawned by the delete');
+    assert.ok(!links().includes('pwtd4'), 'deleted in the kernel');
+  } finally {
+    await byDelete.close();
+  }
+  const byDelay = new WorkerLinkDeleter({ spawn: spawnIn([{}], made), spawnAfterMs: 50 });
+  await eventually('spawned after the delay', () => made.length === 2);
+  await byDelay.close();
+  const neverSpawned = new WorkerLinkDeleter({ spawn: spawnIn([{}], made), spawnAfterMs: 60_000 });
+  await neverSpawned.close();
+  await assert.rejects(neverSpawned.deleteLinks(0x50000005, [1]), /closed/);
+  assert.equal(made.length, 2, 'closing before the spawn spawns nothing');
+});

@@ -39,6 +39,13 @@ export interface WorkerLinkDeleterOptions {
   onGiveUp?: (reason: string) => void;
   /** Makes a worker (tests; default: link-delete-worker.js in the calling thread's netns). */
   spawn?: () => Worker;
+  /**
+   * Spawns the worker at the first delete or this many ms after construction, whichever comes
+   * first, instead of at once: podwired's start does not pay for booting a thread it rarely
+   * needs before serving (a Node thread and its modules, ~0.1-0.2 s of CPU), and a delete
+   * later does not wait for the boot.
+   */
+  spawnAfterMs?: number;
 }
 
 interface InFlight {
@@ -61,7 +68,9 @@ function spawnDeleteWorker(): Worker {
  * already gone counts as deleted). One that keeps dying is given up on (onGiveUp).
  */
 export class WorkerLinkDeleter implements LinkDeleter {
-  private worker: Worker;
+  /** Undefined until spawned (see spawnAfterMs). */
+  private worker: Worker | undefined;
+  private spawnTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private closed = false;
   /** Why the deleter can delete nothing any more (given up on the worker). */
@@ -73,7 +82,20 @@ export class WorkerLinkDeleter implements LinkDeleter {
 
   constructor(private readonly opts: WorkerLinkDeleterOptions = {}) {
     this.spawn = opts.spawn ?? spawnDeleteWorker;
+    if (!opts.spawnAfterMs) {
+      this.worker = this.startWorker();
+      return;
+    }
+    this.spawnTimer = setTimeout(() => this.workerNow(), opts.spawnAfterMs);
+    this.spawnTimer.unref();
+  }
+
+  /** The worker, spawned now if it was not yet. */
+  private workerNow(): Worker {
+    if (this.worker) return this.worker;
+    clearTimeout(this.spawnTimer);
     this.worker = this.startWorker();
+    return this.worker;
   }
 
   private startWorker(): Worker {
@@ -113,7 +135,8 @@ export class WorkerLinkDeleter implements LinkDeleter {
       return;
     }
     this.restarts.push(now);
-    this.worker = this.startWorker();
+    const restarted = this.startWorker();
+    this.worker = restarted;
     let resent = 0;
     for (const [id, f] of this.inFlight) {
       if (f.resent) {
@@ -123,7 +146,7 @@ export class WorkerLinkDeleter implements LinkDeleter {
       }
       f.resent = true;
       resent++;
-      this.worker.postMessage(f.req);
+      restarted.postMessage(f.req);
     }
     this.opts.onNotice?.('link delete worker died; restarted', { reason, restartsInWindow: this.restarts.length, deletesResent: resent });
   }
@@ -150,7 +173,7 @@ export class WorkerLinkDeleter implements LinkDeleter {
         },
         resent: false,
       });
-      this.worker.postMessage(req);
+      this.workerNow().postMessage(req);
     });
   }
 
@@ -161,7 +184,9 @@ export class WorkerLinkDeleter implements LinkDeleter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.dead) await endWorker(this.worker, () => this.worker.postMessage({ close: true } satisfies CloseRequest));
+    clearTimeout(this.spawnTimer);
+    const worker = this.worker;
+    if (worker && !this.dead) await endWorker(worker, () => worker.postMessage({ close: true } satisfies CloseRequest));
     this.failAll(new Error('the link delete worker is closed'));
   }
 

@@ -5,7 +5,7 @@
  * rename are encoded directly (wire-encode.ts, the same bytes as npm netlink's formatters);
  * the rest (lookups, dumps, deletes, group moves) with npm netlink's message formatters.
  */
-import { AttrStream, FlagsGet, FlagsNew, type ifla, rt } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, type ifla, rt } from './netlink-parts';
 import { addressBytes, afOf, macBytes } from './addresses';
 import type { Family } from './kernel-objects';
 import type { RtnlRequest } from './rtnl-socket';

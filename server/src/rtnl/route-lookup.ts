@@ -3,10 +3,10 @@
  * (a router's "fragmentation needed" / "packet too big" lands in the route exception cache,
  * reported as RTAX_MTU in RTA_METRICS).
  */
-import { AttrStream, rt } from 'netlink';
+import { AttrStream, rt } from './netlink-parts';
 import { addressBytes, afOf, familyOfText } from './addresses';
 import { eachAttr } from './decode';
-import type { NetlinkMessage } from 'netlink';
+import type { NetlinkMessage } from './netlink-parts';
 import type { RtnlRequest } from './rtnl-socket';
 
 const RTA_OIF = 4;

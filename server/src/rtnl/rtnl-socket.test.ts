@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { RtnlError } from './rtnl-error';
-import { formatMessage, parseMessages } from 'netlink';
+import { formatMessage, parseMessages } from './netlink-parts';
 import { type RawNetlinkSocket, RtnlSocket } from './rtnl-socket';
 import { RtnlSockets } from './rtnl-sockets';
 import { addAddress, addPermanentNeighbour, changeRoute, deleteLink, dumpOf, setLinkUp } from './requests';

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { Flags, MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages } from 'netlink';
+import { Flags, MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages } from './netlink-parts';
 import { RtnlError } from './rtnl-error';
 
 export type { NetlinkMessage, RawNetlinkSocket };

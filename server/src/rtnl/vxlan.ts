@@ -5,7 +5,7 @@
  * npm netlink frames the link and neighbour headers; the VXLAN attributes (IFLA_INFO_DATA,
  * linux/if_link.h) are encoded here as plain TLVs, since the library has no formatter for them.
  */
-import { AttrStream, FlagsGet, FlagsNew, type NetlinkMessage, type StreamData, ifla, rt } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, type NetlinkMessage, type StreamData, ifla, rt } from './netlink-parts';
 import { addressBytes, afOf, familyOfText, macBytes } from './addresses';
 import { addressText, cString, decodeLink, eachAttr, macText } from './decode';
 import type { Family, KernelLink } from './kernel-objects';

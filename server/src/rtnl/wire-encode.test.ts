@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AttrStream, FlagsNew, type StreamData, ifla, rt } from 'netlink';
+import { AttrStream, FlagsNew, type StreamData, ifla, rt } from './netlink-parts';
 import * as ipaddr from 'ipaddr.js';
 import { addressBytes, afOf } from './addresses';
 import {

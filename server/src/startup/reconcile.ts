@@ -92,8 +92,20 @@ export async function reconcile(
   log: Logger,
   /** A read of the host already under way (podwired starts it early, see early-start.ts); its failure is retried like any. */
   firstRead?: Promise<HostView>,
-): Promise<{ counts: ReconcileCounts; ready: ReadyAttachment[]; snapshotMs: number }> {
+): Promise<{
+  counts: ReconcileCounts;
+  ready: ReadyAttachment[];
+  /** Every lease the store holds once reconcile is done (what start-up reads of them next, without reading them again). */
+  leases: Lease[];
+  snapshotMs: number;
+}> {
   const counts: ReconcileCounts = { rolledBack: 0, orphanLinks: 0, orphanRoutes: 0, hostOk: 0, hostDegraded: 0, failed: 0 };
+  // The store first, while the host read is still under way (podwired starts reconcile before
+  // it is done): nothing changes the store meanwhile, since no CNI call is served before
+  // reconcile has run.
+  const pending = store.listAttachments({ state: 'pending' });
+  const leases = store.listLeases();
+  const ready = readyAttachments(store, leases);
   const t0 = performance.now();
   // Without the host's state there is nothing to reconcile against: a read that fails (a
   // deadline on a busy host, dumps interrupted again and again by links coming and going)
@@ -112,9 +124,6 @@ export async function reconcile(
   }
   const snapshotMs = performance.now() - t0;
 
-  const pending = store.listAttachments({ state: 'pending' });
-  const leases = store.listLeases();
-  const ready = readyAttachments(store, leases);
   const shared = sharedAddresses(leases);
   if (shared.length > 0) {
     log.warn(
@@ -122,6 +131,7 @@ export async function reconcile(
       'reconcile: addresses leased to more than one attachment (written before addresses were unique per node); the host route serves only one: DEL the others and ADD them again',
     );
   }
+  const rolledBack = new Set<string>();
   const known = new Set(ready.map((r) => r.attachment.hostIfname));
   const orphans = host.ownedLinks().filter((l) => !known.has(l.name) && !pending.some((p) => p.hostIfname === l.name));
   const stray = host.strayRoutes(ready.map((r) => r.spec));
@@ -132,6 +142,7 @@ export async function reconcile(
       try {
         await datapath.tearDown(att.hostIfname);
         store.remove(key);
+        rolledBack.add(lockName(key));
         counts.rolledBack++;
         log.warn({ ...key, hostIfname: att.hostIfname }, 'reconcile: rolled back an ADD that never completed');
       } catch (err) {
@@ -174,5 +185,5 @@ export async function reconcile(
       'reconcile: host side of an attachment is not as ADD left it; kept (CHECK reports it, DEL or GC clears it)',
     );
   }
-  return { counts, ready, snapshotMs };
+  return { counts, ready, leases: leases.filter((l) => !rolledBack.has(lockName(l))), snapshotMs };
 }
