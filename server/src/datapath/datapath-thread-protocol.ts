@@ -74,6 +74,8 @@ export interface HostTables {
   links: readonly KernelLink[];
   addresses: readonly KernelAddress[];
   routes: readonly KernelRoute[];
+  /** Taken although every try of a dump was interrupted (HostView.interrupted). */
+  interrupted: boolean;
 }
 
 export interface CallMessage<N extends CallName = CallName> {

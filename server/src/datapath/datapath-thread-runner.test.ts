@@ -24,7 +24,7 @@ async function serve() {
     calls: {
       readHost: async () => {
         await sleep(state.readHostMs);
-        return { links: [], addresses: [], routes: [] };
+        return { links: [], addresses: [], routes: [], interrupted: false };
       },
       // A call that changes the counters and sends a batch, as a setUp or DEL does.
       applyRouteChanges: async (changes) => {

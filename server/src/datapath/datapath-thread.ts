@@ -69,7 +69,7 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   const readTables = async (): Promise<HostTables> => {
     const s = await datapath.snapshotHost();
     // (postMessage copies them; the snapshot's indexes stay behind)
-    return { links: s.links, addresses: s.addresses, routes: s.routes.filter((r) => r.table === RT_TABLE_MAIN) };
+    return { links: s.links, addresses: s.addresses, routes: s.routes.filter((r) => r.table === RT_TABLE_MAIN), interrupted: s.interrupted };
   };
   let prefetched = data.prefetchHostRead ? readTables() : undefined;
   prefetched?.catch(() => undefined); // its failure is the first readHost()'s

@@ -66,6 +66,14 @@ export interface StrayHostRoute {
  * with no further kernel request.
  */
 export interface HostView {
+  /**
+   * The host's tables kept changing while they were read (every try of a dump interrupted, on
+   * a host where something else creates and deletes links all the time) and the read was
+   * taken as it was: what it shows existed then, but an object changed meanwhile may be
+   * missing from it. Acting on what it shows stays safe (this server's own links and routes
+   * do not change while it reconciles); a problem it reports may be the read's.
+   */
+  readonly interrupted: boolean;
   /** Host ends carrying this server's owner tag. */
   ownedLinks(): OwnedHostLink[];
   /** What is wrong on the host side of a ready attachment (empty: as ADD left it). */

@@ -32,6 +32,8 @@ export class FakeDatapath implements Datapath {
   readHostCalls = 0;
   /** readHost() rejects with these first, one per call (a busy host's interrupted dumps). */
   readonly readHostFailures: Error[] = [];
+  /** What readHost()'s view says of its read: taken although every dump try was interrupted. */
+  readHostInterrupted = false;
   podProblemsCalls = 0;
   closed = false;
 
@@ -94,6 +96,7 @@ export class FakeDatapath implements Datapath {
     const links: OwnedHostLink[] = [...[...this.wired.keys()].map((name, i) => ({ name, index: 100 + i })), ...this.debrisLinks];
     const stray = [...this.strayRouteList];
     return {
+      interrupted: this.readHostInterrupted,
       ownedLinks: () => links,
       hostProblems: (spec) => (this.wired.has(spec.hostIfname) ? [] : [`host veth ${spec.hostIfname} is missing`]),
       strayRoutes: (ready) => stray.filter((r) => ready.some((s) => s.hostIfname === r.hostIfname)),

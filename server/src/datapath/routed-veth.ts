@@ -434,9 +434,14 @@ export class RoutedVethDatapath implements Datapath {
     return routedVethHostView(await this.snapshotHost(), this.owner);
   }
 
-  /** What readHost() reads: the host's links, addresses and routes (one dump each). */
+  /**
+   * What readHost() reads: the host's links, addresses and routes (one dump each). A dump
+   * still interrupted after every try is taken as read (the snapshot says so): on a host where
+   * other programs change links all the time, a consistent read may never come, and start-up
+   * acts only on what the read shows (see HostView.interrupted).
+   */
   snapshotHost(): Promise<NetnsSnapshot> {
-    return takeSnapshot(this.dumps, ['links', 'addresses', 'routes']);
+    return takeSnapshot(this.dumps, ['links', 'addresses', 'routes'], { interrupted: 'accept' });
   }
 
   async removeStrayRoutes(routes: readonly StrayHostRoute[]): Promise<Array<{ route: StrayHostRoute; error: string }>> {
@@ -456,6 +461,7 @@ export class RoutedVethDatapath implements Datapath {
 export function routedVethHostView(host: NetnsSnapshot, owner: LinkOwner): HostView {
   const owned = host.links.filter((l) => ownedBy(l, owner) && l.name !== '');
   return {
+    interrupted: host.interrupted,
     ownedLinks: (): OwnedHostLink[] => owned.map((l) => ({ name: l.name, index: l.index })),
     hostProblems: (spec) => hostSideProblems(host, host.link(spec.hostIfname), spec),
     strayRoutes: (ready) => {

@@ -30,7 +30,7 @@ if (parentPort) {
     datapath: fake,
     counters: () => ({ pendingDestructions: 0, netnsSockets: 0 }),
     calls: {
-      readHost: async () => ({ links: [], addresses: [], routes: [] }),
+      readHost: async () => ({ links: [], addresses: [], routes: [], interrupted: false }),
       applyRouteChanges: async (changes) => changes.map(() => ({})),
     },
     undoLate: { setUp: ([spec]) => fake.tearDown(spec.hostIfname) },

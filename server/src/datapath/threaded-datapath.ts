@@ -202,7 +202,7 @@ class ThreadedDatapathCore {
     // itself (main.ts), and these pull in npm netlink.
     const { NetnsSnapshot } = require('../rtnl/snapshot.js') as typeof import('../rtnl/snapshot.js');
     const { routedVethHostView } = require('./routed-veth.js') as typeof import('./routed-veth.js');
-    return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, []), this.owner);
+    return routedVethHostView(new NetnsSnapshot(t.links, t.addresses, t.routes, [], t.interrupted), this.owner);
   }
 
   /**

@@ -26,6 +26,22 @@ export class RtnlError extends Error {
   }
 }
 
+/**
+ * A dump the kernel marked NLM_F_DUMP_INTR: its tables changed while it ran. It carries what
+ * the dump read, for a caller that can use an inconsistent read (RtnlSocket.dump's
+ * `interrupted: 'accept'`): every object in it existed while the dump ran; an object changed
+ * meanwhile may be missing, twice or stale.
+ */
+export class InterruptedDump extends RtnlError {
+  constructor(
+    operation: string,
+    /** The messages the interrupted dump delivered. */
+    readonly parts: readonly unknown[],
+  ) {
+    super(operation, os.constants.errno.EINTR, 'EINTR', 'the dump was interrupted by a concurrent change');
+  }
+}
+
 export function hasErrno(err: unknown, ...codes: string[]): boolean {
   return err instanceof RtnlError && codes.includes(err.code);
 }

@@ -194,6 +194,23 @@ test('a dump interrupted by a change (NLM_F_DUMP_INTR) is tried again; DONE carr
   failing.close();
 });
 
+test('a dump interrupted on every try fails EINTR, unless the caller accepts the read as it was: then the last try is the answer', async () => {
+  const alwaysInterrupted = () =>
+    scriptedKernel((m, attempt) =>
+      m.type === 18 ? [frame(16, m.seq, 0x2 | 0x10, linkPayload(attempt + 1)), frame(3, m.seq, 0x2, Buffer.alloc(4))] : undefined,
+    );
+  const strict = new RtnlSocket(alwaysInterrupted(), 'scripted', undefined, 2_000);
+  await assert.rejects(strict.dump(dumpOf('links')), (e: unknown) => e instanceof RtnlError && e.code === 'EINTR');
+  strict.close();
+  const lenient = new RtnlSocket(alwaysInterrupted(), 'scripted', undefined, 2_000);
+  let told = 0;
+  const msgs = await lenient.dump(dumpOf('links'), { interrupted: 'accept', onInterrupted: () => told++ });
+  assert.equal(told, 1);
+  assert.equal(msgs.length, 1);
+  assert.equal(msgs[0]?.data.readInt32LE(4), 20, 'the last of the 20 tries');
+  lenient.close();
+});
+
 test('a reply that comes after its request timed out is dropped; the next request gets its own', async () => {
   let late: Buffer | undefined;
   const raw = scriptedKernel((m, attempt) => {

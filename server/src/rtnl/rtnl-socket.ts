@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { Flags, MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages } from './netlink-parts';
-import { RtnlError } from './rtnl-error';
+import { InterruptedDump, RtnlError } from './rtnl-error';
 
 export type { NetlinkMessage, RawNetlinkSocket };
 
@@ -57,7 +57,6 @@ interface Waiter {
 const NLM_F_DUMP_INTR = 0x10;
 /** The socket's receive buffer: room for many concurrent callers' acknowledgements and dump parts. */
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
-const EINTR = os.constants.errno.EINTR;
 /**
  * How often a dump interrupted by a concurrent change is tried (a host where other pods are
  * wired all the time interrupts a full dump often; each retry waits longer, doubling from
@@ -135,13 +134,22 @@ export class RtnlSocket {
     return outcome.messages;
   }
 
-  /** A dump, after any dump already running on this socket; tried again when a concurrent change interrupted it. */
-  dump(request: RtnlRequest): Promise<NetlinkMessage[]> {
+  /**
+   * A dump, after any dump already running on this socket; tried again when a concurrent
+   * change interrupted it. When every try was interrupted it fails EINTR, unless the caller
+   * takes an inconsistent read (`interrupted: 'accept'`, see InterruptedDump): then the last
+   * try's messages are the answer and `onInterrupted` is told.
+   */
+  dump(request: RtnlRequest, opts: { interrupted?: 'fail' | 'accept'; onInterrupted?: () => void } = {}): Promise<NetlinkMessage[]> {
     const once = async (): Promise<NetlinkMessage[]> => {
       for (let attempt = 1; ; attempt++) {
         try {
           return await this.request({ ...request, expect: 'dump' });
         } catch (err) {
+          if (err instanceof InterruptedDump && attempt >= DUMP_TRIES && opts.interrupted === 'accept') {
+            opts.onInterrupted?.();
+            return err.parts as NetlinkMessage[];
+          }
           if (!(err instanceof RtnlError && err.code === 'EINTR') || attempt >= DUMP_TRIES) throw err;
           await new Promise((r) => setTimeout(r, Math.min(DUMP_RETRY_MAX_MS, DUMP_RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random())));
         }
@@ -267,7 +275,7 @@ export class RtnlSocket {
         // A dump that failed part-way says so in DONE's payload (a negative errno).
         const errno = msg.data.length >= 4 ? Math.abs(Math.min(0, msg.data.readInt32LE(0))) : 0;
         if (errno !== 0) this.fail(msg.seq, errno);
-        else if (waiter.interrupted || (msg.flags & NLM_F_DUMP_INTR) !== 0) this.fail(msg.seq, EINTR, 'the dump was interrupted by a concurrent change');
+        else if (waiter.interrupted || (msg.flags & NLM_F_DUMP_INTR) !== 0) this.failWith(msg.seq, new InterruptedDump(waiter.request.what, waiter.parts));
         else this.succeed(msg.seq, waiter);
       } else {
         waiter.parts.push(msg);
@@ -299,5 +307,13 @@ export class RtnlSocket {
     clearTimeout(waiter.timer);
     this.waiting.delete(seq);
     waiter.settle({ error: new RtnlError(waiter.request.what, errno, undefined, detail) });
+  }
+
+  private failWith(seq: number, error: RtnlError): void {
+    const waiter = this.waiting.get(seq);
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.waiting.delete(seq);
+    waiter.settle({ error });
   }
 }

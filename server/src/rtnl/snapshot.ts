@@ -20,6 +20,12 @@ export class NetnsSnapshot {
     readonly addresses: readonly KernelAddress[],
     readonly routes: readonly KernelRoute[],
     readonly neighbours: readonly KernelNeighbour[],
+    /**
+     * A dump was still interrupted by concurrent changes after every try and was taken as it
+     * was (takeSnapshot's `interrupted: 'accept'`): what it holds existed while it was read,
+     * but an object that changed meanwhile may be missing.
+     */
+    readonly interrupted = false,
   ) {
     for (const l of links) {
       this.byName.set(l.name, l);
@@ -60,14 +66,24 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 export const ALL_TABLES: readonly DumpKind[] = ['links', 'addresses', 'routes', 'neighbours'];
 
-/** Reads the tables asked for on `sock` (one dump each, one after another: dumps on a socket are serialized). */
-export async function takeSnapshot(sock: RtnlSocket, tables: readonly DumpKind[] = ALL_TABLES): Promise<NetnsSnapshot> {
+/**
+ * Reads the tables asked for on `sock` (one dump each, one after another: dumps on a socket
+ * are serialized). A dump interrupted by concurrent changes on every try fails the read,
+ * unless `interrupted: 'accept'`: then the snapshot is taken as read and says so.
+ */
+export async function takeSnapshot(
+  sock: RtnlSocket,
+  tables: readonly DumpKind[] = ALL_TABLES,
+  opts: { interrupted?: 'fail' | 'accept' } = {},
+): Promise<NetnsSnapshot> {
   const want = new Set(tables);
+  let interrupted = false;
+  const dumpOpts = { interrupted: opts.interrupted ?? 'fail', onInterrupted: () => (interrupted = true) };
   const read = async <T>(kind: DumpKind, decode: Parameters<typeof decodeAll<T>>[1]): Promise<T[]> =>
-    want.has(kind) ? decodeAll(await sock.dump(dumpOf(kind)), decode) : [];
+    want.has(kind) ? decodeAll(await sock.dump(dumpOf(kind), dumpOpts), decode) : [];
   const links = await read('links', decodeLink);
   const addresses = await read('addresses', decodeAddress);
   const routes = await read('routes', decodeRoute);
   const neighbours = await read('neighbours', decodeNeighbour);
-  return new NetnsSnapshot(links, addresses, routes, neighbours);
+  return new NetnsSnapshot(links, addresses, routes, neighbours, interrupted);
 }

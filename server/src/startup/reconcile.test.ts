@@ -158,3 +158,23 @@ test('a host read that keeps failing (interrupted dumps on a busy host) is tried
   assert.equal(counts.hostOk, 1);
   assert.ok(datapath.wired.has(hostIfname));
 });
+
+test('a host read taken although its dumps kept being interrupted: reconcile says so, removes what the read shows, and keeps a pod the read may have missed', async () => {
+  const seen = await readyPod('seen');
+  const missed = await readyPod('missed');
+  datapath.readHostInterrupted = true;
+  datapath.debrisLinks.push({ name: 'pwdeadbeef0002', index: 902 });
+  datapath.wired.delete(missed); // not in the (inconsistent) read
+  const lines: Array<Record<string, unknown>> = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { counts, ready } = await reconcile(store, datapath, capture);
+  assert.equal(datapath.readHostCalls, 1, 'not read again: a consistent read may never come');
+  assert.ok(
+    lines.some((l) => String(l.msg).startsWith("reconcile: the host's tables kept changing while they were read")),
+    JSON.stringify(lines),
+  );
+  assert.deepEqual(datapath.tornDown, ['pwdeadbeef0002'], 'the orphan it shows is removed; nothing else');
+  assert.deepEqual(counts, { rolledBack: 0, orphanLinks: 1, orphanRoutes: 0, hostOk: 1, hostDegraded: 1, failed: 0 });
+  assert.deepEqual(ready.map((r) => r.attachment.hostIfname).sort(), [seen, missed].sort(), 'both pods kept, with their leases');
+  assert.equal(store.listLeases().length, 2);
+});

@@ -123,6 +123,10 @@ export async function reconcile(
     }
   }
   const snapshotMs = performance.now() - t0;
+  if (host.interrupted)
+    log.warn(
+      "reconcile: the host's tables kept changing while they were read (every try of a dump was interrupted); reconciling against the read as it was: only what it shows is acted on, and a host-side problem it reports may be the read's (the verification and CHECK look again)",
+    );
 
   const shared = sharedAddresses(leases);
   if (shared.length > 0) {
