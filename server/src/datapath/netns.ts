@@ -33,6 +33,8 @@ export interface PodNetns {
   readonly fd: number;
   /** The namespace's inode: identifies it for as long as it lives. */
   readonly inode: number;
+  /** The device of the namespace file (nsfs): with the inode, what a path naming it stats to. */
+  readonly dev: number;
 }
 
 /**
@@ -61,6 +63,21 @@ export class NetnsOpener {
    * very inode checked, whatever the path names meanwhile) read-only and non-blocking.
    */
   openPod(nsPath: string): PodNetns {
+    return this.openChecked(nsPath, (fd) => this.sockets.enter(fd, () => undefined)).ns;
+  }
+
+  /**
+   * openPod() and a socket inside the namespace: the check that it is a network namespace
+   * (entering it) is the entering that opens the socket, so one round trip into the pod
+   * instead of two. The caller closes both (the socket first).
+   */
+  openPodSocket(nsPath: string): { ns: PodNetns; sock: RtnlSocket } {
+    const { ns, entered } = this.openChecked(nsPath, (fd) => this.sockets.openIn(fd, `netns ${nsPath}`));
+    return { ns, sock: entered };
+  }
+
+  /** Opens and checks `nsPath` (see openPod), `enter` entering it last: what enter answers comes with it. */
+  private openChecked<T>(nsPath: string, enter: (fd: number) => T): { ns: PodNetns; entered: T } {
     const named = this.openPath(nsPath);
     let fd: number;
     try {
@@ -88,8 +105,8 @@ export class NetnsOpener {
         );
       }
       // nsfs also holds mnt/pid/... namespaces: entering one of those as a netns must fail.
-      this.sockets.enter(fd, () => undefined);
-      return { path: nsPath, fd, inode: st.ino };
+      const entered = enter(fd);
+      return { ns: { path: nsPath, fd, inode: st.ino, dev: st.dev }, entered };
     } catch (err) {
       fs.closeSync(fd);
       if (err instanceof CniError) throw err;

@@ -7,7 +7,9 @@ import { RtnlSocket, RTNL_TIMEOUT_MS } from './rtnl-socket';
  * namespace, or inside another one by entering it (setns(2) through the N-API addon: enter,
  * create the socket, which stays bound to that netns for its whole life, return). Entering
  * is synchronous on the calling thread, so no other JavaScript runs while the thread is
- * inside a pod. closeAll() closes every socket still open.
+ * inside a pod. closeAll() closes every socket still open. `synchronous` sockets (the
+ * datapath thread's) exchange with the kernel in one call each (rtnl-channel.ts) instead of
+ * receiving through the event loop.
  */
 export class RtnlSockets {
   private readonly open = new Set<RtnlSocket>();
@@ -18,6 +20,7 @@ export class RtnlSockets {
   constructor(
     homePath = '/proc/self/ns/net',
     private readonly timeoutMs = RTNL_TIMEOUT_MS,
+    private readonly synchronous = false,
   ) {
     this.homeFd = fs.openSync(homePath, 'r');
   }
@@ -37,12 +40,12 @@ export class RtnlSockets {
   /** A socket in podwired's own network namespace. */
   openHost(purpose: string): RtnlSocket {
     if (this.homeFd < 0) throw new Error('netlink sockets are closed: podwired is stopping');
-    return this.track(RtnlSocket.open(`host ${purpose}`, (s) => this.forget(s), this.timeoutMs));
+    return this.track(this.make(`host ${purpose}`));
   }
 
   /** A socket inside the network namespace `nsFd` refers to. */
   openIn(nsFd: number, where: string): RtnlSocket {
-    return this.enter(nsFd, () => this.track(RtnlSocket.open(where, (s) => this.forget(s), this.timeoutMs)));
+    return this.enter(nsFd, () => this.track(this.make(where)));
   }
 
   /**
@@ -78,6 +81,11 @@ export class RtnlSockets {
       }
       this.homeFd = -1;
     }
+  }
+
+  private make(where: string): RtnlSocket {
+    const onClose = (s: RtnlSocket): void => this.forget(s);
+    return this.synchronous ? RtnlSocket.openSync(where, onClose, this.timeoutMs) : RtnlSocket.open(where, onClose, this.timeoutMs);
   }
 
   private forget(sock: RtnlSocket): void {
