@@ -37,7 +37,9 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   // Synchronous sockets: this thread's work is these exchanges, each answered inside its write.
   const sockets = new RtnlSockets(home, RTNL_TIMEOUT_MS, true);
   const host = sockets.openHost('datapath requests');
-  const dumps = sockets.openHost('datapath dumps');
+  // The host's dumps (reconcile, CHECK) through the event loop: a host with thousands of pods
+  // is read part by part, ADDs answered in between, as before the sockets were synchronous.
+  const dumps = sockets.openHost('datapath dumps', { eventLoop: true });
   // A link-delete worker that dies is restarted (and logged); one that keeps dying leaves this
   // thread unable to tear down or roll back anything: it ends, as a crashed thread does, and
   // podwired exits (ThreadedDatapath's onExit) to be restarted and reconciled.

@@ -37,10 +37,14 @@ export class RtnlSockets {
     return n;
   }
 
-  /** A socket in podwired's own network namespace. */
-  openHost(purpose: string): RtnlSocket {
+  /**
+   * A socket in podwired's own network namespace. `eventLoop`: its replies come through the
+   * event loop even when this RtnlSockets makes synchronous sockets (a dump of a host with
+   * thousands of links is then read part by part between other calls, not in one call).
+   */
+  openHost(purpose: string, opts: { eventLoop?: boolean } = {}): RtnlSocket {
     if (this.homeFd < 0) throw new Error('netlink sockets are closed: podwired is stopping');
-    return this.track(this.make(`host ${purpose}`));
+    return this.track(this.make(`host ${purpose}`, opts.eventLoop === true));
   }
 
   /** A socket inside the network namespace `nsFd` refers to. */
@@ -83,9 +87,9 @@ export class RtnlSockets {
     }
   }
 
-  private make(where: string): RtnlSocket {
+  private make(where: string, eventLoop = false): RtnlSocket {
     const onClose = (s: RtnlSocket): void => this.forget(s);
-    return this.synchronous ? RtnlSocket.openSync(where, onClose, this.timeoutMs) : RtnlSocket.open(where, onClose, this.timeoutMs);
+    return this.synchronous && !eventLoop ? RtnlSocket.openSync(where, onClose, this.timeoutMs) : RtnlSocket.open(where, onClose, this.timeoutMs);
   }
 
   private forget(sock: RtnlSocket): void {
