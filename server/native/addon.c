@@ -1,6 +1,6 @@
 // Registers the addon's functions, setns (setns.c), peerCred (peercred.c), flockExclusive
 // (flock.c), the libnftables binding nftCreate/nftRun/nftFree (nftables.c) and synchronous
-// rtnetlink rtnlOpen/rtnlExchange/rtnlClose (rtnl.c), and holds the
+// rtnetlink rtnlOpen/rtnlExchange/rtnlClose and fstatfsType (rtnl.c), and holds the
 // argument helper they share.
 #include <stdio.h>
 #include <node_api.h>
@@ -35,6 +35,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "rtnlOpen", js_rtnl_open);
   export_fn(env, exports, "rtnlExchange", js_rtnl_exchange);
   export_fn(env, exports, "rtnlClose", js_rtnl_close);
+  export_fn(env, exports, "fstatfsType", js_fstatfs_type);
   return exports;
 }
 

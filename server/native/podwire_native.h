@@ -22,5 +22,6 @@ napi_value js_nft_batch(napi_env env, napi_callback_info info);
 napi_value js_rtnl_open(napi_env env, napi_callback_info info);
 napi_value js_rtnl_exchange(napi_env env, napi_callback_info info);
 napi_value js_rtnl_close(napi_env env, napi_callback_info info);
+napi_value js_fstatfs_type(napi_env env, napi_callback_info info);
 
 #endif

@@ -4,11 +4,13 @@
 // returns, its acknowledgements, echoes and answers (and a dump's first part) are queued on
 // the socket already, and each read of a dump makes its next part. So one write and the reads
 // that empty the socket are the whole exchange: no poll, no event loop round, one Buffer back.
+// Also fstatfsType, for checking a pod's netns fd (datapath/netns.ts) without a procfs path.
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -152,4 +154,16 @@ napi_value js_rtnl_close(napi_env env, napi_callback_info info) {
   if (!podwire_fd_arg(env, info, "rtnlClose(fd)", &fd)) return NULL;
   if (close(fd) != 0 && errno != EINTR) return podwire_throw_errno(env, "rtnlClose", errno);
   return NULL;
+}
+
+// fstatfsType(fd): number — the f_type of the filesystem holding the file fd refers to (an
+// O_PATH fd too): what statfs("/proc/self/fd/<fd>") answers, without the procfs path walk.
+napi_value js_fstatfs_type(napi_env env, napi_callback_info info) {
+  int32_t fd = -1;
+  if (!podwire_fd_arg(env, info, "fstatfsType(fd)", &fd)) return NULL;
+  struct statfs st;
+  if (fstatfs(fd, &st) != 0) return podwire_throw_errno(env, "fstatfs", errno);
+  napi_value out;
+  napi_create_double(env, (double)(unsigned long)st.f_type, &out);
+  return out;
 }

@@ -49,6 +49,8 @@ interface PodwireNative {
    * Throws an Error carrying .errno when the write or a read fails (ENOBUFS: replies lost).
    */
   rtnlExchange(fd: number, frames: Uint8Array | null, waitMs: number): Buffer;
+  /** fstatfs(2)'s f_type for the file `fd` refers to (an O_PATH fd too). Throws on failure. */
+  fstatfsType(fd: number): number;
 }
 
 /** An opaque libnftables context from nftCreate(). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { CniCode, CniError } from '../cni/cni-error';
+import { nativeAddon } from '../native-addon';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 
@@ -84,7 +85,7 @@ export class NetnsOpener {
       const st = fs.fstatSync(named);
       const kind = fileKind(st);
       if (kind !== undefined) throw notNetns(nsPath, `it is ${kind}`);
-      const fsType = fs.statfsSync(`/proc/self/fd/${named}`).type;
+      const fsType = nativeAddon.fstatfsType(named);
       if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
       fd = fs.openSync(`/proc/self/fd/${named}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | O_CLOEXEC);
     } catch (err) {
@@ -95,7 +96,7 @@ export class NetnsOpener {
     try {
       // Checked again through the open fd: what we verify is what we will enter.
       const st = fs.fstatSync(fd);
-      const fsType = fs.statfsSync(`/proc/self/fd/${fd}`).type;
+      const fsType = nativeAddon.fstatfsType(fd);
       if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
       if (st.dev === this.home.dev && st.ino === this.home.ino) {
         throw new CniError(
