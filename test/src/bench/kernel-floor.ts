@@ -56,7 +56,7 @@ export function floorLinkPrefix(runId: string): string {
   return `bf${runId.slice(-7)}x`;
 }
 
-function mac(i: number, kind = 0x66): string {
+function macOf(i: number, kind = 0x66): string {
   const h = (n: number) => n.toString(16).padStart(2, '0');
   return `02:62:${h(kind)}:${h((i >> 16) & 255)}:${h((i >> 8) & 255)}:${h(i & 255)}`;
 }
@@ -73,17 +73,24 @@ function median(xs: readonly number[]): number {
 }
 
 /** 10.252.128.0/17, inside podwire's bench subnet, used only after podwire's pods are gone. */
-function podIp(i: number): string {
+function podIpOf(i: number): string {
   const n = 128 * 256 + 1 + i;
   return `10.252.${(n >> 8) & 255}.${n & 255}`;
 }
 
-export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: number, runId: string): Promise<KernelFloorResult> {
+/**
+ * `offset`: the first pod's number for the host link names, MACs and pod addresses (the pod
+ * netns are the pool's first `pods` either way), so a floor run between others of one bench
+ * run names nothing alike.
+ */
+export async function runKernelFloor(exec: Executor, pool: NetnsPool, pods: number, runId: string, offset = 0): Promise<KernelFloorResult> {
   const ip = findIp();
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
   const prefix = floorLinkPrefix(runId);
   const failures: string[] = [];
-  const host = (i: number) => `${prefix}${i}`;
+  const host = (i: number) => `${prefix}${offset + i}`;
+  const mac = (i: number, kind?: number) => macOf(offset + i, kind);
+  const podIp = (i: number) => podIpOf(offset + i);
 
   const hostLines: string[] = [];
   for (let i = 0; i < pods; i++) {
