@@ -1,5 +1,6 @@
 // Registers the addon's functions, setns (setns.c), peerCred (peercred.c), flockExclusive
-// (flock.c) and the libnftables binding nftCreate/nftRun/nftFree (nftables.c), and holds the
+// (flock.c), the libnftables binding nftCreate/nftRun/nftFree (nftables.c) and synchronous
+// rtnetlink rtnlOpen/rtnlExchange/rtnlClose and fstatfsType (rtnl.c), and holds the
 // argument helper they share.
 #include <stdio.h>
 #include <node_api.h>
@@ -31,6 +32,10 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "nftRun", js_nft_run);
   export_fn(env, exports, "nftFree", js_nft_free);
   export_fn(env, exports, "nftBatch", js_nft_batch);
+  export_fn(env, exports, "rtnlOpen", js_rtnl_open);
+  export_fn(env, exports, "rtnlExchange", js_rtnl_exchange);
+  export_fn(env, exports, "rtnlClose", js_rtnl_close);
+  export_fn(env, exports, "fstatfsType", js_fstatfs_type);
   return exports;
 }
 

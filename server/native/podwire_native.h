@@ -19,5 +19,9 @@ napi_value js_nft_create(napi_env env, napi_callback_info info);
 napi_value js_nft_run(napi_env env, napi_callback_info info);
 napi_value js_nft_free(napi_env env, napi_callback_info info);
 napi_value js_nft_batch(napi_env env, napi_callback_info info);
+napi_value js_rtnl_open(napi_env env, napi_callback_info info);
+napi_value js_rtnl_exchange(napi_env env, napi_callback_info info);
+napi_value js_rtnl_close(napi_env env, napi_callback_info info);
+napi_value js_fstatfs_type(napi_env env, napi_callback_info info);
 
 #endif

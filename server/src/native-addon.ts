@@ -33,6 +33,24 @@ interface PodwireNative {
    * false (nothing sent) when the context has no socket of its own.
    */
   nftBatch(ctx: NftNativeContext, batch: Uint8Array, firstSeq: number, count: number): boolean;
+  /**
+   * A NETLINK_ROUTE socket in the calling thread's network namespace (close-on-exec, bound:
+   * `port` is the one the kernel picked), its receive buffer asked to be `rcvbuf` bytes (best
+   * effort). Closed with rtnlClose(fd).
+   */
+  rtnlOpen(rcvbuf: number): { fd: number; port: number };
+  /** Closes a socket from rtnlOpen (fs.closeSync would warn, in a worker, about an fd Node did not open). */
+  rtnlClose(fd: number): void;
+  /**
+   * Writes `frames` (whole netlink messages, one sendmsg(2); null: nothing) and returns every
+   * datagram then queued on the socket, concatenated: rtnetlink answers a request inside the
+   * write itself, and makes a dump's next part as its previous one is read. Waits up to
+   * `waitMs` for a first datagram when none is queued (0: not at all; an empty Buffer then).
+   * Throws an Error carrying .errno when the write or a read fails (ENOBUFS: replies lost).
+   */
+  rtnlExchange(fd: number, frames: Uint8Array | null, waitMs: number): Buffer;
+  /** fstatfs(2)'s f_type for the file `fd` refers to (an O_PATH fd too). Throws on failure. */
+  fstatfsType(fd: number): number;
 }
 
 /** An opaque libnftables context from nftCreate(). */

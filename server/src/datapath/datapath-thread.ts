@@ -17,6 +17,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { WorkerLinkDeleter } from '../rtnl/link-deleter';
 import { RT_TABLE_MAIN } from '../rtnl/kernel-objects';
+import { RTNL_TIMEOUT_MS } from '../rtnl/rtnl-socket';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { BatchingHostProgrammer } from './batching-host-programmer';
 import type { BatchNote, DatapathThreadData, HostTables, ThreadMessage } from './datapath-thread-protocol';
@@ -36,9 +37,12 @@ function run(port: NonNullable<typeof parentPort>, data: DatapathThreadData): vo
   // through /proc/thread-self: /proc/self names the main thread's, which is inside a pod
   // netns whenever the event loop's Debug inspector has just entered one.
   const home = '/proc/thread-self/ns/net';
-  const sockets = new RtnlSockets(home);
+  // Synchronous sockets: this thread's work is these exchanges, each answered inside its write.
+  const sockets = new RtnlSockets(home, RTNL_TIMEOUT_MS, true);
   const host = sockets.openHost('datapath requests');
-  const dumps = sockets.openHost('datapath dumps');
+  // The host's dumps (reconcile, CHECK) through the event loop: a host with thousands of pods
+  // is read part by part, ADDs answered in between, as before the sockets were synchronous.
+  const dumps = sockets.openHost('datapath dumps', { eventLoop: true });
   // A link-delete worker that dies is restarted (and logged); one that keeps dying leaves this
   // thread unable to tear down or roll back anything: it ends, as a crashed thread does, and
   // podwired exits (ThreadedDatapath's onExit) to be restarted and reconciled.

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { CniCode, CniError } from '../cni/cni-error';
+import { nativeAddon } from '../native-addon';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import type { RtnlSocket } from '../rtnl/rtnl-socket';
 
@@ -33,6 +34,8 @@ export interface PodNetns {
   readonly fd: number;
   /** The namespace's inode: identifies it for as long as it lives. */
   readonly inode: number;
+  /** The device of the namespace file (nsfs): with the inode, what a path naming it stats to. */
+  readonly dev: number;
 }
 
 /**
@@ -61,13 +64,28 @@ export class NetnsOpener {
    * very inode checked, whatever the path names meanwhile) read-only and non-blocking.
    */
   openPod(nsPath: string): PodNetns {
+    return this.openChecked(nsPath, (fd) => this.sockets.enter(fd, () => undefined)).ns;
+  }
+
+  /**
+   * openPod() and a socket inside the namespace: the check that it is a network namespace
+   * (entering it) is the entering that opens the socket, so one round trip into the pod
+   * instead of two. The caller closes both (the socket first).
+   */
+  openPodSocket(nsPath: string): { ns: PodNetns; sock: RtnlSocket } {
+    const { ns, entered } = this.openChecked(nsPath, (fd) => this.sockets.openIn(fd, `netns ${nsPath}`));
+    return { ns, sock: entered };
+  }
+
+  /** Opens and checks `nsPath` (see openPod), `enter` entering it last: what enter answers comes with it. */
+  private openChecked<T>(nsPath: string, enter: (fd: number) => T): { ns: PodNetns; entered: T } {
     const named = this.openPath(nsPath);
     let fd: number;
     try {
       const st = fs.fstatSync(named);
       const kind = fileKind(st);
       if (kind !== undefined) throw notNetns(nsPath, `it is ${kind}`);
-      const fsType = fs.statfsSync(`/proc/self/fd/${named}`).type;
+      const fsType = nativeAddon.fstatfsType(named);
       if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
       fd = fs.openSync(`/proc/self/fd/${named}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | O_CLOEXEC);
     } catch (err) {
@@ -78,7 +96,7 @@ export class NetnsOpener {
     try {
       // Checked again through the open fd: what we verify is what we will enter.
       const st = fs.fstatSync(fd);
-      const fsType = fs.statfsSync(`/proc/self/fd/${fd}`).type;
+      const fsType = nativeAddon.fstatfsType(fd);
       if (fsType !== NSFS_MAGIC) throw notNetns(nsPath, `the path is on a filesystem of type 0x${fsType.toString(16)}, not nsfs`);
       if (st.dev === this.home.dev && st.ino === this.home.ino) {
         throw new CniError(
@@ -88,8 +106,8 @@ export class NetnsOpener {
         );
       }
       // nsfs also holds mnt/pid/... namespaces: entering one of those as a netns must fail.
-      this.sockets.enter(fd, () => undefined);
-      return { path: nsPath, fd, inode: st.ino };
+      const entered = enter(fd);
+      return { ns: { path: nsPath, fd, inode: st.ino, dev: st.dev }, entered };
     } catch (err) {
       fs.closeSync(fd);
       if (err instanceof CniError) throw err;

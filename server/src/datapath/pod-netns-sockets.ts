@@ -67,21 +67,21 @@ export class PodNetnsSockets {
     const running = hit ? this.entries.get(hit.ino) : undefined;
     if (running && hit && running.dev === hit.dev) return running;
 
-    const ns = this.opener.openPod(nsPath);
-    try {
-      const dev = fs.fstatSync(ns.fd).dev;
-      const existing = this.entries.get(ns.inode);
-      if (existing && existing.dev === dev) {
+    // Opened with its socket in one entering of the netns; a call that opened the same netns
+    // meanwhile (another path to it) keeps its own entry, and these are closed.
+    const { ns, sock } = this.opener.openPodSocket(nsPath);
+    const existing = this.entries.get(ns.inode);
+    if (existing && existing.dev === ns.dev) {
+      try {
+        sock.close();
+      } finally {
         this.opener.close(ns);
-        return existing;
       }
-      const entry: Entry = { ns, sock: this.opener.rtnetlinkIn(ns), dev, users: 0 };
-      this.entries.set(ns.inode, entry);
-      return entry;
-    } catch (err) {
-      this.opener.close(ns);
-      throw err;
+      return existing;
     }
+    const entry: Entry = { ns, sock, dev: ns.dev, users: 0 };
+    this.entries.set(ns.inode, entry);
+    return entry;
   }
 
   /** Closes every entry (shutdown: calls still running fail on their closed socket). */

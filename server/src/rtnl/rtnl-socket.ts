@@ -1,5 +1,7 @@
 import * as os from 'node:os';
-import { Flags, MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, formatMessage, parseError, parseMessages } from './netlink-parts';
+import { MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, parseError, parseMessages } from './netlink-parts';
+import { frameRequests } from './request-frames';
+import { type RtnlChannel, isRtnlChannel, openRtnlChannel } from './rtnl-channel';
 import { InterruptedDump, RtnlError } from './rtnl-error';
 
 export type { NetlinkMessage, RawNetlinkSocket };
@@ -80,6 +82,11 @@ const EIO = os.constants.errno.EIO;
  * (the kernel runs one dump per socket; a second would get EBUSY).
  *
  * Sockets are made by RtnlSockets (rtnl-sockets.ts), which closes whatever is still open.
+ *
+ * Over an npm netlink socket, replies come through the event loop. Over a synchronous
+ * channel (rtnl-channel.ts) an exchange writes and reads its replies in one call: every
+ * request is settled when the call returns (a reply the kernel has not queued by then, which
+ * rtnetlink never does, is waited for by blocking, up to the deadline).
  */
 export class RtnlSocket {
   private readonly waiting = new Map<number, Waiter>();
@@ -89,14 +96,24 @@ export class RtnlSocket {
   private sends = 0;
   /** The socket's netlink port (bound once, at creation): read once, not by getsockname(2) per send. */
   private port: number | undefined;
+  /** The synchronous channel, when the socket is one (then `raw` is never used). */
+  private readonly channel: RtnlChannel | undefined;
+  private readonly raw: RawNetlinkSocket | undefined;
 
   constructor(
-    private readonly raw: RawNetlinkSocket,
+    raw: RawNetlinkSocket | RtnlChannel,
     /** Where this socket lives, for errors ("host", "netns /var/run/netns/x"). */
     readonly where: string,
     private readonly onClose: (sock: RtnlSocket) => void = () => undefined,
     private readonly timeoutMs = RTNL_TIMEOUT_MS,
   ) {
+    if (isRtnlChannel(raw)) {
+      this.channel = raw;
+      this.port = raw.port;
+      this.raw = undefined;
+      return;
+    }
+    this.raw = raw;
     raw.on('message', (buf) => this.receive(buf));
     // A failed recvmsg (ENOBUFS: the receive buffer overflowed and replies were lost) must not
     // crash the process: which replies were lost is unknown, so everything waiting fails.
@@ -115,6 +132,11 @@ export class RtnlSocket {
   /** A new rtnetlink socket in the calling thread's current network namespace. */
   static open(where: string, onClose?: (sock: RtnlSocket) => void, timeoutMs?: number): RtnlSocket {
     return new RtnlSocket(new RawNetlinkSocket(Protocol.ROUTE), where, onClose, timeoutMs);
+  }
+
+  /** A new synchronous rtnetlink socket (rtnl-channel.ts) in the calling thread's current network namespace. */
+  static openSync(where: string, onClose?: (sock: RtnlSocket) => void, timeoutMs?: number): RtnlSocket {
+    return new RtnlSocket(openRtnlChannel(RECV_BUFFER_BYTES), where, onClose, timeoutMs);
   }
 
   get isClosed(): boolean {
@@ -189,22 +211,14 @@ export class RtnlSocket {
           this.waiting.set(seq, { request, parts: [], settle, interrupted: false, silent: request.expect === 'ack' && j < last, send: seqs });
         }),
     );
+    if (this.channel) return this.exchangeNow(this.channel, requests, seqs, settled);
+    const raw = this.raw as RawNetlinkSocket;
     try {
-      this.raw.ref();
-      this.port ??= this.raw.address().port;
-      const port = this.port;
-      const frames: Uint8Array[] = [];
-      requests.forEach((req, j) => {
-        const ack = req.expect === 'ack' && j === last ? Flags.ACK : 0;
-        const frame = formatMessage({ type: req.type, flags: Flags.REQUEST | ack | req.flags, seq: seqs[j] ?? 0, port, data: Buffer.concat(req.payload) });
-        frames.push(...frame);
-        // The next message of a multi-message send starts at a 4-byte boundary (NLMSG_ALIGN):
-        // npm netlink does not pad the last one it frames.
-        const unaligned = frame.reduce((n, b) => n + b.length, 0) % 4;
-        if (unaligned !== 0) frames.push(new Uint8Array(4 - unaligned));
-      });
+      raw.ref();
+      this.port ??= raw.address().port;
+      const frames = frameRequests(requests, seqs, this.port);
       this.sends++;
-      this.raw.send(frames, undefined, (error) => {
+      raw.send([frames], undefined, (error) => {
         if (error) for (const seq of seqs) this.fail(seq, error.errno ? Math.abs(error.errno) : EIO, `send failed: ${error.message}`);
       });
     } catch (err) {
@@ -222,8 +236,36 @@ export class RtnlSocket {
     for (const seq of seqs) if (this.waiting.get(seq)?.request.expect === 'dump') this.arm(seq);
     return Promise.all(settled).finally(() => {
       clearTimeout(deadline);
-      if (this.waiting.size === 0 && !this.closed) this.raw.unref();
+      if (this.waiting.size === 0 && !this.closed) raw.unref();
     });
+  }
+
+  /**
+   * A synchronous channel's send: the write and the replies queued for it in one call, then
+   * (never, with rtnetlink) a blocking wait for any reply still missing, up to the deadline.
+   */
+  private exchangeNow(channel: RtnlChannel, requests: readonly RtnlRequest[], seqs: number[], settled: Array<Promise<RtnlOutcome>>): Promise<RtnlOutcome[]> {
+    const mine = (): boolean => seqs.some((seq) => this.waiting.get(seq)?.send === seqs);
+    try {
+      const frames = frameRequests(requests, seqs, channel.port);
+      this.sends++;
+      this.receive(channel.exchange(frames, 0));
+      const deadline = Date.now() + this.timeoutMs;
+      while (mine()) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          for (const seq of seqs) this.fail(seq, ETIMEDOUT, this.noAnswer());
+          break;
+        }
+        this.receive(channel.exchange(null, left));
+      }
+    } catch (err) {
+      // A failed write, or a failed read (ENOBUFS: replies were lost): which replies are
+      // missing is unknown, so every request of the send still waiting fails.
+      const errno = typeof (err as { errno?: unknown }).errno === 'number' ? Math.abs((err as { errno: number }).errno) : EIO;
+      for (const seq of seqs) this.fail(seq, errno, `exchange failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return Promise.all(settled);
   }
 
   private arm(seq: number): void {
@@ -243,7 +285,8 @@ export class RtnlSocket {
     this.closed = true;
     for (const seq of [...this.waiting.keys()]) this.fail(seq, ECANCELED, `socket (${this.where}) closed`);
     try {
-      this.raw.close();
+      if (this.channel) this.channel.close();
+      else this.raw?.close();
     } finally {
       this.onClose(this);
     }
@@ -281,7 +324,7 @@ export class RtnlSocket {
         waiter.parts.push(msg);
         if ((msg.flags & NLM_F_DUMP_INTR) !== 0) waiter.interrupted = true;
         if (waiter.request.expect === 'answer') this.succeed(msg.seq, waiter);
-        else if (waiter.request.expect === 'dump') this.arm(msg.seq);
+        else if (waiter.request.expect === 'dump' && !this.channel) this.arm(msg.seq);
       }
     }
   }

@@ -7,7 +7,9 @@ import { RtnlSocket, RTNL_TIMEOUT_MS } from './rtnl-socket';
  * namespace, or inside another one by entering it (setns(2) through the N-API addon: enter,
  * create the socket, which stays bound to that netns for its whole life, return). Entering
  * is synchronous on the calling thread, so no other JavaScript runs while the thread is
- * inside a pod. closeAll() closes every socket still open.
+ * inside a pod. closeAll() closes every socket still open. `synchronous` sockets (the
+ * datapath thread's) exchange with the kernel in one call each (rtnl-channel.ts) instead of
+ * receiving through the event loop.
  */
 export class RtnlSockets {
   private readonly open = new Set<RtnlSocket>();
@@ -18,6 +20,7 @@ export class RtnlSockets {
   constructor(
     homePath = '/proc/self/ns/net',
     private readonly timeoutMs = RTNL_TIMEOUT_MS,
+    private readonly synchronous = false,
   ) {
     this.homeFd = fs.openSync(homePath, 'r');
   }
@@ -34,15 +37,19 @@ export class RtnlSockets {
     return n;
   }
 
-  /** A socket in podwired's own network namespace. */
-  openHost(purpose: string): RtnlSocket {
+  /**
+   * A socket in podwired's own network namespace. `eventLoop`: its replies come through the
+   * event loop even when this RtnlSockets makes synchronous sockets (a dump of a host with
+   * thousands of links is then read part by part between other calls, not in one call).
+   */
+  openHost(purpose: string, opts: { eventLoop?: boolean } = {}): RtnlSocket {
     if (this.homeFd < 0) throw new Error('netlink sockets are closed: podwired is stopping');
-    return this.track(RtnlSocket.open(`host ${purpose}`, (s) => this.forget(s), this.timeoutMs));
+    return this.track(this.make(`host ${purpose}`, opts.eventLoop === true));
   }
 
   /** A socket inside the network namespace `nsFd` refers to. */
   openIn(nsFd: number, where: string): RtnlSocket {
-    return this.enter(nsFd, () => this.track(RtnlSocket.open(where, (s) => this.forget(s), this.timeoutMs)));
+    return this.enter(nsFd, () => this.track(this.make(where)));
   }
 
   /**
@@ -78,6 +85,11 @@ export class RtnlSockets {
       }
       this.homeFd = -1;
     }
+  }
+
+  private make(where: string, eventLoop = false): RtnlSocket {
+    const onClose = (s: RtnlSocket): void => this.forget(s);
+    return this.synchronous && !eventLoop ? RtnlSocket.openSync(where, onClose, this.timeoutMs) : RtnlSocket.open(where, onClose, this.timeoutMs);
   }
 
   private forget(sock: RtnlSocket): void {

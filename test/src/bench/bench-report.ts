@@ -150,8 +150,8 @@ export function buildReport(
       renderTable(
         ['what', 'ms'],
         [
-          [`host batch, all ${floor.pods} pods (link add + up + route)`, fmt(floor.hostBatchMs)],
-          ['pod batch per pod p50 / p99 (addr, up, neigh, 2 routes)', ms(floor.podBatch)],
+          [`host batch, all ${floor.pods} pods (link add up in a group + alias + gateway address + route)`, fmt(floor.hostBatchMs)],
+          ['pod batch per pod p50 / p99 (addr, up, neigh, default route onlink)', ms(floor.podBatch)],
           ['empty `ip -n NS -batch` per pod p50 / p99 (exec + setns)', ms(floor.emptyPodBatch)],
           ['ADD per pod, all processes included', fmt(floor.addPerPodMs)],
           ['ADD per pod, kernel work only (estimate)', fmt(floor.addKernelPerPodMs)],
