@@ -65,7 +65,7 @@ test('a call that changed the counters and sent a batch is answered by one messa
     // Nothing changed since: the next reply carries no notes.
     s.port2.postMessage({ id: 2, call: 'readHost', args: [], deadline: Date.now() + 5_000 });
     await s.until(2);
-    assert.deepEqual(s.messages[1], { kind: 'reply', id: 2, value: { links: [], addresses: [], routes: [] } });
+    assert.deepEqual(s.messages[1], { kind: 'reply', id: 2, value: { links: [], addresses: [], routes: [], interrupted: false } });
   } finally {
     await s.end();
   }
@@ -99,7 +99,7 @@ test('while a call is running, notes wait for its reply (a counter that changes 
     s.state.counters = { pendingDestructions: 0, netnsSockets: 0 };
     await s.until(1);
     assert.deepEqual(s.messages, [
-      { kind: 'reply', id: 1, value: { links: [], addresses: [], routes: [] }, notes: { batches: [{ batch: 'link-delete', size: 1 }] } },
+      { kind: 'reply', id: 1, value: { links: [], addresses: [], routes: [], interrupted: false }, notes: { batches: [{ batch: 'link-delete', size: 1 }] } },
     ]);
   } finally {
     await s.end();
