@@ -13,8 +13,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 # A compiled test whose source is gone (renamed or deleted since the last build) is not run.
 has_source() { local src="${1%.js}.ts"; [ -f "${src/\/dist\//\/src\/}" ]; }
+# The end-to-end files (the longest) first, so the last minute is not one long file alone
+# while the other slots are idle; then the rest, the unit tests last.
 mapfile -t files < <(
-  find ipam-store/dist server/dist test/dist -name '*.test.js' | sort | while read -r f; do has_source "$f" && echo "$f"; done
+  {
+    find test/dist/e2e -name '*.test.js' | sort
+    find test/dist -path test/dist/e2e -prune -o -name '*.test.js' -print | sort
+    find server/dist ipam-store/dist -name '*.test.js' | sort
+  } | while read -r f; do has_source "$f" && echo "$f"; done
   find shim/test -name '*.test.mjs' | sort
 )
 exec node --test --test-concurrency="${PODWIRE_TEST_CONCURRENCY:-3}" --test-reporter=spec ${PODWIRE_TAP:+--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$PODWIRE_TAP} "${files[@]}"
