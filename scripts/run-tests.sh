@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test with node:test: unit tests beside the code (compiled to each workspace's
 # dist/), the shim's tests, and the cross-component end-to-end tests in test/. One node --test
-# process, files one after another (the end-to-end files share the host netns), so the run
-# ends with one summary.
+# process, so the run ends with one summary; every file runs in a process of its own, three at
+# a time (PODWIRE_TEST_CONCURRENCY overrides): most end-to-end time is waiting on the kernel,
+# podwired and the runtimes. Files that wire pods in the host netns keep apart by
+# construction: each has its own pod subnet (test/src/lib/test-subnets.ts, checked by its
+# test), its own names (pid) and hostPort block, and asserts only on its own objects.
+# PODWIRE_TAP=FILE also writes a TAP copy with every test's duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Formatting and lint first (a few seconds): any finding, warnings included, fails the run.
