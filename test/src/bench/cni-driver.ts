@@ -305,6 +305,26 @@ export function describeFailure(o: CniCallOutcome): string {
   return `exit ${o.status}${e?.code !== undefined ? ` code ${e.code}` : ''}: ${e?.msg ?? ''}${e?.details ? ` (${e.details})` : ''}${o.stderr.trim() ? ` stderr: ${o.stderr.trim().slice(0, 300)}` : ''}`;
 }
 
+/** The outcome when the call succeeded; otherwise throws `what: <the failure>`. */
+export function requireOk(o: CniCallOutcome, what: string): CniCallOutcome {
+  if (!o.ok) throw new Error(`${what}: ${describeFailure(o)}`);
+  return o;
+}
+
+/**
+ * The options of a bench group that runs two podwired side by side in private node netns and
+ * interleaves their calls round by round (masquerade off/on, without/with NetworkPolicy).
+ */
+export interface TwoServerGroupOptions {
+  runId: string;
+  workDir: string;
+  exec: Executor;
+  seqPods: number;
+  churnPods: number;
+  rounds: number;
+  log: (msg: string) => void;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The configurations under test.
 

@@ -39,8 +39,8 @@ import {
   REFERENCE_CNI_DIR,
   bridgePlugin,
   compileExecHelper,
-  describeFailure,
   podwirePlugin,
+  requireOk,
 } from './cni-driver';
 import { median } from './run-summary';
 import { fmt, renderTable, summarize } from './stats';
@@ -139,11 +139,6 @@ function portmapPlugin(name: string): PluginUnderTest {
   };
 }
 
-function must(o: CniCallOutcome, what: string): CniCallOutcome {
-  if (!o.ok) throw new Error(`${what}: ${describeFailure(o)}`);
-  return o;
-}
-
 async function runChain(exec: Executor, c: (typeof CHAINS)[number], main: PluginUnderTest, pods: readonly PodRef[], firstPort: number): Promise<number[]> {
   const d = new CniDriver(main, exec);
   const pm = new CniDriver(portmapPlugin(String(main.netconf.name)), exec);
@@ -151,16 +146,16 @@ async function runChain(exec: Executor, c: (typeof CHAINS)[number], main: Plugin
   for (const [i, pod] of pods.entries()) {
     const rc = { portMappings: [{ hostPort: firstPort + i, containerPort: 80, protocol: 'tcp' }] };
     const mainRc = c.native && c.mapping ? { runtimeConfig: rc } : {};
-    const add = must(await d.call('ADD', pod, undefined, mainRc), `${c.label} ADD`);
+    const add = requireOk(await d.call('ADD', pod, undefined, mainRc), `${c.label} ADD`);
     let elapsed = add.elapsedMs;
     let pmAdd: CniCallOutcome | undefined;
     if (c.portmap) {
-      pmAdd = must(await pm.call('ADD', pod, add.json, { runtimeConfig: rc }), `${c.label} portmap ADD`);
+      pmAdd = requireOk(await pm.call('ADD', pod, add.json, { runtimeConfig: rc }), `${c.label} portmap ADD`);
       elapsed += pmAdd.elapsedMs;
     }
     times.push(elapsed);
-    if (c.portmap) must(await pm.call('DEL', pod, pmAdd?.json, { runtimeConfig: rc }), `${c.label} portmap DEL`);
-    must(await d.call('DEL', pod, add.json, mainRc), `${c.label} DEL`);
+    if (c.portmap) requireOk(await pm.call('DEL', pod, pmAdd?.json, { runtimeConfig: rc }), `${c.label} portmap DEL`);
+    requireOk(await d.call('DEL', pod, add.json, mainRc), `${c.label} DEL`);
   }
   // The first calls of a chain warm caches (page cache, podwired's JIT): left out.
   return times.slice(Math.min(5, Math.floor(times.length / 10)));

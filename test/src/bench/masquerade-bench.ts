@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
-import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
+import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, podwirePlugin, requireOk } from './cni-driver';
 import { median } from './run-summary';
 import { fmt, renderTable, summarize } from './stats';
 
@@ -96,16 +96,6 @@ export function renderMasquerade(r: MasqueradeBenchResult): string {
   )}\n${seen}`;
 }
 
-export interface MasqueradeBenchOptions {
-  runId: string;
-  workDir: string;
-  exec: Executor;
-  seqPods: number;
-  churnPods: number;
-  rounds: number;
-  log: (msg: string) => void;
-}
-
 export function masqueradeNetnsPrefix(runId: string): string {
   return `pwb-${runId}-mq`;
 }
@@ -117,8 +107,7 @@ async function rulesetHasMasquerade(ns: string): Promise<boolean> {
 }
 
 function must(o: CniCallOutcome, what: string): CniCallOutcome {
-  if (!o.ok) throw new Error(`masquerade bench ${what}: ${describeFailure(o)}`);
-  return o;
+  return requireOk(o, `masquerade bench ${what}`);
 }
 
 type RoundFigures = MasqueradeSide['rounds'][number];
@@ -187,7 +176,7 @@ async function oneRound(
   }));
 }
 
-export async function runMasqueradeBench(o: MasqueradeBenchOptions): Promise<MasqueradeBenchResult> {
+export async function runMasqueradeBench(o: TwoServerGroupOptions): Promise<MasqueradeBenchResult> {
   const prefix = masqueradeNetnsPrefix(o.runId);
   const podPool = new NetnsPool(`${prefix}p`);
   const root = fs.mkdtempSync(path.join(o.workDir, 'masquerade-'));

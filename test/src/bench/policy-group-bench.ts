@@ -23,7 +23,7 @@ import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
 import type { Target } from './bench-report';
-import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PodRef, describeFailure, podwirePlugin } from './cni-driver';
+import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, podwirePlugin, requireOk } from './cni-driver';
 import { FakeApiProcess } from './fake-api-runner';
 import { POLICIES, WORLD_PODS, collectionOf, policyObjects, serverAddP50, watchChange } from './policy-bench';
 import { median } from './run-summary';
@@ -169,23 +169,12 @@ export function renderPolicy(r: PolicyBenchResult): string {
   return `NetworkPolicy rows (issue 22): podwired without a policy source vs with the kubernetes source (${r.worldPods} pods, ${r.policies} policies), two podwired in private node netns, ${n} round(s) interleaved pod by pod; median (range) over rounds, ratios paired by round\n${table1}\n\n${table2}`;
 }
 
-export interface PolicyBenchOptions {
-  runId: string;
-  workDir: string;
-  exec: Executor;
-  seqPods: number;
-  churnPods: number;
-  rounds: number;
-  log: (msg: string) => void;
-}
-
 export function policyNetnsPrefix(runId: string): string {
   return `pwb-${runId}-pol`;
 }
 
 function must(o: CniCallOutcome, what: string): CniCallOutcome {
-  if (!o.ok) throw new Error(`policy bench ${what}: ${describeFailure(o)}`);
-  return o;
+  return requireOk(o, `policy bench ${what}`);
 }
 
 const CHURN_CHUNKS = 4;
@@ -196,7 +185,7 @@ interface Sides {
   api: FakeApiProcess;
 }
 
-async function oneRound(x: Sides, pods: readonly PodRef[][], o: PolicyBenchOptions, r: number): Promise<PolicyRoundFigures> {
+async function oneRound(x: Sides, pods: readonly PodRef[][], o: TwoServerGroupOptions, r: number): Promise<PolicyRoundFigures> {
   const order = r % 2 === 0 ? [0, 1] : [1, 0];
   const { drivers } = x;
   const adds: CniCallOutcome[][] = [[], []];
@@ -260,7 +249,7 @@ async function oneRound(x: Sides, pods: readonly PodRef[][], o: PolicyBenchOptio
   });
 }
 
-export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBenchResult> {
+export async function runPolicyBench(o: TwoServerGroupOptions): Promise<PolicyBenchResult> {
   if (o.seqPods < 2) throw new Error('policy bench: at least 2 sequential pods (pod-1 is the relabelled one)');
   const local = o.seqPods + o.churnPods;
   if (local > WORLD_PODS) throw new Error(`policy bench: at most ${WORLD_PODS} pods in all`);
