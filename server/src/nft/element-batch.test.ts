@@ -7,26 +7,23 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { nativeAddon } from '../native-addon';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
+import { TestNetns } from '../test-support/test-netns';
 import { SetTypes, encodeElementBatch, encodeKey } from './element-batch';
 import { NftContext } from './nft-context';
 import { isNftError } from './nft-error';
 import type { NftCommand } from './nft-json';
 
-const NS = `pwt-elbatch-${process.pid}`;
 const sockets = new RtnlSockets();
-let nsFd: number;
+let ns: TestNetns;
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  nsFd = fs.openSync(`/var/run/netns/${NS}`, 'r');
+  ns = new TestNetns('elbatch');
 });
 after(() => {
   sockets.closeAll();
-  fs.closeSync(nsFd);
-  execFileSync('ip', ['netns', 'del', NS]);
+  ns.remove();
 });
 
 const SETS: Array<{ name: string; type: string | string[]; flags?: string[] }> = [
@@ -56,15 +53,15 @@ const elementCommands = (op: 'add' | 'delete', table: string): NftCommand[] =>
   Object.entries(ELEMENTS).map(([name, elem]) => ({ [op]: { element: { family: 'inet', table, name, elem } } }));
 
 function listed(table: string): Record<string, unknown> {
-  const out = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, 'nft', '-j', 'list', 'table', 'inet', table], { encoding: 'utf8' })) as {
+  const out = JSON.parse(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', '-j', 'list', 'table', 'inet', table], { encoding: 'utf8' })) as {
     nftables: Array<{ set?: { name: string; elem?: unknown[] } }>;
   };
   return Object.fromEntries(out.nftables.filter((o) => o.set).map((o) => [o.set!.name, o.set!.elem ?? []]));
 }
 
 test('elements sent as a batch read back exactly as those libnftables wrote; deletes too', () => {
-  const viaBatch = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn) });
-  const viaLib = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn), native: requireNativeWithoutBatch() });
+  const viaBatch = NftContext.open({ enter: (fn) => sockets.enter(ns.fd, fn) });
+  const viaLib = NftContext.open({ enter: (fn) => sockets.enter(ns.fd, fn), native: requireNativeWithoutBatch() });
   try {
     viaBatch.run('declare', decls('eb-batch'));
     viaLib.run('declare', decls('eb-lib'));
@@ -88,7 +85,7 @@ test('elements sent as a batch read back exactly as those libnftables wrote; del
 });
 
 test('a refused batch changes nothing and throws the kernel reason; interval sets and unknown sets go through libnftables', () => {
-  const ctx = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn) });
+  const ctx = NftContext.open({ enter: (fn) => sockets.enter(ns.fd, fn) });
   const el = (op: 'add' | 'delete', name: string, elem: unknown[]): NftCommand => ({ [op]: { element: { family: 'inet', table: 'eb-fail', name, elem } } });
   try {
     ctx.run('declare', decls('eb-fail'));

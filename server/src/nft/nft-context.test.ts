@@ -5,25 +5,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RtnlSockets } from '../rtnl/rtnl-sockets';
+import { TestNetns } from '../test-support/test-netns';
 import { NftContext } from './nft-context';
 
-const NS = `pwt-nftctx-${process.pid}`;
 const sockets = new RtnlSockets();
-let nsFd: number;
-const tables = () => execFileSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
+let ns: TestNetns;
+const tables = () => execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'tables'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
 
 before(() => {
-  execFileSync('ip', ['netns', 'add', NS]);
-  nsFd = fs.openSync(`/var/run/netns/${NS}`, 'r');
+  ns = new TestNetns('nftctx');
 });
 after(() => {
   sockets.closeAll();
-  fs.closeSync(nsFd);
-  execFileSync('ip', ['netns', 'del', NS]);
+  ns.remove();
 });
 
 test("a worker thread has its own context, made inside the netns its thread entered; the main thread's works alongside", async () => {
@@ -37,9 +34,9 @@ test("a worker thread has its own context, made inside the netns its thread ente
      const out = JSON.parse(a.nftRun(ctx, JSON.stringify({ nftables: [{ list: { tables: null } }] })));
      a.nftFree(ctx);
      parentPort.postMessage(out.nftables.filter((o) => o.table).map((o) => o.table.name));`,
-    { eval: true, workerData: { addon, ns: `/var/run/netns/${NS}` } },
+    { eval: true, workerData: { addon, ns: ns.path } },
   );
-  const main = NftContext.open({ enter: (fn) => sockets.enter(nsFd, fn) });
+  const main = NftContext.open({ enter: (fn) => sockets.enter(ns.fd, fn) });
   main.run('add a table from the main thread', [{ add: { table: { family: 'ip', name: 'from-main' } } }]);
   const seen = await new Promise<string[]>((resolve, reject) => {
     worker.once('message', resolve);
