@@ -18,6 +18,7 @@ import { RtnlSockets } from '../rtnl/rtnl-sockets';
 import { NftContext } from './nft-context';
 import { NftTables } from './nft-tables';
 import { enableRouteLocalnet } from './route-localnet';
+import { onLines } from '../test-support/line-reader';
 
 const tag = (process.pid % 100000).toString(36);
 const NS = { node: `pwt-nftn-${tag}`, pod: `pwt-nftp-${tag}`, pod2: `pwt-nftq-${tag}`, world: `pwt-nftw-${tag}` };
@@ -77,15 +78,9 @@ function server(ns: string, proto: 'tcp' | 'udp', port: number, name: string): P
   servers.push(child);
   logs.set(name, []);
   return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === 'ready') resolve();
-        else if (line.startsWith('from ')) logs.get(name)!.push(line.slice(5));
-      }
+    onLines(child.stdout!, (line) => {
+      if (line === 'ready') resolve();
+      else if (line.startsWith('from ')) logs.get(name)!.push(line.slice(5));
     });
     child.on('exit', (code) => reject(new Error(`server ${name} exited (${code})`)));
   });

@@ -22,6 +22,7 @@ import { RtnlSockets } from '../../rtnl/rtnl-sockets';
 import { NftContext } from '../../nft/nft-context';
 import { KEYS, formatGrid, parseGrid, podIP } from '../../test-support/netpol-fixtures';
 import { CASES, caseWorld, modelOf } from '../../test-support/netpol-cases';
+import { onLines } from '../../test-support/line-reader';
 import { parseNetworkPolicy } from '../parse';
 import { why } from '../why';
 import { PolicyCompiler } from './policy-compiler';
@@ -102,20 +103,14 @@ function startServer(ns: string): Promise<void> {
   const agent = { child, replies: new Map<number, (r: boolean[]) => void>() };
   agents.set(ns, agent);
   return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === 'ready') {
-          resolve();
-          continue;
-        }
-        const { id, r } = JSON.parse(line) as { id: number; r: boolean[] };
-        agent.replies.get(id)?.(r);
-        agent.replies.delete(id);
+    onLines(child.stdout!, (line) => {
+      if (line === 'ready') {
+        resolve();
+        return;
       }
+      const { id, r } = JSON.parse(line) as { id: number; r: boolean[] };
+      agent.replies.get(id)?.(r);
+      agent.replies.delete(id);
     });
     child.on('exit', (code) => {
       const err = new Error(`server in ${ns} exited (${code})`);
