@@ -1,6 +1,7 @@
 import { Protocol, RawNetlinkSocket } from '../rtnl/netlink-parts';
 import * as ipaddr from 'ipaddr.js';
 import { type RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
+import { attr } from '../rtnl/wire-encode';
 import { IP_PROTOCOLS } from './port-mapping-rules';
 import type { PortProtocol } from '../cni/port-mappings';
 import { type PodPortMapping, familyOf } from './port-mappings';
@@ -93,15 +94,6 @@ export class ConntrackCleaner {
   close(): void {
     this.sock.close();
   }
-}
-
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
-  return out;
 }
 
 const nested = (type: number, ...children: Buffer[]) => attr(type | NLA_F_NESTED, Buffer.concat(children));

@@ -10,6 +10,7 @@
  * left to libnftables: encode() answers undefined.
  */
 import * as ipaddr from 'ipaddr.js';
+import { attr, cstring } from '../rtnl/wire-encode';
 import type { NftCommand } from './nft-json';
 
 const NLM_F_REQUEST = 0x1;
@@ -106,8 +107,8 @@ export function encodeElementBatch(commands: readonly NftCommand[], types: SetTy
     }
     if (elems.length === 0) continue;
     const payload = Buffer.concat([
-      attr(NFTA_SET_ELEM_LIST_TABLE, cString(el.table)),
-      attr(NFTA_SET_ELEM_LIST_SET, cString(el.name)),
+      attr(NFTA_SET_ELEM_LIST_TABLE, cstring(el.table)),
+      attr(NFTA_SET_ELEM_LIST_SET, cstring(el.name)),
       attr(NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED, Buffer.concat(elems)),
     ]);
     const type16 = (NFNL_SUBSYS_NFTABLES << 8) | (op === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
@@ -164,19 +165,6 @@ function encodeField(type: string, v: unknown): Buffer | undefined {
     default:
       return undefined;
   }
-}
-
-function cString(s: string): Buffer {
-  return Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
-}
-
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const b = Buffer.alloc((len + 3) & ~3);
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  payload.copy(b, 4);
-  return b;
 }
 
 /** nlmsghdr (host order: little-endian here) + nfgenmsg (family, version 0, res_id big-endian) + payload. */

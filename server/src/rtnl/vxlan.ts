@@ -10,6 +10,7 @@ import { addressBytes, afOf, familyOfText, macBytes } from './addresses';
 import { addressText, cString, decodeLink, eachAttr, macText } from './decode';
 import type { Family, KernelLink } from './kernel-objects';
 import type { RtnlRequest } from './rtnl-socket';
+import { attr } from './wire-encode';
 
 const RTM = rt.MessageType;
 const NLM_F_ECHO = 0x08;
@@ -26,16 +27,6 @@ const IFLA_VXLAN_LOCAL6 = 17;
 const IFLA_LINKINFO = 18;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
-
-/** One attribute {u16 len, u16 type, payload}, padded to 4 bytes. */
-function attr(type: number, payload: Buffer): Buffer {
-  const len = 4 + payload.length;
-  const out = Buffer.alloc((len + 3) & ~3);
-  out.writeUInt16LE(len, 0);
-  out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
-  return out;
-}
 
 function u8(v: number): Buffer {
   return Buffer.from([v]);

@@ -42,6 +42,19 @@ export function message(header: Buffer, attrs: readonly Attr[]): Buffer {
   return buf;
 }
 
+/**
+ * One attribute on its own, {u16 len, u16 type, payload}, always padded to 4 bytes: for
+ * payloads built by concatenating attributes (nested lists, the nfnetlink and VXLAN messages).
+ */
+export function attr(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  const out = Buffer.alloc(pad4(len));
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
 export function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v >>> 0, 0);
