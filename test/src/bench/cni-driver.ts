@@ -312,6 +312,24 @@ export function requireOk(o: CniCallOutcome, what: string): CniCallOutcome {
 }
 
 /**
+ * ADD then DEL of every pod in `pods`, 8 workers at a time (churn @8), each call's latency
+ * pushed to `into`; a failed call throws `<bench> churn ADD|DEL: <the failure>`.
+ */
+export async function churnAt8(d: CniDriver, pods: readonly PodRef[], into: { add: number[]; del: number[] }, bench: string): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const p = pods[next++];
+      if (p === undefined) return;
+      const a = requireOk(await d.add(p), `${bench} churn ADD`);
+      into.add.push(a.elapsedMs);
+      into.del.push(requireOk(await d.del(p, a.json), `${bench} churn DEL`).elapsedMs);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/**
  * The options of a bench group that runs two podwired side by side in private node netns and
  * interleaves their calls round by round (masquerade off/on, without/with NetworkPolicy).
  */

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
-import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, podwirePlugin, requireOk } from './cni-driver';
+import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, churnAt8, podwirePlugin, requireOk } from './cni-driver';
 import { median } from './run-summary';
 import { fmt, renderTable, summarize } from './stats';
 
@@ -149,18 +149,8 @@ async function oneRound(
       const d = drivers[i] as CniDriver;
       const list = (pods[i] ?? []).slice(seqPods + from, seqPods + Math.min(churnPods, from + chunk));
       const c = churn[i] as { add: number[]; del: number[]; wall: number };
-      let next = 0;
       const t0 = performance.now();
-      const worker = async () => {
-        for (;;) {
-          const p = list[next++];
-          if (p === undefined) return;
-          const a = must(await d.add(p), 'churn ADD');
-          c.add.push(a.elapsedMs);
-          c.del.push(must(await d.del(p, a.json), 'churn DEL').elapsedMs);
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
+      await churnAt8(d, list, c, 'masquerade bench');
       c.wall += performance.now() - t0;
     }
   }

@@ -23,7 +23,7 @@ import { SHIM_BINARY } from '../lib/paths';
 import { PodwiredProcess } from '../lib/podwired-process';
 import { mustRun, runCommand } from '../lib/run-command';
 import type { Target } from './bench-report';
-import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, podwirePlugin, requireOk } from './cni-driver';
+import { type CniCallOutcome, CniDriver, NetnsPool, type PodRef, type TwoServerGroupOptions, churnAt8, podwirePlugin, requireOk } from './cni-driver';
 import { FakeApiProcess } from './fake-api-runner';
 import { POLICIES, WORLD_PODS, collectionOf, policyObjects, serverAddP50, watchChange } from './policy-bench';
 import { median } from './run-summary';
@@ -214,18 +214,7 @@ async function oneRound(x: Sides, pods: readonly PodRef[][], o: TwoServerGroupOp
     for (const i of j % 2 === 0 ? order : [...order].reverse()) {
       const d = drivers[i] as CniDriver;
       const list = (pods[i] ?? []).slice(o.seqPods + from, o.seqPods + Math.min(o.churnPods, from + chunk));
-      const c = churn[i] as { add: number[]; del: number[] };
-      let next = 0;
-      const worker = async () => {
-        for (;;) {
-          const p = list[next++];
-          if (p === undefined) return;
-          const a = must(await d.add(p), 'churn ADD');
-          c.add.push(a.elapsedMs);
-          c.del.push(must(await d.del(p, a.json), 'churn DEL').elapsedMs);
-        }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
+      await churnAt8(d, list, churn[i] as { add: number[]; del: number[] }, 'policy bench');
     }
   }
   const rate = (xs: number[]) => (xs.length * 1000 * 8) / xs.reduce((sum, v) => sum + v, 0);
