@@ -32,7 +32,7 @@ import { type CniCallOutcome, CniDriver, type Executor, NetnsPool, type PluginUn
 import { type VerbCpu, addDelSumRatio, goneAfterDel, ifindexesOfIpJson, latencyFloor, perCall, safeRatio, statCpuMs, verbCpuRow } from './cpu-floor-report';
 import { type KernelFloorResult, findIp, runKernelFloor } from './kernel-floor';
 import { type Stats, fmt, renderTable, summarize } from './stats';
-import { type ThreadSplit, datapathThreadId, readThreads, splitThreads, threadDeltas } from './thread-cpu';
+import { type ThreadDelta, type ThreadSplit, datapathThreadId, readThreads, splitThreads, sumDeltas, threadDeltas } from './thread-cpu';
 
 export interface CpuFloorOptions {
   runId: string;
@@ -261,26 +261,31 @@ async function cpuPerVerb(
 
   const pods = Array.from({ length: n }, (_, i) => pod(tag, i, pool));
   const main = () => mainThreadCpu(pid(), o.clkTck);
-  const threads0 = readThreads(pid());
-  let c0 = procCpu(pid(), o.clkTck);
-  let m0 = main();
-  // The ADDs in segments, the datapath thread's CPU read at each boundary (NaN for a server without one).
-  const dpTid = datapathThreadId(pid(), threads0);
-  const dpNs = (): number => readThreads(pid()).find((t) => t.tid === dpTid)?.cpuNs ?? NaN;
+  // The ADDs in segments. Everything is read at each segment's boundaries and summed over the
+  // segments only: what runs before a segment (the kernel floor) is left out of every figure.
+  const dpTid = datapathThreadId(pid(), readThreads(pid()));
   const adds: CniCallOutcome[] = [];
   const segmentMs: number[] = [];
+  const segmentDeltas: ThreadDelta[][] = [];
+  let addCpuMs = 0;
+  let addLoopMs = 0;
   for (let seg = 0; seg < ADD_SEGMENTS; seg++) {
     const from = Math.floor((seg * n) / ADD_SEGMENTS);
     const to = Math.floor(((seg + 1) * n) / ADD_SEGMENTS);
     await beforeSegment(seg);
-    const t0 = dpNs();
+    const t0 = readThreads(pid());
+    const c0 = procCpu(pid(), o.clkTck);
+    const m0 = main();
     for (let i = from; i < to; i++) adds.push(await d.add(pods[i] as PodRef));
-    segmentMs.push(perCall(t0 / 1e6, dpNs() / 1e6, adds.slice(from, to).filter((x) => x.ok).length));
+    addCpuMs += procCpu(pid(), o.clkTck) - c0;
+    addLoopMs += main() - m0;
+    const deltas = threadDeltas(t0, readThreads(pid()), o.clkTck);
+    segmentDeltas.push(deltas);
+    const dp = deltas.find((t) => t.tid === dpTid)?.cpuMs ?? NaN;
+    segmentMs.push(perCall(0, dp, adds.slice(from, to).filter((x) => x.ok).length));
   }
-  let c1 = procCpu(pid(), o.clkTck);
-  const threads1 = readThreads(pid());
   const okAdds = note(adds);
-  const split = splitThreads(pid(), threadDeltas(threads0, threads1, o.clkTck), datapathThreadId(pid(), threads1));
+  const split = splitThreads(pid(), sumDeltas(segmentDeltas), dpTid);
   const per = (ms: number) => perCall(0, ms, okAdds);
   const addThreads: ThreadSplit = {
     ...split,
@@ -290,12 +295,12 @@ async function cpuPerVerb(
     datapathSysMs: per(split.datapathSysMs),
     otherMs: per(split.otherMs),
   };
-  const add = perCall(c0, c1, okAdds);
-  const addLoop = perCall(m0, main(), okAdds);
-  c0 = procCpu(pid(), o.clkTck);
-  m0 = main();
+  const add = perCall(0, addCpuMs, okAdds);
+  const addLoop = perCall(0, addLoopMs, okAdds);
+  let c0 = procCpu(pid(), o.clkTck);
+  let m0 = main();
   const dels = await sequential(n, (i) => d.del(pods[i] as PodRef, adds[i]?.ok ? adds[i]?.json : undefined));
-  c1 = procCpu(pid(), o.clkTck);
+  let c1 = procCpu(pid(), o.clkTck);
   const okDels = note(dels);
   const del = perCall(c0, c1, okDels);
   const delLoop = perCall(m0, main(), okDels);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ThreadCpu, datapathThreadId, parseSchedstatNs, readThreads, splitThreads, threadDeltas } from './thread-cpu';
+import { type ThreadCpu, datapathThreadId, parseSchedstatNs, readThreads, splitThreads, sumDeltas, threadDeltas } from './thread-cpu';
 
 const t = (tid: number, comm: string, cpuNs: number, utimeTicks = 0, stimeTicks = 0): ThreadCpu => ({ tid, comm, cpuNs, utimeTicks, stimeTicks });
 
@@ -36,6 +36,23 @@ test('deltas per thread, new threads from 0, and the split main / datapath / oth
   assert.equal(s.otherMs, 1.5);
   assert.equal(s.datapathIsBusiest, true);
   assert.equal(splitThreads(100, d, 101).datapathIsBusiest, false);
+});
+
+test('segments summed per thread: a thread seen in one segment only counts there', () => {
+  const a = [
+    { tid: 1, comm: 'p', cpuMs: 10, userMs: 6, sysMs: 4 },
+    { tid: 2, comm: 'p', cpuMs: 3, userMs: 2, sysMs: 1 },
+  ];
+  const b = [
+    { tid: 1, comm: 'p', cpuMs: 5, userMs: 5, sysMs: 0 },
+    { tid: 3, comm: 'node', cpuMs: 7, userMs: 7, sysMs: 0 },
+  ];
+  assert.deepEqual(sumDeltas([a, b]), [
+    { tid: 1, comm: 'p', cpuMs: 15, userMs: 11, sysMs: 4 },
+    { tid: 2, comm: 'p', cpuMs: 3, userMs: 2, sysMs: 1 },
+    { tid: 3, comm: 'node', cpuMs: 7, userMs: 7, sysMs: 0 },
+  ]);
+  assert.equal(a[0]?.cpuMs, 10, 'the inputs are left as they were');
 });
 
 test("reads this process's own threads from /proc", () => {

@@ -90,6 +90,18 @@ export interface ThreadSplit {
   datapathIsBusiest: boolean;
 }
 
+/** Several readings' deltas added up per thread (a thread seen in one reading only counts there). */
+export function sumDeltas(parts: ReadonlyArray<readonly ThreadDelta[]>): ThreadDelta[] {
+  const byTid = new Map<number, ThreadDelta>();
+  for (const part of parts)
+    for (const d of part) {
+      const s = byTid.get(d.tid);
+      if (s) byTid.set(d.tid, { ...s, cpuMs: s.cpuMs + d.cpuMs, userMs: s.userMs + d.userMs, sysMs: s.sysMs + d.sysMs });
+      else byTid.set(d.tid, { ...d });
+    }
+  return [...byTid.values()].sort((a, b) => a.tid - b.tid);
+}
+
 export function splitThreads(pid: number, deltas: readonly ThreadDelta[], datapathTid: number | undefined): ThreadSplit {
   const main = deltas.find((d) => d.tid === pid);
   const dp = deltas.find((d) => d.tid === datapathTid);
