@@ -19,7 +19,10 @@
  *     RTNL lock they take), so each segment is set against the floor measured right before it,
  *     and the ratio is the median of those segments' ratios (a burst of another program's
  *     holding the RTNL lock, which the thread spends spinning on, lands in one segment). The
- *     whole run's mean against the median floor is shown next to it.
+ *     whole run's mean against the median floor is shown next to it. Every CPU figure of the
+ *     ADDs (the process's, each thread's) is read at the segments' boundaries and summed over
+ *     the segments alone: the floor's runs in between are in none of them (podwired's helper
+ *     threads and event loop go on using CPU while it waits: ~0.4 ms per ADD when counted).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
