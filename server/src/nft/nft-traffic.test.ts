@@ -203,6 +203,25 @@ test("hostPort from the node's 127.0.0.1 (route_localnet on the pod's interface,
   }
 });
 
+test("a pod's datagram to the node's 127.0.0.0/8 is dropped on its interface though route_localnet is on there; the same to a node address arrives", async () => {
+  // The pod plays the attacker: its own 127/8 sent out through eth0 (its local route gone).
+  await server(NS.node, 'udp', 7010, 'node-udp');
+  ip('-n', NS.pod, 'route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local');
+  ip('-n', NS.pod, 'route', 'add', '127.0.0.7/32', 'via', '169.254.1.1', 'dev', 'eth0', 'onlink');
+  inNs(NS.pod, 'sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1', 'net.ipv4.conf.eth0.route_localnet=1');
+  try {
+    assert.equal((await client(NS.pod, 'send', 'udp', '127.0.0.7', 7010)).code, 0);
+    assert.equal((await client(NS.pod, 'send', 'udp', '10.124.0.1', 7010)).code, 0);
+    assert.deepEqual(await seenBy('node-udp', 1), ['10.123.1.5'], 'the datagram to the node address arrived');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(logs.get('node-udp'), ['10.123.1.5'], 'the one to 127.0.0.7 did not');
+  } finally {
+    inNs(NS.pod, 'sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=0', 'net.ipv4.conf.eth0.route_localnet=0');
+    ip('-n', NS.pod, 'route', 'del', '127.0.0.7/32');
+    ip('-n', NS.pod, 'route', 'add', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local', 'proto', 'kernel', 'scope', 'host', 'src', '127.0.0.1');
+  }
+});
+
 test('hostPort from another pod on the node (its own address kept) and hairpin from the pod itself (masqueraded), TCP and UDP, IPv6 TCP', async () => {
   assert.deepEqual(await client(NS.pod2, 'ask', 'tcp', '10.124.0.1', 8080), { code: 0, out: '10.123.1.6' });
   for (const proto of ['tcp', 'udp'] as const) {
