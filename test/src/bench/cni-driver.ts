@@ -1,7 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../lib/paths';
+import { type ExecOutcome, type ExecRequest, HelperPool } from '../lib/exec-helper-process';
 import { runCommand } from '../lib/run-command';
 
 /**
@@ -11,24 +13,7 @@ import { runCommand } from '../lib/run-command';
  * failure carrying the CNI error), and times every execution.
  */
 
-/** One program execution. */
-export interface ExecRequest {
-  file: string;
-  args?: string[];
-  env: Record<string, string>;
-  stdin: string;
-}
-
-export interface ExecOutcome {
-  /** Exit code; 128 + signal when killed; negative errno when the spawn itself failed. */
-  status: number;
-  /** Wall time from just before the spawn to the reap of the child. */
-  elapsedMs: number;
-  /** The child's user + system CPU time, when the executor can see it. */
-  cpuMs: number | undefined;
-  stdout: string;
-  stderr: string;
-}
+export type { ExecOutcome, ExecRequest } from '../lib/exec-helper-process';
 
 export interface Executor {
   readonly kind: string;
@@ -54,7 +39,7 @@ export class NodeSpawnExecutor implements Executor {
         const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
         const status = spawnError ? -(typeof spawnError.errno === 'number' ? Math.abs(spawnError.errno) : 1) : (code ?? 128);
         resolve({
-          status: signal ? 128 : status,
+          status: signal ? 256 + (os.constants.signals[signal] ?? 0) : status,
           elapsedMs,
           cpuMs: undefined,
           stdout: Buffer.concat(out).toString('utf8'),
@@ -80,83 +65,6 @@ export async function compileExecHelper(dir: string): Promise<string> {
   return out;
 }
 
-/** One running `exec-helper serve` process: one execution at a time. */
-class HelperProcess {
-  private readonly child: ChildProcess;
-  private buffered = Buffer.alloc(0);
-  private waiting: ((o: ExecOutcome) => void) | undefined;
-  private failed: ((e: Error) => void) | undefined;
-  private exited = false;
-
-  constructor(helper: string) {
-    this.child = spawn(helper, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.child.stdout?.on('data', (d: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
-      this.tryReply();
-    });
-    this.child.on('exit', (code) => {
-      this.exited = true;
-      this.failed?.(new Error(`exec-helper exited with ${code}`));
-    });
-    this.child.stdin?.on('error', () => undefined);
-  }
-
-  private tryReply(): void {
-    const b = this.buffered;
-    if (b.length < 24) return;
-    const outLen = b.readUInt32LE(20);
-    if (b.length < 24 + outLen + 4) return;
-    const errLen = b.readUInt32LE(24 + outLen);
-    const total = 24 + outLen + 4 + errLen;
-    if (b.length < total) return;
-    const outcome: ExecOutcome = {
-      status: b.readInt32LE(0),
-      elapsedMs: Number(b.readBigUInt64LE(4)) / 1e6,
-      cpuMs: Number(b.readBigUInt64LE(12)) / 1e6,
-      stdout: b.subarray(24, 24 + outLen).toString('utf8'),
-      stderr: b.subarray(28 + outLen, total).toString('utf8'),
-    };
-    this.buffered = b.subarray(total);
-    const w = this.waiting;
-    this.waiting = undefined;
-    this.failed = undefined;
-    w?.(outcome);
-  }
-
-  get alive(): boolean {
-    return !this.exited;
-  }
-
-  exec(req: ExecRequest): Promise<ExecOutcome> {
-    if (this.exited) return Promise.reject(new Error('exec-helper is not running'));
-    const args = req.args ?? [];
-    const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
-    const fields = [req.file, req.stdin, ...args, ...env].map((f) => Buffer.from(f, 'utf8'));
-    const parts: Buffer[] = [u32(args.length), u32(env.length)];
-    for (const f of fields) parts.push(u32(f.length), f);
-    return new Promise((resolve, reject) => {
-      this.waiting = resolve;
-      this.failed = reject;
-      this.child.stdin?.write(Buffer.concat(parts));
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await done;
-    clearTimeout(timer);
-  }
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
-
 /**
  * Executes through a pool of static C helpers that posix_spawn the plugin (as Go's os/exec
  * does: clone(CLONE_VM|CLONE_VFORK)) and time it themselves, so Node's heavier spawn is not
@@ -164,28 +72,18 @@ function u32(n: number): Buffer {
  */
 export class HelperPoolExecutor implements Executor {
   readonly kind = 'posix_spawn exec-helper';
-  private readonly idle: HelperProcess[] = [];
-  private readonly all: HelperProcess[] = [];
+  private readonly pool: HelperPool;
 
-  constructor(private readonly helper: string) {}
-
-  async exec(req: ExecRequest): Promise<ExecOutcome> {
-    let h = this.idle.pop();
-    if (!h) {
-      h = new HelperProcess(this.helper);
-      this.all.push(h);
-    }
-    try {
-      return await h.exec(req);
-    } finally {
-      if (h.alive) this.idle.push(h);
-    }
+  constructor(helper: string) {
+    this.pool = new HelperPool(helper);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.all.map((h) => h.close()));
-    this.all.length = 0;
-    this.idle.length = 0;
+  exec(req: ExecRequest): Promise<ExecOutcome> {
+    return this.pool.exec(req);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
 

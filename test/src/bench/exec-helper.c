@@ -9,9 +9,11 @@
  *   exec-helper noop    exits 0 at once (the exec floor of a static binary); so does a bare
  *                       `exec-helper` with EXEC_HELPER_NOOP set in its environment
  *
- * Request:  u32 nargs, u32 nenv, then 2 + nargs + nenv x (u32 len, bytes): the program path,
- *           the stdin data, nargs arguments (argv[1..]), nenv environment entries "KEY=VALUE".
- * Reply:    i32 status (exit code; 128+signal when killed; -errno when the spawn failed),
+ * Request:  u32 nargs, u32 nenv, u32 timeout ms (0: none; past it the child is SIGKILLed), then
+ *           2 + nargs + nenv x (u32 len, bytes): the program (a path, or a name looked up in the
+ *           helper's PATH, as posix_spawnp does), the stdin data, nargs arguments (argv[1..]), nenv
+ *           environment entries "KEY=VALUE".
+ * Reply:    i32 status (exit code 0-255; 256+signal when killed; -errno when the spawn failed),
  *           u64 elapsed ns, u64 child CPU ns (user + system, from wait4's rusage), u32 stdout len + bytes, u32 stderr len + bytes.
  * All integers little-endian (host order on x86-64). Exit 0 on EOF between requests.
  */
@@ -87,8 +89,8 @@ static int serve(void) {
   posix_spawnattr_setsigdefault(&attr, &dflt);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   for (;;) {
-    uint32_t counts[2];
-    int r = read_full(0, counts, 8);
+    uint32_t counts[3];
+    int r = read_full(0, counts, 12);
     if (r == 1) return 0;
     if (r < 0 || counts[0] > 1024 || counts[1] > 4096) return 2;
     uint32_t nargs = counts[0], nfields = 2 + counts[0] + counts[1];
@@ -119,7 +121,8 @@ static int serve(void) {
     uint64_t cpu = 0;
     pid_t pid;
     uint64_t t0 = now_ns();
-    int rc = posix_spawn(&pid, fields[0], &fa, &attr, argv, envp);
+    int rc = posix_spawnp(&pid, fields[0], &fa, &attr, argv, envp);
+    uint64_t deadline = counts[2] ? t0 + (uint64_t)counts[2] * 1000000ull : 0;
     close(in[0]);
     close(out[1]);
     close(err[1]);
@@ -144,7 +147,17 @@ static int serve(void) {
         if (fo >= 0) { p[n].fd = fo; p[n].events = POLLIN; io = n++; }
         if (fe >= 0) { p[n].fd = fe; p[n].events = POLLIN; ie = n++; }
         if (fin >= 0) { p[n].fd = fin; p[n].events = POLLOUT; ii = n++; }
-        if (poll(p, (nfds_t)n, -1) < 0) {
+        int wait_ms = -1;
+        if (deadline) {
+          uint64_t now = now_ns();
+          if (now >= deadline) {
+            kill(pid, SIGKILL);
+            deadline = 0;
+          } else {
+            wait_ms = (int)((deadline - now + 999999) / 1000000);
+          }
+        }
+        if (poll(p, (nfds_t)n, wait_ms) < 0) {
           if (errno == EINTR) continue;
           return 5;
         }
@@ -172,7 +185,7 @@ static int serve(void) {
       }
       cpu = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
             ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-      status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+      status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 256 + WTERMSIG(ws);
     }
     uint64_t elapsed = now_ns() - t0;
     posix_spawn_file_actions_destroy(&fa);
