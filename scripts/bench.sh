@@ -37,6 +37,8 @@ if [ ! -f test/dist/bench/run-bench.js ] || [ ! -x shim/build/podwire ] || [ ! -
   exit 1
 fi
 
+. scripts/lib/portmap-nat.sh
+nat_before=$(nat_families_present)
 run_id=$$
 work=$(mktemp -d "/tmp/pwb-${run_id}.XXXXXX")
 chmod 700 "$work"
@@ -69,6 +71,7 @@ cleanup() {
   if [ -f "$work/created-bridge" ] && [ -d /sys/class/net/cni-bench0 ] && [ -z "$(ls /sys/class/net/cni-bench0/brif 2>/dev/null)" ]; then
     ip link del cni-bench0 2>/dev/null || true
   fi
+  drop_portmap_nat "$nat_before"
   rm -rf "$work"
   exit "$rc"
 }

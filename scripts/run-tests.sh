@@ -27,4 +27,10 @@ mapfile -t files < <(
   } | while read -r f; do has_source "$f" && echo "$f"; done
   find shim/test -name '*.test.mjs' | sort
 )
-exec node --test --test-concurrency="${PODWIRE_TEST_CONCURRENCY:-3}" --test-reporter=spec ${PODWIRE_TAP:+--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$PODWIRE_TAP} "${files[@]}"
+. scripts/lib/portmap-nat.sh
+nat_before=$(nat_families_present)
+rc=0
+node --test --test-concurrency="${PODWIRE_TEST_CONCURRENCY:-3}" --test-reporter=spec ${PODWIRE_TAP:+--test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination=$PODWIRE_TAP} "${files[@]}" || rc=$?
+# the reference portmap's nat tables, which its chaining tests leave (no test file runs now)
+drop_portmap_nat "$nat_before"
+exit "$rc"
