@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,8 +180,24 @@ static int serve(void) {
         }
       }
       if (fin >= 0) close(fin);
-      int ws;
-      struct rusage ru;
+      /* A child that closed its output and runs on still gets its deadline: its pidfd
+       * becomes readable when it exits. */
+      if (deadline) {
+        int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        while (pfd >= 0) {
+          uint64_t now = now_ns();
+          if (now >= deadline) {
+            kill(pid, SIGKILL);
+            break;
+          }
+          struct pollfd q = {.fd = pfd, .events = POLLIN};
+          int k = poll(&q, 1, (int)((deadline - now + 999999) / 1000000));
+          if (k > 0 || (k < 0 && errno != EINTR)) break;
+        }
+        if (pfd >= 0) close(pfd);
+      }
+      int ws = 0;
+      struct rusage ru = {0};
       while (wait4(pid, &ws, 0, &ru) < 0 && errno == EINTR) {
       }
       cpu = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +

@@ -27,6 +27,13 @@ test('past its timeout the program is SIGKILLed', async () => {
   assert.ok(Date.now() - t0 < 5_000, `${Date.now() - t0} ms`);
 });
 
+test('past its timeout a program that closed its output and runs on is SIGKILLed too', async () => {
+  const t0 = Date.now();
+  const r = await runCommand('sh', ['-c', 'exec >&- 2>&-; sleep 30'], { timeoutMs: 200 });
+  assert.equal(r.signal, 'SIGKILL');
+  assert.ok(Date.now() - t0 < 5_000, `${Date.now() - t0} ms`);
+});
+
 test('a program that does not exist rejects with ENOENT, as Node spawn does', async () => {
   await assert.rejects(runCommand('/nonexistent/podwire-nope', []), (e: unknown) => (e as { code?: string }).code === 'ENOENT');
 });
