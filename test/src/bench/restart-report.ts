@@ -3,6 +3,7 @@
  * podwired's start-up summary line, the target per pod count and the row's verdict. No I/O,
  * so restart-report.test.ts covers them without root.
  */
+import * as ipaddr from 'ipaddr.js';
 
 /** The most pods one row may wire: the row's /16 holds 65,534 addresses. */
 export const MAX_RESTART_PODS = 60_000;
@@ -35,23 +36,9 @@ export function spreadIndices(n: number, k: number): number[] {
 
 /** True when dotted-quad `addr` (an optional /len is ignored) lies in IPv4 `cidr`. */
 export function inIpv4Subnet(addr: string, cidr: string): boolean {
-  const toInt = (s: string): number | undefined => {
-    const parts = s.split('.');
-    if (parts.length !== 4) return undefined;
-    let v = 0;
-    for (const p of parts) {
-      if (!/^[0-9]{1,3}$/.test(p) || Number(p) > 255) return undefined;
-      v = v * 256 + Number(p);
-    }
-    return v;
-  };
-  const [net, lenText] = cidr.split('/');
-  const len = Number(lenText);
-  const a = toInt(addr.split('/')[0] ?? '');
-  const n = toInt(net ?? '');
-  if (a === undefined || n === undefined || !Number.isInteger(len) || len < 0 || len > 32) return false;
-  const size = 2 ** (32 - len);
-  return Math.floor(a / size) === Math.floor(n / size);
+  const a = addr.split('/')[0] ?? '';
+  if (!ipaddr.IPv4.isValidFourPartDecimal(a) || !ipaddr.IPv4.isValidCIDR(cidr)) return false;
+  return ipaddr.IPv4.parse(a).match(ipaddr.IPv4.parseCIDR(cidr));
 }
 
 /** pino's own fields and podwired's base fields: not part of what a summary line reports. */

@@ -11,6 +11,7 @@
  * their routes never meet the host's, so they may reuse any range (never 192.0.2.0/24 or
  * fd00::/64, the host's own).
  */
+import * as ipaddr from 'ipaddr.js';
 export const HOST_NETNS_SUBNETS: Readonly<Record<string, readonly string[]>> = {
   'test/src/bench/bench-driver.test.ts': ['10.250.0.0/16', '10.251.255.0/24', '10.252.255.0/24'],
   'test/src/e2e/add-check-del.test.ts': ['10.231.0.0/24'],
@@ -41,27 +42,9 @@ export const HOST_NETNS_SUBNETS: Readonly<Record<string, readonly string[]>> = {
   'test/src/e2e/versions.test.ts': ['10.238.0.0/24', 'fd99:238::/120'],
 };
 
-/** A CIDR as [family bits, first address, last address]. */
-export function cidrSpan(cidr: string): { bits: 32 | 128; first: bigint; last: bigint } {
-  const [addr = '', len = ''] = cidr.split('/');
-  const bits = addr.includes(':') ? 128 : 32;
-  let value = 0n;
-  if (bits === 32) {
-    for (const part of addr.split('.')) value = (value << 8n) | BigInt(Number(part));
-  } else {
-    const [head = '', tail = ''] = addr.split('::');
-    const h = head === '' ? [] : head.split(':');
-    const t = tail === '' ? [] : tail.split(':');
-    const groups = addr.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-    for (const g of groups) value = (value << 16n) | BigInt(Number.parseInt(g, 16));
-  }
-  const host = BigInt(bits - Number(len));
-  const first = (value >> host) << host;
-  return { bits, first, last: first + (1n << host) - 1n };
-}
-
+/** Two CIDRs of one family share an address: they agree on the shorter of their prefixes. */
 export function cidrsOverlap(a: string, b: string): boolean {
-  const x = cidrSpan(a);
-  const y = cidrSpan(b);
-  return x.bits === y.bits && x.first <= y.last && y.first <= x.last;
+  const [x, xLen] = ipaddr.parseCIDR(a);
+  const [y, yLen] = ipaddr.parseCIDR(b);
+  return x.kind() === y.kind() && x.match(y, Math.min(xLen, yLen));
 }
