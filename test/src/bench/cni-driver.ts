@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../lib/paths';
-import { type ExecOutcome, type ExecRequest, HelperPool } from '../lib/exec-helper-process';
+import { type ExecOutcome, type ExecRequest, HelperPool, builtExecHelper } from '../lib/exec-helper-process';
 import { runCommand } from '../lib/run-command';
 
 /**
@@ -57,8 +57,14 @@ export class NodeSpawnExecutor implements Executor {
 /** Source of the C exec helper (not compiled by tsc; see exec-helper.c). */
 export const EXEC_HELPER_SOURCE = path.join(REPO_ROOT, 'test', 'src', 'bench', 'exec-helper.c');
 
-/** Compiles the static exec helper into `dir`; returns its path. Throws when there is no C compiler. */
+/**
+ * The static exec helper: the one scripts/build.sh built when it is newer than its source,
+ * else compiled into `dir`; returns its path. Throws when it must be compiled and there is no
+ * C compiler.
+ */
 export async function compileExecHelper(dir: string): Promise<string> {
+  const built = builtExecHelper();
+  if (built && fs.statSync(built).mtimeMs >= fs.statSync(EXEC_HELPER_SOURCE).mtimeMs) return built;
   const out = path.join(dir, 'exec-helper');
   const r = await runCommand('cc', ['-O2', '-Wall', '-static', '-o', out, EXEC_HELPER_SOURCE], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`cc exec-helper.c exited ${r.code}: ${r.stderr.trim()}`);
