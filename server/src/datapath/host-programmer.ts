@@ -1,4 +1,4 @@
-import { isGone, reasonOf } from '../rtnl/rtnl-error';
+import { reasonOf } from '../rtnl/rtnl-error';
 import type { RtnlRequest, RtnlSocket } from '../rtnl/rtnl-socket';
 import type { PodAddress } from './datapath';
 import { type HostRouteChange, hostRouteRequest } from './host-routes';
@@ -52,7 +52,8 @@ export function rtnlRouteSender(sock: RtnlSocket): RouteChangeSender {
     const replies = await sock.exchange(sent.map((s) => s.request));
     sent.forEach(({ at }, i) => {
       const error = replies[i]?.error;
-      outcomes[at] = !error || (changes[at]?.op === 'delete' && isGone(error)) ? {} : { error: error.message };
+      // (A delete that finds its route gone is answered as done: changeRoute's goneIsDone.)
+      outcomes[at] = error ? { error: error.message } : {};
     });
     return outcomes.map((o) => o ?? { error: 'no outcome reported for this route change' });
   };

@@ -389,8 +389,10 @@ export class RoutedVethDatapath implements Datapath {
       return;
     }
     try {
-      // The pod routes go explicitly (IPv6 keeps routes through a down link), all at once,
-      // and only through this host end.
+      // The pod routes go explicitly, all at once, and only through this host end: the kernel
+      // here (6.x) flushed both families' routes through the link when it went down, and the
+      // deletes find them gone (done, changeRoute's goneIsDone), but podwire does not count on
+      // every kernel doing so.
       await this.programmer.delPodRoutes(addresses, link.index);
     } catch (routeErr) {
       // Destroying the pair takes every route through it: do it now, rather than leave the

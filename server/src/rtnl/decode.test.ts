@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ipaddr from 'ipaddr.js';
 import { rt } from './netlink-parts';
-import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute } from './decode';
-import { dumpOf } from './requests';
+import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute, eachAttr } from './decode';
+import { dumpOf, getLinkByName } from './requests';
 import { RtnlSockets } from './rtnl-sockets';
 import type { RtnlSocket } from './rtnl-socket';
 import { TestNetns } from '../test-support/test-netns';
@@ -64,6 +64,34 @@ test('links: index, name, mac, up, operstate, mtu, alias and group as npm netlin
   assert.equal(wd0?.alias, 'podwire:abc');
   assert.equal(wd0?.group, 0x60000001);
   assert.equal(wd0?.peerIndex, msgs.map(decodeLink).find((l) => l?.name === 'wd0p')?.index, "a veth's IFLA_LINK is its peer");
+});
+
+/** The attribute types nested in IFLA_AF_SPEC (26) → AF_INET6 (10) of a link message. */
+function inet6AttrTypes(data: Buffer): number[] {
+  const types: number[] = [];
+  eachAttr(data, 16, (type, start, end) => {
+    if (type !== 26) return;
+    eachAttr(data.subarray(0, end), start, (family, fStart, fEnd) => {
+      if (family === 10) eachAttr(data.subarray(0, fEnd), fStart, (t) => types.push(t));
+    });
+  });
+  return types;
+}
+
+test('link dumps and lookups ask the kernel to leave the IPv6 counters out (RTEXT_FILTER_SKIP_STATS)', async () => {
+  const wd0 = (msgs: { data: Buffer }[]) => msgs.find((m) => decodeLink(m as never)?.name === 'wd0');
+  const dumped = wd0(await sock.dump(dumpOf('links')));
+  const [looked] = await sock.request(getLinkByName('wd0'));
+  for (const [what, m] of [
+    ['dump', dumped],
+    ['lookup', looked],
+  ] as const) {
+    assert.ok(m, `${what}: wd0 answered`);
+    const types = inet6AttrTypes(m.data);
+    assert.ok(types.includes(1), `${what}: IFLA_INET6_FLAGS still there (${types.join(',')})`);
+    assert.ok(!types.includes(3), `${what}: no IFLA_INET6_STATS`);
+    assert.ok(!types.includes(6), `${what}: no IFLA_INET6_ICMP6STATS`);
+  }
 });
 
 test('addresses, routes (incl. a table above 255) and neighbours of both families', async () => {

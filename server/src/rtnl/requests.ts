@@ -48,8 +48,17 @@ function requireIndex(index: number): number {
   return index;
 }
 
+/**
+ * RTEXT_FILTER_SKIP_STATS (linux/rtnetlink.h) in IFLA_EXT_MASK: link answers without the
+ * IPv6 and ICMPv6 statistics (IFLA_AF_SPEC's, summed over every CPU), which podwire never
+ * reads (IFLA_STATS64 stays: the kernel always sends it). A quarter less to build and copy
+ * per veth (1,480 → 1,112 bytes), and a dump of 2,000 links 15-30% faster (README "Measured").
+ */
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+const SKIP_STATS = (): Buffer => u32(RTEXT_FILTER_SKIP_STATS);
+
 export function getLinkByName(name: string): RtnlRequest {
-  return { type: RTM.GETLINK, flags: 0, payload: linkMessage({}, { ifname: name }), expect: 'answer', what: `RTM_GETLINK ${name}` };
+  return { type: RTM.GETLINK, flags: 0, payload: linkMessage({}, { ifname: name, extMask: SKIP_STATS() }), expect: 'answer', what: `RTM_GETLINK ${name}` };
 }
 
 export interface VethSpec {
@@ -249,7 +258,8 @@ export function changeRoute(op: RouteOp, route: RouteSpec): RtnlRequest {
   if (route.oif) attrs.push([RTA_OIF, u32(requireIndex(route.oif))]);
   const payload = [message(header, attrs)];
   const via = `${route.gateway ? ` via ${route.gateway}` : ''}${route.oif ? ` dev ${route.oif}` : ''}`;
-  if (op === 'delete') return { type: RTM.DELROUTE, flags: 0, payload, expect: 'ack', what: `RTM_DELROUTE ${route.dst}/${route.dstLen}${via}` };
+  if (op === 'delete')
+    return { type: RTM.DELROUTE, flags: 0, payload, expect: 'ack', what: `RTM_DELROUTE ${route.dst}/${route.dstLen}${via}`, goneIsDone: true };
   return {
     type: RTM.NEWROUTE,
     flags: FlagsNew.CREATE | (op === 'create' ? FlagsNew.EXCL : FlagsNew.REPLACE),
@@ -267,7 +277,7 @@ export function dumpOf(kind: DumpKind): RtnlRequest {
   let type: number;
   switch (kind) {
     case 'links':
-      rt.formatLinkMessage({ kind: 'link', data: {}, attrs: {} }, out);
+      rt.formatLinkMessage({ kind: 'link', data: {}, attrs: { extMask: SKIP_STATS() } }, out);
       type = RTM.GETLINK;
       break;
     case 'addresses':

@@ -49,6 +49,9 @@ export function hasErrno(err: unknown, ...codes: string[]): boolean {
 /** Errors that mean "the object is already gone": fine for any delete. */
 export const GONE_ERRNOS = ['ENODEV', 'ESRCH', 'ENOENT', 'EADDRNOTAVAIL'] as const;
 
+/** GONE_ERRNOS as the kernel's (positive) numbers. */
+export const GONE_ERRNO_NUMBERS: ReadonlySet<number> = new Set(GONE_ERRNOS.map((name) => os.constants.errno[name]));
+
 export function isGone(err: unknown): boolean {
   return hasErrno(err, ...GONE_ERRNOS);
 }

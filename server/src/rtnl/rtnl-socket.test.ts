@@ -226,6 +226,22 @@ test('a reply that comes after its request timed out is dropped; the next reques
   s.close();
 });
 
+test('a route delete that finds its route gone is done (no error), in a send with one that fails for another reason; a link delete still answers ENODEV', async () => {
+  const gone = { family: 4 as const, dst: '10.64.0.0', dstLen: 24, table: 254, protocol: 199, scope: 0, type: 1 };
+  const outcomes = await sock.exchange([
+    changeRoute('delete', gone),
+    changeRoute('delete', { ...gone, dst: '10.64.1.0', table: 4_000_000_000 }),
+    changeRoute('delete', { ...gone, dst: '10.64.2.0', oif: 999_999 }),
+    deleteLink(999_998),
+  ]);
+  assert.deepEqual(
+    outcomes.map((o) => o.error?.code ?? 'done'),
+    ['done', 'done', 'done', 'ENODEV'],
+    'ESRCH (no such route), ENOENT (no such table), ENODEV (no such device) are all "gone"; a link delete does not opt in',
+  );
+  await assert.rejects(sock.request({ ...changeRoute('delete', gone), goneIsDone: false }), (e: unknown) => e instanceof RtnlError && e.code === 'ESRCH');
+});
+
 test('only the last change of a send asks for an acknowledgement; the ones before it settle by the replies after them, a failure still its own', async () => {
   const sent: Array<{ seq: number; ack: boolean }> = [];
   // The kernel's rule: acknowledge what asks for it (NLM_F_ACK, 0x4), answer every failure.

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { MessageType, type NetlinkMessage, Protocol, RawNetlinkSocket, parseError, parseMessages } from './netlink-parts';
 import { frameRequests } from './request-frames';
 import { type RtnlChannel, isRtnlChannel, openRtnlChannel } from './rtnl-channel';
-import { InterruptedDump, RtnlError } from './rtnl-error';
+import { GONE_ERRNO_NUMBERS, InterruptedDump, RtnlError } from './rtnl-error';
 
 export type { NetlinkMessage, RawNetlinkSocket };
 
@@ -31,6 +31,12 @@ export interface RtnlRequest {
   expect: 'ack' | 'answer' | 'dump';
   /** What is asked, for errors ("RTM_NEWLINK pw1a2b3c"). */
   what: string;
+  /**
+   * A delete for which "already gone" (GONE_ERRNOS) is success: such an answer settles it as
+   * done, and no RtnlError is made (a DEL's route delete usually finds the route gone: the
+   * kernel flushed it when the link went down).
+   */
+  goneIsDone?: boolean;
 }
 
 /** A request's outcome: the messages it got back (undecoded: decode.ts reads them), or why it failed. Never both. */
@@ -312,7 +318,7 @@ export class RtnlSocket {
       this.settleSilentBefore(waiter, msg.seq);
       if (msg.type === MessageType.ERROR) {
         const errno = Math.abs(parseError(msg.data, msg.flags).errno);
-        if (errno === 0) this.succeed(msg.seq, waiter);
+        if (errno === 0 || (waiter.request.goneIsDone === true && GONE_ERRNO_NUMBERS.has(errno))) this.succeed(msg.seq, waiter);
         else this.fail(msg.seq, errno);
       } else if (msg.type === MessageType.DONE) {
         // A dump that failed part-way says so in DONE's payload (a negative errno).
