@@ -25,15 +25,14 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function fixture(name: string, brokenListener = false) {
   const lines: Array<Record<string, unknown>> = [];
-  const log = createServerLogger(
-    'debug',
-    new Writable({
+  const log = createServerLogger('debug', {
+    destination: new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
         done();
       },
     }),
-  );
+  });
   const store = openIpamStore(path.join(dir, `${name}.db`));
   const deps = {
     store,

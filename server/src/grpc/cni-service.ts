@@ -15,6 +15,7 @@ import { handleStatus } from '../handlers/status';
 import { Readiness } from '../readiness';
 import { type CniCallEvent, CniEventBus, type CniOutcome } from '../events/cni-events';
 import { newRequestId } from '../logging/request-id';
+import { callLines } from '../logging/server-logger';
 import { type CniReply, dispatch, readCall, toReply } from '../skel/skel';
 
 /** Every podwire.v1.Cni request (AddRequest, DelRequest, ...): the invocation, whatever the RPC. */
@@ -33,8 +34,8 @@ function withoutResult(handler: grpc.handleUnaryCall<CniCallRequest, CniReply>):
 
 /**
  * The podwire.v1.Cni service. Each call gets a request id, one pino line when it completes
- * (reqId, verb, container, ifname, duration, outcome), and one CniCallEvent on `events`
- * carrying the same id.
+ * (reqId, verb, container, ifname, duration, outcome; a success's line through callLines(),
+ * which may buffer it for a moment), and one CniCallEvent on `events` carrying the same id.
  */
 export function createCniService(
   deps: HandlerDeps,
@@ -42,6 +43,8 @@ export function createCniService(
   readiness: Readiness = Readiness.alreadyReady(),
   events: CniEventBus = new CniEventBus(),
 ): CniHandlers {
+  // The line each call ends with may wait in the log buffer (below warn); warnings go at once.
+  const callLog = callLines(log);
   const publish = (event: CniCallEvent): void => {
     for (const err of events.publish(event)) log.warn({ reqId: event.requestId, err }, 'a CNI event listener failed');
   };
@@ -92,7 +95,7 @@ export function createCniService(
             log.warn({ ...fields, outcome: 'error', code: e.code, err: e.message, details: e.details }, `CNI ${verb} failed`);
             completed('error', e.code, e.message);
           } else {
-            log.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
+            callLog.info({ ...fields, outcome: 'ok' }, `CNI ${verb}`);
             completed('ok');
           }
           callback(null, toReply(outcome));

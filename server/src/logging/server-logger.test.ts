@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { newRequestId } from './request-id';
-import { createServerLogger } from './server-logger';
+import { callLines, createServerLogger } from './server-logger';
 
 function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
   const lines: Array<Record<string, unknown>> = [];
@@ -23,11 +27,67 @@ test('request ids are 16 hex digits and differ', () => {
 
 test('lines are JSON with service and pid, at the level asked for', () => {
   const { lines, stream } = capture();
-  const log = createServerLogger('info', stream);
+  const log = createServerLogger('info', { destination: stream });
   log.debug('not shown');
   log.info({ reqId: 'aaaaaaaaaaaaaaaa', outcome: 'ok' }, 'CNI ADD');
   assert.deepEqual(
     lines.map((l) => [l.msg, l.service, l.pid, l.reqId]),
     [['CNI ADD', 'podwired', process.pid, 'aaaaaaaaaaaaaaaa']],
   );
+});
+
+/** A logger writing to a file of its own (as podwired writes to stdout), and what the file holds. */
+function fileLogger(flushMs: number): { log: ReturnType<typeof createServerLogger>; written: () => string[] } {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-log-')), 'out.log');
+  // Left open: the logger's periodic flush may still write to it after the test.
+  const fd = fs.openSync(file, 'a');
+  const log = createServerLogger('info', { fd, flushMs });
+  return { log, written: () => (fs.readFileSync(file, 'utf8').match(/"msg":"[^"]*"/g) ?? []).map((m) => m.slice(7, -1)) };
+}
+
+async function until(what: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+test("a call's line waits in the buffer and is written within flushMs; any other line goes at once, after the call lines before it", async () => {
+  const { log, written } = fileLogger(150);
+  const calls = callLines(log);
+  calls.info({ reqId: 'a' }, 'CNI ADD');
+  calls.info({ reqId: 'b' }, 'CNI DEL');
+  assert.deepEqual(written(), [], 'buffered');
+  assert.ok(await until(() => written().length === 2, 2_000), 'written by the periodic flush');
+  assert.deepEqual(written(), ['CNI ADD', 'CNI DEL']);
+
+  calls.info({ reqId: 'c' }, 'CNI ADD');
+  log.info('podwired serving');
+  assert.deepEqual(written(), ['CNI ADD', 'CNI DEL', 'CNI ADD', 'podwired serving'], 'a line of the server flushes the call lines before it, in order');
+});
+
+test("a call's warning is written at once, with the call lines before it", () => {
+  const { log, written } = fileLogger(60_000);
+  const calls = callLines(log);
+  calls.info({ reqId: 'a' }, 'CNI ADD');
+  calls.warn({ reqId: 'b', outcome: 'error' }, 'CNI DEL failed');
+  assert.deepEqual(written(), ['CNI ADD', 'CNI DEL failed']);
+});
+
+test('call lines still in the buffer are written when the process exits', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-log-exit-'));
+  const file = path.join(dir, 'out.log');
+  const code = `
+    const fs = require('node:fs');
+    const { createServerLogger, callLines } = require(${JSON.stringify(path.join(__dirname, 'server-logger.js'))});
+    const log = createServerLogger('info', { fd: fs.openSync(${JSON.stringify(file)}, 'a'), flushMs: 60000 });
+    callLines(log).info({ reqId: 'a' }, 'CNI ADD');
+    if (fs.readFileSync(${JSON.stringify(file)}, 'utf8') !== '') process.exit(3);
+    process.exit(0);`;
+  const child = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.equal(child.status, 0, `the line was buffered until the exit: ${child.stderr}`);
+  assert.match(fs.readFileSync(file, 'utf8'), /"msg":"CNI ADD"/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

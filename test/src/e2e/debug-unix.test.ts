@@ -332,6 +332,10 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
       ['CNI_VERB_DEL', 'eth0', 'CNI_EVENT_OUTCOME_OK', NET2, 'dbg-ns', 'pod-a'],
     ],
   );
+  // A call's line may wait up to CALL_LINE_FLUSH_MS (100 ms) in podwired's log buffer.
+  const logged = (e: (typeof mine)[number]) =>
+    h.server.logRecords().some((l) => l.reqId === e.requestId && l.msg === `CNI ${e.verb.replace(/^CNI_VERB_/, '')}`);
+  for (const deadline = Date.now() + 2_000; !mine.every(logged) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
   const logs = h.server.logRecords();
   for (const e of mine) {
     assert.match(e.requestId, /^[0-9a-f]{16}$/);
