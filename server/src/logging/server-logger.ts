@@ -1,10 +1,11 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
- * How long a CNI call's line may wait in podwired's log buffer before it is written. Writing
- * each line at once costs the event loop a write(2) per call that wakes whoever reads the
- * log (journald, the container runtime's log pipe): 0.25–0.45 ms of CPU per call on a
- * machine of the kind podwired is measured on, more than the line's JSON (README "Measured").
+ * How long a CNI call's line may wait in podwired's log buffer before it is written. pino's
+ * default destination writes each line with an asynchronous fs.write, a hand-off to a libuv
+ * pool thread and a completion back to the event loop, each waking a sleeping thread: 0.25–0.47
+ * ms of the event loop's CPU per call on a machine of the kind podwired is measured on, twenty
+ * times the line's JSON (README "Measured"). Buffered, one synchronous write(2) carries many.
  */
 export const CALL_LINE_FLUSH_MS = 100;
 /** Buffered call lines are written at once when they reach this size. */
