@@ -5,7 +5,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * default destination writes each line with an asynchronous fs.write, a hand-off to a libuv
  * pool thread and a completion back to the event loop, each waking a sleeping thread: 0.25–0.47
  * ms of the event loop's CPU per call on a machine of the kind podwired is measured on, twenty
- * times the line's JSON (README "Measured"). Buffered, one synchronous write(2) carries many.
+ * times the line's JSON (README "Measured"). Buffered, one write carries many lines.
  */
 export const CALL_LINE_FLUSH_MS = 100;
 /** Buffered call lines are written at once when they reach this size. */
@@ -27,19 +27,26 @@ export interface ServerLogOptions {
 
 /**
  * podwired's pino logger: JSON lines with `service` and `pid` (a CNI call's lines carry its
- * `reqId`, set by the Cni service), written synchronously to stdout. Only the lines of a
- * callLines() child below warn (one per CNI call) are buffered: written within `flushMs`,
- * when CALL_LINE_BUFFER_BYTES have gathered, before any other line (so the log keeps its
- * order), and when the process exits. A warning, an error or a line about anything else is
- * written at once, with the call lines before it. So a SIGKILL loses at most the call lines
- * of the last `flushMs`, never a warning.
+ * `reqId`, set by the Cni service) on stdout. Lines gather in a buffer written with one
+ * asynchronous write (on libuv's pool, so a log reader that stops reading never blocks the
+ * event loop): the lines of a callLines() child below warn (one per CNI call) wait for
+ * `flushMs` or CALL_LINE_BUFFER_BYTES; any other line (a warning or an error, anything not a
+ * call's line) starts the write at once, with the call lines before it (the log keeps its
+ * order). What is buffered is written synchronously when the process exits. So a SIGKILL
+ * loses at most the call lines of the last `flushMs`.
  */
 export function createServerLogger(level: string, opts: ServerLogOptions = {}): Logger {
   const options = { level, base: { service: 'podwired', pid: process.pid } };
   if (opts.destination) return pino(options, opts.destination);
-  const out = pino.destination({ fd: opts.fd ?? 1, sync: true, minLength: CALL_LINE_BUFFER_BYTES, periodicFlush: opts.flushMs ?? CALL_LINE_FLUSH_MS });
-  // In sync mode flush() writes the buffer on the spot (flushSync() would also fsync(2) the fd).
-  process.on('exit', () => out.flush());
+  const out = pino.destination({ fd: opts.fd ?? 1, sync: false, minLength: CALL_LINE_BUFFER_BYTES, periodicFlush: opts.flushMs ?? CALL_LINE_FLUSH_MS });
+  // (pino also writes an asynchronous destination's buffer at exit; this one does not depend on it.)
+  process.on('exit', () => {
+    try {
+      out.flushSync();
+    } catch {
+      // stdout gone: nothing to write to
+    }
+  });
   return pino(
     {
       ...options,
