@@ -85,6 +85,16 @@ test("a call's warning is written at once, with the call lines before it", async
   assert.deepEqual(written(), ['CNI ADD', 'CNI DEL failed']);
 });
 
+test('a warning logged while a write is in flight is written once it ends, not left for the next line', async () => {
+  const { log, written } = fileLogger(60_000);
+  const calls = callLines(log);
+  // More than the buffer's 8 KB of call lines: a write starts, and is in flight below.
+  for (let i = 0; i < 60; i++) calls.info({ reqId: String(i), pad: 'x'.repeat(150) }, 'CNI ADD');
+  calls.warn({ reqId: 'w' }, 'CNI DEL failed');
+  assert.ok(await until(() => written().includes('CNI DEL failed'), 2_000), 'the warning was written');
+  assert.equal(written().length, 61, 'every line before it too');
+});
+
 test('call lines still in the buffer are written when the process exits', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-log-exit-'));
   const file = path.join(dir, 'out.log');

@@ -38,7 +38,25 @@ export interface ServerLogOptions {
 export function createServerLogger(level: string, opts: ServerLogOptions = {}): Logger {
   const options = { level, base: { service: 'podwired', pid: process.pid } };
   if (opts.destination) return pino(options, opts.destination);
-  const out = pino.destination({ fd: opts.fd ?? 1, sync: false, minLength: CALL_LINE_BUFFER_BYTES, periodicFlush: opts.flushMs ?? CALL_LINE_FLUSH_MS });
+  const flushMs = opts.flushMs ?? CALL_LINE_FLUSH_MS;
+  const out = pino.destination({ fd: opts.fd ?? 1, sync: false, minLength: CALL_LINE_BUFFER_BYTES });
+  // A timer only while call lines wait (sonic-boom's periodicFlush would also write nothing,
+  // through the pool, every flushMs of an idle podwired).
+  let waiting = false;
+  let timer: NodeJS.Timeout | undefined;
+  // out.flush() does nothing while a write is in flight, and what was buffered meanwhile
+  // would wait for the next line: a flush asked for is made again once the writes drain.
+  let asked = false;
+  out.on('drain', () => {
+    if (!asked) return;
+    asked = false;
+    out.flush();
+  });
+  const flush = (): void => {
+    waiting = false;
+    asked = true;
+    out.flush();
+  };
   // (pino also writes an asynchronous destination's buffer at exit; this one does not depend on it.)
   process.on('exit', () => {
     try {
@@ -53,8 +71,17 @@ export function createServerLogger(level: string, opts: ServerLogOptions = {}): 
       hooks: {
         logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: Parameters<Logger['info']>) => void, lineLevel: number) {
           method.apply(this, args);
-          if (lineLevel < WARN && (this as Logger & { [BUFFERED]?: true })[BUFFERED]) return;
-          out.flush();
+          if (lineLevel >= WARN || !(this as Logger & { [BUFFERED]?: true })[BUFFERED]) {
+            flush();
+            return;
+          }
+          waiting = true;
+          if (timer === undefined) {
+            timer = setTimeout(() => {
+              timer = undefined;
+              if (waiting) flush();
+            }, flushMs).unref();
+          }
         },
       },
     },
