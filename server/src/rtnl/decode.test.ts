@@ -10,7 +10,7 @@ import { rt } from './netlink-parts';
 import { addressText, decodeAddress, decodeLink, decodeNeighbour, decodeRoute, eachAttr } from './decode';
 import { dumpOf, getLinkByName } from './requests';
 import { RtnlSockets } from './rtnl-sockets';
-import type { RtnlSocket } from './rtnl-socket';
+import type { NetlinkMessage, RtnlSocket } from './rtnl-socket';
 import { TestNetns } from '../test-support/test-netns';
 
 let NS: TestNetns;
@@ -79,7 +79,7 @@ function inet6AttrTypes(data: Buffer): number[] {
 }
 
 test('link dumps and lookups ask the kernel to leave the IPv6 counters out (RTEXT_FILTER_SKIP_STATS)', async () => {
-  const wd0 = (msgs: { data: Buffer }[]) => msgs.find((m) => decodeLink(m as never)?.name === 'wd0');
+  const wd0 = (msgs: readonly NetlinkMessage[]) => msgs.find((m) => decodeLink(m)?.name === 'wd0');
   const dumped = wd0(await sock.dump(dumpOf('links')));
   const [looked] = await sock.request(getLinkByName('wd0'));
   for (const [what, m] of [
