@@ -4,8 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { newRequestId } from './request-id';
+import type { Logger } from 'pino';
 import { callLines, createServerLogger } from './server-logger';
 
 function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
@@ -36,10 +37,17 @@ test('lines are JSON with service and pid, at the level asked for', () => {
   );
 });
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A logger writing to a file of its own (as podwired writes to stdout), and what the file holds. */
 function fileLogger(flushMs: number): { log: ReturnType<typeof createServerLogger>; written: () => string[] } {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-log-')), 'out.log');
-  // Left open: the logger's periodic flush may still write to it after the test.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwire-log-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'out.log');
+  // Left open: the logger's flush timer or its exit handler may still write to it after the test.
   const fd = fs.openSync(file, 'a');
   const log = createServerLogger('info', { fd, flushMs });
   return { log, written: () => (fs.readFileSync(file, 'utf8').match(/"msg":"[^"]*"/g) ?? []).map((m) => m.slice(7, -1)) };
@@ -65,25 +73,21 @@ test("a call's line waits in the buffer and is written within flushMs", async ()
   assert.deepEqual(written(), ['CNI ADD', 'CNI DEL']);
 });
 
-test('any other line is written at once (not at the next periodic flush), after the call lines before it', async () => {
-  const { log, written } = fileLogger(60_000);
-  const calls = callLines(log);
-  calls.info({ reqId: 'a' }, 'CNI ADD');
-  await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(written(), [], 'buffered');
-  log.info('podwired serving');
-  assert.ok(await until(() => written().length === 2, 2_000), 'written long before the 60 s flush');
-  assert.deepEqual(written(), ['CNI ADD', 'podwired serving']);
-});
-
-test("a call's warning is written at once, with the call lines before it", async () => {
-  const { log, written } = fileLogger(60_000);
-  const calls = callLines(log);
-  calls.info({ reqId: 'a' }, 'CNI ADD');
-  calls.warn({ reqId: 'b', outcome: 'error' }, 'CNI DEL failed');
-  assert.ok(await until(() => written().length === 2, 2_000), 'written long before the 60 s flush');
-  assert.deepEqual(written(), ['CNI ADD', 'CNI DEL failed']);
-});
+// Written at once (long before the 60 s flush), with the buffered call line before it.
+for (const [what, logIt, msg] of [
+  ['any other line', (log: Logger) => log.info('podwired serving'), 'podwired serving'],
+  ["a call's warning", (log: Logger) => callLines(log).warn({ reqId: 'b', outcome: 'error' }, 'CNI DEL failed'), 'CNI DEL failed'],
+] as const) {
+  test(`${what} is written at once (not at the next periodic flush), after the call lines before it`, async () => {
+    const { log, written } = fileLogger(60_000);
+    callLines(log).info({ reqId: 'a' }, 'CNI ADD');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(written(), [], 'buffered');
+    logIt(log);
+    assert.ok(await until(() => written().length === 2, 2_000), 'written long before the 60 s flush');
+    assert.deepEqual(written(), ['CNI ADD', msg]);
+  });
+}
 
 test('a warning logged while a write is in flight is written once it ends, not left for the next line', async () => {
   const { log, written } = fileLogger(60_000);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcReflection } from 'grpc-js-reflection-client';
 import { E2eHarness } from '../lib/e2e-harness';
+import { eventually } from '../lib/eventually';
 import { type IpAddrInfo, type IpLink, type IpRoute, ipJson } from '../lib/netns';
 import { REPO_ROOT } from '../lib/paths';
 import { mustRun } from '../lib/run-command';
@@ -333,14 +334,21 @@ test('an ADD through the shim: WatchEvents, ListAttachments, GetAttachment and L
     ],
   );
   // A call's line may wait up to CALL_LINE_FLUSH_MS (100 ms) in podwired's log buffer.
-  const logged = (e: (typeof mine)[number]) =>
-    h.server.logRecords().some((l) => l.reqId === e.requestId && l.msg === `CNI ${e.verb.replace(/^CNI_VERB_/, '')}`);
-  for (const deadline = Date.now() + 2_000; !mine.every(logged) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+  const callMsg = (e: (typeof mine)[number]) => `CNI ${e.verb.replace(/^CNI_VERB_/, '')}`;
+  await eventually(
+    async () =>
+      assert.ok(
+        mine.every((e) => h.server.logRecords().some((l) => l.reqId === e.requestId && l.msg === callMsg(e))),
+        'every call logged its line',
+      ),
+    2_000,
+    10,
+  );
   const logs = h.server.logRecords();
   for (const e of mine) {
     assert.match(e.requestId, /^[0-9a-f]{16}$/);
     const lines = logs.filter((l) => l.reqId === e.requestId);
-    const perCall = lines.filter((l) => l.msg === `CNI ${e.verb.replace(/^CNI_VERB_/, '')}`);
+    const perCall = lines.filter((l) => l.msg === callMsg(e));
     assert.equal(perCall.length, 1, `one per-call line for ${e.verb} on ${String(e.network)}`);
     assert.equal(perCall[0]?.containerId, 'dbg-ctr-a');
     assert.equal(perCall[0]?.network, e.network);
